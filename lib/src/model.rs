@@ -1,0 +1,511 @@
+//! The job model shared by the store, the engine and the HTTP layer.
+//!
+//! A job is one report being built for one questionnaire. Its work is split
+//! into *slots*: one per (home, source type) pair of the chosen homes. Each
+//! slot is saved the moment its source answers, so a job can be resumed after
+//! a crash without fetching again what already answered. The JSON names here
+//! are the wire names of SPEC §2–§3.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A job's identifier: a random (version 4) UUID in its canonical hyphenated
+/// lower-case form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct JobId(Uuid);
+
+/// Why a string is not a [`JobId`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JobIdError {
+    /// Not a UUID at all.
+    #[error("job id is not a UUID")]
+    Malformed,
+    /// A UUID, but not a random (version 4) one: we never issue those.
+    #[error("job id is not a version 4 UUID")]
+    WrongVersion,
+}
+
+impl JobId {
+    /// A fresh random id.
+    pub fn new() -> Self {
+        Self(Uuid::new_v4())
+    }
+
+    /// Parses a client-supplied id. Only the hyphenated form of a version 4
+    /// UUID is accepted, so one job has exactly one spelling (and one key).
+    pub fn parse(s: &str) -> Result<Self, JobIdError> {
+        if s.len() != 36 {
+            return Err(JobIdError::Malformed);
+        }
+        let uuid = Uuid::try_parse(s).map_err(|_| JobIdError::Malformed)?;
+        if uuid.get_version_num() != 4 {
+            return Err(JobIdError::WrongVersion);
+        }
+        Ok(Self(uuid))
+    }
+
+    /// The underlying UUID.
+    pub fn as_uuid(&self) -> &Uuid {
+        &self.0
+    }
+}
+
+impl Default for JobId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+impl FromStr for JobId {
+    type Err = JobIdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl TryFrom<String> for JobId {
+    type Error = JobIdError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<JobId> for String {
+    fn from(id: JobId) -> Self {
+        id.to_string()
+    }
+}
+
+/// Where a job is in its life: `pending` → `processing` → `completed` |
+/// `partial` | `failed`, and `partial` → `completed` once nothing is missing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    /// Stored, nobody has started on it yet.
+    Pending,
+    /// Someone holds (or held) its lease and is building the report.
+    Processing,
+    /// Every expected source answered.
+    Completed,
+    /// The report exists but some sources are missing.
+    Partial,
+    /// No report could be built (e.g. no candidate homes).
+    Failed,
+}
+
+impl JobStatus {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Processing => "processing",
+            Self::Completed => "completed",
+            Self::Partial => "partial",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => Self::Pending,
+            "processing" => Self::Processing,
+            "completed" => Self::Completed,
+            "partial" => Self::Partial,
+            "failed" => Self::Failed,
+            _ => return None,
+        })
+    }
+
+    /// Whether a report exists (completed or partial).
+    pub fn has_report(self) -> bool {
+        matches!(self, Self::Completed | Self::Partial)
+    }
+}
+
+impl fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One external data source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceType {
+    /// CQC public API: the location's inspection record.
+    Cqc,
+    /// Food Standards Agency food hygiene ratings.
+    Fsa,
+    /// Google Places: rating and reviews.
+    GooglePlaces,
+    /// postcodes.io + OpenStreetMap Overpass: the surroundings.
+    Neighbourhood,
+    /// Firecrawl scrape of the home's own website.
+    Firecrawl,
+}
+
+impl SourceType {
+    /// Every source, in report order.
+    pub const ALL: [SourceType; 5] = [
+        Self::Cqc,
+        Self::Fsa,
+        Self::GooglePlaces,
+        Self::Neighbourhood,
+        Self::Firecrawl,
+    ];
+
+    /// The wire name (`cqc`, `fsa`, `google_places`, `neighbourhood`, `firecrawl`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cqc => "cqc",
+            Self::Fsa => "fsa",
+            Self::GooglePlaces => "google_places",
+            Self::Neighbourhood => "neighbourhood",
+            Self::Firecrawl => "firecrawl",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// A human name for reports and messages.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Self::Cqc => "CQC inspection record",
+            Self::Fsa => "FSA food hygiene rating",
+            Self::GooglePlaces => "Google Places reviews",
+            Self::Neighbourhood => "Neighbourhood (postcodes.io + OpenStreetMap)",
+            Self::Firecrawl => "Home website (Firecrawl)",
+        }
+    }
+}
+
+impl fmt::Display for SourceType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Identifies one slot of a job: a (home, source type) pair.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SlotKey {
+    /// The home's directory id (CQC location id or `DEMO-…`).
+    pub home_id: String,
+    /// The source.
+    pub source_type: SourceType,
+}
+
+impl SlotKey {
+    /// A slot key.
+    pub fn new(home_id: impl Into<String>, source_type: SourceType) -> Self {
+        Self {
+            home_id: home_id.into(),
+            source_type,
+        }
+    }
+
+    /// The stable string form `home_id/source_type`, used as a store field name.
+    pub fn field(&self) -> String {
+        format!("{}/{}", self.home_id, self.source_type.as_str())
+    }
+
+    /// Parses [`SlotKey::field`]'s form.
+    pub fn parse_field(s: &str) -> Option<Self> {
+        let (home, source) = s.rsplit_once('/')?;
+        Some(Self::new(home, SourceType::parse(source)?))
+    }
+}
+
+/// The state of one slot, as the store keeps it. Loaded data itself is kept
+/// apart (see `JobStore::source_data`) so reading a job's state stays cheap.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlotStatus {
+    /// Planned, not attempted yet.
+    Pending,
+    /// The source answered with data.
+    Loaded,
+    /// The source answered that it has no record of this home (not retried;
+    /// counts as loaded).
+    NotFound,
+    /// The source has no API key configured (not retried; not expected).
+    NotConfigured,
+    /// The source failed; see the retry fields.
+    Missing,
+}
+
+impl SlotStatus {
+    /// Whether the slot has its final answer (counts towards completeness).
+    pub fn is_done(&self) -> bool {
+        matches!(self, Self::Loaded | Self::NotFound)
+    }
+}
+
+/// One slot's full state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Slot {
+    /// The home's directory id.
+    pub home_id: String,
+    /// The home's name, for messages and the missing-sources list.
+    pub home_name: String,
+    /// The source.
+    pub source_type: SourceType,
+    /// Where the slot stands.
+    pub status: SlotStatus,
+    /// Attempts made so far (0 while pending).
+    pub attempts: u32,
+    /// When the last attempt finished.
+    pub last_attempt: Option<DateTime<Utc>>,
+    /// When the next automatic attempt is due; `None` when none will be made
+    /// (done, not configured, permanent failure, retries exhausted, deadline).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The last error, for missing slots. Never contains secrets.
+    pub error: Option<String>,
+}
+
+impl Slot {
+    /// A slot that has not been attempted.
+    pub fn pending(
+        home_id: impl Into<String>,
+        home_name: impl Into<String>,
+        source_type: SourceType,
+    ) -> Self {
+        Self {
+            home_id: home_id.into(),
+            home_name: home_name.into(),
+            source_type,
+            status: SlotStatus::Pending,
+            attempts: 0,
+            last_attempt: None,
+            next_attempt_at: None,
+            error: None,
+        }
+    }
+
+    /// This slot's key.
+    pub fn key(&self) -> SlotKey {
+        SlotKey::new(self.home_id.clone(), self.source_type)
+    }
+
+    /// Retries made so far: every attempt after the first.
+    pub fn retry_count(&self) -> u32 {
+        self.attempts.saturating_sub(1)
+    }
+}
+
+/// A missing source as the API shows it (SPEC §3).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MissingSource {
+    /// The home's directory id.
+    pub home_id: String,
+    /// The home's name.
+    pub home_name: String,
+    /// The source's wire name.
+    pub source_type: SourceType,
+    /// The source's human name.
+    pub source_name: String,
+    /// Retries made so far.
+    pub retry_count: u32,
+    /// When the last attempt finished.
+    pub last_attempt: Option<DateTime<Utc>>,
+    /// When the next automatic attempt is due (`None`: no more automatic attempts).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The last error.
+    pub error: Option<String>,
+    /// `retrying` while an automatic attempt is scheduled, else `given_up`.
+    pub status: String,
+}
+
+impl From<&Slot> for MissingSource {
+    fn from(slot: &Slot) -> Self {
+        Self {
+            home_id: slot.home_id.clone(),
+            home_name: slot.home_name.clone(),
+            source_type: slot.source_type,
+            source_name: slot.source_type.display_name().to_owned(),
+            retry_count: slot.retry_count(),
+            last_attempt: slot.last_attempt,
+            next_attempt_at: slot.next_attempt_at,
+            error: slot.error.clone(),
+            status: if slot.next_attempt_at.is_some() {
+                "retrying".to_owned()
+            } else {
+                "given_up".to_owned()
+            },
+        }
+    }
+}
+
+/// Completeness in percent (0–100) of the expected slots: those whose source
+/// is configured. Not-found answers count as loaded. With no expected slot
+/// at all the report is complete by definition.
+pub fn completeness(slots: &[Slot]) -> u8 {
+    let expected = slots
+        .iter()
+        .filter(|s| s.status != SlotStatus::NotConfigured)
+        .count();
+    if expected == 0 {
+        return 100;
+    }
+    let done = slots.iter().filter(|s| s.status.is_done()).count();
+    // Floor, so 24 of 25 shows 96 and only a full set shows 100.
+    u8::try_from(done * 100 / expected).unwrap_or(100)
+}
+
+/// The lease a worker holds while it processes a job. Every write made under
+/// it carries its fencing `token`; the store rejects the write once a newer
+/// lease was granted or this one expired.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    /// The job.
+    pub job_id: JobId,
+    /// Who holds it (a worker name, for logs).
+    pub owner: String,
+    /// Fencing token: strictly increasing per job, one per grant.
+    pub token: u64,
+    /// When it lapses unless renewed.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A job as the store returns it (without loaded source data).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    /// Its id.
+    pub id: JobId,
+    /// Where it is in its life.
+    pub status: JobStatus,
+    /// 0–100, never decreases.
+    pub progress: u8,
+    /// Human message for the status endpoint.
+    pub message: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was last written.
+    pub updated_at: DateTime<Utc>,
+    /// After this instant nothing is retried (creation + the policy's deadline).
+    pub deadline_at: DateTime<Utc>,
+    /// Why it failed, for `failed` jobs.
+    pub error: Option<String>,
+    /// The validated questionnaire as received (kept for retries).
+    pub questionnaire: serde_json::Value,
+    /// The checkpoint written before any fetch: the chosen homes and the
+    /// report envelope. `None` until candidates were chosen.
+    pub plan: Option<serde_json::Value>,
+    /// One per (home, source) of the plan, in plan order.
+    pub slots: Vec<Slot>,
+    /// Completeness in percent, as [`completeness`] computes it.
+    pub completeness: u8,
+    /// The current lease, if one was granted and not released.
+    pub lease: Option<Lease>,
+    /// Whether the sweep will still retry missing slots by itself. False once
+    /// the job was finalized (deadline passed or retries exhausted).
+    pub will_auto_retry: bool,
+    /// When a client last asked for a manual retry (for the throttle).
+    pub last_manual_retry_at: Option<DateTime<Utc>>,
+}
+
+impl Job {
+    /// The slots still missing.
+    pub fn missing(&self) -> impl Iterator<Item = &Slot> {
+        self.slots
+            .iter()
+            .filter(|s| s.status == SlotStatus::Missing)
+    }
+
+    /// Whether the job is `partial`.
+    pub fn is_partial(&self) -> bool {
+        self.status == JobStatus::Partial
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_id_round_trips_and_rejects_other_forms() {
+        let id = JobId::new();
+        assert_eq!(JobId::parse(&id.to_string()), Ok(id));
+        assert_eq!(JobId::parse("nope"), Err(JobIdError::Malformed));
+        assert_eq!(JobId::parse(""), Err(JobIdError::Malformed));
+        // v1 UUID
+        assert_eq!(
+            JobId::parse("c232ab00-9414-11ec-b3c8-9f6bdeced846"),
+            Err(JobIdError::WrongVersion)
+        );
+        // simple (unhyphenated) form of a v4 is refused: one spelling per job
+        let simple = id.as_uuid().simple().to_string();
+        assert_eq!(JobId::parse(&simple), Err(JobIdError::Malformed));
+        // braced and URN forms too
+        assert!(JobId::parse(&format!("{{{id}}}")).is_err());
+    }
+
+    #[test]
+    fn job_id_serde_is_a_string() {
+        let id = JobId::new();
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, format!("\"{id}\""));
+        let back: JobId = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, id);
+        assert!(serde_json::from_str::<JobId>("\"x\"").is_err());
+    }
+
+    #[test]
+    fn status_and_source_wire_names() {
+        for s in [
+            JobStatus::Pending,
+            JobStatus::Processing,
+            JobStatus::Completed,
+            JobStatus::Partial,
+            JobStatus::Failed,
+        ] {
+            assert_eq!(JobStatus::parse(s.as_str()), Some(s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        for t in SourceType::ALL {
+            assert_eq!(SourceType::parse(t.as_str()), Some(t));
+            assert_eq!(serde_json::to_value(t).unwrap(), t.as_str());
+        }
+        assert_eq!(SourceType::parse("google"), None);
+    }
+
+    #[test]
+    fn slot_field_round_trips_even_with_slashes_in_home_ids() {
+        let key = SlotKey::new("DEMO/1", SourceType::GooglePlaces);
+        assert_eq!(SlotKey::parse_field(&key.field()), Some(key));
+    }
+
+    #[test]
+    fn completeness_ignores_not_configured_and_counts_not_found() {
+        let mut slots: Vec<Slot> = SourceType::ALL
+            .iter()
+            .map(|t| Slot::pending("h", "H", *t))
+            .collect();
+        assert_eq!(completeness(&slots), 0);
+        slots[0].status = SlotStatus::Loaded;
+        slots[1].status = SlotStatus::NotFound;
+        slots[2].status = SlotStatus::NotConfigured;
+        slots[3].status = SlotStatus::Missing;
+        // 2 done of 4 expected
+        assert_eq!(completeness(&slots), 50);
+        slots[3].status = SlotStatus::Loaded;
+        slots[4].status = SlotStatus::Loaded;
+        assert_eq!(completeness(&slots), 100);
+        assert_eq!(completeness(&[]), 100);
+    }
+}
