@@ -1,0 +1,8 @@
+//! Vercel function: `GET /api/openapi.json`: the OpenAPI 3.1 document.
+//!
+//! A shim: the library owns the behaviour (see `care_report::http`).
+
+#[tokio::main]
+async fn main() -> Result<(), vercel_runtime::Error> {
+    care_report::host::vercel::run(care_report::http::Endpoint::OpenApi).await
+}

@@ -1,0 +1,192 @@
+//! The local dev-server: the library's handlers on hyper, one process.
+//!
+//! - Store: memory, or Redis when `KV_REDIS_URL`/`KV_URL`/`REDIS_URL` is set.
+//! - Sources: the in-process sandbox by default (`SOURCES_MODE=live` for the
+//!   real APIs); its fault plan comes from `SANDBOX_FAULTS`.
+//! - A local retry scheduler runs the same sweep as the Vercel cron, every
+//!   `SWEEP_INTERVAL_SECS` (default 300).
+//! - SIGTERM / Ctrl-C: stop accepting, let running jobs save what is in
+//!   flight and give their leases back, then exit.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use care_report::config::{env_parse, env_str, ConfigError};
+use care_report::http::{handle, App, Background};
+use care_report::service::{HostProfile, Service};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// How long shutdown waits for running work before leaving it to the sweep.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Background work as tracked tokio tasks, so shutdown can wait for them.
+#[derive(Clone)]
+struct Tracked(TaskTracker);
+
+impl Background for Tracked {
+    fn spawn(&self, work: Pin<Box<dyn Future<Output = ()> + Send + 'static>>) {
+        self.0.spawn(work);
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    care_report::telemetry::init();
+    let lookup = |k: &str| std::env::var(k).ok();
+    let port: u16 = env_parse(&lookup, "PORT")?.unwrap_or(8000);
+    let host = env_str(&lookup, "HOST").unwrap_or_else(|| "127.0.0.1".to_owned());
+    let addr: SocketAddr = format!("{host}:{port}")
+        .parse()
+        .map_err(|_| ConfigError::invalid("HOST", "expected an IP address"))?;
+    let sweep_every = Duration::from_secs(env_parse::<u64>(&lookup, "SWEEP_INTERVAL_SECS")?.unwrap_or(300).max(1));
+
+    let service = Service::from_env(HostProfile::DEV_SERVER).await?;
+    let app = Arc::new(service.app.clone());
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    tracing::info!(
+        address = %format!("http://{local}"),
+        store = app.engine.store().kind(),
+        sources = service.sources_mode.as_str(),
+        directory = app.engine.directory().label(),
+        "dev-server listening"
+    );
+
+    let shutdown = CancellationToken::new();
+    let tasks = TaskTracker::new();
+    tasks.spawn(scheduler(app.clone(), sweep_every, shutdown.clone()));
+    let signal = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutdown requested: finishing running work");
+        signal.cancel();
+    });
+
+    let connections = TaskTracker::new();
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    continue;
+                }
+            },
+            () = shutdown.cancelled() => break,
+        };
+        let app = app.clone();
+        let bg = Tracked(tasks.clone());
+        let stop = shutdown.clone();
+        connections.spawn(async move {
+            let service = service_fn(move |req| {
+                let app = app.clone();
+                let bg = bg.clone();
+                async move { Ok::<_, Infallible>(serve(&app, req, &bg).await) }
+            });
+            let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                result = conn.as_mut() => {
+                    if let Err(e) = result {
+                        tracing::debug!(error = %e, "connection closed with an error");
+                    }
+                }
+                () = stop.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+    }
+
+    // Stop starting fetches; rounds in flight save their answers and give
+    // their leases back, so the next sweep resumes at once.
+    app.engine.shutdown();
+    connections.close();
+    tasks.close();
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        connections.wait().await;
+        tasks.wait().await;
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("shutdown grace over; unfinished jobs are resumed by the next sweep");
+    }
+    drop(service.sandbox);
+    tracing::info!("dev-server stopped");
+    Ok(())
+}
+
+/// Collects the body under the limit and hands the request to the library.
+async fn serve(app: &App, req: hyper::Request<Incoming>, bg: &Tracked) -> hyper::Response<http_body_util::Full<bytes::Bytes>> {
+    let (parts, body) = req.into_parts();
+    let limit = app.config.max_body_bytes;
+    let response = match care_report::host::collect_limited(body, limit).await {
+        Ok(bytes) => handle(app, http::Request::from_parts(parts, bytes), bg).await,
+        Err(true) => care_report::http::ApiError::PayloadTooLarge { limit }.into_response(),
+        Err(false) => {
+            let mut r = http::Response::new(bytes::Bytes::from_static(
+                br#"{"error":{"code":"incomplete_body","message":"the request body could not be read"}}"#,
+            ));
+            *r.status_mut() = http::StatusCode::BAD_REQUEST;
+            r
+        }
+    };
+    response.map(http_body_util::Full::new)
+}
+
+/// The local retry scheduler: the cron's sweep, every `every`.
+async fn scheduler(app: Arc<App>, every: Duration, stop: CancellationToken) {
+    tracing::info!(every_secs = every.as_secs(), "local retry scheduler started");
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await; // the first tick is immediate; the first sweep waits one interval
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = stop.cancelled() => break,
+        }
+        let report = app.engine.sweep().await;
+        tracing::info!(
+            checked = report.checked,
+            retried = report.retried,
+            succeeded = report.succeeded,
+            completed = report.completed,
+            finalized = report.finalized,
+            resumed = report.resumed,
+            "scheduled sweep done"
+        );
+    }
+    tracing::info!("local retry scheduler stopped");
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

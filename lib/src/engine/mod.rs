@@ -1,0 +1,821 @@
+//! The durable job engine: turns stored jobs into reports, survives being
+//! killed at any line, and retries what failed.
+//!
+//! Every piece of work happens under a lease from the store. A job's work is
+//! its slots (home × source); each slot's answer is saved, fenced by the
+//! lease, the moment it arrives. So whoever picks a job up again (the next
+//! sweep, after a lease expired) continues from the checkpoints and never
+//! fetches again a source that already answered.
+//!
+//! Three entry points do work, all through [`Engine::run_round`]:
+//! - [`Engine::process`]: the first round, right after `start`;
+//! - [`Engine::sweep`]: one bounded step over the due index (cron, dev-server loop);
+//! - [`Engine::manual_retry`]: a client's retry of one job's missing sources.
+//!
+//! Read-only views for the API are in [`views`].
+
+mod clock;
+mod config;
+pub mod views;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use serde::Serialize;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::EngineConfig;
+
+use crate::directory::{Directory, Home};
+use crate::geo::Geocoder;
+use crate::model::{Job, JobId, JobStatus, Lease, Slot, SlotStatus, SourceType};
+use crate::questionnaire::{Questionnaire, ValidationErrors};
+use crate::report::Plan;
+use crate::retry::RetryPolicy;
+use crate::sources::{SourceOutcome, Sources};
+use crate::store::{Created, Finish, Idempotency, JobStore, ManualRetryGate, NewJob, StoreError};
+
+/// Progress once candidates are chosen; the fetches fill the rest up to 100.
+const PROGRESS_PLANNED: u8 = 20;
+
+/// Engine errors. The HTTP layer maps each to a status in one place.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The questionnaire is invalid.
+    #[error("invalid questionnaire")]
+    Invalid(ValidationErrors),
+    /// No such job.
+    #[error("job not found")]
+    NotFound,
+    /// The report is not built yet.
+    #[error("report not ready")]
+    NotReady {
+        /// Current status.
+        status: JobStatus,
+        /// Current progress.
+        progress: u8,
+    },
+    /// The job failed; there is no report.
+    #[error("job failed: {0}")]
+    JobFailed(String),
+    /// A manual retry is only for `partial`/`completed` jobs.
+    #[error("job is {0}: only partial or completed jobs can be retried")]
+    RetryNotAllowed(JobStatus),
+    /// The job is past its retry deadline.
+    #[error("the retry window of this job has closed")]
+    RetryWindowClosed,
+    /// A manual retry ran too recently.
+    #[error("a retry of this job ran moments ago")]
+    RetryTooSoon {
+        /// When the next manual retry is accepted.
+        retry_after: Duration,
+    },
+    /// Another worker holds the job's lease right now.
+    #[error("the job is being worked on right now")]
+    Busy,
+    /// The idempotency key was used for a different body.
+    #[error("idempotency key already used for a different request")]
+    IdempotencyConflict {
+        /// The job created under that key.
+        existing: JobId,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for EngineError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::NotFound,
+            StoreError::IdempotencyConflict { existing } => Self::IdempotencyConflict { existing },
+            other => Self::Store(other),
+        }
+    }
+}
+
+/// `Result` with [`EngineError`].
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+/// Which slots a round fetches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RoundKind {
+    /// First processing or resumption: never-attempted slots, plus missing
+    /// slots whose retry is due.
+    Process,
+    /// Sweep retry: missing slots whose retry is due.
+    DueRetries,
+    /// Manual retry: every missing slot with retries left.
+    Manual,
+}
+
+/// What one round did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RoundReport {
+    /// Slots fetched.
+    pub fetched: usize,
+    /// Fetches that were retries of a missing slot.
+    pub retried: usize,
+    /// Retries that now have their answer (loaded or not found).
+    pub recovered: usize,
+    /// Slots still missing after the round.
+    pub still_missing: usize,
+    /// Status the job ended the round with.
+    pub status: Option<JobStatus>,
+    /// Whether the job ended the round final (`partial` with no more
+    /// automatic retries).
+    pub finalized: bool,
+}
+
+/// What one sweep step did (the cron endpoint's `result`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SweepReport {
+    /// Due jobs looked at.
+    pub checked: usize,
+    /// Missing sources fetched again.
+    pub retried: usize,
+    /// Of those, how many now have their answer.
+    pub succeeded: usize,
+    /// Jobs that became `completed` in this sweep.
+    pub completed: usize,
+    /// Jobs finalized as partial (deadline passed or retries exhausted).
+    pub finalized: usize,
+    /// Interrupted or never-started jobs taken over and processed.
+    pub resumed: usize,
+    /// Due jobs another worker held at the time (left for later).
+    pub busy: usize,
+    /// Jobs whose round failed (store errors); left for the next sweep.
+    pub errors: usize,
+    /// Whether due jobs were left because the budget ran out.
+    pub budget_exhausted: bool,
+}
+
+/// The answer of a manual retry (the `retry_result` of SPEC §2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ManualRetryReport {
+    /// `home_id/source_type` of every slot retried.
+    pub retried_sources: Vec<String>,
+    /// How many now have their answer.
+    pub success_count: usize,
+    /// How many are still missing.
+    pub still_missing: usize,
+    /// Human summary.
+    pub message: String,
+}
+
+/// Everything the engine works with.
+pub struct Engine {
+    store: Arc<dyn JobStore>,
+    sources: Arc<Sources>,
+    directory: Arc<Directory>,
+    geocoder: Geocoder,
+    policy: RetryPolicy,
+    config: EngineConfig,
+    clock: Arc<dyn Clock>,
+    worker: String,
+    per_source: HashMap<SourceType, Arc<Semaphore>>,
+    shutdown: CancellationToken,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("store", &self.store.kind())
+            .field("worker", &self.worker)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Parts to build an [`Engine`] from.
+pub struct EngineParts {
+    /// The job store.
+    pub store: Arc<dyn JobStore>,
+    /// The source adapters.
+    pub sources: Arc<Sources>,
+    /// The care-home directory.
+    pub directory: Arc<Directory>,
+    /// The retry policy.
+    pub policy: RetryPolicy,
+    /// Scheduling tunables.
+    pub config: EngineConfig,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Engine {
+    /// Builds an engine. The geocoder shares the sources' HTTP client and
+    /// their postcodes.io base URL.
+    pub fn new(parts: EngineParts) -> Self {
+        let geocoder = Geocoder::new(
+            parts.sources.client().clone(),
+            Some(parts.sources.config().postcodes_base().clone()),
+        );
+        let per_source = SourceType::ALL
+            .into_iter()
+            .map(|t| (t, Arc::new(Semaphore::new(parts.config.per_source_concurrency))))
+            .collect();
+        Self {
+            store: parts.store,
+            sources: parts.sources,
+            directory: parts.directory,
+            geocoder,
+            policy: parts.policy,
+            config: parts.config,
+            clock: parts.clock,
+            worker: format!("worker-{}", uuid::Uuid::new_v4().simple()),
+            per_source,
+            shutdown: CancellationToken::new(),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn JobStore> {
+        &self.store
+    }
+
+    /// The retry policy.
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
+    /// The scheduling tunables.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The directory in use.
+    pub fn directory(&self) -> &Directory {
+        &self.directory
+    }
+
+    /// The current time, from the engine's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Asks running rounds to stop starting fetches, save what is in flight
+    /// and give their leases back (graceful shutdown).
+    pub fn shutdown(&self) {
+        self.shutdown.cancel();
+    }
+
+    /// Validates a questionnaire and stores a new `pending` job for it.
+    /// Processing is the caller's next step ([`Engine::process`]), so the
+    /// host decides where it runs (`wait_until` on Vercel, a task locally).
+    pub async fn submit(
+        &self,
+        questionnaire: serde_json::Value,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Created> {
+        Questionnaire::parse(&questionnaire).map_err(EngineError::Invalid)?;
+        let now = self.now();
+        let new = NewJob {
+            id: JobId::new(),
+            questionnaire,
+            idempotency,
+            now,
+            deadline_at: self.policy.deadline_for(now),
+            message: "Queued: the report will be built in the background".to_owned(),
+        };
+        let created = self.store.create(new, self.config.pending_grace).await?;
+        if let Created::New(job) = &created {
+            tracing::info!(job_id = %job.id, "job created");
+        }
+        Ok(created)
+    }
+
+    /// Runs a job's first processing round (or resumes it). `Ok(None)` when
+    /// another worker holds its lease or it is already finished.
+    pub async fn process(&self, id: JobId) -> Result<Option<RoundReport>> {
+        self.run_round(id, RoundKind::Process).await
+    }
+
+    /// Retries every missing source of a job now, through the same path as
+    /// the sweep. Only for `partial`/`completed` jobs inside their retry
+    /// window, and at most once per `manual_retry_min_interval`.
+    pub async fn manual_retry(&self, id: JobId) -> Result<(Job, ManualRetryReport)> {
+        let now = self.now();
+        let job = self.store.get(id).await?.ok_or(EngineError::NotFound)?;
+        if !job.status.has_report() {
+            return Err(EngineError::RetryNotAllowed(job.status));
+        }
+        if self.policy.past_deadline(job.deadline_at, now) {
+            return Err(EngineError::RetryWindowClosed);
+        }
+        if job.status == JobStatus::Completed {
+            let report = ManualRetryReport {
+                retried_sources: Vec::new(),
+                success_count: 0,
+                still_missing: 0,
+                message: "Nothing to retry: every source is loaded".to_owned(),
+            };
+            return Ok((job, report));
+        }
+        match self
+            .store
+            .gate_manual_retry(id, now, self.config.manual_retry_min_interval)
+            .await?
+        {
+            ManualRetryGate::Allowed => {}
+            ManualRetryGate::TooSoon { retry_after } => {
+                return Err(EngineError::RetryTooSoon { retry_after })
+            }
+        }
+        let retried: Vec<String> = job
+            .missing()
+            .filter(|s| !self.policy.is_exhausted(s.retry_count()))
+            .map(|s| s.key().field())
+            .collect();
+        let round = self
+            .run_round(id, RoundKind::Manual)
+            .await?
+            .ok_or(EngineError::Busy)?;
+        let job = self.store.get(id).await?.ok_or(EngineError::NotFound)?;
+        let still_missing = job.missing().count();
+        let message = match (round.fetched, still_missing) {
+            (0, 0) => "Nothing to retry: every source is loaded".to_owned(),
+            (0, n) => format!("No source could be retried ({n} missing have no retries left)"),
+            (f, 0) => format!("Retried {f} sources: the report is now complete"),
+            (f, n) => format!("Retried {f} sources: {} loaded, {n} still missing", round.recovered),
+        };
+        let report = ManualRetryReport {
+            retried_sources: retried,
+            success_count: round.recovered,
+            still_missing,
+            message,
+        };
+        Ok((job, report))
+    }
+
+    /// One bounded sweep step: takes due jobs from the due index until none
+    /// is left or the time budget is nearly spent, and works on each
+    /// (resume, retry due sources, or finalize). Safe to run concurrently
+    /// with itself and with manual retries: the lease decides who works.
+    pub async fn sweep(&self) -> SweepReport {
+        let started = tokio::time::Instant::now();
+        let budget = self.config.sweep_budget;
+        // Stop taking new jobs with a fifth of the budget left: a job round
+        // in flight may need it.
+        let take_until = budget.mul_f64(0.8);
+        let mut report = SweepReport::default();
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            if started.elapsed() >= take_until || self.shutdown.is_cancelled() {
+                report.budget_exhausted = started.elapsed() >= take_until;
+                break;
+            }
+            let now = self.now();
+            let due = match self.store.due(now, self.config.sweep_batch).await {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::warn!(error = %e, "sweep could not read the due index");
+                    report.errors += 1;
+                    break;
+                }
+            };
+            // Jobs we already handled in this sweep and that are still due
+            // (busy elsewhere, or failed) are left for the next sweep.
+            let fresh: Vec<JobId> = due.into_iter().filter(|id| seen.insert(*id)).collect();
+            if fresh.is_empty() {
+                break;
+            }
+            let outcomes: Vec<(JobId, Result<SweepAction>)> = futures::stream::iter(fresh)
+                .map(|id| async move { (id, self.sweep_one(id).await) })
+                .buffer_unordered(self.config.sweep_job_concurrency)
+                .collect()
+                .await;
+            for (id, outcome) in outcomes {
+                report.checked += 1;
+                match outcome {
+                    Ok(action) => action.add_to(&mut report),
+                    Err(e) => {
+                        report.errors += 1;
+                        tracing::warn!(job_id = %id, error = %e, "sweep could not work on a job");
+                    }
+                }
+            }
+        }
+        tracing::info!(
+            checked = report.checked,
+            retried = report.retried,
+            succeeded = report.succeeded,
+            completed = report.completed,
+            finalized = report.finalized,
+            resumed = report.resumed,
+            busy = report.busy,
+            errors = report.errors,
+            "sweep finished"
+        );
+        report
+    }
+
+    async fn sweep_one(&self, id: JobId) -> Result<SweepAction> {
+        let Some(job) = self.store.get(id).await? else {
+            return Ok(SweepAction::Gone);
+        };
+        let kind = match job.status {
+            JobStatus::Pending | JobStatus::Processing => RoundKind::Process,
+            JobStatus::Partial => RoundKind::DueRetries,
+            JobStatus::Completed | JobStatus::Failed => return Ok(SweepAction::Gone),
+        };
+        match self.run_round(id, kind).await? {
+            None => Ok(SweepAction::Busy),
+            Some(round) => Ok(SweepAction::Round {
+                round,
+                resumed: kind == RoundKind::Process,
+            }),
+        }
+    }
+
+    /// One round of work on a job under a fresh lease: plan if needed, fetch
+    /// the slots `kind` selects, save each answer as it arrives, finish.
+    async fn run_round(&self, id: JobId, kind: RoundKind) -> Result<Option<RoundReport>> {
+        let now = self.now();
+        let Some(lease) = self
+            .store
+            .claim(id, &self.worker, now, self.config.lease_ttl)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let keepalive = LeaseKeeper::start(self, lease.clone());
+        let result = self.run_leased(id, kind, &lease, &keepalive.lost).await;
+        keepalive.stop().await;
+        match result {
+            Ok(report) => Ok(Some(report)),
+            Err(EngineError::Store(StoreError::LeaseLost)) => {
+                tracing::warn!(job_id = %id, "lease lost mid-round; another worker continues");
+                Ok(None)
+            }
+            Err(e) => {
+                // Give the job back so the next sweep can pick it up at once.
+                if let Err(release_err) = self.store.release(&lease, self.now()).await {
+                    tracing::warn!(job_id = %id, error = %release_err, "could not release lease");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn run_leased(
+        &self,
+        id: JobId,
+        kind: RoundKind,
+        lease: &Lease,
+        lost: &CancellationToken,
+    ) -> Result<RoundReport> {
+        let mut job = self.store.get(id).await?.ok_or(EngineError::NotFound)?;
+        let mut report = RoundReport::default();
+        let now = self.now();
+
+        // A partial job past its deadline, or with nothing left to retry, is
+        // final: say so and take it out of the due index.
+        if job.status == JobStatus::Partial && kind != RoundKind::Manual {
+            let retryable = job.missing().any(|s| s.next_attempt_at.is_some());
+            if self.policy.past_deadline(job.deadline_at, now) || !retryable {
+                let finished = self.finish(lease, &job, true).await?;
+                report.record_end(&finished);
+                return Ok(report);
+            }
+        }
+
+        if job.plan.is_none() {
+            match self.plan(&job).await {
+                Ok((plan, slots)) => {
+                    let message = format!(
+                        "Found {} matching homes; fetching {} sources",
+                        plan.homes().count(),
+                        slots.len()
+                    );
+                    let plan_json = serde_json::to_value(&plan)
+                        .map_err(|e| EngineError::Store(StoreError::Corrupt(e.to_string())))?;
+                    job = self
+                        .store
+                        .save_plan(lease, plan_json, slots, PROGRESS_PLANNED, message, self.now())
+                        .await?;
+                }
+                Err(reason) => {
+                    let finish = Finish {
+                        status: JobStatus::Failed,
+                        message: "The report could not be built".to_owned(),
+                        error: Some(reason),
+                        will_auto_retry: false,
+                    };
+                    let finished = self.store.finish(lease, finish, self.now()).await?;
+                    report.status = Some(finished.status);
+                    return Ok(report);
+                }
+            }
+        }
+        let plan: Plan = serde_json::from_value(job.plan.clone().unwrap_or_default())
+            .map_err(|e| EngineError::Store(StoreError::Corrupt(format!("plan: {e}"))))?;
+        let homes: HashMap<&str, &Home> = plan.homes().map(|h| (h.id.as_str(), h)).collect();
+
+        let now = self.now();
+        let deadline_open = !self.policy.past_deadline(job.deadline_at, now);
+        let selected: Vec<Slot> = job
+            .slots
+            .iter()
+            .filter(|s| match (s.status.clone(), kind) {
+                (SlotStatus::Pending, RoundKind::Process) => true,
+                (SlotStatus::Missing, RoundKind::Process | RoundKind::DueRetries) => {
+                    deadline_open && s.next_attempt_at.is_some_and(|t| t <= now)
+                }
+                (SlotStatus::Missing, RoundKind::Manual) => {
+                    deadline_open && !self.policy.is_exhausted(s.retry_count())
+                }
+                _ => false,
+            })
+            .filter(|s| homes.contains_key(s.home_id.as_str()))
+            .cloned()
+            .collect();
+
+        let total = job.slots.len();
+        let answered = AtomicUsize::new(job.slots.iter().filter(|s| s.status != SlotStatus::Pending).count());
+        let retried = AtomicUsize::new(0);
+        let recovered = AtomicUsize::new(0);
+        let job_ref = &job;
+        let fetched = futures::stream::iter(selected)
+            .take_until(lost.cancelled())
+            .take_until(self.shutdown.cancelled())
+            .map(|slot| {
+                let home = homes.get(slot.home_id.as_str()).copied();
+                let answered = &answered;
+                let retried = &retried;
+                let recovered = &recovered;
+                async move {
+                    let Some(home) = home else { return Ok(()) };
+                    let was_missing = slot.status == SlotStatus::Missing;
+                    let outcome = self.fetch(slot.source_type, home).await;
+                    let now = self.now();
+                    let (next, data) = self.next_slot(job_ref, &slot, outcome, now);
+                    if was_missing {
+                        retried.fetch_add(1, Ordering::Relaxed);
+                        if next.status.is_done() {
+                            recovered.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    let done = if was_missing {
+                        answered.load(Ordering::Relaxed)
+                    } else {
+                        answered.fetch_add(1, Ordering::Relaxed) + 1
+                    };
+                    let progress = progress_for(done, total);
+                    let message = format!("Fetched {done} of {total} sources");
+                    self.store
+                        .record(lease, next, data, progress, message, now)
+                        .await
+                        .map(|_| ())
+                }
+            })
+            .buffer_unordered(self.config.fetch_concurrency)
+            .collect::<Vec<Result<(), StoreError>>>()
+            .await;
+        report.fetched = fetched.len();
+        report.retried = retried.load(Ordering::Relaxed);
+        report.recovered = recovered.load(Ordering::Relaxed);
+        if let Some(err) = fetched.into_iter().find_map(|r| r.err()) {
+            return Err(err.into());
+        }
+        if lost.is_cancelled() {
+            return Err(EngineError::Store(StoreError::LeaseLost));
+        }
+        let job = self.store.get(id).await?.ok_or(EngineError::NotFound)?;
+        if self.shutdown.is_cancelled() && job.slots.iter().any(|s| s.status == SlotStatus::Pending) {
+            // Interrupted: give the job back; it is due again at once.
+            self.store.release(lease, self.now()).await?;
+            report.still_missing = job.missing().count();
+            report.status = Some(job.status);
+            return Ok(report);
+        }
+        let finished = self.finish(lease, &job, false).await?;
+        report.record_end(&finished);
+        Ok(report)
+    }
+
+    /// Finishes a round: completed when nothing is missing, else partial,
+    /// final when `force_final` or when no missing slot has a retry left.
+    async fn finish(&self, lease: &Lease, job: &Job, force_final: bool) -> Result<Job> {
+        let now = self.now();
+        let missing = job.missing().count();
+        let expected = job
+            .slots
+            .iter()
+            .filter(|s| s.status != SlotStatus::NotConfigured)
+            .count();
+        let finish = if missing == 0 {
+            Finish {
+                status: JobStatus::Completed,
+                message: format!("Report complete: {expected} of {expected} expected sources loaded"),
+                error: None,
+                will_auto_retry: false,
+            }
+        } else {
+            let retryable = !force_final
+                && !self.policy.past_deadline(job.deadline_at, now)
+                && job.missing().any(|s| s.next_attempt_at.is_some());
+            let message = if retryable {
+                format!("Report ready with {missing} of {expected} sources missing; they are retried automatically")
+            } else {
+                format!("Report ready with {missing} of {expected} sources missing; no further automatic retries")
+            };
+            Finish {
+                status: JobStatus::Partial,
+                message,
+                error: None,
+                will_auto_retry: retryable,
+            }
+        };
+        let status = finish.status;
+        let job = self.store.finish(lease, finish, now).await?;
+        tracing::info!(job_id = %job.id, status = %status, completeness = job.completeness, "round finished");
+        Ok(job)
+    }
+
+    /// Chooses the homes: parse the stored questionnaire, match, build the
+    /// plan and its slots. `Err` is a reason the job fails (not retried).
+    async fn plan(&self, job: &Job) -> std::result::Result<(Plan, Vec<Slot>), String> {
+        let q = Questionnaire::parse(&job.questionnaire)
+            .map_err(|e| format!("stored questionnaire is invalid: {e}"))?;
+        let plan = Plan::build(&q, &self.directory, &self.geocoder, self.now())
+            .await
+            .map_err(|e| e.to_string())?;
+        let slots = plan
+            .homes()
+            .flat_map(|home| {
+                SourceType::ALL
+                    .into_iter()
+                    .map(move |t| Slot::pending(home.id.clone(), home.name.clone(), t))
+            })
+            .collect();
+        Ok((plan, slots))
+    }
+
+    async fn fetch(&self, source: SourceType, home: &Home) -> SourceOutcome {
+        // The semaphores are never closed, so acquire only fails if they
+        // were; then fetching without the limit is the lesser evil.
+        let _permit = match self.per_source.get(&source) {
+            Some(sem) => sem.clone().acquire_owned().await.ok(),
+            None => None,
+        };
+        self.sources.fetch(source, home).await
+    }
+
+    /// A slot's next state after one fetch, and the data to store with it.
+    fn next_slot(
+        &self,
+        job: &Job,
+        slot: &Slot,
+        outcome: SourceOutcome,
+        now: DateTime<Utc>,
+    ) -> (Slot, Option<serde_json::Value>) {
+        let mut next = slot.clone();
+        next.attempts = slot.attempts.saturating_add(1);
+        next.last_attempt = Some(now);
+        next.next_attempt_at = None;
+        next.error = None;
+        let data = match outcome {
+            SourceOutcome::Loaded(data) => {
+                next.status = SlotStatus::Loaded;
+                Some(data)
+            }
+            SourceOutcome::NotFound => {
+                next.status = SlotStatus::NotFound;
+                None
+            }
+            SourceOutcome::NotConfigured => {
+                next.status = SlotStatus::NotConfigured;
+                None
+            }
+            SourceOutcome::Failed(failure) => {
+                next.status = SlotStatus::Missing;
+                let jitter_key = format!("{}/{}", job.id, slot.key().field());
+                next.next_attempt_at = self.policy.next_attempt(
+                    next.attempts,
+                    failure.kind,
+                    failure.retry_after,
+                    &jitter_key,
+                    now,
+                    job.deadline_at,
+                );
+                next.error = Some(failure.message);
+                None
+            }
+        };
+        (next, data)
+    }
+}
+
+impl RoundReport {
+    fn record_end(&mut self, job: &Job) {
+        self.still_missing = job.missing().count();
+        self.status = Some(job.status);
+        self.finalized = job.status == JobStatus::Partial && !job.will_auto_retry;
+    }
+}
+
+/// Progress for `done` answered slots of `total`: 20 once planned, then up
+/// to 99 while fetching; 100 only when the round finishes (set by `finish`).
+fn progress_for(done: usize, total: usize) -> u8 {
+    if total == 0 {
+        return PROGRESS_PLANNED;
+    }
+    let span = 99 - usize::from(PROGRESS_PLANNED);
+    let p = usize::from(PROGRESS_PLANNED) + done.min(total) * span / total;
+    u8::try_from(p).unwrap_or(99)
+}
+
+enum SweepAction {
+    Gone,
+    Busy,
+    Round { round: RoundReport, resumed: bool },
+}
+
+impl SweepAction {
+    fn add_to(self, report: &mut SweepReport) {
+        match self {
+            Self::Gone => {}
+            Self::Busy => report.busy += 1,
+            Self::Round { round, resumed } => {
+                report.retried += round.retried;
+                report.succeeded += round.recovered;
+                report.resumed += usize::from(resumed);
+                report.completed += usize::from(round.status == Some(JobStatus::Completed));
+                report.finalized += usize::from(round.finalized);
+            }
+        }
+    }
+}
+
+/// Renews a lease every third of its time-to-live while a round runs, and
+/// cancels `lost` when renewal fails, so the round stops writing at once.
+struct LeaseKeeper {
+    lost: CancellationToken,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl LeaseKeeper {
+    fn start(engine: &Engine, lease: Lease) -> Self {
+        let lost = CancellationToken::new();
+        let stop = CancellationToken::new();
+        let store = engine.store.clone();
+        let clock = engine.clock.clone();
+        let ttl = engine.config.lease_ttl;
+        let (lost2, stop2) = (lost.clone(), stop.clone());
+        let task = tokio::spawn(async move {
+            let mut lease = lease;
+            loop {
+                tokio::select! {
+                    () = stop2.cancelled() => return,
+                    () = tokio::time::sleep(ttl / 3) => {}
+                }
+                match store.renew(&lease, clock.now(), ttl).await {
+                    Ok(renewed) => lease = renewed,
+                    Err(StoreError::LeaseLost) => {
+                        lost2.cancel();
+                        return;
+                    }
+                    // A store hiccup: try again next tick; the lease has
+                    // two more thirds of its life.
+                    Err(e) => tracing::warn!(job_id = %lease.job_id, error = %e, "lease renewal failed"),
+                }
+            }
+        });
+        Self { lost, stop, task }
+    }
+
+    async fn stop(mut self) {
+        self.stop.cancel();
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for LeaseKeeper {
+    /// A round dropped mid-way (its future cancelled) must not keep renewing
+    /// its lease: the job has to lapse so the sweep can resume it.
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_moves_from_planned_to_99() {
+        assert_eq!(progress_for(0, 25), 20);
+        assert_eq!(progress_for(25, 25), 99);
+        assert!(progress_for(12, 25) > 20 && progress_for(12, 25) < 99);
+        assert_eq!(progress_for(0, 0), 20);
+    }
+}

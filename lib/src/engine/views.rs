@@ -1,0 +1,249 @@
+//! Read-only answers for the API: status, result, missing sources, retry
+//! status. Pure functions of a stored job and `now`, plus the engine methods
+//! that read the job and call them.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{Engine, EngineError, Result};
+use crate::model::{Job, JobId, JobStatus, MissingSource, SlotStatus, SourceType};
+use crate::report::{assemble, Plan};
+use crate::retry::RetryPolicy;
+
+/// `GET …/status/{job_id}`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StatusView {
+    /// The job.
+    pub job_id: JobId,
+    /// Its status.
+    pub status: JobStatus,
+    /// 0–100.
+    pub progress: u8,
+    /// Human message.
+    pub message: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last update.
+    pub updated_at: DateTime<Utc>,
+    /// The error of a failed job.
+    pub error: Option<String>,
+    /// Whether the report is partial.
+    pub is_partial: bool,
+    /// Completeness in percent.
+    pub completeness: u8,
+}
+
+impl StatusView {
+    /// The view of `job`.
+    pub fn of(job: &Job) -> Self {
+        Self {
+            job_id: job.id,
+            status: job.status,
+            progress: if job.status.has_report() || job.status == JobStatus::Failed {
+                100
+            } else {
+                job.progress
+            },
+            message: job.message.clone(),
+            created_at: job.created_at,
+            updated_at: job.updated_at,
+            error: job.error.clone(),
+            is_partial: job.is_partial(),
+            completeness: job.completeness,
+        }
+    }
+}
+
+/// `GET …/missing-sources/{job_id}`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MissingSourcesView {
+    /// The job.
+    pub job_id: JobId,
+    /// Every missing (home, source) pair.
+    pub missing_sources: Vec<MissingSource>,
+    /// The same, grouped by source type.
+    pub missing_by_type: BTreeMap<SourceType, Vec<MissingSource>>,
+    /// How many are missing.
+    pub total_missing: usize,
+    /// Whether the report is partial.
+    pub is_partial: bool,
+    /// Completeness in percent.
+    pub completeness: u8,
+}
+
+impl MissingSourcesView {
+    /// The view of `job`.
+    pub fn of(job: &Job) -> Self {
+        let missing_sources: Vec<MissingSource> = job.missing().map(MissingSource::from).collect();
+        let mut missing_by_type: BTreeMap<SourceType, Vec<MissingSource>> = BTreeMap::new();
+        for m in &missing_sources {
+            missing_by_type.entry(m.source_type).or_default().push(m.clone());
+        }
+        Self {
+            job_id: job.id,
+            total_missing: missing_sources.len(),
+            missing_sources,
+            missing_by_type,
+            is_partial: job.is_partial(),
+            completeness: job.completeness,
+        }
+    }
+}
+
+/// One missing source's schedule, in `retry-status`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NextRetry {
+    /// The source.
+    pub source_type: SourceType,
+    /// The home's id.
+    pub home_id: String,
+    /// The home's name.
+    pub home_name: String,
+    /// When the sweep will try again (`None`: it will not).
+    pub next_retry_at: Option<DateTime<Utc>>,
+    /// Seconds from now until then (0 when due; `None`: never).
+    pub time_until_retry_seconds: Option<i64>,
+    /// Retries made so far.
+    pub retry_count: u32,
+    /// The cap.
+    pub max_retries: u32,
+}
+
+/// `GET …/retry-status/{job_id}`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RetryStatusView {
+    /// The job.
+    pub job_id: JobId,
+    /// Its status.
+    pub status: JobStatus,
+    /// Whether the report is partial.
+    pub is_partial: bool,
+    /// Completeness in percent.
+    pub completeness: u8,
+    /// How many sources are missing.
+    pub missing_sources_count: usize,
+    /// The schedule of each missing source.
+    pub next_retries: Vec<NextRetry>,
+    /// Hours since the job was created.
+    pub time_elapsed_hours: f64,
+    /// Hours left in the retry window (0 when closed).
+    pub time_remaining_hours: f64,
+    /// When the retry window closes.
+    pub deadline_at: DateTime<Utc>,
+    /// Whether the sweep will still retry by itself.
+    pub will_auto_retry: bool,
+}
+
+/// Hours elapsed since creation and remaining until the deadline, rounded
+/// to a hundredth.
+pub fn window_hours(job: &Job, now: DateTime<Utc>) -> (f64, f64) {
+    let hours = |d: chrono::Duration| (d.num_seconds().max(0) as f64 / 36.0).round() / 100.0;
+    (hours(now - job.created_at), hours(job.deadline_at - now))
+}
+
+impl RetryStatusView {
+    /// The view of `job` at `now`.
+    pub fn of(job: &Job, policy: &RetryPolicy, now: DateTime<Utc>) -> Self {
+        let window_open = !policy.past_deadline(job.deadline_at, now);
+        let next_retries: Vec<NextRetry> = job
+            .missing()
+            .map(|s| {
+                let next = if window_open { s.next_attempt_at } else { None };
+                NextRetry {
+                    source_type: s.source_type,
+                    home_id: s.home_id.clone(),
+                    home_name: s.home_name.clone(),
+                    next_retry_at: next,
+                    time_until_retry_seconds: next.map(|t| (t - now).num_seconds().max(0)),
+                    retry_count: s.retry_count(),
+                    max_retries: policy.max_retries,
+                }
+            })
+            .collect();
+        let will_auto_retry = match job.status {
+            JobStatus::Partial => {
+                job.will_auto_retry && window_open && next_retries.iter().any(|n| n.next_retry_at.is_some())
+            }
+            // Still being built: whatever fails will be retried.
+            JobStatus::Pending | JobStatus::Processing => window_open,
+            JobStatus::Completed | JobStatus::Failed => false,
+        };
+        let (time_elapsed_hours, time_remaining_hours) = window_hours(job, now);
+        Self {
+            job_id: job.id,
+            status: job.status,
+            is_partial: job.is_partial(),
+            completeness: job.completeness,
+            missing_sources_count: next_retries.len(),
+            next_retries,
+            time_elapsed_hours,
+            time_remaining_hours,
+            deadline_at: job.deadline_at,
+            will_auto_retry,
+        }
+    }
+}
+
+impl Engine {
+    /// Reads a job; [`EngineError::NotFound`] when unknown.
+    pub async fn job(&self, id: JobId) -> Result<Job> {
+        self.store.get(id).await?.ok_or(EngineError::NotFound)
+    }
+
+    /// The status view.
+    pub async fn status(&self, id: JobId) -> Result<StatusView> {
+        Ok(StatusView::of(&self.job(id).await?))
+    }
+
+    /// The report of a `completed` or `partial` job, assembled from its
+    /// plan and every slot's saved answer.
+    pub async fn result(&self, id: JobId) -> Result<serde_json::Value> {
+        let job = self.job(id).await?;
+        match job.status {
+            JobStatus::Completed | JobStatus::Partial => {}
+            JobStatus::Failed => {
+                return Err(EngineError::JobFailed(
+                    job.error.unwrap_or_else(|| "the report could not be built".to_owned()),
+                ))
+            }
+            status => {
+                return Err(EngineError::NotReady {
+                    status,
+                    progress: job.progress,
+                })
+            }
+        }
+        let plan: Plan = job
+            .plan
+            .clone()
+            .ok_or_else(|| EngineError::Store(crate::store::StoreError::Corrupt("finished job without a plan".into())))
+            .and_then(|p| {
+                serde_json::from_value(p)
+                    .map_err(|e| EngineError::Store(crate::store::StoreError::Corrupt(format!("plan: {e}"))))
+            })?;
+        let data = if job.slots.iter().any(|s| s.status == SlotStatus::Loaded) {
+            self.store.source_data(id).await?
+        } else {
+            Vec::new()
+        };
+        let mut report = assemble(&plan, &job.slots, &data, job.updated_at);
+        if let Some(obj) = report.as_object_mut() {
+            obj.insert("job_id".into(), serde_json::Value::String(id.to_string()));
+            obj.insert("status".into(), serde_json::to_value(job.status).unwrap_or_default());
+        }
+        Ok(report)
+    }
+
+    /// The missing-sources view.
+    pub async fn missing_sources(&self, id: JobId) -> Result<MissingSourcesView> {
+        Ok(MissingSourcesView::of(&self.job(id).await?))
+    }
+
+    /// The retry-status view.
+    pub async fn retry_status(&self, id: JobId) -> Result<RetryStatusView> {
+        let job = self.job(id).await?;
+        Ok(RetryStatusView::of(&job, &self.policy, self.now()))
+    }
+}

@@ -1,0 +1,575 @@
+//! The HTTP API of SPEC §2, independent of its host.
+//!
+//! Handlers take an `http::Request<Bytes>` and return an
+//! `http::Response<Bytes>`; each host (a `vercel_runtime` function, the
+//! dev-server's hyper loop, a test) collects the body first and hands the
+//! request to [`handle`]. Each handler parses its input into typed values,
+//! calls one engine method and encodes the answer; errors go through
+//! [`ApiError`], which maps every failure to a status in one place.
+
+mod error;
+pub mod openapi;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chrono::Utc;
+use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+pub use error::ApiError;
+
+use crate::config::{env_str, is_vercel, ConfigError};
+use crate::engine::views::window_hours;
+use crate::engine::Engine;
+use crate::model::JobId;
+use crate::store::{Created, Idempotency};
+
+/// Default request body limit: 256 KiB (a questionnaire is a few KiB).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// The API's endpoints. Each Vercel function serves exactly one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    /// `GET /health` (also `/api/health`, where Vercel serves it).
+    Health,
+    /// `GET /api/openapi.json`.
+    OpenApi,
+    /// `POST /api/professional-report/start`.
+    Start,
+    /// `GET /api/professional-report/status/{job_id}`.
+    Status,
+    /// `GET /api/professional-report/result/{job_id}`.
+    Result,
+    /// `POST /api/professional-report/retry/{job_id}`.
+    Retry,
+    /// `GET /api/professional-report/missing-sources/{job_id}`.
+    MissingSources,
+    /// `GET /api/professional-report/retry-status/{job_id}`.
+    RetryStatus,
+    /// `GET /api/cron/retry-missing-data`.
+    Cron,
+}
+
+/// One row of the route table.
+#[derive(Clone, Copy, Debug)]
+pub struct Route {
+    /// The method.
+    pub method: Method,
+    /// The path; `{job_id}` marks the dynamic segment.
+    pub path: &'static str,
+    /// The endpoint.
+    pub endpoint: Endpoint,
+}
+
+/// Every route the router knows. The OpenAPI document must list exactly
+/// these (a test checks it).
+pub const ROUTES: &[Route] = &[
+    Route { method: Method::GET, path: "/health", endpoint: Endpoint::Health },
+    Route { method: Method::GET, path: "/api/health", endpoint: Endpoint::Health },
+    Route { method: Method::GET, path: "/api/openapi.json", endpoint: Endpoint::OpenApi },
+    Route { method: Method::POST, path: "/api/professional-report/start", endpoint: Endpoint::Start },
+    Route { method: Method::GET, path: "/api/professional-report/status/{job_id}", endpoint: Endpoint::Status },
+    Route { method: Method::GET, path: "/api/professional-report/result/{job_id}", endpoint: Endpoint::Result },
+    Route { method: Method::POST, path: "/api/professional-report/retry/{job_id}", endpoint: Endpoint::Retry },
+    Route {
+        method: Method::GET,
+        path: "/api/professional-report/missing-sources/{job_id}",
+        endpoint: Endpoint::MissingSources,
+    },
+    Route {
+        method: Method::GET,
+        path: "/api/professional-report/retry-status/{job_id}",
+        endpoint: Endpoint::RetryStatus,
+    },
+    Route { method: Method::GET, path: "/api/cron/retry-missing-data", endpoint: Endpoint::Cron },
+];
+
+/// Which origins a browser may call the API from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// No CORS headers at all.
+    None,
+    /// Any origin (`*`); the API uses no cookies.
+    Any,
+    /// Exactly these origins.
+    List(Vec<String>),
+}
+
+/// HTTP settings.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// Bearer secret for the cron endpoint (`CRON_SECRET`).
+    pub cron_secret: Option<String>,
+    /// Whether the cron endpoint refuses to run without a secret (Vercel).
+    pub require_cron_secret: bool,
+    /// Allowed browser origins (`CORS_ALLOWED_ORIGINS`: `*`, a comma list,
+    /// or empty for none; default `*`).
+    pub cors: CorsOrigins,
+    /// Request body limit in bytes (`MAX_BODY_BYTES`, default 256 KiB).
+    pub max_body_bytes: usize,
+}
+
+impl std::fmt::Debug for HttpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpConfig")
+            .field("cron_secret", &self.cron_secret.as_ref().map(|_| "<set>"))
+            .field("require_cron_secret", &self.require_cron_secret)
+            .field("cors", &self.cors)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish()
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            cron_secret: None,
+            require_cron_secret: false,
+            cors: CorsOrigins::Any,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+impl HttpConfig {
+    /// Reads the settings from the environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads the settings through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let cors = match lookup("CORS_ALLOWED_ORIGINS") {
+            None => CorsOrigins::Any,
+            Some(v) if v.trim() == "*" => CorsOrigins::Any,
+            Some(v) => {
+                let list: Vec<String> = v
+                    .split(',')
+                    .map(|s| s.trim().trim_end_matches('/').to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                if list.is_empty() {
+                    CorsOrigins::None
+                } else {
+                    CorsOrigins::List(list)
+                }
+            }
+        };
+        let max_body_bytes = crate::config::env_parse::<usize>(&lookup, "MAX_BODY_BYTES")?
+            .unwrap_or(DEFAULT_MAX_BODY_BYTES);
+        if max_body_bytes < 1024 {
+            return Err(ConfigError::invalid("MAX_BODY_BYTES", "must be at least 1024"));
+        }
+        Ok(Self {
+            cron_secret: env_str(&lookup, "CRON_SECRET"),
+            require_cron_secret: is_vercel(&lookup),
+            cors,
+            max_body_bytes,
+        })
+    }
+}
+
+/// Where background work runs: a tokio task on the dev-server, the
+/// invocation's `wait_until` on Vercel, inline in some tests.
+pub trait Background: Send + Sync {
+    /// Runs `work` after (or while) the response is sent.
+    fn spawn(&self, work: Pin<Box<dyn Future<Output = ()> + Send + 'static>>);
+}
+
+/// Runs background work as a tokio task.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TokioBackground;
+
+impl Background for TokioBackground {
+    fn spawn(&self, work: Pin<Box<dyn Future<Output = ()> + Send + 'static>>) {
+        tokio::spawn(work);
+    }
+}
+
+/// The state every handler shares.
+#[derive(Debug, Clone)]
+pub struct App {
+    /// The engine.
+    pub engine: Arc<Engine>,
+    /// HTTP settings.
+    pub config: HttpConfig,
+    /// `"sandbox"` or `"live"`, for `/health`.
+    pub sources_mode: &'static str,
+}
+
+/// Serves one request: routes it, runs the handler, maps errors, adds CORS.
+pub async fn handle(app: &App, req: Request<Bytes>, bg: &dyn Background) -> Response<Bytes> {
+    handle_only(app, req, bg, None).await
+}
+
+/// Like [`handle`], but answers 404 for every endpoint except `only` (each
+/// Vercel function serves one endpoint).
+pub async fn handle_only(
+    app: &App,
+    req: Request<Bytes>,
+    bg: &dyn Background,
+    only: Option<Endpoint>,
+) -> Response<Bytes> {
+    let origin = req.headers().get(header::ORIGIN).cloned();
+    let mut response = if req.method() == Method::OPTIONS {
+        preflight(&req)
+    } else {
+        match route(&req, only) {
+            Ok((endpoint, job_id)) => match dispatch(app, endpoint, job_id, req, bg).await {
+                Ok(r) => r,
+                Err(e) => e.into_response(),
+            },
+            Err(e) => e.into_response(),
+        }
+    };
+    cors(&app.config.cors, origin.as_ref(), response.headers_mut());
+    response
+}
+
+/// Finds the endpoint and the raw `{job_id}` segment. On Vercel a dynamic
+/// route also passes the segment as the `job_id` query parameter; the path
+/// wins when both are present.
+fn route(req: &Request<Bytes>, only: Option<Endpoint>) -> Result<(Endpoint, Option<String>), ApiError> {
+    let path = req.uri().path();
+    let path = if path.len() > 1 { path.trim_end_matches('/') } else { path };
+    let mut allowed: Option<&'static str> = None;
+    for r in ROUTES {
+        if only.is_some_and(|o| o != r.endpoint) {
+            continue;
+        }
+        let segment = match r.path.strip_suffix("{job_id}") {
+            Some(prefix) => match path.strip_prefix(prefix) {
+                Some(seg) if !seg.is_empty() && !seg.contains('/') => Some(percent_decode(seg)),
+                Some("") => query_param(req.uri().query(), "job_id"),
+                _ => continue,
+            },
+            None if r.path == path => None,
+            None => continue,
+        };
+        if r.method != req.method() {
+            allowed = Some(r.method.as_str()).map(|m| if m == "GET" { "GET" } else { "POST" });
+            continue;
+        }
+        return Ok((r.endpoint, segment));
+    }
+    Err(match allowed {
+        Some(allow) => ApiError::MethodNotAllowed { allow },
+        None => ApiError::RouteNotFound,
+    })
+}
+
+async fn dispatch(
+    app: &App,
+    endpoint: Endpoint,
+    job_id: Option<String>,
+    req: Request<Bytes>,
+    bg: &dyn Background,
+) -> Result<Response<Bytes>, ApiError> {
+    let engine = &app.engine;
+    let id = || -> Result<JobId, ApiError> {
+        let raw = job_id.clone().unwrap_or_default();
+        JobId::parse(&raw).map_err(|_| ApiError::InvalidJobId(truncate(&raw, 64)))
+    };
+    match endpoint {
+        Endpoint::Health => health(app).await,
+        Endpoint::OpenApi => Ok(json_response(StatusCode::OK, &openapi::document())),
+        Endpoint::Start => start(app, req, bg).await,
+        Endpoint::Status => ok(&engine.status(id()?).await?),
+        Endpoint::Result => ok(&engine.result(id()?).await?),
+        Endpoint::MissingSources => ok(&engine.missing_sources(id()?).await?),
+        Endpoint::RetryStatus => ok(&engine.retry_status(id()?).await?),
+        Endpoint::Retry => {
+            let id = id()?;
+            let (job, result) = engine.manual_retry(id).await?;
+            let (elapsed, remaining) = window_hours(&job, engine.now());
+            ok(&json!({
+                "job_id": id,
+                "status": job.status,
+                "is_partial": job.is_partial(),
+                "completeness": job.completeness,
+                "retry_result": result,
+                "time_elapsed_hours": elapsed,
+                "time_remaining_hours": remaining,
+            }))
+        }
+        Endpoint::Cron => cron(app, &req).await,
+    }
+}
+
+async fn health(app: &App) -> Result<Response<Bytes>, ApiError> {
+    let store = app.engine.store();
+    let body = |status: &str| {
+        json!({
+            "status": status,
+            "store": store.kind(),
+            "sources": app.sources_mode,
+            "directory": app.engine.directory().label(),
+            "version": env!("CARGO_PKG_VERSION"),
+        })
+    };
+    match store.ping().await {
+        Ok(()) => Ok(json_response(StatusCode::OK, &body("ok"))),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check: store unreachable");
+            let mut b = body("unavailable");
+            b["error"] = json!({ "code": "store_unavailable", "message": "the job store is unreachable" });
+            Ok(json_response(StatusCode::SERVICE_UNAVAILABLE, &b))
+        }
+    }
+}
+
+async fn start(app: &App, req: Request<Bytes>, bg: &dyn Background) -> Result<Response<Bytes>, ApiError> {
+    let body = req.body();
+    if body.len() > app.config.max_body_bytes {
+        return Err(ApiError::PayloadTooLarge { limit: app.config.max_body_bytes });
+    }
+    if !is_json(req.headers()) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
+    let questionnaire = match value {
+        Value::Object(mut map) if map.contains_key("questionnaire") => map.remove("questionnaire").unwrap_or_default(),
+        other => other,
+    };
+    let idempotency = match req.headers().get("idempotency-key") {
+        None => None,
+        Some(v) => {
+            let key = v
+                .to_str()
+                .ok()
+                .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (0x21..=0x7e).contains(&b)))
+                .ok_or(ApiError::InvalidIdempotencyKey)?;
+            // serde_json's maps are ordered, so equal questionnaires encode
+            // to equal bytes whatever the client's key order.
+            let canonical = serde_json::to_vec(&questionnaire).unwrap_or_default();
+            Some(Idempotency {
+                key: key.to_owned(),
+                fingerprint: hex(&Sha256::digest(&canonical)),
+            })
+        }
+    };
+    let created = app.engine.submit(questionnaire, idempotency).await?;
+    let (job, replayed) = match created {
+        Created::New(job) => {
+            let engine = app.engine.clone();
+            let id = job.id;
+            bg.spawn(Box::pin(async move {
+                if let Err(e) = engine.process(id).await {
+                    tracing::warn!(job_id = %id, error = %e, "processing stopped; the sweep will resume it");
+                }
+            }));
+            (job, false)
+        }
+        Created::Existing(job) => (job, true),
+    };
+    let id = job.id;
+    let mut response = json_response(
+        StatusCode::ACCEPTED,
+        &json!({
+            "job_id": id,
+            "status": job.status,
+            "message": if replayed { "This request was already accepted; here is its job".to_owned() } else { job.message.clone() },
+            "status_url": format!("/api/professional-report/status/{id}"),
+            "result_url": format!("/api/professional-report/result/{id}"),
+        }),
+    );
+    let headers = response.headers_mut();
+    if let Ok(loc) = HeaderValue::from_str(&format!("/api/professional-report/status/{id}")) {
+        headers.insert(header::LOCATION, loc);
+    }
+    if replayed {
+        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+async fn cron(app: &App, req: &Request<Bytes>) -> Result<Response<Bytes>, ApiError> {
+    match &app.config.cron_secret {
+        Some(secret) => {
+            let given = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or("");
+            if !bool::from(given.as_bytes().ct_eq(secret.as_bytes())) {
+                return Err(ApiError::Unauthorized);
+            }
+        }
+        None if app.config.require_cron_secret => return Err(ApiError::CronSecretMissing),
+        None => {}
+    }
+    let report = app.engine.sweep().await;
+    let message = format!(
+        "Checked {} due jobs: {} sources retried ({} loaded), {} completed, {} finalized, {} resumed",
+        report.checked, report.retried, report.succeeded, report.completed, report.finalized, report.resumed
+    );
+    ok(&json!({
+        "success": report.errors == 0,
+        "timestamp": Utc::now(),
+        "result": report,
+        "message": message,
+    }))
+}
+
+fn ok<T: serde::Serialize>(value: &T) -> Result<Response<Bytes>, ApiError> {
+    Ok(json_response(StatusCode::OK, value))
+}
+
+/// A JSON response with the API's content type.
+pub(crate) fn json_response<T: serde::Serialize + ?Sized>(status: StatusCode, value: &T) -> Response<Bytes> {
+    let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    let mut response = Response::new(Bytes::from(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| {
+            let m = m.trim().to_ascii_lowercase();
+            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+        })
+}
+
+fn preflight(req: &Request<Bytes>) -> Response<Bytes> {
+    let known = ROUTES.iter().any(|r| {
+        let path = req.uri().path();
+        match r.path.strip_suffix("{job_id}") {
+            Some(prefix) => path.starts_with(prefix),
+            None => r.path == path,
+        }
+    });
+    let mut response = Response::new(Bytes::new());
+    *response.status_mut() = if known { StatusCode::NO_CONTENT } else { StatusCode::NOT_FOUND };
+    response
+}
+
+fn cors(origins: &CorsOrigins, origin: Option<&HeaderValue>, headers: &mut HeaderMap) {
+    let allow = match (origins, origin) {
+        (CorsOrigins::None, _) | (_, None) => return,
+        (CorsOrigins::Any, Some(_)) => HeaderValue::from_static("*"),
+        (CorsOrigins::List(list), Some(o)) => {
+            let Some(o_str) = o.to_str().ok() else { return };
+            if !list.iter().any(|allowed| allowed.eq_ignore_ascii_case(o_str)) {
+                return;
+            }
+            headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+            o.clone()
+        }
+    };
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow);
+    headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, OPTIONS"));
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("content-type, idempotency-key, authorization"),
+    );
+    headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+    headers.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("location, retry-after, idempotent-replayed"),
+    );
+}
+
+fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(query?.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(method: Method, uri: &str) -> Request<Bytes> {
+        Request::builder().method(method).uri(uri).body(Bytes::new()).unwrap()
+    }
+
+    #[test]
+    fn routes_match_paths_and_dynamic_segments() {
+        let id = JobId::new().to_string();
+        let (e, seg) = route(&req(Method::GET, &format!("/api/professional-report/status/{id}")), None).unwrap();
+        assert_eq!((e, seg.as_deref()), (Endpoint::Status, Some(id.as_str())));
+        // Vercel's dynamic route passes the segment as a query parameter.
+        let (e, seg) = route(&req(Method::GET, &format!("/api/professional-report/result/?job_id={id}")), None).unwrap();
+        assert_eq!((e, seg.as_deref()), (Endpoint::Result, Some(id.as_str())));
+        assert!(matches!(
+            route(&req(Method::GET, "/api/professional-report/start"), None),
+            Err(ApiError::MethodNotAllowed { allow: "POST" })
+        ));
+        assert!(matches!(route(&req(Method::GET, "/nope"), None), Err(ApiError::RouteNotFound)));
+        assert!(matches!(
+            route(&req(Method::GET, "/health"), Some(Endpoint::Status)),
+            Err(ApiError::RouteNotFound)
+        ));
+        assert_eq!(route(&req(Method::GET, "/health/"), None).unwrap().0, Endpoint::Health);
+    }
+
+    #[test]
+    fn json_content_types() {
+        let mut h = HeaderMap::new();
+        assert!(!is_json(&h));
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+        assert!(is_json(&h));
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        assert!(!is_json(&h));
+    }
+
+    #[test]
+    fn cors_only_for_listed_origins() {
+        let list = CorsOrigins::List(vec!["https://app.example".into()]);
+        let mut h = HeaderMap::new();
+        cors(&list, Some(&HeaderValue::from_static("https://evil.example")), &mut h);
+        assert!(h.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+        cors(&list, Some(&HeaderValue::from_static("https://app.example")), &mut h);
+        assert_eq!(h[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://app.example");
+    }
+
+    #[test]
+    fn config_reads_cors_secret_and_vercel_mode() {
+        let c = HttpConfig::from_lookup(|k| match k {
+            "CORS_ALLOWED_ORIGINS" => Some("https://a.example/, https://b.example".into()),
+            "CRON_SECRET" => Some("s".into()),
+            "VERCEL" => Some("1".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.cors, CorsOrigins::List(vec!["https://a.example".into(), "https://b.example".into()]));
+        assert!(c.require_cron_secret);
+        assert!(!format!("{c:?}").contains("\"s\""));
+    }
+}

@@ -1,0 +1,351 @@
+//! The OpenAPI 3.1 description of the API, served at `/api/openapi.json`.
+//!
+//! Written by hand (the API is small) and held to the router by a test:
+//! every route of [`super::ROUTES`] is here, and nothing else.
+
+use serde_json::{json, Value};
+
+fn error_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
+    })
+}
+
+fn ok_response(description: &str, schema: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } }
+    })
+}
+
+fn job_operation(summary: &str, op_id: &str, schema: &str, extra: &[(&str, &str)]) -> Value {
+    let mut responses = json!({
+        "200": ok_response(summary, schema),
+        "400": error_response("Malformed job id (`invalid_job_id`)"),
+        "404": error_response("Unknown or expired job (`job_not_found`)"),
+        "503": error_response("Store unreachable (`store_unavailable`)"),
+    });
+    for (code, description) in extra {
+        responses[*code] = error_response(description);
+    }
+    json!({
+        "summary": summary,
+        "operationId": op_id,
+        "parameters": [{ "$ref": "#/components/parameters/JobId" }],
+        "responses": responses,
+    })
+}
+
+/// The document.
+pub fn document() -> Value {
+    let health = json!({
+        "get": {
+            "summary": "Liveness and store reachability",
+            "operationId": "health",
+            "responses": {
+                "200": ok_response("Service and store are up", "Health"),
+                "503": ok_response("The store is unreachable", "Health"),
+            }
+        }
+    });
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Care-home professional report API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Builds professional care-home reports as background jobs. Start a job, poll its status, fetch the result. Missing sources are retried automatically for 3 hours and on demand."
+        },
+        "paths": {
+            "/health": health.clone(),
+            "/api/health": health,
+            "/api/openapi.json": {
+                "get": {
+                    "summary": "This document",
+                    "operationId": "openapi",
+                    "responses": { "200": { "description": "OpenAPI 3.1 document", "content": { "application/json": {} } } }
+                }
+            },
+            "/api/professional-report/start": {
+                "post": {
+                    "summary": "Start building a report",
+                    "operationId": "startReport",
+                    "parameters": [{
+                        "name": "Idempotency-Key", "in": "header", "required": false,
+                        "description": "Repeating a request with the same key returns the same job; a different body under a used key is a 409.",
+                        "schema": { "type": "string", "minLength": 1, "maxLength": 255 }
+                    }],
+                    "requestBody": {
+                        "required": true,
+                        "content": { "application/json": { "schema": {
+                            "oneOf": [
+                                { "type": "object", "required": ["questionnaire"], "properties": { "questionnaire": { "$ref": "#/components/schemas/Questionnaire" } } },
+                                { "$ref": "#/components/schemas/Questionnaire" }
+                            ]
+                        } } }
+                    },
+                    "responses": {
+                        "202": ok_response("Job accepted", "StartAccepted"),
+                        "400": error_response("Invalid JSON (`invalid_json`), invalid questionnaire (`validation_failed`, details.fields lists every problem with its path) or bad Idempotency-Key"),
+                        "409": error_response("Idempotency-Key reused with a different body (`idempotency_key_reused`)"),
+                        "413": error_response("Body over the size limit (`payload_too_large`)"),
+                        "415": error_response("Body is not application/json (`unsupported_media_type`)"),
+                        "503": error_response("Store unreachable (`store_unavailable`)"),
+                    }
+                }
+            },
+            "/api/professional-report/status/{job_id}": {
+                "get": job_operation("Job status and progress", "getStatus", "Status", &[])
+            },
+            "/api/professional-report/result/{job_id}": {
+                "get": job_operation("The report (completed or partial)", "getResult", "Report", &[
+                    ("409", "Not ready yet (`not_ready`, details: status, progress) or the job failed (`job_failed`)"),
+                ])
+            },
+            "/api/professional-report/retry/{job_id}": {
+                "post": job_operation("Retry the job's missing sources now", "retryJob", "RetryAnswer", &[
+                    ("409", "Job not partial/completed (`retry_not_allowed`), window closed (`retry_window_closed`) or busy (`job_busy`)"),
+                    ("429", "A retry ran moments ago (`retry_too_soon`, Retry-After header)"),
+                ])
+            },
+            "/api/professional-report/missing-sources/{job_id}": {
+                "get": job_operation("The job's missing sources", "getMissingSources", "MissingSources", &[])
+            },
+            "/api/professional-report/retry-status/{job_id}": {
+                "get": job_operation("When each missing source is retried next", "getRetryStatus", "RetryStatus", &[])
+            },
+            "/api/cron/retry-missing-data": {
+                "get": {
+                    "summary": "One retry sweep (Vercel Cron, every 5 minutes)",
+                    "operationId": "cronSweep",
+                    "security": [{ "cronBearer": [] }, {}],
+                    "responses": {
+                        "200": ok_response("What the sweep did", "SweepAnswer"),
+                        "401": error_response("Missing or wrong bearer secret (`unauthorized`)"),
+                        "503": error_response("CRON_SECRET not configured on Vercel (`cron_secret_not_configured`)"),
+                    }
+                }
+            }
+        },
+        "components": {
+            "securitySchemes": { "cronBearer": { "type": "http", "scheme": "bearer", "description": "CRON_SECRET" } },
+            "parameters": {
+                "JobId": { "name": "job_id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } }
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object", "required": ["error"],
+                    "properties": { "error": {
+                        "type": "object", "required": ["code", "message"],
+                        "properties": {
+                            "code": { "type": "string" },
+                            "message": { "type": "string" },
+                            "details": {}
+                        }
+                    } }
+                },
+                "Health": {
+                    "type": "object", "required": ["status", "store"],
+                    "properties": {
+                        "status": { "enum": ["ok", "unavailable"] },
+                        "store": { "enum": ["memory", "redis"] },
+                        "sources": { "enum": ["sandbox", "live"] },
+                        "directory": { "type": "string" },
+                        "version": { "type": "string" }
+                    }
+                },
+                "JobStatus": { "enum": ["pending", "processing", "completed", "partial", "failed"] },
+                "SourceType": { "enum": ["cqc", "fsa", "google_places", "neighbourhood", "firecrawl"] },
+                "Questionnaire": {
+                    "type": "object",
+                    "required": ["section_1_contact_emergency", "section_2_location_budget", "section_3_medical_needs", "section_4_safety_special_needs", "section_5_timeline"],
+                    "properties": {
+                        "profile_description": { "type": "string" },
+                        "section_1_contact_emergency": { "type": "object" },
+                        "section_2_location_budget": { "type": "object" },
+                        "section_3_medical_needs": { "type": "object" },
+                        "section_4_safety_special_needs": { "type": "object" },
+                        "section_5_timeline": { "type": "object" },
+                        "section_6_priorities": { "type": "object" }
+                    }
+                },
+                "StartAccepted": {
+                    "type": "object", "required": ["job_id", "status", "message", "status_url", "result_url"],
+                    "properties": {
+                        "job_id": { "type": "string", "format": "uuid" },
+                        "status": { "$ref": "#/components/schemas/JobStatus" },
+                        "message": { "type": "string" },
+                        "status_url": { "type": "string" },
+                        "result_url": { "type": "string" }
+                    }
+                },
+                "Status": {
+                    "type": "object",
+                    "required": ["job_id", "status", "progress", "message", "created_at", "updated_at", "is_partial", "completeness"],
+                    "properties": {
+                        "job_id": { "type": "string", "format": "uuid" },
+                        "status": { "$ref": "#/components/schemas/JobStatus" },
+                        "progress": { "type": "integer", "minimum": 0, "maximum": 100 },
+                        "message": { "type": "string" },
+                        "created_at": { "type": "string", "format": "date-time" },
+                        "updated_at": { "type": "string", "format": "date-time" },
+                        "error": { "type": ["string", "null"] },
+                        "is_partial": { "type": "boolean" },
+                        "completeness": { "type": "integer", "minimum": 0, "maximum": 100 }
+                    }
+                },
+                "Report": {
+                    "type": "object",
+                    "description": "The professional report: envelope, the 5 homes with scores and each source's data, per-home dataSources statuses, completeness, and missing_data_sources when partial.",
+                    "required": ["is_partial", "completeness"],
+                    "properties": {
+                        "is_partial": { "type": "boolean" },
+                        "completeness": { "type": "integer" },
+                        "missing_data_sources": { "type": "array", "items": { "$ref": "#/components/schemas/MissingSource" } }
+                    }
+                },
+                "MissingSource": {
+                    "type": "object",
+                    "properties": {
+                        "home_id": { "type": "string" },
+                        "home_name": { "type": "string" },
+                        "source_type": { "$ref": "#/components/schemas/SourceType" },
+                        "source_name": { "type": "string" },
+                        "retry_count": { "type": "integer" },
+                        "last_attempt": { "type": ["string", "null"], "format": "date-time" },
+                        "next_attempt_at": { "type": ["string", "null"], "format": "date-time" },
+                        "error": { "type": ["string", "null"] },
+                        "status": { "enum": ["retrying", "given_up"] }
+                    }
+                },
+                "MissingSources": {
+                    "type": "object",
+                    "required": ["job_id", "missing_sources", "missing_by_type", "total_missing", "is_partial", "completeness"],
+                    "properties": {
+                        "job_id": { "type": "string", "format": "uuid" },
+                        "missing_sources": { "type": "array", "items": { "$ref": "#/components/schemas/MissingSource" } },
+                        "missing_by_type": { "type": "object", "additionalProperties": { "type": "array", "items": { "$ref": "#/components/schemas/MissingSource" } } },
+                        "total_missing": { "type": "integer" },
+                        "is_partial": { "type": "boolean" },
+                        "completeness": { "type": "integer" }
+                    }
+                },
+                "RetryStatus": {
+                    "type": "object",
+                    "required": ["job_id", "is_partial", "completeness", "missing_sources_count", "next_retries", "time_elapsed_hours", "time_remaining_hours", "will_auto_retry"],
+                    "properties": {
+                        "job_id": { "type": "string", "format": "uuid" },
+                        "status": { "$ref": "#/components/schemas/JobStatus" },
+                        "is_partial": { "type": "boolean" },
+                        "completeness": { "type": "integer" },
+                        "missing_sources_count": { "type": "integer" },
+                        "next_retries": { "type": "array", "items": {
+                            "type": "object",
+                            "properties": {
+                                "source_type": { "$ref": "#/components/schemas/SourceType" },
+                                "home_id": { "type": "string" },
+                                "home_name": { "type": "string" },
+                                "next_retry_at": { "type": ["string", "null"], "format": "date-time" },
+                                "time_until_retry_seconds": { "type": ["integer", "null"] },
+                                "retry_count": { "type": "integer" },
+                                "max_retries": { "type": "integer" }
+                            }
+                        } },
+                        "time_elapsed_hours": { "type": "number" },
+                        "time_remaining_hours": { "type": "number" },
+                        "deadline_at": { "type": "string", "format": "date-time" },
+                        "will_auto_retry": { "type": "boolean" }
+                    }
+                },
+                "RetryAnswer": {
+                    "type": "object",
+                    "required": ["job_id", "retry_result", "time_elapsed_hours", "time_remaining_hours"],
+                    "properties": {
+                        "job_id": { "type": "string", "format": "uuid" },
+                        "status": { "$ref": "#/components/schemas/JobStatus" },
+                        "is_partial": { "type": "boolean" },
+                        "completeness": { "type": "integer" },
+                        "retry_result": {
+                            "type": "object",
+                            "required": ["retried_sources", "success_count", "still_missing", "message"],
+                            "properties": {
+                                "retried_sources": { "type": "array", "items": { "type": "string" } },
+                                "success_count": { "type": "integer" },
+                                "still_missing": { "type": "integer" },
+                                "message": { "type": "string" }
+                            }
+                        },
+                        "time_elapsed_hours": { "type": "number" },
+                        "time_remaining_hours": { "type": "number" }
+                    }
+                },
+                "SweepAnswer": {
+                    "type": "object",
+                    "required": ["success", "timestamp", "result", "message"],
+                    "properties": {
+                        "success": { "type": "boolean" },
+                        "timestamp": { "type": "string", "format": "date-time" },
+                        "message": { "type": "string" },
+                        "result": {
+                            "type": "object",
+                            "properties": {
+                                "checked": { "type": "integer" },
+                                "retried": { "type": "integer" },
+                                "succeeded": { "type": "integer" },
+                                "completed": { "type": "integer" },
+                                "finalized": { "type": "integer" },
+                                "resumed": { "type": "integer" },
+                                "busy": { "type": "integer" },
+                                "errors": { "type": "integer" },
+                                "budget_exhausted": { "type": "boolean" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn every_route_is_documented_and_nothing_else() {
+        let doc = document();
+        let documented: BTreeSet<(String, String)> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(path, ops)| {
+                ops.as_object()
+                    .unwrap()
+                    .keys()
+                    .map(move |m| (m.to_uppercase(), path.clone()))
+            })
+            .collect();
+        let routed: BTreeSet<(String, String)> = super::super::ROUTES
+            .iter()
+            .map(|r| (r.method.as_str().to_owned(), r.path.to_owned()))
+            .collect();
+        assert_eq!(documented, routed);
+        assert_eq!(doc["openapi"], "3.1.0");
+    }
+
+    #[test]
+    fn every_reference_resolves() {
+        let doc = document();
+        let text = doc.to_string();
+        for piece in text.split("\"$ref\":\"#/components/").skip(1) {
+            let path = &piece[..piece.find('"').unwrap()];
+            let mut node = &doc["components"];
+            for part in path.split('/') {
+                node = &node[part];
+            }
+            assert!(!node.is_null(), "dangling $ref {path}");
+        }
+    }
+}
