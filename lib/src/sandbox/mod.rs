@@ -98,6 +98,7 @@ impl Api {
 
 struct State {
     homes: Vec<Home>,
+    fallback: url::Url,
     faults: Mutex<FaultPlan>,
     counts: Mutex<HashMap<(SourceType, String), u64>>,
 }
@@ -150,8 +151,11 @@ fn api_name(api: Api) -> &'static str {
 impl Sandbox {
     /// Starts one server per upstream, answering for `homes`.
     pub async fn start(homes: Vec<Home>, faults: FaultPlan) -> std::io::Result<Sandbox> {
+        let fallback = url::Url::parse("http://127.0.0.1:9/")
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
         let state = Arc::new(State {
             homes,
+            fallback,
             faults: Mutex::new(faults),
             counts: Mutex::new(HashMap::new()),
         });
@@ -173,11 +177,13 @@ impl Sandbox {
     }
 
     fn base(&self, api: Api) -> url::Url {
-        // Every API got a base in `start`.
-        self.bases
-            .get(api_name(api))
-            .cloned()
-            .unwrap_or_else(|| self.bases[api_name(Api::Cqc)].clone())
+        // `start` gives every API a base; the fallback (an unbound port)
+        // only keeps this free of panics.
+        self.bases.get(api_name(api)).cloned().unwrap_or_else(|| {
+            let mut url = self.state.fallback.clone();
+            url.set_path(api.prefix());
+            url
+        })
     }
 
     /// Adapter settings pointing at the fake servers, with the sandbox keys

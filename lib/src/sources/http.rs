@@ -106,7 +106,7 @@ pub fn classify_status(status: u16, retry_after: Option<Duration>) -> Option<Sou
         429 => failure(FailureKind::Transient, "rate limited"),
         500..=599 => failure(FailureKind::Transient, "server error"),
         400..=499 => failure(FailureKind::Permanent, "request rejected"),
-        // 1xx/3xx should never reach us (redirects are followed): odd, may pass.
+        // 1xx/3xx: we follow no redirects and expect none; odd, may pass.
         _ => failure(FailureKind::Transient, "unexpected status"),
     }
 }

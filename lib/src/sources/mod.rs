@@ -100,12 +100,15 @@ pub struct Sources {
 }
 
 impl Sources {
-    /// Builds the shared client (rustls; per-request timeouts come from
-    /// each source's settings).
+    /// Builds the shared client (rustls, no redirects; per-request timeouts
+    /// come from each source's settings).
     pub fn new(config: SourcesConfig) -> Result<Self, ConfigError> {
         let client = reqwest::Client::builder()
             .use_rustls_tls()
             .user_agent(concat!("care-report/", env!("CARGO_PKG_VERSION")))
+            // No API we call redirects; following one could carry a key
+            // header to another host, so a 3xx is reported instead.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ConfigError::Client(e.without_url().to_string()))?;
         Ok(Self { config, client })
