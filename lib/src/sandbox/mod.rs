@@ -299,7 +299,9 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+            // Byte-wise, so a stray multi-byte character cannot split a slice.
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                 out.push(b);
                 i += 3;
                 continue;
@@ -680,6 +682,7 @@ mod tests {
         assert_eq!(percent_decode("SW1A%201AA"), "SW1A 1AA");
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(percent_decode("%é"), "%é");
         assert_eq!(
             parse_around("nwr(around:800,51.5,-0.1)[x]"),
             Some((51.5, -0.1))
