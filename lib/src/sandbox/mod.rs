@@ -1,0 +1,693 @@
+//! The sandbox: local fake servers that speak each source's real HTTP API
+//! for a given set of homes, with switchable, reproducible faults.
+//!
+//! Without network access or keys the sources cannot answer, yet a newcomer
+//! and the test suite must see the whole life of a job: loaded data, "not
+//! found", failures, `Retry-After`, partial reports that heal on retry. So
+//! the real adapters ([`crate::sources::Sources`]) are pointed at these
+//! servers by base URL ([`Sandbox::sources_config`]) and exercised exactly
+//! as in production; nothing in the adapters knows about the sandbox.
+//!
+//! One server per upstream (CQC, FSA, Google Places, postcodes.io, Overpass,
+//! Firecrawl), each on `127.0.0.1:0`, served by hyper on tokio tasks of the
+//! runtime that called [`Sandbox::start`]. They check what the real APIs
+//! check (subscription key, `x-api-version`, `X-Goog-Api-Key` and field
+//! mask, bearer token) and answer unknown homes the way the real APIs do.
+//! Dropping the [`Sandbox`] stops every server and open connection.
+//!
+//! **Request counting.** [`Sandbox::requests_for`] counts *adapter fetches*
+//! per (source, home): one per fetch, however many upstream calls it makes.
+//! The counted call is the first one of a fetch: Google's text search (not
+//! the details call), postcodes.io's lookup for neighbourhood (Overpass only
+//! when the home has no postcode, since the adapter then skips postcodes.io).
+//! Requests that cannot be tied to a known home are counted under the key
+//! they asked for (location id, name, postcode, place id or URL).
+//!
+//! **Faults** ([`FaultPlan`], grammar in [`faults`]) apply to that same
+//! counted call, and attempt *n* is that count, so `heal_after=2` means "the
+//! first two fetches of this home fail, the third loads".
+
+pub mod faults;
+
+mod data;
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use faults::{Fault, FaultAnswer, FaultPlan, FaultPlanError, FaultSpec};
+
+use crate::directory::Home;
+use crate::model::SourceType;
+use crate::sources::config::parse_base_url;
+use crate::sources::http::{name_similarity, normalise_postcode};
+use crate::sources::{SourceSettings, SourcesConfig};
+
+/// The CQC subscription key the sandbox expects.
+pub const CQC_KEY: &str = "sandbox-cqc-key";
+/// The Google Places key the sandbox expects.
+pub const GOOGLE_PLACES_KEY: &str = "sandbox-google-places-key";
+/// The Firecrawl key the sandbox expects.
+pub const FIRECRAWL_KEY: &str = "sandbox-firecrawl-key";
+/// Timeout of every source in [`Sandbox::sources_config`].
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// One fake upstream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Api {
+    Cqc,
+    Fsa,
+    Google,
+    Postcodes,
+    Overpass,
+    Firecrawl,
+}
+
+impl Api {
+    const ALL: [Api; 6] = [
+        Api::Cqc,
+        Api::Fsa,
+        Api::Google,
+        Api::Postcodes,
+        Api::Overpass,
+        Api::Firecrawl,
+    ];
+
+    /// The path prefix the real service lives under.
+    fn prefix(self) -> &'static str {
+        match self {
+            Api::Cqc => "/public/v1/",
+            Api::Google | Api::Firecrawl => "/v1/",
+            Api::Overpass => "/api/",
+            Api::Fsa | Api::Postcodes => "/",
+        }
+    }
+}
+
+struct State {
+    homes: Vec<Home>,
+    fallback: url::Url,
+    faults: Mutex<FaultPlan>,
+    counts: Mutex<HashMap<(SourceType, String), u64>>,
+}
+
+impl State {
+    /// Counts one fetch and returns its attempt number for this key.
+    fn count(&self, source: SourceType, key: &str) -> u64 {
+        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = counts.entry((source, key.to_owned())).or_insert(0);
+        *n += 1;
+        *n
+    }
+
+    fn fault(&self, source: SourceType, key: &str, attempt: u64) -> Option<Fault> {
+        self.faults
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .decide(source, key, attempt)
+    }
+}
+
+/// The running fake servers. Dropping it shuts them down.
+pub struct Sandbox {
+    state: Arc<State>,
+    bases: HashMap<&'static str, url::Url>,
+    // Dropping the sender wakes every server task and connection to stop.
+    _shutdown: watch::Sender<()>,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("homes", &self.state.homes.len())
+            .field("bases", &self.bases)
+            .finish()
+    }
+}
+
+fn api_name(api: Api) -> &'static str {
+    match api {
+        Api::Cqc => "cqc",
+        Api::Fsa => "fsa",
+        Api::Google => "google_places",
+        Api::Postcodes => "postcodes",
+        Api::Overpass => "overpass",
+        Api::Firecrawl => "firecrawl",
+    }
+}
+
+impl Sandbox {
+    /// Starts one server per upstream, answering for `homes`.
+    pub async fn start(homes: Vec<Home>, faults: FaultPlan) -> std::io::Result<Sandbox> {
+        let fallback = url::Url::parse("http://127.0.0.1:9/")
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let state = Arc::new(State {
+            homes,
+            fallback,
+            faults: Mutex::new(faults),
+            counts: Mutex::new(HashMap::new()),
+        });
+        let (tx, rx) = watch::channel(());
+        let mut bases = HashMap::new();
+        for api in Api::ALL {
+            let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+            let addr: SocketAddr = listener.local_addr()?;
+            let base = parse_base_url(&format!("http://{addr}{}", api.prefix()))
+                .ok_or_else(|| std::io::Error::other(format!("bad sandbox base URL for {addr}")))?;
+            bases.insert(api_name(api), base);
+            tokio::spawn(serve(listener, api, state.clone(), rx.clone()));
+        }
+        Ok(Sandbox {
+            state,
+            bases,
+            _shutdown: tx,
+        })
+    }
+
+    fn base(&self, api: Api) -> url::Url {
+        // `start` gives every API a base; the fallback (an unbound port)
+        // only keeps this free of panics.
+        self.bases.get(api_name(api)).cloned().unwrap_or_else(|| {
+            let mut url = self.state.fallback.clone();
+            url.set_path(api.prefix());
+            url
+        })
+    }
+
+    /// Adapter settings pointing at the fake servers, with the sandbox keys
+    /// and [`DEFAULT_TIMEOUT`]. Tweak fields (shorter timeouts, a wrong or
+    /// missing key) to provoke other outcomes.
+    pub fn sources_config(&self) -> SourcesConfig {
+        let s = |api| SourceSettings::new(self.base(api), DEFAULT_TIMEOUT);
+        SourcesConfig {
+            cqc: s(Api::Cqc).with_key(CQC_KEY),
+            fsa: s(Api::Fsa),
+            google_places: s(Api::Google).with_key(GOOGLE_PLACES_KEY),
+            postcodes: s(Api::Postcodes),
+            overpass: s(Api::Overpass),
+            firecrawl: s(Api::Firecrawl).with_key(FIRECRAWL_KEY),
+        }
+    }
+
+    /// Fetches counted for `source` (all homes and unknown keys).
+    pub fn requests(&self, source: SourceType) -> u64 {
+        let counts = self
+            .state
+            .counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        counts
+            .iter()
+            .filter(|((s, _), _)| *s == source)
+            .map(|(_, n)| *n)
+            .sum()
+    }
+
+    /// Fetches counted for `source` and the home `home_id`.
+    pub fn requests_for(&self, source: SourceType, home_id: &str) -> u64 {
+        let counts = self
+            .state
+            .counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        counts
+            .get(&(source, home_id.to_owned()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Replaces the fault plan (attempt counts are kept).
+    pub fn set_faults(&self, faults: FaultPlan) {
+        *self
+            .state
+            .faults
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = faults;
+    }
+
+    /// The homes the sandbox answers for.
+    pub fn homes(&self) -> &[Home] {
+        &self.state.homes
+    }
+}
+
+async fn serve(listener: TcpListener, api: Api, state: Arc<State>, mut stop: watch::Receiver<()>) {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let state = state.clone();
+                let mut stop = stop.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |req| handle(api, state.clone(), req));
+                    let conn = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service);
+                    tokio::select! {
+                        _ = conn => {}
+                        _ = stop.changed() => {}
+                    }
+                });
+            }
+            _ = stop.changed() => break,
+        }
+    }
+}
+
+/// A parsed request.
+struct Req {
+    method: Method,
+    /// Path after the API prefix, percent-decoded segments.
+    segments: Vec<String>,
+    query: HashMap<String, String>,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Req {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+type Reply = Response<Full<Bytes>>;
+
+fn reply(status: u16, body: &Value) -> Reply {
+    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    r
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            // Byte-wise, so a stray multi-byte character cannot split a slice.
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+async fn handle(api: Api, state: Arc<State>, req: Request<Incoming>) -> Result<Reply, Infallible> {
+    let (parts, body) = req.into_parts();
+    let body = match body.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return Ok(reply(400, &json!({"error": "unreadable body"}))),
+    };
+    let path = parts.uri.path();
+    let Some(rest) = path.strip_prefix(api.prefix()) else {
+        return Ok(not_found_route(api));
+    };
+    let query = parts
+        .uri
+        .query()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let req = Req {
+        method: parts.method,
+        segments: rest.split('/').map(percent_decode).collect(),
+        query,
+        headers: parts.headers,
+        body,
+    };
+    let routed = match api {
+        Api::Cqc => cqc(&state, &req),
+        Api::Fsa => fsa(&state, &req),
+        Api::Google => google(&state, &req),
+        Api::Postcodes => postcodes(&state, &req),
+        Api::Overpass => overpass(&state, &req),
+        Api::Firecrawl => firecrawl(&state, &req),
+    };
+    let Routed { counted, answer } = routed;
+    if let Some((source, key)) = counted {
+        let attempt = state.count(source, &key);
+        if let Some(fault) = state.fault(source, &key, attempt) {
+            if let Some(delay) = fault.delay {
+                tokio::time::sleep(delay).await;
+            }
+            match fault.answer {
+                FaultAnswer::Normal => {}
+                FaultAnswer::Status(status) => return Ok(reply(status, &error_body(api, status))),
+                FaultAnswer::RateLimited(after) => {
+                    let mut r = reply(429, &error_body(api, 429));
+                    if let Ok(v) = http::HeaderValue::from_str(&after.as_secs().to_string()) {
+                        r.headers_mut().insert(http::header::RETRY_AFTER, v);
+                    }
+                    return Ok(r);
+                }
+                FaultAnswer::Malformed => {
+                    let mut r = reply(200, &Value::Null);
+                    *r.body_mut() = Full::new(Bytes::from_static(
+                        b"<html><body>502 Bad Gateway</body></html>{\"trunc",
+                    ));
+                    return Ok(r);
+                }
+            }
+        }
+    }
+    Ok(answer)
+}
+
+/// A route's answer, and which (source, home key) it counts as a fetch of.
+struct Routed {
+    counted: Option<(SourceType, String)>,
+    answer: Reply,
+}
+
+fn uncounted(answer: Reply) -> Routed {
+    Routed {
+        counted: None,
+        answer,
+    }
+}
+
+fn counted(source: SourceType, key: impl Into<String>, answer: Reply) -> Routed {
+    Routed {
+        counted: Some((source, key.into())),
+        answer,
+    }
+}
+
+/// Each API's error body shape for a status.
+fn error_body(api: Api, status: u16) -> Value {
+    let reason = StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Error");
+    match api {
+        Api::Cqc => json!({"statusCode": status, "message": reason}),
+        Api::Fsa => json!({"Message": reason}),
+        Api::Google => {
+            let grpc = match status {
+                400 => "INVALID_ARGUMENT",
+                401 => "UNAUTHENTICATED",
+                403 => "PERMISSION_DENIED",
+                404 => "NOT_FOUND",
+                429 => "RESOURCE_EXHAUSTED",
+                503 => "UNAVAILABLE",
+                _ => "INTERNAL",
+            };
+            json!({"error": {"code": status, "message": reason, "status": grpc}})
+        }
+        Api::Postcodes => json!({"status": status, "error": reason}),
+        Api::Overpass => json!({"remark": reason}),
+        Api::Firecrawl => json!({"success": false, "error": reason}),
+    }
+}
+
+fn not_found_route(api: Api) -> Reply {
+    reply(404, &error_body(api, 404))
+}
+
+fn cqc(state: &State, req: &Req) -> Routed {
+    let [first, id] = req.segments.as_slice() else {
+        return uncounted(not_found_route(Api::Cqc));
+    };
+    if req.method != Method::GET || first != "locations" {
+        return uncounted(not_found_route(Api::Cqc));
+    }
+    let answer = if req.header("Ocp-Apim-Subscription-Key") != Some(CQC_KEY) {
+        reply(
+            401,
+            &json!({"statusCode": 401, "message": "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API."}),
+        )
+    } else {
+        match state.homes.iter().find(|h| h.id == *id) {
+            Some(home) => reply(200, &data::cqc_location(home)),
+            None => reply(
+                404,
+                &json!({"statusCode": 404, "message": "Resource not found"}),
+            ),
+        }
+    };
+    counted(SourceType::Cqc, id.clone(), answer)
+}
+
+fn same_name(a: &str, b: &str) -> bool {
+    a.trim().eq_ignore_ascii_case(b.trim()) || name_similarity(a, b) >= 0.999
+}
+
+fn fsa(state: &State, req: &Req) -> Routed {
+    if req.method != Method::GET
+        || req.segments.first().map(String::as_str) != Some("Establishments")
+    {
+        return uncounted(not_found_route(Api::Fsa));
+    }
+    let name = req.query.get("name").cloned().unwrap_or_default();
+    let address = req.query.get("address").cloned().unwrap_or_default();
+    let home = state.homes.iter().find(|h| {
+        same_name(&h.name, &name)
+            && match h.postcode.as_deref() {
+                Some(pc) if !pc.trim().is_empty() => {
+                    normalise_postcode(pc) == normalise_postcode(&address)
+                }
+                _ => h.city.eq_ignore_ascii_case(address.trim()),
+            }
+    });
+    let key = home.map_or_else(|| format!("{name}|{address}"), |h| h.id.clone());
+    let answer = if req.header("x-api-version") != Some("2") {
+        reply(
+            400,
+            &json!({"Message": "The request is invalid: missing x-api-version header."}),
+        )
+    } else {
+        reply(200, &data::fsa_search(home))
+    };
+    counted(SourceType::Fsa, key, answer)
+}
+
+fn google_auth(req: &Req) -> Option<Reply> {
+    match req.header("X-Goog-Api-Key") {
+        None => Some(reply(
+            403,
+            &json!({"error": {"code": 403, "message": "The request is missing a valid API key.", "status": "PERMISSION_DENIED"}}),
+        )),
+        Some(k) if k != GOOGLE_PLACES_KEY => Some(reply(
+            400,
+            &json!({"error": {"code": 400, "message": "API key not valid. Please pass a valid API key.", "status": "INVALID_ARGUMENT"}}),
+        )),
+        Some(_)
+            if req
+                .header("X-Goog-FieldMask")
+                .is_none_or(|m| m.trim().is_empty()) =>
+        {
+            Some(reply(
+                400,
+                &json!({"error": {"code": 400, "message": "FieldMask is a required parameter. See https://cloud.google.com/apis/docs/system-parameters on how to provide it.", "status": "INVALID_ARGUMENT"}}),
+            ))
+        }
+        Some(_) => None,
+    }
+}
+
+fn google(state: &State, req: &Req) -> Routed {
+    match (&req.method, req.segments.as_slice()) {
+        (&Method::POST, [search]) if search == "places:searchText" => {
+            let query = serde_json::from_slice::<Value>(&req.body)
+                .ok()
+                .and_then(|v| {
+                    v.get("textQuery")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                });
+            let Some(query) = query else {
+                let r = reply(
+                    400,
+                    &json!({"error": {"code": 400, "message": "Invalid JSON payload: textQuery is required.", "status": "INVALID_ARGUMENT"}}),
+                );
+                return uncounted(r);
+            };
+            let lower = query.to_lowercase();
+            // The adapter asks for "<name>, <postcode or town>"; the name
+            // must end at a word boundary ("Home 1" is not "Home 11").
+            let home = state.homes.iter().find(|h| {
+                let name = h.name.trim().to_lowercase();
+                lower
+                    .strip_prefix(&name)
+                    .is_some_and(|rest| rest.chars().next().is_none_or(|c| !c.is_alphanumeric()))
+            });
+            let key = home.map_or_else(|| query.clone(), |h| h.id.clone());
+            let answer = google_auth(req).unwrap_or_else(|| reply(200, &data::places_search(home)));
+            counted(SourceType::GooglePlaces, key, answer)
+        }
+        (&Method::GET, [places, id]) if places == "places" => {
+            let answer = google_auth(req).unwrap_or_else(|| {
+                match state.homes.iter().find(|h| data::place_id(h) == *id) {
+                    Some(home) => reply(200, &data::place_details(home)),
+                    None => reply(404, &json!({"error": {"code": 404, "message": "Requested entity was not found.", "status": "NOT_FOUND"}})),
+                }
+            });
+            uncounted(answer)
+        }
+        _ => uncounted(not_found_route(Api::Google)),
+    }
+}
+
+fn postcodes(state: &State, req: &Req) -> Routed {
+    let [first, pc] = req.segments.as_slice() else {
+        return uncounted(not_found_route(Api::Postcodes));
+    };
+    if req.method != Method::GET || first != "postcodes" {
+        return uncounted(not_found_route(Api::Postcodes));
+    }
+    let wanted = normalise_postcode(pc);
+    let home = state.homes.iter().find(|h| {
+        h.postcode
+            .as_deref()
+            .is_some_and(|p| !wanted.is_empty() && normalise_postcode(p) == wanted)
+    });
+    let (key, answer) = match home {
+        Some(h) => {
+            let shown = h.postcode.as_deref().unwrap_or(pc).trim().to_uppercase();
+            (h.id.clone(), reply(200, &data::postcode_result(h, &shown)))
+        }
+        None => (
+            format!("postcode:{wanted}"),
+            reply(404, &json!({"status": 404, "error": "Postcode not found"})),
+        ),
+    };
+    counted(SourceType::Neighbourhood, key, answer)
+}
+
+/// `around:R,lat,lon` of an Overpass QL query.
+fn parse_around(query: &str) -> Option<(f64, f64)> {
+    let start = query.find("around:")? + "around:".len();
+    let rest = &query[start..];
+    let end = rest.find(')')?;
+    let mut parts = rest[..end].split(',').map(str::trim);
+    let _radius: f64 = parts.next()?.parse().ok()?;
+    let lat = parts.next()?.parse().ok()?;
+    let lon = parts.next()?.parse().ok()?;
+    Some((lat, lon))
+}
+
+fn overpass(state: &State, req: &Req) -> Routed {
+    if req.segments.first().map(String::as_str) != Some("interpreter") {
+        return uncounted(not_found_route(Api::Overpass));
+    }
+    let from_body = url::form_urlencoded::parse(&req.body)
+        .find(|(k, _)| k == "data")
+        .map(|(_, v)| v.into_owned());
+    let query = from_body
+        .or_else(|| req.query.get("data").cloned())
+        .unwrap_or_default();
+    let (Some((lat, lon)), true) = (parse_around(&query), query.contains("[out:json]")) else {
+        let mut r = reply(400, &Value::Null);
+        *r.body_mut() = Full::new(Bytes::from_static(
+            b"<?xml version=\"1.0\"?><osm><remark>Error: static error: bad query</remark></osm>",
+        ));
+        return uncounted(r);
+    };
+    let answer = reply(200, &data::overpass_elements(lat, lon));
+    // Counted here only for homes without a postcode: the others were
+    // counted at their postcodes.io lookup earlier in the same fetch.
+    let nearest = state.homes.iter().find(|h| {
+        let (hl, ho) = data::coords(h);
+        (hl - lat).abs() < 1e-5 && (ho - lon).abs() < 1e-5
+    });
+    match nearest {
+        Some(h) if h.postcode.as_deref().is_some_and(|p| !p.trim().is_empty()) => uncounted(answer),
+        Some(h) => counted(SourceType::Neighbourhood, h.id.clone(), answer),
+        None => counted(
+            SourceType::Neighbourhood,
+            format!("point:{lat:.5},{lon:.5}"),
+            answer,
+        ),
+    }
+}
+
+/// Site identity for matching URLs: host without `www.`, path without trailing `/`.
+fn site_key(url: &str) -> String {
+    let s = url.trim().to_lowercase();
+    let s = s
+        .split_once("://")
+        .map_or(s.as_str(), |(_, r)| r)
+        .to_owned();
+    let s = s.strip_prefix("www.").unwrap_or(&s);
+    s.trim_end_matches('/').to_owned()
+}
+
+fn firecrawl(state: &State, req: &Req) -> Routed {
+    if req.method != Method::POST || req.segments.first().map(String::as_str) != Some("scrape") {
+        return uncounted(not_found_route(Api::Firecrawl));
+    }
+    let url = serde_json::from_slice::<Value>(&req.body)
+        .ok()
+        .and_then(|v| v.get("url").and_then(Value::as_str).map(str::to_owned));
+    let Some(url) = url else {
+        return uncounted(reply(
+            400,
+            &json!({"success": false, "error": "Bad Request: url is required"}),
+        ));
+    };
+    let home = state.homes.iter().find(|h| {
+        h.website
+            .as_deref()
+            .is_some_and(|w| site_key(w) == site_key(&url))
+    });
+    let key = home.map_or_else(|| url.clone(), |h| h.id.clone());
+    let authorised = req
+        .header("authorization")
+        .and_then(|v| v.strip_prefix("Bearer "))
+        == Some(FIRECRAWL_KEY);
+    let answer = if !authorised {
+        reply(
+            401,
+            &json!({"success": false, "error": "Unauthorized: Invalid token"}),
+        )
+    } else {
+        match home {
+            Some(h) => reply(200, &data::scrape(h, &url)),
+            None => reply(200, &data::scrape_missing(&url)),
+        }
+    };
+    counted(SourceType::Firecrawl, key, answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_and_parses_helpers() {
+        assert_eq!(percent_decode("SW1A%201AA"), "SW1A 1AA");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(percent_decode("%é"), "%é");
+        assert_eq!(
+            parse_around("nwr(around:800,51.5,-0.1)[x]"),
+            Some((51.5, -0.1))
+        );
+        assert_eq!(parse_around("nwr(around:800)"), None);
+        assert_eq!(site_key("https://www.Oak.co.uk/"), "oak.co.uk");
+    }
+}

@@ -1,0 +1,324 @@
+//! The home's own website, scraped through Firecrawl, reduced to a few
+//! facts a family cares about: activities, visiting, specialisms,
+//! facilities, fees mentioned and how to get in touch.
+//!
+//! `POST {base}/scrape` with `Authorization: Bearer <key>` and
+//! `{"url": …, "formats": ["markdown"]}`. Insights come from keyword search
+//! over the markdown: crude, but deterministic and explainable ("the site
+//! mentions dementia care"), which is what a report may honestly claim. A
+//! home without a website, or whose site answers 404/410, has no record.
+
+use serde_json::{json, Value};
+
+use super::config::SourceSettings;
+use super::http::{endpoint, send_json, str_at, transient, Body};
+use super::SourceOutcome;
+use crate::directory::Home;
+
+/// Markdown beyond this many bytes is not searched (a runaway page).
+const MAX_MARKDOWN: usize = 200_000;
+
+/// Insight group and the phrases that signal it (lower case).
+const KEYWORDS: &[(&str, &[&str])] = &[
+    (
+        "activities",
+        &[
+            "activities",
+            "activity coordinator",
+            "outings",
+            "day trips",
+            "music",
+            "arts and crafts",
+            "gardening",
+            "exercise",
+            "bingo",
+            "baking",
+            "pet therapy",
+            "quizzes",
+            "entertainment",
+        ],
+    ),
+    (
+        "visiting",
+        &[
+            "visiting hours",
+            "open visiting",
+            "visitors are welcome",
+            "visitors welcome",
+            "visit us",
+            "book a visit",
+            "arrange a visit",
+            "protected mealtimes",
+        ],
+    ),
+    (
+        "specialisms",
+        &[
+            "dementia",
+            "alzheimer",
+            "nursing care",
+            "residential care",
+            "respite",
+            "palliative",
+            "end of life",
+            "parkinson",
+            "stroke",
+            "learning disabilit",
+            "physical disabilit",
+            "mental health",
+        ],
+    ),
+    (
+        "facilities",
+        &[
+            "en-suite",
+            "ensuite",
+            "garden",
+            "hair salon",
+            "salon",
+            "cinema",
+            "cafe",
+            "café",
+            "lift",
+            "wifi",
+            "wi-fi",
+            "chapel",
+            "library",
+            "minibus",
+            "physiotherapy",
+        ],
+    ),
+];
+
+pub(crate) async fn fetch(
+    client: &reqwest::Client,
+    settings: &SourceSettings,
+    home: &Home,
+) -> SourceOutcome {
+    let Some(key) = settings.key() else {
+        return SourceOutcome::NotConfigured;
+    };
+    let Some(site) = home.website.as_deref().and_then(website_url) else {
+        return SourceOutcome::NotFound;
+    };
+    let request = client
+        .post(endpoint(&settings.base_url, &["scrape"]))
+        .bearer_auth(key)
+        .json(&json!({"url": site, "formats": ["markdown"], "onlyMainContent": true}));
+    match send_json(request, settings.timeout, "Firecrawl").await {
+        Ok(Body::Json(v)) => interpret(&site, &v),
+        Ok(Body::NotFound) => SourceOutcome::NotFound,
+        Err(failure) => SourceOutcome::Failed(failure),
+    }
+}
+
+/// A directory website as an absolute http(s) URL (`www.x.co.uk` → `https://www.x.co.uk`).
+pub(crate) fn website_url(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return None;
+    }
+    let candidate = if raw.contains("://") {
+        raw.to_owned()
+    } else {
+        format!("https://{raw}")
+    };
+    let url = url::Url::parse(&candidate).ok()?;
+    (matches!(url.scheme(), "http" | "https") && url.host_str().is_some_and(|h| h.contains('.')))
+        .then(|| url.to_string())
+}
+
+fn interpret(site: &str, v: &Value) -> SourceOutcome {
+    if v.get("success").and_then(Value::as_bool) != Some(true) {
+        return SourceOutcome::Failed(transient("Firecrawl reported an unsuccessful scrape"));
+    }
+    let Some(data) = v.get("data").filter(|d| d.is_object()) else {
+        return SourceOutcome::Failed(transient("Firecrawl sent an unexpected body"));
+    };
+    let page_status = data.pointer("/metadata/statusCode").and_then(Value::as_u64);
+    if matches!(page_status, Some(404 | 410)) {
+        return SourceOutcome::NotFound;
+    }
+    if page_status.is_some_and(|s| s >= 500) {
+        return SourceOutcome::Failed(transient("the home's website answered with a server error"));
+    }
+    let markdown = data.get("markdown").and_then(Value::as_str).unwrap_or("");
+    SourceOutcome::Loaded(insights(site, data.get("metadata"), markdown))
+}
+
+/// The facts found on the page.
+pub(crate) fn insights(site: &str, metadata: Option<&Value>, markdown: &str) -> Value {
+    let mut end = markdown.len().min(MAX_MARKDOWN);
+    while !markdown.is_char_boundary(end) {
+        end -= 1;
+    }
+    let text = &markdown[..end];
+    let lower = text.to_lowercase();
+    let mut groups = serde_json::Map::new();
+    for (group, phrases) in KEYWORDS {
+        let hits: Vec<&str> = phrases
+            .iter()
+            .copied()
+            .filter(|p| lower.contains(p))
+            .collect();
+        groups.insert((*group).to_owned(), json!(hits));
+    }
+    let meta = |k: &str| metadata.and_then(|m| str_at(m, &format!("/{k}")));
+    json!({
+        "url": site,
+        "title": meta("title"),
+        "description": meta("description"),
+        "mentions": groups,
+        "fees": find_fees(text),
+        "contact": {
+            "phones": find_phones(text),
+            "emails": find_emails(text),
+        },
+        "wordCount": text.split_whitespace().count(),
+    })
+}
+
+/// Up to three `£` amounts as written (`£1,150`).
+fn find_fees(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, _) in text.match_indices('£') {
+        let rest = &text[i + '£'.len_utf8()..];
+        let amount: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == ',' || *c == '.')
+            .collect();
+        let amount = amount.trim_end_matches(['.', ',']);
+        if amount.chars().any(|c| c.is_ascii_digit()) {
+            let fee = format!("£{amount}");
+            if !out.contains(&fee) {
+                out.push(fee);
+            }
+        }
+        if out.len() == 3 {
+            break;
+        }
+    }
+    out
+}
+
+/// UK phone numbers: runs of digits and spaces starting with 0 or +44,
+/// 10–11 digits long (up to three).
+fn find_phones(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() && out.len() < 3 {
+        let starts = (chars[i] == '0' || chars[i] == '+')
+            && (i == 0 || !chars[i - 1].is_ascii_alphanumeric());
+        if !starts {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        let mut raw = String::new();
+        while j < chars.len() && (chars[j].is_ascii_digit() || " +()-".contains(chars[j])) {
+            raw.push(chars[j]);
+            j += 1;
+        }
+        let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+        let national = digits
+            .strip_prefix("44")
+            .filter(|_| raw.starts_with('+'))
+            .map(|d| format!("0{d}"))
+            .unwrap_or(digits);
+        if national.starts_with('0') && (10..=11).contains(&national.len()) {
+            let shown = raw.trim().to_owned();
+            if !out.contains(&shown) {
+                out.push(shown);
+            }
+        }
+        i = j.max(i + 1);
+    }
+    out
+}
+
+/// E-mail addresses (up to three).
+fn find_emails(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for word in text.split(|c: char| c.is_whitespace() || "()<>[]\"',;:".contains(c)) {
+        let word = word.trim_end_matches('.').trim_start_matches("mailto");
+        let Some((local, domain)) = word.split_once('@') else {
+            continue;
+        };
+        if !local.is_empty()
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && word
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "@._-+".contains(c))
+        {
+            let email = word.to_ascii_lowercase();
+            if !out.contains(&email) {
+                out.push(email);
+            }
+        }
+        if out.len() == 3 {
+            break;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn websites_are_normalised() {
+        assert_eq!(
+            website_url("www.oak.co.uk").as_deref(),
+            Some("https://www.oak.co.uk/")
+        );
+        assert_eq!(
+            website_url("http://oak.co.uk/about").as_deref(),
+            Some("http://oak.co.uk/about")
+        );
+        assert_eq!(website_url(""), None);
+        assert_eq!(website_url("not a site"), None);
+        assert_eq!(website_url("ftp://oak.co.uk"), None);
+    }
+
+    #[test]
+    fn insights_from_markdown() {
+        let md = "# Oak Lodge\nWe offer dementia care and respite. Daily activities include music \
+                  and gardening. Open visiting, en-suite rooms. Fees from £1,150.50 per week.\n\
+                  Call 0113 496 0000 or +44 20 7946 0018, email info@oaklodge.co.uk.";
+        let v = insights("https://oak/", Some(&json!({"title": "Oak"})), md);
+        assert_eq!(v["title"], "Oak");
+        let spec = v["mentions"]["specialisms"].as_array().unwrap();
+        assert!(spec.contains(&json!("dementia")) && spec.contains(&json!("respite")));
+        assert!(v["mentions"]["visiting"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("open visiting")));
+        assert_eq!(v["fees"], json!(["£1,150.50"]));
+        assert_eq!(
+            v["contact"]["phones"],
+            json!(["0113 496 0000", "+44 20 7946 0018"])
+        );
+        assert_eq!(v["contact"]["emails"], json!(["info@oaklodge.co.uk"]));
+    }
+
+    #[test]
+    fn odd_pages_do_not_panic() {
+        let md = "£ £, 0 +44 @ a@ @b.c é£€ 0".repeat(50);
+        let v = insights("https://x/", None, &md);
+        assert!(v["fees"].as_array().unwrap().is_empty());
+        assert!(matches!(
+            interpret("x", &json!({"success": false})),
+            SourceOutcome::Failed(_)
+        ));
+        assert_eq!(
+            interpret(
+                "x",
+                &json!({"success": true, "data": {"metadata": {"statusCode": 404}}})
+            ),
+            SourceOutcome::NotFound
+        );
+    }
+}

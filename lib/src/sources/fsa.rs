@@ -1,0 +1,181 @@
+//! FSA Food Hygiene Rating Scheme: the home kitchen's hygiene rating.
+//!
+//! `GET {base}/Establishments?name=…&address=…` with `x-api-version: 2`.
+//! The search is fuzzy and returns neighbours and namesakes (branches of the
+//! same group, the café next door), so the adapter picks the *best* match
+//! rather than the first: the same postcode weighs most, then the name. A
+//! result that matches neither well enough is treated as "no record" so a
+//! stranger's rating never lands in a report.
+
+use serde_json::{json, Value};
+
+use super::config::SourceSettings;
+use super::http::{
+    endpoint, name_similarity, normalise_postcode, outward_code, send_json, str_at, transient, Body,
+};
+use super::SourceOutcome;
+use crate::directory::Home;
+
+/// How sure we must be before taking a name-only match (no postcode match).
+const NAME_ONLY_THRESHOLD: f64 = 0.8;
+/// Name similarity still required when the postcode matches exactly.
+const SAME_POSTCODE_THRESHOLD: f64 = 0.3;
+
+pub(crate) async fn fetch(
+    client: &reqwest::Client,
+    settings: &SourceSettings,
+    home: &Home,
+) -> SourceOutcome {
+    let address = home
+        .postcode
+        .as_deref()
+        .filter(|p| !p.trim().is_empty())
+        .unwrap_or(&home.city);
+    let mut url = endpoint(&settings.base_url, &["Establishments"]);
+    url.query_pairs_mut()
+        .append_pair("name", home.name.trim())
+        .append_pair("address", address.trim())
+        .append_pair("pageSize", "20");
+    let request = client
+        .get(url)
+        .header("x-api-version", "2")
+        .header(reqwest::header::ACCEPT, "application/json");
+    match send_json(request, settings.timeout, "FSA").await {
+        Ok(Body::NotFound) => SourceOutcome::NotFound,
+        Ok(Body::Json(body)) => {
+            let Some(list) = body.get("establishments").and_then(Value::as_array) else {
+                return SourceOutcome::Failed(transient("FSA sent an unexpected search result"));
+            };
+            match best_match(home, list) {
+                Some((est, score)) => SourceOutcome::Loaded(summarise(est, score)),
+                None => SourceOutcome::NotFound,
+            }
+        }
+        Err(failure) => SourceOutcome::Failed(failure),
+    }
+}
+
+/// The establishment that is this home, with its match score, if any is
+/// close enough.
+pub(crate) fn best_match<'a>(home: &Home, establishments: &'a [Value]) -> Option<(&'a Value, f64)> {
+    let home_pc = home
+        .postcode
+        .as_deref()
+        .map(normalise_postcode)
+        .filter(|p| !p.is_empty());
+    establishments
+        .iter()
+        .filter_map(|est| {
+            let name = str_at(est, "/BusinessName")?;
+            let similarity = name_similarity(&home.name, name);
+            let est_pc = str_at(est, "/PostCode").map(normalise_postcode);
+            let score = match (&home_pc, &est_pc) {
+                (Some(h), Some(e)) if h == e => {
+                    (similarity >= SAME_POSTCODE_THRESHOLD).then_some(1.0 + similarity)
+                }
+                // Same area, clearly the same name (the postcode may be
+                // mistyped in one of the registers).
+                (Some(h), Some(e)) if outward_code(h) == outward_code(e) => {
+                    (similarity >= NAME_ONLY_THRESHOLD).then_some(similarity * 0.9)
+                }
+                (Some(_), _) => None,
+                (None, _) => (similarity >= NAME_ONLY_THRESHOLD).then_some(similarity * 0.8),
+            }?;
+            Some((est, score))
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+fn summarise(est: &Value, score: f64) -> Value {
+    let rating = str_at(est, "/RatingValue").map(str::to_owned).or_else(|| {
+        est.get("RatingValue")
+            .and_then(Value::as_u64)
+            .map(|n| n.to_string())
+    });
+    let numeric = rating.as_deref().and_then(|r| r.parse::<u8>().ok());
+    let score_of = |k: &str| est.pointer(&format!("/scores/{k}")).and_then(Value::as_u64);
+    json!({
+        "fhrsId": est.get("FHRSID").and_then(Value::as_u64),
+        "businessName": str_at(est, "/BusinessName"),
+        "businessType": str_at(est, "/BusinessType"),
+        "postcode": str_at(est, "/PostCode"),
+        "ratingValue": rating,
+        "rating": numeric,
+        "ratingDate": str_at(est, "/RatingDate").map(|d| d.split('T').next().unwrap_or(d)),
+        "schemeType": str_at(est, "/SchemeType"),
+        "localAuthority": str_at(est, "/LocalAuthorityName"),
+        // FSA sub-scores are penalty points: lower is better.
+        "scores": {
+            "hygiene": score_of("Hygiene"),
+            "structural": score_of("Structural"),
+            "confidenceInManagement": score_of("ConfidenceInManagement"),
+        },
+        "newRatingPending": est.get("NewRatingPending").and_then(Value::as_bool),
+        "matchConfidence": (score.min(2.0) / 2.0 * 100.0).round() / 100.0,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn home(name: &str, postcode: Option<&str>) -> Home {
+        serde_json::from_value(json!({
+            "id": "h1", "name": name, "address": null, "city": "Leeds",
+            "postcode": postcode, "local_authority": null, "latitude": null,
+            "longitude": null, "care": {"residential": true, "nursing": false,
+            "dementia": false, "respite": false}, "beds": null,
+            "ratings": {"overall": null, "safe": null, "effective": null,
+            "caring": null, "responsive": null, "well_led": null},
+            "last_inspection": null, "fees": {"residential_from": null,
+            "nursing_from": null, "dementia_from": null, "respite_from": null},
+            "accepts_local_authority": null, "accepts_self_funding": null,
+            "website": null, "provider": null
+        }))
+        .unwrap()
+    }
+
+    fn est(id: u64, name: &str, pc: &str) -> Value {
+        json!({"FHRSID": id, "BusinessName": name, "PostCode": pc, "RatingValue": "5"})
+    }
+
+    #[test]
+    fn prefers_the_same_postcode_over_the_first_result() {
+        let h = home("Oak Lodge Care Home", Some("LS1 4AB"));
+        let list = vec![
+            est(1, "Oak Lodge Care Home", "YO1 7HH"),
+            est(2, "Oak Lodge Cafe", "LS1 4AD"),
+            est(3, "OAK LODGE", "ls14ab"),
+        ];
+        assert_eq!(best_match(&h, &list).unwrap().0["FHRSID"], 3);
+    }
+
+    #[test]
+    fn rejects_strangers() {
+        let h = home("Oak Lodge", Some("LS1 4AB"));
+        // Same postcode but a different business.
+        assert!(best_match(&h, &[est(1, "Tesco Express", "LS1 4AB")]).is_none());
+        // Same name far away.
+        assert!(best_match(&h, &[est(1, "Oak Lodge", "YO1 7HH")]).is_none());
+        assert!(best_match(&h, &[json!({"x": 1})]).is_none());
+        // Without a postcode only a strong name match counts.
+        let h = home("Oak Lodge", None);
+        assert_eq!(
+            best_match(&h, &[est(9, "Oak Lodge", "YO1 7HH")]).unwrap().0["FHRSID"],
+            9
+        );
+    }
+
+    #[test]
+    fn summary_keeps_text_ratings() {
+        let s = summarise(
+            &json!({"FHRSID": 1, "BusinessName": "X", "RatingValue": "Exempt",
+                    "RatingDate": "2024-03-01T00:00:00", "scores": {"Hygiene": 5}}),
+            2.0,
+        );
+        assert_eq!(s["ratingValue"], "Exempt");
+        assert!(s["rating"].is_null());
+        assert_eq!(s["ratingDate"], "2024-03-01");
+        assert_eq!(s["scores"]["hygiene"], 5);
+    }
+}

@@ -1,0 +1,309 @@
+//! What every adapter does with HTTP the same way: build endpoint URLs,
+//! send with the source's timeout, and turn statuses and transport errors
+//! into [`SourceOutcome`]s.
+//!
+//! The status mapping is deliberate and lives in one pure function
+//! ([`classify_status`]) so the retry behaviour of the whole service can be
+//! read (and tested) in one place: 404 means "no record here" (not retried),
+//! 408/429/5xx, timeouts, connection errors and unreadable bodies may heal
+//! (transient), and the remaining 4xx (401/403 above all) need a change on
+//! our side (permanent). Messages are short and never carry a key or a URL:
+//! `reqwest` errors print their URL, so only their kind is reported.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use serde_json::Value;
+use url::Url;
+
+use super::{FailureKind, SourceFailure, SourceOutcome};
+
+/// `base` with `segments` appended as path segments (each percent-encoded),
+/// so ids and postcodes cannot escape their segment and `places:searchText`
+/// is not read as a URL scheme.
+pub(crate) fn endpoint(base: &Url, segments: &[&str]) -> Url {
+    let mut url = base.clone();
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.pop_if_empty();
+        for s in segments {
+            path.push(s);
+        }
+    }
+    url
+}
+
+/// A successful answer, or the source saying it has no such record.
+#[derive(Debug)]
+pub(crate) enum Body {
+    /// 2xx with a JSON body.
+    Json(Value),
+    /// 404.
+    NotFound,
+}
+
+/// A transient failure with a message.
+pub(crate) fn transient(message: impl Into<String>) -> SourceFailure {
+    SourceFailure {
+        kind: FailureKind::Transient,
+        retry_after: None,
+        message: message.into(),
+    }
+}
+
+/// Sends `request` with `timeout` and reads a JSON body. `service` names the
+/// upstream in messages ("CQC", "postcodes.io").
+pub(crate) async fn send_json(
+    request: reqwest::RequestBuilder,
+    timeout: Duration,
+    service: &str,
+) -> Result<Body, SourceFailure> {
+    let response = request
+        .timeout(timeout)
+        .send()
+        .await
+        .map_err(|e| transport_failure(&e, timeout, service))?;
+    let status = response.status().as_u16();
+    let retry_after = parse_retry_after(response.headers(), Utc::now());
+    if let Some(outcome) = classify_status(status, retry_after) {
+        return match outcome {
+            SourceOutcome::NotFound => Ok(Body::NotFound),
+            SourceOutcome::Failed(mut f) => {
+                f.message = format!("{service} answered HTTP {status}: {}", f.message);
+                Err(f)
+            }
+            // classify_status only returns the two above.
+            SourceOutcome::Loaded(_) | SourceOutcome::NotConfigured => {
+                Err(transient(format!("{service} answered HTTP {status}")))
+            }
+        };
+    }
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| transport_failure(&e, timeout, service))?;
+    serde_json::from_slice::<Value>(&bytes)
+        .map(Body::Json)
+        .map_err(|_| transient(format!("{service} sent a malformed response body")))
+}
+
+/// What a non-2xx status means; `None` for 2xx (read the body).
+pub fn classify_status(status: u16, retry_after: Option<Duration>) -> Option<SourceOutcome> {
+    let failure = |kind, reason: &str| {
+        Some(SourceOutcome::Failed(SourceFailure {
+            kind,
+            retry_after,
+            message: reason.to_owned(),
+        }))
+    };
+    match status {
+        200..=299 => None,
+        404 => Some(SourceOutcome::NotFound),
+        401 => failure(FailureKind::Permanent, "unauthorized (check the API key)"),
+        403 => failure(FailureKind::Permanent, "forbidden (check the API key)"),
+        // A server-side timeout is a timeout: it may well pass.
+        408 => failure(FailureKind::Transient, "request timeout"),
+        429 => failure(FailureKind::Transient, "rate limited"),
+        500..=599 => failure(FailureKind::Transient, "server error"),
+        400..=499 => failure(FailureKind::Permanent, "request rejected"),
+        // 1xx/3xx: we follow no redirects and expect none; odd, may pass.
+        _ => failure(FailureKind::Transient, "unexpected status"),
+    }
+}
+
+/// `Retry-After` as a delay: whole seconds, or an HTTP-date relative to `now`
+/// (a date in the past means "now": zero).
+pub fn parse_retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = DateTime::parse_from_rfc2822(value)
+        .ok()?
+        .with_timezone(&Utc);
+    Some((at - now).to_std().unwrap_or(Duration::ZERO))
+}
+
+/// A transport error as a transient failure, without its URL.
+fn transport_failure(error: &reqwest::Error, timeout: Duration, service: &str) -> SourceFailure {
+    let what = if error.is_timeout() {
+        format!("{service} timed out after {} ms", timeout.as_millis())
+    } else if error.is_connect() {
+        format!("cannot connect to {service}")
+    } else if error.is_body() || error.is_decode() {
+        format!("{service} response could not be read")
+    } else {
+        format!("request to {service} failed")
+    };
+    transient(what)
+}
+
+/// Lower-case alphanumeric form of a postcode (`sw1a 1aa` → `SW1A1AA`),
+/// so spacing and case never decide a match.
+pub(crate) fn normalise_postcode(s: &str) -> String {
+    s.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+/// The outward code (`SW1A` of `SW1A 1AA`) of a normalised postcode.
+pub(crate) fn outward_code(normalised: &str) -> &str {
+    // The inward code is always digit + two letters.
+    let n = normalised.len();
+    if n > 3 {
+        &normalised[..n - 3]
+    } else {
+        normalised
+    }
+}
+
+/// Words that say nothing about which home a name means.
+const GENERIC_WORDS: &[&str] = &[
+    "the",
+    "and",
+    "care",
+    "home",
+    "homes",
+    "nursing",
+    "residential",
+    "ltd",
+    "limited",
+    "centre",
+    "center",
+    "house",
+    "of",
+    "at",
+    "for",
+    "plc",
+    "llp",
+    "co",
+];
+
+/// The significant lower-case words of a name.
+fn name_tokens(s: &str) -> Vec<String> {
+    let all: Vec<String> = s
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let significant: Vec<String> = all
+        .iter()
+        .filter(|w| !GENERIC_WORDS.contains(&w.as_str()))
+        .cloned()
+        .collect();
+    if significant.is_empty() {
+        all
+    } else {
+        significant
+    }
+}
+
+/// Word-set similarity of two names in 0..=1 (Jaccard over significant
+/// words, so "Oak Lodge Care Home" and "OAK LODGE" are 1.0).
+pub(crate) fn name_similarity(a: &str, b: &str) -> f64 {
+    let a = name_tokens(a);
+    let b = name_tokens(b);
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    let common = a.iter().filter(|w| b.contains(w)).count();
+    let union = a.len() + b.iter().filter(|w| !a.contains(w)).count();
+    common as f64 / union as f64
+}
+
+/// The string at `pointer` (JSON pointer) of `v`, if it is a non-empty string.
+pub(crate) fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+/// Great-circle distance in metres.
+pub(crate) fn haversine_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+    let r = 6_371_000.0_f64;
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let dp = (lat2 - lat1).to_radians();
+    let dl = (lon2 - lon1).to_radians();
+    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    2.0 * r * a.sqrt().atan2((1.0 - a).sqrt())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn kind(status: u16) -> Option<FailureKind> {
+        match classify_status(status, None) {
+            Some(SourceOutcome::Failed(f)) => Some(f.kind),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn status_mapping_is_deliberate() {
+        assert!(classify_status(200, None).is_none());
+        assert!(classify_status(204, None).is_none());
+        assert_eq!(classify_status(404, None), Some(SourceOutcome::NotFound));
+        for s in [408, 429, 500, 502, 503, 504] {
+            assert_eq!(kind(s), Some(FailureKind::Transient), "{s}");
+        }
+        for s in [400, 401, 402, 403, 405, 422] {
+            assert_eq!(kind(s), Some(FailureKind::Permanent), "{s}");
+        }
+        match classify_status(429, Some(Duration::from_secs(7))) {
+            Some(SourceOutcome::Failed(f)) => {
+                assert_eq!(f.retry_after, Some(Duration::from_secs(7)))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn retry_after_seconds_and_http_date() {
+        let now = DateTime::parse_from_rfc3339("2015-10-21T07:27:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut h = HeaderMap::new();
+        assert_eq!(parse_retry_after(&h, now), None);
+        h.insert(RETRY_AFTER, HeaderValue::from_static("120"));
+        assert_eq!(parse_retry_after(&h, now), Some(Duration::from_secs(120)));
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
+        assert_eq!(parse_retry_after(&h, now), Some(Duration::from_secs(60)));
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:00:00 GMT"),
+        );
+        assert_eq!(parse_retry_after(&h, now), Some(Duration::ZERO));
+        h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(parse_retry_after(&h, now), None);
+    }
+
+    #[test]
+    fn endpoints_encode_segments() {
+        let base = Url::parse("https://places.googleapis.com/v1/").unwrap();
+        assert_eq!(
+            endpoint(&base, &["places:searchText"]).as_str(),
+            "https://places.googleapis.com/v1/places:searchText"
+        );
+        let base = Url::parse("https://api.postcodes.io/").unwrap();
+        assert_eq!(
+            endpoint(&base, &["postcodes", "SW1A 1AA/../x"]).as_str(),
+            "https://api.postcodes.io/postcodes/SW1A%201AA%2F..%2Fx"
+        );
+    }
+
+    #[test]
+    fn names_and_postcodes_compare_loosely() {
+        assert_eq!(normalise_postcode(" sw1a 1aa "), "SW1A1AA");
+        assert_eq!(outward_code("SW1A1AA"), "SW1A");
+        assert_eq!(outward_code("M11AE"), "M1");
+        assert!((name_similarity("Oak Lodge Care Home", "OAK LODGE") - 1.0).abs() < 1e-9);
+        assert!(name_similarity("Oak Lodge", "Elm Court") < 0.01);
+        assert!(name_similarity("Oak Lodge", "Oak Lodge Cafe") > 0.5);
+    }
+}
