@@ -632,8 +632,12 @@ pub fn match_homes(q: &Questionnaire, homes: &[Home], origin: &Location) -> Matc
             relax_budget = true;
             radius = widen_radius(&all, &steps);
             let max = band.and_then(|b| b.max_weekly).unwrap_or_default();
+            let found = match in_budget_count {
+                0 => "No home".to_owned(),
+                n => format!("Only {n} home(s)"),
+            };
             note = Some(format!(
-                "Only {in_budget_count} home(s) offering {} within the budget (up to £{max:.0} a week) were found within {max_radius:.0} km; homes above the budget are included and score lower on cost.",
+                "{found} offering {} within the budget (up to £{max:.0} a week) found within {max_radius:.0} km; homes above the budget are included and score lower on cost.",
                 need.describe()
             ));
         }
