@@ -4,12 +4,32 @@
 //! - [`model`]: job ids, statuses, slots (one per home × source), leases.
 //! - [`retry`]: the retry policy, a pure value.
 //! - [`store`]: the `JobStore` contract with memory and Redis implementations.
+//! - [`questionnaire`]: the client's questionnaire, validated into typed answers.
 //! - [`directory`]: the care-home directory (embedded demo or CSV export).
+//! - [`geo`]: city and postcode to coordinates, distances.
+//! - [`matching`]: care-type and distance filters, scoring, the top 5.
+//! - [`report`]: the plan checkpoint, report assembly and merging late sources.
 //! - [`sources`]: the five external source adapters (real HTTP clients).
 //! - [`sandbox`]: local fake servers of the sources' APIs, with switchable faults.
+//! - [`engine`]: durable processing under leases, the retry sweep, manual retries.
+//! - [`http`]: the API's handlers, host-independent, and the OpenAPI document.
+//! - [`host`]: adapters for the hosts (Vercel functions; the dev-server uses hyper).
+//! - [`service`]: builds everything from the environment.
+//! - [`config`], [`telemetry`]: environment parsing and logging shared by all.
 
+pub mod config;
 pub mod directory;
+pub mod engine;
+pub mod geo;
+pub mod host;
+pub mod http;
+pub mod matching;
 pub mod model;
+pub mod questionnaire;
+pub mod report;
+pub mod retry;
 pub mod sandbox;
+pub mod service;
 pub mod sources;
 pub mod store;
+pub mod telemetry;

@@ -1,0 +1,1313 @@
+//! The questionnaire a family fills in, parsed into typed values.
+//!
+//! Parsing walks the JSON by hand instead of deriving `Deserialize` because
+//! the API must report *every* problem at once, each with its JSON path
+//! (`section_3_medical_needs.q8_care_types[1]`) and a plain message; serde
+//! stops at the first. Enumerated answers become enums so nothing downstream
+//! matches on strings.
+//!
+//! Forms still in circulation are accepted: distances written `15km` or
+//! `within_15km`, and the older section 3 that asked `q12_special_equipment`
+//! and numbered the age question `q13_age_range` (later questions were then
+//! numbered one higher, so sections 4–5 look fields up by their name after
+//! the `qN_` prefix). Enum values are matched ignoring case and surrounding
+//! spaces.
+//!
+//! Section 1 holds personal data (names, e-mail, phones). Its `Debug` is
+//! redacted so a stray `{:?}` cannot put it into logs.
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+use serde_json::{Map, Value};
+
+/// One problem with one field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// JSON path of the field, e.g. `section_3_medical_needs.q8_care_types[1]`;
+    /// `$` for the questionnaire itself.
+    pub path: String,
+    /// What is wrong, in plain words.
+    pub message: String,
+}
+
+/// Every problem found in a questionnaire (never empty when returned).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ValidationErrors {
+    /// The problems, in document order.
+    pub errors: Vec<FieldError>,
+}
+
+impl fmt::Display for ValidationErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "questionnaire is invalid: ")?;
+        for (i, e) in self.errors.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{}: {}", e.path, e.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ValidationErrors {}
+
+/// Declares an enumerated answer: its wire names (the first is canonical,
+/// the rest are accepted aliases), `parse`, `as_str` and `Serialize`.
+macro_rules! answer_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $wire:literal $(| $alias:literal)*,)+ }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl $name {
+            /// Every value, in questionnaire order.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            /// The canonical wire name.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $wire,)+
+                }
+            }
+
+            /// Parses a wire name or accepted legacy alias, ignoring case
+            /// and surrounding spaces.
+            pub fn parse(s: &str) -> Option<Self> {
+                let s = s.trim().to_ascii_lowercase();
+                match s.as_str() {
+                    $($wire $(| $alias)* => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+
+            fn expected() -> String {
+                [$($wire,)+].join(", ")
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+answer_enum! {
+    /// q6: how far from the preferred city the home may be.
+    MaxDistance {
+        /// Within 5 km.
+        Within5Km => "within_5km" | "5km" | "5_km",
+        /// Within 10 km.
+        Within10Km => "within_10km" | "10km" | "10_km",
+        /// Within 15 km.
+        Within15Km => "within_15km" | "15km" | "15_km",
+        /// Within 20 km.
+        Within20Km => "within_20km" | "20km" | "20_km",
+        /// Within 30 km.
+        Within30Km => "within_30km" | "30km" | "30_km",
+        /// Distance does not matter.
+        NotImportant => "distance_not_important" | "not_important",
+    }
+}
+
+impl MaxDistance {
+    /// The radius in km; `None` when distance does not matter.
+    pub fn km(self) -> Option<f64> {
+        Some(match self {
+            Self::Within5Km => 5.0,
+            Self::Within10Km => 10.0,
+            Self::Within15Km => 15.0,
+            Self::Within20Km => 20.0,
+            Self::Within30Km => 30.0,
+            Self::NotImportant => return None,
+        })
+    }
+}
+
+answer_enum! {
+    /// q7: monthly budget band and who pays (`_self`: self-funded,
+    /// `_local`: local-authority funded).
+    Budget {
+        /// Under £3,000 a month, self-funded.
+        Under3000Self => "under_3000_self",
+        /// Under £3,000 a month, local authority.
+        Under3000Local => "under_3000_local",
+        /// £3,000–5,000 a month, self-funded.
+        From3000To5000Self => "3000_5000_self",
+        /// £3,000–5,000 a month, local authority.
+        From3000To5000Local => "3000_5000_local",
+        /// £5,000–7,000 a month, self-funded.
+        From5000To7000Self => "5000_7000_self",
+        /// £5,000–7,000 a month, local authority.
+        From5000To7000Local => "5000_7000_local",
+        /// Over £7,000 a month, self-funded.
+        Over7000Self => "over_7000_self",
+        /// Over £7,000 a month, local authority.
+        Over7000Local => "over_7000_local",
+        /// The family wants advice on funding: no budget filter.
+        NeedGuidance => "need_budget_guidance",
+    }
+}
+
+answer_enum! {
+    /// q8: the kind of care needed.
+    CareType {
+        /// Residential (personal) care.
+        GeneralResidential => "general_residential",
+        /// Nursing care (a registered nurse on site).
+        MedicalNursing => "medical_nursing",
+        /// Specialist dementia care.
+        SpecialisedDementia => "specialised_dementia",
+    }
+}
+
+answer_enum! {
+    /// q9: medical conditions.
+    MedicalCondition {
+        /// Dementia or Alzheimer's.
+        DementiaAlzheimers => "dementia_alzheimers",
+        /// Diabetes.
+        Diabetes => "diabetes",
+        /// Heart conditions.
+        HeartConditions => "heart_conditions",
+        /// Mobility problems.
+        MobilityProblems => "mobility_problems",
+        /// None serious.
+        NoSeriousMedical => "no_serious_medical",
+    }
+}
+
+answer_enum! {
+    /// q10: mobility.
+    Mobility {
+        /// Fully mobile.
+        FullyMobile => "fully_mobile",
+        /// Uses walking aids.
+        WalkingAids => "walking_aids",
+        /// Uses a wheelchair sometimes.
+        WheelchairSometimes => "wheelchair_sometimes",
+        /// Uses a wheelchair all the time.
+        WheelchairPermanent => "wheelchair_permanent",
+    }
+}
+
+answer_enum! {
+    /// q11: medication.
+    Medication {
+        /// One or two simple medicines.
+        Simple => "simple_1_2",
+        /// Several, on a simple routine.
+        SeveralSimpleRoutine => "several_simple_routine",
+        /// Many, on a complex routine.
+        ManyComplexRoutine => "many_complex_routine",
+    }
+}
+
+answer_enum! {
+    /// q12 (legacy q13): age range.
+    AgeRange {
+        /// 65–74.
+        From65To74 => "65_74",
+        /// 75–84.
+        From75To84 => "75_84",
+        /// 85–94.
+        From85To94 => "85_94",
+        /// 95 and over.
+        NinetyFivePlus => "95_plus",
+    }
+}
+
+answer_enum! {
+    /// q13: falls.
+    FallHistory {
+        /// No falls.
+        NoFalls => "no_falls_occurred",
+        /// One or two falls without serious injury.
+        OneOrTwoMinor => "1_2_no_serious_injuries",
+        /// Three or more, or a serious injury.
+        ThreePlusOrSerious => "3_plus_or_serious_injuries",
+        /// Judged at high risk of falling.
+        HighRisk => "high_risk_of_falling",
+    }
+}
+
+impl FallHistory {
+    /// Whether this counts as a high fall risk for scoring.
+    pub fn is_high_risk(self) -> bool {
+        matches!(self, Self::ThreePlusOrSerious | Self::HighRisk)
+    }
+}
+
+answer_enum! {
+    /// q14: allergies.
+    Allergy {
+        /// None.
+        NoAllergies => "no_allergies",
+        /// Food allergies.
+        FoodAllergies => "food_allergies",
+        /// Medication allergies.
+        MedicationAllergies => "medication_allergies",
+    }
+}
+
+answer_enum! {
+    /// q15: dietary requirements.
+    Diet {
+        /// None.
+        NoSpecialRequirements => "no_special_requirements",
+        /// Diabetic diet.
+        DiabeticDiet => "diabetic_diet",
+        /// Puréed or soft food.
+        PureedSoftFood => "pureed_soft_food",
+    }
+}
+
+answer_enum! {
+    /// q16: social personality.
+    Social {
+        /// Very sociable.
+        VerySociable => "very_sociable",
+        /// Moderately sociable.
+        ModeratelySociable => "moderately_sociable",
+        /// Prefers quiet.
+        PrefersQuiet => "prefers_quiet",
+    }
+}
+
+answer_enum! {
+    /// q17: when a place is needed.
+    Timeline {
+        /// Within two weeks.
+        Urgent2Weeks => "urgent_2_weeks",
+        /// Next month.
+        NextMonth => "next_month",
+        /// In two to three months.
+        Planning2To3Months => "planning_2_3_months",
+        /// Just exploring, six months or more.
+        Exploring6PlusMonths => "exploring_6_plus_months",
+    }
+}
+
+answer_enum! {
+    /// q18: the four priorities the family ranks.
+    Priority {
+        /// Medical care and safety.
+        MedicalSafety => "medical_safety",
+        /// Quality and reputation.
+        QualityReputation => "quality_reputation",
+        /// Cost.
+        CostFinancial => "cost_financial",
+        /// Location and social life.
+        LocationSocial => "location_social",
+    }
+}
+
+/// Section 1: who is asking and who the care is for. Personal data.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Contact {
+    /// q1, e.g. `Contact: Jane Doe; Patient: John Doe`.
+    pub names: String,
+    /// q2.
+    pub email: Option<String>,
+    /// q3.
+    pub phone: Option<String>,
+    /// q4.
+    pub emergency_contact: Option<String>,
+}
+
+impl fmt::Debug for Contact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Contact { <redacted> }")
+    }
+}
+
+/// Section 2: where and at what cost.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocationBudget {
+    /// q4 (optional): a postcode, more precise than the city.
+    pub postcode: Option<String>,
+    /// q5: the city to search around.
+    pub preferred_city: String,
+    /// q6.
+    pub max_distance: MaxDistance,
+    /// q7.
+    pub budget: Budget,
+}
+
+/// Section 3: care and medical needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MedicalNeeds {
+    /// q8 (at least one).
+    pub care_types: Vec<CareType>,
+    /// q9 (at least one).
+    pub conditions: Vec<MedicalCondition>,
+    /// q10.
+    pub mobility: Mobility,
+    /// q11.
+    pub medication: Medication,
+    /// q12 (legacy q13).
+    pub age_range: AgeRange,
+    /// Legacy q12: special equipment, free text values as sent.
+    pub special_equipment: Vec<String>,
+}
+
+/// Section 4: safety and special needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SafetyNeeds {
+    /// q13.
+    pub fall_history: FallHistory,
+    /// q14 (at least one).
+    pub allergies: Vec<Allergy>,
+    /// q15 (at least one).
+    pub dietary: Vec<Diet>,
+    /// q16.
+    pub social: Social,
+}
+
+/// Section 6: the family's ranking of priorities.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PriorityRanking {
+    /// Most important first; each priority at most once.
+    pub order: Vec<Priority>,
+    /// Weight per entry of `order`, same length. When the questionnaire gave
+    /// none, rank weights 40/30/20/10 are used.
+    pub weights: Vec<u32>,
+}
+
+/// A validated questionnaire.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Questionnaire {
+    /// Free description of the case (optional, any language).
+    pub profile_description: Option<String>,
+    /// Section 1 (redacted in `Debug`).
+    pub contact: Contact,
+    /// Section 2.
+    pub location: LocationBudget,
+    /// Section 3.
+    pub medical: MedicalNeeds,
+    /// Section 4.
+    pub safety: SafetyNeeds,
+    /// Section 5: q17.
+    pub timeline: Timeline,
+    /// Section 6 (optional).
+    pub priorities: Option<PriorityRanking>,
+}
+
+const S1: &str = "section_1_contact_emergency";
+const S2: &str = "section_2_location_budget";
+const S3: &str = "section_3_medical_needs";
+const S4: &str = "section_4_safety_special_needs";
+const S5: &str = "section_5_timeline";
+const S6: &str = "section_6_priorities";
+
+impl Questionnaire {
+    /// Parses and validates the questionnaire object, reporting every
+    /// problem at once.
+    pub fn parse(value: &Value) -> Result<Questionnaire, ValidationErrors> {
+        let mut p = Parser::default();
+        let Some(root) = value.as_object() else {
+            p.error("$", "the questionnaire must be a JSON object");
+            return Err(p.finish_err());
+        };
+
+        let profile_description = p.opt_string(root, "profile_description", "profile_description");
+
+        let contact = p.section(root, S1).map(|s| Contact {
+            names: p.req_string(s, S1, "q1_names").unwrap_or_default(),
+            email: p.opt_string(s, &join(S1, "q2_email"), "q2_email"),
+            phone: p.opt_string(s, &join(S1, "q3_phone"), "q3_phone"),
+            emergency_contact: p.opt_string(
+                s,
+                &join(S1, "q4_emergency_contact"),
+                "q4_emergency_contact",
+            ),
+        });
+
+        let location = p.section(root, S2).and_then(|s| {
+            let postcode = p.opt_string(s, &join(S2, "q4_postcode"), "q4_postcode");
+            let city = p.req_string(s, S2, "q5_preferred_city");
+            let distance = p.one(
+                s,
+                S2,
+                "q6_max_distance",
+                MaxDistance::parse,
+                MaxDistance::expected,
+            );
+            let budget = p.one(s, S2, "q7_budget", Budget::parse, Budget::expected);
+            Some(LocationBudget {
+                postcode,
+                preferred_city: city?,
+                max_distance: distance?,
+                budget: budget?,
+            })
+        });
+
+        let medical = p.section(root, S3).and_then(|s| {
+            let care_types = p.list(s, S3, "q8_care_types", CareType::parse, CareType::expected);
+            let conditions = p.list(
+                s,
+                S3,
+                "q9_medical_conditions",
+                MedicalCondition::parse,
+                MedicalCondition::expected,
+            );
+            let mobility = p.one(
+                s,
+                S3,
+                "q10_mobility_level",
+                Mobility::parse,
+                Mobility::expected,
+            );
+            let medication = p.one(
+                s,
+                S3,
+                "q11_medication_management",
+                Medication::parse,
+                Medication::expected,
+            );
+            // Current form: q12_age_range. Legacy form: q12_special_equipment
+            // and q13_age_range.
+            let age_key = if s.contains_key("q12_age_range") || !s.contains_key("q13_age_range") {
+                "q12_age_range"
+            } else {
+                "q13_age_range"
+            };
+            let age = p.one(s, S3, age_key, AgeRange::parse, AgeRange::expected);
+            let special_equipment = p.free_list(s, S3, "q12_special_equipment");
+            Some(MedicalNeeds {
+                care_types: care_types?,
+                conditions: conditions?,
+                mobility: mobility?,
+                medication: medication?,
+                age_range: age?,
+                special_equipment,
+            })
+        });
+
+        let safety = p.section(root, S4).and_then(|s| {
+            let falls = p.one_named(
+                s,
+                S4,
+                "q13_fall_history",
+                FallHistory::parse,
+                FallHistory::expected,
+            );
+            let allergies = p.list_named(s, S4, "q14_allergies", Allergy::parse, Allergy::expected);
+            let dietary = p.list_named(
+                s,
+                S4,
+                "q15_dietary_requirements",
+                Diet::parse,
+                Diet::expected,
+            );
+            let social = p.one_named(
+                s,
+                S4,
+                "q16_social_personality",
+                Social::parse,
+                Social::expected,
+            );
+            Some(SafetyNeeds {
+                fall_history: falls?,
+                allergies: allergies?,
+                dietary: dietary?,
+                social: social?,
+            })
+        });
+
+        let timeline = p.section(root, S5).and_then(|s| {
+            p.one_named(
+                s,
+                S5,
+                "q17_placement_timeline",
+                Timeline::parse,
+                Timeline::expected,
+            )
+        });
+
+        let priorities = match root.get(S6) {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(s)) => p.priorities(s),
+            Some(_) => {
+                p.error(S6, "must be an object");
+                None
+            }
+        };
+
+        match (contact, location, medical, safety, timeline) {
+            (Some(contact), Some(location), Some(medical), Some(safety), Some(timeline))
+                if p.errors.is_empty() =>
+            {
+                Ok(Questionnaire {
+                    profile_description,
+                    contact,
+                    location,
+                    medical,
+                    safety,
+                    timeline,
+                    priorities,
+                })
+            }
+            _ => Err(p.finish_err()),
+        }
+    }
+
+    /// The name of the person who needs care, from q1 (`Patient: …`), or
+    /// "the client" when it cannot be told.
+    pub fn client_name(&self) -> String {
+        patient_name(&self.contact.names).unwrap_or_else(|| "the client".to_owned())
+    }
+
+    /// Whether dementia care is needed (asked for as care type or condition).
+    pub fn needs_dementia_care(&self) -> bool {
+        self.medical
+            .care_types
+            .contains(&CareType::SpecialisedDementia)
+            || self
+                .medical
+                .conditions
+                .contains(&MedicalCondition::DementiaAlzheimers)
+    }
+
+    /// Whether nursing care is needed.
+    pub fn needs_nursing_care(&self) -> bool {
+        self.medical.care_types.contains(&CareType::MedicalNursing)
+    }
+
+    /// Whether a place is needed within two weeks.
+    pub fn is_urgent(&self) -> bool {
+        self.timeline == Timeline::Urgent2Weeks
+    }
+}
+
+/// `Contact: A; Patient: B` → `B`. An unlabelled single name is taken as is.
+fn patient_name(names: &str) -> Option<String> {
+    let clean = |s: &str| {
+        let s = s.trim();
+        (!s.is_empty()).then(|| s.to_owned())
+    };
+    for part in names.split([';', '\n']) {
+        if let Some((label, name)) = part.split_once(':') {
+            let label = label.trim().to_ascii_lowercase();
+            if matches!(label.as_str(), "patient" | "resident" | "client") {
+                if let Some(n) = clean(name) {
+                    return Some(n);
+                }
+            }
+        }
+    }
+    if !names.contains(':') && !names.contains(';') {
+        return clean(names);
+    }
+    None
+}
+
+fn join(section: &str, field: &str) -> String {
+    format!("{section}.{field}")
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Collects errors while walking the document.
+#[derive(Default)]
+struct Parser {
+    errors: Vec<FieldError>,
+}
+
+impl Parser {
+    fn error(&mut self, path: &str, message: impl Into<String>) {
+        self.errors.push(FieldError {
+            path: path.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    fn finish_err(self) -> ValidationErrors {
+        ValidationErrors {
+            errors: self.errors,
+        }
+    }
+
+    fn section<'v>(
+        &mut self,
+        root: &'v Map<String, Value>,
+        name: &str,
+    ) -> Option<&'v Map<String, Value>> {
+        match root.get(name) {
+            Some(Value::Object(m)) => Some(m),
+            None | Some(Value::Null) => {
+                self.error(name, "this section is required");
+                None
+            }
+            Some(other) => {
+                self.error(name, format!("must be an object, not {}", type_name(other)));
+                None
+            }
+        }
+    }
+
+    /// Finds a field by exact key or, for renumbered legacy forms, by its
+    /// name after the `qN_` prefix. Returns the key actually used.
+    fn lookup<'v>(section: &'v Map<String, Value>, key: &str) -> Option<(String, &'v Value)> {
+        if let Some(v) = section.get(key) {
+            return Some((key.to_owned(), v));
+        }
+        let name = strip_q(key)?;
+        section
+            .iter()
+            .find(|(k, _)| k.as_str() != key && strip_q(k) == Some(name))
+            .map(|(k, v)| (k.clone(), v))
+    }
+
+    fn opt_string(&mut self, obj: &Map<String, Value>, path: &str, key: &str) -> Option<String> {
+        match obj.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => {
+                let s = s.trim();
+                (!s.is_empty()).then(|| s.to_owned())
+            }
+            Some(other) => {
+                self.error(path, format!("must be a string, not {}", type_name(other)));
+                None
+            }
+        }
+    }
+
+    fn req_string(&mut self, obj: &Map<String, Value>, section: &str, key: &str) -> Option<String> {
+        let path = join(section, key);
+        match obj.get(key) {
+            None | Some(Value::Null) => {
+                self.error(&path, "is required");
+                None
+            }
+            Some(Value::String(s)) if s.trim().is_empty() => {
+                self.error(&path, "must not be empty");
+                None
+            }
+            Some(Value::String(s)) => Some(s.trim().to_owned()),
+            Some(other) => {
+                self.error(&path, format!("must be a string, not {}", type_name(other)));
+                None
+            }
+        }
+    }
+
+    fn enum_value<T>(
+        &mut self,
+        path: &str,
+        value: &Value,
+        parse: fn(&str) -> Option<T>,
+        expected: fn() -> String,
+    ) -> Option<T> {
+        match value {
+            Value::String(s) => {
+                let parsed = parse(s);
+                if parsed.is_none() {
+                    self.error(path, format!("'{s}' is not one of: {}", expected()));
+                }
+                parsed
+            }
+            other => {
+                self.error(
+                    path,
+                    format!(
+                        "must be a string, one of: {}; not {}",
+                        expected(),
+                        type_name(other)
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn one<T>(
+        &mut self,
+        obj: &Map<String, Value>,
+        section: &str,
+        key: &str,
+        parse: fn(&str) -> Option<T>,
+        expected: fn() -> String,
+    ) -> Option<T> {
+        let path = join(section, key);
+        match obj.get(key) {
+            None | Some(Value::Null) => {
+                self.error(&path, format!("is required (one of: {})", expected()));
+                None
+            }
+            Some(v) => self.enum_value(&path, v, parse, expected),
+        }
+    }
+
+    /// Like [`Parser::one`] but tolerant of renumbered legacy keys.
+    fn one_named<T>(
+        &mut self,
+        obj: &Map<String, Value>,
+        section: &str,
+        key: &str,
+        parse: fn(&str) -> Option<T>,
+        expected: fn() -> String,
+    ) -> Option<T> {
+        match Self::lookup(obj, key) {
+            Some((found, _)) => self.one(obj, section, &found, parse, expected),
+            None => self.one(obj, section, key, parse, expected),
+        }
+    }
+
+    fn list<T>(
+        &mut self,
+        obj: &Map<String, Value>,
+        section: &str,
+        key: &str,
+        parse: fn(&str) -> Option<T>,
+        expected: fn() -> String,
+    ) -> Option<Vec<T>> {
+        let path = join(section, key);
+        let items = match obj.get(key) {
+            None | Some(Value::Null) => {
+                self.error(
+                    &path,
+                    format!("is required: a list of one or more of: {}", expected()),
+                );
+                return None;
+            }
+            Some(Value::Array(items)) => items,
+            // A lone string is taken as a one-item list; older forms sent that.
+            Some(v @ Value::String(_)) => {
+                return self.enum_value(&path, v, parse, expected).map(|t| vec![t]);
+            }
+            Some(other) => {
+                self.error(
+                    &path,
+                    format!("must be a list of strings, not {}", type_name(other)),
+                );
+                return None;
+            }
+        };
+        if items.is_empty() {
+            self.error(
+                &path,
+                format!("must contain at least one of: {}", expected()),
+            );
+            return None;
+        }
+        let before = self.errors.len();
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            if let Some(t) = self.enum_value(&format!("{path}[{i}]"), item, parse, expected) {
+                out.push(t);
+            }
+        }
+        (self.errors.len() == before).then_some(out)
+    }
+
+    fn list_named<T>(
+        &mut self,
+        obj: &Map<String, Value>,
+        section: &str,
+        key: &str,
+        parse: fn(&str) -> Option<T>,
+        expected: fn() -> String,
+    ) -> Option<Vec<T>> {
+        match Self::lookup(obj, key) {
+            Some((found, _)) => self.list(obj, section, &found, parse, expected),
+            None => self.list(obj, section, key, parse, expected),
+        }
+    }
+
+    /// Legacy free-text list (string or list of strings); absent is empty.
+    fn free_list(&mut self, obj: &Map<String, Value>, section: &str, key: &str) -> Vec<String> {
+        let path = join(section, key);
+        match obj.get(key) {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::String(s)) => vec![s.trim().to_owned()],
+            Some(Value::Array(items)) => {
+                let mut out = Vec::new();
+                for (i, item) in items.iter().enumerate() {
+                    match item {
+                        Value::String(s) => out.push(s.trim().to_owned()),
+                        other => self.error(
+                            &format!("{path}[{i}]"),
+                            format!("must be a string, not {}", type_name(other)),
+                        ),
+                    }
+                }
+                out
+            }
+            Some(other) => {
+                self.error(
+                    &path,
+                    format!("must be a list of strings, not {}", type_name(other)),
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    fn priorities(&mut self, section: &Map<String, Value>) -> Option<PriorityRanking> {
+        let key = "q18_priority_ranking";
+        let path = join(S6, key);
+        let ranking = match section.get(key) {
+            None | Some(Value::Null) => return None,
+            Some(Value::Object(m)) => m,
+            Some(other) => {
+                self.error(
+                    &path,
+                    format!("must be an object, not {}", type_name(other)),
+                );
+                return None;
+            }
+        };
+        let order_path = format!("{path}.priority_order");
+        let order = self.list(
+            ranking,
+            &path,
+            "priority_order",
+            Priority::parse,
+            Priority::expected,
+        );
+        if let Some(order) = &order {
+            for (i, p) in order.iter().enumerate() {
+                if order[..i].contains(p) {
+                    self.error(
+                        &format!("{order_path}[{i}]"),
+                        format!("'{p}' is listed twice"),
+                    );
+                }
+            }
+        }
+        let weights_path = format!("{path}.priority_weights");
+        let weights = match ranking.get("priority_weights") {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(items)) => {
+                let mut out = Vec::new();
+                for (i, item) in items.iter().enumerate() {
+                    match item.as_u64().filter(|w| *w <= 100) {
+                        Some(w) => out.push(w as u32),
+                        None => self.error(
+                            &format!("{weights_path}[{i}]"),
+                            "must be a whole number from 0 to 100",
+                        ),
+                    }
+                }
+                (out.len() == items.len()).then_some(out)
+            }
+            Some(other) => {
+                self.error(
+                    &weights_path,
+                    format!("must be a list of numbers, not {}", type_name(other)),
+                );
+                None
+            }
+        };
+        let order = order?;
+        let weights = match weights {
+            Some(w) if w.len() != order.len() => {
+                self.error(
+                    &weights_path,
+                    format!(
+                        "must have one weight per priority ({} expected, {} given)",
+                        order.len(),
+                        w.len()
+                    ),
+                );
+                return None;
+            }
+            Some(w) if w.iter().all(|w| *w == 0) => {
+                self.error(&weights_path, "at least one weight must be above 0");
+                return None;
+            }
+            Some(w) => w,
+            None => [40, 30, 20, 10].into_iter().take(order.len()).collect(),
+        };
+        Some(PriorityRanking { order, weights })
+    }
+}
+
+/// `q13_fall_history` → `fall_history`.
+fn strip_q(key: &str) -> Option<&str> {
+    let rest = key.strip_prefix('q')?;
+    let digits = rest.chars().take_while(char::is_ascii_digit).count();
+    if digits == 0 {
+        return None;
+    }
+    rest[digits..].strip_prefix('_')
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A questionnaire in the samples' shape (invented person).
+    pub(crate) fn sample() -> Value {
+        json!({
+            "profile_description": "Test profile",
+            "section_1_contact_emergency": {
+                "q1_names": "Contact: Ann Example; Patient: Bob Example",
+                "q2_email": "ann@example.test",
+                "q3_phone": "+44 7000 000000",
+                "q4_emergency_contact": "Cat Example +44 7000 000001"
+            },
+            "section_2_location_budget": {
+                "q5_preferred_city": "Birmingham",
+                "q6_max_distance": "15km",
+                "q7_budget": "5000_7000_local"
+            },
+            "section_3_medical_needs": {
+                "q8_care_types": ["specialised_dementia"],
+                "q9_medical_conditions": ["dementia_alzheimers", "mobility_problems"],
+                "q10_mobility_level": "walking_aids",
+                "q11_medication_management": "several_simple_routine",
+                "q12_age_range": "75_84"
+            },
+            "section_4_safety_special_needs": {
+                "q13_fall_history": "1_2_no_serious_injuries",
+                "q14_allergies": ["no_allergies"],
+                "q15_dietary_requirements": ["no_special_requirements"],
+                "q16_social_personality": "moderately_sociable"
+            },
+            "section_5_timeline": { "q17_placement_timeline": "next_month" },
+            "section_6_priorities": {
+                "q18_priority_ranking": {
+                    "priority_order": ["medical_safety", "quality_reputation", "location_social", "cost_financial"],
+                    "priority_weights": [50, 30, 15, 5]
+                }
+            }
+        })
+    }
+
+    fn set(v: &mut Value, section: &str, key: &str, value: Value) {
+        v[section][key] = value;
+    }
+
+    #[test]
+    fn the_sample_shape_parses() {
+        let q = Questionnaire::parse(&sample()).unwrap();
+        assert_eq!(q.client_name(), "Bob Example");
+        assert_eq!(q.location.max_distance, MaxDistance::Within15Km);
+        assert_eq!(q.location.budget, Budget::From5000To7000Local);
+        assert_eq!(q.medical.care_types, vec![CareType::SpecialisedDementia]);
+        assert!(q.needs_dementia_care());
+        let p = q.priorities.unwrap();
+        assert_eq!(p.order[0], Priority::MedicalSafety);
+        assert_eq!(p.weights, vec![50, 30, 15, 5]);
+    }
+
+    #[test]
+    fn every_enum_value_of_the_samples_is_accepted() {
+        let cases: &[(&str, &str, &[&str], bool)] = &[
+            (
+                S2,
+                "q6_max_distance",
+                &[
+                    "5km",
+                    "10km",
+                    "15km",
+                    "20km",
+                    "30km",
+                    "distance_not_important",
+                    "within_5km",
+                    "within_30km",
+                    "WITHIN_10KM",
+                ],
+                false,
+            ),
+            (
+                S2,
+                "q7_budget",
+                &[
+                    "under_3000_self",
+                    "under_3000_local",
+                    "3000_5000_self",
+                    "3000_5000_local",
+                    "5000_7000_self",
+                    "5000_7000_local",
+                    "over_7000_self",
+                    "over_7000_local",
+                    "need_budget_guidance",
+                ],
+                false,
+            ),
+            (
+                S3,
+                "q8_care_types",
+                &[
+                    "general_residential",
+                    "medical_nursing",
+                    "specialised_dementia",
+                ],
+                true,
+            ),
+            (
+                S3,
+                "q9_medical_conditions",
+                &[
+                    "dementia_alzheimers",
+                    "diabetes",
+                    "heart_conditions",
+                    "mobility_problems",
+                    "no_serious_medical",
+                ],
+                true,
+            ),
+            (
+                S3,
+                "q10_mobility_level",
+                &[
+                    "fully_mobile",
+                    "walking_aids",
+                    "wheelchair_sometimes",
+                    "wheelchair_permanent",
+                ],
+                false,
+            ),
+            (
+                S3,
+                "q11_medication_management",
+                &[
+                    "simple_1_2",
+                    "several_simple_routine",
+                    "many_complex_routine",
+                ],
+                false,
+            ),
+            (
+                S3,
+                "q12_age_range",
+                &["65_74", "75_84", "85_94", "95_plus"],
+                false,
+            ),
+            (
+                S4,
+                "q13_fall_history",
+                &[
+                    "no_falls_occurred",
+                    "1_2_no_serious_injuries",
+                    "3_plus_or_serious_injuries",
+                    "high_risk_of_falling",
+                ],
+                false,
+            ),
+            (
+                S4,
+                "q14_allergies",
+                &["no_allergies", "food_allergies", "medication_allergies"],
+                true,
+            ),
+            (
+                S4,
+                "q15_dietary_requirements",
+                &[
+                    "no_special_requirements",
+                    "diabetic_diet",
+                    "pureed_soft_food",
+                ],
+                true,
+            ),
+            (
+                S4,
+                "q16_social_personality",
+                &["very_sociable", "moderately_sociable", "prefers_quiet"],
+                false,
+            ),
+            (
+                S5,
+                "q17_placement_timeline",
+                &[
+                    "urgent_2_weeks",
+                    "next_month",
+                    "planning_2_3_months",
+                    "exploring_6_plus_months",
+                ],
+                false,
+            ),
+        ];
+        for (section, key, values, is_list) in cases {
+            for value in *values {
+                let mut v = sample();
+                let answer = if *is_list {
+                    json!([value])
+                } else {
+                    json!(value)
+                };
+                set(&mut v, section, key, answer);
+                assert!(
+                    Questionnaire::parse(&v).is_ok(),
+                    "{section}.{key} = {value}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn legacy_distances_map_to_the_same_radius() {
+        for (legacy, km) in [
+            ("5km", 5.0),
+            ("10km", 10.0),
+            ("15km", 15.0),
+            ("20km", 20.0),
+            ("30km", 30.0),
+        ] {
+            assert_eq!(
+                MaxDistance::parse(legacy).and_then(MaxDistance::km),
+                Some(km)
+            );
+            let current = format!("within_{legacy}");
+            assert_eq!(MaxDistance::parse(&current), MaxDistance::parse(legacy));
+        }
+        assert_eq!(MaxDistance::NotImportant.km(), None);
+    }
+
+    #[test]
+    fn legacy_special_equipment_form_with_q13_age_range_parses() {
+        let mut v = sample();
+        let s3 = v[S3].as_object_mut().unwrap();
+        s3.remove("q12_age_range");
+        s3.insert(
+            "q12_special_equipment".into(),
+            json!(["hoist", "pressure_mattress"]),
+        );
+        s3.insert("q13_age_range".into(), json!("85_94"));
+        // Later questions renumbered one higher in that form.
+        let s4 = v[S4].as_object_mut().unwrap();
+        let falls = s4.remove("q13_fall_history").unwrap();
+        s4.insert("q14_fall_history".into(), falls);
+        let q = Questionnaire::parse(&v).unwrap();
+        assert_eq!(q.medical.age_range, AgeRange::From85To94);
+        assert_eq!(
+            q.medical.special_equipment,
+            vec!["hoist", "pressure_mattress"]
+        );
+        assert_eq!(q.safety.fall_history, FallHistory::OneOrTwoMinor);
+    }
+
+    #[test]
+    fn optional_parts_may_be_absent() {
+        let mut v = sample();
+        let root = v.as_object_mut().unwrap();
+        root.remove("section_6_priorities");
+        root.remove("profile_description");
+        v[S2]["q4_postcode"] = json!("B1 1AA");
+        let q = Questionnaire::parse(&v).unwrap();
+        assert_eq!(q.priorities, None);
+        assert_eq!(q.location.postcode.as_deref(), Some("B1 1AA"));
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_path() {
+        let mut v = sample();
+        v.as_object_mut().unwrap().remove(S5);
+        set(&mut v, S2, "q7_budget", json!("lots"));
+        set(&mut v, S2, "q5_preferred_city", json!(42));
+        set(&mut v, S3, "q8_care_types", json!([]));
+        set(
+            &mut v,
+            S3,
+            "q9_medical_conditions",
+            json!(["diabetes", "flu", 3]),
+        );
+        set(&mut v, S4, "q16_social_personality", json!(null));
+        v[S6]["q18_priority_ranking"]["priority_weights"] = json!([50, 50]);
+        let err = Questionnaire::parse(&v).unwrap_err();
+        let paths: Vec<&str> = err.errors.iter().map(|e| e.path.as_str()).collect();
+        for expected in [
+            "section_2_location_budget.q5_preferred_city",
+            "section_2_location_budget.q7_budget",
+            "section_3_medical_needs.q8_care_types",
+            "section_3_medical_needs.q9_medical_conditions[1]",
+            "section_3_medical_needs.q9_medical_conditions[2]",
+            "section_4_safety_special_needs.q16_social_personality",
+            "section_5_timeline",
+            "section_6_priorities.q18_priority_ranking.priority_weights",
+        ] {
+            assert!(paths.contains(&expected), "{expected} not in {paths:?}");
+        }
+        assert_eq!(err.errors.len(), 8, "{paths:?}");
+        let budget = err
+            .errors
+            .iter()
+            .find(|e| e.path.ends_with("q7_budget"))
+            .unwrap();
+        assert!(
+            budget.message.contains("'lots'") && budget.message.contains("need_budget_guidance")
+        );
+        // The API body shape.
+        let body = serde_json::to_value(&err).unwrap();
+        assert!(body["errors"][0]["path"].is_string());
+        assert!(body["errors"][0]["message"].is_string());
+        assert!(err.to_string().contains("section_5_timeline"));
+    }
+
+    #[test]
+    fn not_an_object_and_missing_sections() {
+        let err = Questionnaire::parse(&json!([1])).unwrap_err();
+        assert_eq!(err.errors[0].path, "$");
+        let err = Questionnaire::parse(&json!({})).unwrap_err();
+        assert_eq!(err.errors.len(), 5);
+        let err = Questionnaire::parse(&json!({"section_1_contact_emergency": "x"})).unwrap_err();
+        assert_eq!(err.errors[0].message, "must be an object, not a string");
+    }
+
+    #[test]
+    fn duplicate_priorities_are_refused() {
+        let mut v = sample();
+        v[S6]["q18_priority_ranking"]["priority_order"] = json!([
+            "medical_safety",
+            "medical_safety",
+            "location_social",
+            "cost_financial"
+        ]);
+        let err = Questionnaire::parse(&v).unwrap_err();
+        assert_eq!(
+            err.errors[0].path,
+            "section_6_priorities.q18_priority_ranking.priority_order[1]"
+        );
+    }
+
+    #[test]
+    fn client_name_falls_back() {
+        assert_eq!(
+            patient_name("Contact: A B; Patient: C D").as_deref(),
+            Some("C D")
+        );
+        assert_eq!(patient_name("Jane Roe").as_deref(), Some("Jane Roe"));
+        assert_eq!(patient_name("Contact: A B"), None);
+        assert_eq!(patient_name("Patient:  "), None);
+        let mut v = sample();
+        set(&mut v, S1, "q1_names", json!("Contact: Only Contact"));
+        assert_eq!(
+            Questionnaire::parse(&v).unwrap().client_name(),
+            "the client"
+        );
+    }
+
+    #[test]
+    fn debug_output_hides_personal_data() {
+        let q = Questionnaire::parse(&sample()).unwrap();
+        let debug = format!("{q:?}");
+        assert!(!debug.contains("Example"), "{debug}");
+        assert!(!debug.contains("ann@"), "{debug}");
+        assert!(!debug.contains("7000 000000"), "{debug}");
+    }
+}
