@@ -363,7 +363,10 @@ mod tests {
         }
         assert!(distinct.len() > 500, "jitter spreads delays");
         // Another seed gives another schedule.
-        let other = RetryPolicy { seed: 8, ..p.clone() };
+        let other = RetryPolicy {
+            seed: 8,
+            ..p.clone()
+        };
         assert!((0..20).any(|i| p.delay(0, &i.to_string()) != other.delay(0, &i.to_string())));
         // Out-of-range jitter is clamped to ±50 %.
         let wild = RetryPolicy {
@@ -456,7 +459,14 @@ mod tests {
             Some(deadline)
         );
         assert_eq!(
-            p.next_attempt(1, tr, None, "k", t0(), deadline - chrono::Duration::seconds(1)),
+            p.next_attempt(
+                1,
+                tr,
+                None,
+                "k",
+                t0(),
+                deadline - chrono::Duration::seconds(1)
+            ),
             None
         );
         // A Retry-After beyond the deadline gives up too.

@@ -367,7 +367,11 @@ impl MemoryStore {
 impl Inner {
     /// The job, unless it is unknown or expired (then it is dropped).
     fn live(&mut self, id: JobId) -> Option<&mut Entry> {
-        if self.jobs.get(&id).is_some_and(|e| e.expires <= Instant::now()) {
+        if self
+            .jobs
+            .get(&id)
+            .is_some_and(|e| e.expires <= Instant::now())
+        {
             self.jobs.remove(&id);
         }
         self.jobs.get_mut(&id)
@@ -388,9 +392,7 @@ impl Inner {
     fn leased(&mut self, lease: &Lease, now: DateTime<Utc>) -> Result<&mut Entry> {
         let entry = self.live(lease.job_id).ok_or(StoreError::LeaseLost)?;
         match &entry.job.lease {
-            Some(current) if current.token == lease.token && now < current.expires_at => {
-                Ok(entry)
-            }
+            Some(current) if current.token == lease.token && now < current.expires_at => Ok(entry),
             _ => Err(StoreError::LeaseLost),
         }
     }

@@ -235,10 +235,13 @@ pub(crate) fn add_ms(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
 }
 
 /// The retention rule in milliseconds; `lua/common.lua` mirrors it.
-pub(crate) fn retention_ms(ttl_after_ms: i64, margin_ms: i64, deadline_ms: i64, now_ms: i64) -> i64 {
-    let until_deadline = deadline_ms
-        .saturating_add(margin_ms)
-        .saturating_sub(now_ms);
+pub(crate) fn retention_ms(
+    ttl_after_ms: i64,
+    margin_ms: i64,
+    deadline_ms: i64,
+    now_ms: i64,
+) -> i64 {
+    let until_deadline = deadline_ms.saturating_add(margin_ms).saturating_sub(now_ms);
     ttl_after_ms.max(until_deadline).max(1000)
 }
 

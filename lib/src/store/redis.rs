@@ -295,7 +295,10 @@ impl RedisStore {
         }
     }
 
-    async fn status_reply(&self, invocation: &mut ::redis::ScriptInvocation<'_>) -> Result<Vec<Value>> {
+    async fn status_reply(
+        &self,
+        invocation: &mut ::redis::ScriptInvocation<'_>,
+    ) -> Result<Vec<Value>> {
         let mut conn = self.conn.clone();
         let v: Value = invocation
             .invoke_async(&mut conn)
@@ -899,8 +902,8 @@ mod tests {
         assert_eq!(c.response_timeout, Duration::from_millis(100));
         assert_eq!(c.connection_timeout, Duration::from_millis(200));
         assert_eq!(c.retention.ttl_after_update, Duration::from_secs(60));
-        let err = RedisConfig::from_lookup(env(&[("REDIS_CONNECT_TIMEOUT_MS", "soon")]))
-            .unwrap_err();
+        let err =
+            RedisConfig::from_lookup(env(&[("REDIS_CONNECT_TIMEOUT_MS", "soon")])).unwrap_err();
         assert!(err.to_string().contains("REDIS_CONNECT_TIMEOUT_MS"));
     }
 

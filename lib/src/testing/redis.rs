@@ -166,7 +166,7 @@ fn spawn_private() -> String {
         dir = dir.display(),
         pid = std::process::id(),
     );
-    Command::new("sh")
+    let watchdog = Command::new("sh")
         .arg("-c")
         .arg(script)
         .stdin(Stdio::null())
@@ -174,6 +174,9 @@ fn spawn_private() -> String {
         .stderr(Stdio::null())
         .spawn()
         .expect("start redis-server (is it installed?)");
+    // Kept, never waited for: it outlives every test and ends with us.
+    static WATCHDOG: OnceLock<std::sync::Mutex<std::process::Child>> = OnceLock::new();
+    let _ = WATCHDOG.set(std::sync::Mutex::new(watchdog));
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(10) {
         if ping(port) {
