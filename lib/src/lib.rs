@@ -16,6 +16,7 @@
 //! - [`host`]: adapters for the hosts (Vercel functions; the dev-server uses hyper).
 //! - [`service`]: builds everything from the environment.
 //! - [`config`], [`telemetry`]: environment parsing and logging shared by all.
+//! - `testing` (hidden): a private `redis-server` for test suites.
 
 pub mod config;
 pub mod directory;
@@ -33,3 +34,7 @@ pub mod service;
 pub mod sources;
 pub mod store;
 pub mod telemetry;
+#[doc(hidden)]
+pub mod testing;
+
+pub use store::{MemoryStore, RedisStore};

@@ -14,7 +14,14 @@ use std::time::Duration;
 use async_trait_shim::BoxFuture;
 use chrono::{DateTime, Utc};
 
-use crate::model::{Job, JobId, JobStatus, Lease, Slot, SlotKey};
+use crate::model::{Job, JobId, JobStatus, Lease, Slot, SlotKey, SlotStatus};
+use crate::retry::ConfigError;
+
+pub mod memory;
+pub mod redis;
+
+pub use self::memory::MemoryStore;
+pub use self::redis::{redis_url_from_env, RedisConfig, RedisStore};
 
 /// Store errors. `Unavailable` is the only one that is not the caller's or
 /// the data's fault: the API answers it with 503 `store_unavailable`.
@@ -130,6 +137,154 @@ impl Default for Retention {
             ttl_after_update: Duration::from_secs(24 * 3600),
             margin_after_deadline: Duration::from_secs(3600),
         }
+    }
+}
+
+/// Environment variable: [`Retention::ttl_after_update`] in seconds.
+pub const ENV_JOB_TTL_SECS: &str = "JOB_TTL_SECS";
+/// Environment variable: [`Retention::margin_after_deadline`] in seconds.
+pub const ENV_JOB_TTL_DEADLINE_MARGIN_SECS: &str = "JOB_TTL_DEADLINE_MARGIN_SECS";
+
+impl Retention {
+    /// The defaults overridden by `JOB_TTL_SECS` and
+    /// `JOB_TTL_DEADLINE_MARGIN_SECS` (unset or empty keeps the default).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`Retention::from_env`], reading variables through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut retention = Self::default();
+        if let Some(secs) = env_u64(&lookup, ENV_JOB_TTL_SECS, 1)? {
+            retention.ttl_after_update = Duration::from_secs(secs);
+        }
+        if let Some(secs) = env_u64(&lookup, ENV_JOB_TTL_DEADLINE_MARGIN_SECS, 0)? {
+            retention.margin_after_deadline = Duration::from_secs(secs);
+        }
+        Ok(retention)
+    }
+
+    /// How long a job's keys live after a write at `now`: the time after
+    /// the last update, but never less than until the deadline plus the
+    /// margin (a job must not vanish while it may still be retried), and at
+    /// least one second.
+    pub fn ttl(&self, deadline_at: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
+        let ms = retention_ms(
+            dur_ms(self.ttl_after_update),
+            dur_ms(self.margin_after_deadline),
+            to_ms(deadline_at),
+            to_ms(now),
+        );
+        Duration::from_millis(u64::try_from(ms).unwrap_or(1000))
+    }
+}
+
+/// Reads an optional whole number of seconds (at least `min`) from `lookup`.
+pub(crate) fn env_u64(
+    lookup: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    min: u64,
+) -> Result<Option<u64>, ConfigError> {
+    let Some(value) = lookup(var)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+    else {
+        return Ok(None);
+    };
+    match value.parse::<u64>() {
+        Ok(n) if n >= min => Ok(Some(n)),
+        _ => Err(ConfigError::Invalid {
+            var,
+            value,
+            reason: if min == 0 {
+                "expected a whole non-negative number"
+            } else {
+                "expected a whole positive number"
+            },
+        }),
+    }
+}
+
+// Both stores keep instants as epoch milliseconds (Redis stores them that
+// way), so the memory store truncates to milliseconds too: the two must
+// return identical jobs.
+
+/// Epoch milliseconds.
+pub(crate) fn to_ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+/// Back from epoch milliseconds.
+pub(crate) fn from_ms(ms: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms)
+}
+
+/// `t` truncated to whole milliseconds.
+pub(crate) fn trunc_ms(t: DateTime<Utc>) -> DateTime<Utc> {
+    from_ms(to_ms(t)).unwrap_or(t)
+}
+
+/// A duration in milliseconds, saturating.
+pub(crate) fn dur_ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// `t + d` truncated to milliseconds, saturating at the far future.
+pub(crate) fn add_ms(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    from_ms(to_ms(t).saturating_add(dur_ms(d))).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// The retention rule in milliseconds; `lua/common.lua` mirrors it.
+pub(crate) fn retention_ms(
+    ttl_after_ms: i64,
+    margin_ms: i64,
+    deadline_ms: i64,
+    now_ms: i64,
+) -> i64 {
+    let until_deadline = deadline_ms.saturating_add(margin_ms).saturating_sub(now_ms);
+    ttl_after_ms.max(until_deadline).max(1000)
+}
+
+/// A job's slots in plan order (`order` holds [`SlotKey::field`] names),
+/// followed by any slot outside the plan in field order.
+pub(crate) fn order_slots(
+    order: &[String],
+    mut slots: std::collections::BTreeMap<String, Slot>,
+) -> Vec<Slot> {
+    let mut out = Vec::with_capacity(slots.len());
+    for field in order {
+        if let Some(slot) = slots.remove(field) {
+            out.push(slot);
+        }
+    }
+    out.extend(slots.into_values());
+    out
+}
+
+/// Where a job sits in the due index after a processing round ends
+/// (`finish`, or `release` of a non-processing job): `None` when it leaves
+/// the index. `lua/common.lua`'s `refile` mirrors it.
+pub(crate) fn refile_score(
+    status: JobStatus,
+    will_auto_retry: bool,
+    slots: &[Slot],
+    deadline_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<i64> {
+    match status {
+        JobStatus::Completed | JobStatus::Failed => None,
+        JobStatus::Partial if !will_auto_retry => None,
+        JobStatus::Partial => {
+            let deadline = to_ms(deadline_at);
+            let earliest = slots
+                .iter()
+                .filter(|s| s.status == SlotStatus::Missing)
+                .filter_map(|s| s.next_attempt_at.map(to_ms))
+                .min()
+                .unwrap_or(deadline);
+            Some(earliest.min(deadline))
+        }
+        JobStatus::Pending | JobStatus::Processing => Some(to_ms(now)),
     }
 }
 

@@ -1,0 +1,19 @@
+-- claim.lua: grants a new lease with a fresh fencing token when the job is
+-- not completed/failed and holds no unexpired lease; files the job at the
+-- lease's expiry so a dead worker's job is resumed.
+-- KEYS[1] job hash   KEYS[2] slots hash   KEYS[3] data hash   KEYS[4] due zset
+-- ARGV[1] job id   ARGV[2] owner   ARGV[3] now_ms   ARGV[4] lease expiry ms
+-- ARGV[5] ttl_after_update_ms   ARGV[6] margin_after_deadline_ms
+-- Returns {'ok', token} or {'none'}.
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'none'} end
+local now = tonumber(ARGV[3])
+local f = redis.call('HMGET', KEYS[1], 'status', 'lease_exp')
+if f[1] == 'completed' or f[1] == 'failed' then return {'none'} end
+if f[2] and now < (tonumber(f[2]) or 0) then return {'none'} end
+local token = redis.call('HINCRBY', KEYS[1], 'fence', 1)
+redis.call('HSET', KEYS[1], 'lease_owner', ARGV[2], 'lease_token', int(token),
+  'lease_exp', ARGV[4], 'updated', ARGV[3])
+if f[1] == 'pending' then redis.call('HSET', KEYS[1], 'status', 'processing') end
+redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])
+touch_job(KEYS[1], KEYS[2], KEYS[3], KEYS[4], now, tonumber(ARGV[5]), tonumber(ARGV[6]))
+return {'ok', token}

@@ -1,0 +1,102 @@
+-- common.lua: helpers prepended to every script of this directory (it has
+-- no KEYS or ARGV of its own). Instants are epoch milliseconds, durations
+-- milliseconds. A job lives in three hashes: the job itself (scalar fields),
+-- `:slots` (field `home_id/source` -> slot JSON, with `_next_ms` added for
+-- missing slots that have a next attempt) and `:data` (loaded data JSON).
+
+-- Integers as exact decimal strings (Lua 5.1 numbers are doubles).
+local function int(x)
+  return string.format('%d', x)
+end
+
+-- Mirrors store::retention_ms: TTL after a write at now_ms.
+local function retention_ms(ttl_after_ms, margin_ms, deadline_ms, now_ms)
+  local ttl = ttl_after_ms
+  local until_deadline = deadline_ms + margin_ms - now_ms
+  if until_deadline > ttl then ttl = until_deadline end
+  if ttl < 1000 then ttl = 1000 end
+  return ttl
+end
+
+-- Gives the job's keys that exist the TTL, and extends (never shortens) the
+-- due index's TTL to at least that: it also files other jobs.
+local function touch(job_keys, due_key, ttl)
+  for _, k in ipairs(job_keys) do
+    redis.call('PEXPIRE', k, int(ttl))
+  end
+  if redis.call('EXISTS', due_key) == 1 then
+    local cur = redis.call('PTTL', due_key)
+    if cur < ttl then redis.call('PEXPIRE', due_key, int(ttl)) end
+  end
+end
+
+-- Refreshes the TTL of the job's keys after a write at now_ms.
+local function touch_job(job_key, slots_key, data_key, due_key, now_ms, ttl_after_ms, margin_ms)
+  local deadline = tonumber(redis.call('HGET', job_key, 'deadline')) or now_ms
+  touch({job_key, slots_key, data_key}, due_key, retention_ms(ttl_after_ms, margin_ms, deadline, now_ms))
+end
+
+-- Whether `token` is the job's current lease and it is unexpired at now_ms.
+local function holds(job_key, token, now_ms)
+  local f = redis.call('HMGET', job_key, 'lease_token', 'lease_exp')
+  if not f[1] or f[1] ~= token then return false end
+  local exp = tonumber(f[2])
+  return exp ~= nil and now_ms < exp
+end
+
+-- Decoded slots; undecodable ones are skipped here (reads report them).
+local function slots(slots_key)
+  local out = {}
+  for _, v in ipairs(redis.call('HVALS', slots_key)) do
+    local ok, s = pcall(cjson.decode, v)
+    if ok and type(s) == 'table' then out[#out + 1] = s end
+  end
+  return out
+end
+
+-- Mirrors model::completeness.
+local function completeness(slots_key)
+  local expected, done = 0, 0
+  for _, s in ipairs(slots(slots_key)) do
+    if s.status ~= 'not_configured' then
+      expected = expected + 1
+      if s.status == 'loaded' or s.status == 'not_found' then done = done + 1 end
+    end
+  end
+  if expected == 0 then return 100 end
+  return math.floor(done * 100 / expected)
+end
+
+-- Mirrors store::refile_score: files the job in the due index after a round
+-- ends, or removes it.
+local function refile(job_key, slots_key, due_key, id, now_ms)
+  local f = redis.call('HMGET', job_key, 'status', 'auto_retry', 'deadline')
+  local status, auto, deadline = f[1], f[2], tonumber(f[3]) or now_ms
+  local score = nil
+  if status == 'pending' or status == 'processing' then
+    score = now_ms
+  elseif status == 'partial' and auto == '1' then
+    score = deadline
+    for _, s in ipairs(slots(slots_key)) do
+      if s.status == 'missing' and type(s._next_ms) == 'number' and s._next_ms < score then
+        score = s._next_ms
+      end
+    end
+  end
+  if score then
+    redis.call('ZADD', due_key, int(score), id)
+  else
+    redis.call('ZREM', due_key, id)
+  end
+end
+
+-- Raises a progress field to `p` (never lowers it).
+local function raise_progress(job_key, p)
+  local old = tonumber(redis.call('HGET', job_key, 'progress')) or 0
+  if p > old then redis.call('HSET', job_key, 'progress', int(p)) end
+end
+
+-- The job as reads return it: {job hash, slots hash}.
+local function snapshot(job_key, slots_key)
+  return {redis.call('HGETALL', job_key), redis.call('HGETALL', slots_key)}
+end

@@ -1,0 +1,18 @@
+-- due.lua: confirms due candidates read with ZRANGEBYSCORE and drops those
+-- whose job hash expired. The caller passes the candidates' job keys so that
+-- every key the script touches is in KEYS (Upstash requires it).
+-- KEYS[1] due zset   KEYS[2..n] job hash of each candidate
+-- ARGV[1] now_ms     ARGV[2..n] candidate job ids (ARGV[i] belongs to KEYS[i])
+-- Returns the ids still due, in the given order.
+local now = tonumber(ARGV[1])
+local alive = {}
+for i = 2, #KEYS do
+  local id = ARGV[i]
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    local score = tonumber(redis.call('ZSCORE', KEYS[1], id))
+    if score and score <= now then alive[#alive + 1] = id end
+  else
+    redis.call('ZREM', KEYS[1], id)
+  end
+end
+return alive

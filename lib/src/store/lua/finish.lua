@@ -1,0 +1,24 @@
+-- finish.lua: ends a processing round and releases the lease in one step:
+-- status, message, error and auto-retry flag, then re-files the job in the
+-- due index (completed/failed/final partial leave it). Fenced.
+-- KEYS[1] job hash   KEYS[2] slots hash   KEYS[3] data hash   KEYS[4] due zset
+-- ARGV[1] job id   ARGV[2] token   ARGV[3] now_ms   ARGV[4] status
+-- ARGV[5] message   ARGV[6] error   ARGV[7] '1' if there is an error
+-- ARGV[8] auto_retry '1'/'0'   ARGV[9] '1' to set progress to 100
+-- ARGV[10] ttl_after_update_ms   ARGV[11] margin_after_deadline_ms
+-- Returns {'ok', job hash, slots hash} or {'lost'}.
+local now = tonumber(ARGV[3])
+if not holds(KEYS[1], ARGV[2], now) then return {'lost'} end
+redis.call('HSET', KEYS[1], 'status', ARGV[4], 'message', ARGV[5],
+  'auto_retry', ARGV[8], 'updated', ARGV[3])
+if ARGV[7] == '1' then
+  redis.call('HSET', KEYS[1], 'error', ARGV[6])
+else
+  redis.call('HDEL', KEYS[1], 'error')
+end
+if ARGV[9] == '1' then redis.call('HSET', KEYS[1], 'progress', '100') end
+redis.call('HDEL', KEYS[1], 'lease_owner', 'lease_token', 'lease_exp')
+refile(KEYS[1], KEYS[2], KEYS[4], ARGV[1], now)
+touch_job(KEYS[1], KEYS[2], KEYS[3], KEYS[4], now, tonumber(ARGV[10]), tonumber(ARGV[11]))
+local snap = snapshot(KEYS[1], KEYS[2])
+return {'ok', snap[1], snap[2]}

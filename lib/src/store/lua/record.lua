@@ -1,0 +1,23 @@
+-- record.lua: one slot's new state (and its data when loaded), with
+-- completeness recomputed from every slot, progress raised (never lowered)
+-- and the message, in one step. Fenced.
+-- KEYS[1] job hash   KEYS[2] slots hash   KEYS[3] data hash   KEYS[4] due zset
+-- ARGV[1] job id   ARGV[2] token   ARGV[3] now_ms   ARGV[4] slot field
+-- ARGV[5] slot JSON   ARGV[6] data JSON ('' for none)   ARGV[7] '1' if loaded
+-- ARGV[8] progress   ARGV[9] message
+-- ARGV[10] ttl_after_update_ms   ARGV[11] margin_after_deadline_ms
+-- Returns {'ok', job hash, slots hash} or {'lost'}.
+local now = tonumber(ARGV[3])
+if not holds(KEYS[1], ARGV[2], now) then return {'lost'} end
+redis.call('HSET', KEYS[2], ARGV[4], ARGV[5])
+if ARGV[7] == '1' then
+  if ARGV[6] ~= '' then redis.call('HSET', KEYS[3], ARGV[4], ARGV[6]) end
+else
+  redis.call('HDEL', KEYS[3], ARGV[4])
+end
+raise_progress(KEYS[1], tonumber(ARGV[8]))
+redis.call('HSET', KEYS[1], 'message', ARGV[9], 'updated', ARGV[3],
+  'completeness', int(completeness(KEYS[2])))
+touch_job(KEYS[1], KEYS[2], KEYS[3], KEYS[4], now, tonumber(ARGV[10]), tonumber(ARGV[11]))
+local snap = snapshot(KEYS[1], KEYS[2])
+return {'ok', snap[1], snap[2]}

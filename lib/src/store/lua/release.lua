@@ -1,0 +1,14 @@
+-- release.lua: gives a lease back without finishing; a pending/processing
+-- job becomes due now, a partial one is re-filed like finish does. A lease
+-- that is no longer the current one is ignored.
+-- KEYS[1] job hash   KEYS[2] slots hash   KEYS[3] data hash   KEYS[4] due zset
+-- ARGV[1] job id   ARGV[2] token   ARGV[3] now_ms
+-- ARGV[4] ttl_after_update_ms   ARGV[5] margin_after_deadline_ms
+-- Returns {'ok'} or {'noop'}.
+if redis.call('HGET', KEYS[1], 'lease_token') ~= ARGV[2] then return {'noop'} end
+local now = tonumber(ARGV[3])
+redis.call('HDEL', KEYS[1], 'lease_owner', 'lease_token', 'lease_exp')
+redis.call('HSET', KEYS[1], 'updated', ARGV[3])
+refile(KEYS[1], KEYS[2], KEYS[4], ARGV[1], now)
+touch_job(KEYS[1], KEYS[2], KEYS[3], KEYS[4], now, tonumber(ARGV[4]), tonumber(ARGV[5]))
+return {'ok'}

@@ -1,0 +1,536 @@
+//! The in-memory [`JobStore`]: the dev-server's default and the reference the
+//! Redis store is tested against.
+//!
+//! All state sits behind one `std::sync::Mutex`; every method is a single
+//! critical section that never spans an `.await`, which gives the same
+//! atomicity a Lua script gives in Redis. Data is kept in the shape Redis
+//! keeps it (instants in whole milliseconds, slots by field name plus the
+//! plan's order, a due index ordered by score then id) so both stores return
+//! identical values.
+//!
+//! Retention is modelled like Redis models it: a job (and an idempotency
+//! key) expires a retention period of *real* time after its last write, and
+//! expired entries are dropped lazily when touched or met in the due index.
+//! This is the only place the store reads the clock, because Redis' own
+//! expiry runs on the server's clock too.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+use super::async_trait_shim::BoxFuture;
+use super::{
+    add_ms, dur_ms, refile_score, to_ms, trunc_ms, Created, Finish, JobStore, ManualRetryGate,
+    NewJob, Result, Retention, StoreError,
+};
+use crate::model::{completeness, Job, JobId, JobStatus, Lease, Slot, SlotKey, SlotStatus};
+
+/// The in-memory store. Cheap to share behind an `Arc`.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    retention: Retention,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    jobs: HashMap<JobId, Entry>,
+    idempotency: HashMap<String, IdemEntry>,
+    /// (score in epoch ms, job id): ordered like a Redis sorted set.
+    due: BTreeSet<(i64, String)>,
+    due_score: HashMap<JobId, i64>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    /// The job's scalar fields; `slots` and `completeness` are derived on read.
+    job: Job,
+    completeness: u8,
+    slot_order: Vec<String>,
+    slots: BTreeMap<String, Slot>,
+    data: BTreeMap<String, serde_json::Value>,
+    fence: u64,
+    expires: Instant,
+}
+
+#[derive(Debug)]
+struct IdemEntry {
+    job: JobId,
+    fingerprint: String,
+    expires: Instant,
+}
+
+impl MemoryStore {
+    /// An empty store applying `retention` to every write.
+    pub fn new(retention: Retention) -> Self {
+        Self {
+            retention,
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave a half-applied
+        // transition visible (each one validates before it mutates), so a
+        // poisoned lock is still safe to use.
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn expiry(&self, deadline_at: DateTime<Utc>, now: DateTime<Utc>) -> Instant {
+        Instant::now() + self.retention.ttl(deadline_at, now)
+    }
+
+    fn create_now(&self, new: NewJob, pending_grace: Duration) -> Result<Created> {
+        let mut inner = self.lock();
+        if let Some(idem) = &new.idempotency {
+            if let Some(existing) = inner.idempotency_entry(&idem.key) {
+                if existing.fingerprint != idem.fingerprint {
+                    return Err(StoreError::IdempotencyConflict {
+                        existing: existing.job,
+                    });
+                }
+                let id = existing.job;
+                return match inner.live(id) {
+                    Some(entry) => Ok(Created::Existing(entry.snapshot())),
+                    None => Err(StoreError::Corrupt(
+                        "idempotency key refers to a job that no longer exists".into(),
+                    )),
+                };
+            }
+        }
+        if let Some(entry) = inner.live(new.id) {
+            return Ok(Created::Existing(entry.snapshot()));
+        }
+        let now = trunc_ms(new.now);
+        let deadline_at = trunc_ms(new.deadline_at);
+        let expires = self.expiry(deadline_at, now);
+        let job = Job {
+            id: new.id,
+            status: JobStatus::Pending,
+            progress: 0,
+            message: new.message,
+            created_at: now,
+            updated_at: now,
+            deadline_at,
+            error: None,
+            questionnaire: new.questionnaire,
+            plan: None,
+            slots: Vec::new(),
+            completeness: 0,
+            lease: None,
+            will_auto_retry: true,
+            last_manual_retry_at: None,
+        };
+        let entry = Entry {
+            job,
+            completeness: 0,
+            slot_order: Vec::new(),
+            slots: BTreeMap::new(),
+            data: BTreeMap::new(),
+            fence: 0,
+            expires,
+        };
+        let snapshot = entry.snapshot();
+        inner.jobs.insert(new.id, entry);
+        inner.set_due(new.id, Some(to_ms(add_ms(now, pending_grace))));
+        if let Some(idem) = new.idempotency {
+            inner.idempotency.insert(
+                idem.key,
+                IdemEntry {
+                    job: new.id,
+                    fingerprint: idem.fingerprint,
+                    expires,
+                },
+            );
+        }
+        Ok(Created::New(snapshot))
+    }
+
+    fn claim_now(
+        &self,
+        id: JobId,
+        owner: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Option<Lease> {
+        let now = trunc_ms(now);
+        let mut inner = self.lock();
+        let entry = inner.live(id)?;
+        if matches!(entry.job.status, JobStatus::Completed | JobStatus::Failed) {
+            return None;
+        }
+        if entry.job.lease.as_ref().is_some_and(|l| now < l.expires_at) {
+            return None;
+        }
+        entry.fence += 1;
+        let lease = Lease {
+            job_id: id,
+            owner: owner.to_owned(),
+            token: entry.fence,
+            expires_at: add_ms(now, ttl),
+        };
+        entry.job.lease = Some(lease.clone());
+        if entry.job.status == JobStatus::Pending {
+            entry.job.status = JobStatus::Processing;
+        }
+        entry.job.updated_at = now;
+        entry.expires = self.expiry(entry.job.deadline_at, now);
+        inner.set_due(id, Some(to_ms(lease.expires_at)));
+        Some(lease)
+    }
+
+    fn renew_now(&self, lease: &Lease, now: DateTime<Utc>, ttl: Duration) -> Result<Lease> {
+        let now = trunc_ms(now);
+        let mut inner = self.lock();
+        let entry = inner.leased(lease, now)?;
+        let renewed = Lease {
+            expires_at: add_ms(now, ttl),
+            ..lease.clone()
+        };
+        if let Some(current) = entry.job.lease.as_mut() {
+            current.expires_at = renewed.expires_at;
+        }
+        entry.expires = self.expiry(entry.job.deadline_at, now);
+        inner.set_due(lease.job_id, Some(to_ms(renewed.expires_at)));
+        Ok(renewed)
+    }
+
+    fn release_now(&self, lease: &Lease, now: DateTime<Utc>) {
+        let now = trunc_ms(now);
+        let mut inner = self.lock();
+        let Some(entry) = inner.live(lease.job_id) else {
+            return;
+        };
+        if entry.job.lease.as_ref().map(|l| l.token) != Some(lease.token) {
+            return;
+        }
+        entry.job.lease = None;
+        entry.job.updated_at = now;
+        entry.expires = self.expiry(entry.job.deadline_at, now);
+        let score = refile_score(
+            entry.job.status,
+            entry.job.will_auto_retry,
+            &entry.ordered_slots(),
+            entry.job.deadline_at,
+            now,
+        );
+        inner.set_due(lease.job_id, score);
+    }
+
+    fn save_plan_now(
+        &self,
+        lease: &Lease,
+        plan: serde_json::Value,
+        slots: Vec<Slot>,
+        progress: u8,
+        message: String,
+        now: DateTime<Utc>,
+    ) -> Result<Job> {
+        let now = trunc_ms(now);
+        let mut inner = self.lock();
+        let entry = inner.leased(lease, now)?;
+        let mut order = Vec::with_capacity(slots.len());
+        for slot in slots {
+            let field = slot.key().field();
+            if !order.contains(&field) {
+                order.push(field.clone());
+            }
+            entry.slots.entry(field).or_insert(slot);
+        }
+        entry.slot_order = order;
+        entry.job.plan = Some(plan);
+        entry.job.progress = entry.job.progress.max(progress.min(100));
+        entry.job.message = message;
+        entry.job.updated_at = now;
+        entry.completeness = completeness(&entry.ordered_slots());
+        entry.expires = self.expiry(entry.job.deadline_at, now);
+        Ok(entry.snapshot())
+    }
+
+    fn record_now(
+        &self,
+        lease: &Lease,
+        slot: Slot,
+        data: Option<serde_json::Value>,
+        progress: u8,
+        message: String,
+        now: DateTime<Utc>,
+    ) -> Result<Job> {
+        let now = trunc_ms(now);
+        let mut inner = self.lock();
+        let entry = inner.leased(lease, now)?;
+        let field = slot.key().field();
+        match (&slot.status, data) {
+            (SlotStatus::Loaded, Some(data)) => {
+                entry.data.insert(field.clone(), data);
+            }
+            (SlotStatus::Loaded, None) => {}
+            _ => {
+                entry.data.remove(&field);
+            }
+        }
+        entry.slots.insert(field, slot);
+        entry.job.progress = entry.job.progress.max(progress.min(100));
+        entry.job.message = message;
+        entry.job.updated_at = now;
+        entry.completeness = completeness(&entry.ordered_slots());
+        entry.expires = self.expiry(entry.job.deadline_at, now);
+        Ok(entry.snapshot())
+    }
+
+    fn finish_now(&self, lease: &Lease, finish: Finish, now: DateTime<Utc>) -> Result<Job> {
+        let now = trunc_ms(now);
+        let mut inner = self.lock();
+        let entry = inner.leased(lease, now)?;
+        entry.job.status = finish.status;
+        entry.job.message = finish.message;
+        entry.job.error = finish.error;
+        entry.job.will_auto_retry = match finish.status {
+            JobStatus::Partial => finish.will_auto_retry,
+            JobStatus::Completed | JobStatus::Failed => false,
+            JobStatus::Pending | JobStatus::Processing => true,
+        };
+        if finish.status.has_report() {
+            entry.job.progress = 100;
+        }
+        entry.job.lease = None;
+        entry.job.updated_at = now;
+        entry.expires = self.expiry(entry.job.deadline_at, now);
+        let score = refile_score(
+            entry.job.status,
+            entry.job.will_auto_retry,
+            &entry.ordered_slots(),
+            entry.job.deadline_at,
+            now,
+        );
+        let job = entry.snapshot();
+        inner.set_due(lease.job_id, score);
+        Ok(job)
+    }
+
+    fn gate_now(
+        &self,
+        id: JobId,
+        now: DateTime<Utc>,
+        min_interval: Duration,
+    ) -> Result<ManualRetryGate> {
+        let now = trunc_ms(now);
+        let mut inner = self.lock();
+        let entry = inner.live(id).ok_or(StoreError::NotFound)?;
+        if let Some(last) = entry.job.last_manual_retry_at {
+            let open_at = to_ms(last).saturating_add(dur_ms(min_interval));
+            let left = open_at - to_ms(now);
+            if left > 0 {
+                return Ok(ManualRetryGate::TooSoon {
+                    retry_after: Duration::from_millis(left.unsigned_abs()),
+                });
+            }
+        }
+        entry.job.last_manual_retry_at = Some(now);
+        entry.expires = self.expiry(entry.job.deadline_at, now);
+        Ok(ManualRetryGate::Allowed)
+    }
+
+    fn due_now(&self, now: DateTime<Utc>, limit: usize) -> Vec<JobId> {
+        let now_ms = to_ms(now);
+        let mut inner = self.lock();
+        let candidates: Vec<(i64, String)> = inner
+            .due
+            .iter()
+            .take_while(|(score, _)| *score <= now_ms)
+            .cloned()
+            .collect();
+        let mut out = Vec::new();
+        for (score, member) in candidates {
+            if out.len() >= limit {
+                break;
+            }
+            match JobId::parse(&member) {
+                Ok(id) if inner.live(id).is_some() => out.push(id),
+                Ok(id) => {
+                    inner.due.remove(&(score, member));
+                    inner.due_score.remove(&id);
+                }
+                Err(_) => {
+                    inner.due.remove(&(score, member));
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Inner {
+    /// The job, unless it is unknown or expired (then it is dropped).
+    fn live(&mut self, id: JobId) -> Option<&mut Entry> {
+        if self
+            .jobs
+            .get(&id)
+            .is_some_and(|e| e.expires <= Instant::now())
+        {
+            self.jobs.remove(&id);
+        }
+        self.jobs.get_mut(&id)
+    }
+
+    fn idempotency_entry(&mut self, key: &str) -> Option<&IdemEntry> {
+        if self
+            .idempotency
+            .get(key)
+            .is_some_and(|e| e.expires <= Instant::now())
+        {
+            self.idempotency.remove(key);
+        }
+        self.idempotency.get(key)
+    }
+
+    /// The job if `lease` is its current, unexpired lease; else `LeaseLost`.
+    fn leased(&mut self, lease: &Lease, now: DateTime<Utc>) -> Result<&mut Entry> {
+        let entry = self.live(lease.job_id).ok_or(StoreError::LeaseLost)?;
+        match &entry.job.lease {
+            Some(current) if current.token == lease.token && now < current.expires_at => Ok(entry),
+            _ => Err(StoreError::LeaseLost),
+        }
+    }
+
+    /// Files `id` at `score` in the due index, or removes it (`None`).
+    fn set_due(&mut self, id: JobId, score: Option<i64>) {
+        if let Some(old) = self.due_score.remove(&id) {
+            self.due.remove(&(old, id.to_string()));
+        }
+        if let Some(score) = score {
+            self.due.insert((score, id.to_string()));
+            self.due_score.insert(id, score);
+        }
+    }
+}
+
+impl Entry {
+    fn ordered_slots(&self) -> Vec<Slot> {
+        super::order_slots(&self.slot_order, self.slots.clone())
+    }
+
+    fn snapshot(&self) -> Job {
+        Job {
+            slots: self.ordered_slots(),
+            completeness: self.completeness,
+            ..self.job.clone()
+        }
+    }
+}
+
+impl JobStore for MemoryStore {
+    fn kind(&self) -> &'static str {
+        "memory"
+    }
+
+    fn ping(&self) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn create(&self, new: NewJob, pending_grace: Duration) -> BoxFuture<'_, Result<Created>> {
+        Box::pin(async move { self.create_now(new, pending_grace) })
+    }
+
+    fn get(&self, id: JobId) -> BoxFuture<'_, Result<Option<Job>>> {
+        Box::pin(async move { Ok(self.lock().live(id).map(|e| e.snapshot())) })
+    }
+
+    fn source_data(&self, id: JobId) -> BoxFuture<'_, Result<Vec<(SlotKey, serde_json::Value)>>> {
+        Box::pin(async move {
+            let mut inner = self.lock();
+            let entry = inner.live(id).ok_or(StoreError::NotFound)?;
+            Ok(entry
+                .ordered_slots()
+                .into_iter()
+                .filter(|s| s.status == SlotStatus::Loaded)
+                .filter_map(|s| {
+                    let key = s.key();
+                    entry.data.get(&key.field()).map(|d| (key, d.clone()))
+                })
+                .collect())
+        })
+    }
+
+    fn claim(
+        &self,
+        id: JobId,
+        owner: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> BoxFuture<'_, Result<Option<Lease>>> {
+        let owner = owner.to_owned();
+        Box::pin(async move { Ok(self.claim_now(id, &owner, now, ttl)) })
+    }
+
+    fn renew(
+        &self,
+        lease: &Lease,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> BoxFuture<'_, Result<Lease>> {
+        let lease = lease.clone();
+        Box::pin(async move { self.renew_now(&lease, now, ttl) })
+    }
+
+    fn release(&self, lease: &Lease, now: DateTime<Utc>) -> BoxFuture<'_, Result<()>> {
+        let lease = lease.clone();
+        Box::pin(async move {
+            self.release_now(&lease, now);
+            Ok(())
+        })
+    }
+
+    fn save_plan(
+        &self,
+        lease: &Lease,
+        plan: serde_json::Value,
+        slots: Vec<Slot>,
+        progress: u8,
+        message: String,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Job>> {
+        let lease = lease.clone();
+        Box::pin(async move { self.save_plan_now(&lease, plan, slots, progress, message, now) })
+    }
+
+    fn record(
+        &self,
+        lease: &Lease,
+        slot: Slot,
+        data: Option<serde_json::Value>,
+        progress: u8,
+        message: String,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Job>> {
+        let lease = lease.clone();
+        Box::pin(async move { self.record_now(&lease, slot, data, progress, message, now) })
+    }
+
+    fn finish(
+        &self,
+        lease: &Lease,
+        finish: Finish,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Job>> {
+        let lease = lease.clone();
+        Box::pin(async move { self.finish_now(&lease, finish, now) })
+    }
+
+    fn gate_manual_retry(
+        &self,
+        id: JobId,
+        now: DateTime<Utc>,
+        min_interval: Duration,
+    ) -> BoxFuture<'_, Result<ManualRetryGate>> {
+        Box::pin(async move { self.gate_now(id, now, min_interval) })
+    }
+
+    fn due(&self, now: DateTime<Utc>, limit: usize) -> BoxFuture<'_, Result<Vec<JobId>>> {
+        Box::pin(async move { Ok(self.due_now(now, limit)) })
+    }
+}

@@ -1,0 +1,918 @@
+//! The Redis [`JobStore`]: production state on Vercel KV / Upstash.
+//!
+//! Every transition is one Lua script from `lua/` (one round trip, atomic
+//! on the server), each opening with a comment that lists its `KEYS` and
+//! `ARGV`; every key a script touches is passed in `KEYS`, as Upstash
+//! requires. `lua/common.lua` holds the helpers every script shares and is
+//! prepended to each one when the store is built.
+//!
+//! Layout under the prefix `{p}` (default `care-report:`):
+//! - `{p}job:{id}`: hash of the job's scalar fields (instants in epoch ms);
+//! - `{p}job:{id}:slots`: hash `home_id/source` → slot JSON;
+//! - `{p}job:{id}:data`: hash `home_id/source` → loaded data JSON;
+//! - `{p}idem:{key}`: hash `{job, fp}` for an idempotency key;
+//! - `{p}due`: sorted set of job ids scored by when they are due (ms).
+//!
+//! Every key gets a TTL when written (see [`Retention`]); the due index's
+//! TTL is only ever extended, so it expires only once nothing was written
+//! for a whole retention period. A Redis failure is
+//! [`StoreError::Unavailable`] for the caller: there is no fallback to
+//! memory, which would silently split state between instances.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::{Script, Value};
+use chrono::{DateTime, Utc};
+
+use super::async_trait_shim::BoxFuture;
+use super::{
+    add_ms, dur_ms, env_u64, from_ms, order_slots, to_ms, trunc_ms, Created, Finish, JobStore,
+    ManualRetryGate, NewJob, Result, Retention, StoreError,
+};
+use crate::model::{Job, JobId, JobStatus, Lease, Slot, SlotKey, SlotStatus};
+use crate::retry::ConfigError;
+
+/// Environment variable: key prefix (default `care-report:`).
+pub const ENV_KEY_PREFIX: &str = "REDIS_KEY_PREFIX";
+/// Environment variable: response timeout in milliseconds (default 2000).
+pub const ENV_RESPONSE_TIMEOUT_MS: &str = "REDIS_RESPONSE_TIMEOUT_MS";
+/// Environment variable: connection timeout in milliseconds (default 3000).
+pub const ENV_CONNECT_TIMEOUT_MS: &str = "REDIS_CONNECT_TIMEOUT_MS";
+/// The variables holding the Redis URL, in order of precedence.
+pub const URL_VARS: [&str; 3] = ["KV_REDIS_URL", "KV_URL", "REDIS_URL"];
+
+/// The Redis URL from the environment: `KV_REDIS_URL`, then `KV_URL`, then
+/// `REDIS_URL`; the first one set and non-empty wins. It holds a password:
+/// never log it.
+pub fn redis_url_from_env() -> Option<String> {
+    redis_url_from_lookup(|name| std::env::var(name).ok())
+}
+
+/// Like [`redis_url_from_env`], reading variables through `lookup`.
+pub fn redis_url_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
+    URL_VARS
+        .iter()
+        .filter_map(|var| lookup(var))
+        .map(|v| v.trim().to_owned())
+        .find(|v| !v.is_empty())
+}
+
+/// Installs rustls' ring crypto provider as the process default, once, so
+/// `rediss://` connections can be made. Safe to call any number of times.
+pub fn install_crypto_provider() {
+    // Err only means a provider is already installed, which is what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// How to reach Redis and what to apply to every write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RedisConfig {
+    /// Prefix of every key (isolates deployments and tests).
+    pub prefix: String,
+    /// How long one command may take before it fails. 2 s by default:
+    /// `redis`' 500 ms default is too tight for a TLS round trip to Upstash
+    /// from another region running a script over a whole job, while anything
+    /// much longer keeps a request (and a serverless invocation) hanging on
+    /// a Redis that is down instead of answering 503.
+    pub response_timeout: Duration,
+    /// How long one connection attempt may take. 3 s by default: a cold
+    /// serverless instance does DNS, TCP and a TLS handshake to Upstash, which
+    /// can exceed `redis`' 1 s default; longer would delay the 503 a client
+    /// sees when Redis is unreachable.
+    pub connection_timeout: Duration,
+    /// TTL rule for every key.
+    pub retention: Retention,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            prefix: "care-report:".to_owned(),
+            response_timeout: Duration::from_millis(2000),
+            connection_timeout: Duration::from_millis(3000),
+            retention: Retention::default(),
+        }
+    }
+}
+
+impl RedisConfig {
+    /// The defaults overridden by `REDIS_KEY_PREFIX`,
+    /// `REDIS_RESPONSE_TIMEOUT_MS`, `REDIS_CONNECT_TIMEOUT_MS` and the
+    /// retention variables of [`Retention::from_env`].
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`RedisConfig::from_env`], reading variables through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut config = Self {
+            retention: Retention::from_lookup(&lookup)?,
+            ..Self::default()
+        };
+        if let Some(prefix) = lookup(ENV_KEY_PREFIX).filter(|p| !p.trim().is_empty()) {
+            config.prefix = prefix.trim().to_owned();
+        }
+        if let Some(ms) = env_u64(&lookup, ENV_RESPONSE_TIMEOUT_MS, 1)? {
+            config.response_timeout = Duration::from_millis(ms);
+        }
+        if let Some(ms) = env_u64(&lookup, ENV_CONNECT_TIMEOUT_MS, 1)? {
+            config.connection_timeout = Duration::from_millis(ms);
+        }
+        Ok(config)
+    }
+}
+
+/// The scripts, each with `common.lua` prepended.
+#[derive(Debug)]
+struct Scripts {
+    create: Script,
+    read: Script,
+    claim: Script,
+    renew: Script,
+    release: Script,
+    save_plan: Script,
+    record: Script,
+    finish: Script,
+    gate_manual_retry: Script,
+    due: Script,
+}
+
+impl Scripts {
+    fn new() -> Self {
+        let with_common =
+            |body: &str| Script::new(&format!("{}\n{body}", include_str!("lua/common.lua")));
+        Self {
+            create: with_common(include_str!("lua/create.lua")),
+            read: with_common(include_str!("lua/read.lua")),
+            claim: with_common(include_str!("lua/claim.lua")),
+            renew: with_common(include_str!("lua/renew.lua")),
+            release: with_common(include_str!("lua/release.lua")),
+            save_plan: with_common(include_str!("lua/save_plan.lua")),
+            record: with_common(include_str!("lua/record.lua")),
+            finish: with_common(include_str!("lua/finish.lua")),
+            gate_manual_retry: with_common(include_str!("lua/gate_manual_retry.lua")),
+            due: with_common(include_str!("lua/due.lua")),
+        }
+    }
+}
+
+/// The Redis store. Cheap to clone; clones share one multiplexed connection
+/// that reconnects in the background.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+    prefix: String,
+    retention: Retention,
+    scripts: Arc<Scripts>,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // No URL here: it holds a password.
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+fn unavailable(err: ::redis::RedisError) -> StoreError {
+    // The error text names the failing operation, never the URL.
+    StoreError::Unavailable(format!("redis: {err}"))
+}
+
+fn corrupt(what: impl Into<String>) -> StoreError {
+    StoreError::Corrupt(what.into())
+}
+
+/// The keys of one job.
+struct JobKeys {
+    job: String,
+    slots: String,
+    data: String,
+    due: String,
+}
+
+impl RedisStore {
+    /// Connects to `url` (`redis://` or `rediss://`). Fails with
+    /// [`StoreError::Unavailable`] when the URL is invalid or Redis cannot be
+    /// reached; the message never contains the URL.
+    pub async fn connect(url: &str, config: RedisConfig) -> Result<Self> {
+        install_crypto_provider();
+        let client = ::redis::Client::open(url)
+            .map_err(|_| StoreError::Unavailable("invalid Redis URL".to_owned()))?;
+        let manager_config = ConnectionManagerConfig::new()
+            .set_response_timeout(Some(config.response_timeout))
+            .set_connection_timeout(Some(config.connection_timeout))
+            // Few, quick reconnection attempts: a caller waiting on a dead
+            // Redis should get its 503 within a few seconds, not minutes.
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_with_config(client, manager_config)
+            .await
+            .map_err(unavailable)?;
+        tracing::debug!(prefix = %config.prefix, "connected to redis");
+        Ok(Self {
+            conn,
+            prefix: config.prefix,
+            retention: config.retention,
+            scripts: Arc::new(Scripts::new()),
+        })
+    }
+
+    /// The key prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    fn keys(&self, id: JobId) -> JobKeys {
+        let job = format!("{}job:{id}", self.prefix);
+        JobKeys {
+            slots: format!("{job}:slots"),
+            data: format!("{job}:data"),
+            due: self.due_key(),
+            job,
+        }
+    }
+
+    fn due_key(&self) -> String {
+        format!("{}due", self.prefix)
+    }
+
+    fn ttl_args(&self) -> [i64; 2] {
+        [
+            dur_ms(self.retention.ttl_after_update),
+            dur_ms(self.retention.margin_after_deadline),
+        ]
+    }
+
+    async fn read(&self, id: JobId, with_data: bool) -> Result<Option<Snapshot>> {
+        let k = self.keys(id);
+        let mut conn = self.conn.clone();
+        let v: Value = self
+            .scripts
+            .read
+            .key(&k.job)
+            .key(&k.slots)
+            .key(&k.data)
+            .arg(if with_data { "1" } else { "0" })
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        let parts = array(v)?;
+        let [job, slots, data]: [Value; 3] = parts
+            .try_into()
+            .map_err(|_| corrupt("unexpected read reply"))?;
+        let job = pairs(job)?;
+        if job.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Snapshot {
+            job,
+            slots: pairs(slots)?,
+            data: pairs(data)?,
+        }))
+    }
+
+    /// Runs a fenced script whose success reply is `{'ok', job, slots}`.
+    async fn fenced_job(&self, invocation: &mut ::redis::ScriptInvocation<'_>) -> Result<Job> {
+        let mut conn = self.conn.clone();
+        let v: Value = invocation
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        let mut parts = array(v)?.into_iter();
+        match parts.next().map(string).transpose()?.as_deref() {
+            Some("ok") => {
+                let job = pairs(parts.next().ok_or_else(|| corrupt("missing job"))?)?;
+                let slots = pairs(parts.next().ok_or_else(|| corrupt("missing slots"))?)?;
+                decode_job(&job, slots)
+            }
+            Some("lost") => Err(StoreError::LeaseLost),
+            _ => Err(corrupt("unexpected script reply")),
+        }
+    }
+
+    async fn status_reply(
+        &self,
+        invocation: &mut ::redis::ScriptInvocation<'_>,
+    ) -> Result<Vec<Value>> {
+        let mut conn = self.conn.clone();
+        let v: Value = invocation
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        array(v)
+    }
+
+    async fn create_job(&self, new: NewJob, pending_grace: Duration) -> Result<Created> {
+        let k = self.keys(new.id);
+        let now = trunc_ms(new.now);
+        let questionnaire = serde_json::to_string(&new.questionnaire)
+            .map_err(|e| corrupt(format!("questionnaire: {e}")))?;
+        let [ttl_after, margin] = self.ttl_args();
+        let mut inv = self.scripts.create.key(&k.job);
+        inv.key(&k.due);
+        if let Some(idem) = &new.idempotency {
+            inv.key(format!("{}idem:{}", self.prefix, idem.key));
+        }
+        inv.arg(new.id.to_string())
+            .arg(to_ms(now))
+            .arg(to_ms(new.deadline_at))
+            .arg(&new.message)
+            .arg(questionnaire)
+            .arg(to_ms(add_ms(now, pending_grace)))
+            .arg(ttl_after)
+            .arg(margin);
+        if let Some(idem) = &new.idempotency {
+            inv.arg(&idem.fingerprint);
+        }
+        let reply = self.status_reply(&mut inv).await?;
+        let mut parts = reply.into_iter().map(string);
+        let tag = parts.next().transpose()?;
+        let id = parts
+            .next()
+            .transpose()?
+            .ok_or_else(|| corrupt("create reply without id"))?;
+        let id = JobId::parse(&id).map_err(|e| corrupt(format!("job id: {e}")))?;
+        match tag.as_deref() {
+            Some("conflict") => Err(StoreError::IdempotencyConflict { existing: id }),
+            Some(tag @ ("new" | "existing")) => {
+                let job = self.get_job(id).await?.ok_or_else(|| {
+                    corrupt("idempotency key refers to a job that no longer exists")
+                })?;
+                Ok(if tag == "new" {
+                    Created::New(job)
+                } else {
+                    Created::Existing(job)
+                })
+            }
+            _ => Err(corrupt("unexpected create reply")),
+        }
+    }
+
+    async fn get_job(&self, id: JobId) -> Result<Option<Job>> {
+        match self.read(id, false).await? {
+            Some(snap) => decode_job(&snap.job, snap.slots).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn due_jobs(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<JobId>> {
+        let now_ms = to_ms(now);
+        let due_key = self.due_key();
+        let mut out: Vec<JobId> = Vec::new();
+        // A few rounds at most: each round drops the expired ids it met, so
+        // the next one reads fresh candidates.
+        for _ in 0..4 {
+            if out.len() >= limit {
+                break;
+            }
+            let mut conn = self.conn.clone();
+            let candidates: Vec<String> = ::redis::cmd("ZRANGEBYSCORE")
+                .arg(&due_key)
+                .arg("-inf")
+                .arg(now_ms)
+                .arg("LIMIT")
+                .arg(0)
+                .arg(limit)
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            let fresh: Vec<(JobId, String)> = candidates
+                .into_iter()
+                .filter_map(|member| {
+                    let id = JobId::parse(&member).ok()?;
+                    (!out.contains(&id)).then_some((id, member))
+                })
+                .collect();
+            if fresh.is_empty() {
+                break;
+            }
+            let mut inv = self.scripts.due.key(&due_key);
+            inv.arg(now_ms);
+            for (id, member) in &fresh {
+                inv.key(self.keys(*id).job).arg(member);
+            }
+            let alive = self.status_reply(&mut inv).await?;
+            let dropped = fresh.len() - alive.len();
+            for v in alive {
+                let id = JobId::parse(&string(v)?).map_err(|e| corrupt(format!("due id: {e}")))?;
+                if out.len() < limit {
+                    out.push(id);
+                }
+            }
+            if dropped == 0 {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A job's three hashes as read.
+struct Snapshot {
+    job: HashMap<String, String>,
+    slots: HashMap<String, String>,
+    data: HashMap<String, String>,
+}
+
+fn array(v: Value) -> Result<Vec<Value>> {
+    match v {
+        Value::Array(items) | Value::Set(items) => Ok(items),
+        Value::Nil => Ok(Vec::new()),
+        _ => Err(corrupt("expected an array reply")),
+    }
+}
+
+fn string(v: Value) -> Result<String> {
+    match v {
+        Value::BulkString(bytes) => {
+            String::from_utf8(bytes).map_err(|_| corrupt("reply is not UTF-8"))
+        }
+        Value::SimpleString(s) => Ok(s),
+        Value::Int(n) => Ok(n.to_string()),
+        Value::Okay => Ok("OK".to_owned()),
+        _ => Err(corrupt("expected a string reply")),
+    }
+}
+
+/// A flat field/value array (HGETALL) or a map reply as a map.
+fn pairs(v: Value) -> Result<HashMap<String, String>> {
+    if let Value::Map(entries) = v {
+        return entries
+            .into_iter()
+            .map(|(k, v)| Ok((string(k)?, string(v)?)))
+            .collect();
+    }
+    let items = array(v)?;
+    if items.len() % 2 != 0 {
+        return Err(corrupt("odd field/value array"));
+    }
+    let mut out = HashMap::with_capacity(items.len() / 2);
+    let mut it = items.into_iter();
+    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+        out.insert(string(k)?, string(v)?);
+    }
+    Ok(out)
+}
+
+fn field<'a>(job: &'a HashMap<String, String>, name: &str) -> Result<&'a str> {
+    job.get(name)
+        .map(String::as_str)
+        .ok_or_else(|| corrupt(format!("job field {name} missing")))
+}
+
+fn int_field(job: &HashMap<String, String>, name: &str) -> Result<i64> {
+    field(job, name)?
+        .parse()
+        .map_err(|_| corrupt(format!("job field {name} is not an integer")))
+}
+
+fn time_field(job: &HashMap<String, String>, name: &str) -> Result<DateTime<Utc>> {
+    from_ms(int_field(job, name)?).ok_or_else(|| corrupt(format!("job field {name} out of range")))
+}
+
+fn opt_time_field(job: &HashMap<String, String>, name: &str) -> Result<Option<DateTime<Utc>>> {
+    if job.contains_key(name) {
+        time_field(job, name).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+fn json_field(job: &HashMap<String, String>, name: &str) -> Result<serde_json::Value> {
+    serde_json::from_str(field(job, name)?)
+        .map_err(|_| corrupt(format!("job field {name} is not JSON")))
+}
+
+fn decode_job(job: &HashMap<String, String>, slots: HashMap<String, String>) -> Result<Job> {
+    let id = JobId::parse(field(job, "id")?).map_err(|e| corrupt(format!("job id: {e}")))?;
+    let status = JobStatus::parse(field(job, "status")?).ok_or_else(|| corrupt("job status"))?;
+    let small = |name: &str| -> Result<u8> {
+        u8::try_from(int_field(job, name)?).map_err(|_| corrupt(format!("job field {name}")))
+    };
+    let lease = match job.get("lease_token") {
+        Some(token) => Some(Lease {
+            job_id: id,
+            owner: field(job, "lease_owner")?.to_owned(),
+            token: token.parse().map_err(|_| corrupt("lease token"))?,
+            expires_at: time_field(job, "lease_exp")?,
+        }),
+        None => None,
+    };
+    let order: Vec<String> = match job.get("slot_order") {
+        Some(s) => serde_json::from_str(s).map_err(|_| corrupt("slot order"))?,
+        None => Vec::new(),
+    };
+    let slots = slots
+        .into_iter()
+        .map(|(field, json)| {
+            let slot: Slot =
+                serde_json::from_str(&json).map_err(|_| corrupt(format!("slot {field}")))?;
+            Ok((field, slot))
+        })
+        .collect::<Result<BTreeMap<_, _>>>()?;
+    Ok(Job {
+        id,
+        status,
+        progress: small("progress")?,
+        message: field(job, "message")?.to_owned(),
+        created_at: time_field(job, "created")?,
+        updated_at: time_field(job, "updated")?,
+        deadline_at: time_field(job, "deadline")?,
+        error: job.get("error").cloned(),
+        questionnaire: json_field(job, "questionnaire")?,
+        plan: if job.contains_key("plan") {
+            Some(json_field(job, "plan")?)
+        } else {
+            None
+        },
+        slots: order_slots(&order, slots),
+        completeness: small("completeness")?,
+        lease,
+        will_auto_retry: field(job, "auto_retry")? == "1",
+        last_manual_retry_at: opt_time_field(job, "manual_retry")?,
+    })
+}
+
+/// A slot as stored: its JSON plus `_next_ms` (the next attempt in epoch ms)
+/// for missing slots, which the scripts use to re-file the job.
+fn encode_slot(slot: &Slot) -> Result<String> {
+    let mut value =
+        serde_json::to_value(slot).map_err(|e| corrupt(format!("slot encoding: {e}")))?;
+    if let (SlotStatus::Missing, Some(next), Some(obj)) =
+        (&slot.status, slot.next_attempt_at, value.as_object_mut())
+    {
+        obj.insert("_next_ms".to_owned(), to_ms(next).into());
+    }
+    Ok(value.to_string())
+}
+
+impl JobStore for RedisStore {
+    fn kind(&self) -> &'static str {
+        "redis"
+    }
+
+    fn ping(&self) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            let _: String = ::redis::cmd("PING")
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            Ok(())
+        })
+    }
+
+    fn create(&self, new: NewJob, pending_grace: Duration) -> BoxFuture<'_, Result<Created>> {
+        Box::pin(self.create_job(new, pending_grace))
+    }
+
+    fn get(&self, id: JobId) -> BoxFuture<'_, Result<Option<Job>>> {
+        Box::pin(self.get_job(id))
+    }
+
+    fn source_data(&self, id: JobId) -> BoxFuture<'_, Result<Vec<(SlotKey, serde_json::Value)>>> {
+        Box::pin(async move {
+            let snap = self.read(id, true).await?.ok_or(StoreError::NotFound)?;
+            let job = decode_job(&snap.job, snap.slots)?;
+            job.slots
+                .iter()
+                .filter(|s| s.status == SlotStatus::Loaded)
+                .filter_map(|s| {
+                    let key = s.key();
+                    snap.data.get(&key.field()).map(|json| {
+                        serde_json::from_str(json)
+                            .map(|v| (key.clone(), v))
+                            .map_err(|_| corrupt(format!("data of {}", key.field())))
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn claim(
+        &self,
+        id: JobId,
+        owner: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> BoxFuture<'_, Result<Option<Lease>>> {
+        let owner = owner.to_owned();
+        Box::pin(async move {
+            let k = self.keys(id);
+            let now = trunc_ms(now);
+            let expires_at = add_ms(now, ttl);
+            let [ttl_after, margin] = self.ttl_args();
+            let mut inv = self.scripts.claim.key(&k.job);
+            inv.key(&k.slots)
+                .key(&k.data)
+                .key(&k.due)
+                .arg(id.to_string())
+                .arg(&owner)
+                .arg(to_ms(now))
+                .arg(to_ms(expires_at))
+                .arg(ttl_after)
+                .arg(margin);
+            let reply = self.status_reply(&mut inv).await?;
+            let mut parts = reply.into_iter().map(string);
+            match parts.next().transpose()?.as_deref() {
+                Some("ok") => {
+                    let token = parts
+                        .next()
+                        .transpose()?
+                        .and_then(|t| t.parse::<u64>().ok())
+                        .ok_or_else(|| corrupt("claim reply without token"))?;
+                    Ok(Some(Lease {
+                        job_id: id,
+                        owner,
+                        token,
+                        expires_at,
+                    }))
+                }
+                Some("none") => Ok(None),
+                _ => Err(corrupt("unexpected claim reply")),
+            }
+        })
+    }
+
+    fn renew(
+        &self,
+        lease: &Lease,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> BoxFuture<'_, Result<Lease>> {
+        let lease = lease.clone();
+        Box::pin(async move {
+            let k = self.keys(lease.job_id);
+            let now = trunc_ms(now);
+            let expires_at = add_ms(now, ttl);
+            let [ttl_after, margin] = self.ttl_args();
+            let mut inv = self.scripts.renew.key(&k.job);
+            inv.key(&k.slots)
+                .key(&k.data)
+                .key(&k.due)
+                .arg(lease.job_id.to_string())
+                .arg(lease.token.to_string())
+                .arg(to_ms(now))
+                .arg(to_ms(expires_at))
+                .arg(ttl_after)
+                .arg(margin);
+            let reply = self.status_reply(&mut inv).await?;
+            match reply.into_iter().next().map(string).transpose()?.as_deref() {
+                Some("ok") => Ok(Lease {
+                    expires_at,
+                    ..lease
+                }),
+                Some("lost") => Err(StoreError::LeaseLost),
+                _ => Err(corrupt("unexpected renew reply")),
+            }
+        })
+    }
+
+    fn release(&self, lease: &Lease, now: DateTime<Utc>) -> BoxFuture<'_, Result<()>> {
+        let lease = lease.clone();
+        Box::pin(async move {
+            let k = self.keys(lease.job_id);
+            let [ttl_after, margin] = self.ttl_args();
+            let mut inv = self.scripts.release.key(&k.job);
+            inv.key(&k.slots)
+                .key(&k.data)
+                .key(&k.due)
+                .arg(lease.job_id.to_string())
+                .arg(lease.token.to_string())
+                .arg(to_ms(now))
+                .arg(ttl_after)
+                .arg(margin);
+            self.status_reply(&mut inv).await.map(drop)
+        })
+    }
+
+    fn save_plan(
+        &self,
+        lease: &Lease,
+        plan: serde_json::Value,
+        slots: Vec<Slot>,
+        progress: u8,
+        message: String,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Job>> {
+        let lease = lease.clone();
+        Box::pin(async move {
+            let k = self.keys(lease.job_id);
+            let [ttl_after, margin] = self.ttl_args();
+            let mut order: Vec<String> = Vec::with_capacity(slots.len());
+            let mut encoded = Vec::with_capacity(slots.len());
+            for slot in &slots {
+                let field = slot.key().field();
+                if !order.contains(&field) {
+                    order.push(field.clone());
+                }
+                encoded.push((field, encode_slot(slot)?));
+            }
+            let order = serde_json::to_string(&order).map_err(|e| corrupt(e.to_string()))?;
+            let mut inv = self.scripts.save_plan.key(&k.job);
+            inv.key(&k.slots)
+                .key(&k.data)
+                .key(&k.due)
+                .arg(lease.job_id.to_string())
+                .arg(lease.token.to_string())
+                .arg(to_ms(now))
+                .arg(plan.to_string())
+                .arg(order)
+                .arg(progress.min(100))
+                .arg(&message)
+                .arg(ttl_after)
+                .arg(margin);
+            for (field, json) in encoded {
+                inv.arg(field).arg(json);
+            }
+            self.fenced_job(&mut inv).await
+        })
+    }
+
+    fn record(
+        &self,
+        lease: &Lease,
+        slot: Slot,
+        data: Option<serde_json::Value>,
+        progress: u8,
+        message: String,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Job>> {
+        let lease = lease.clone();
+        Box::pin(async move {
+            let k = self.keys(lease.job_id);
+            let [ttl_after, margin] = self.ttl_args();
+            let loaded = slot.status == SlotStatus::Loaded;
+            let mut inv = self.scripts.record.key(&k.job);
+            inv.key(&k.slots)
+                .key(&k.data)
+                .key(&k.due)
+                .arg(lease.job_id.to_string())
+                .arg(lease.token.to_string())
+                .arg(to_ms(now))
+                .arg(slot.key().field())
+                .arg(encode_slot(&slot)?)
+                .arg(data.map(|d| d.to_string()).unwrap_or_default())
+                .arg(if loaded { "1" } else { "0" })
+                .arg(progress.min(100))
+                .arg(&message)
+                .arg(ttl_after)
+                .arg(margin);
+            self.fenced_job(&mut inv).await
+        })
+    }
+
+    fn finish(
+        &self,
+        lease: &Lease,
+        finish: Finish,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Job>> {
+        let lease = lease.clone();
+        Box::pin(async move {
+            let k = self.keys(lease.job_id);
+            let [ttl_after, margin] = self.ttl_args();
+            let auto_retry = match finish.status {
+                JobStatus::Partial => finish.will_auto_retry,
+                JobStatus::Completed | JobStatus::Failed => false,
+                JobStatus::Pending | JobStatus::Processing => true,
+            };
+            let mut inv = self.scripts.finish.key(&k.job);
+            inv.key(&k.slots)
+                .key(&k.data)
+                .key(&k.due)
+                .arg(lease.job_id.to_string())
+                .arg(lease.token.to_string())
+                .arg(to_ms(now))
+                .arg(finish.status.as_str())
+                .arg(&finish.message)
+                .arg(finish.error.as_deref().unwrap_or_default())
+                .arg(if finish.error.is_some() { "1" } else { "0" })
+                .arg(if auto_retry { "1" } else { "0" })
+                .arg(if finish.status.has_report() { "1" } else { "0" })
+                .arg(ttl_after)
+                .arg(margin);
+            self.fenced_job(&mut inv).await
+        })
+    }
+
+    fn gate_manual_retry(
+        &self,
+        id: JobId,
+        now: DateTime<Utc>,
+        min_interval: Duration,
+    ) -> BoxFuture<'_, Result<ManualRetryGate>> {
+        Box::pin(async move {
+            let k = self.keys(id);
+            let [ttl_after, margin] = self.ttl_args();
+            let mut inv = self.scripts.gate_manual_retry.key(&k.job);
+            inv.key(&k.slots)
+                .key(&k.data)
+                .key(&k.due)
+                .arg(to_ms(now))
+                .arg(dur_ms(min_interval))
+                .arg(ttl_after)
+                .arg(margin);
+            let reply = self.status_reply(&mut inv).await?;
+            let mut parts = reply.into_iter().map(string);
+            match parts.next().transpose()?.as_deref() {
+                Some("ok") => Ok(ManualRetryGate::Allowed),
+                Some("missing") => Err(StoreError::NotFound),
+                Some("wait") => {
+                    let ms = parts
+                        .next()
+                        .transpose()?
+                        .and_then(|s| s.parse::<u64>().ok())
+                        .ok_or_else(|| corrupt("gate reply without wait"))?;
+                    Ok(ManualRetryGate::TooSoon {
+                        retry_after: Duration::from_millis(ms),
+                    })
+                }
+                _ => Err(corrupt("unexpected gate reply")),
+            }
+        })
+    }
+
+    fn due(&self, now: DateTime<Utc>, limit: usize) -> BoxFuture<'_, Result<Vec<JobId>>> {
+        Box::pin(self.due_jobs(now, limit))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(pairs: &'a [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(name, _)| *name == k)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn url_precedence_and_empty_values() {
+        assert_eq!(redis_url_from_lookup(env(&[])), None);
+        assert_eq!(
+            redis_url_from_lookup(env(&[("REDIS_URL", "redis://c"), ("KV_URL", "redis://b")])),
+            Some("redis://b".to_owned())
+        );
+        assert_eq!(
+            redis_url_from_lookup(env(&[
+                ("REDIS_URL", "redis://c"),
+                ("KV_URL", "redis://b"),
+                ("KV_REDIS_URL", "rediss://a")
+            ])),
+            Some("rediss://a".to_owned())
+        );
+        assert_eq!(
+            redis_url_from_lookup(env(&[("KV_REDIS_URL", " "), ("REDIS_URL", "redis://c")])),
+            Some("redis://c".to_owned())
+        );
+    }
+
+    #[test]
+    fn crypto_provider_install_is_idempotent() {
+        install_crypto_provider();
+        install_crypto_provider();
+        assert!(rustls::crypto::CryptoProvider::get_default().is_some());
+        // A rediss:// URL is accepted by the client (TLS compiled in).
+        assert!(::redis::Client::open("rediss://:secret@example.invalid:6380").is_ok());
+    }
+
+    #[test]
+    fn config_from_env() {
+        let c = RedisConfig::from_lookup(env(&[])).unwrap();
+        assert_eq!(c, RedisConfig::default());
+        assert_eq!(c.prefix, "care-report:");
+        let c = RedisConfig::from_lookup(env(&[
+            ("REDIS_KEY_PREFIX", "x:"),
+            ("REDIS_RESPONSE_TIMEOUT_MS", "100"),
+            ("REDIS_CONNECT_TIMEOUT_MS", "200"),
+            ("JOB_TTL_SECS", "60"),
+        ]))
+        .unwrap();
+        assert_eq!(c.prefix, "x:");
+        assert_eq!(c.response_timeout, Duration::from_millis(100));
+        assert_eq!(c.connection_timeout, Duration::from_millis(200));
+        assert_eq!(c.retention.ttl_after_update, Duration::from_secs(60));
+        let err =
+            RedisConfig::from_lookup(env(&[("REDIS_CONNECT_TIMEOUT_MS", "soon")])).unwrap_err();
+        assert!(err.to_string().contains("REDIS_CONNECT_TIMEOUT_MS"));
+    }
+
+    #[tokio::test]
+    async fn bad_url_error_does_not_leak_it() {
+        let err = RedisStore::connect("nonsense://:hunter2@x", RedisConfig::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Unavailable(_)));
+        assert!(!err.to_string().contains("hunter2"));
+    }
+}

@@ -1,0 +1,200 @@
+//! A private Redis for tests, never the shared one on port 6379.
+//!
+//! [`url`] answers the URL of a Redis that belongs to this test run:
+//! `TEST_REDIS_URL` when set (`scripts/test.sh` starts one on a free port and
+//! exports it), otherwise a `redis-server` this process starts on a free port
+//! with persistence off. A small shell watchdog kills that server when the
+//! test process exits, however it exits. Give each test its own key prefix
+//! ([`unique_prefix`]) and tests can share the server and run in parallel.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use care_report::testing::redis as test_redis;
+//! let store = test_redis::store(care_report::store::Retention::default()).await;
+//! // ... use `store`; afterwards:
+//! let bare = test_redis::keys_without_ttl(store.prefix()).await;
+//! assert!(bare.is_empty());
+//! # }
+//! ```
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use crate::store::{RedisConfig, RedisStore, Retention};
+
+/// The variable naming an already running private Redis.
+pub const ENV_TEST_REDIS_URL: &str = "TEST_REDIS_URL";
+
+/// The port tests must never use: the shared development Redis.
+const SHARED_PORT: u16 = 6379;
+
+/// The URL of this test run's private Redis (started on first use).
+///
+/// # Panics
+/// When no private Redis can be had: `TEST_REDIS_URL` points at port 6379,
+/// or `redis-server` is missing or does not start.
+pub fn url() -> String {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| match std::env::var(ENV_TEST_REDIS_URL) {
+        Ok(url) if !url.trim().is_empty() => {
+            let url = url.trim().to_owned();
+            assert!(
+                !url.contains(&format!(":{SHARED_PORT}")),
+                "{ENV_TEST_REDIS_URL} points at the shared Redis port {SHARED_PORT}; tests need a private one"
+            );
+            url
+        }
+        _ => spawn_private(),
+    })
+    .clone()
+}
+
+/// A fresh key prefix (`test:{uuid}:`), so tests never see each other's keys.
+pub fn unique_prefix() -> String {
+    format!("test:{}:", uuid::Uuid::new_v4())
+}
+
+/// A [`RedisStore`] on the private Redis under a fresh prefix.
+pub async fn store(retention: Retention) -> RedisStore {
+    store_with_prefix(&unique_prefix(), retention).await
+}
+
+/// A [`RedisStore`] on the private Redis under `prefix`.
+pub async fn store_with_prefix(prefix: &str, retention: Retention) -> RedisStore {
+    let config = RedisConfig {
+        prefix: prefix.to_owned(),
+        retention,
+        ..RedisConfig::default()
+    };
+    match RedisStore::connect(&url(), config).await {
+        Ok(store) => store,
+        Err(e) => panic!("cannot connect to the private test Redis: {e}"),
+    }
+}
+
+/// Every key under `prefix` that has no TTL (found with SCAN, not KEYS).
+pub async fn keys_without_ttl(prefix: &str) -> Vec<String> {
+    let mut conn = raw_connection().await;
+    let mut bare = Vec::new();
+    for key in scan(&mut conn, prefix).await {
+        let ttl: i64 = ::redis::cmd("PTTL")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .unwrap_or(-2);
+        // -1: no TTL; -2: gone meanwhile (fine).
+        if ttl == -1 {
+            bare.push(key);
+        }
+    }
+    bare
+}
+
+/// Every key under `prefix` (SCAN).
+pub async fn keys(prefix: &str) -> Vec<String> {
+    let mut conn = raw_connection().await;
+    scan(&mut conn, prefix).await
+}
+
+async fn raw_connection() -> ::redis::aio::MultiplexedConnection {
+    let client = ::redis::Client::open(url()).expect("test Redis URL");
+    client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect to the test Redis")
+}
+
+async fn scan(conn: &mut ::redis::aio::MultiplexedConnection, prefix: &str) -> Vec<String> {
+    let pattern = format!("{}*", glob_escape(prefix));
+    let mut cursor: u64 = 0;
+    let mut out = Vec::new();
+    loop {
+        let (next, batch): (u64, Vec<String>) = ::redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(conn)
+            .await
+            .expect("SCAN on the test Redis");
+        out.extend(batch);
+        if next == 0 {
+            return out;
+        }
+        cursor = next;
+    }
+}
+
+fn glob_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn free_port() -> u16 {
+    loop {
+        let port = TcpListener::bind(("127.0.0.1", 0))
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("bind 127.0.0.1:0 to find a free port");
+        if port != SHARED_PORT {
+            return port;
+        }
+    }
+}
+
+fn spawn_private() -> String {
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!("care-report-test-redis-{port}"));
+    let _ = std::fs::create_dir_all(&dir);
+    // The shell starts redis-server, then waits for this process to end
+    // and kills the server: no stray servers even when tests abort.
+    let script = format!(
+        "redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no \
+         --dir '{dir}' --logfile '' >/dev/null 2>&1 & r=$!; \
+         while kill -0 {pid} 2>/dev/null && kill -0 $r 2>/dev/null; do sleep 1; done; \
+         kill $r 2>/dev/null",
+        dir = dir.display(),
+        pid = std::process::id(),
+    );
+    let watchdog = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start redis-server (is it installed?)");
+    // Kept, never waited for: it outlives every test and ends with us.
+    static WATCHDOG: OnceLock<std::sync::Mutex<std::process::Child>> = OnceLock::new();
+    let _ = WATCHDOG.set(std::sync::Mutex::new(watchdog));
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(10) {
+        if ping(port) {
+            return format!("redis://127.0.0.1:{port}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("redis-server did not answer on port {port} within 10 s");
+}
+
+fn ping(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    let mut buf = [0u8; 16];
+    stream.write_all(b"PING\r\n").is_ok()
+        && stream
+            .read(&mut buf)
+            .is_ok_and(|n| buf[..n].starts_with(b"+PONG"))
+}

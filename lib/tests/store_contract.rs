@@ -1,0 +1,1154 @@
+//! The job store contract, written once and run against both stores.
+//!
+//! Each case is a function of a [`Backend`]; `contract_suite!` instantiates
+//! every case for `MemoryStore` and for `RedisStore` (on the private test
+//! Redis of `care_report::testing::redis`, under a fresh key prefix per
+//! test). After every Redis case, no key under its prefix may lack a TTL.
+//! Time is a parameter everywhere, except in the retention case: Redis
+//! expires keys on its own clock.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use care_report::model::{Job, JobId, JobStatus, Lease, Slot, SlotKey, SlotStatus, SourceType};
+use care_report::store::{
+    Created, Finish, Idempotency, JobStore, ManualRetryGate, MemoryStore, NewJob, RedisStore,
+    Retention, StoreError,
+};
+use care_report::testing::redis as test_redis;
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::json;
+
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    Memory,
+    Redis,
+}
+
+struct Fixture {
+    store: Arc<dyn JobStore>,
+    redis_prefix: Option<String>,
+}
+
+impl Backend {
+    async fn open(self) -> Fixture {
+        self.open_with(Retention::default()).await
+    }
+
+    async fn open_with(self, retention: Retention) -> Fixture {
+        match self {
+            Backend::Memory => Fixture {
+                store: Arc::new(MemoryStore::new(retention)),
+                redis_prefix: None,
+            },
+            Backend::Redis => {
+                let store = test_redis::store(retention).await;
+                let prefix = store.prefix().to_owned();
+                Fixture {
+                    store: Arc::new(store),
+                    redis_prefix: Some(prefix),
+                }
+            }
+        }
+    }
+}
+
+impl Fixture {
+    /// Ends a case: every key the case wrote must carry a TTL.
+    async fn done(self) {
+        if let Some(prefix) = self.redis_prefix {
+            let bare = test_redis::keys_without_ttl(&prefix).await;
+            assert!(bare.is_empty(), "keys without TTL: {bare:?}");
+        }
+    }
+}
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 9, 30, 0).unwrap()
+}
+
+fn secs(n: i64) -> chrono::Duration {
+    chrono::Duration::seconds(n)
+}
+
+const GRACE: Duration = Duration::from_secs(60);
+const LEASE: Duration = Duration::from_secs(120);
+
+fn new_job(now: DateTime<Utc>) -> NewJob {
+    NewJob {
+        id: JobId::new(),
+        questionnaire: json!({"section_1": {"name": "Ann"}, "q6_max_distance": "within_15km"}),
+        idempotency: None,
+        now,
+        deadline_at: now + chrono::Duration::hours(3),
+        message: "Queued".to_owned(),
+    }
+}
+
+async fn create(store: &Arc<dyn JobStore>, now: DateTime<Utc>) -> Job {
+    match store.create(new_job(now), GRACE).await.unwrap() {
+        Created::New(job) => job,
+        other => panic!("expected a new job, got {other:?}"),
+    }
+}
+
+fn plan_slots() -> Vec<Slot> {
+    vec![
+        Slot::pending("H1", "Home One", SourceType::Cqc),
+        Slot::pending("H1", "Home One", SourceType::Fsa),
+        Slot::pending("H2", "Home Two", SourceType::GooglePlaces),
+        Slot {
+            status: SlotStatus::NotConfigured,
+            ..Slot::pending("H2", "Home Two", SourceType::Firecrawl)
+        },
+    ]
+}
+
+fn loaded(slot: &Slot, at: DateTime<Utc>) -> Slot {
+    Slot {
+        status: SlotStatus::Loaded,
+        attempts: slot.attempts + 1,
+        last_attempt: Some(at),
+        next_attempt_at: None,
+        error: None,
+        ..slot.clone()
+    }
+}
+
+fn missing(slot: &Slot, at: DateTime<Utc>, next: Option<DateTime<Utc>>) -> Slot {
+    Slot {
+        status: SlotStatus::Missing,
+        attempts: slot.attempts + 1,
+        last_attempt: Some(at),
+        next_attempt_at: next,
+        error: Some("HTTP 503".to_owned()),
+        ..slot.clone()
+    }
+}
+
+fn finish(status: JobStatus, will_auto_retry: bool) -> Finish {
+    Finish {
+        status,
+        message: format!("{status}"),
+        error: (status == JobStatus::Failed).then(|| "no candidate homes".to_owned()),
+        will_auto_retry,
+    }
+}
+
+/// A created, claimed job with its plan saved.
+async fn planned(store: &Arc<dyn JobStore>) -> (Job, Lease) {
+    let job = create(store, t0()).await;
+    let lease = store
+        .claim(job.id, "w1", t0(), LEASE)
+        .await
+        .unwrap()
+        .unwrap();
+    let job = store
+        .save_plan(
+            &lease,
+            json!({"homes": ["H1", "H2"]}),
+            plan_slots(),
+            10,
+            "Planned".into(),
+            t0(),
+        )
+        .await
+        .unwrap();
+    (job, lease)
+}
+
+mod cases {
+    use super::*;
+
+    pub async fn create_and_get(b: Backend) {
+        let fx = b.open().await;
+        let s = &fx.store;
+        let new = new_job(t0());
+        let id = new.id;
+        let Created::New(job) = s.create(new.clone(), GRACE).await.unwrap() else {
+            panic!("not new")
+        };
+        assert_eq!(job.id, id);
+        assert_eq!(job.status, JobStatus::Pending);
+        assert_eq!(job.progress, 0);
+        assert_eq!(job.message, "Queued");
+        assert_eq!(job.created_at, t0());
+        assert_eq!(job.updated_at, t0());
+        assert_eq!(job.deadline_at, t0() + chrono::Duration::hours(3));
+        assert_eq!(job.questionnaire, new.questionnaire);
+        assert_eq!(job.plan, None);
+        assert!(job.slots.is_empty());
+        assert_eq!(job.completeness, 0);
+        assert_eq!(job.lease, None);
+        assert!(job.will_auto_retry);
+        assert_eq!(job.error, None);
+        assert_eq!(job.last_manual_retry_at, None);
+        assert_eq!(s.get(id).await.unwrap(), Some(job.clone()));
+        // Creating the same id again (a retried call) returns it unchanged.
+        assert_eq!(
+            s.create(new, GRACE).await.unwrap(),
+            Created::Existing(job.clone())
+        );
+        assert_eq!(s.get(JobId::new()).await.unwrap(), None);
+        assert!(matches!(
+            s.source_data(JobId::new()).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(s.source_data(id).await.unwrap().is_empty());
+        s.ping().await.unwrap();
+        fx.done().await;
+    }
+
+    pub async fn idempotency_keys(b: Backend) {
+        let fx = b.open().await;
+        let s = &fx.store;
+        let idem = |fp: &str| {
+            Some(Idempotency {
+                key: "key-1".into(),
+                fingerprint: fp.into(),
+            })
+        };
+        let first = s
+            .create(
+                NewJob {
+                    idempotency: idem("aaa"),
+                    ..new_job(t0())
+                },
+                GRACE,
+            )
+            .await
+            .unwrap();
+        let Created::New(job) = first else {
+            panic!("not new")
+        };
+        let again = s
+            .create(
+                NewJob {
+                    idempotency: idem("aaa"),
+                    ..new_job(t0() + secs(5))
+                },
+                GRACE,
+            )
+            .await
+            .unwrap();
+        assert_eq!(again, Created::Existing(job.clone()));
+        match s
+            .create(
+                NewJob {
+                    idempotency: idem("bbb"),
+                    ..new_job(t0())
+                },
+                GRACE,
+            )
+            .await
+        {
+            Err(StoreError::IdempotencyConflict { existing }) => assert_eq!(existing, job.id),
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+        // Another key is another job.
+        let other = s
+            .create(
+                NewJob {
+                    idempotency: Some(Idempotency {
+                        key: "key-2".into(),
+                        fingerprint: "aaa".into(),
+                    }),
+                    ..new_job(t0())
+                },
+                GRACE,
+            )
+            .await
+            .unwrap();
+        assert!(matches!(other, Created::New(ref j) if j.id != job.id));
+        fx.done().await;
+    }
+
+    pub async fn concurrent_idempotent_creates_make_one_job(b: Backend) {
+        let fx = b.open().await;
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let s = fx.store.clone();
+                tokio::spawn(async move {
+                    s.create(
+                        NewJob {
+                            idempotency: Some(Idempotency {
+                                key: "same".into(),
+                                fingerprint: "fp".into(),
+                            }),
+                            ..new_job(t0())
+                        },
+                        GRACE,
+                    )
+                    .await
+                    .unwrap()
+                })
+            })
+            .collect();
+        let mut ids = std::collections::HashSet::new();
+        let mut new = 0;
+        for t in tasks {
+            let created = t.await.unwrap();
+            if matches!(created, Created::New(_)) {
+                new += 1;
+            }
+            ids.insert(created.job().id);
+        }
+        assert_eq!(new, 1);
+        assert_eq!(ids.len(), 1);
+        assert_eq!(fx.store.due(t0() + secs(3600), 100).await.unwrap().len(), 1);
+        fx.done().await;
+    }
+
+    pub async fn claim_rules(b: Backend) {
+        let fx = b.open().await;
+        let s = &fx.store;
+        assert_eq!(s.claim(JobId::new(), "w", t0(), LEASE).await.unwrap(), None);
+        let job = create(s, t0()).await;
+        let l1 = s.claim(job.id, "w1", t0(), LEASE).await.unwrap().unwrap();
+        assert_eq!(l1.job_id, job.id);
+        assert_eq!(l1.owner, "w1");
+        assert_eq!(l1.expires_at, t0() + secs(120));
+        let got = s.get(job.id).await.unwrap().unwrap();
+        assert_eq!(got.status, JobStatus::Processing);
+        assert_eq!(got.lease, Some(l1.clone()));
+        // Held: refused, even one millisecond before expiry.
+        assert_eq!(s.claim(job.id, "w2", t0(), LEASE).await.unwrap(), None);
+        let almost = l1.expires_at - chrono::Duration::milliseconds(1);
+        assert_eq!(s.claim(job.id, "w2", almost, LEASE).await.unwrap(), None);
+        // Expired: a new lease with a larger token.
+        let l2 = s
+            .claim(job.id, "w2", l1.expires_at, LEASE)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(l2.token > l1.token);
+        // Completed and failed jobs cannot be claimed.
+        s.finish(&l2, finish(JobStatus::Completed, false), l1.expires_at)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.claim(job.id, "w3", t0() + secs(999), LEASE)
+                .await
+                .unwrap(),
+            None
+        );
+        let failed = create(s, t0()).await;
+        let l = s.claim(failed.id, "w", t0(), LEASE).await.unwrap().unwrap();
+        s.finish(&l, finish(JobStatus::Failed, false), t0())
+            .await
+            .unwrap();
+        assert_eq!(s.claim(failed.id, "w", t0(), LEASE).await.unwrap(), None);
+        // A final partial job can still be claimed (manual retry); status stays partial.
+        let partial = create(s, t0()).await;
+        let l = s
+            .claim(partial.id, "w", t0(), LEASE)
+            .await
+            .unwrap()
+            .unwrap();
+        s.finish(&l, finish(JobStatus::Partial, false), t0())
+            .await
+            .unwrap();
+        let l = s
+            .claim(partial.id, "manual", t0() + secs(1), LEASE)
+            .await
+            .unwrap();
+        assert!(l.is_some());
+        let got = s.get(partial.id).await.unwrap().unwrap();
+        assert_eq!(got.status, JobStatus::Partial);
+        fx.done().await;
+    }
+
+    pub async fn fifty_claimers_one_winner(b: Backend) {
+        let fx = b.open().await;
+        let job = create(&fx.store, t0()).await;
+        let barrier = Arc::new(tokio::sync::Barrier::new(50));
+        let tasks: Vec<_> = (0..50)
+            .map(|i| {
+                let s = fx.store.clone();
+                let barrier = barrier.clone();
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    s.claim(job.id, &format!("w{i}"), t0(), LEASE)
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        for t in tasks {
+            if let Some(lease) = t.await.unwrap() {
+                winners.push(lease);
+            }
+        }
+        assert_eq!(winners.len(), 1, "{winners:?}");
+        let got = fx.store.get(job.id).await.unwrap().unwrap();
+        assert_eq!(got.lease.as_ref(), winners.first());
+        fx.done().await;
+    }
+
+    pub async fn stale_tokens_are_rejected(b: Backend) {
+        let fx = b.open().await;
+        let s = &fx.store;
+        let (job, l1) = planned(s).await;
+        let slot = &job.slots[0];
+        // Expired, not yet taken over: writes at or after expiry are refused.
+        let at = l1.expires_at;
+        let lost = |r: Result<Job, StoreError>| matches!(r, Err(StoreError::LeaseLost));
+        assert!(lost(
+            s.record(&l1, loaded(slot, at), Some(json!(1)), 50, "x".into(), at)
+                .await
+        ));
+        assert!(matches!(
+            s.renew(&l1, at, LEASE).await,
+            Err(StoreError::LeaseLost)
+        ));
+        assert_eq!(s.get(job.id).await.unwrap().unwrap(), job);
+        // Taken over: the old token is refused even "before" its expiry.
+        let l2 = s.claim(job.id, "w2", at, LEASE).await.unwrap().unwrap();
+        let before = t0() + secs(1);
+        assert!(lost(
+            s.record(
+                &l1,
+                loaded(slot, before),
+                Some(json!(1)),
+                50,
+                "x".into(),
+                before
+            )
+            .await
+        ));
+        assert!(lost(
+            s.save_plan(&l1, json!({}), vec![], 90, "x".into(), before)
+                .await
+        ));
+        assert!(lost(
+            s.finish(&l1, finish(JobStatus::Completed, false), before)
+                .await
+        ));
+        assert!(matches!(
+            s.renew(&l1, before, LEASE).await,
+            Err(StoreError::LeaseLost)
+        ));
+        // Releasing a lost lease is a no-op.
+        s.release(&l1, before).await.unwrap();
+        let got = s.get(job.id).await.unwrap().unwrap();
+        assert_eq!(got.lease, Some(l2.clone()));
+        assert_eq!(got.slots, job.slots);
+        assert_eq!(got.progress, job.progress);
+        assert!(s.source_data(job.id).await.unwrap().is_empty());
+        // A lease for an unknown job is lost too.
+        let ghost = Lease {
+            job_id: JobId::new(),
+            ..l2.clone()
+        };
+        assert!(lost(
+            s.finish(&ghost, finish(JobStatus::Completed, false), at)
+                .await
+        ));
+        // The live lease still writes.
+        s.record(&l2, loaded(slot, at), Some(json!(1)), 50, "ok".into(), at)
+            .await
+            .unwrap();
+        // After finish the lease is gone; its token cannot write any more.
+        s.finish(&l2, finish(JobStatus::Partial, true), at)
+            .await
+            .unwrap();
+        assert!(lost(
+            s.record(&l2, loaded(slot, at), None, 60, "late".into(), at)
+                .await
+        ));
+        fx.done().await;
+    }
+
+    pub async fn renew_extends_and_moves_due(b: Backend) {
+        let fx = b.open().await;
+        let s = &fx.store;
+        let job = create(s, t0()).await;
+        let l = s.claim(job.id, "w", t0(), LEASE).await.unwrap().unwrap();
+        // Due at the lease's expiry, not before.
+        assert!(s.due(l.expires_at - secs(1), 10).await.unwrap().is_empty());
+        assert_eq!(s.due(l.expires_at, 10).await.unwrap(), vec![job.id]);
+        let r = s.renew(&l, t0() + secs(100), LEASE).await.unwrap();
+        assert_eq!(r.token, l.token);
+        assert_eq!(r.expires_at, t0() + secs(220));
+        assert_eq!(s.get(job.id).await.unwrap().unwrap().lease, Some(r.clone()));
+        assert!(s.due(l.expires_at, 10).await.unwrap().is_empty());
+        assert_eq!(s.due(r.expires_at, 10).await.unwrap(), vec![job.id]);
+        // The old expiry no longer matters: writes between the two succeed.
+        let at = l.expires_at + secs(10);
+        s.save_plan(&r, json!({}), plan_slots(), 5, "p".into(), at)
+            .await
+            .unwrap();
+        // Claiming while the renewed lease is live is refused.
+        assert_eq!(s.claim(job.id, "w2", at, LEASE).await.unwrap(), None);
+        fx.done().await;
+    }
+
+    pub async fn plan_and_record(b: Backend) {
+        let fx = b.open().await;
+        let s = &fx.store;
+        let (job, lease) = planned(s).await;
+        assert_eq!(job.plan, Some(json!({"homes": ["H1", "H2"]})));
+        assert_eq!(job.slots, plan_slots());
+        assert_eq!(job.progress, 10);
+        assert_eq!(job.message, "Planned");
+        assert_eq!(job.completeness, 0);
+        let at = t0() + secs(5);
+        let j = s
+            .record(
+                &lease,
+                loaded(&job.slots[0], at),
+                Some(json!({"rating": "Good"})),
+                40,
+                "CQC loaded".into(),
+                at,
+            )
+            .await
+            .unwrap();
+        // 1 of 3 expected (firecrawl is not configured).
+        assert_eq!(j.completeness, 33);
+        assert_eq!(j.progress, 40);
+        assert_eq!(j.message, "CQC loaded");
+        assert_eq!(j.updated_at, at);
+        assert_eq!(j.slots[0].status, SlotStatus::Loaded);
+        let next = at + secs(300);
+        let j = s
+            .record(
+                &lease,
+                missing(&job.slots[1], at, Some(next)),
+                None,
+                30,
+                "FSA failed".into(),
+                at,
+            )
+            .await
+            .unwrap();
+        assert_eq!(j.progress, 40, "progress never decreases");
+        assert_eq!(j.missing().count(), 1);
+        assert_eq!(j.missing().next().unwrap().next_attempt_at, Some(next));
+        let j = s
+            .record(
+                &lease,
+                Slot {
+                    status: SlotStatus::NotFound,
+                    attempts: 1,
+                    ..job.slots[2].clone()
+                },
+                None,
+                70,
+                "Places: no record".into(),
+                at,
+            )
+            .await
+            .unwrap();
+        assert_eq!(j.completeness, 66);
+        // A re-saved plan keeps the answers already recorded.
+        let j2 = s
+            .save_plan(
+                &lease,
+                json!({"homes": ["H1", "H2"]}),
+                plan_slots(),
+                5,
+                "Resumed".into(),
+                at,
+            )
+            .await
+            .unwrap();
+        assert_eq!(j2.slots, j.slots);
+        assert_eq!(j2.progress, 70);
+        assert_eq!(j2.completeness, 66);
+        // Only loaded slots have data, in plan order.
+        assert_eq!(
+            s.source_data(job.id).await.unwrap(),
+            vec![(
+                SlotKey::new("H1", SourceType::Cqc),
+                json!({"rating": "Good"})
+            )]
+        );
+        // The retried source loads (inside the lease): complete.
+        let j = s
+            .record(
+                &lease,
+                loaded(&j.slots[1], at + secs(30)),
+                Some(json!({"rating": 5})),
+                100,
+                "All loaded".into(),
+                at + secs(30),
+            )
+            .await
+            .unwrap();
+        assert_eq!(j.completeness, 100);
+        assert_eq!(j.missing().count(), 0);
+        assert_eq!(s.source_data(job.id).await.unwrap().len(), 2);
+        assert_eq!(s.get(job.id).await.unwrap(), Some(j));
+        fx.done().await;
+    }
+
+    pub async fn progress_is_monotonic_under_concurrency(b: Backend) {
+        let fx = b.open().await;
+        let (job, lease) = planned(&fx.store).await;
+        let values: Vec<u8> = (0..40).map(|i| ((i * 37) % 101) as u8).collect();
+        let max = *values.iter().max().unwrap();
+        let tasks: Vec<_> = values
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let s = fx.store.clone();
+                let lease = lease.clone();
+                let slot = loaded(&job.slots[i % 3], t0());
+                let p = *p;
+                tokio::spawn(async move {
+                    let j = s
+                        .record(&lease, slot, Some(json!(i)), p, format!("{p}"), t0())
+                        .await
+                        .unwrap();
+                    assert!(j.progress >= p);
+                    j.progress
+                })
+            })
+            .collect();
+        // A reader meanwhile never sees progress go backwards.
+        let reader = {
+            let s = fx.store.clone();
+            tokio::spawn(async move {
+                let mut last = 0;
+                for _ in 0..40 {
+                    let p = s.get(job.id).await.unwrap().unwrap().progress;
+                    assert!(p >= last, "progress went from {last} to {p}");
+                    last = p;
+                }
+            })
+        };
+        for t in tasks {
+            t.await.unwrap();
+        }
+        reader.await.unwrap();
+        let got = fx.store.get(job.id).await.unwrap().unwrap();
+        assert_eq!(got.progress, max);
+        assert_eq!(got.completeness, 100);
+        fx.done().await;
+    }
+
+    pub async fn finish_refiles_the_due_index(b: Backend) {
+        let fx = b.open().await;
+        let s = &fx.store;
+        // Pending jobs are due after the grace period.
+        let fresh = create(s, t0()).await;
+        assert!(s.due(t0() + secs(59), 10).await.unwrap().is_empty());
+        assert_eq!(s.due(t0() + secs(60), 10).await.unwrap(), vec![fresh.id]);
+
+        // Partial with auto retry: due at the earliest missing slot's next attempt.
+        let (job, lease) = planned(s).await;
+        let at = t0() + secs(10);
+        s.record(
+            &lease,
+            missing(&job.slots[0], at, Some(at + secs(600))),
+            None,
+            50,
+            "m".into(),
+            at,
+        )
+        .await
+        .unwrap();
+        s.record(
+            &lease,
+            missing(&job.slots[1], at, Some(at + secs(300))),
+            None,
+            60,
+            "m".into(),
+            at,
+        )
+        .await
+        .unwrap();
+        // A loaded slot with a stale next_attempt_at does not count.
+        s.record(
+            &lease,
+            Slot {
+                next_attempt_at: Some(at + secs(1)),
+                ..loaded(&job.slots[2], at)
+            },
+            Some(json!({})),
+            70,
+            "m".into(),
+            at,
+        )
+        .await
+        .unwrap();
+        let done = s
+            .finish(&lease, finish(JobStatus::Partial, true), at)
+            .await
+            .unwrap();
+        assert_eq!(done.status, JobStatus::Partial);
+        assert_eq!(done.lease, None);
+        assert!(done.will_auto_retry);
+        assert_eq!(done.progress, 100);
+        let due = |t| async move { s.due(t, 10).await.unwrap().contains(&job.id) };
+        assert!(!due(at + secs(299)).await);
+        assert!(due(at + secs(300)).await);
+
+        // Capped at the deadline.
+        let l = s
+            .claim(job.id, "w", at + secs(300), LEASE)
+            .await
+            .unwrap()
+            .unwrap();
+        let late = job.deadline_at + secs(3600);
+        s.record(
+            &l,
+            missing(&job.slots[0], at, Some(late)),
+            None,
+            0,
+            "m".into(),
+            at + secs(300),
+        )
+        .await
+        .unwrap();
+        s.record(
+            &l,
+            missing(&job.slots[1], at, Some(late)),
+            None,
+            0,
+            "m".into(),
+            at + secs(300),
+        )
+        .await
+        .unwrap();
+        s.finish(&l, finish(JobStatus::Partial, true), at + secs(300))
+            .await
+            .unwrap();
+        assert!(!due(job.deadline_at - secs(1)).await);
+        assert!(due(job.deadline_at).await);
+
+        // Final partial leaves the index.
+        let l = s
+            .claim(job.id, "w", at + secs(400), LEASE)
+            .await
+            .unwrap()
+            .unwrap();
+        let fin = s
+            .finish(&l, finish(JobStatus::Partial, false), at + secs(400))
+            .await
+            .unwrap();
+        assert!(!fin.will_auto_retry);
+        assert!(!due(late).await);
+
+        // Completed and failed leave it too.
+        let (j2, l2) = planned(s).await;
+        let c = s
+            .finish(&l2, finish(JobStatus::Completed, true), t0())
+            .await
+            .unwrap();
+        assert_eq!(c.status, JobStatus::Completed);
+        assert!(!c.will_auto_retry);
+        assert_eq!(c.error, None);
+        let (j3, l3) = planned(s).await;
+        let f = s
+            .finish(&l3, finish(JobStatus::Failed, true), t0())
+            .await
+            .unwrap();
+        assert_eq!(f.error.as_deref(), Some("no candidate homes"));
+        assert_eq!(f.progress, 10, "failed keeps its progress");
+        let all = s.due(late, 100).await.unwrap();
+        assert!(!all.contains(&j2.id) && !all.contains(&j3.id));
+        fx.done().await;
+    }
+
+    pub async fn release_makes_work_due(b: Backend) {
+        let fx = b.open().await;
+        let s = &fx.store;
+        let (job, lease) = planned(s).await;
+        let at = t0() + secs(5);
+        s.release(&lease, at).await.unwrap();
+        let got = s.get(job.id).await.unwrap().unwrap();
+        assert_eq!(got.lease, None);
+        assert_eq!(got.status, JobStatus::Processing);
+        assert_eq!(s.due(at, 10).await.unwrap(), vec![job.id]);
+        // A released lease cannot write.
+        assert!(matches!(
+            s.record(&lease, loaded(&job.slots[0], at), None, 1, "x".into(), at)
+                .await,
+            Err(StoreError::LeaseLost)
+        ));
+        // Claimable at once, and releasing a partial job re-files it by its slots.
+        let l = s.claim(job.id, "w2", at, LEASE).await.unwrap().unwrap();
+        s.record(
+            &l,
+            missing(&job.slots[0], at, Some(at + secs(900))),
+            None,
+            50,
+            "m".into(),
+            at,
+        )
+        .await
+        .unwrap();
+        s.finish(&l, finish(JobStatus::Partial, true), at)
+            .await
+            .unwrap();
+        let l = s
+            .claim(job.id, "manual", at + secs(1), LEASE)
+            .await
+            .unwrap()
+            .unwrap();
+        s.release(&l, at + secs(2)).await.unwrap();
+        assert!(!s.due(at + secs(899), 10).await.unwrap().contains(&job.id));
+        assert!(s.due(at + secs(900), 10).await.unwrap().contains(&job.id));
+        fx.done().await;
+    }
+
+    pub async fn due_is_ordered_and_limited(b: Backend) {
+        let fx = b.open().await;
+        let s = &fx.store;
+        let mut ids = Vec::new();
+        for i in (0..6).rev() {
+            let job = create(s, t0() + secs(i * 10)).await;
+            ids.push((i, job.id));
+        }
+        ids.sort();
+        let expected: Vec<JobId> = ids.iter().map(|(_, id)| *id).collect();
+        let now = t0() + secs(3600);
+        assert_eq!(s.due(now, 100).await.unwrap(), expected);
+        assert_eq!(s.due(now, 3).await.unwrap(), expected[..3].to_vec());
+        assert_eq!(s.due(now, 0).await.unwrap(), Vec::<JobId>::new());
+        // Only those due at `now`.
+        assert_eq!(
+            s.due(t0() + secs(60 + 25), 100).await.unwrap(),
+            expected[..3].to_vec()
+        );
+        fx.done().await;
+    }
+
+    pub async fn manual_retry_gate(b: Backend) {
+        let fx = b.open().await;
+        let s = &fx.store;
+        let min = Duration::from_secs(60);
+        assert!(matches!(
+            s.gate_manual_retry(JobId::new(), t0(), min).await,
+            Err(StoreError::NotFound)
+        ));
+        let job = create(s, t0()).await;
+        assert_eq!(
+            s.gate_manual_retry(job.id, t0(), min).await.unwrap(),
+            ManualRetryGate::Allowed
+        );
+        assert_eq!(
+            s.get(job.id).await.unwrap().unwrap().last_manual_retry_at,
+            Some(t0())
+        );
+        assert_eq!(
+            s.gate_manual_retry(job.id, t0() + secs(45), min)
+                .await
+                .unwrap(),
+            ManualRetryGate::TooSoon {
+                retry_after: Duration::from_secs(15)
+            }
+        );
+        assert_eq!(
+            s.gate_manual_retry(job.id, t0() + secs(60), min)
+                .await
+                .unwrap(),
+            ManualRetryGate::Allowed
+        );
+        // Concurrent requests: exactly one passes.
+        let tasks: Vec<_> = (0..10)
+            .map(|_| {
+                let s = fx.store.clone();
+                tokio::spawn(async move {
+                    s.gate_manual_retry(job.id, t0() + secs(500), min)
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut allowed = 0;
+        for t in tasks {
+            if t.await.unwrap() == ManualRetryGate::Allowed {
+                allowed += 1;
+            }
+        }
+        assert_eq!(allowed, 1);
+        fx.done().await;
+    }
+
+    pub async fn expired_jobs_vanish_and_leave_the_due_index(b: Backend) {
+        // The shortest retention there is (one second, see Retention::ttl);
+        // Redis expires on its own clock, so this case waits for real.
+        let fx = b
+            .open_with(Retention {
+                ttl_after_update: Duration::from_millis(100),
+                margin_after_deadline: Duration::ZERO,
+            })
+            .await;
+        let s = &fx.store;
+        let now = Utc::now();
+        let mut new = new_job(now);
+        new.deadline_at = now;
+        new.idempotency = Some(Idempotency {
+            key: "k".into(),
+            fingerprint: "f".into(),
+        });
+        let job = s.create(new, Duration::ZERO).await.unwrap().job().clone();
+        let keep = create(s, now).await; // default deadline: lives 3 h + margin
+        assert_eq!(
+            s.due(now + secs(60), 10).await.unwrap(),
+            vec![job.id, keep.id]
+        );
+        tokio::time::sleep(Duration::from_millis(1300)).await;
+        assert_eq!(s.get(job.id).await.unwrap(), None);
+        assert_eq!(s.due(now + secs(60), 10).await.unwrap(), vec![keep.id]);
+        assert!(s.get(keep.id).await.unwrap().is_some());
+        // The idempotency key expired with it.
+        let again = s
+            .create(
+                NewJob {
+                    idempotency: Some(Idempotency {
+                        key: "k".into(),
+                        fingerprint: "other".into(),
+                    }),
+                    ..new_job(now)
+                },
+                GRACE,
+            )
+            .await
+            .unwrap();
+        assert!(matches!(again, Created::New(_)));
+        fx.done().await;
+    }
+}
+
+macro_rules! contract_suite {
+    ($($case:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    super::cases::$case(super::Backend::Memory).await;
+                }
+            )*
+        }
+        mod redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    super::cases::$case(super::Backend::Redis).await;
+                }
+            )*
+        }
+    };
+}
+
+contract_suite!(
+    create_and_get,
+    idempotency_keys,
+    concurrent_idempotent_creates_make_one_job,
+    claim_rules,
+    fifty_claimers_one_winner,
+    stale_tokens_are_rejected,
+    renew_extends_and_moves_due,
+    plan_and_record,
+    progress_is_monotonic_under_concurrency,
+    finish_refiles_the_due_index,
+    release_makes_work_due,
+    due_is_ordered_and_limited,
+    manual_retry_gate,
+    expired_jobs_vanish_and_leave_the_due_index,
+);
+
+/// Runs one job's life through every transition on a store.
+async fn full_life(s: &Arc<dyn JobStore>, id: JobId) -> Job {
+    let new = NewJob {
+        id,
+        idempotency: Some(Idempotency {
+            key: format!("life-{id}"),
+            fingerprint: "fp".into(),
+        }),
+        ..new_job(t0())
+    };
+    s.create(new, GRACE).await.unwrap();
+    let l = s.claim(id, "w", t0(), LEASE).await.unwrap().unwrap();
+    let l = s.renew(&l, t0() + secs(1), LEASE).await.unwrap();
+    let job = s
+        .save_plan(
+            &l,
+            json!({"homes": ["H1", "H2"]}),
+            plan_slots(),
+            10,
+            "p".into(),
+            t0(),
+        )
+        .await
+        .unwrap();
+    let at = t0() + secs(2);
+    s.record(
+        &l,
+        loaded(&job.slots[0], at),
+        Some(json!({"a": 1})),
+        40,
+        "r".into(),
+        at,
+    )
+    .await
+    .unwrap();
+    s.record(
+        &l,
+        missing(&job.slots[1], at, Some(at + secs(300))),
+        None,
+        60,
+        "r".into(),
+        at,
+    )
+    .await
+    .unwrap();
+    s.finish(&l, finish(JobStatus::Partial, true), at)
+        .await
+        .unwrap();
+    s.gate_manual_retry(id, at, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let l = s
+        .claim(id, "m", at + secs(1), LEASE)
+        .await
+        .unwrap()
+        .unwrap();
+    s.release(&l, at + secs(2)).await.unwrap();
+    s.due(at + secs(3600), 10).await.unwrap();
+    s.get(id).await.unwrap().unwrap()
+}
+
+#[tokio::test]
+async fn both_stores_return_identical_jobs() {
+    let memory = Backend::Memory.open().await;
+    let redis = Backend::Redis.open().await;
+    let id = JobId::new();
+    let a = full_life(&memory.store, id).await;
+    let b = full_life(&redis.store, id).await;
+    assert_eq!(a, b);
+    assert_eq!(
+        memory.store.source_data(id).await.unwrap(),
+        redis.store.source_data(id).await.unwrap()
+    );
+    assert_eq!(
+        memory.store.due(t0() + secs(3600), 10).await.unwrap(),
+        redis.store.due(t0() + secs(3600), 10).await.unwrap()
+    );
+    memory.done().await;
+    redis.done().await;
+}
+
+#[tokio::test]
+async fn redis_every_key_has_a_ttl_after_every_transition() {
+    let store = test_redis::store(Retention::default()).await;
+    let prefix = store.prefix().to_owned();
+    let s: Arc<dyn JobStore> = Arc::new(store);
+    for _ in 0..3 {
+        full_life(&s, JobId::new()).await;
+    }
+    let keys = test_redis::keys(&prefix).await;
+    // job, slots, data and idempotency key per job, plus the due index.
+    assert_eq!(keys.len(), 3 * 4 + 1, "{keys:?}");
+    assert_eq!(
+        test_redis::keys_without_ttl(&prefix).await,
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test]
+async fn redis_down_is_an_error_not_a_fallback() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = care_report::store::RedisConfig {
+        connection_timeout: Duration::from_millis(300),
+        ..Default::default()
+    };
+    let url = format!("redis://:hunter2@127.0.0.1:{port}");
+    match RedisStore::connect(&url, config).await {
+        Err(StoreError::Unavailable(msg)) => assert!(!msg.contains("hunter2"), "{msg}"),
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+}
+
+const WRITER_ENV: &str = "CARE_REPORT_TEST_RESTART_WRITER";
+
+/// Child half of `redis_job_survives_a_restart_of_its_writer`: does nothing
+/// unless the parent set `WRITER_ENV` to `prefix job_id`.
+#[tokio::test]
+async fn redis_restart_writer_child() {
+    let Ok(spec) = std::env::var(WRITER_ENV) else {
+        return;
+    };
+    let (prefix, id) = spec.split_once(' ').expect("prefix and id");
+    let id = JobId::parse(id).expect("job id");
+    let s = test_redis::store_with_prefix(prefix, Retention::default()).await;
+    s.create(
+        NewJob {
+            id,
+            ..new_job(t0())
+        },
+        GRACE,
+    )
+    .await
+    .unwrap();
+    let l = s.claim(id, "child", t0(), LEASE).await.unwrap().unwrap();
+    let job = s
+        .save_plan(
+            &l,
+            json!({"homes": ["H1"]}),
+            plan_slots(),
+            10,
+            "p".into(),
+            t0(),
+        )
+        .await
+        .unwrap();
+    s.record(
+        &l,
+        loaded(&job.slots[0], t0()),
+        Some(json!({"kept": true})),
+        30,
+        "r".into(),
+        t0(),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn redis_job_survives_a_restart_of_its_writer() {
+    let url = test_redis::url();
+    let prefix = test_redis::unique_prefix();
+    let id = JobId::new();
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "redis_restart_writer_child",
+            "--exact",
+            "--test-threads",
+            "1",
+        ])
+        .env(test_redis::ENV_TEST_REDIS_URL, &url)
+        .env(WRITER_ENV, format!("{prefix} {id}"))
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "writer process failed");
+    // A new process-side store (new connection, new script cache) reads it.
+    let s = test_redis::store_with_prefix(&prefix, Retention::default()).await;
+    let job = s.get(id).await.unwrap().expect("job survived");
+    assert_eq!(job.status, JobStatus::Processing);
+    assert_eq!(job.progress, 30);
+    assert_eq!(job.slots[0].status, SlotStatus::Loaded);
+    assert_eq!(job.lease.as_ref().map(|l| l.owner.as_str()), Some("child"));
+    assert_eq!(
+        s.source_data(id).await.unwrap(),
+        vec![(SlotKey::new("H1", SourceType::Cqc), json!({"kept": true}))]
+    );
+    // Its lease is still fencing: the survivor resumes only after expiry.
+    assert_eq!(s.claim(id, "parent", t0(), LEASE).await.unwrap(), None);
+    assert!(s
+        .claim(id, "parent", t0() + secs(120), LEASE)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(test_redis::keys_without_ttl(&prefix).await.is_empty());
+}
