@@ -48,7 +48,11 @@ async fn main() -> anyhow::Result<()> {
     let addr: SocketAddr = format!("{host}:{port}")
         .parse()
         .map_err(|_| ConfigError::invalid("HOST", "expected an IP address"))?;
-    let sweep_every = Duration::from_secs(env_parse::<u64>(&lookup, "SWEEP_INTERVAL_SECS")?.unwrap_or(300).max(1));
+    let sweep_every = Duration::from_secs(
+        env_parse::<u64>(&lookup, "SWEEP_INTERVAL_SECS")?
+            .unwrap_or(300)
+            .max(1),
+    );
 
     let service = Service::from_env(HostProfile::DEV_SERVER).await?;
     let app = Arc::new(service.app.clone());
@@ -128,7 +132,11 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// Collects the body under the limit and hands the request to the library.
-async fn serve(app: &App, req: hyper::Request<Incoming>, bg: &Tracked) -> hyper::Response<http_body_util::Full<bytes::Bytes>> {
+async fn serve(
+    app: &App,
+    req: hyper::Request<Incoming>,
+    bg: &Tracked,
+) -> hyper::Response<http_body_util::Full<bytes::Bytes>> {
     let (parts, body) = req.into_parts();
     let limit = app.config.max_body_bytes;
     let response = match care_report::host::collect_limited(body, limit).await {
@@ -147,7 +155,10 @@ async fn serve(app: &App, req: hyper::Request<Incoming>, bg: &Tracked) -> hyper:
 
 /// The local retry scheduler: the cron's sweep, every `every`.
 async fn scheduler(app: Arc<App>, every: Duration, stop: CancellationToken) {
-    tracing::info!(every_secs = every.as_secs(), "local retry scheduler started");
+    tracing::info!(
+        every_secs = every.as_secs(),
+        "local retry scheduler started"
+    );
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.tick().await; // the first tick is immediate; the first sweep waits one interval
@@ -173,13 +184,14 @@ async fn scheduler(app: Arc<App>, every: Duration, stop: CancellationToken) {
 async fn wait_for_signal() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = term.recv() => {}
             _ = tokio::signal::ctrl_c() => {}

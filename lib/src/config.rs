@@ -43,7 +43,13 @@ pub fn env_parse<T: FromStr>(
         Some(v) => v.parse::<T>().map(Some).map_err(|_| {
             ConfigError::invalid(
                 name,
-                format!("expected a {}", std::any::type_name::<T>().rsplit("::").next().unwrap_or("value")),
+                format!(
+                    "expected a {}",
+                    std::any::type_name::<T>()
+                        .rsplit("::")
+                        .next()
+                        .unwrap_or("value")
+                ),
             )
         }),
     }
@@ -92,6 +98,8 @@ mod tests {
         assert_eq!(env_str(&lookup, "E"), None);
         assert_eq!(env_bool(&lookup, "B"), Ok(Some(true)));
         assert!(!is_vercel(&lookup));
-        assert!(is_vercel(&|k: &str| (k == "VERCEL_ENV").then(|| "production".to_owned())));
+        assert!(is_vercel(
+            &|k: &str| (k == "VERCEL_ENV").then(|| "production".to_owned())
+        ));
     }
 }

@@ -34,21 +34,7 @@ pub const ENV_JITTER_SEED: &str = "RETRY_JITTER_SEED";
 /// out shorter than the previous step's delay.
 pub const MAX_JITTER: f64 = 0.5;
 
-/// A configuration value from the environment that cannot be used.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// The variable is set to something that is not an acceptable value.
-    #[error("environment variable {var} has an invalid value {value:?}: {reason}")]
-    Invalid {
-        /// The variable's name.
-        var: &'static str,
-        /// The offending value (retry knobs are not secrets).
-        value: String,
-        /// What an acceptable value looks like.
-        reason: &'static str,
-    },
-}
+pub use crate::config::ConfigError;
 
 /// The retry policy (SPEC §3). See the module docs.
 #[derive(Clone, Debug, PartialEq)]
@@ -97,10 +83,9 @@ impl RetryPolicy {
                 .filter(|v| !v.is_empty())
                 .map(|v| (var, v))
         };
-        let invalid = |var: &'static str, value: &str, reason: &'static str| ConfigError::Invalid {
-            var,
-            value: value.to_owned(),
-            reason,
+        // Retry knobs are not secrets, so the bad value may be echoed.
+        let invalid = |var: &'static str, value: &str, reason: &'static str| {
+            ConfigError::invalid(var, format!("{reason}, got {value:?}"))
         };
         let mut policy = Self::default();
         if let Some((var, v)) = get(ENV_BASE_DELAY_SECS) {
@@ -326,7 +311,7 @@ mod tests {
             (ENV_JITTER_SEED, "x"),
         ] {
             let err = RetryPolicy::from_lookup(env(&[(var, value)])).unwrap_err();
-            let ConfigError::Invalid { var: named, .. } = &err;
+            let named = &err.name;
             assert_eq!(*named, var);
             assert!(err.to_string().contains(var), "{err}");
         }

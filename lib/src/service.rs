@@ -49,9 +49,15 @@ pub struct HostProfile {
 
 impl HostProfile {
     /// The dev-server: memory allowed, sandbox by default.
-    pub const DEV_SERVER: Self = Self { allow_memory: true, default_sources: SourcesMode::Sandbox };
+    pub const DEV_SERVER: Self = Self {
+        allow_memory: true,
+        default_sources: SourcesMode::Sandbox,
+    };
     /// A Vercel function: Redis mandatory, live sources by default.
-    pub const VERCEL: Self = Self { allow_memory: false, default_sources: SourcesMode::Live };
+    pub const VERCEL: Self = Self {
+        allow_memory: false,
+        default_sources: SourcesMode::Live,
+    };
 }
 
 /// Why the service could not be built.
@@ -103,17 +109,25 @@ impl Service {
             None => profile.default_sources,
             Some("sandbox") => SourcesMode::Sandbox,
             Some("live") => SourcesMode::Live,
-            Some(_) => return Err(ConfigError::invalid("SOURCES_MODE", "expected sandbox or live").into()),
+            Some(_) => {
+                return Err(ConfigError::invalid("SOURCES_MODE", "expected sandbox or live").into())
+            }
         };
         let (sources_config, sandbox) = match sources_mode {
-            SourcesMode::Live => (SourcesConfig::live_from_env().map_err(|e| ServiceError::Sources(e.to_string()))?, None),
+            SourcesMode::Live => (
+                SourcesConfig::live_from_env().map_err(|e| ServiceError::Sources(e.to_string()))?,
+                None,
+            ),
             SourcesMode::Sandbox => {
-                let faults = FaultPlan::from_env().map_err(|e| ServiceError::Sources(e.to_string()))?;
+                let faults =
+                    FaultPlan::from_env().map_err(|e| ServiceError::Sources(e.to_string()))?;
                 let sandbox = Sandbox::start(directory.homes().to_vec(), faults).await?;
                 (sandbox.sources_config(), Some(Arc::new(sandbox)))
             }
         };
-        let sources = Arc::new(Sources::new(sources_config).map_err(|e| ServiceError::Sources(e.to_string()))?);
+        let sources = Arc::new(
+            Sources::new(sources_config).map_err(|e| ServiceError::Sources(e.to_string()))?,
+        );
         let engine = Engine::new(EngineParts {
             store,
             sources,
@@ -133,6 +147,10 @@ impl Service {
             directory = app.engine.directory().label(),
             "service ready"
         );
-        Ok(Self { app, sandbox, sources_mode })
+        Ok(Self {
+            app,
+            sandbox,
+            sources_mode,
+        })
     }
 }

@@ -43,6 +43,7 @@ fn home(id: &str, name: &str, postcode: Option<&str>, website: Option<&str>) -> 
         accepts_self_funding: Some(true),
         website: website.map(str::to_owned),
         provider: Some("Orchard Care Ltd".to_owned()),
+        ..Home::default()
     }
 }
 

@@ -110,9 +110,11 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_variable() {
-        let err = EngineConfig::from_lookup(|k| (k == "SWEEP_BATCH").then(|| "0".into())).unwrap_err();
+        let err =
+            EngineConfig::from_lookup(|k| (k == "SWEEP_BATCH").then(|| "0".into())).unwrap_err();
         assert!(err.to_string().contains("SWEEP_BATCH"), "{err}");
-        let err = EngineConfig::from_lookup(|k| (k == "LEASE_TTL_SECS").then(|| "x".into())).unwrap_err();
+        let err =
+            EngineConfig::from_lookup(|k| (k == "LEASE_TTL_SECS").then(|| "x".into())).unwrap_err();
         assert!(err.to_string().contains("LEASE_TTL_SECS"), "{err}");
     }
 }

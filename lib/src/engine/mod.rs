@@ -220,7 +220,12 @@ impl Engine {
         );
         let per_source = SourceType::ALL
             .into_iter()
-            .map(|t| (t, Arc::new(Semaphore::new(parts.config.per_source_concurrency))))
+            .map(|t| {
+                (
+                    t,
+                    Arc::new(Semaphore::new(parts.config.per_source_concurrency)),
+                )
+            })
             .collect();
         Self {
             store: parts.store,
@@ -344,7 +349,10 @@ impl Engine {
             (0, 0) => "Nothing to retry: every source is loaded".to_owned(),
             (0, n) => format!("No source could be retried ({n} missing have no retries left)"),
             (f, 0) => format!("Retried {f} sources: the report is now complete"),
-            (f, n) => format!("Retried {f} sources: {} loaded, {n} still missing", round.recovered),
+            (f, n) => format!(
+                "Retried {f} sources: {} loaded, {n} still missing",
+                round.recovered
+            ),
         };
         let report = ManualRetryReport {
             retried_sources: retried,
@@ -499,7 +507,14 @@ impl Engine {
                         .map_err(|e| EngineError::Store(StoreError::Corrupt(e.to_string())))?;
                     job = self
                         .store
-                        .save_plan(lease, plan_json, slots, PROGRESS_PLANNED, message, self.now())
+                        .save_plan(
+                            lease,
+                            plan_json,
+                            slots,
+                            PROGRESS_PLANNED,
+                            message,
+                            self.now(),
+                        )
                         .await?;
                 }
                 Err(reason) => {
@@ -539,7 +554,12 @@ impl Engine {
             .collect();
 
         let total = job.slots.len();
-        let answered = AtomicUsize::new(job.slots.iter().filter(|s| s.status != SlotStatus::Pending).count());
+        let answered = AtomicUsize::new(
+            job.slots
+                .iter()
+                .filter(|s| s.status != SlotStatus::Pending)
+                .count(),
+        );
         let retried = AtomicUsize::new(0);
         let recovered = AtomicUsize::new(0);
         let job_ref = &job;
@@ -589,7 +609,8 @@ impl Engine {
             return Err(EngineError::Store(StoreError::LeaseLost));
         }
         let job = self.store.get(id).await?.ok_or(EngineError::NotFound)?;
-        if self.shutdown.is_cancelled() && job.slots.iter().any(|s| s.status == SlotStatus::Pending) {
+        if self.shutdown.is_cancelled() && job.slots.iter().any(|s| s.status == SlotStatus::Pending)
+        {
             // Interrupted: give the job back; it is due again at once.
             self.store.release(lease, self.now()).await?;
             report.still_missing = job.missing().count();
@@ -614,7 +635,9 @@ impl Engine {
         let finish = if missing == 0 {
             Finish {
                 status: JobStatus::Completed,
-                message: format!("Report complete: {expected} of {expected} expected sources loaded"),
+                message: format!(
+                    "Report complete: {expected} of {expected} expected sources loaded"
+                ),
                 error: None,
                 will_auto_retry: false,
             }
@@ -786,7 +809,9 @@ impl LeaseKeeper {
                     }
                     // A store hiccup: try again next tick; the lease has
                     // two more thirds of its life.
-                    Err(e) => tracing::warn!(job_id = %lease.job_id, error = %e, "lease renewal failed"),
+                    Err(e) => {
+                        tracing::warn!(job_id = %lease.job_id, error = %e, "lease renewal failed")
+                    }
                 }
             }
         });

@@ -79,7 +79,10 @@ impl MissingSourcesView {
         let missing_sources: Vec<MissingSource> = job.missing().map(MissingSource::from).collect();
         let mut missing_by_type: BTreeMap<SourceType, Vec<MissingSource>> = BTreeMap::new();
         for m in &missing_sources {
-            missing_by_type.entry(m.source_type).or_default().push(m.clone());
+            missing_by_type
+                .entry(m.source_type)
+                .or_default()
+                .push(m.clone());
         }
         Self {
             job_id: job.id,
@@ -164,7 +167,9 @@ impl RetryStatusView {
             .collect();
         let will_auto_retry = match job.status {
             JobStatus::Partial => {
-                job.will_auto_retry && window_open && next_retries.iter().any(|n| n.next_retry_at.is_some())
+                job.will_auto_retry
+                    && window_open
+                    && next_retries.iter().any(|n| n.next_retry_at.is_some())
             }
             // Still being built: whatever fails will be retried.
             JobStatus::Pending | JobStatus::Processing => window_open,
@@ -205,7 +210,8 @@ impl Engine {
             JobStatus::Completed | JobStatus::Partial => {}
             JobStatus::Failed => {
                 return Err(EngineError::JobFailed(
-                    job.error.unwrap_or_else(|| "the report could not be built".to_owned()),
+                    job.error
+                        .unwrap_or_else(|| "the report could not be built".to_owned()),
                 ))
             }
             status => {
@@ -218,10 +224,15 @@ impl Engine {
         let plan: Plan = job
             .plan
             .clone()
-            .ok_or_else(|| EngineError::Store(crate::store::StoreError::Corrupt("finished job without a plan".into())))
+            .ok_or_else(|| {
+                EngineError::Store(crate::store::StoreError::Corrupt(
+                    "finished job without a plan".into(),
+                ))
+            })
             .and_then(|p| {
-                serde_json::from_value(p)
-                    .map_err(|e| EngineError::Store(crate::store::StoreError::Corrupt(format!("plan: {e}"))))
+                serde_json::from_value(p).map_err(|e| {
+                    EngineError::Store(crate::store::StoreError::Corrupt(format!("plan: {e}")))
+                })
             })?;
         let data = if job.slots.iter().any(|s| s.status == SlotStatus::Loaded) {
             self.store.source_data(id).await?
@@ -231,7 +242,10 @@ impl Engine {
         let mut report = assemble(&plan, &job.slots, &data, job.updated_at);
         if let Some(obj) = report.as_object_mut() {
             obj.insert("job_id".into(), serde_json::Value::String(id.to_string()));
-            obj.insert("status".into(), serde_json::to_value(job.status).unwrap_or_default());
+            obj.insert(
+                "status".into(),
+                serde_json::to_value(job.status).unwrap_or_default(),
+            );
         }
         Ok(report)
     }

@@ -18,6 +18,8 @@ where
 {
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) => Err(e.downcast_ref::<http_body_util::LengthLimitError>().is_some()),
+        Err(e) => Err(e
+            .downcast_ref::<http_body_util::LengthLimitError>()
+            .is_some()),
     }
 }

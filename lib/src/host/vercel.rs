@@ -31,14 +31,19 @@ impl Background for WaitUntil {
 /// Runs a function serving `endpoint` (and answering 404 for anything else).
 pub async fn run(endpoint: Endpoint) -> Result<(), vercel_runtime::Error> {
     crate::telemetry::init();
-    vercel_runtime::run(vercel_runtime::service_fn(move |req: Request, state: AppState| async move {
-        Ok::<_, vercel_runtime::Error>(serve(endpoint, req, state).await)
-    }))
+    vercel_runtime::run(vercel_runtime::service_fn(
+        move |req: Request, state: AppState| async move {
+            Ok::<_, vercel_runtime::Error>(serve(endpoint, req, state).await)
+        },
+    ))
     .await
 }
 
 async fn serve(endpoint: Endpoint, req: Request, state: AppState) -> Response<ResponseBody> {
-    let service = match SERVICE.get_or_try_init(|| Service::from_env(HostProfile::VERCEL)).await {
+    let service = match SERVICE
+        .get_or_try_init(|| Service::from_env(HostProfile::VERCEL))
+        .await
+    {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "service could not start");
@@ -77,8 +82,14 @@ fn unavailable(error: &ServiceError) -> http::Response<Bytes> {
             "the service is misconfigured; the operators have been told in the logs",
         ),
     };
-    let mut r = json_response(status, &serde_json::json!({"error": {"code": code, "message": message}}));
-    r.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("5"));
+    let mut r = json_response(
+        status,
+        &serde_json::json!({"error": {"code": code, "message": message}}),
+    );
+    r.headers_mut().insert(
+        http::header::RETRY_AFTER,
+        http::HeaderValue::from_static("5"),
+    );
     r
 }
 

@@ -76,18 +76,31 @@ impl ApiError {
             Self::Validation(errors) => (
                 StatusCode::BAD_REQUEST,
                 "validation_failed",
-                format!("the questionnaire is invalid ({} problems)", errors.errors.len()),
+                format!(
+                    "the questionnaire is invalid ({} problems)",
+                    errors.errors.len()
+                ),
                 json!({ "fields": errors.errors }),
             ),
             Self::InvalidJobId(_) => (StatusCode::BAD_REQUEST, "invalid_job_id", msg, Value::Null),
-            Self::InvalidIdempotencyKey => (StatusCode::BAD_REQUEST, "invalid_idempotency_key", msg, Value::Null),
+            Self::InvalidIdempotencyKey => (
+                StatusCode::BAD_REQUEST,
+                "invalid_idempotency_key",
+                msg,
+                Value::Null,
+            ),
             Self::PayloadTooLarge { limit } => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
                 msg,
                 json!({ "limit_bytes": limit }),
             ),
-            Self::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", msg, Value::Null),
+            Self::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                msg,
+                Value::Null,
+            ),
             Self::RouteNotFound => (StatusCode::NOT_FOUND, "route_not_found", msg, Value::Null),
             Self::MethodNotAllowed { allow } => (
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -96,15 +109,28 @@ impl ApiError {
                 Value::Null,
             ),
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", msg, Value::Null),
-            Self::CronSecretMissing => (StatusCode::SERVICE_UNAVAILABLE, "cron_secret_not_configured", msg, Value::Null),
+            Self::CronSecretMissing => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "cron_secret_not_configured",
+                msg,
+                Value::Null,
+            ),
             Self::Engine(e) => match e {
                 E::Invalid(errors) => (
                     StatusCode::BAD_REQUEST,
                     "validation_failed",
-                    format!("the questionnaire is invalid ({} problems)", errors.errors.len()),
+                    format!(
+                        "the questionnaire is invalid ({} problems)",
+                        errors.errors.len()
+                    ),
                     json!({ "fields": errors.errors }),
                 ),
-                E::NotFound => (StatusCode::NOT_FOUND, "job_not_found", "no job with this id (it may have expired)".into(), Value::Null),
+                E::NotFound => (
+                    StatusCode::NOT_FOUND,
+                    "job_not_found",
+                    "no job with this id (it may have expired)".into(),
+                    Value::Null,
+                ),
                 E::NotReady { status, progress } => (
                     StatusCode::CONFLICT,
                     "not_ready",
@@ -123,7 +149,12 @@ impl ApiError {
                     e.to_string(),
                     json!({ "status": status }),
                 ),
-                E::RetryWindowClosed => (StatusCode::CONFLICT, "retry_window_closed", e.to_string(), Value::Null),
+                E::RetryWindowClosed => (
+                    StatusCode::CONFLICT,
+                    "retry_window_closed",
+                    e.to_string(),
+                    Value::Null,
+                ),
                 E::RetryTooSoon { retry_after } => (
                     StatusCode::TOO_MANY_REQUESTS,
                     "retry_too_soon",
@@ -143,7 +174,12 @@ impl ApiError {
                     "the job store is unreachable; try again shortly".into(),
                     Value::Null,
                 ),
-                _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "internal server error".into(), Value::Null),
+                _ => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "internal server error".into(),
+                    Value::Null,
+                ),
             },
         }
     }
@@ -172,20 +208,28 @@ impl ApiError {
         }
         let mut response = super::json_response(status, &body);
         let retry_after = match &self {
-            Self::Engine(EngineError::RetryTooSoon { retry_after }) => Some(retry_after_secs(*retry_after)),
-            Self::Engine(EngineError::Store(StoreError::Unavailable(_))) | Self::CronSecretMissing => Some(5),
+            Self::Engine(EngineError::RetryTooSoon { retry_after }) => {
+                Some(retry_after_secs(*retry_after))
+            }
+            Self::Engine(EngineError::Store(StoreError::Unavailable(_)))
+            | Self::CronSecretMissing => Some(5),
             _ => None,
         };
         if let Some(secs) = retry_after {
-            response.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from(secs));
-        }
-        if let Self::MethodNotAllowed { allow } = self {
-            response.headers_mut().insert(http::header::ALLOW, HeaderValue::from_static(allow));
-        }
-        if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
-                .insert(http::header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                .insert(http::header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if let Self::MethodNotAllowed { allow } = self {
+            response
+                .headers_mut()
+                .insert(http::header::ALLOW, HeaderValue::from_static(allow));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                http::header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer"),
+            );
         }
         response
     }

@@ -56,7 +56,7 @@ pub enum Endpoint {
 }
 
 /// One row of the route table.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Route {
     /// The method.
     pub method: Method,
@@ -69,13 +69,41 @@ pub struct Route {
 /// Every route the router knows. The OpenAPI document must list exactly
 /// these (a test checks it).
 pub const ROUTES: &[Route] = &[
-    Route { method: Method::GET, path: "/health", endpoint: Endpoint::Health },
-    Route { method: Method::GET, path: "/api/health", endpoint: Endpoint::Health },
-    Route { method: Method::GET, path: "/api/openapi.json", endpoint: Endpoint::OpenApi },
-    Route { method: Method::POST, path: "/api/professional-report/start", endpoint: Endpoint::Start },
-    Route { method: Method::GET, path: "/api/professional-report/status/{job_id}", endpoint: Endpoint::Status },
-    Route { method: Method::GET, path: "/api/professional-report/result/{job_id}", endpoint: Endpoint::Result },
-    Route { method: Method::POST, path: "/api/professional-report/retry/{job_id}", endpoint: Endpoint::Retry },
+    Route {
+        method: Method::GET,
+        path: "/health",
+        endpoint: Endpoint::Health,
+    },
+    Route {
+        method: Method::GET,
+        path: "/api/health",
+        endpoint: Endpoint::Health,
+    },
+    Route {
+        method: Method::GET,
+        path: "/api/openapi.json",
+        endpoint: Endpoint::OpenApi,
+    },
+    Route {
+        method: Method::POST,
+        path: "/api/professional-report/start",
+        endpoint: Endpoint::Start,
+    },
+    Route {
+        method: Method::GET,
+        path: "/api/professional-report/status/{job_id}",
+        endpoint: Endpoint::Status,
+    },
+    Route {
+        method: Method::GET,
+        path: "/api/professional-report/result/{job_id}",
+        endpoint: Endpoint::Result,
+    },
+    Route {
+        method: Method::POST,
+        path: "/api/professional-report/retry/{job_id}",
+        endpoint: Endpoint::Retry,
+    },
     Route {
         method: Method::GET,
         path: "/api/professional-report/missing-sources/{job_id}",
@@ -86,7 +114,11 @@ pub const ROUTES: &[Route] = &[
         path: "/api/professional-report/retry-status/{job_id}",
         endpoint: Endpoint::RetryStatus,
     },
-    Route { method: Method::GET, path: "/api/cron/retry-missing-data", endpoint: Endpoint::Cron },
+    Route {
+        method: Method::GET,
+        path: "/api/cron/retry-missing-data",
+        endpoint: Endpoint::Cron,
+    },
 ];
 
 /// Which origins a browser may call the API from.
@@ -163,7 +195,10 @@ impl HttpConfig {
         let max_body_bytes = crate::config::env_parse::<usize>(&lookup, "MAX_BODY_BYTES")?
             .unwrap_or(DEFAULT_MAX_BODY_BYTES);
         if max_body_bytes < 1024 {
-            return Err(ConfigError::invalid("MAX_BODY_BYTES", "must be at least 1024"));
+            return Err(ConfigError::invalid(
+                "MAX_BODY_BYTES",
+                "must be at least 1024",
+            ));
         }
         Ok(Self {
             cron_secret: env_str(&lookup, "CRON_SECRET"),
@@ -234,9 +269,16 @@ pub async fn handle_only(
 /// Finds the endpoint and the raw `{job_id}` segment. On Vercel a dynamic
 /// route also passes the segment as the `job_id` query parameter; the path
 /// wins when both are present.
-fn route(req: &Request<Bytes>, only: Option<Endpoint>) -> Result<(Endpoint, Option<String>), ApiError> {
+fn route(
+    req: &Request<Bytes>,
+    only: Option<Endpoint>,
+) -> Result<(Endpoint, Option<String>), ApiError> {
     let path = req.uri().path();
-    let path = if path.len() > 1 { path.trim_end_matches('/') } else { path };
+    let path = if path.len() > 1 {
+        path.trim_end_matches('/')
+    } else {
+        path
+    };
     let mut allowed: Option<&'static str> = None;
     for r in ROUTES {
         if only.is_some_and(|o| o != r.endpoint) {
@@ -245,14 +287,20 @@ fn route(req: &Request<Bytes>, only: Option<Endpoint>) -> Result<(Endpoint, Opti
         let segment = match r.path.strip_suffix("{job_id}") {
             Some(prefix) => match path.strip_prefix(prefix) {
                 Some(seg) if !seg.is_empty() && !seg.contains('/') => Some(percent_decode(seg)),
-                Some("") => query_param(req.uri().query(), "job_id"),
+                _ if path == prefix.trim_end_matches('/') => {
+                    query_param(req.uri().query(), "job_id")
+                }
                 _ => continue,
             },
             None if r.path == path => None,
             None => continue,
         };
         if r.method != req.method() {
-            allowed = Some(r.method.as_str()).map(|m| if m == "GET" { "GET" } else { "POST" });
+            allowed = Some(if r.method == Method::GET {
+                "GET"
+            } else {
+                "POST"
+            });
             continue;
         }
         return Ok((r.endpoint, segment));
@@ -317,23 +365,33 @@ async fn health(app: &App) -> Result<Response<Bytes>, ApiError> {
         Err(e) => {
             tracing::warn!(error = %e, "health check: store unreachable");
             let mut b = body("unavailable");
-            b["error"] = json!({ "code": "store_unavailable", "message": "the job store is unreachable" });
+            b["error"] =
+                json!({ "code": "store_unavailable", "message": "the job store is unreachable" });
             Ok(json_response(StatusCode::SERVICE_UNAVAILABLE, &b))
         }
     }
 }
 
-async fn start(app: &App, req: Request<Bytes>, bg: &dyn Background) -> Result<Response<Bytes>, ApiError> {
+async fn start(
+    app: &App,
+    req: Request<Bytes>,
+    bg: &dyn Background,
+) -> Result<Response<Bytes>, ApiError> {
     let body = req.body();
     if body.len() > app.config.max_body_bytes {
-        return Err(ApiError::PayloadTooLarge { limit: app.config.max_body_bytes });
+        return Err(ApiError::PayloadTooLarge {
+            limit: app.config.max_body_bytes,
+        });
     }
     if !is_json(req.headers()) {
         return Err(ApiError::UnsupportedMediaType);
     }
-    let value: Value = serde_json::from_slice(body).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
     let questionnaire = match value {
-        Value::Object(mut map) if map.contains_key("questionnaire") => map.remove("questionnaire").unwrap_or_default(),
+        Value::Object(mut map) if map.contains_key("questionnaire") => {
+            map.remove("questionnaire").unwrap_or_default()
+        }
         other => other,
     };
     let idempotency = match req.headers().get("idempotency-key") {
@@ -342,7 +400,9 @@ async fn start(app: &App, req: Request<Bytes>, bg: &dyn Background) -> Result<Re
             let key = v
                 .to_str()
                 .ok()
-                .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (0x21..=0x7e).contains(&b)))
+                .filter(|k| {
+                    !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (0x21..=0x7e).contains(&b))
+                })
                 .ok_or(ApiError::InvalidIdempotencyKey)?;
             // serde_json's maps are ordered, so equal questionnaires encode
             // to equal bytes whatever the client's key order.
@@ -422,7 +482,10 @@ fn ok<T: serde::Serialize>(value: &T) -> Result<Response<Bytes>, ApiError> {
 }
 
 /// A JSON response with the API's content type.
-pub(crate) fn json_response<T: serde::Serialize + ?Sized>(status: StatusCode, value: &T) -> Response<Bytes> {
+pub(crate) fn json_response<T: serde::Serialize + ?Sized>(
+    status: StatusCode,
+    value: &T,
+) -> Response<Bytes> {
     let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
     let mut response = Response::new(Bytes::from(body));
     *response.status_mut() = status;
@@ -456,7 +519,11 @@ fn preflight(req: &Request<Bytes>) -> Response<Bytes> {
         }
     });
     let mut response = Response::new(Bytes::new());
-    *response.status_mut() = if known { StatusCode::NO_CONTENT } else { StatusCode::NOT_FOUND };
+    *response.status_mut() = if known {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::NOT_FOUND
+    };
     response
 }
 
@@ -466,7 +533,10 @@ fn cors(origins: &CorsOrigins, origin: Option<&HeaderValue>, headers: &mut Heade
         (CorsOrigins::Any, Some(_)) => HeaderValue::from_static("*"),
         (CorsOrigins::List(list), Some(o)) => {
             let Some(o_str) = o.to_str().ok() else { return };
-            if !list.iter().any(|allowed| allowed.eq_ignore_ascii_case(o_str)) {
+            if !list
+                .iter()
+                .any(|allowed| allowed.eq_ignore_ascii_case(o_str))
+            {
                 return;
             }
             headers.insert(header::VARY, HeaderValue::from_static("Origin"));
@@ -474,12 +544,18 @@ fn cors(origins: &CorsOrigins, origin: Option<&HeaderValue>, headers: &mut Heade
         }
     };
     headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow);
-    headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, OPTIONS"));
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, OPTIONS"),
+    );
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,
         HeaderValue::from_static("content-type, idempotency-key, authorization"),
     );
-    headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+    headers.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
     headers.insert(
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
         HeaderValue::from_static("location, retry-after, idempotent-replayed"),
@@ -505,10 +581,12 @@ fn truncate(s: &str, max: usize) -> String {
 
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 #[cfg(test)]
@@ -516,34 +594,61 @@ mod tests {
     use super::*;
 
     fn req(method: Method, uri: &str) -> Request<Bytes> {
-        Request::builder().method(method).uri(uri).body(Bytes::new()).unwrap()
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Bytes::new())
+            .unwrap()
     }
 
     #[test]
     fn routes_match_paths_and_dynamic_segments() {
         let id = JobId::new().to_string();
-        let (e, seg) = route(&req(Method::GET, &format!("/api/professional-report/status/{id}")), None).unwrap();
+        let (e, seg) = route(
+            &req(
+                Method::GET,
+                &format!("/api/professional-report/status/{id}"),
+            ),
+            None,
+        )
+        .unwrap();
         assert_eq!((e, seg.as_deref()), (Endpoint::Status, Some(id.as_str())));
         // Vercel's dynamic route passes the segment as a query parameter.
-        let (e, seg) = route(&req(Method::GET, &format!("/api/professional-report/result/?job_id={id}")), None).unwrap();
+        let (e, seg) = route(
+            &req(
+                Method::GET,
+                &format!("/api/professional-report/result/?job_id={id}"),
+            ),
+            None,
+        )
+        .unwrap();
         assert_eq!((e, seg.as_deref()), (Endpoint::Result, Some(id.as_str())));
         assert!(matches!(
             route(&req(Method::GET, "/api/professional-report/start"), None),
             Err(ApiError::MethodNotAllowed { allow: "POST" })
         ));
-        assert!(matches!(route(&req(Method::GET, "/nope"), None), Err(ApiError::RouteNotFound)));
+        assert!(matches!(
+            route(&req(Method::GET, "/nope"), None),
+            Err(ApiError::RouteNotFound)
+        ));
         assert!(matches!(
             route(&req(Method::GET, "/health"), Some(Endpoint::Status)),
             Err(ApiError::RouteNotFound)
         ));
-        assert_eq!(route(&req(Method::GET, "/health/"), None).unwrap().0, Endpoint::Health);
+        assert_eq!(
+            route(&req(Method::GET, "/health/"), None).unwrap().0,
+            Endpoint::Health
+        );
     }
 
     #[test]
     fn json_content_types() {
         let mut h = HeaderMap::new();
         assert!(!is_json(&h));
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
         assert!(is_json(&h));
         h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
         assert!(!is_json(&h));
@@ -553,10 +658,21 @@ mod tests {
     fn cors_only_for_listed_origins() {
         let list = CorsOrigins::List(vec!["https://app.example".into()]);
         let mut h = HeaderMap::new();
-        cors(&list, Some(&HeaderValue::from_static("https://evil.example")), &mut h);
+        cors(
+            &list,
+            Some(&HeaderValue::from_static("https://evil.example")),
+            &mut h,
+        );
         assert!(h.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
-        cors(&list, Some(&HeaderValue::from_static("https://app.example")), &mut h);
-        assert_eq!(h[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://app.example");
+        cors(
+            &list,
+            Some(&HeaderValue::from_static("https://app.example")),
+            &mut h,
+        );
+        assert_eq!(
+            h[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+            "https://app.example"
+        );
     }
 
     #[test]
@@ -568,7 +684,10 @@ mod tests {
             _ => None,
         })
         .unwrap();
-        assert_eq!(c.cors, CorsOrigins::List(vec!["https://a.example".into(), "https://b.example".into()]));
+        assert_eq!(
+            c.cors,
+            CorsOrigins::List(vec!["https://a.example".into(), "https://b.example".into()])
+        );
         assert!(c.require_cron_secret);
         assert!(!format!("{c:?}").contains("\"s\""));
     }

@@ -193,15 +193,14 @@ pub(crate) fn env_u64(
     };
     match value.parse::<u64>() {
         Ok(n) if n >= min => Ok(Some(n)),
-        _ => Err(ConfigError::Invalid {
+        _ => Err(ConfigError::invalid(
             var,
-            value,
-            reason: if min == 0 {
+            if min == 0 {
                 "expected a whole non-negative number"
             } else {
                 "expected a whole positive number"
             },
-        }),
+        )),
     }
 }
 
@@ -295,6 +294,15 @@ pub(crate) fn refile_score(
 /// lease expiry, a `partial` job that will auto-retry at the earliest
 /// `next_attempt_at` of its missing slots (never later than its deadline).
 /// Completed, failed and final partial jobs are not in it.
+///
+/// Common rules: instants are stored with millisecond precision (returned
+/// jobs carry truncated times); a lease is live while `now < expires_at`;
+/// every write refreshes the TTL of the job's keys (see [`Retention`]);
+/// `updated_at` moves on `create`, `claim`, `release`, `save_plan`,
+/// `record` and `finish` (not on `renew` or `gate_manual_retry`). A fenced
+/// write under a lease that is not the job's current one, or that expired
+/// at `now`, or for a job that no longer exists, is [`StoreError::LeaseLost`]
+/// and changes nothing.
 pub trait JobStore: Send + Sync + 'static {
     /// `"memory"` or `"redis"`.
     fn kind(&self) -> &'static str;
@@ -305,19 +313,26 @@ pub trait JobStore: Send + Sync + 'static {
     /// Creates a `pending` job, due at `now + pending_grace` so that a job
     /// nobody starts is picked up by the sweep. With an idempotency key: the
     /// same key and fingerprint return the existing job; the same key with
-    /// another fingerprint is [`StoreError::IdempotencyConflict`].
+    /// another fingerprint is [`StoreError::IdempotencyConflict`]. The key
+    /// lives as long as the job's keys did when it was created. Creating an
+    /// id that already exists returns that job as `Existing`, unchanged (ids
+    /// are random, so this only happens when a timed-out call is retried).
+    /// A new job has progress 0, completeness 0 and `will_auto_retry`.
     fn create(&self, new: NewJob, pending_grace: Duration) -> BoxFuture<'_, Result<Created>>;
 
     /// Reads a job (without loaded source data). `None` when unknown.
     fn get(&self, id: JobId) -> BoxFuture<'_, Result<Option<Job>>>;
 
-    /// The data of every `Loaded` slot of a job.
+    /// The data of every `Loaded` slot of a job, in slot order.
+    /// [`StoreError::NotFound`] for an unknown job.
     fn source_data(&self, id: JobId) -> BoxFuture<'_, Result<Vec<(SlotKey, serde_json::Value)>>>;
 
     /// Grants a new lease (a fresh fencing token) when the job exists, is not
     /// `completed`/`failed`, and holds no unexpired lease; `None` otherwise.
-    /// A `pending` job becomes `processing`. The job is due again at the
-    /// lease's expiry, so a dead worker's job is resumed.
+    /// A `pending` job becomes `processing`; a `partial` job stays `partial`
+    /// (a manual retry may claim even a final partial job). The job is due
+    /// again at the lease's expiry, so a dead worker's job is resumed.
+    /// Of concurrent claims exactly one wins.
     fn claim(
         &self,
         id: JobId,
@@ -336,8 +351,10 @@ pub trait JobStore: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<Lease>>;
 
     /// Gives a lease back without finishing (e.g. on shutdown). The job
-    /// becomes due at once if it was `processing`, else at its next retry.
-    /// Releasing a lost lease is a no-op.
+    /// becomes due at once if it was `pending`/`processing`; a `partial` job
+    /// is re-filed as `finish` would with its stored auto-retry flag.
+    /// Releasing a lease that is no longer the job's current one is a no-op;
+    /// an expired but not taken-over lease is still released.
     fn release(&self, lease: &Lease, now: DateTime<Utc>) -> BoxFuture<'_, Result<()>>;
 
     /// The checkpoint written before any fetch: stores the plan and creates
@@ -355,7 +372,9 @@ pub trait JobStore: Send + Sync + 'static {
 
     /// Records one slot's new state (and its data when loaded) together with
     /// completeness, progress (kept at the maximum of old and new) and
-    /// message, in one atomic step. Fenced. Returns the updated job.
+    /// message, in one atomic step. Fenced. Returns the updated job. Data is
+    /// stored only for a `Loaded` slot; any other status drops the slot's
+    /// data. Progress above 100 counts as 100.
     fn record(
         &self,
         lease: &Lease,
@@ -368,7 +387,12 @@ pub trait JobStore: Send + Sync + 'static {
 
     /// Ends a processing round and releases the lease in one step: sets the
     /// status, message, error and auto-retry flag and re-files the job in the
-    /// due index (see the trait docs). Fenced.
+    /// due index (see the trait docs). Fenced. `Completed` and `Partial` set
+    /// progress to 100 (a report exists); `Failed` keeps it. The stored
+    /// `will_auto_retry` is the given one for `Partial`, false for
+    /// `Completed`/`Failed`. A partial job that will auto-retry is due at the
+    /// earliest `next_attempt_at` of its `Missing` slots, capped at its
+    /// deadline (the deadline when none has one).
     fn finish(
         &self,
         lease: &Lease,
@@ -377,7 +401,8 @@ pub trait JobStore: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<Job>>;
 
     /// Records a manual retry request unless one was recorded less than
-    /// `min_interval` ago. [`StoreError::NotFound`] for an unknown job.
+    /// `min_interval` ago, as one atomic check-and-set.
+    /// [`StoreError::NotFound`] for an unknown job.
     fn gate_manual_retry(
         &self,
         id: JobId,
@@ -385,9 +410,10 @@ pub trait JobStore: Send + Sync + 'static {
         min_interval: Duration,
     ) -> BoxFuture<'_, Result<ManualRetryGate>>;
 
-    /// Up to `limit` ids of jobs due at `now`, earliest first, read from the
-    /// due index (never by scanning keys). Ids whose job has expired are
-    /// dropped from the index on the way.
+    /// Up to `limit` ids of jobs due at `now` (score ≤ `now`), earliest first
+    /// (ties by id), read from the due index (never by scanning keys). Ids
+    /// whose job has expired are dropped from the index on the way. Listing
+    /// claims nothing: the caller claims each id.
     fn due(&self, now: DateTime<Utc>, limit: usize) -> BoxFuture<'_, Result<Vec<JobId>>>;
 }
 
