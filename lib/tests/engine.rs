@@ -42,6 +42,19 @@ struct Rig {
 }
 
 async fn rig_with(store: Arc<dyn JobStore>, faults: FaultPlan, policy: RetryPolicy) -> Rig {
+    let config = EngineConfig {
+        lease_ttl: Duration::from_secs(30),
+        ..EngineConfig::default()
+    };
+    rig_full(store, faults, policy, config).await
+}
+
+async fn rig_full(
+    store: Arc<dyn JobStore>,
+    faults: FaultPlan,
+    policy: RetryPolicy,
+    config: EngineConfig,
+) -> Rig {
     let directory = Directory::demo();
     let sandbox = Sandbox::start(directory.homes().to_vec(), faults)
         .await
@@ -53,10 +66,7 @@ async fn rig_with(store: Arc<dyn JobStore>, faults: FaultPlan, policy: RetryPoli
         sources: Arc::new(sources),
         directory: Arc::new(directory),
         policy,
-        config: EngineConfig {
-            lease_ttl: Duration::from_secs(30),
-            ..EngineConfig::default()
-        },
+        config,
         clock: clock.clone(),
     });
     Rig {
@@ -133,6 +143,7 @@ both_stores!(
     sweep_touches_only_due_jobs,
     pending_job_never_started_is_resumed_by_the_sweep,
     manual_retry_rules,
+    a_sweep_out_of_budget_gives_its_job_back,
 );
 
 async fn two_sweeps_and_a_manual_retry_fetch_each_due_source_once(store: Arc<dyn JobStore>) {
@@ -455,4 +466,62 @@ async fn a_processed_job_has_a_report_with_five_homes() {
         Some(5),
         "{report}"
     );
+}
+
+async fn a_sweep_out_of_budget_gives_its_job_back(store: Arc<dyn JobStore>) {
+    // 25 fetches one at a time, 100 ms each: far longer than the budget.
+    let config = EngineConfig {
+        lease_ttl: Duration::from_secs(30),
+        sweep_budget: Duration::from_millis(300),
+        fetch_concurrency: 1,
+        ..EngineConfig::default()
+    };
+    let slow = "cqc:delay_ms=100;fsa:delay_ms=100;google_places:delay_ms=100;neighbourhood:delay_ms=100;firecrawl:delay_ms=100";
+    let rig = rig_full(store, faults(slow), exact_policy(), config).await;
+    let id = submit(&rig).await; // never started: the sweep takes it over
+    rig.clock
+        .advance(EngineConfig::default().pending_grace + Duration::from_secs(1));
+    let started = std::time::Instant::now();
+    let report = rig.engine.sweep().await;
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "the sweep overran its budget: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(report.resumed, 1, "{report:?}");
+    let paused = job(&rig, id).await;
+    assert_eq!(paused.status, JobStatus::Processing);
+    assert!(paused.lease.is_none(), "the lease was given back");
+    let pending = paused
+        .slots
+        .iter()
+        .filter(|s| s.status == SlotStatus::Pending)
+        .count();
+    assert!(pending > 0 && pending < 25, "{pending} slots pending");
+    // Due at once: the next sweep continues where this one stopped.
+    rig.sandbox.set_faults(FaultPlan::none());
+    let loaded_before = requests(&rig, &paused);
+    rig.engine.sweep().await;
+    rig.engine.sweep().await;
+    let mut done = job(&rig, id).await;
+    for _ in 0..20 {
+        if done.status == JobStatus::Completed {
+            break;
+        }
+        rig.engine.sweep().await;
+        done = job(&rig, id).await;
+    }
+    assert_eq!(done.status, JobStatus::Completed);
+    for slot in paused
+        .slots
+        .iter()
+        .filter(|s| s.status == SlotStatus::Loaded)
+    {
+        let field = slot.key().field();
+        assert_eq!(
+            rig.sandbox.requests_for(slot.source_type, &slot.home_id),
+            loaded_before[&field],
+            "{field} fetched again"
+        );
+    }
 }

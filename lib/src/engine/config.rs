@@ -15,9 +15,11 @@ pub struct EngineConfig {
     /// How long a `pending` job may wait for its start before the sweep takes
     /// it over (`PENDING_GRACE_SECS`, default 120 s).
     pub pending_grace: Duration,
-    /// Time budget of one sweep (`SWEEP_BUDGET_SECS`, default 45 s, well
-    /// under the cron function's `maxDuration` of 60 s). The sweep stops
-    /// taking new jobs when less than a fifth of it is left.
+    /// Time budget of one sweep (`SWEEP_BUDGET_SECS`, default 45 s). The
+    /// sweep stops taking new jobs when less than a fifth of it is left, and
+    /// at its end rounds stop starting fetches; fetches in flight finish
+    /// within their own timeouts (30 s at most), so a sweep ends well within
+    /// the cron function's `maxDuration` of 120 s.
     pub sweep_budget: Duration,
     /// How many due jobs one sweep reads from the index at a time
     /// (`SWEEP_BATCH`, default 50).

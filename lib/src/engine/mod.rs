@@ -300,7 +300,7 @@ impl Engine {
     /// Runs a job's first processing round (or resumes it). `Ok(None)` when
     /// another worker holds its lease or it is already finished.
     pub async fn process(&self, id: JobId) -> Result<Option<RoundReport>> {
-        self.run_round(id, RoundKind::Process).await
+        self.run_round(id, RoundKind::Process, &self.shutdown).await
     }
 
     /// Retries every missing source of a job now, through the same path as
@@ -340,7 +340,7 @@ impl Engine {
             .map(|s| s.key().field())
             .collect();
         let round = self
-            .run_round(id, RoundKind::Manual)
+            .run_round(id, RoundKind::Manual, &self.shutdown)
             .await?
             .ok_or(EngineError::Busy)?;
         let job = self.store.get(id).await?.ok_or(EngineError::NotFound)?;
@@ -375,6 +375,17 @@ impl Engine {
         let take_until = budget.mul_f64(0.8);
         let mut report = SweepReport::default();
         let mut seen = std::collections::HashSet::new();
+        // At the end of the budget, rounds in flight stop starting fetches,
+        // save what is in flight and give their jobs back (due at once).
+        let stop = self.shutdown.child_token();
+        let _budget_timer = {
+            let stop = stop.clone();
+            let timer = tokio::spawn(async move {
+                tokio::time::sleep(budget).await;
+                stop.cancel();
+            });
+            AbortOnDrop(timer)
+        };
         loop {
             if started.elapsed() >= take_until || self.shutdown.is_cancelled() {
                 report.budget_exhausted = started.elapsed() >= take_until;
@@ -396,7 +407,10 @@ impl Engine {
                 break;
             }
             let outcomes: Vec<(JobId, Result<SweepAction>)> = futures::stream::iter(fresh)
-                .map(|id| async move { (id, self.sweep_one(id).await) })
+                .map(|id| {
+                    let stop = &stop;
+                    async move { (id, self.sweep_one(id, stop).await) }
+                })
                 .buffer_unordered(self.config.sweep_job_concurrency)
                 .collect()
                 .await;
@@ -425,7 +439,7 @@ impl Engine {
         report
     }
 
-    async fn sweep_one(&self, id: JobId) -> Result<SweepAction> {
+    async fn sweep_one(&self, id: JobId, stop: &CancellationToken) -> Result<SweepAction> {
         let Some(job) = self.store.get(id).await? else {
             return Ok(SweepAction::Gone);
         };
@@ -434,7 +448,7 @@ impl Engine {
             JobStatus::Partial => RoundKind::DueRetries,
             JobStatus::Completed | JobStatus::Failed => return Ok(SweepAction::Gone),
         };
-        match self.run_round(id, kind).await? {
+        match self.run_round(id, kind, stop).await? {
             None => Ok(SweepAction::Busy),
             Some(round) => Ok(SweepAction::Round {
                 round,
@@ -445,7 +459,14 @@ impl Engine {
 
     /// One round of work on a job under a fresh lease: plan if needed, fetch
     /// the slots `kind` selects, save each answer as it arrives, finish.
-    async fn run_round(&self, id: JobId, kind: RoundKind) -> Result<Option<RoundReport>> {
+    /// `stop` ends the round early: no new fetches, in-flight answers are
+    /// saved, the lease is released so the job is due again at once.
+    async fn run_round(
+        &self,
+        id: JobId,
+        kind: RoundKind,
+        stop: &CancellationToken,
+    ) -> Result<Option<RoundReport>> {
         let now = self.now();
         let Some(lease) = self
             .store
@@ -455,7 +476,9 @@ impl Engine {
             return Ok(None);
         };
         let keepalive = LeaseKeeper::start(self, lease.clone());
-        let result = self.run_leased(id, kind, &lease, &keepalive.lost).await;
+        let result = self
+            .run_leased(id, kind, &lease, &keepalive.lost, stop)
+            .await;
         keepalive.stop().await;
         match result {
             Ok(report) => Ok(Some(report)),
@@ -479,6 +502,7 @@ impl Engine {
         kind: RoundKind,
         lease: &Lease,
         lost: &CancellationToken,
+        stop: &CancellationToken,
     ) -> Result<RoundReport> {
         let mut job = self.store.get(id).await?.ok_or(EngineError::NotFound)?;
         let mut report = RoundReport::default();
@@ -565,7 +589,7 @@ impl Engine {
         let job_ref = &job;
         let fetched = futures::stream::iter(selected)
             .take_until(lost.cancelled())
-            .take_until(self.shutdown.cancelled())
+            .take_until(stop.cancelled())
             .map(|slot| {
                 let home = homes.get(slot.home_id.as_str()).copied();
                 let answered = &answered;
@@ -609,8 +633,7 @@ impl Engine {
             return Err(EngineError::Store(StoreError::LeaseLost));
         }
         let job = self.store.get(id).await?.ok_or(EngineError::NotFound)?;
-        if self.shutdown.is_cancelled() && job.slots.iter().any(|s| s.status == SlotStatus::Pending)
-        {
+        if stop.is_cancelled() && job.slots.iter().any(|s| s.status == SlotStatus::Pending) {
             // Interrupted: give the job back; it is due again at once.
             self.store.release(lease, self.now()).await?;
             report.still_missing = job.missing().count();
@@ -775,6 +798,15 @@ impl SweepAction {
                 report.finalized += usize::from(round.finalized);
             }
         }
+    }
+}
+
+/// Aborts a spawned task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
