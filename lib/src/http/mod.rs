@@ -252,7 +252,12 @@ pub async fn handle_only(
 ) -> Response<Bytes> {
     let origin = req.headers().get(header::ORIGIN).cloned();
     let mut response = if req.method() == Method::OPTIONS {
-        preflight(&req)
+        match route(&req, only) {
+            // No route takes OPTIONS, so a path this function serves answers
+            // "method not allowed": that is the path a preflight asks about.
+            Ok(_) | Err(ApiError::MethodNotAllowed { .. }) => preflight(),
+            Err(e) => e.into_response(),
+        }
     } else {
         match route(&req, only) {
             Ok((endpoint, job_id)) => match dispatch(app, endpoint, job_id, req, bg).await {
@@ -510,24 +515,20 @@ fn is_json(headers: &HeaderMap) -> bool {
         })
 }
 
-fn preflight(req: &Request<Bytes>) -> Response<Bytes> {
-    let known = ROUTES.iter().any(|r| {
-        let path = req.uri().path();
-        match r.path.strip_suffix("{job_id}") {
-            Some(prefix) => path.starts_with(prefix),
-            None => r.path == path,
-        }
-    });
+/// The answer to a CORS preflight for a known path; [`cors`] adds the
+/// `Access-Control-*` headers when the origin is allowed.
+fn preflight() -> Response<Bytes> {
     let mut response = Response::new(Bytes::new());
-    *response.status_mut() = if known {
-        StatusCode::NO_CONTENT
-    } else {
-        StatusCode::NOT_FOUND
-    };
+    *response.status_mut() = StatusCode::NO_CONTENT;
     response
 }
 
 fn cors(origins: &CorsOrigins, origin: Option<&HeaderValue>, headers: &mut HeaderMap) {
+    if let CorsOrigins::List(_) = origins {
+        // The answer depends on the Origin header, allowed or not, so a
+        // cache must not serve one origin's answer to another.
+        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
     let allow = match (origins, origin) {
         (CorsOrigins::None, _) | (_, None) => return,
         (CorsOrigins::Any, Some(_)) => HeaderValue::from_static("*"),
@@ -539,7 +540,6 @@ fn cors(origins: &CorsOrigins, origin: Option<&HeaderValue>, headers: &mut Heade
             {
                 return;
             }
-            headers.insert(header::VARY, HeaderValue::from_static("Origin"));
             o.clone()
         }
     };
