@@ -15,7 +15,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use chrono::Utc;
 use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -456,13 +455,17 @@ async fn start(
 async fn cron(app: &App, req: &Request<Bytes>) -> Result<Response<Bytes>, ApiError> {
     match &app.config.cron_secret {
         Some(secret) => {
+            // The auth scheme is case-insensitive (RFC 9110 §11.1).
             let given = req
                 .headers()
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .unwrap_or("");
-            if !bool::from(given.as_bytes().ct_eq(secret.as_bytes())) {
+                .and_then(|v| v.split_once(' '))
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map_or("", |(_, token)| token.trim());
+            // An empty secret (possible when HttpConfig is built by hand)
+            // must not let an empty token in.
+            if secret.is_empty() || !bool::from(given.as_bytes().ct_eq(secret.as_bytes())) {
                 return Err(ApiError::Unauthorized);
             }
         }
@@ -476,7 +479,8 @@ async fn cron(app: &App, req: &Request<Bytes>) -> Result<Response<Bytes>, ApiErr
     );
     ok(&json!({
         "success": report.errors == 0,
-        "timestamp": Utc::now(),
+        // The engine's clock, like every other time the API shows.
+        "timestamp": app.engine.now(),
         "result": report,
         "message": message,
     }))
