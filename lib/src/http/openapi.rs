@@ -215,7 +215,7 @@ pub fn document() -> Value {
                         "last_attempt": { "type": ["string", "null"], "format": "date-time" },
                         "next_attempt_at": { "type": ["string", "null"], "format": "date-time" },
                         "error": { "type": ["string", "null"] },
-                        "status": { "enum": ["retrying", "given_up"] }
+                        "status": { "enum": ["retrying", "given_up", "pending"] }
                     }
                 },
                 "MissingSources": {
