@@ -402,9 +402,9 @@ async fn start(
                     !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (0x21..=0x7e).contains(&b))
                 })
                 .ok_or(ApiError::InvalidIdempotencyKey)?;
-            // serde_json's maps are ordered, so equal questionnaires encode
-            // to equal bytes whatever the client's key order.
-            let canonical = serde_json::to_vec(&questionnaire).unwrap_or_default();
+            // Equal questionnaires must give equal fingerprints whatever the
+            // client's key order.
+            let canonical = serde_json::to_vec(&canonical(&questionnaire)).unwrap_or_default();
             Some(Idempotency {
                 key: key.to_owned(),
                 fingerprint: hex(&Sha256::digest(&canonical)),
@@ -558,6 +558,26 @@ fn cors(origins: &CorsOrigins, origin: Option<&HeaderValue>, headers: &mut Heade
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
         HeaderValue::from_static("location, retry-after, idempotent-replayed"),
     );
+}
+
+/// `value` with every object's keys sorted. serde_json's default map is
+/// sorted already, but its `preserve_order` feature (which any crate in the
+/// build may switch on) keeps insertion order; this does not depend on it.
+fn canonical(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k.clone(), canonical(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
+        other => other.clone(),
+    }
 }
 
 fn query_param(query: Option<&str>, name: &str) -> Option<String> {
