@@ -10,7 +10,8 @@
 //! Every reply passes through [`Api::send`], which checks the rules that hold
 //! for all of them: JSON bodies with the API's content type, errors with
 //! exactly `{"error": {"code", "message"[, "details"]}}`, and no 5xx except
-//! a store that is down (or a cron secret missing on Vercel).
+//! a store that is down (or a cron secret missing on Vercel) and the fixed
+//! `internal_error` answer to a real server fault.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -102,11 +103,16 @@ impl Deferred {
 /// What a real outage might say; none of it may reach a client.
 const OUTAGE: &str = "redis: connection refused (10.9.8.7:6380, user admin, password hunter2)";
 
+/// What a damaged record might say; none of it may reach a client either.
+const DAMAGE: &str = "plan: invalid type at line 1 (key care-report:job:x, token hunter2)";
+
 /// Wraps a store; while `down`, every call fails with
-/// [`StoreError::Unavailable`] like a Redis that stopped answering.
+/// [`StoreError::Unavailable`] like a Redis that stopped answering; while
+/// `corrupt`, with [`StoreError::Corrupt`] like a record that cannot be read.
 struct SwitchableStore {
     inner: Arc<dyn JobStore>,
     down: AtomicBool,
+    corrupt: AtomicBool,
 }
 
 impl SwitchableStore {
@@ -114,7 +120,12 @@ impl SwitchableStore {
         Self {
             inner,
             down: AtomicBool::new(false),
+            corrupt: AtomicBool::new(false),
         }
+    }
+
+    fn set_corrupt(&self, corrupt: bool) {
+        self.corrupt.store(corrupt, Ordering::SeqCst);
     }
 
     fn set_down(&self, down: bool) {
@@ -127,6 +138,8 @@ impl SwitchableStore {
     ) -> BoxFuture<'a, Result<T, StoreError>> {
         if self.down.load(Ordering::SeqCst) {
             Box::pin(async { Err(StoreError::Unavailable(OUTAGE.to_owned())) })
+        } else if self.corrupt.load(Ordering::SeqCst) {
+            Box::pin(async { Err(StoreError::Corrupt(DAMAGE.to_owned())) })
         } else {
             call()
         }
@@ -432,7 +445,13 @@ fn check_invariants(status: StatusCode, headers: &HeaderMap, raw: &[u8]) -> Valu
             !error.contains_key("details") || !error["details"].is_null(),
             "details, when present, are not null: {body}"
         );
-        if status.is_server_error() {
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            // A real server fault: a fixed answer, nothing about the cause.
+            assert_eq!(
+                body,
+                json!({"error": {"code": "internal_error", "message": "internal server error"}})
+            );
+        } else if status.is_server_error() {
             assert!(
                 ["store_unavailable", "cron_secret_not_configured"].contains(&code),
                 "a 5xx for a client problem: {body}"
@@ -560,7 +579,7 @@ async fn health_is_503_store_unavailable_when_the_store_is_down() {
     assert_no_internals(&api);
 }
 
-/// Nothing of the outage's text reached a client.
+/// Nothing of the outage's or the damage's text reached a client.
 #[track_caller]
 fn assert_no_internals(api: &Api) {
     let seen = api.seen();
@@ -570,6 +589,8 @@ fn assert_no_internals(api: &Api) {
         "admin",
         "connection refused",
         "redis:",
+        "care-report:job",
+        "invalid type",
     ] {
         assert!(!seen.contains(secret), "{secret:?} leaked: {seen}");
     }
@@ -637,6 +658,27 @@ async fn every_job_endpoint_answers_503_when_the_store_is_down() {
 
     store.set_down(false);
     api.job_get(STATUS, id).await.expect(200);
+}
+
+#[tokio::test]
+async fn a_record_that_cannot_be_read_is_500_internal_error_without_details() {
+    let store = Arc::new(SwitchableStore::new(Arc::new(MemoryStore::default())));
+    let api = api_with(Setup {
+        store: store.clone(),
+        ..Setup::default()
+    })
+    .await;
+    let id = api.start_processed(&questionnaire()).await;
+    store.set_corrupt(true);
+    for base in [STATUS, RESULT, MISSING, RETRY_STATUS] {
+        let reply = api.job_get(base, id).await;
+        reply.expect_error(500, "internal_error");
+        assert!(reply.header("retry-after").is_none());
+    }
+    api.send(post(&format!("{RETRY}/{id}")))
+        .await
+        .expect_error(500, "internal_error");
+    assert_no_internals(&api);
 }
 
 // ---------------------------------------------------------------------------
