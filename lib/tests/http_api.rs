@@ -92,6 +92,12 @@ impl Deferred {
         n
     }
 
+    /// Drops the collected work unrun, as a host killed after answering
+    /// would; how many pieces there were.
+    fn discard(&self) -> usize {
+        std::mem::take(&mut *self.0.lock().unwrap()).len()
+    }
+
     fn queued(&self) -> usize {
         self.0.lock().unwrap().len()
     }
@@ -1394,7 +1400,7 @@ async fn cron_runs_one_sweep() {
     // A job whose processing never ran (the host died): the sweep takes it
     // over once the pending grace has passed.
     let id = api.start(&questionnaire()).await;
-    drop(std::mem::take(&mut *api.bg.0.lock().unwrap()));
+    assert_eq!(api.bg.discard(), 1);
     api.clock
         .advance(EngineConfig::default().pending_grace + Duration::from_secs(1));
     let body = api.get(CRON).await.expect(200).clone();
