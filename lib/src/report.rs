@@ -22,7 +22,7 @@ use serde_json::{json, Map, Value};
 use crate::directory::{Directory, Home};
 use crate::geo::{Geocoder, Location};
 use crate::matching::{match_homes, ScoredHome, Weights, Winners};
-use crate::model::{completeness, Slot, SlotKey, SlotStatus, SourceType};
+use crate::model::{completeness, MissingSource, Slot, SlotKey, SlotStatus, SourceType};
 use crate::questionnaire::Questionnaire;
 
 /// Why no plan could be made. Both are the client's situation, not a fault
@@ -221,7 +221,7 @@ pub fn assemble(
         .iter()
         .filter(|s| matches!(s.status, SlotStatus::Missing | SlotStatus::Pending))
         .filter(|s| plan.homes.iter().any(|h| h.home.id == s.home_id))
-        .map(|s| missing_entry(&s.home_id, &s.home_name, s.source_type, s.error.as_deref()))
+        .map(missing_entry)
         .collect();
 
     let mut report = json!({
@@ -339,7 +339,7 @@ fn refresh_summary(report: &mut Value) {
                             == Some(s.source_type.as_str())
                 })
                 .cloned()
-                .unwrap_or_else(|| missing_entry(&s.home_id, &s.home_name, s.source_type, None))
+                .unwrap_or_else(|| missing_entry(s))
         })
         .collect();
     let Some(obj) = report.as_object_mut() else {
@@ -350,14 +350,14 @@ fn refresh_summary(report: &mut Value) {
     obj.insert("missing_data_sources".to_owned(), Value::Array(missing));
 }
 
-fn missing_entry(home_id: &str, home_name: &str, source: SourceType, error: Option<&str>) -> Value {
-    json!({
-        "home_id": home_id,
-        "home_name": home_name,
-        "source_type": source,
-        "source_name": source.display_name(),
-        "error": error,
-    })
+/// A missing (or not yet attempted) pair as the API shows it everywhere:
+/// the fields of [`MissingSource`], `status` `pending` for a pair never tried.
+fn missing_entry(slot: &Slot) -> Value {
+    let mut entry = MissingSource::from(slot);
+    if slot.status == SlotStatus::Pending {
+        entry.status = "pending".to_owned();
+    }
+    serde_json::to_value(entry).unwrap_or(Value::Null)
 }
 
 #[cfg(test)]
@@ -676,6 +676,15 @@ mod tests {
             .collect();
         assert_eq!(listed, expected);
         assert_eq!(report["missing_data_sources"][0]["error"], "timeout");
+        // Every field of a missing source (SPEC §3), as the other views show it.
+        let first = &report["missing_data_sources"][0];
+        assert_eq!(
+            first["source_name"],
+            SourceType::GooglePlaces.display_name()
+        );
+        assert_eq!(first["retry_count"], 0);
+        assert_eq!(first["status"], "given_up");
+        assert!(first["last_attempt"].is_null() && first["next_attempt_at"].is_null());
         assert_eq!(
             report["homes"][0]["dataSources"]["google_places"],
             "missing"
@@ -738,5 +747,6 @@ mod tests {
         assert_eq!(report["is_partial"], true);
         assert_eq!(report["homes"][0]["dataSources"]["cqc"], "pending");
         assert_eq!(report["missing_data_sources"].as_array().unwrap().len(), 25);
+        assert_eq!(report["missing_data_sources"][0]["status"], "pending");
     }
 }

@@ -15,7 +15,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use chrono::Utc;
 use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -27,7 +26,7 @@ use crate::config::{env_str, is_vercel, ConfigError};
 use crate::engine::views::window_hours;
 use crate::engine::Engine;
 use crate::model::JobId;
-use crate::store::{Created, Idempotency};
+use crate::store::{Created, Idempotency, StoreError};
 
 /// Default request body limit: 256 KiB (a questionnaire is a few KiB).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
@@ -252,7 +251,12 @@ pub async fn handle_only(
 ) -> Response<Bytes> {
     let origin = req.headers().get(header::ORIGIN).cloned();
     let mut response = if req.method() == Method::OPTIONS {
-        preflight(&req)
+        match route(&req, only) {
+            // No route takes OPTIONS, so a path this function serves answers
+            // "method not allowed": that is the path a preflight asks about.
+            Ok(_) | Err(ApiError::MethodNotAllowed { .. }) => preflight(),
+            Err(e) => e.into_response(),
+        }
     } else {
         match route(&req, only) {
             Ok((endpoint, job_id)) => match dispatch(app, endpoint, job_id, req, bg).await {
@@ -351,25 +355,19 @@ async fn dispatch(
 
 async fn health(app: &App) -> Result<Response<Bytes>, ApiError> {
     let store = app.engine.store();
-    let body = |status: &str| {
-        json!({
-            "status": status,
-            "store": store.kind(),
-            "sources": app.sources_mode,
-            "directory": app.engine.directory().label(),
-            "version": env!("CARGO_PKG_VERSION"),
-        })
-    };
-    match store.ping().await {
-        Ok(()) => Ok(json_response(StatusCode::OK, &body("ok"))),
-        Err(e) => {
-            tracing::warn!(error = %e, "health check: store unreachable");
-            let mut b = body("unavailable");
-            b["error"] =
-                json!({ "code": "store_unavailable", "message": "the job store is unreachable" });
-            Ok(json_response(StatusCode::SERVICE_UNAVAILABLE, &b))
-        }
-    }
+    // Unreachable is the only way a ping fails that a client can act on;
+    // the cause goes to the log (once, in `ApiError::into_response`).
+    store
+        .ping()
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    ok(&json!({
+        "status": "ok",
+        "store": store.kind(),
+        "sources": app.sources_mode,
+        "directory": app.engine.directory().label(),
+        "version": env!("CARGO_PKG_VERSION"),
+    }))
 }
 
 async fn start(
@@ -404,9 +402,9 @@ async fn start(
                     !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (0x21..=0x7e).contains(&b))
                 })
                 .ok_or(ApiError::InvalidIdempotencyKey)?;
-            // serde_json's maps are ordered, so equal questionnaires encode
-            // to equal bytes whatever the client's key order.
-            let canonical = serde_json::to_vec(&questionnaire).unwrap_or_default();
+            // Equal questionnaires must give equal fingerprints whatever the
+            // client's key order.
+            let canonical = serde_json::to_vec(&canonical(&questionnaire)).unwrap_or_default();
             Some(Idempotency {
                 key: key.to_owned(),
                 fingerprint: hex(&Sha256::digest(&canonical)),
@@ -451,13 +449,17 @@ async fn start(
 async fn cron(app: &App, req: &Request<Bytes>) -> Result<Response<Bytes>, ApiError> {
     match &app.config.cron_secret {
         Some(secret) => {
+            // The auth scheme is case-insensitive (RFC 9110 §11.1).
             let given = req
                 .headers()
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .unwrap_or("");
-            if !bool::from(given.as_bytes().ct_eq(secret.as_bytes())) {
+                .and_then(|v| v.split_once(' '))
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map_or("", |(_, token)| token.trim());
+            // An empty secret (possible when HttpConfig is built by hand)
+            // must not let an empty token in.
+            if secret.is_empty() || !bool::from(given.as_bytes().ct_eq(secret.as_bytes())) {
                 return Err(ApiError::Unauthorized);
             }
         }
@@ -471,7 +473,8 @@ async fn cron(app: &App, req: &Request<Bytes>) -> Result<Response<Bytes>, ApiErr
     );
     ok(&json!({
         "success": report.errors == 0,
-        "timestamp": Utc::now(),
+        // The engine's clock, like every other time the API shows.
+        "timestamp": app.engine.now(),
         "result": report,
         "message": message,
     }))
@@ -510,24 +513,20 @@ fn is_json(headers: &HeaderMap) -> bool {
         })
 }
 
-fn preflight(req: &Request<Bytes>) -> Response<Bytes> {
-    let known = ROUTES.iter().any(|r| {
-        let path = req.uri().path();
-        match r.path.strip_suffix("{job_id}") {
-            Some(prefix) => path.starts_with(prefix),
-            None => r.path == path,
-        }
-    });
+/// The answer to a CORS preflight for a known path; [`cors`] adds the
+/// `Access-Control-*` headers when the origin is allowed.
+fn preflight() -> Response<Bytes> {
     let mut response = Response::new(Bytes::new());
-    *response.status_mut() = if known {
-        StatusCode::NO_CONTENT
-    } else {
-        StatusCode::NOT_FOUND
-    };
+    *response.status_mut() = StatusCode::NO_CONTENT;
     response
 }
 
 fn cors(origins: &CorsOrigins, origin: Option<&HeaderValue>, headers: &mut HeaderMap) {
+    if let CorsOrigins::List(_) = origins {
+        // The answer depends on the Origin header, allowed or not, so a
+        // cache must not serve one origin's answer to another.
+        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
     let allow = match (origins, origin) {
         (CorsOrigins::None, _) | (_, None) => return,
         (CorsOrigins::Any, Some(_)) => HeaderValue::from_static("*"),
@@ -539,7 +538,6 @@ fn cors(origins: &CorsOrigins, origin: Option<&HeaderValue>, headers: &mut Heade
             {
                 return;
             }
-            headers.insert(header::VARY, HeaderValue::from_static("Origin"));
             o.clone()
         }
     };
@@ -560,6 +558,26 @@ fn cors(origins: &CorsOrigins, origin: Option<&HeaderValue>, headers: &mut Heade
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
         HeaderValue::from_static("location, retry-after, idempotent-replayed"),
     );
+}
+
+/// `value` with every object's keys sorted. serde_json's default map is
+/// sorted already, but its `preserve_order` feature (which any crate in the
+/// build may switch on) keeps insertion order; this does not depend on it.
+fn canonical(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k.clone(), canonical(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
+        other => other.clone(),
+    }
 }
 
 fn query_param(query: Option<&str>, name: &str) -> Option<String> {

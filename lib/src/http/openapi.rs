@@ -45,7 +45,7 @@ pub fn document() -> Value {
             "operationId": "health",
             "responses": {
                 "200": ok_response("Service and store are up", "Health"),
-                "503": ok_response("The store is unreachable", "Health"),
+                "503": error_response("The store is unreachable (`store_unavailable`, Retry-After header)"),
             }
         }
     });
@@ -86,7 +86,7 @@ pub fn document() -> Value {
                     },
                     "responses": {
                         "202": ok_response("Job accepted", "StartAccepted"),
-                        "400": error_response("Invalid JSON (`invalid_json`), invalid questionnaire (`validation_failed`, details.fields lists every problem with its path) or bad Idempotency-Key"),
+                        "400": error_response("Invalid JSON (`invalid_json`), invalid questionnaire (`validation_failed`, details.fields lists every problem with its path) or bad Idempotency-Key (`invalid_idempotency_key`)"),
                         "409": error_response("Idempotency-Key reused with a different body (`idempotency_key_reused`)"),
                         "413": error_response("Body over the size limit (`payload_too_large`)"),
                         "415": error_response("Body is not application/json (`unsupported_media_type`)"),
@@ -147,7 +147,7 @@ pub fn document() -> Value {
                 "Health": {
                     "type": "object", "required": ["status", "store"],
                     "properties": {
-                        "status": { "enum": ["ok", "unavailable"] },
+                        "status": { "const": "ok" },
                         "store": { "enum": ["memory", "redis"] },
                         "sources": { "enum": ["sandbox", "live"] },
                         "directory": { "type": "string" },
@@ -215,7 +215,7 @@ pub fn document() -> Value {
                         "last_attempt": { "type": ["string", "null"], "format": "date-time" },
                         "next_attempt_at": { "type": ["string", "null"], "format": "date-time" },
                         "error": { "type": ["string", "null"] },
-                        "status": { "enum": ["retrying", "given_up"] }
+                        "status": { "enum": ["retrying", "given_up", "pending"] }
                     }
                 },
                 "MissingSources": {
