@@ -184,9 +184,9 @@ async fn two_sweeps_and_a_manual_retry_fetch_each_due_source_once(store: Arc<dyn
         );
         assert_eq!(slot.status, SlotStatus::Loaded, "{field}");
     }
-    assert!(a.errors + b.errors == 0);
+    assert_eq!(a.unwrap().errors + b.unwrap().errors, 0);
     // Nothing is due any more.
-    assert_eq!(rig.engine.sweep().await.checked, 0);
+    assert_eq!(rig.engine.sweep().await.unwrap().checked, 0);
 }
 
 async fn cancelled_processing_resumes_without_refetching(store: Arc<dyn JobStore>) {
@@ -218,7 +218,7 @@ async fn cancelled_processing_resumes_without_refetching(store: Arc<dyn JobStore
         // passes); the next sweep resumes the job.
         rig.clock
             .advance(EngineConfig::default().pending_grace + Duration::from_secs(1));
-        let report = rig.engine.sweep().await;
+        let report = rig.engine.sweep().await.unwrap();
         assert!(report.resumed >= 1, "cut at {cut_ms} ms: {report:?}");
         let done = job(&rig, id).await;
         assert_eq!(done.status, JobStatus::Completed, "cut at {cut_ms} ms");
@@ -262,9 +262,9 @@ async fn retries_follow_the_policy_until_the_source_heals(store: Arc<dyn JobStor
         }
         // One second early: nothing is due.
         rig.clock.set(expected_at - chrono::Duration::seconds(1));
-        assert_eq!(rig.engine.sweep().await.retried, 0);
+        assert_eq!(rig.engine.sweep().await.unwrap().retried, 0);
         rig.clock.set(expected_at);
-        let report = rig.engine.sweep().await;
+        let report = rig.engine.sweep().await.unwrap();
         assert_eq!(report.retried, 5, "{report:?}");
     }
     let j = job(&rig, id).await;
@@ -300,7 +300,7 @@ async fn sweep_until_final(rig: &Rig, id: JobId) -> usize {
             .unwrap_or(j.deadline_at)
             .min(j.deadline_at);
         rig.clock.set(next);
-        rig.engine.sweep().await;
+        rig.engine.sweep().await.unwrap();
         sweeps += 1;
         assert!(sweeps < 100, "the job never became final");
     }
@@ -332,7 +332,7 @@ async fn a_source_that_never_heals_is_given_up_at_the_deadline(store: Arc<dyn Jo
     // Hours later nothing more is attempted.
     let total = rig.sandbox.requests(SourceType::Firecrawl);
     rig.clock.advance(Duration::from_secs(6 * 3600));
-    let report = rig.engine.sweep().await;
+    let report = rig.engine.sweep().await.unwrap();
     assert_eq!(report.retried, 0);
     assert_eq!(rig.sandbox.requests(SourceType::Firecrawl), total);
 }
@@ -373,10 +373,14 @@ async fn sweep_touches_only_due_jobs(store: Arc<dyn JobStore>) {
     }
     let cqc_before = rig.sandbox.requests(SourceType::Cqc);
     let all_before = SourceType::ALL.map(|t| rig.sandbox.requests(t));
-    assert_eq!(rig.engine.sweep().await.checked, 0, "nothing is due yet");
+    assert_eq!(
+        rig.engine.sweep().await.unwrap().checked,
+        0,
+        "nothing is due yet"
+    );
     rig.sandbox.set_faults(FaultPlan::none());
     rig.clock.advance(Duration::from_secs(301));
-    let report = rig.engine.sweep().await;
+    let report = rig.engine.sweep().await.unwrap();
     assert_eq!(report.checked, 3, "{report:?}");
     assert_eq!(report.completed, 3);
     assert_eq!(rig.sandbox.requests(SourceType::Cqc), cqc_before + 15);
@@ -398,13 +402,13 @@ async fn pending_job_never_started_is_resumed_by_the_sweep(store: Arc<dyn JobSto
     let rig = rig(store, FaultPlan::none()).await;
     let id = submit(&rig).await; // the host died before processing
     assert_eq!(
-        rig.engine.sweep().await.checked,
+        rig.engine.sweep().await.unwrap().checked,
         0,
         "not due during the grace period"
     );
     rig.clock
         .advance(EngineConfig::default().pending_grace + Duration::from_secs(1));
-    let report = rig.engine.sweep().await;
+    let report = rig.engine.sweep().await.unwrap();
     assert_eq!(report.resumed, 1, "{report:?}");
     assert_eq!(job(&rig, id).await.status, JobStatus::Completed);
 }
@@ -482,7 +486,7 @@ async fn a_sweep_out_of_budget_gives_its_job_back(store: Arc<dyn JobStore>) {
     rig.clock
         .advance(EngineConfig::default().pending_grace + Duration::from_secs(1));
     let started = std::time::Instant::now();
-    let report = rig.engine.sweep().await;
+    let report = rig.engine.sweep().await.unwrap();
     assert!(
         started.elapsed() < Duration::from_millis(1500),
         "the sweep overran its budget: {:?}",
@@ -501,14 +505,14 @@ async fn a_sweep_out_of_budget_gives_its_job_back(store: Arc<dyn JobStore>) {
     // Due at once: the next sweep continues where this one stopped.
     rig.sandbox.set_faults(FaultPlan::none());
     let loaded_before = requests(&rig, &paused);
-    rig.engine.sweep().await;
-    rig.engine.sweep().await;
+    rig.engine.sweep().await.unwrap();
+    rig.engine.sweep().await.unwrap();
     let mut done = job(&rig, id).await;
     for _ in 0..20 {
         if done.status == JobStatus::Completed {
             break;
         }
-        rig.engine.sweep().await;
+        rig.engine.sweep().await.unwrap();
         done = job(&rig, id).await;
     }
     assert_eq!(done.status, JobStatus::Completed);

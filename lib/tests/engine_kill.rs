@@ -134,10 +134,10 @@ async fn killed_worker_is_resumed_without_refetching() {
     assert!(loaded.len() < 25, "the kill came too late to mean anything");
 
     // Before the lease lapses the job is not taken over...
-    assert_eq!(parent.sweep().await.resumed, 0);
+    assert_eq!(parent.sweep().await.unwrap().resumed, 0);
     // ...after it, the sweep resumes it.
     clock.advance(Duration::from_secs(45));
-    let report = parent.sweep().await;
+    let report = parent.sweep().await.unwrap();
     assert_eq!(report.resumed, 1, "{report:?}");
     let done = store.get(id).await.unwrap().unwrap();
     assert_eq!(done.status, JobStatus::Completed, "{}", done.message);

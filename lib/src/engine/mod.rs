@@ -367,7 +367,10 @@ impl Engine {
     /// is left or the time budget is nearly spent, and works on each
     /// (resume, retry due sources, or finalize). Safe to run concurrently
     /// with itself and with manual retries: the lease decides who works.
-    pub async fn sweep(&self) -> SweepReport {
+    ///
+    /// `Err` only when the due index cannot be read at all (store down):
+    /// the cron answers 503 then, so the outage shows in Vercel's logs.
+    pub async fn sweep(&self) -> Result<SweepReport> {
         let started = tokio::time::Instant::now();
         let budget = self.config.sweep_budget;
         // Stop taking new jobs with a fifth of the budget left: a job round
@@ -394,6 +397,7 @@ impl Engine {
             let now = self.now();
             let due = match self.store.due(now, self.config.sweep_batch).await {
                 Ok(d) => d,
+                Err(e) if report.checked == 0 => return Err(e.into()),
                 Err(e) => {
                     tracing::warn!(error = %e, "sweep could not read the due index");
                     report.errors += 1;
@@ -436,7 +440,7 @@ impl Engine {
             errors = report.errors,
             "sweep finished"
         );
-        report
+        Ok(report)
     }
 
     async fn sweep_one(&self, id: JobId, stop: &CancellationToken) -> Result<SweepAction> {

@@ -466,7 +466,7 @@ async fn cron(app: &App, req: &Request<Bytes>) -> Result<Response<Bytes>, ApiErr
         None if app.config.require_cron_secret => return Err(ApiError::CronSecretMissing),
         None => {}
     }
-    let report = app.engine.sweep().await;
+    let report = app.engine.sweep().await?;
     let message = format!(
         "Checked {} due jobs: {} sources retried ({} loaded), {} completed, {} finalized, {} resumed",
         report.checked, report.retried, report.succeeded, report.completed, report.finalized, report.resumed
