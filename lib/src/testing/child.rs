@@ -108,28 +108,42 @@ impl ChildGuard {
     /// When `timeout` passes first or the process closes its stdout (exits);
     /// the message includes the process's output.
     pub fn wait_for_line<T>(&self, timeout: Duration, parse: impl Fn(&str) -> Option<T>) -> T {
+        self.try_wait_for_line(timeout, parse)
+            .unwrap_or_else(|why| panic!("{why}"))
+    }
+
+    /// Like [`ChildGuard::wait_for_line`], but answers why it failed instead
+    /// of panicking (for callers that retry, e.g. on a port taken meanwhile).
+    pub fn try_wait_for_line<T>(
+        &self,
+        timeout: Duration,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Result<T, String> {
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.stdout_lines.recv_timeout(left) {
                 Ok(line) => {
                     if let Some(found) = parse(&line) {
-                        return found;
+                        return Ok(found);
                     }
                 }
-                Err(RecvTimeoutError::Timeout) => panic!(
-                    "{} printed no expected line within {timeout:?}; its output:\n{}",
-                    self.name,
-                    self.output()
-                ),
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(format!(
+                        "{} printed no expected line within {timeout:?}; its output:\n{}",
+                        self.name,
+                        self.output()
+                    ))
+                }
                 Err(RecvTimeoutError::Disconnected) => {
-                    // Give stderr's reader a moment to catch the last words.
+                    // Give stderr's reader a moment to catch the last words
+                    // (diagnostics only).
                     std::thread::sleep(Duration::from_millis(100));
-                    panic!(
+                    return Err(format!(
                         "{} closed its stdout (exited?) before printing the expected line; its output:\n{}",
                         self.name,
                         self.output()
-                    )
+                    ));
                 }
             }
         }
