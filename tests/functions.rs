@@ -305,3 +305,18 @@ async fn start_function_answers_202_and_builds_the_report_inside_wait_until() {
         start.proc.output()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_function_with_an_unreachable_redis_answers_503() {
+    // Port 1 on loopback: nothing listens there.
+    let env = [
+        ("REDIS_URL", "redis://127.0.0.1:1".to_owned()),
+        ("REDIS_CONNECT_TIMEOUT_MS", "500".to_owned()),
+    ];
+    let status = function("status", env!("CARGO_BIN_EXE_status"), &env);
+    let (code, body) = status
+        .get("/api/professional-report/status/00000000-0000-4000-8000-000000000000")
+        .await;
+    assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"]["code"], "store_unavailable", "{body}");
+}

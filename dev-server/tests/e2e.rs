@@ -452,3 +452,90 @@ fn unreachable_redis_fails_at_start() {
     assert!(out.contains("store unavailable"), "{out}");
     assert!(!out.contains("listening on"), "{out}");
 }
+
+/// Ctrl-C (SIGINT) stops an idle server at once, with exit status 0.
+#[test]
+fn ctrl_c_stops_an_idle_server() {
+    let mut server = DevServer::start(&Store::Memory, &[]);
+    server.proc.signal("INT");
+    let exit = server
+        .proc
+        .wait_exit(SHUTDOWN_GRACE)
+        .unwrap_or_else(|| panic!("still running after SIGINT\n{}", server.proc.output()));
+    assert!(exit.success(), "exit {exit}\n{}", server.proc.output());
+}
+
+/// A Redis that goes away after start: requests answer 503
+/// `store_unavailable` (the store is never swapped for memory), and the
+/// server serves again once Redis is back.
+#[tokio::test(flavor = "multi_thread")]
+async fn redis_going_down_answers_503_never_memory() {
+    // A Redis of our own, so stopping it disturbs no other test.
+    let port = care_report::testing::child::free_port();
+    let start_redis = || {
+        let mut cmd = Command::new("redis-server");
+        cmd.args(["--port", &port.to_string()]).args([
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]);
+        let redis = ChildGuard::spawn("redis-server", cmd);
+        redis.wait_for_line(DEADLINE, |l| l.contains("Ready to accept").then_some(()));
+        redis
+    };
+    let redis = start_redis();
+    let url = format!("redis://127.0.0.1:{port}");
+    let mut env = TOUR_ENV.to_vec();
+    env.extend([
+        ("REDIS_URL", url.as_str()),
+        ("REDIS_RESPONSE_TIMEOUT_MS", "500"),
+        ("REDIS_CONNECT_TIMEOUT_MS", "500"),
+    ]);
+    // `Store::Memory` adds no store settings: the Redis URL is in `env`.
+    let server = DevServer::start(&Store::Memory, &env);
+    let id = server.start_job().await;
+    server
+        .wait_status(&id, "partial", |s| status_of(s) == "partial")
+        .await;
+
+    drop(redis);
+    for path in [
+        "/health".to_owned(),
+        format!("/api/professional-report/status/{id}"),
+    ] {
+        let (code, body) = server.get(&path).await;
+        assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE, "{path}: {body}");
+        assert_eq!(body["error"]["code"], "store_unavailable", "{path}: {body}");
+    }
+    let (code, body) = server
+        .post_json(
+            "/api/professional-report/start",
+            &format!(r#"{{"questionnaire": {SAMPLE}}}"#),
+        )
+        .await;
+    assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE, "start: {body}");
+
+    // Back (empty: it kept nothing on disk): the server answers from Redis
+    // again, and says the old job is gone rather than inventing one.
+    let _redis = start_redis();
+    let started = Instant::now();
+    loop {
+        let (code, body) = server.get("/health").await;
+        if code == StatusCode::OK {
+            assert_eq!(body["store"], "redis", "{body}");
+            break;
+        }
+        assert!(
+            started.elapsed() < DEADLINE,
+            "no reconnection within {DEADLINE:?}: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (code, body) = server
+        .get(&format!("/api/professional-report/status/{id}"))
+        .await;
+    assert_eq!(code, StatusCode::NOT_FOUND, "{body}");
+}

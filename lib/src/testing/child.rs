@@ -149,18 +149,26 @@ impl ChildGuard {
         }
     }
 
-    /// Asks the process to stop gracefully: SIGTERM (through `kill`, so no
-    /// unsafe code is needed).
+    /// Asks the process to stop gracefully: SIGTERM.
     ///
     /// # Panics
     /// When `kill` cannot be run.
     pub fn terminate(&self) {
+        self.signal("TERM");
+    }
+
+    /// Sends the signal `name` (`TERM`, `INT`, ...) through `kill`, so no
+    /// unsafe code is needed.
+    ///
+    /// # Panics
+    /// When `kill` cannot be run or fails.
+    pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
-            .arg("-TERM")
+            .arg(format!("-{name}"))
             .arg(self.id().to_string())
             .status()
-            .expect("run kill -TERM");
-        assert!(status.success(), "kill -TERM {} failed", self.id());
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} {} failed", self.id());
     }
 
     /// Waits up to `timeout` for the process to exit; `None` if it is still
