@@ -177,6 +177,11 @@ async fn serve(
                 br#"{"error":{"code":"incomplete_body","message":"the request body could not be read"}}"#,
             ));
             *r.status_mut() = http::StatusCode::BAD_REQUEST;
+            // Every error is JSON (SPEC §2), this one too.
+            r.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/json; charset=utf-8"),
+            );
             r
         }
     };
