@@ -6,7 +6,11 @@
 //! - A local retry scheduler runs the same sweep as the Vercel cron, every
 //!   `SWEEP_INTERVAL_SECS` (default 300).
 //! - SIGTERM / Ctrl-C: stop accepting, let running jobs save what is in
-//!   flight and give their leases back, then exit.
+//!   flight and give their leases back, then exit (a second Ctrl-C exits at
+//!   once; the sweep resumes whatever was cut short).
+//! - `PORT=0` binds a free port. Once bound, the server prints exactly one
+//!   line to stdout, `listening on http://<ip>:<port>`, for scripts and the
+//!   end-to-end tests; everything else is logged to stderr.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -15,6 +19,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use care_report::config::{env_parse, env_str, ConfigError};
 use care_report::http::{handle, App, Background};
 use care_report::service::{HostProfile, Service};
@@ -54,9 +59,15 @@ async fn main() -> anyhow::Result<()> {
             .max(1),
     );
 
-    let service = Service::from_env(HostProfile::DEV_SERVER).await?;
+    // A Redis URL that is set but unreachable stops the server here, with
+    // the reason: falling back to memory would hide lost jobs.
+    let service = Service::from_env(HostProfile::DEV_SERVER)
+        .await
+        .context("the dev-server could not start")?;
     let app = Arc::new(service.app.clone());
-    let listener = TcpListener::bind(addr).await?;
+    let listener = TcpListener::bind(addr).await.with_context(|| {
+        format!("cannot listen on {addr} (set PORT, or PORT=0 for any free port)")
+    })?;
     let local = listener.local_addr()?;
     tracing::info!(
         address = %format!("http://{local}"),
@@ -65,6 +76,7 @@ async fn main() -> anyhow::Result<()> {
         directory = app.engine.directory().label(),
         "dev-server listening"
     );
+    announce(local);
 
     let shutdown = CancellationToken::new();
     let tasks = TaskTracker::new();
@@ -72,8 +84,14 @@ async fn main() -> anyhow::Result<()> {
     let signal = shutdown.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
-        tracing::info!("shutdown requested: finishing running work");
+        tracing::info!(
+            grace_secs = SHUTDOWN_GRACE.as_secs(),
+            "shutdown requested: finishing running work (signal again to exit at once)"
+        );
         signal.cancel();
+        wait_for_signal().await;
+        tracing::warn!("second signal: exiting now; the sweep resumes unfinished jobs");
+        std::process::exit(130);
     });
 
     let connections = TaskTracker::new();
@@ -131,6 +149,18 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The one stdout line: where the server listens (tests and scripts read it,
+/// which matters with `PORT=0`).
+#[allow(
+    clippy::print_stdout,
+    reason = "a stable, machine-readable line on stdout is this function's purpose"
+)]
+fn announce(local: SocketAddr) {
+    use std::io::Write as _;
+    println!("listening on http://{local}");
+    let _ = std::io::stdout().flush();
+}
+
 /// Collects the body under the limit and hands the request to the library.
 async fn serve(
     app: &App,
@@ -147,13 +177,20 @@ async fn serve(
                 br#"{"error":{"code":"incomplete_body","message":"the request body could not be read"}}"#,
             ));
             *r.status_mut() = http::StatusCode::BAD_REQUEST;
+            // Every error is JSON (SPEC §2), this one too.
+            r.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/json; charset=utf-8"),
+            );
             r
         }
     };
     response.map(http_body_util::Full::new)
 }
 
-/// The local retry scheduler: the cron's sweep, every `every`.
+/// The local retry scheduler: the cron's sweep, every `every`. The first
+/// sweep runs at once, so jobs a previous run left in Redis (interrupted,
+/// or due while it was down) are resumed without waiting an interval.
 async fn scheduler(app: Arc<App>, every: Duration, stop: CancellationToken) {
     tracing::info!(
         every_secs = every.as_secs(),
@@ -161,15 +198,28 @@ async fn scheduler(app: Arc<App>, every: Duration, stop: CancellationToken) {
     );
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ticker.tick().await; // the first tick is immediate; the first sweep waits one interval
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
             () = stop.cancelled() => break,
         }
-        // The sweep logs what it did; only a store outage is news here.
-        if let Err(e) = app.engine.sweep().await {
-            tracing::warn!(error = %e, "scheduled sweep could not run; next interval tries again");
+        // Its own task, so a panic in one sweep is logged and the next
+        // interval still sweeps, instead of retries stopping for good.
+        let engine = app.engine.clone();
+        match tokio::spawn(async move { engine.sweep().await }).await {
+            // The engine logs each sweep's counts ("sweep finished").
+            Ok(Ok(report)) => tracing::debug!(
+                checked = report.checked,
+                errors = report.errors,
+                next_in_secs = every.as_secs(),
+                "scheduled sweep done"
+            ),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "scheduled sweep could not run; next interval tries again")
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "scheduled sweep panicked; next one in an interval")
+            }
         }
     }
     tracing::info!("local retry scheduler stopped");

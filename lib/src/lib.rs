@@ -16,7 +16,8 @@
 //! - [`host`]: adapters for the hosts (Vercel functions; the dev-server uses hyper).
 //! - [`service`]: builds everything from the environment.
 //! - [`config`], [`telemetry`]: environment parsing and logging shared by all.
-//! - `testing` (hidden): a private `redis-server` for test suites.
+//! - `testing` (hidden): a private `redis-server` and a guard for real
+//!   binaries, for test suites.
 
 pub mod config;
 pub mod directory;

@@ -6,6 +6,8 @@
 //! questionnaire contents, e-mails, phone numbers, URLs with passwords or
 //! API keys: log fields are ids, counts, statuses and error kinds.
 
+use std::io::IsTerminal as _;
+
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber once; later calls do nothing.
@@ -19,8 +21,11 @@ pub fn init() {
             .with_writer(std::io::stderr)
             .try_init()
     } else {
+        // Colours only for a terminal: piped into a file or a test's
+        // buffer, escape codes would make the lines hard to read and grep.
         tracing_subscriber::fmt()
             .with_env_filter(filter)
+            .with_ansi(std::io::stderr().is_terminal())
             .with_writer(std::io::stderr)
             .try_init()
     };

@@ -1,3 +1,4 @@
 //! Test support shared by the test suites (hidden from the docs).
 
+pub mod child;
 pub mod redis;

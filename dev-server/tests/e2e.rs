@@ -1,0 +1,541 @@
+//! End-to-end tests of the real `dev-server` binary: the README's one-minute
+//! tour over HTTP, in memory and against a private Redis, and graceful
+//! shutdown with a job in flight.
+//!
+//! Each test starts its own server with `PORT=0` (it prints `listening on
+//! http://…` once bound), a cleared environment plus the settings it needs,
+//! and, with Redis, a unique `REDIS_KEY_PREFIX` on the test run's private
+//! Redis (`care_report::testing::redis`); so the tests run in parallel and
+//! never touch anyone's data. Every server is killed when its guard drops,
+//! also when a test fails (the server's output is then printed). Nothing
+//! sleeps for correctness: every wait is a poll with a deadline.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use care_report::model::{JobId, JobStatus, SlotStatus};
+use care_report::store::{JobStore, Retention};
+use care_report::testing::child::ChildGuard;
+use care_report::testing::redis as test_redis;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_dev-server");
+const SAMPLE: &str = include_str!("../samples/questionnaire.json");
+/// How long any awaited state may take before the test fails.
+const DEADLINE: Duration = Duration::from_secs(30);
+/// The dev-server's shutdown grace (`SHUTDOWN_GRACE` in main.rs).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// The tour's faults and timings: every Google Places fetch fails twice per
+/// home, then answers. The first round ends `partial` (5 of 25 missing), the
+/// manual retry is the 2nd attempt (fails again), and the dev-server's own
+/// scheduler makes the 3rd a few seconds later, which completes the report.
+/// The 4 s base delay leaves the client ample time to retry first.
+const TOUR_ENV: &[(&str, &str)] = &[
+    ("SANDBOX_FAULTS", "google_places:status=503,heal_after=2"),
+    ("RETRY_BASE_DELAY_SECS", "4"),
+    ("RETRY_JITTER", "0"),
+    ("SWEEP_INTERVAL_SECS", "1"),
+];
+
+#[derive(Clone, Debug)]
+enum Store {
+    Memory,
+    Redis { prefix: String },
+}
+
+impl Store {
+    fn redis() -> Self {
+        Self::Redis {
+            prefix: test_redis::unique_prefix(),
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Memory => "memory",
+            Self::Redis { .. } => "redis",
+        }
+    }
+}
+
+/// A running dev-server and a client for it.
+struct DevServer {
+    proc: ChildGuard,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl DevServer {
+    /// Starts the binary with a clean environment: the store's settings,
+    /// `PORT=0` and `env`. Returns once it printed where it listens.
+    fn start(store: &Store, env: &[(&str, &str)]) -> Self {
+        let mut cmd = Command::new(BIN);
+        // Hermetic: a developer's REDIS_URL or SANDBOX_FAULTS must not leak in.
+        cmd.env_clear()
+            .env("PORT", "0")
+            .env("RUST_LOG", "info")
+            .env("RUST_BACKTRACE", "1");
+        if let Some(path) = std::env::var_os("PATH") {
+            cmd.env("PATH", path);
+        }
+        if let Store::Redis { prefix } = store {
+            cmd.env("REDIS_URL", test_redis::url())
+                .env("REDIS_KEY_PREFIX", prefix);
+        }
+        cmd.envs(env.iter().copied());
+        let proc = ChildGuard::spawn("dev-server", cmd);
+        let base = proc.wait_for_line(DEADLINE, |line| {
+            line.strip_prefix("listening on ").map(str::to_owned)
+        });
+        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+        let http = reqwest::Client::builder()
+            .timeout(DEADLINE)
+            .build()
+            .expect("HTTP client");
+        Self { proc, base, http }
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(self.http.get(format!("{}{path}", self.base)))
+            .await
+    }
+
+    async fn post_json(&self, path: &str, body: &str) -> (StatusCode, Value) {
+        let req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        self.send(req).await
+    }
+
+    async fn post(&self, path: &str) -> (StatusCode, Value) {
+        self.send(self.http.post(format!("{}{path}", self.base)))
+            .await
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> (StatusCode, Value) {
+        let resp = req.send().await.unwrap_or_else(|e| {
+            panic!(
+                "request to the dev-server failed: {e}\n{}",
+                self.proc.output()
+            )
+        });
+        let status = resp.status();
+        let ctype = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let text = resp.text().await.expect("response body");
+        assert!(
+            ctype.starts_with("application/json"),
+            "{status} answered {ctype:?}: {text}"
+        );
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{status} answered invalid JSON ({e}): {text}"));
+        (status, body)
+    }
+
+    /// Polls the job's status until `done` accepts it.
+    async fn wait_status(&self, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let path = format!("/api/professional-report/status/{id}");
+        let started = Instant::now();
+        loop {
+            let (code, body) = self.get(&path).await;
+            assert_eq!(code, StatusCode::OK, "status: {body}");
+            if done(&body) {
+                return body;
+            }
+            assert!(
+                started.elapsed() < DEADLINE,
+                "job {id} not {what} within {DEADLINE:?}; last status: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn start_job(&self) -> String {
+        let (code, body) = self
+            .post_json(
+                "/api/professional-report/start",
+                &format!(r#"{{"questionnaire": {SAMPLE}}}"#),
+            )
+            .await;
+        assert_eq!(code, StatusCode::ACCEPTED, "start: {body}");
+        assert_eq!(body["status"], "pending", "{body}");
+        let id = body["job_id"].as_str().expect("job_id").to_owned();
+        assert_eq!(
+            body["status_url"],
+            format!("/api/professional-report/status/{id}")
+        );
+        id
+    }
+}
+
+fn status_of(body: &Value) -> &str {
+    body["status"].as_str().unwrap_or("")
+}
+
+/// The README's tour: start → status → result → missing-sources → retry →
+/// retry-status → (the scheduler completes the report) → cron.
+async fn tour(store: Store) {
+    let server = DevServer::start(&store, TOUR_ENV);
+
+    let (code, health) = server.get("/health").await;
+    assert_eq!(code, StatusCode::OK, "{health}");
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["store"], store.kind(), "{health}");
+    assert_eq!(health["sources"], "sandbox", "{health}");
+
+    let id = server.start_job().await;
+
+    // First round: every source but Google Places answers.
+    let status = server
+        .wait_status(&id, "partial", |s| status_of(s) == "partial")
+        .await;
+    assert_eq!(status["progress"], 100, "{status}");
+    assert_eq!(status["is_partial"], true, "{status}");
+    assert_eq!(status["completeness"], 80, "{status}");
+
+    let (code, result) = server
+        .get(&format!("/api/professional-report/result/{id}"))
+        .await;
+    assert_eq!(code, StatusCode::OK, "{result}");
+    assert_eq!(result["is_partial"], true);
+    assert_eq!(result["homes"].as_array().map(Vec::len), Some(5), "homes");
+    let missing = result["missing_data_sources"].as_array().expect("missing");
+    assert_eq!(missing.len(), 5, "{missing:?}");
+    assert!(missing.iter().all(|m| m["source_type"] == "google_places"));
+
+    let (code, ms) = server
+        .get(&format!("/api/professional-report/missing-sources/{id}"))
+        .await;
+    assert_eq!(code, StatusCode::OK, "{ms}");
+    assert_eq!(ms["total_missing"], 5, "{ms}");
+    assert_eq!(
+        ms["missing_by_type"]["google_places"]
+            .as_array()
+            .map(Vec::len),
+        Some(5),
+        "{ms}"
+    );
+
+    // The client's retry is each source's 2nd attempt: it fails again.
+    let (code, retry) = server
+        .post(&format!("/api/professional-report/retry/{id}"))
+        .await;
+    assert_eq!(code, StatusCode::OK, "{retry}");
+    let rr = &retry["retry_result"];
+    assert_eq!(
+        rr["retried_sources"].as_array().map(Vec::len),
+        Some(5),
+        "{retry}"
+    );
+    assert_eq!(rr["still_missing"], 5, "{retry}");
+    assert_eq!(rr["success_count"], 0, "{retry}");
+    assert_eq!(retry["status"], "partial", "{retry}");
+    assert!(retry["time_remaining_hours"].as_f64().unwrap_or(0.0) > 2.9);
+
+    let (code, rs) = server
+        .get(&format!("/api/professional-report/retry-status/{id}"))
+        .await;
+    assert_eq!(code, StatusCode::OK, "{rs}");
+    assert_eq!(rs["will_auto_retry"], true, "{rs}");
+    assert_eq!(rs["missing_sources_count"], 5, "{rs}");
+    let next = rs["next_retries"].as_array().expect("next_retries");
+    assert_eq!(next.len(), 5, "{rs}");
+    for n in next {
+        assert_eq!(n["source_type"], "google_places", "{n}");
+        assert_eq!(n["retry_count"], 1, "{n}");
+        assert_eq!(n["max_retries"], 10, "{n}");
+        assert!(n["time_until_retry_seconds"].as_u64().is_some(), "{n}");
+    }
+
+    // No client action from here: the dev-server's scheduler retries again.
+    let status = server
+        .wait_status(&id, "completed by the scheduler", |s| {
+            status_of(s) == "completed"
+        })
+        .await;
+    assert_eq!(status["completeness"], 100, "{status}");
+    assert_eq!(status["is_partial"], false, "{status}");
+
+    let (code, result) = server
+        .get(&format!("/api/professional-report/result/{id}"))
+        .await;
+    assert_eq!(code, StatusCode::OK, "{result}");
+    assert_eq!(result["is_partial"], false, "{result}");
+    assert_eq!(
+        result["missing_data_sources"].as_array().map(Vec::len),
+        Some(0)
+    );
+    let (_, rs) = server
+        .get(&format!("/api/professional-report/retry-status/{id}"))
+        .await;
+    assert_eq!(rs["will_auto_retry"], false, "{rs}");
+
+    let (code, cron) = server.get("/api/cron/retry-missing-data").await;
+    assert_eq!(code, StatusCode::OK, "{cron}");
+    assert_eq!(cron["success"], true, "{cron}");
+    assert!(cron["result"]["checked"].is_u64(), "{cron}");
+
+    if let Store::Redis { prefix } = &store {
+        let keys = test_redis::keys(prefix).await;
+        assert!(!keys.is_empty(), "no Redis keys under {prefix}");
+        let bare = test_redis::keys_without_ttl(prefix).await;
+        assert!(bare.is_empty(), "keys without a TTL: {bare:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readme_tour_in_memory() {
+    tour(Store::Memory).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readme_tour_with_redis() {
+    tour(Store::redis()).await;
+}
+
+/// Faults that keep a job's first round busy for many seconds: 20 of its 25
+/// fetches take 1.5 s each (under the sandbox's 2 s timeout, so they
+/// succeed), two at a time.
+const SLOW_ENV: &[(&str, &str)] = &[
+    (
+        "SANDBOX_FAULTS",
+        "cqc:delay_ms=1500;fsa:delay_ms=1500;google_places:delay_ms=1500;firecrawl:delay_ms=1500",
+    ),
+    ("FETCH_CONCURRENCY", "2"),
+    ("LEASE_TTL_SECS", "3"),
+    ("PENDING_GRACE_SECS", "3"),
+    ("SWEEP_INTERVAL_SECS", "1"),
+];
+
+/// Starts a slow job, waits until some of its sources are saved, sends
+/// SIGTERM and checks the server exits 0 well within its grace period.
+async fn interrupt_mid_job(store: &Store) -> String {
+    let mut server = DevServer::start(store, SLOW_ENV);
+    let id = server.start_job().await;
+    let status = server
+        .wait_status(&id, "processing with sources saved", |s| {
+            status_of(s) == "processing" && s["progress"].as_u64().unwrap_or(0) > 20
+        })
+        .await;
+    assert!(status["progress"].as_u64() < Some(100), "{status}");
+
+    let asked = Instant::now();
+    server.proc.terminate();
+    let exit = server
+        .proc
+        .wait_exit(SHUTDOWN_GRACE + Duration::from_secs(5));
+    let took = asked.elapsed();
+    let Some(exit) = exit else {
+        panic!(
+            "dev-server still running {took:?} after SIGTERM\n{}",
+            server.proc.output()
+        )
+    };
+    assert!(
+        exit.success(),
+        "dev-server exited with {exit} after SIGTERM\n{}",
+        server.proc.output()
+    );
+    // The round stops taking fetches: only the ones in flight (≤ 1.5 s) are
+    // waited for, not the ~15 s the whole round would need.
+    assert!(
+        took < SHUTDOWN_GRACE,
+        "shutdown took {took:?}: it waited for the whole job instead of stopping it\n{}",
+        server.proc.output()
+    );
+    let out = server.proc.output();
+    assert!(out.contains("shutdown requested"), "{out}");
+    assert!(out.contains("dev-server stopped"), "{out}");
+    id
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_mid_job_exits_cleanly_in_memory() {
+    interrupt_mid_job(&Store::Memory).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_mid_job_then_a_new_server_resumes_it_from_redis() {
+    let store = Store::redis();
+    let Store::Redis { prefix } = &store else {
+        unreachable!()
+    };
+    let id = interrupt_mid_job(&store).await;
+
+    // What the stopped server left: its answers saved, its lease given back,
+    // the rest still to fetch.
+    let redis = test_redis::store_with_prefix(prefix, Retention::default()).await;
+    let job_id = JobId::parse(&id).expect("job id");
+    let left = redis
+        .get(job_id)
+        .await
+        .expect("read job")
+        .expect("job kept");
+    assert_eq!(left.status, JobStatus::Processing, "{left:?}");
+    assert!(left.lease.is_none(), "lease not released: {:?}", left.lease);
+    let loaded_before: BTreeMap<String, u32> = left
+        .slots
+        .iter()
+        .filter(|s| s.status == SlotStatus::Loaded)
+        .map(|s| (s.key().field(), s.attempts))
+        .collect();
+    assert!(!loaded_before.is_empty(), "nothing was saved: {left:?}");
+    assert!(
+        left.slots.iter().any(|s| s.status == SlotStatus::Pending),
+        "nothing was left to do: {left:?}"
+    );
+
+    // A new server on the same Redis and prefix (without the slow faults)
+    // resumes the job from its sweep and never fetches a saved source again.
+    let server = DevServer::start(
+        &store,
+        &[
+            ("LEASE_TTL_SECS", "3"),
+            ("PENDING_GRACE_SECS", "3"),
+            ("SWEEP_INTERVAL_SECS", "1"),
+        ],
+    );
+    let status = server
+        .wait_status(&id, "completed after the restart", |s| {
+            status_of(s) == "completed"
+        })
+        .await;
+    assert_eq!(status["completeness"], 100, "{status}");
+    let done = redis
+        .get(job_id)
+        .await
+        .expect("read job")
+        .expect("job kept");
+    for slot in &done.slots {
+        if let Some(attempts) = loaded_before.get(&slot.key().field()) {
+            assert_eq!(
+                slot.attempts,
+                *attempts,
+                "{} was fetched again after the restart",
+                slot.key().field()
+            );
+        }
+    }
+    assert!(
+        server.proc.output().contains("resumed=1"),
+        "the sweep did not report resuming the job\n{}",
+        server.proc.output()
+    );
+}
+
+/// A Redis URL that is set but unreachable stops the dev-server at start
+/// with a clear error; it never falls back to memory.
+#[test]
+fn unreachable_redis_fails_at_start() {
+    // Port 1 on loopback: nothing listens there.
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env("PORT", "0")
+        .env("REDIS_URL", "redis://127.0.0.1:1")
+        .env("REDIS_CONNECT_TIMEOUT_MS", "500");
+    let mut proc = ChildGuard::spawn("dev-server", cmd);
+    let exit = proc
+        .wait_exit(DEADLINE)
+        .unwrap_or_else(|| panic!("still running with a dead Redis\n{}", proc.output()));
+    assert!(!exit.success(), "exit {exit}\n{}", proc.output());
+    let out = proc.output();
+    assert!(out.contains("could not start"), "{out}");
+    assert!(out.contains("store unavailable"), "{out}");
+    assert!(!out.contains("listening on"), "{out}");
+}
+
+/// Ctrl-C (SIGINT) stops an idle server at once, with exit status 0.
+#[test]
+fn ctrl_c_stops_an_idle_server() {
+    let mut server = DevServer::start(&Store::Memory, &[]);
+    server.proc.signal("INT");
+    let exit = server
+        .proc
+        .wait_exit(SHUTDOWN_GRACE)
+        .unwrap_or_else(|| panic!("still running after SIGINT\n{}", server.proc.output()));
+    assert!(exit.success(), "exit {exit}\n{}", server.proc.output());
+}
+
+/// A Redis that goes away after start: requests answer 503
+/// `store_unavailable` (the store is never swapped for memory), and the
+/// server serves again once Redis is back.
+#[tokio::test(flavor = "multi_thread")]
+async fn redis_going_down_answers_503_never_memory() {
+    // A Redis of our own, so stopping it disturbs no other test.
+    let port = care_report::testing::child::free_port();
+    let start_redis = || {
+        let mut cmd = Command::new("redis-server");
+        cmd.args(["--port", &port.to_string()]).args([
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]);
+        let redis = ChildGuard::spawn("redis-server", cmd);
+        redis.wait_for_line(DEADLINE, |l| l.contains("Ready to accept").then_some(()));
+        redis
+    };
+    let redis = start_redis();
+    let url = format!("redis://127.0.0.1:{port}");
+    let mut env = TOUR_ENV.to_vec();
+    env.extend([
+        ("REDIS_URL", url.as_str()),
+        ("REDIS_RESPONSE_TIMEOUT_MS", "500"),
+        ("REDIS_CONNECT_TIMEOUT_MS", "500"),
+    ]);
+    // `Store::Memory` adds no store settings: the Redis URL is in `env`.
+    let server = DevServer::start(&Store::Memory, &env);
+    let id = server.start_job().await;
+    server
+        .wait_status(&id, "partial", |s| status_of(s) == "partial")
+        .await;
+
+    drop(redis);
+    for path in [
+        "/health".to_owned(),
+        format!("/api/professional-report/status/{id}"),
+    ] {
+        let (code, body) = server.get(&path).await;
+        assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE, "{path}: {body}");
+        assert_eq!(body["error"]["code"], "store_unavailable", "{path}: {body}");
+    }
+    let (code, body) = server
+        .post_json(
+            "/api/professional-report/start",
+            &format!(r#"{{"questionnaire": {SAMPLE}}}"#),
+        )
+        .await;
+    assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE, "start: {body}");
+
+    // Back (empty: it kept nothing on disk): the server answers from Redis
+    // again, and says the old job is gone rather than inventing one.
+    let _redis = start_redis();
+    let started = Instant::now();
+    loop {
+        let (code, body) = server.get("/health").await;
+        if code == StatusCode::OK {
+            assert_eq!(body["store"], "redis", "{body}");
+            break;
+        }
+        assert!(
+            started.elapsed() < DEADLINE,
+            "no reconnection within {DEADLINE:?}: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (code, body) = server
+        .get(&format!("/api/professional-report/status/{id}"))
+        .await;
+    assert_eq!(code, StatusCode::NOT_FOUND, "{body}");
+}

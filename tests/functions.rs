@@ -1,0 +1,322 @@
+//! The real Vercel function binaries (`api/**`), run outside Vercel: without
+//! `VERCEL_IPC_PATH`, `vercel_runtime` serves plain HTTP on
+//! `127.0.0.1:$VERCEL_DEV_PORT` and prints `Dev server listening: <port>`.
+//!
+//! - A job created through the dev-server is read through the `status` and
+//!   `result` functions on the same Redis and key prefix (path and query
+//!   forms of the dynamic route).
+//! - A function without any Redis URL answers 500 `server_misconfigured`
+//!   JSON and keeps running.
+//! - The `start` function answers 202 and builds the report inside
+//!   `wait_until`.
+//!
+//! Binaries: the functions come from `CARGO_BIN_EXE_*`. The dev-server is
+//! another package's binary, which Cargo does not hand to this package's
+//! tests; it is `dev-server` next to the functions in the target directory.
+//! `cargo test --workspace` (what `scripts/test.sh` runs) builds it fresh,
+//! because the dev-server package has integration tests of its own. When it
+//! is missing (e.g. `cargo test -p care-report-functions` on a clean target)
+//! the test builds it with `cargo build -p dev-server`. `DEV_SERVER_BIN`
+//! overrides the path. Note that `cargo test -p care-report-functions` alone
+//! may run an older dev-server binary: use `--workspace` after changing it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use care_report::testing::child::{free_port, ChildGuard};
+use care_report::testing::redis as test_redis;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+const SAMPLE: &str = include_str!("../dev-server/samples/questionnaire.json");
+/// How long any awaited state may take before the test fails.
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// A spawned binary serving HTTP, and a client for it.
+struct Served {
+    proc: ChildGuard,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Served {
+    fn new(proc: ChildGuard, base: String) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(DEADLINE)
+            .build()
+            .expect("HTTP client");
+        Self { proc, base, http }
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(self.http.get(format!("{}{path}", self.base)))
+            .await
+    }
+
+    async fn post_json(&self, path: &str, body: &str) -> (StatusCode, Value) {
+        let req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        self.send(req).await
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> (StatusCode, Value) {
+        let resp = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("request failed: {e}\n{}", self.proc.output()));
+        let status = resp.status();
+        let text = resp.text().await.expect("response body");
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{status} answered invalid JSON ({e}): {text}"));
+        (status, body)
+    }
+
+    /// Polls `path` until `done` accepts its 200 answer.
+    async fn wait_for(&self, path: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let started = Instant::now();
+        loop {
+            let (code, body) = self.get(path).await;
+            assert_eq!(code, StatusCode::OK, "{path}: {body}");
+            if done(&body) {
+                return body;
+            }
+            assert!(
+                started.elapsed() < DEADLINE,
+                "{what}: not within {DEADLINE:?}; last answer of {path}: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// A command with a cleared environment (a developer's `REDIS_URL` or
+/// `VERCEL_IPC_PATH` must not leak in) plus `env`.
+fn hermetic(bin: &Path, env: &[(&str, String)]) -> Command {
+    let mut cmd = Command::new(bin);
+    cmd.env_clear()
+        .env("RUST_LOG", "info")
+        .env("RUST_BACKTRACE", "1");
+    if let Some(path) = std::env::var_os("PATH") {
+        cmd.env("PATH", path);
+    }
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
+    cmd
+}
+
+/// Starts a function binary on a free port. The runtime cannot bind port 0
+/// and report it, so a free port is picked first; if another process takes
+/// it meanwhile the binary exits and we try another one.
+fn function(name: &str, bin: &str, env: &[(&str, String)]) -> Served {
+    let mut last_error = String::new();
+    for _ in 0..3 {
+        let port = free_port();
+        let mut env = env.to_vec();
+        env.push(("VERCEL_DEV_PORT", port.to_string()));
+        let proc = ChildGuard::spawn(name, hermetic(Path::new(bin), &env));
+        match proc.try_wait_for_line(DEADLINE, |l| {
+            l.strip_prefix("Dev server listening: ")
+                .and_then(|p| p.trim().parse::<u16>().ok())
+        }) {
+            Ok(p) if p == port => return Served::new(proc, format!("http://127.0.0.1:{port}")),
+            Ok(p) => panic!("{name} listens on {p}, not on VERCEL_DEV_PORT={port}"),
+            Err(why) => last_error = why,
+        }
+    }
+    panic!("{name} did not start: {last_error}")
+}
+
+/// The dev-server binary (see the module docs for how it is found).
+fn dev_server_bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("DEV_SERVER_BIN") {
+        return PathBuf::from(path);
+    }
+    let functions = Path::new(env!("CARGO_BIN_EXE_status"));
+    let bin_dir = functions.parent().expect("binary directory");
+    let bin = bin_dir.join(format!("dev-server{}", std::env::consts::EXE_SUFFIX));
+    if !bin.exists() {
+        build_dev_server(bin_dir);
+        assert!(
+            bin.exists(),
+            "cargo build did not produce {}",
+            bin.display()
+        );
+    }
+    bin
+}
+
+fn build_dev_server(bin_dir: &Path) {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args([
+        "build",
+        "-p",
+        "dev-server",
+        "--bin",
+        "dev-server",
+        "--manifest-path",
+    ])
+    .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"));
+    // target/<profile>/ → the same profile and target directory.
+    match bin_dir.file_name().and_then(|p| p.to_str()) {
+        Some("debug") | None => {}
+        Some("release") => {
+            cmd.arg("--release");
+        }
+        Some(profile) => {
+            cmd.args(["--profile", profile]);
+        }
+    }
+    if let Some(target_dir) = bin_dir.parent() {
+        cmd.arg("--target-dir").arg(target_dir);
+    }
+    let status = cmd.status().expect("run cargo build -p dev-server");
+    assert!(status.success(), "cargo build -p dev-server failed");
+}
+
+fn dev_server(env: &[(&str, String)]) -> Served {
+    let mut env = env.to_vec();
+    env.push(("PORT", "0".to_owned()));
+    let proc = ChildGuard::spawn("dev-server", hermetic(&dev_server_bin(), &env));
+    let base = proc.wait_for_line(DEADLINE, |l| {
+        l.strip_prefix("listening on ").map(str::to_owned)
+    });
+    Served::new(proc, base)
+}
+
+fn redis_env(prefix: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("REDIS_URL", test_redis::url()),
+        ("REDIS_KEY_PREFIX", prefix.to_owned()),
+    ]
+}
+
+fn start_body() -> String {
+    format!(r#"{{"questionnaire": {SAMPLE}}}"#)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_and_result_functions_read_a_job_the_dev_server_created() {
+    let prefix = test_redis::unique_prefix();
+    let env = redis_env(&prefix);
+    let server = dev_server(&env);
+    let (code, started) = server
+        .post_json("/api/professional-report/start", &start_body())
+        .await;
+    assert_eq!(code, StatusCode::ACCEPTED, "{started}");
+    let id = started["job_id"].as_str().expect("job_id").to_owned();
+    server
+        .wait_for(
+            &format!("/api/professional-report/status/{id}"),
+            "the dev-server completes the job",
+            |s| s["status"] == "completed",
+        )
+        .await;
+
+    let status = function("status", env!("CARGO_BIN_EXE_status"), &env);
+    for path in [
+        format!("/api/professional-report/status/{id}"),
+        // Vercel's dynamic route passes the segment as `job_id`.
+        format!("/api/professional-report/status?job_id={id}"),
+    ] {
+        let (code, body) = status.get(&path).await;
+        assert_eq!(code, StatusCode::OK, "{path}: {body}");
+        assert_eq!(body["job_id"], id.as_str(), "{body}");
+        assert_eq!(body["status"], "completed", "{body}");
+        assert_eq!(body["completeness"], 100, "{body}");
+    }
+    // One endpoint per function.
+    let (code, body) = status
+        .get(&format!("/api/professional-report/result/{id}"))
+        .await;
+    assert_eq!(code, StatusCode::NOT_FOUND, "{body}");
+    // A job this store does not have.
+    let (code, body) = status
+        .get("/api/professional-report/status/00000000-0000-4000-8000-000000000000")
+        .await;
+    assert_eq!(code, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["error"]["code"], "job_not_found", "{body}");
+
+    let result = function("result", env!("CARGO_BIN_EXE_result"), &env);
+    for path in [
+        format!("/api/professional-report/result/{id}"),
+        format!("/api/professional-report/result?job_id={id}"),
+    ] {
+        let (code, body) = result.get(&path).await;
+        assert_eq!(code, StatusCode::OK, "{path}: {body}");
+        assert_eq!(body["job_id"], id.as_str(), "{body}");
+        assert_eq!(body["is_partial"], false, "{body}");
+        assert_eq!(body["homes"].as_array().map(Vec::len), Some(5), "{body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_function_without_a_redis_url_answers_500_misconfigured() {
+    let status = function("status", env!("CARGO_BIN_EXE_status"), &[]);
+    // Twice: the first failure must not take the process down.
+    for _ in 0..2 {
+        let (code, body) = status
+            .get("/api/professional-report/status/00000000-0000-4000-8000-000000000000")
+            .await;
+        assert_eq!(code, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+        assert_eq!(body["error"]["code"], "server_misconfigured", "{body}");
+        let message = body["error"]["message"].as_str().unwrap_or("");
+        assert!(!message.is_empty() && !message.contains("REDIS"), "{body}");
+    }
+    assert!(
+        status.proc.output().contains("no Redis URL"),
+        "the log should say what is missing\n{}",
+        status.proc.output()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn start_function_answers_202_and_builds_the_report_inside_wait_until() {
+    let prefix = test_redis::unique_prefix();
+    let mut env = redis_env(&prefix);
+    let reader = function("status", env!("CARGO_BIN_EXE_status"), &env);
+    // Sandbox sources: no network, no keys.
+    env.push(("SOURCES_MODE", "sandbox".to_owned()));
+    let start = function("start", env!("CARGO_BIN_EXE_start"), &env);
+
+    let (code, body) = start
+        .post_json("/api/professional-report/start", &start_body())
+        .await;
+    assert_eq!(code, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["status"], "pending", "{body}");
+    let id = body["job_id"].as_str().expect("job_id").to_owned();
+
+    // Nothing else works on the job: no dev-server, no cron. Only the start
+    // function's `wait_until` can complete it.
+    let done = reader
+        .wait_for(
+            &format!("/api/professional-report/status/{id}"),
+            "the start function builds the report in wait_until",
+            |s| s["status"] == "completed",
+        )
+        .await;
+    assert_eq!(done["completeness"], 100, "{done}");
+    assert!(
+        start.proc.output().contains("round finished"),
+        "{}",
+        start.proc.output()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_function_with_an_unreachable_redis_answers_503() {
+    // Port 1 on loopback: nothing listens there.
+    let env = [
+        ("REDIS_URL", "redis://127.0.0.1:1".to_owned()),
+        ("REDIS_CONNECT_TIMEOUT_MS", "500".to_owned()),
+    ];
+    let status = function("status", env!("CARGO_BIN_EXE_status"), &env);
+    let (code, body) = status
+        .get("/api/professional-report/status/00000000-0000-4000-8000-000000000000")
+        .await;
+    assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"]["code"], "store_unavailable", "{body}");
+}
