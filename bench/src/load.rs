@@ -134,6 +134,8 @@ pub struct LoadResult {
     pub errors: u64,
     /// The measured window.
     pub window: Duration,
+    /// Requests completed over the whole run, warm-up included.
+    pub total_requests: u64,
     /// Latencies of the measured requests, sorted.
     latencies: Vec<Duration>,
 }
@@ -182,6 +184,7 @@ pub async fn run(
         tasks.push(tokio::spawn(async move {
             let mut samples = Vec::with_capacity(64 * 1024);
             let mut errors = 0u64;
+            let mut total = 0u64;
             loop {
                 let sent = Instant::now();
                 if sent >= end {
@@ -190,6 +193,7 @@ pub async fn run(
                 let outcome = conn.send(&req).await;
                 let done = Instant::now();
                 let ok = matches!(&outcome, Ok(r) if r.status == req.expect);
+                total += 1;
                 if sent >= measure_from && done <= end {
                     if ok {
                         samples.push(done - sent);
@@ -205,15 +209,17 @@ pub async fn run(
                     }
                 }
             }
-            (samples, errors)
+            (samples, errors, total)
         }));
     }
     let mut latencies = Vec::new();
     let mut errors = 0;
+    let mut total_requests = 0;
     for task in tasks {
-        let (samples, e) = task.await?;
+        let (samples, e, t) = task.await?;
         latencies.extend(samples);
         errors += e;
+        total_requests += t;
     }
     latencies.sort_unstable();
     Ok(LoadResult {
@@ -221,6 +227,7 @@ pub async fn run(
         requests: latencies.len() as u64,
         errors,
         window: duration,
+        total_requests,
         latencies,
     })
 }

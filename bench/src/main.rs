@@ -222,6 +222,16 @@ mod machine {
         println!("| cores (available to this process) | {cpus} |");
         println!("| memory | {:.1} GiB |", mem_kib as f64 / 1024.0 / 1024.0);
         println!("| kernel | {kernel} |");
+        // Other work on the machine skews every number: say how busy it was.
+        println!(
+            "| load average at start (1, 5, 15 min) | {} |",
+            std::fs::read_to_string("/proc/loadavg")
+                .unwrap_or_default()
+                .split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         println!(
             "| redis-server | {} |",
             first_line_of("redis-server", &["--version"])

@@ -157,6 +157,26 @@ pub fn rss_kib(pid: u32) -> anyhow::Result<(u64, u64)> {
     Ok((field("VmRSS:")?, field("VmHWM:")?))
 }
 
+/// CPU time (user + system) a process has used so far.
+pub fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the `(comm)`, which may contain spaces: state is field 3,
+    // utime and stime are fields 14 and 15.
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .context("malformed /proc/pid/stat")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields
+        .get(11..13)
+        .context("short /proc/pid/stat")?
+        .iter()
+        .map(|f| f.parse::<u64>().unwrap_or(0))
+        .sum();
+    // USER_HZ is 100 on every Linux this runs on.
+    Ok(Duration::from_millis(ticks * 10))
+}
+
 /// One `redis-benchmark` result.
 #[derive(Debug, Clone)]
 pub struct RedisBench {
@@ -166,11 +186,20 @@ pub struct RedisBench {
     pub p50_ms: f64,
     /// 99th percentile latency, ms.
     pub p99_ms: f64,
+    /// redis-server CPU time per request.
+    pub server_cpu: Option<Duration>,
 }
 
 /// Runs `redis-benchmark -t get` with `clients` connections and no
-/// pipelining against the private Redis on `port`.
-pub fn redis_benchmark_get(port: u16, clients: usize, requests: u64) -> anyhow::Result<RedisBench> {
+/// pipelining against the private Redis on `port` (whose process is
+/// `server_pid`, for its CPU time).
+pub fn redis_benchmark_get(
+    port: u16,
+    server_pid: Option<u32>,
+    clients: usize,
+    requests: u64,
+) -> anyhow::Result<RedisBench> {
+    let cpu_before = server_pid.and_then(|p| cpu_time(p).ok());
     let out = Command::new("redis-benchmark")
         .args([
             "-h",
@@ -198,7 +227,13 @@ pub fn redis_benchmark_get(port: u16, clients: usize, requests: u64) -> anyhow::
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    parse_redis_benchmark_csv(&String::from_utf8_lossy(&out.stdout))
+    let mut bench = parse_redis_benchmark_csv(&String::from_utf8_lossy(&out.stdout))?;
+    if let (Some(pid), Some(before)) = (server_pid, cpu_before) {
+        bench.server_cpu = cpu_time(pid).ok().map(|after| {
+            (after.saturating_sub(before)) / u32::try_from(requests).unwrap_or(u32::MAX)
+        });
+    }
+    Ok(bench)
 }
 
 /// Parses `redis-benchmark --csv` (Redis 7):
@@ -220,6 +255,7 @@ fn parse_redis_benchmark_csv(csv: &str) -> anyhow::Result<RedisBench> {
         rps: cols[0],
         p50_ms: cols[3],
         p99_ms: cols[5],
+        server_cpu: None,
     })
 }
 

@@ -55,6 +55,15 @@ fn parse_round_trips(info: &str) -> u64 {
         .sum()
 }
 
+/// The redis-server's process id (`INFO server`).
+pub async fn server_pid(conn: &mut MultiplexedConnection) -> anyhow::Result<u32> {
+    let info: String = redis::cmd("INFO").arg("server").query_async(conn).await?;
+    info.lines()
+        .find_map(|l| l.strip_prefix("process_id:"))
+        .and_then(|v| v.trim().parse().ok())
+        .context("process_id in INFO server")
+}
+
 /// `used_memory` in bytes.
 pub async fn used_memory(conn: &mut MultiplexedConnection) -> anyhow::Result<u64> {
     let info: String = redis::cmd("INFO").arg("memory").query_async(conn).await?;
