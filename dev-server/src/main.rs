@@ -5,6 +5,9 @@
 //!   real APIs); its fault plan comes from `SANDBOX_FAULTS`.
 //! - A local retry scheduler runs the same sweep as the Vercel cron, every
 //!   `SWEEP_INTERVAL_SECS` (default 300).
+//! - `PROCESS_ON_START=false` stores new jobs without processing them; the
+//!   scheduler's sweep takes them over once `PENDING_GRACE_SECS` has passed,
+//!   as it would after a crash. The benchmarks use it to time `start` alone.
 //! - SIGTERM / Ctrl-C: stop accepting, let running jobs save what is in
 //!   flight and give their leases back, then exit (a second Ctrl-C exits at
 //!   once; the sweep resumes whatever was cut short).
@@ -20,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use care_report::config::{env_parse, env_str, ConfigError};
+use care_report::config::{env_bool, env_parse, env_str, ConfigError};
 use care_report::http::{handle, App, Background};
 use care_report::service::{HostProfile, Service};
 use hyper::body::Incoming;
@@ -36,11 +39,18 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Background work as tracked tokio tasks, so shutdown can wait for them.
 #[derive(Clone)]
-struct Tracked(TaskTracker);
+struct Tracked {
+    tasks: TaskTracker,
+    /// `PROCESS_ON_START`: when false the work is dropped and the job stays
+    /// `pending` in the due index, where the sweep finds it.
+    run: bool,
+}
 
 impl Background for Tracked {
     fn spawn(&self, work: Pin<Box<dyn Future<Output = ()> + Send + 'static>>) {
-        self.0.spawn(work);
+        if self.run {
+            self.tasks.spawn(work);
+        }
     }
 }
 
@@ -58,6 +68,7 @@ async fn main() -> anyhow::Result<()> {
             .unwrap_or(300)
             .max(1),
     );
+    let process_on_start = env_bool(&lookup, "PROCESS_ON_START")?.unwrap_or(true);
 
     // A Redis URL that is set but unreachable stops the server here, with
     // the reason: falling back to memory would hide lost jobs.
@@ -107,7 +118,10 @@ async fn main() -> anyhow::Result<()> {
             () = shutdown.cancelled() => break,
         };
         let app = app.clone();
-        let bg = Tracked(tasks.clone());
+        let bg = Tracked {
+            tasks: tasks.clone(),
+            run: process_on_start,
+        };
         let stop = shutdown.clone();
         connections.spawn(async move {
             let service = service_fn(move |req| {
