@@ -419,7 +419,44 @@ pub struct Job {
     pub last_manual_retry_at: Option<DateTime<Utc>>,
 }
 
+/// A job's status fields only: what the status endpoint shows, read
+/// without the questionnaire, the plan or the slots (the most polled
+/// endpoint stays one small read).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobSummary {
+    /// Its id.
+    pub id: JobId,
+    /// Where it is in its life.
+    pub status: JobStatus,
+    /// 0–100, never decreases.
+    pub progress: u8,
+    /// Human message.
+    pub message: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was last written.
+    pub updated_at: DateTime<Utc>,
+    /// Why it failed, for `failed` jobs.
+    pub error: Option<String>,
+    /// Completeness in percent.
+    pub completeness: u8,
+}
+
 impl Job {
+    /// This job's summary.
+    pub fn summary(&self) -> JobSummary {
+        JobSummary {
+            id: self.id,
+            status: self.status,
+            progress: self.progress,
+            message: self.message.clone(),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            error: self.error.clone(),
+            completeness: self.completeness,
+        }
+    }
+
     /// The slots still missing.
     pub fn missing(&self) -> impl Iterator<Item = &Slot> {
         self.slots

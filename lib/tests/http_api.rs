@@ -24,7 +24,7 @@ use bytes::Bytes;
 use care_report::directory::Directory;
 use care_report::engine::{Clock, Engine, EngineConfig, EngineParts, ManualClock};
 use care_report::http::{self, App, Background, CorsOrigins, Endpoint, HttpConfig};
-use care_report::model::{Job, JobId, Lease, Slot, SlotKey};
+use care_report::model::{Job, JobId, JobSummary, Lease, Slot, SlotKey};
 use care_report::retry::RetryPolicy;
 use care_report::sandbox::{FaultPlan, Sandbox};
 use care_report::sources::Sources;
@@ -168,6 +168,9 @@ impl JobStore for SwitchableStore {
     }
     fn get(&self, id: JobId) -> BoxFuture<'_, Result<Option<Job>, StoreError>> {
         self.or_fail(move || self.inner.get(id))
+    }
+    fn summary(&self, id: JobId) -> BoxFuture<'_, Result<Option<JobSummary>, StoreError>> {
+        self.or_fail(move || self.inner.summary(id))
     }
     fn source_data(&self, id: JobId) -> BoxFuture<'_, Result<Vec<(SlotKey, Value)>, StoreError>> {
         self.or_fail(move || self.inner.source_data(id))

@@ -913,6 +913,54 @@ mod cases {
         assert!(matches!(again, Created::New(_)));
         fx.done().await;
     }
+
+    /// The summary is exactly the job's status fields, at every stage.
+    pub async fn summary_matches_the_job(b: Backend) {
+        let fx = b.open().await;
+        let s = &fx.store;
+        assert_eq!(s.summary(JobId::new()).await.unwrap(), None);
+        let (job, lease) = planned(s).await;
+        let check = |job: Job| async move {
+            let summary = s.summary(job.id).await.unwrap().unwrap();
+            assert_eq!(summary, job.summary());
+        };
+        check(s.get(job.id).await.unwrap().unwrap()).await;
+        let recorded = s
+            .record(
+                &lease,
+                loaded(&job.slots[0], t0()),
+                Some(json!({"x": 1})),
+                40,
+                "r".into(),
+                t0(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            recorded.completeness,
+            s.summary(job.id).await.unwrap().unwrap().completeness
+        );
+        check(recorded).await;
+        let failed = s
+            .finish(
+                &lease,
+                Finish {
+                    status: JobStatus::Failed,
+                    message: "m".into(),
+                    error: Some("no homes".into()),
+                    will_auto_retry: false,
+                },
+                t0() + secs(1),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            s.summary(job.id).await.unwrap().unwrap().error.as_deref(),
+            Some("no homes")
+        );
+        check(failed).await;
+        fx.done().await;
+    }
 }
 
 macro_rules! contract_suite {
@@ -951,6 +999,7 @@ contract_suite!(
     due_is_ordered_and_limited,
     manual_retry_gate,
     expired_jobs_vanish_and_leave_the_due_index,
+    summary_matches_the_job,
 );
 
 /// Runs one job's life through every transition on a store.

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use futures::StreamExt;
 use serde::Serialize;
 use tokio::sync::Semaphore;
@@ -727,6 +727,8 @@ impl Engine {
         outcome: SourceOutcome,
         now: DateTime<Utc>,
     ) -> (Slot, Option<serde_json::Value>) {
+        // Whole milliseconds, as the store keeps every other instant.
+        let now = now.trunc_subsecs(3);
         let mut next = slot.clone();
         next.attempts = slot.attempts.saturating_add(1);
         next.last_attempt = Some(now);
@@ -748,14 +750,17 @@ impl Engine {
             SourceOutcome::Failed(failure) => {
                 next.status = SlotStatus::Missing;
                 let jitter_key = format!("{}/{}", job.id, slot.key().field());
-                next.next_attempt_at = self.policy.next_attempt(
-                    next.attempts,
-                    failure.kind,
-                    failure.retry_after,
-                    &jitter_key,
-                    now,
-                    job.deadline_at,
-                );
+                next.next_attempt_at = self
+                    .policy
+                    .next_attempt(
+                        next.attempts,
+                        failure.kind,
+                        failure.retry_after,
+                        &jitter_key,
+                        now,
+                        job.deadline_at,
+                    )
+                    .map(|t| t.trunc_subsecs(3));
                 next.error = Some(failure.message);
                 None
             }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{Engine, EngineError, Result};
-use crate::model::{Job, JobId, JobStatus, MissingSource, SlotStatus, SourceType};
+use crate::model::{Job, JobId, JobStatus, JobSummary, MissingSource, SlotStatus, SourceType};
 use crate::report::{assemble, Plan};
 use crate::retry::RetryPolicy;
 
@@ -36,8 +36,8 @@ pub struct StatusView {
 }
 
 impl StatusView {
-    /// The view of `job`.
-    pub fn of(job: &Job) -> Self {
+    /// The view of a job's summary.
+    pub fn of(job: &JobSummary) -> Self {
         Self {
             job_id: job.id,
             status: job.status,
@@ -50,7 +50,7 @@ impl StatusView {
             created_at: job.created_at,
             updated_at: job.updated_at,
             error: job.error.clone(),
-            is_partial: job.is_partial(),
+            is_partial: job.status == JobStatus::Partial,
             completeness: job.completeness,
         }
     }
@@ -197,9 +197,10 @@ impl Engine {
         self.store.get(id).await?.ok_or(EngineError::NotFound)
     }
 
-    /// The status view.
+    /// The status view, from the job's summary alone (one small read).
     pub async fn status(&self, id: JobId) -> Result<StatusView> {
-        Ok(StatusView::of(&self.job(id).await?))
+        let summary = self.store.summary(id).await?.ok_or(EngineError::NotFound)?;
+        Ok(StatusView::of(&summary))
     }
 
     /// The report of a `completed` or `partial` job, assembled from its

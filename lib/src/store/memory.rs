@@ -25,7 +25,9 @@ use super::{
     add_ms, dur_ms, refile_score, to_ms, trunc_ms, Created, Finish, JobStore, ManualRetryGate,
     NewJob, Result, Retention, StoreError,
 };
-use crate::model::{completeness, Job, JobId, JobStatus, Lease, Slot, SlotKey, SlotStatus};
+use crate::model::{
+    completeness, Job, JobId, JobStatus, JobSummary, Lease, Slot, SlotKey, SlotStatus,
+};
 
 /// The in-memory store. Cheap to share behind an `Arc`.
 #[derive(Debug, Default)]
@@ -37,20 +39,29 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct Inner {
     jobs: HashMap<JobId, Entry>,
+    /// Creates since expired entries were last purged.
+    creates_since_purge: usize,
     idempotency: HashMap<String, IdemEntry>,
     /// (score in epoch ms, job id): ordered like a Redis sorted set.
     due: BTreeSet<(i64, String)>,
     due_score: HashMap<JobId, i64>,
 }
 
+/// One job. Its JSON documents (questionnaire, plan, source data) are kept
+/// as text, as Redis keeps them: a parsed `serde_json::Value` tree takes
+/// several times the memory of its text, and a dev-server holds thousands of
+/// finished jobs.
 #[derive(Debug)]
 struct Entry {
-    /// The job's scalar fields; `slots` and `completeness` are derived on read.
+    /// The job's scalar fields (`questionnaire` null, `plan` none: see
+    /// below); `slots` and `completeness` are filled in on read.
     job: Job,
+    questionnaire: Box<str>,
+    plan: Option<Box<str>>,
     completeness: u8,
     slot_order: Vec<String>,
     slots: BTreeMap<String, Slot>,
-    data: BTreeMap<String, serde_json::Value>,
+    data: BTreeMap<String, Box<str>>,
     fence: u64,
     expires: Instant,
 }
@@ -117,7 +128,7 @@ impl MemoryStore {
             updated_at: now,
             deadline_at,
             error: None,
-            questionnaire: new.questionnaire,
+            questionnaire: serde_json::Value::Null,
             plan: None,
             slots: Vec::new(),
             completeness: 0,
@@ -127,6 +138,8 @@ impl MemoryStore {
         };
         let entry = Entry {
             job,
+            questionnaire: to_text(&new.questionnaire),
+            plan: None,
             completeness: 0,
             slot_order: Vec::new(),
             slots: BTreeMap::new(),
@@ -135,6 +148,7 @@ impl MemoryStore {
             expires,
         };
         let snapshot = entry.snapshot();
+        inner.purge_now_and_then();
         inner.jobs.insert(new.id, entry);
         inner.set_due(new.id, Some(to_ms(add_ms(now, pending_grace))));
         if let Some(idem) = new.idempotency {
@@ -242,7 +256,7 @@ impl MemoryStore {
             entry.slots.entry(field).or_insert(slot);
         }
         entry.slot_order = order;
-        entry.job.plan = Some(plan);
+        entry.plan = Some(to_text(&plan));
         entry.job.progress = entry.job.progress.max(progress.min(100));
         entry.job.message = message;
         entry.job.updated_at = now;
@@ -266,7 +280,7 @@ impl MemoryStore {
         let field = slot.key().field();
         match (&slot.status, data) {
             (SlotStatus::Loaded, Some(data)) => {
-                entry.data.insert(field.clone(), data);
+                entry.data.insert(field.clone(), to_text(&data));
             }
             (SlotStatus::Loaded, None) => {}
             _ => {
@@ -365,6 +379,32 @@ impl MemoryStore {
 }
 
 impl Inner {
+    /// Every [`PURGE_EVERY_CREATES`] creates, drops every expired job and
+    /// idempotency key, as Redis' own expiry would have.
+    fn purge_now_and_then(&mut self) {
+        self.creates_since_purge += 1;
+        if self.creates_since_purge < PURGE_EVERY_CREATES {
+            return;
+        }
+        self.creates_since_purge = 0;
+        self.purge_expired(Instant::now());
+    }
+
+    /// Drops every job and idempotency key expired at `now`.
+    fn purge_expired(&mut self, now: Instant) {
+        let expired: Vec<JobId> = self
+            .jobs
+            .iter()
+            .filter(|(_, e)| e.expires <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            self.jobs.remove(&id);
+            self.set_due(id, None);
+        }
+        self.idempotency.retain(|_, e| e.expires > now);
+    }
+
     /// The job, unless it is unknown or expired (then it is dropped).
     fn live(&mut self, id: JobId) -> Option<&mut Entry> {
         if self
@@ -416,12 +456,36 @@ impl Entry {
 
     fn snapshot(&self) -> Job {
         Job {
+            questionnaire: from_text(&self.questionnaire),
+            plan: self.plan.as_deref().map(from_text),
             slots: self.ordered_slots(),
             completeness: self.completeness,
             ..self.job.clone()
         }
     }
+
+    fn summary(&self) -> JobSummary {
+        JobSummary {
+            completeness: self.completeness,
+            ..self.job.summary()
+        }
+    }
 }
+
+fn to_text(value: &serde_json::Value) -> Box<str> {
+    value.to_string().into_boxed_str()
+}
+
+/// Text this store wrote from a `Value` always parses back; `Null` stands
+/// in for the impossible failure rather than a panic.
+fn from_text(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or(serde_json::Value::Null)
+}
+
+/// Expired entries are purged after this many creates (each purge walks
+/// every job once), so a long-running dev-server does not keep jobs nobody
+/// reads again.
+const PURGE_EVERY_CREATES: usize = 256;
 
 impl JobStore for MemoryStore {
     fn kind(&self) -> &'static str {
@@ -440,6 +504,10 @@ impl JobStore for MemoryStore {
         Box::pin(async move { Ok(self.lock().live(id).map(|e| e.snapshot())) })
     }
 
+    fn summary(&self, id: JobId) -> BoxFuture<'_, Result<Option<JobSummary>>> {
+        Box::pin(async move { Ok(self.lock().live(id).map(|e| e.summary())) })
+    }
+
     fn source_data(&self, id: JobId) -> BoxFuture<'_, Result<Vec<(SlotKey, serde_json::Value)>>> {
         Box::pin(async move {
             let mut inner = self.lock();
@@ -450,7 +518,7 @@ impl JobStore for MemoryStore {
                 .filter(|s| s.status == SlotStatus::Loaded)
                 .filter_map(|s| {
                     let key = s.key();
-                    entry.data.get(&key.field()).map(|d| (key, d.clone()))
+                    entry.data.get(&key.field()).map(|d| (key, from_text(d)))
                 })
                 .collect())
         })
@@ -532,5 +600,58 @@ impl JobStore for MemoryStore {
 
     fn due(&self, now: DateTime<Utc>, limit: usize) -> BoxFuture<'_, Result<Vec<JobId>>> {
         Box::pin(async move { Ok(self.due_now(now, limit)) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Idempotency;
+
+    fn new_job(key: Option<&str>) -> NewJob {
+        let now = Utc::now();
+        NewJob {
+            id: JobId::new(),
+            questionnaire: serde_json::json!({"q": 1}),
+            idempotency: key.map(|k| Idempotency {
+                key: k.into(),
+                fingerprint: "f".into(),
+            }),
+            now,
+            deadline_at: now,
+            message: "m".into(),
+        }
+    }
+
+    #[test]
+    fn purge_drops_expired_jobs_their_due_entries_and_keys() {
+        let store = MemoryStore::new(Retention {
+            ttl_after_update: Duration::from_secs(1),
+            margin_after_deadline: Duration::ZERO,
+        });
+        let old = store
+            .create_now(new_job(Some("k")), Duration::ZERO)
+            .unwrap();
+        let mut inner = store.lock();
+        // Not expired yet: kept.
+        inner.purge_expired(Instant::now());
+        assert_eq!(inner.jobs.len(), 1);
+        // Two seconds later (as the purge sees it): gone, with its traces.
+        inner.purge_expired(Instant::now() + Duration::from_secs(2));
+        assert!(inner.jobs.is_empty());
+        assert!(inner.due.is_empty() && inner.due_score.is_empty());
+        assert!(inner.idempotency.is_empty());
+        drop(inner);
+        assert_eq!(store.lock().live(old.job().id).map(|_| ()), None);
+    }
+
+    #[test]
+    fn documents_are_kept_as_text_and_read_back_equal() {
+        let store = MemoryStore::default();
+        let created = store.create_now(new_job(None), Duration::ZERO).unwrap();
+        let inner = store.lock();
+        let entry = &inner.jobs[&created.job().id];
+        assert_eq!(&*entry.questionnaire, r#"{"q":1}"#);
+        assert_eq!(entry.snapshot().questionnaire, serde_json::json!({"q": 1}));
     }
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use async_trait_shim::BoxFuture;
 use chrono::{DateTime, Utc};
 
-use crate::model::{Job, JobId, JobStatus, Lease, Slot, SlotKey, SlotStatus};
+use crate::model::{Job, JobId, JobStatus, JobSummary, Lease, Slot, SlotKey, SlotStatus};
 use crate::retry::ConfigError;
 
 pub mod memory;
@@ -322,6 +322,11 @@ pub trait JobStore: Send + Sync + 'static {
 
     /// Reads a job (without loaded source data). `None` when unknown.
     fn get(&self, id: JobId) -> BoxFuture<'_, Result<Option<Job>>>;
+
+    /// Reads only a job's status fields (equal to `get(id)?.summary()`),
+    /// without decoding its questionnaire, plan and slots. `None` when
+    /// unknown.
+    fn summary(&self, id: JobId) -> BoxFuture<'_, Result<Option<JobSummary>>>;
 
     /// The data of every `Loaded` slot of a job, in slot order.
     /// [`StoreError::NotFound`] for an unknown job.

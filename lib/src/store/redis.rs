@@ -32,7 +32,7 @@ use super::{
     add_ms, dur_ms, env_u64, from_ms, order_slots, to_ms, trunc_ms, Created, Finish, JobStore,
     ManualRetryGate, NewJob, Result, Retention, StoreError,
 };
-use crate::model::{Job, JobId, JobStatus, Lease, Slot, SlotKey, SlotStatus};
+use crate::model::{Job, JobId, JobStatus, JobSummary, Lease, Slot, SlotKey, SlotStatus};
 use crate::retry::ConfigError;
 
 /// Environment variable: key prefix (default `care-report:`).
@@ -360,6 +360,37 @@ impl RedisStore {
         }
     }
 
+    /// One `HMGET` of the job hash: a single-key read is atomic by itself,
+    /// so it needs no script.
+    async fn summary_of(&self, id: JobId) -> Result<Option<JobSummary>> {
+        const FIELDS: [&str; 8] = [
+            "id",
+            "status",
+            "progress",
+            "message",
+            "created",
+            "updated",
+            "error",
+            "completeness",
+        ];
+        let mut conn = self.conn.clone();
+        let values: Vec<Option<String>> = ::redis::cmd("HMGET")
+            .arg(self.keys(id).job)
+            .arg(&FIELDS[..])
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        if values.first().is_none_or(Option::is_none) {
+            return Ok(None);
+        }
+        let job: HashMap<String, String> = FIELDS
+            .iter()
+            .zip(values)
+            .filter_map(|(name, v)| v.map(|v| ((*name).to_owned(), v)))
+            .collect();
+        decode_summary(&job).map(Some)
+    }
+
     async fn due_jobs(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<JobId>> {
         let now_ms = to_ms(now);
         let due_key = self.due_key();
@@ -488,6 +519,23 @@ fn json_field(job: &HashMap<String, String>, name: &str) -> Result<serde_json::V
         .map_err(|_| corrupt(format!("job field {name} is not JSON")))
 }
 
+fn small_field(job: &HashMap<String, String>, name: &str) -> Result<u8> {
+    u8::try_from(int_field(job, name)?).map_err(|_| corrupt(format!("job field {name}")))
+}
+
+fn decode_summary(job: &HashMap<String, String>) -> Result<JobSummary> {
+    Ok(JobSummary {
+        id: JobId::parse(field(job, "id")?).map_err(|e| corrupt(format!("job id: {e}")))?,
+        status: JobStatus::parse(field(job, "status")?).ok_or_else(|| corrupt("job status"))?,
+        progress: small_field(job, "progress")?,
+        message: field(job, "message")?.to_owned(),
+        created_at: time_field(job, "created")?,
+        updated_at: time_field(job, "updated")?,
+        error: job.get("error").cloned(),
+        completeness: small_field(job, "completeness")?,
+    })
+}
+
 fn decode_job(job: &HashMap<String, String>, slots: HashMap<String, String>) -> Result<Job> {
     let id = JobId::parse(field(job, "id")?).map_err(|e| corrupt(format!("job id: {e}")))?;
     let status = JobStatus::parse(field(job, "status")?).ok_or_else(|| corrupt("job status"))?;
@@ -573,6 +621,10 @@ impl JobStore for RedisStore {
 
     fn get(&self, id: JobId) -> BoxFuture<'_, Result<Option<Job>>> {
         Box::pin(self.get_job(id))
+    }
+
+    fn summary(&self, id: JobId) -> BoxFuture<'_, Result<Option<JobSummary>>> {
+        Box::pin(self.summary_of(id))
     }
 
     fn source_data(&self, id: JobId) -> BoxFuture<'_, Result<Vec<(SlotKey, serde_json::Value)>>> {
