@@ -22,76 +22,16 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use care_report::testing::child::{free_port, ChildGuard};
+use care_report::testing::http::Served;
 use care_report::testing::redis as test_redis;
 use reqwest::StatusCode;
-use serde_json::Value;
 
 const SAMPLE: &str = include_str!("../dev-server/samples/questionnaire.json");
 /// How long any awaited state may take before the test fails.
 const DEADLINE: Duration = Duration::from_secs(30);
-
-/// A spawned binary serving HTTP, and a client for it.
-struct Served {
-    proc: ChildGuard,
-    base: String,
-    http: reqwest::Client,
-}
-
-impl Served {
-    fn new(proc: ChildGuard, base: String) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(DEADLINE)
-            .build()
-            .expect("HTTP client");
-        Self { proc, base, http }
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.send(self.http.get(format!("{}{path}", self.base)))
-            .await
-    }
-
-    async fn post_json(&self, path: &str, body: &str) -> (StatusCode, Value) {
-        let req = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("content-type", "application/json")
-            .body(body.to_owned());
-        self.send(req).await
-    }
-
-    async fn send(&self, req: reqwest::RequestBuilder) -> (StatusCode, Value) {
-        let resp = req
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("request failed: {e}\n{}", self.proc.output()));
-        let status = resp.status();
-        let text = resp.text().await.expect("response body");
-        let body = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{status} answered invalid JSON ({e}): {text}"));
-        (status, body)
-    }
-
-    /// Polls `path` until `done` accepts its 200 answer.
-    async fn wait_for(&self, path: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let started = Instant::now();
-        loop {
-            let (code, body) = self.get(path).await;
-            assert_eq!(code, StatusCode::OK, "{path}: {body}");
-            if done(&body) {
-                return body;
-            }
-            assert!(
-                started.elapsed() < DEADLINE,
-                "{what}: not within {DEADLINE:?}; last answer of {path}: {body}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
 
 /// A command with a cleared environment (a developer's `REDIS_URL` or
 /// `VERCEL_IPC_PATH` must not leak in) plus `env`.
@@ -121,7 +61,9 @@ fn function(name: &str, bin: &str, env: &[(&str, String)]) -> Served {
             l.strip_prefix("Dev server listening: ")
                 .and_then(|p| p.trim().parse::<u16>().ok())
         }) {
-            Ok(p) if p == port => return Served::new(proc, format!("http://127.0.0.1:{port}")),
+            Ok(p) if p == port => {
+                return Served::new(proc, format!("http://127.0.0.1:{port}"), DEADLINE)
+            }
             Ok(p) => panic!("{name} listens on {p}, not on VERCEL_DEV_PORT={port}"),
             Err(why) => last_error = why,
         }
@@ -184,7 +126,7 @@ fn dev_server(env: &[(&str, String)]) -> Served {
     let base = proc.wait_for_line(DEADLINE, |l| {
         l.strip_prefix("listening on ").map(str::to_owned)
     });
-    Served::new(proc, base)
+    Served::new(proc, base, DEADLINE)
 }
 
 fn redis_env(prefix: &str) -> Vec<(&'static str, String)> {
@@ -212,6 +154,7 @@ async fn status_and_result_functions_read_a_job_the_dev_server_created() {
         .wait_for(
             &format!("/api/professional-report/status/{id}"),
             "the dev-server completes the job",
+            DEADLINE,
             |s| s["status"] == "completed",
         )
         .await;
@@ -295,6 +238,7 @@ async fn start_function_answers_202_and_builds_the_report_inside_wait_until() {
         .wait_for(
             &format!("/api/professional-report/status/{id}"),
             "the start function builds the report in wait_until",
+            DEADLINE,
             |s| s["status"] == "completed",
         )
         .await;

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use care_report::model::{JobId, JobStatus, SlotStatus};
 use care_report::store::{JobStore, Retention};
 use care_report::testing::child::ChildGuard;
+use care_report::testing::http::Served;
 use care_report::testing::redis as test_redis;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -62,10 +63,19 @@ impl Store {
 }
 
 /// A running dev-server and a client for it.
-struct DevServer {
-    proc: ChildGuard,
-    base: String,
-    http: reqwest::Client,
+struct DevServer(Served);
+
+impl std::ops::Deref for DevServer {
+    type Target = Served;
+    fn deref(&self) -> &Served {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for DevServer {
+    fn deref_mut(&mut self) -> &mut Served {
+        &mut self.0
+    }
 }
 
 impl DevServer {
@@ -91,72 +101,14 @@ impl DevServer {
             line.strip_prefix("listening on ").map(str::to_owned)
         });
         assert!(base.starts_with("http://127.0.0.1:"), "{base}");
-        let http = reqwest::Client::builder()
-            .timeout(DEADLINE)
-            .build()
-            .expect("HTTP client");
-        Self { proc, base, http }
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.send(self.http.get(format!("{}{path}", self.base)))
-            .await
-    }
-
-    async fn post_json(&self, path: &str, body: &str) -> (StatusCode, Value) {
-        let req = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("content-type", "application/json")
-            .body(body.to_owned());
-        self.send(req).await
-    }
-
-    async fn post(&self, path: &str) -> (StatusCode, Value) {
-        self.send(self.http.post(format!("{}{path}", self.base)))
-            .await
-    }
-
-    async fn send(&self, req: reqwest::RequestBuilder) -> (StatusCode, Value) {
-        let resp = req.send().await.unwrap_or_else(|e| {
-            panic!(
-                "request to the dev-server failed: {e}\n{}",
-                self.proc.output()
-            )
-        });
-        let status = resp.status();
-        let ctype = resp
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        let text = resp.text().await.expect("response body");
-        assert!(
-            ctype.starts_with("application/json"),
-            "{status} answered {ctype:?}: {text}"
-        );
-        let body = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{status} answered invalid JSON ({e}): {text}"));
-        (status, body)
+        Self(Served::new(proc, base, DEADLINE))
     }
 
     /// Polls the job's status until `done` accepts it.
     async fn wait_status(&self, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
         let path = format!("/api/professional-report/status/{id}");
-        let started = Instant::now();
-        loop {
-            let (code, body) = self.get(&path).await;
-            assert_eq!(code, StatusCode::OK, "status: {body}");
-            if done(&body) {
-                return body;
-            }
-            assert!(
-                started.elapsed() < DEADLINE,
-                "job {id} not {what} within {DEADLINE:?}; last status: {body}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        self.wait_for(&path, &format!("job {id} {what}"), DEADLINE, done)
+            .await
     }
 
     async fn start_job(&self) -> String {
