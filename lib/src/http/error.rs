@@ -22,9 +22,6 @@ pub enum ApiError {
     /// The body is not JSON.
     #[error("the request body is not valid JSON: {0}")]
     InvalidJson(String),
-    /// The questionnaire failed validation; `details` lists every problem.
-    #[error("the questionnaire is invalid")]
-    Validation(crate::questionnaire::ValidationErrors),
     /// The job id is not a job id.
     #[error("'{0}' is not a valid job id (expected a UUID v4)")]
     InvalidJobId(String),
@@ -73,15 +70,6 @@ impl ApiError {
         let msg = self.to_string();
         match self {
             Self::InvalidJson(_) => (StatusCode::BAD_REQUEST, "invalid_json", msg, Value::Null),
-            Self::Validation(errors) => (
-                StatusCode::BAD_REQUEST,
-                "validation_failed",
-                format!(
-                    "the questionnaire is invalid ({} problems)",
-                    errors.errors.len()
-                ),
-                json!({ "fields": errors.errors }),
-            ),
             Self::InvalidJobId(_) => (StatusCode::BAD_REQUEST, "invalid_job_id", msg, Value::Null),
             Self::InvalidIdempotencyKey => (
                 StatusCode::BAD_REQUEST,
