@@ -224,7 +224,7 @@ impl JobStore for SwitchableStore {
         progress: u8,
         message: String,
         now: DateTime<Utc>,
-    ) -> BoxFuture<'_, Result<Job, StoreError>> {
+    ) -> BoxFuture<'_, Result<JobSummary, StoreError>> {
         let lease = lease.clone();
         self.or_fail(move || {
             Box::pin(async move {

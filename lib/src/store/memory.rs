@@ -273,7 +273,7 @@ impl MemoryStore {
         progress: u8,
         message: String,
         now: DateTime<Utc>,
-    ) -> Result<Job> {
+    ) -> Result<JobSummary> {
         let now = trunc_ms(now);
         let mut inner = self.lock();
         let entry = inner.leased(lease, now)?;
@@ -293,7 +293,7 @@ impl MemoryStore {
         entry.job.updated_at = now;
         entry.completeness = completeness(&entry.ordered_slots());
         entry.expires = self.expiry(entry.job.deadline_at, now);
-        Ok(entry.snapshot())
+        Ok(entry.summary())
     }
 
     fn finish_now(&self, lease: &Lease, finish: Finish, now: DateTime<Utc>) -> Result<Job> {
@@ -574,7 +574,7 @@ impl JobStore for MemoryStore {
         progress: u8,
         message: String,
         now: DateTime<Utc>,
-    ) -> BoxFuture<'_, Result<Job>> {
+    ) -> BoxFuture<'_, Result<JobSummary>> {
         let lease = lease.clone();
         Box::pin(async move { self.record_now(&lease, slot, data, progress, message, now) })
     }

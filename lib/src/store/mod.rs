@@ -377,7 +377,8 @@ pub trait JobStore: Send + Sync + 'static {
 
     /// Records one slot's new state (and its data when loaded) together with
     /// completeness, progress (kept at the maximum of old and new) and
-    /// message, in one atomic step. Fenced. Returns the updated job. Data is
+    /// message, in one atomic step. Fenced. Returns the job's updated
+    /// summary (a round records every answer and needs no more back). Data is
     /// stored only for a `Loaded` slot; any other status drops the slot's
     /// data. Progress above 100 counts as 100.
     fn record(
@@ -388,7 +389,7 @@ pub trait JobStore: Send + Sync + 'static {
         progress: u8,
         message: String,
         now: DateTime<Utc>,
-    ) -> BoxFuture<'_, Result<Job>>;
+    ) -> BoxFuture<'_, Result<JobSummary>>;
 
     /// Ends a processing round and releases the lease in one step: sets the
     /// status, message, error and auto-retry flag and re-files the job in the

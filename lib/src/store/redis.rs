@@ -295,6 +295,26 @@ impl RedisStore {
         }
     }
 
+    /// Runs a fenced script whose success reply is `{'ok', summary fields}`
+    /// (the fields of [`SUMMARY_FIELDS`], in order).
+    async fn fenced_summary(
+        &self,
+        invocation: &mut ::redis::ScriptInvocation<'_>,
+    ) -> Result<JobSummary> {
+        let mut parts = self.status_reply(invocation).await?.into_iter();
+        match parts.next().map(string).transpose()?.as_deref() {
+            Some("ok") => {
+                let values: Vec<Option<String>> = ::redis::from_redis_value(
+                    parts.next().ok_or_else(|| corrupt("missing summary"))?,
+                )
+                .map_err(|_| corrupt("summary reply"))?;
+                decode_summary(&summary_map(values))
+            }
+            Some("lost") => Err(StoreError::LeaseLost),
+            _ => Err(corrupt("unexpected script reply")),
+        }
+    }
+
     async fn status_reply(
         &self,
         invocation: &mut ::redis::ScriptInvocation<'_>,
@@ -363,32 +383,17 @@ impl RedisStore {
     /// One `HMGET` of the job hash: a single-key read is atomic by itself,
     /// so it needs no script.
     async fn summary_of(&self, id: JobId) -> Result<Option<JobSummary>> {
-        const FIELDS: [&str; 8] = [
-            "id",
-            "status",
-            "progress",
-            "message",
-            "created",
-            "updated",
-            "error",
-            "completeness",
-        ];
         let mut conn = self.conn.clone();
         let values: Vec<Option<String>> = ::redis::cmd("HMGET")
             .arg(self.keys(id).job)
-            .arg(&FIELDS[..])
+            .arg(&SUMMARY_FIELDS[..])
             .query_async(&mut conn)
             .await
             .map_err(unavailable)?;
         if values.first().is_none_or(Option::is_none) {
             return Ok(None);
         }
-        let job: HashMap<String, String> = FIELDS
-            .iter()
-            .zip(values)
-            .filter_map(|(name, v)| v.map(|v| ((*name).to_owned(), v)))
-            .collect();
-        decode_summary(&job).map(Some)
+        decode_summary(&summary_map(values)).map(Some)
     }
 
     async fn due_jobs(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<JobId>> {
@@ -517,6 +522,28 @@ fn opt_time_field(job: &HashMap<String, String>, name: &str) -> Result<Option<Da
 fn json_field(job: &HashMap<String, String>, name: &str) -> Result<serde_json::Value> {
     serde_json::from_str(field(job, name)?)
         .map_err(|_| corrupt(format!("job field {name} is not JSON")))
+}
+
+/// The job hash's fields a [`JobSummary`] is made of (read by `summary` and
+/// returned by `record.lua`, in this order).
+const SUMMARY_FIELDS: [&str; 8] = [
+    "id",
+    "status",
+    "progress",
+    "message",
+    "created",
+    "updated",
+    "error",
+    "completeness",
+];
+
+/// `HMGET SUMMARY_FIELDS` values as a field map (absent fields left out).
+fn summary_map(values: Vec<Option<String>>) -> HashMap<String, String> {
+    SUMMARY_FIELDS
+        .iter()
+        .zip(values)
+        .filter_map(|(name, v)| v.map(|v| ((*name).to_owned(), v)))
+        .collect()
 }
 
 fn small_field(job: &HashMap<String, String>, name: &str) -> Result<u8> {
@@ -794,7 +821,7 @@ impl JobStore for RedisStore {
         progress: u8,
         message: String,
         now: DateTime<Utc>,
-    ) -> BoxFuture<'_, Result<Job>> {
+    ) -> BoxFuture<'_, Result<JobSummary>> {
         let lease = lease.clone();
         Box::pin(async move {
             let k = self.keys(lease.job_id);
@@ -815,7 +842,7 @@ impl JobStore for RedisStore {
                 .arg(&message)
                 .arg(ttl_after)
                 .arg(margin);
-            self.fenced_job(&mut inv).await
+            self.fenced_summary(&mut inv).await
         })
     }
 

@@ -6,7 +6,9 @@
 -- ARGV[5] slot JSON   ARGV[6] data JSON ('' for none)   ARGV[7] '1' if loaded
 -- ARGV[8] progress   ARGV[9] message
 -- ARGV[10] ttl_after_update_ms   ARGV[11] margin_after_deadline_ms
--- Returns {'ok', job hash, slots hash} or {'lost'}.
+-- Returns {'ok', summary fields} or {'lost'}: the summary (id, status,
+-- progress, message, created, updated, error, completeness), not the whole
+-- job: a round records 25 answers and needs none of the job back.
 local now = tonumber(ARGV[3])
 if not holds(KEYS[1], ARGV[2], now) then return {'lost'} end
 redis.call('HSET', KEYS[2], ARGV[4], ARGV[5])
@@ -19,5 +21,5 @@ raise_progress(KEYS[1], tonumber(ARGV[8]))
 redis.call('HSET', KEYS[1], 'message', ARGV[9], 'updated', ARGV[3],
   'completeness', int(completeness(KEYS[2])))
 touch_job(KEYS[1], KEYS[2], KEYS[3], KEYS[4], now, tonumber(ARGV[10]), tonumber(ARGV[11]))
-local snap = snapshot(KEYS[1], KEYS[2])
-return {'ok', snap[1], snap[2]}
+return {'ok', redis.call('HMGET', KEYS[1], 'id', 'status', 'progress', 'message',
+  'created', 'updated', 'error', 'completeness')}
