@@ -126,7 +126,6 @@ fn parse_args(args: impl Iterator<Item = String>) -> anyhow::Result<Opts> {
                     .collect::<Result<_, _>>()
                     .context("--sizes: comma-separated numbers")?;
             }
-            "-h" | "--help" => bail!("{USAGE}"),
             other => match Scenario::parse(other) {
                 Some(s) => scenarios.push(s),
                 None => bail!("unknown argument {other:?}\n{USAGE}"),
@@ -141,6 +140,10 @@ fn parse_args(args: impl Iterator<Item = String>) -> anyhow::Result<Opts> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if std::env::args().skip(1).any(|a| a == "-h" || a == "--help") {
+        println!("{USAGE}");
+        return Ok(());
+    }
     let opts = parse_args(std::env::args().skip(1))?;
     // The bench needs counters and memory figures of a Redis nobody else
     // uses: always a fresh private server, never TEST_REDIS_URL's.
