@@ -19,6 +19,8 @@
 //! - `testing` (hidden): a private `redis-server` and a guard for real
 //!   binaries, for test suites.
 
+#![warn(missing_docs)]
+
 pub mod config;
 pub mod directory;
 pub mod engine;
