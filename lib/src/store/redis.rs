@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use ::redis::{Script, Value};
+use ::redis::{Script, ScriptInvocation, Value};
 use chrono::{DateTime, Utc};
 
 use super::async_trait_shim::BoxFuture;
@@ -195,6 +195,16 @@ struct JobKeys {
     due: String,
 }
 
+impl JobKeys {
+    /// `script` with the four keys every transition names, in the order the
+    /// scripts expect (`KEYS[1..4]`: job, slots, data, due).
+    fn invocation<'a>(&self, script: &'a Script) -> ScriptInvocation<'a> {
+        let mut inv = script.key(&self.job);
+        inv.key(&self.slots).key(&self.data).key(&self.due);
+        inv
+    }
+}
+
 impl RedisStore {
     /// Connects to `url` (`redis://` or `rediss://`). Fails with
     /// [`StoreError::Unavailable`] when the URL is invalid or Redis cannot be
@@ -220,6 +230,21 @@ impl RedisStore {
             retention: config.retention,
             scripts: Arc::new(Scripts::new()),
         })
+    }
+
+    /// A fenced transition: the job's keys, then `ARGV[1..3]` = job id,
+    /// lease token, now (ms), as every fenced script starts.
+    fn fenced<'a>(
+        &self,
+        script: &'a Script,
+        lease: &Lease,
+        now: DateTime<Utc>,
+    ) -> ScriptInvocation<'a> {
+        let mut inv = self.keys(lease.job_id).invocation(script);
+        inv.arg(lease.job_id.to_string())
+            .arg(lease.token.to_string())
+            .arg(to_ms(now));
+        inv
     }
 
     /// The key prefix.
@@ -277,7 +302,7 @@ impl RedisStore {
     }
 
     /// Runs a fenced script whose success reply is `{'ok', job, slots}`.
-    async fn fenced_job(&self, invocation: &mut ::redis::ScriptInvocation<'_>) -> Result<Job> {
+    async fn fenced_job(&self, invocation: &mut ScriptInvocation<'_>) -> Result<Job> {
         let mut conn = self.conn.clone();
         let v: Value = invocation
             .invoke_async(&mut conn)
@@ -297,10 +322,7 @@ impl RedisStore {
 
     /// Runs a fenced script whose success reply is `{'ok', summary fields}`
     /// (the fields of [`SUMMARY_FIELDS`], in order).
-    async fn fenced_summary(
-        &self,
-        invocation: &mut ::redis::ScriptInvocation<'_>,
-    ) -> Result<JobSummary> {
+    async fn fenced_summary(&self, invocation: &mut ScriptInvocation<'_>) -> Result<JobSummary> {
         let mut parts = self.status_reply(invocation).await?.into_iter();
         match parts.next().map(string).transpose()?.as_deref() {
             Some("ok") => {
@@ -315,10 +337,7 @@ impl RedisStore {
         }
     }
 
-    async fn status_reply(
-        &self,
-        invocation: &mut ::redis::ScriptInvocation<'_>,
-    ) -> Result<Vec<Value>> {
+    async fn status_reply(&self, invocation: &mut ScriptInvocation<'_>) -> Result<Vec<Value>> {
         let mut conn = self.conn.clone();
         let v: Value = invocation
             .invoke_async(&mut conn)
@@ -686,11 +705,8 @@ impl JobStore for RedisStore {
             let now = trunc_ms(now);
             let expires_at = add_ms(now, ttl);
             let [ttl_after, margin] = self.ttl_args();
-            let mut inv = self.scripts.claim.key(&k.job);
-            inv.key(&k.slots)
-                .key(&k.data)
-                .key(&k.due)
-                .arg(id.to_string())
+            let mut inv = k.invocation(&self.scripts.claim);
+            inv.arg(id.to_string())
                 .arg(&owner)
                 .arg(to_ms(now))
                 .arg(to_ms(expires_at))
@@ -726,20 +742,11 @@ impl JobStore for RedisStore {
     ) -> BoxFuture<'_, Result<Lease>> {
         let lease = lease.clone();
         Box::pin(async move {
-            let k = self.keys(lease.job_id);
             let now = trunc_ms(now);
             let expires_at = add_ms(now, ttl);
             let [ttl_after, margin] = self.ttl_args();
-            let mut inv = self.scripts.renew.key(&k.job);
-            inv.key(&k.slots)
-                .key(&k.data)
-                .key(&k.due)
-                .arg(lease.job_id.to_string())
-                .arg(lease.token.to_string())
-                .arg(to_ms(now))
-                .arg(to_ms(expires_at))
-                .arg(ttl_after)
-                .arg(margin);
+            let mut inv = self.fenced(&self.scripts.renew, &lease, now);
+            inv.arg(to_ms(expires_at)).arg(ttl_after).arg(margin);
             let reply = self.status_reply(&mut inv).await?;
             match reply.into_iter().next().map(string).transpose()?.as_deref() {
                 Some("ok") => Ok(Lease {
@@ -755,17 +762,9 @@ impl JobStore for RedisStore {
     fn release(&self, lease: &Lease, now: DateTime<Utc>) -> BoxFuture<'_, Result<()>> {
         let lease = lease.clone();
         Box::pin(async move {
-            let k = self.keys(lease.job_id);
             let [ttl_after, margin] = self.ttl_args();
-            let mut inv = self.scripts.release.key(&k.job);
-            inv.key(&k.slots)
-                .key(&k.data)
-                .key(&k.due)
-                .arg(lease.job_id.to_string())
-                .arg(lease.token.to_string())
-                .arg(to_ms(now))
-                .arg(ttl_after)
-                .arg(margin);
+            let mut inv = self.fenced(&self.scripts.release, &lease, now);
+            inv.arg(ttl_after).arg(margin);
             self.status_reply(&mut inv).await.map(drop)
         })
     }
@@ -781,7 +780,6 @@ impl JobStore for RedisStore {
     ) -> BoxFuture<'_, Result<Job>> {
         let lease = lease.clone();
         Box::pin(async move {
-            let k = self.keys(lease.job_id);
             let [ttl_after, margin] = self.ttl_args();
             let mut order: Vec<String> = Vec::with_capacity(slots.len());
             let mut encoded = Vec::with_capacity(slots.len());
@@ -793,14 +791,8 @@ impl JobStore for RedisStore {
                 encoded.push((field, encode_slot(slot)?));
             }
             let order = serde_json::to_string(&order).map_err(|e| corrupt(e.to_string()))?;
-            let mut inv = self.scripts.save_plan.key(&k.job);
-            inv.key(&k.slots)
-                .key(&k.data)
-                .key(&k.due)
-                .arg(lease.job_id.to_string())
-                .arg(lease.token.to_string())
-                .arg(to_ms(now))
-                .arg(plan.to_string())
+            let mut inv = self.fenced(&self.scripts.save_plan, &lease, now);
+            inv.arg(plan.to_string())
                 .arg(order)
                 .arg(progress.min(100))
                 .arg(&message)
@@ -824,17 +816,10 @@ impl JobStore for RedisStore {
     ) -> BoxFuture<'_, Result<JobSummary>> {
         let lease = lease.clone();
         Box::pin(async move {
-            let k = self.keys(lease.job_id);
             let [ttl_after, margin] = self.ttl_args();
             let loaded = slot.status == SlotStatus::Loaded;
-            let mut inv = self.scripts.record.key(&k.job);
-            inv.key(&k.slots)
-                .key(&k.data)
-                .key(&k.due)
-                .arg(lease.job_id.to_string())
-                .arg(lease.token.to_string())
-                .arg(to_ms(now))
-                .arg(slot.key().field())
+            let mut inv = self.fenced(&self.scripts.record, &lease, now);
+            inv.arg(slot.key().field())
                 .arg(encode_slot(&slot)?)
                 .arg(data.map(|d| d.to_string()).unwrap_or_default())
                 .arg(if loaded { "1" } else { "0" })
@@ -854,21 +839,14 @@ impl JobStore for RedisStore {
     ) -> BoxFuture<'_, Result<Job>> {
         let lease = lease.clone();
         Box::pin(async move {
-            let k = self.keys(lease.job_id);
             let [ttl_after, margin] = self.ttl_args();
             let auto_retry = match finish.status {
                 JobStatus::Partial => finish.will_auto_retry,
                 JobStatus::Completed | JobStatus::Failed => false,
                 JobStatus::Pending | JobStatus::Processing => true,
             };
-            let mut inv = self.scripts.finish.key(&k.job);
-            inv.key(&k.slots)
-                .key(&k.data)
-                .key(&k.due)
-                .arg(lease.job_id.to_string())
-                .arg(lease.token.to_string())
-                .arg(to_ms(now))
-                .arg(finish.status.as_str())
+            let mut inv = self.fenced(&self.scripts.finish, &lease, now);
+            inv.arg(finish.status.as_str())
                 .arg(&finish.message)
                 .arg(finish.error.as_deref().unwrap_or_default())
                 .arg(if finish.error.is_some() { "1" } else { "0" })
@@ -889,11 +867,8 @@ impl JobStore for RedisStore {
         Box::pin(async move {
             let k = self.keys(id);
             let [ttl_after, margin] = self.ttl_args();
-            let mut inv = self.scripts.gate_manual_retry.key(&k.job);
-            inv.key(&k.slots)
-                .key(&k.data)
-                .key(&k.due)
-                .arg(to_ms(now))
+            let mut inv = k.invocation(&self.scripts.gate_manual_retry);
+            inv.arg(to_ms(now))
                 .arg(dur_ms(min_interval))
                 .arg(ttl_after)
                 .arg(margin);
