@@ -15,6 +15,12 @@
 //! mask, bearer token) and answer unknown homes the way the real APIs do.
 //! Dropping the [`Sandbox`] stops every server and open connection.
 //!
+//! **Keys.** By default the keyed APIs accept the sandbox keys
+//! ([`CQC_KEY`], [`GOOGLE_PLACES_KEY`], [`FIRECRAWL_KEY`]);
+//! [`Sandbox::start_with_keys`] makes them accept others instead, so a test
+//! can run the live configuration path (`*_API_KEY` variables) against the
+//! sandbox with keys distinctive enough to search logs and answers for.
+//!
 //! **Request counting.** [`Sandbox::requests_for`] counts *adapter fetches*
 //! per (source, home): one per fetch, however many upstream calls it makes.
 //! The counted call is the first one of a fetch: Google's text search (not
@@ -64,6 +70,35 @@ pub const FIRECRAWL_KEY: &str = "sandbox-firecrawl-key";
 /// Timeout of every source in [`Sandbox::sources_config`].
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// The keys the sandbox's keyed APIs accept (and [`Sandbox::sources_config`]
+/// sends). `Debug` shows no key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SandboxKeys {
+    /// CQC's `Ocp-Apim-Subscription-Key`.
+    pub cqc: String,
+    /// Google Places' `X-Goog-Api-Key`.
+    pub google_places: String,
+    /// Firecrawl's bearer token.
+    pub firecrawl: String,
+}
+
+impl Default for SandboxKeys {
+    /// The sandbox keys: [`CQC_KEY`], [`GOOGLE_PLACES_KEY`], [`FIRECRAWL_KEY`].
+    fn default() -> Self {
+        Self {
+            cqc: CQC_KEY.to_owned(),
+            google_places: GOOGLE_PLACES_KEY.to_owned(),
+            firecrawl: FIRECRAWL_KEY.to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Debug for SandboxKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SandboxKeys { <redacted> }")
+    }
+}
+
 /// One fake upstream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Api {
@@ -98,6 +133,7 @@ impl Api {
 
 struct State {
     homes: Vec<Home>,
+    keys: SandboxKeys,
     fallback: url::Url,
     faults: Mutex<FaultPlan>,
     counts: Mutex<HashMap<(SourceType, String), u64>>,
@@ -149,12 +185,24 @@ fn api_name(api: Api) -> &'static str {
 }
 
 impl Sandbox {
-    /// Starts one server per upstream, answering for `homes`.
+    /// Starts one server per upstream, answering for `homes`, accepting
+    /// the sandbox keys.
     pub async fn start(homes: Vec<Home>, faults: FaultPlan) -> std::io::Result<Sandbox> {
+        Self::start_with_keys(homes, faults, SandboxKeys::default()).await
+    }
+
+    /// Like [`Sandbox::start`], but the keyed APIs accept `keys` (and only
+    /// those) and [`Sandbox::sources_config`] sends them.
+    pub async fn start_with_keys(
+        homes: Vec<Home>,
+        faults: FaultPlan,
+        keys: SandboxKeys,
+    ) -> std::io::Result<Sandbox> {
         let fallback = url::Url::parse("http://127.0.0.1:9/")
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         let state = Arc::new(State {
             homes,
+            keys,
             fallback,
             faults: Mutex::new(faults),
             counts: Mutex::new(HashMap::new()),
@@ -186,18 +234,19 @@ impl Sandbox {
         })
     }
 
-    /// Adapter settings pointing at the fake servers, with the sandbox keys
-    /// and [`DEFAULT_TIMEOUT`]. Tweak fields (shorter timeouts, a wrong or
-    /// missing key) to provoke other outcomes.
+    /// Adapter settings pointing at the fake servers, with the keys they
+    /// accept and [`DEFAULT_TIMEOUT`]. Tweak fields (shorter timeouts, a
+    /// wrong or missing key) to provoke other outcomes.
     pub fn sources_config(&self) -> SourcesConfig {
         let s = |api| SourceSettings::new(self.base(api), DEFAULT_TIMEOUT);
+        let keys = &self.state.keys;
         SourcesConfig {
-            cqc: s(Api::Cqc).with_key(CQC_KEY),
+            cqc: s(Api::Cqc).with_key(keys.cqc.as_str()),
             fsa: s(Api::Fsa),
-            google_places: s(Api::Google).with_key(GOOGLE_PLACES_KEY),
+            google_places: s(Api::Google).with_key(keys.google_places.as_str()),
             postcodes: s(Api::Postcodes),
             overpass: s(Api::Overpass),
-            firecrawl: s(Api::Firecrawl).with_key(FIRECRAWL_KEY),
+            firecrawl: s(Api::Firecrawl).with_key(keys.firecrawl.as_str()),
         }
     }
 
@@ -435,7 +484,7 @@ fn cqc(state: &State, req: &Req) -> Routed {
     if req.method != Method::GET || first != "locations" {
         return uncounted(not_found_route(Api::Cqc));
     }
-    let answer = if req.header("Ocp-Apim-Subscription-Key") != Some(CQC_KEY) {
+    let answer = if req.header("Ocp-Apim-Subscription-Key") != Some(state.keys.cqc.as_str()) {
         reply(
             401,
             &json!({"statusCode": 401, "message": "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API."}),
@@ -485,13 +534,13 @@ fn fsa(state: &State, req: &Req) -> Routed {
     counted(SourceType::Fsa, key, answer)
 }
 
-fn google_auth(req: &Req) -> Option<Reply> {
+fn google_auth(state: &State, req: &Req) -> Option<Reply> {
     match req.header("X-Goog-Api-Key") {
         None => Some(reply(
             403,
             &json!({"error": {"code": 403, "message": "The request is missing a valid API key.", "status": "PERMISSION_DENIED"}}),
         )),
-        Some(k) if k != GOOGLE_PLACES_KEY => Some(reply(
+        Some(k) if k != state.keys.google_places => Some(reply(
             400,
             &json!({"error": {"code": 400, "message": "API key not valid. Please pass a valid API key.", "status": "INVALID_ARGUMENT"}}),
         )),
@@ -536,11 +585,12 @@ fn google(state: &State, req: &Req) -> Routed {
                     .is_some_and(|rest| rest.chars().next().is_none_or(|c| !c.is_alphanumeric()))
             });
             let key = home.map_or_else(|| query.clone(), |h| h.id.clone());
-            let answer = google_auth(req).unwrap_or_else(|| reply(200, &data::places_search(home)));
+            let answer =
+                google_auth(state, req).unwrap_or_else(|| reply(200, &data::places_search(home)));
             counted(SourceType::GooglePlaces, key, answer)
         }
         (&Method::GET, [places, id]) if places == "places" => {
-            let answer = google_auth(req).unwrap_or_else(|| {
+            let answer = google_auth(state, req).unwrap_or_else(|| {
                 match state.homes.iter().find(|h| data::place_id(h) == *id) {
                     Some(home) => reply(200, &data::place_details(home)),
                     None => reply(404, &json!({"error": {"code": 404, "message": "Requested entity was not found.", "status": "NOT_FOUND"}})),
@@ -658,7 +708,7 @@ fn firecrawl(state: &State, req: &Req) -> Routed {
     let authorised = req
         .header("authorization")
         .and_then(|v| v.strip_prefix("Bearer "))
-        == Some(FIRECRAWL_KEY);
+        == Some(state.keys.firecrawl.as_str());
     let answer = if !authorised {
         reply(
             401,
@@ -689,5 +739,57 @@ mod tests {
         );
         assert_eq!(parse_around("nwr(around:800)"), None);
         assert_eq!(site_key("https://www.Oak.co.uk/"), "oak.co.uk");
+    }
+
+    #[tokio::test]
+    async fn custom_keys_are_sent_and_accepted_and_the_sandbox_keys_refused() {
+        use crate::sources::{FailureKind, SourceOutcome, Sources};
+
+        let home = crate::directory::Directory::demo()
+            .homes()
+            .iter()
+            .find(|h| h.website.is_some() && h.postcode.is_some())
+            .cloned()
+            .expect("a demo home with a website and a postcode");
+        let keys = SandboxKeys {
+            cqc: "unit-cqc-7f3a".to_owned(),
+            google_places: "unit-google-7f3a".to_owned(),
+            firecrawl: "unit-firecrawl-7f3a".to_owned(),
+        };
+        let sandbox = Sandbox::start_with_keys(vec![home.clone()], FaultPlan::none(), keys)
+            .await
+            .unwrap();
+        let config = sandbox.sources_config();
+        assert_eq!(config.cqc.key(), Some("unit-cqc-7f3a"));
+        assert_eq!(config.google_places.key(), Some("unit-google-7f3a"));
+        assert_eq!(config.firecrawl.key(), Some("unit-firecrawl-7f3a"));
+        let keyed = [
+            SourceType::Cqc,
+            SourceType::GooglePlaces,
+            SourceType::Firecrawl,
+        ];
+        let sources = Sources::new(config.clone()).unwrap();
+        for source in keyed {
+            let outcome = sources.fetch(source, &home).await;
+            assert!(
+                matches!(outcome, SourceOutcome::Loaded(_)),
+                "{source}: {outcome:?}"
+            );
+        }
+
+        // The default sandbox keys are wrong for this sandbox.
+        let mut wrong = config;
+        wrong.cqc.api_key = Some(CQC_KEY.to_owned());
+        wrong.google_places.api_key = Some(GOOGLE_PLACES_KEY.to_owned());
+        wrong.firecrawl.api_key = Some(FIRECRAWL_KEY.to_owned());
+        let sources = Sources::new(wrong).unwrap();
+        for source in keyed {
+            match sources.fetch(source, &home).await {
+                SourceOutcome::Failed(f) => assert_eq!(f.kind, FailureKind::Permanent, "{source}"),
+                other => panic!("{source}: {other:?}"),
+            }
+        }
+        let shown = format!("{:?}", SandboxKeys::default());
+        assert!(!shown.contains("sandbox-"), "{shown}");
     }
 }
