@@ -13,6 +13,11 @@
 //! the `qN_` prefix). Enum values are matched ignoring case and surrounding
 //! spaces.
 //!
+//! Everything a client sends is bounded before it is stored: a list holds
+//! each allowed value at most once (so never more items than there are
+//! values), free text has a length cap and no control characters, and an
+//! error quotes at most a short, escaped part of the value it refuses.
+//!
 //! Section 1 holds personal data (names, e-mail, phones). Its `Debug` is
 //! redacted so a stray `{:?}` cannot put it into logs.
 
@@ -53,6 +58,16 @@ impl fmt::Display for ValidationErrors {
 
 impl std::error::Error for ValidationErrors {}
 
+/// An enumerated answer, as the parser sees it.
+trait Answer: Copy + PartialEq + fmt::Display + 'static {
+    /// Every value.
+    const ALL: &'static [Self];
+    /// Parses a wire name or alias.
+    fn parse(s: &str) -> Option<Self>;
+    /// The wire names, for error messages.
+    fn expected() -> String;
+}
+
 /// Declares an enumerated answer: its wire names (the first is canonical,
 /// the rest are accepted aliases), `parse`, `as_str` and `Serialize`.
 macro_rules! answer_enum {
@@ -86,6 +101,16 @@ macro_rules! answer_enum {
 
             fn expected() -> String {
                 [$($wire,)+].join(", ")
+            }
+        }
+
+        impl Answer for $name {
+            const ALL: &'static [Self] = $name::ALL;
+            fn parse(s: &str) -> Option<Self> {
+                $name::parse(s)
+            }
+            fn expected() -> String {
+                $name::expected()
             }
         }
 
@@ -421,30 +446,30 @@ impl Questionnaire {
             return Err(p.finish_err());
         };
 
-        let profile_description = p.opt_string(root, "profile_description", "profile_description");
+        let profile_description = p.opt_string(
+            root,
+            "profile_description",
+            "profile_description",
+            MAX_DESCRIPTION_CHARS,
+        );
 
         let contact = p.section(root, S1).map(|s| Contact {
             names: p.req_string(s, S1, "q1_names").unwrap_or_default(),
-            email: p.opt_string(s, &join(S1, "q2_email"), "q2_email"),
-            phone: p.opt_string(s, &join(S1, "q3_phone"), "q3_phone"),
+            email: p.opt_string(s, &join(S1, "q2_email"), "q2_email", MAX_TEXT_CHARS),
+            phone: p.opt_string(s, &join(S1, "q3_phone"), "q3_phone", MAX_TEXT_CHARS),
             emergency_contact: p.opt_string(
                 s,
                 &join(S1, "q4_emergency_contact"),
                 "q4_emergency_contact",
+                MAX_TEXT_CHARS,
             ),
         });
 
         let location = p.section(root, S2).and_then(|s| {
-            let postcode = p.opt_string(s, &join(S2, "q4_postcode"), "q4_postcode");
+            let postcode = p.opt_string(s, &join(S2, "q4_postcode"), "q4_postcode", MAX_TEXT_CHARS);
             let city = p.req_string(s, S2, "q5_preferred_city");
-            let distance = p.one(
-                s,
-                S2,
-                "q6_max_distance",
-                MaxDistance::parse,
-                MaxDistance::expected,
-            );
-            let budget = p.one(s, S2, "q7_budget", Budget::parse, Budget::expected);
+            let distance = p.one::<MaxDistance>(s, S2, "q6_max_distance");
+            let budget = p.one::<Budget>(s, S2, "q7_budget");
             Some(LocationBudget {
                 postcode,
                 preferred_city: city?,
@@ -454,28 +479,10 @@ impl Questionnaire {
         });
 
         let medical = p.section(root, S3).and_then(|s| {
-            let care_types = p.list(s, S3, "q8_care_types", CareType::parse, CareType::expected);
-            let conditions = p.list(
-                s,
-                S3,
-                "q9_medical_conditions",
-                MedicalCondition::parse,
-                MedicalCondition::expected,
-            );
-            let mobility = p.one(
-                s,
-                S3,
-                "q10_mobility_level",
-                Mobility::parse,
-                Mobility::expected,
-            );
-            let medication = p.one(
-                s,
-                S3,
-                "q11_medication_management",
-                Medication::parse,
-                Medication::expected,
-            );
+            let care_types = p.list::<CareType>(s, S3, "q8_care_types");
+            let conditions = p.list::<MedicalCondition>(s, S3, "q9_medical_conditions");
+            let mobility = p.one::<Mobility>(s, S3, "q10_mobility_level");
+            let medication = p.one::<Medication>(s, S3, "q11_medication_management");
             // Current form: q12_age_range. Legacy form: q12_special_equipment
             // and q13_age_range.
             let age_key = if s.contains_key("q12_age_range") || !s.contains_key("q13_age_range") {
@@ -483,7 +490,7 @@ impl Questionnaire {
             } else {
                 "q13_age_range"
             };
-            let age = p.one(s, S3, age_key, AgeRange::parse, AgeRange::expected);
+            let age = p.one::<AgeRange>(s, S3, age_key);
             let special_equipment = p.free_list(s, S3, "q12_special_equipment");
             Some(MedicalNeeds {
                 care_types: care_types?,
@@ -496,28 +503,10 @@ impl Questionnaire {
         });
 
         let safety = p.section(root, S4).and_then(|s| {
-            let falls = p.one_named(
-                s,
-                S4,
-                "q13_fall_history",
-                FallHistory::parse,
-                FallHistory::expected,
-            );
-            let allergies = p.list_named(s, S4, "q14_allergies", Allergy::parse, Allergy::expected);
-            let dietary = p.list_named(
-                s,
-                S4,
-                "q15_dietary_requirements",
-                Diet::parse,
-                Diet::expected,
-            );
-            let social = p.one_named(
-                s,
-                S4,
-                "q16_social_personality",
-                Social::parse,
-                Social::expected,
-            );
+            let falls = p.one_named::<FallHistory>(s, S4, "q13_fall_history");
+            let allergies = p.list_named::<Allergy>(s, S4, "q14_allergies");
+            let dietary = p.list_named::<Diet>(s, S4, "q15_dietary_requirements");
+            let social = p.one_named::<Social>(s, S4, "q16_social_personality");
             Some(SafetyNeeds {
                 fall_history: falls?,
                 allergies: allergies?,
@@ -526,15 +515,9 @@ impl Questionnaire {
             })
         });
 
-        let timeline = p.section(root, S5).and_then(|s| {
-            p.one_named(
-                s,
-                S5,
-                "q17_placement_timeline",
-                Timeline::parse,
-                Timeline::expected,
-            )
-        });
+        let timeline = p
+            .section(root, S5)
+            .and_then(|s| p.one_named::<Timeline>(s, S5, "q17_placement_timeline"));
 
         let priorities = match root.get(S6) {
             None | Some(Value::Null) => None,
@@ -634,6 +617,42 @@ struct Parser {
     errors: Vec<FieldError>,
 }
 
+/// Longest free-text answer (names, e-mail, phone, postcode, city), in
+/// characters. Every such answer on the form fits in a line; a longer one is
+/// a client bug or abuse, and would be stored with the job and copied into
+/// its report and logs.
+const MAX_TEXT_CHARS: usize = 500;
+
+/// Longest `profile_description`, in characters: a few paragraphs.
+const MAX_DESCRIPTION_CHARS: usize = 10_000;
+
+/// Most items of the legacy free-text `q12_special_equipment` list (the
+/// paper form had a handful of lines for it).
+const MAX_SPECIAL_EQUIPMENT: usize = 20;
+
+/// How much of a rejected value an error message quotes, in characters.
+/// Error answers never echo a huge input back.
+const QUOTED_CHARS: usize = 40;
+
+/// `s` for an error message: at most [`QUOTED_CHARS`] characters (then
+/// `…`), control characters escaped (`\0`, `\n`) so a message stays one
+/// readable line in any log.
+fn quote(s: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i == QUOTED_CHARS {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 impl Parser {
     fn error(&mut self, path: &str, message: impl Into<String>) {
         self.errors.push(FieldError {
@@ -679,13 +698,47 @@ impl Parser {
             .map(|(k, v)| (k.clone(), v))
     }
 
-    fn opt_string(&mut self, obj: &Map<String, Value>, path: &str, key: &str) -> Option<String> {
+    /// A free-text answer, trimmed: at most `max` characters and no control
+    /// characters but line breaks and tabs. NUL in particular cannot be
+    /// stored in a PostgreSQL text column (the operators' database) and
+    /// truncates the string in C-based tools (PDF renderers, mail); no
+    /// honest answer contains one.
+    fn text(&mut self, path: &str, s: &str, max: usize) -> Option<String> {
+        let s = s.trim();
+        let chars = s.chars().count();
+        if chars > max {
+            self.error(
+                path,
+                format!("is too long: {chars} characters, at most {max}"),
+            );
+            return None;
+        }
+        if let Some(c) = s
+            .chars()
+            .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            self.error(
+                path,
+                format!(
+                    "must not contain control characters (found U+{:04X})",
+                    u32::from(c)
+                ),
+            );
+            return None;
+        }
+        Some(s.to_owned())
+    }
+
+    fn opt_string(
+        &mut self,
+        obj: &Map<String, Value>,
+        path: &str,
+        key: &str,
+        max: usize,
+    ) -> Option<String> {
         match obj.get(key) {
             None | Some(Value::Null) => None,
-            Some(Value::String(s)) => {
-                let s = s.trim();
-                (!s.is_empty()).then(|| s.to_owned())
-            }
+            Some(Value::String(s)) => self.text(path, s, max).filter(|s| !s.is_empty()),
             Some(other) => {
                 self.error(path, format!("must be a string, not {}", type_name(other)));
                 None
@@ -704,7 +757,7 @@ impl Parser {
                 self.error(&path, "must not be empty");
                 None
             }
-            Some(Value::String(s)) => Some(s.trim().to_owned()),
+            Some(Value::String(s)) => self.text(&path, s, MAX_TEXT_CHARS),
             Some(other) => {
                 self.error(&path, format!("must be a string, not {}", type_name(other)));
                 None
@@ -712,18 +765,15 @@ impl Parser {
         }
     }
 
-    fn enum_value<T>(
-        &mut self,
-        path: &str,
-        value: &Value,
-        parse: fn(&str) -> Option<T>,
-        expected: fn() -> String,
-    ) -> Option<T> {
+    fn enum_value<T: Answer>(&mut self, path: &str, value: &Value) -> Option<T> {
         match value {
             Value::String(s) => {
-                let parsed = parse(s);
+                let parsed = T::parse(s);
                 if parsed.is_none() {
-                    self.error(path, format!("'{s}' is not one of: {}", expected()));
+                    self.error(
+                        path,
+                        format!("'{}' is not one of: {}", quote(s), T::expected()),
+                    );
                 }
                 parsed
             }
@@ -732,7 +782,7 @@ impl Parser {
                     path,
                     format!(
                         "must be a string, one of: {}; not {}",
-                        expected(),
+                        T::expected(),
                         type_name(other)
                     ),
                 );
@@ -741,60 +791,57 @@ impl Parser {
         }
     }
 
-    fn one<T>(
-        &mut self,
-        obj: &Map<String, Value>,
-        section: &str,
-        key: &str,
-        parse: fn(&str) -> Option<T>,
-        expected: fn() -> String,
-    ) -> Option<T> {
+    fn one<T: Answer>(&mut self, obj: &Map<String, Value>, section: &str, key: &str) -> Option<T> {
         let path = join(section, key);
         match obj.get(key) {
             None | Some(Value::Null) => {
-                self.error(&path, format!("is required (one of: {})", expected()));
+                self.error(&path, format!("is required (one of: {})", T::expected()));
                 None
             }
-            Some(v) => self.enum_value(&path, v, parse, expected),
+            Some(v) => self.enum_value(&path, v),
         }
     }
 
     /// Like [`Parser::one`] but tolerant of renumbered legacy keys.
-    fn one_named<T>(
+    fn one_named<T: Answer>(
         &mut self,
         obj: &Map<String, Value>,
         section: &str,
         key: &str,
-        parse: fn(&str) -> Option<T>,
-        expected: fn() -> String,
     ) -> Option<T> {
         match Self::lookup(obj, key) {
-            Some((found, _)) => self.one(obj, section, &found, parse, expected),
-            None => self.one(obj, section, key, parse, expected),
+            Some((found, _)) => self.one(obj, section, &found),
+            None => self.one(obj, section, key),
         }
     }
 
-    fn list<T>(
+    /// A list of enumerated answers, each at most once.
+    ///
+    /// So a list never has more items than there are allowed values: a
+    /// longer one is refused with one error for the whole list, before its
+    /// items are looked at. Without that bound a 256 KiB body held 100,000
+    /// copies of a valid value (a job stored and carried through every step
+    /// for nothing) or 100,000 invalid items, each answered with its own
+    /// error (an answer about 100 times the size of the request).
+    fn list<T: Answer>(
         &mut self,
         obj: &Map<String, Value>,
         section: &str,
         key: &str,
-        parse: fn(&str) -> Option<T>,
-        expected: fn() -> String,
     ) -> Option<Vec<T>> {
         let path = join(section, key);
         let items = match obj.get(key) {
             None | Some(Value::Null) => {
                 self.error(
                     &path,
-                    format!("is required: a list of one or more of: {}", expected()),
+                    format!("is required: a list of one or more of: {}", T::expected()),
                 );
                 return None;
             }
             Some(Value::Array(items)) => items,
             // A lone string is taken as a one-item list; older forms sent that.
             Some(v @ Value::String(_)) => {
-                return self.enum_value(&path, v, parse, expected).map(|t| vec![t]);
+                return self.enum_value(&path, v).map(|t| vec![t]);
             }
             Some(other) => {
                 self.error(
@@ -807,31 +854,46 @@ impl Parser {
         if items.is_empty() {
             self.error(
                 &path,
-                format!("must contain at least one of: {}", expected()),
+                format!("must contain at least one of: {}", T::expected()),
+            );
+            return None;
+        }
+        if items.len() > T::ALL.len() {
+            self.error(
+                &path,
+                format!(
+                    "has {} items; at most {}, each of these at most once: {}",
+                    items.len(),
+                    T::ALL.len(),
+                    T::expected()
+                ),
             );
             return None;
         }
         let before = self.errors.len();
         let mut out = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            if let Some(t) = self.enum_value(&format!("{path}[{i}]"), item, parse, expected) {
-                out.push(t);
+            let item_path = format!("{path}[{i}]");
+            if let Some(t) = self.enum_value::<T>(&item_path, item) {
+                if out.contains(&t) {
+                    self.error(&item_path, format!("'{t}' is listed twice"));
+                } else {
+                    out.push(t);
+                }
             }
         }
         (self.errors.len() == before).then_some(out)
     }
 
-    fn list_named<T>(
+    fn list_named<T: Answer>(
         &mut self,
         obj: &Map<String, Value>,
         section: &str,
         key: &str,
-        parse: fn(&str) -> Option<T>,
-        expected: fn() -> String,
     ) -> Option<Vec<T>> {
         match Self::lookup(obj, key) {
-            Some((found, _)) => self.list(obj, section, &found, parse, expected),
-            None => self.list(obj, section, key, parse, expected),
+            Some((found, _)) => self.list(obj, section, &found),
+            None => self.list(obj, section, key),
         }
     }
 
@@ -840,14 +902,22 @@ impl Parser {
         let path = join(section, key);
         match obj.get(key) {
             None | Some(Value::Null) => Vec::new(),
-            Some(Value::String(s)) => vec![s.trim().to_owned()],
+            Some(Value::String(s)) => self.text(&path, s, MAX_TEXT_CHARS).into_iter().collect(),
+            Some(Value::Array(items)) if items.len() > MAX_SPECIAL_EQUIPMENT => {
+                self.error(
+                    &path,
+                    format!("has {} items; at most {MAX_SPECIAL_EQUIPMENT}", items.len()),
+                );
+                Vec::new()
+            }
             Some(Value::Array(items)) => {
                 let mut out = Vec::new();
                 for (i, item) in items.iter().enumerate() {
+                    let item_path = format!("{path}[{i}]");
                     match item {
-                        Value::String(s) => out.push(s.trim().to_owned()),
+                        Value::String(s) => out.extend(self.text(&item_path, s, MAX_TEXT_CHARS)),
                         other => self.error(
-                            &format!("{path}[{i}]"),
+                            &item_path,
                             format!("must be a string, not {}", type_name(other)),
                         ),
                     }
@@ -878,27 +948,24 @@ impl Parser {
                 return None;
             }
         };
-        let order_path = format!("{path}.priority_order");
-        let order = self.list(
-            ranking,
-            &path,
-            "priority_order",
-            Priority::parse,
-            Priority::expected,
-        );
-        if let Some(order) = &order {
-            for (i, p) in order.iter().enumerate() {
-                if order[..i].contains(p) {
-                    self.error(
-                        &format!("{order_path}[{i}]"),
-                        format!("'{p}' is listed twice"),
-                    );
-                }
-            }
-        }
+        // Each priority at most once: `list` refuses repeats.
+        let order = self.list::<Priority>(ranking, &path, "priority_order");
         let weights_path = format!("{path}.priority_weights");
         let weights = match ranking.get("priority_weights") {
             None | Some(Value::Null) => None,
+            // One weight per priority: a longer list is one error, not one
+            // per item (see `list`).
+            Some(Value::Array(items)) if items.len() > Priority::ALL.len() => {
+                self.error(
+                    &weights_path,
+                    format!(
+                        "has {} weights; at most {}, one per priority",
+                        items.len(),
+                        Priority::ALL.len()
+                    ),
+                );
+                None
+            }
             Some(Value::Array(items)) => {
                 let mut out = Vec::new();
                 for (i, item) in items.iter().enumerate() {
@@ -944,11 +1011,14 @@ impl Parser {
     }
 }
 
-/// `q13_fall_history` → `fall_history`.
+/// `q13_fall_history` → `fall_history`. Question numbers have one or two
+/// digits: a key found this way becomes the path of its errors, so a
+/// `q000…0_allergies` of any length must not be taken for a question (it
+/// would be echoed back whole).
 fn strip_q(key: &str) -> Option<&str> {
     let rest = key.strip_prefix('q')?;
     let digits = rest.chars().take_while(char::is_ascii_digit).count();
-    if digits == 0 {
+    if !(1..=2).contains(&digits) {
         return None;
     }
     rest[digits..].strip_prefix('_')
@@ -1283,6 +1353,248 @@ pub(crate) mod tests {
             err.errors[0].path,
             "section_6_priorities.q18_priority_ranking.priority_order[1]"
         );
+    }
+
+    /// The one error of `v`, which must have exactly one.
+    fn only_error(v: &Value) -> FieldError {
+        let err = Questionnaire::parse(v).unwrap_err();
+        assert_eq!(err.errors.len(), 1, "{:?}", err.errors);
+        err.errors.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn a_list_longer_than_its_allowed_values_is_one_error() {
+        // Every allowed value once is the longest list accepted.
+        let mut v = sample();
+        set(
+            &mut v,
+            S3,
+            "q9_medical_conditions",
+            json!(MedicalCondition::ALL),
+        );
+        let q = Questionnaire::parse(&v).unwrap();
+        assert_eq!(q.medical.conditions, MedicalCondition::ALL);
+
+        // 100,000 copies of a valid value: refused, one error.
+        let mut v = sample();
+        set(
+            &mut v,
+            S3,
+            "q8_care_types",
+            json!(vec!["general_residential"; 100_000]),
+        );
+        let e = only_error(&v);
+        assert_eq!(e.path, "section_3_medical_needs.q8_care_types");
+        assert!(
+            e.message.starts_with("has 100000 items; at most 3"),
+            "{}",
+            e.message
+        );
+
+        // 100,000 invalid items: one error, not one each.
+        let mut v = sample();
+        set(
+            &mut v,
+            S4,
+            "q15_dietary_requirements",
+            json!(vec![0; 100_000]),
+        );
+        let e = only_error(&v);
+        assert_eq!(
+            e.path,
+            "section_4_safety_special_needs.q15_dietary_requirements"
+        );
+
+        // Also for the legacy renumbered key and the priority order.
+        let mut v = sample();
+        let s4 = v[S4].as_object_mut().unwrap();
+        s4.remove("q14_allergies");
+        s4.insert("q15_allergies".into(), json!(vec!["x"; 4]));
+        assert_eq!(
+            only_error(&v).path,
+            "section_4_safety_special_needs.q15_allergies"
+        );
+        let mut v = sample();
+        v[S6]["q18_priority_ranking"]["priority_order"] = json!(vec!["medical_safety"; 5]);
+        v[S6]["q18_priority_ranking"]["priority_weights"] = Value::Null;
+        assert_eq!(
+            only_error(&v).path,
+            "section_6_priorities.q18_priority_ranking.priority_order"
+        );
+    }
+
+    #[test]
+    fn a_value_listed_twice_is_refused_in_every_list() {
+        for (section, key, value) in [
+            (S3, "q8_care_types", "medical_nursing"),
+            (S3, "q9_medical_conditions", "diabetes"),
+            (S4, "q14_allergies", "food_allergies"),
+            (S4, "q15_dietary_requirements", "diabetic_diet"),
+        ] {
+            let mut v = sample();
+            // Case and spaces do not make a different value.
+            set(
+                &mut v,
+                section,
+                key,
+                json!([value, format!(" {} ", value.to_uppercase())]),
+            );
+            let e = only_error(&v);
+            assert_eq!(e.path, format!("{section}.{key}[1]"));
+            assert_eq!(e.message, format!("'{value}' is listed twice"));
+        }
+    }
+
+    #[test]
+    fn too_many_weights_are_one_error() {
+        let mut v = sample();
+        v[S6]["q18_priority_ranking"]["priority_weights"] = json!(vec![-1; 100_000]);
+        let e = only_error(&v);
+        assert_eq!(
+            e.path,
+            "section_6_priorities.q18_priority_ranking.priority_weights"
+        );
+        assert!(
+            e.message.starts_with("has 100000 weights; at most 4"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn legacy_special_equipment_has_a_length_cap() {
+        let mut v = sample();
+        set(
+            &mut v,
+            S3,
+            "q12_special_equipment",
+            json!(vec!["hoist"; MAX_SPECIAL_EQUIPMENT]),
+        );
+        let q = Questionnaire::parse(&v).unwrap();
+        assert_eq!(q.medical.special_equipment.len(), MAX_SPECIAL_EQUIPMENT);
+        set(
+            &mut v,
+            S3,
+            "q12_special_equipment",
+            json!(vec!["hoist"; MAX_SPECIAL_EQUIPMENT + 1]),
+        );
+        assert_eq!(
+            only_error(&v).path,
+            "section_3_medical_needs.q12_special_equipment"
+        );
+        set(
+            &mut v,
+            S3,
+            "q12_special_equipment",
+            json!(["hoist", "bed\u{0}"]),
+        );
+        assert_eq!(
+            only_error(&v).path,
+            "section_3_medical_needs.q12_special_equipment[1]"
+        );
+    }
+
+    #[test]
+    fn free_text_has_a_length_cap_and_no_control_characters() {
+        // At the cap: accepted (after trimming); one more: refused.
+        let mut v = sample();
+        set(
+            &mut v,
+            S2,
+            "q5_preferred_city",
+            json!(format!("  {}  ", "é".repeat(MAX_TEXT_CHARS))),
+        );
+        assert!(Questionnaire::parse(&v).is_ok());
+        set(
+            &mut v,
+            S2,
+            "q5_preferred_city",
+            json!("é".repeat(MAX_TEXT_CHARS + 1)),
+        );
+        let e = only_error(&v);
+        assert_eq!(e.path, "section_2_location_budget.q5_preferred_city");
+        assert_eq!(e.message, "is too long: 501 characters, at most 500");
+
+        let mut v = sample();
+        v["profile_description"] = json!("d".repeat(MAX_DESCRIPTION_CHARS));
+        assert!(Questionnaire::parse(&v).is_ok());
+        v["profile_description"] = json!("d".repeat(MAX_DESCRIPTION_CHARS + 1));
+        assert_eq!(only_error(&v).path, "profile_description");
+
+        // NUL and other control characters are refused in every text field;
+        // line breaks and tabs are fine.
+        for (section, key) in [
+            (S1, "q1_names"),
+            (S1, "q2_email"),
+            (S1, "q3_phone"),
+            (S1, "q4_emergency_contact"),
+            (S2, "q4_postcode"),
+            (S2, "q5_preferred_city"),
+        ] {
+            for bad in ["a\u{0}b", "a\u{1b}[31mb", "a\u{7f}", "a\u{85}b"] {
+                let mut v = sample();
+                set(&mut v, section, key, json!(bad));
+                let e = only_error(&v);
+                assert_eq!(e.path, format!("{section}.{key}"));
+                assert!(
+                    e.message.starts_with("must not contain control characters"),
+                    "{}",
+                    e.message
+                );
+            }
+        }
+        let mut v = sample();
+        set(
+            &mut v,
+            S1,
+            "q1_names",
+            json!("Contact: Ann Example\r\nPatient:\tBob Example"),
+        );
+        assert_eq!(
+            Questionnaire::parse(&v).unwrap().client_name(),
+            "Bob Example"
+        );
+    }
+
+    #[test]
+    fn rejected_values_are_quoted_short_and_escaped() {
+        let mut v = sample();
+        set(&mut v, S2, "q7_budget", json!("x".repeat(100_000)));
+        let e = only_error(&v);
+        let quoted = format!("'{}…'", "x".repeat(QUOTED_CHARS));
+        assert!(e.message.starts_with(&quoted), "{}", e.message);
+        assert!(e.message.len() < 400, "{}", e.message.len());
+
+        set(
+            &mut v,
+            S2,
+            "q7_budget",
+            json!("*1\r\n$8\r\nFLUSHALL\r\n\u{0}"),
+        );
+        let e = only_error(&v);
+        assert!(
+            e.message
+                .starts_with(r"'*1\r\n$8\r\nFLUSHALL\r\n\0' is not one of"),
+            "{}",
+            e.message
+        );
+        assert_eq!(quote("é😀"), "é😀");
+    }
+
+    #[test]
+    fn renumbered_keys_have_at_most_two_digits() {
+        assert_eq!(strip_q("q7_budget"), Some("budget"));
+        assert_eq!(strip_q("q15_allergies"), Some("allergies"));
+        assert_eq!(strip_q("q_allergies"), None);
+        assert_eq!(strip_q("q100_allergies"), None);
+        // A huge renumbered key is not a question: the field is missing,
+        // and no error path repeats the key.
+        let mut v = sample();
+        let s4 = v[S4].as_object_mut().unwrap();
+        let allergies = s4.remove("q14_allergies").unwrap();
+        s4.insert(format!("q{}_allergies", "0".repeat(10_000)), allergies);
+        let e = only_error(&v);
+        assert_eq!(e.path, "section_4_safety_special_needs.q14_allergies");
     }
 
     #[test]
