@@ -250,6 +250,17 @@ pub enum SlotStatus {
 }
 
 impl SlotStatus {
+    /// The wire name, as serde writes it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Loaded => "loaded",
+            Self::NotFound => "not_found",
+            Self::NotConfigured => "not_configured",
+            Self::Missing => "missing",
+        }
+    }
+
     /// Whether the slot has its final answer (counts towards completeness).
     pub fn is_done(&self) -> bool {
         matches!(self, Self::Loaded | Self::NotFound)
@@ -271,6 +282,10 @@ pub struct Slot {
     pub attempts: u32,
     /// When the last attempt finished.
     pub last_attempt: Option<DateTime<Utc>>,
+    /// When the last attempt started (its fetch was sent). Absent in slots
+    /// stored before it was recorded, hence the serde default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt_started_at: Option<DateTime<Utc>>,
     /// When the next automatic attempt is due; `None` when none will be made
     /// (done, not configured, permanent failure, retries exhausted, deadline).
     pub next_attempt_at: Option<DateTime<Utc>>,
@@ -292,6 +307,7 @@ impl Slot {
             status: SlotStatus::Pending,
             attempts: 0,
             last_attempt: None,
+            attempt_started_at: None,
             next_attempt_at: None,
             error: None,
         }
@@ -417,6 +433,97 @@ pub struct Job {
     pub will_auto_retry: bool,
     /// When a client last asked for a manual retry (for the throttle).
     pub last_manual_retry_at: Option<DateTime<Utc>>,
+}
+
+/// What happened in one entry of a job's history.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HistoryEvent {
+    /// The job was stored (`start`).
+    Created,
+    /// A worker was granted a lease (`token`); `job_status` is the status
+    /// after the grant.
+    Claimed,
+    /// The plan checkpoint was saved: the homes are chosen, slots exist.
+    Planned,
+    /// One slot's answer was saved: `slot`, `slot_status`, `attempts`,
+    /// `started_at` (when that attempt's fetch began).
+    Recorded,
+    /// A round ended (`job_status`, `will_auto_retry`) and its lease with it.
+    Finished,
+    /// A lease was given back without finishing the round.
+    Released,
+    /// A client's manual retry passed the throttle.
+    ManualRetryRequested,
+}
+
+/// One entry of a job's history: an audit trail of every committed store
+/// transition, appended in the same atomic step as the transition itself,
+/// so it can be trusted to say what was written, by which lease, and when.
+/// Renewals are not recorded (they change no data). It holds ids, statuses,
+/// counters and times only: never questionnaire contents or source data.
+///
+/// Operators read it to see why a report is partial or late; the
+/// reliability suite checks the store's invariants against it (see
+/// `care_report::testing::invariants`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// When the transition was made (the writer's `now`, whole milliseconds).
+    #[serde(with = "chrono::serde::ts_milliseconds")]
+    pub at: DateTime<Utc>,
+    /// What happened.
+    pub event: HistoryEvent,
+    /// The fencing token of the lease the write was made under (granted,
+    /// for `claimed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<u64>,
+    /// The job's status after a claim, finish or release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_status: Option<JobStatus>,
+    /// The slot (`home_id/source_type`) a `recorded` entry saved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<String>,
+    /// The slot's status as saved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot_status: Option<SlotStatus>,
+    /// The slot's attempt count as saved (1 for its first answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<u32>,
+    /// When the saved attempt's fetch began.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "chrono::serde::ts_milliseconds_option"
+    )]
+    pub started_at: Option<DateTime<Utc>>,
+    /// The job's stored progress after the transition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<u8>,
+    /// The job's completeness after the transition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completeness: Option<u8>,
+    /// Whether the sweep will retry by itself, after a `finished` round.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub will_auto_retry: Option<bool>,
+}
+
+impl HistoryEntry {
+    /// An entry with only the time and the event set.
+    pub fn new(at: DateTime<Utc>, event: HistoryEvent) -> Self {
+        Self {
+            at,
+            event,
+            token: None,
+            job_status: None,
+            slot: None,
+            slot_status: None,
+            attempts: None,
+            started_at: None,
+            progress: None,
+            completeness: None,
+            will_auto_retry: None,
+        }
+    }
 }
 
 /// A job's status fields only: what the status endpoint shows, read

@@ -258,6 +258,12 @@ impl JobStore for SwitchableStore {
     ) -> BoxFuture<'_, Result<Vec<JobId>, StoreError>> {
         self.or_fail(move || self.inner.due(now, limit))
     }
+    fn history(
+        &self,
+        id: JobId,
+    ) -> BoxFuture<'_, Result<Vec<care_report::model::HistoryEntry>, StoreError>> {
+        self.or_fail(move || self.inner.history(id))
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use care_report::model::{
-    Job, JobId, JobStatus, JobSummary, Lease, Slot, SlotKey, SlotStatus, SourceType,
+    HistoryEntry, HistoryEvent, Job, JobId, JobStatus, JobSummary, Lease, Slot, SlotKey,
+    SlotStatus, SourceType,
 };
 use care_report::store::{
     Created, Finish, Idempotency, JobStore, ManualRetryGate, MemoryStore, NewJob, RedisStore,
@@ -970,6 +971,159 @@ mod cases {
         check(failed.summary()).await;
         fx.done().await;
     }
+
+    /// Every committed transition appends one history entry in the same
+    /// step; refused writes and renewals append nothing.
+    pub async fn history_records_every_committed_transition(b: Backend) {
+        let fx = b.open().await;
+        let s = &fx.store;
+        assert!(matches!(
+            s.history(JobId::new()).await,
+            Err(StoreError::NotFound)
+        ));
+        let (job, lease) = planned(s).await;
+        let at = t0() + secs(2);
+        let started = t0() + secs(1);
+        s.renew(&lease, at, LEASE).await.unwrap();
+        s.record(
+            &lease,
+            Slot {
+                attempt_started_at: Some(started),
+                ..loaded(&job.slots[0], at)
+            },
+            Some(json!({"a": 1})),
+            40,
+            "r".into(),
+            at,
+        )
+        .await
+        .unwrap();
+        s.record(
+            &lease,
+            missing(&job.slots[1], at, Some(at + secs(300))),
+            None,
+            30,
+            "r".into(),
+            at,
+        )
+        .await
+        .unwrap();
+        s.finish(&lease, finish(JobStatus::Partial, true), at)
+            .await
+            .unwrap();
+        // Refused: the lease was given back by finish.
+        assert!(matches!(
+            s.record(&lease, loaded(&job.slots[1], at), None, 90, "x".into(), at)
+                .await,
+            Err(StoreError::LeaseLost)
+        ));
+        s.gate_manual_retry(job.id, at, Duration::from_secs(60))
+            .await
+            .unwrap();
+        // Refused by the throttle: nothing appended.
+        s.gate_manual_retry(job.id, at, Duration::from_secs(60))
+            .await
+            .unwrap();
+        let second = s
+            .claim(job.id, "w2", at + secs(1), LEASE)
+            .await
+            .unwrap()
+            .unwrap();
+        s.release(&second, at + secs(2)).await.unwrap();
+        // A release of a lease that is no longer current is a no-op.
+        s.release(&second, at + secs(3)).await.unwrap();
+
+        let h = s.history(job.id).await.unwrap();
+        let events: Vec<HistoryEvent> = h.iter().map(|e| e.event).collect();
+        assert_eq!(
+            events,
+            [
+                HistoryEvent::Created,
+                HistoryEvent::Claimed,
+                HistoryEvent::Planned,
+                HistoryEvent::Recorded,
+                HistoryEvent::Recorded,
+                HistoryEvent::Finished,
+                HistoryEvent::ManualRetryRequested,
+                HistoryEvent::Claimed,
+                HistoryEvent::Released,
+            ]
+        );
+        assert_eq!(
+            h[0],
+            HistoryEntry {
+                progress: Some(0),
+                ..HistoryEntry::new(t0(), HistoryEvent::Created)
+            }
+        );
+        assert_eq!(h[1].token, Some(lease.token));
+        assert_eq!(h[1].job_status, Some(JobStatus::Processing));
+        assert_eq!(h[2].progress, Some(10));
+        assert_eq!(
+            h[3],
+            HistoryEntry {
+                token: Some(lease.token),
+                slot: Some(job.slots[0].key().field()),
+                slot_status: Some(SlotStatus::Loaded),
+                attempts: Some(1),
+                started_at: Some(started),
+                progress: Some(40),
+                completeness: Some(33),
+                ..HistoryEntry::new(at, HistoryEvent::Recorded)
+            }
+        );
+        // Progress never goes back, and the entry says what was stored.
+        assert_eq!(h[4].progress, Some(40));
+        assert_eq!(h[4].slot_status, Some(SlotStatus::Missing));
+        assert_eq!(h[4].started_at, None);
+        assert_eq!(
+            h[5],
+            HistoryEntry {
+                token: Some(lease.token),
+                job_status: Some(JobStatus::Partial),
+                progress: Some(100),
+                completeness: Some(33),
+                will_auto_retry: Some(true),
+                ..HistoryEntry::new(at, HistoryEvent::Finished)
+            }
+        );
+        assert_eq!(h[7].token, Some(second.token));
+        assert!(second.token > lease.token);
+        assert_eq!(h[7].job_status, Some(JobStatus::Partial));
+        assert_eq!(
+            h[8],
+            HistoryEntry {
+                token: Some(second.token),
+                job_status: Some(JobStatus::Partial),
+                ..HistoryEntry::new(at + secs(2), HistoryEvent::Released)
+            }
+        );
+        fx.done().await;
+    }
+
+    /// The history keeps the newest entries only, up to its limit.
+    pub async fn history_is_bounded(b: Backend) {
+        let fx = b.open().await;
+        let s = &fx.store;
+        let (job, lease) = planned(s).await;
+        let limit = care_report::store::HISTORY_LIMIT;
+        let mut slot = job.slots[0].clone();
+        for i in 0..limit {
+            let at = t0() + chrono::Duration::milliseconds(i64::try_from(i).unwrap());
+            slot = missing(&slot, at, Some(at + secs(300)));
+            s.record(&lease, slot.clone(), None, 20, "r".into(), at)
+                .await
+                .unwrap();
+        }
+        let h = s.history(job.id).await.unwrap();
+        assert_eq!(h.len(), limit);
+        // The three oldest (created, claimed, planned) made room for the
+        // last three records.
+        assert_eq!(h[0].event, HistoryEvent::Recorded);
+        assert_eq!(h[0].attempts, Some(1));
+        assert_eq!(h[limit - 1].attempts, u32::try_from(limit).ok());
+        fx.done().await;
+    }
 }
 
 macro_rules! contract_suite {
@@ -1009,6 +1163,8 @@ contract_suite!(
     manual_retry_gate,
     expired_jobs_vanish_and_leave_the_due_index,
     summary_matches_the_job,
+    history_records_every_committed_transition,
+    history_is_bounded,
 );
 
 /// Runs one job's life through every transition on a store.
@@ -1085,6 +1241,10 @@ async fn both_stores_return_identical_jobs() {
         redis.store.source_data(id).await.unwrap()
     );
     assert_eq!(
+        memory.store.history(id).await.unwrap(),
+        redis.store.history(id).await.unwrap()
+    );
+    assert_eq!(
         memory.store.due(t0() + secs(3600), 10).await.unwrap(),
         redis.store.due(t0() + secs(3600), 10).await.unwrap()
     );
@@ -1101,8 +1261,9 @@ async fn redis_every_key_has_a_ttl_after_every_transition() {
         full_life(&s, JobId::new()).await;
     }
     let keys = test_redis::keys(&prefix).await;
-    // job, slots, data and idempotency key per job, plus the due index.
-    assert_eq!(keys.len(), 3 * 4 + 1, "{keys:?}");
+    // job, slots, data, history and idempotency key per job, plus the due
+    // index.
+    assert_eq!(keys.len(), 3 * 5 + 1, "{keys:?}");
     assert_eq!(
         test_redis::keys_without_ttl(&prefix).await,
         Vec::<String>::new()

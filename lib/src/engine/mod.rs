@@ -602,9 +602,16 @@ impl Engine {
                 async move {
                     let Some(home) = home else { return Ok(()) };
                     let was_missing = slot.status == SlotStatus::Missing;
-                    let outcome = self.fetch(slot.source_type, home).await;
+                    // A retry waiting for a permit may reach the deadline
+                    // meanwhile: it is then not made at all.
+                    let retry_deadline = was_missing.then_some(job_ref.deadline_at);
+                    let Some((started, outcome)) =
+                        self.fetch(slot.source_type, home, retry_deadline).await
+                    else {
+                        return Ok(());
+                    };
                     let now = self.now();
-                    let (next, data) = self.next_slot(job_ref, &slot, outcome, now);
+                    let (next, data) = self.next_slot(job_ref, &slot, outcome, started, now);
                     if was_missing {
                         retried.fetch_add(1, Ordering::Relaxed);
                         if next.status.is_done() {
@@ -709,28 +716,43 @@ impl Engine {
         Ok((plan, slots))
     }
 
-    async fn fetch(&self, source: SourceType, home: &Home) -> SourceOutcome {
+    /// Fetches one source for one home under the per-source limit: when
+    /// the fetch started and its outcome. `None` when `retry_deadline` had
+    /// passed by the time a permit was had (nothing was sent).
+    async fn fetch(
+        &self,
+        source: SourceType,
+        home: &Home,
+        retry_deadline: Option<DateTime<Utc>>,
+    ) -> Option<(DateTime<Utc>, SourceOutcome)> {
         // The semaphores are never closed, so acquire only fails if they
         // were; then fetching without the limit is the lesser evil.
         let _permit = match self.per_source.get(&source) {
             Some(sem) => sem.clone().acquire_owned().await.ok(),
             None => None,
         };
-        self.sources.fetch(source, home).await
+        let started = self.now();
+        if retry_deadline.is_some_and(|d| self.policy.past_deadline(d, started)) {
+            return None;
+        }
+        Some((started, self.sources.fetch(source, home).await))
     }
 
-    /// A slot's next state after one fetch, and the data to store with it.
+    /// A slot's next state after one fetch that started at `started` and
+    /// ended at `now`, and the data to store with it.
     fn next_slot(
         &self,
         job: &Job,
         slot: &Slot,
         outcome: SourceOutcome,
+        started: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> (Slot, Option<serde_json::Value>) {
         // Whole milliseconds, as the store keeps every other instant.
         let now = now.trunc_subsecs(3);
         let mut next = slot.clone();
         next.attempts = slot.attempts.saturating_add(1);
+        next.attempt_started_at = Some(started.trunc_subsecs(3));
         next.last_attempt = Some(now);
         next.next_attempt_at = None;
         next.error = None;

@@ -14,7 +14,7 @@
 //! This is the only place the store reads the clock, because Redis' own
 //! expiry runs on the server's clock too.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -23,10 +23,11 @@ use chrono::{DateTime, Utc};
 use super::async_trait_shim::BoxFuture;
 use super::{
     add_ms, dur_ms, refile_score, to_ms, trunc_ms, Created, Finish, JobStore, ManualRetryGate,
-    NewJob, Result, Retention, StoreError,
+    NewJob, Result, Retention, StoreError, HISTORY_LIMIT,
 };
 use crate::model::{
-    completeness, Job, JobId, JobStatus, JobSummary, Lease, Slot, SlotKey, SlotStatus,
+    completeness, HistoryEntry, HistoryEvent, Job, JobId, JobStatus, JobSummary, Lease, Slot,
+    SlotKey, SlotStatus,
 };
 
 /// The in-memory store. Cheap to share behind an `Arc`.
@@ -63,6 +64,8 @@ struct Entry {
     slots: BTreeMap<String, Slot>,
     data: BTreeMap<String, Box<str>>,
     fence: u64,
+    /// The job's history, oldest first, at most [`HISTORY_LIMIT`] entries.
+    history: VecDeque<HistoryEntry>,
     expires: Instant,
 }
 
@@ -136,7 +139,7 @@ impl MemoryStore {
             will_auto_retry: true,
             last_manual_retry_at: None,
         };
-        let entry = Entry {
+        let mut entry = Entry {
             job,
             questionnaire: to_text(&new.questionnaire),
             plan: None,
@@ -145,8 +148,13 @@ impl MemoryStore {
             slots: BTreeMap::new(),
             data: BTreeMap::new(),
             fence: 0,
+            history: VecDeque::new(),
             expires,
         };
+        entry.log(HistoryEntry {
+            progress: Some(0),
+            ..HistoryEntry::new(now, HistoryEvent::Created)
+        });
         let snapshot = entry.snapshot();
         inner.purge_now_and_then();
         inner.jobs.insert(new.id, entry);
@@ -193,6 +201,13 @@ impl MemoryStore {
         }
         entry.job.updated_at = now;
         entry.expires = self.expiry(entry.job.deadline_at, now);
+        let claimed = HistoryEntry {
+            token: Some(lease.token),
+            job_status: Some(entry.job.status),
+            progress: Some(entry.job.progress),
+            ..HistoryEntry::new(now, HistoryEvent::Claimed)
+        };
+        entry.log(claimed);
         inner.set_due(id, Some(to_ms(lease.expires_at)));
         Some(lease)
     }
@@ -225,6 +240,12 @@ impl MemoryStore {
         entry.job.lease = None;
         entry.job.updated_at = now;
         entry.expires = self.expiry(entry.job.deadline_at, now);
+        let released = HistoryEntry {
+            token: Some(lease.token),
+            job_status: Some(entry.job.status),
+            ..HistoryEntry::new(now, HistoryEvent::Released)
+        };
+        entry.log(released);
         let score = refile_score(
             entry.job.status,
             entry.job.will_auto_retry,
@@ -262,6 +283,13 @@ impl MemoryStore {
         entry.job.updated_at = now;
         entry.completeness = completeness(&entry.ordered_slots());
         entry.expires = self.expiry(entry.job.deadline_at, now);
+        let planned = HistoryEntry {
+            token: Some(lease.token),
+            progress: Some(entry.job.progress),
+            completeness: Some(entry.completeness),
+            ..HistoryEntry::new(now, HistoryEvent::Planned)
+        };
+        entry.log(planned);
         Ok(entry.snapshot())
     }
 
@@ -287,12 +315,23 @@ impl MemoryStore {
                 entry.data.remove(&field);
             }
         }
+        let mut recorded = HistoryEntry {
+            token: Some(lease.token),
+            slot: Some(field.clone()),
+            slot_status: Some(slot.status.clone()),
+            attempts: Some(slot.attempts),
+            started_at: slot.attempt_started_at.map(trunc_ms),
+            ..HistoryEntry::new(now, HistoryEvent::Recorded)
+        };
         entry.slots.insert(field, slot);
         entry.job.progress = entry.job.progress.max(progress.min(100));
         entry.job.message = message;
         entry.job.updated_at = now;
         entry.completeness = completeness(&entry.ordered_slots());
         entry.expires = self.expiry(entry.job.deadline_at, now);
+        recorded.progress = Some(entry.job.progress);
+        recorded.completeness = Some(entry.completeness);
+        entry.log(recorded);
         Ok(entry.summary())
     }
 
@@ -314,6 +353,15 @@ impl MemoryStore {
         entry.job.lease = None;
         entry.job.updated_at = now;
         entry.expires = self.expiry(entry.job.deadline_at, now);
+        let finished = HistoryEntry {
+            token: Some(lease.token),
+            job_status: Some(entry.job.status),
+            progress: Some(entry.job.progress),
+            completeness: Some(entry.completeness),
+            will_auto_retry: Some(entry.job.will_auto_retry),
+            ..HistoryEntry::new(now, HistoryEvent::Finished)
+        };
+        entry.log(finished);
         let score = refile_score(
             entry.job.status,
             entry.job.will_auto_retry,
@@ -346,6 +394,7 @@ impl MemoryStore {
         }
         entry.job.last_manual_retry_at = Some(now);
         entry.expires = self.expiry(entry.job.deadline_at, now);
+        entry.log(HistoryEntry::new(now, HistoryEvent::ManualRetryRequested));
         Ok(ManualRetryGate::Allowed)
     }
 
@@ -450,6 +499,15 @@ impl Inner {
 }
 
 impl Entry {
+    /// Appends to the history, dropping the oldest entry beyond the limit
+    /// (as `LTRIM` does in Redis).
+    fn log(&mut self, entry: HistoryEntry) {
+        self.history.push_back(entry);
+        while self.history.len() > HISTORY_LIMIT {
+            self.history.pop_front();
+        }
+    }
+
     fn ordered_slots(&self) -> Vec<Slot> {
         super::order_slots(&self.slot_order, self.slots.clone())
     }
@@ -600,6 +658,14 @@ impl JobStore for MemoryStore {
 
     fn due(&self, now: DateTime<Utc>, limit: usize) -> BoxFuture<'_, Result<Vec<JobId>>> {
         Box::pin(async move { Ok(self.due_now(now, limit)) })
+    }
+
+    fn history(&self, id: JobId) -> BoxFuture<'_, Result<Vec<HistoryEntry>>> {
+        Box::pin(async move {
+            let mut inner = self.lock();
+            let entry = inner.live(id).ok_or(StoreError::NotFound)?;
+            Ok(entry.history.iter().cloned().collect())
+        })
     }
 }
 

@@ -14,7 +14,9 @@ use std::time::Duration;
 use async_trait_shim::BoxFuture;
 use chrono::{DateTime, Utc};
 
-use crate::model::{Job, JobId, JobStatus, JobSummary, Lease, Slot, SlotKey, SlotStatus};
+use crate::model::{
+    HistoryEntry, Job, JobId, JobStatus, JobSummary, Lease, Slot, SlotKey, SlotStatus,
+};
 use crate::retry::ConfigError;
 
 pub mod memory;
@@ -287,6 +289,12 @@ pub(crate) fn refile_score(
     }
 }
 
+/// How many history entries a job keeps (the oldest are dropped beyond
+/// it). A job makes about 2 + 25 entries in its first round and a few per
+/// retry round; 10 retries of all 25 slots stay well under this.
+/// `lua/common.lua` mirrors it.
+pub const HISTORY_LIMIT: usize = 1000;
+
 /// The store contract.
 ///
 /// The due index holds every job that needs the sweep's attention, scored by
@@ -303,6 +311,10 @@ pub(crate) fn refile_score(
 /// write under a lease that is not the job's current one, or that expired
 /// at `now`, or for a job that no longer exists, is [`StoreError::LeaseLost`]
 /// and changes nothing.
+///
+/// Every committed transition except `renew` also appends one
+/// [`HistoryEntry`] to the job's history in the same atomic step (at most
+/// [`HISTORY_LIMIT`] are kept); a refused write appends nothing.
 pub trait JobStore: Send + Sync + 'static {
     /// `"memory"` or `"redis"`.
     fn kind(&self) -> &'static str;
@@ -421,6 +433,10 @@ pub trait JobStore: Send + Sync + 'static {
     /// whose job has expired are dropped from the index on the way. Listing
     /// claims nothing: the caller claims each id.
     fn due(&self, now: DateTime<Utc>, limit: usize) -> BoxFuture<'_, Result<Vec<JobId>>>;
+
+    /// The job's history, oldest first: one entry per committed transition
+    /// (see the trait docs). [`StoreError::NotFound`] for an unknown job.
+    fn history(&self, id: JobId) -> BoxFuture<'_, Result<Vec<HistoryEntry>>>;
 }
 
 /// The boxed-future shape of the trait's methods, so `dyn JobStore` works

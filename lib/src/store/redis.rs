@@ -10,6 +10,8 @@
 //! - `{p}job:{id}`: hash of the job's scalar fields (instants in epoch ms);
 //! - `{p}job:{id}:slots`: hash `home_id/source` → slot JSON;
 //! - `{p}job:{id}:data`: hash `home_id/source` → loaded data JSON;
+//! - `{p}job:{id}:history`: list of the job's history entries (JSON, oldest
+//!   first, at most [`super::HISTORY_LIMIT`]);
 //! - `{p}idem:{key}`: hash `{job, fp}` for an idempotency key;
 //! - `{p}due`: sorted set of job ids scored by when they are due (ms).
 //!
@@ -32,7 +34,9 @@ use super::{
     add_ms, dur_ms, env_u64, from_ms, order_slots, to_ms, trunc_ms, Created, Finish, JobStore,
     ManualRetryGate, NewJob, Result, Retention, StoreError,
 };
-use crate::model::{Job, JobId, JobStatus, JobSummary, Lease, Slot, SlotKey, SlotStatus};
+use crate::model::{
+    HistoryEntry, Job, JobId, JobStatus, JobSummary, Lease, Slot, SlotKey, SlotStatus,
+};
 use crate::retry::ConfigError;
 
 /// Environment variable: key prefix (default `care-report:`).
@@ -193,14 +197,18 @@ struct JobKeys {
     slots: String,
     data: String,
     due: String,
+    history: String,
 }
 
 impl JobKeys {
     /// `script` with the four keys every transition names, in the order the
-    /// scripts expect (`KEYS[1..4]`: job, slots, data, due).
+    /// scripts expect (`KEYS[1..5]`: job, slots, data, due, history).
     fn invocation<'a>(&self, script: &'a Script) -> ScriptInvocation<'a> {
         let mut inv = script.key(&self.job);
-        inv.key(&self.slots).key(&self.data).key(&self.due);
+        inv.key(&self.slots)
+            .key(&self.data)
+            .key(&self.due)
+            .key(&self.history);
         inv
     }
 }
@@ -257,6 +265,7 @@ impl RedisStore {
         JobKeys {
             slots: format!("{job}:slots"),
             data: format!("{job}:data"),
+            history: format!("{job}:history"),
             due: self.due_key(),
             job,
         }
@@ -353,7 +362,7 @@ impl RedisStore {
             .map_err(|e| corrupt(format!("questionnaire: {e}")))?;
         let [ttl_after, margin] = self.ttl_args();
         let mut inv = self.scripts.create.key(&k.job);
-        inv.key(&k.due);
+        inv.key(&k.due).key(&k.history);
         if let Some(idem) = &new.idempotency {
             inv.key(format!("{}idem:{}", self.prefix, idem.key));
         }
@@ -826,7 +835,14 @@ impl JobStore for RedisStore {
                 .arg(progress.min(100))
                 .arg(&message)
                 .arg(ttl_after)
-                .arg(margin);
+                .arg(margin)
+                .arg(slot.status.as_str())
+                .arg(slot.attempts)
+                .arg(
+                    slot.attempt_started_at
+                        .map(|t| to_ms(t).to_string())
+                        .unwrap_or_default(),
+                );
             self.fenced_summary(&mut inv).await
         })
     }
@@ -894,6 +910,28 @@ impl JobStore for RedisStore {
 
     fn due(&self, now: DateTime<Utc>, limit: usize) -> BoxFuture<'_, Result<Vec<JobId>>> {
         Box::pin(self.due_jobs(now, limit))
+    }
+
+    fn history(&self, id: JobId) -> BoxFuture<'_, Result<Vec<HistoryEntry>>> {
+        Box::pin(async move {
+            let k = self.keys(id);
+            let mut conn = self.conn.clone();
+            // MULTI/EXEC: the existence check and the list belong together.
+            let (exists, entries): (bool, Vec<String>) = ::redis::pipe()
+                .atomic()
+                .exists(&k.job)
+                .lrange(&k.history, 0, -1)
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            if !exists {
+                return Err(StoreError::NotFound);
+            }
+            entries
+                .iter()
+                .map(|e| serde_json::from_str(e).map_err(|_| corrupt("history entry")))
+                .collect()
+        })
     }
 }
 

@@ -2,4 +2,5 @@
 
 pub mod child;
 pub mod http;
+pub mod invariants;
 pub mod redis;

@@ -2,6 +2,7 @@
 -- not completed/failed and holds no unexpired lease; files the job at the
 -- lease's expiry so a dead worker's job is resumed.
 -- KEYS[1] job hash   KEYS[2] slots hash   KEYS[3] data hash   KEYS[4] due zset
+-- KEYS[5] history list
 -- ARGV[1] job id   ARGV[2] owner   ARGV[3] now_ms   ARGV[4] lease expiry ms
 -- ARGV[5] ttl_after_update_ms   ARGV[6] margin_after_deadline_ms
 -- Returns {'ok', token} or {'none'}.
@@ -13,7 +14,14 @@ if f[2] and now < (tonumber(f[2]) or 0) then return {'none'} end
 local token = redis.call('HINCRBY', KEYS[1], 'fence', 1)
 redis.call('HSET', KEYS[1], 'lease_owner', ARGV[2], 'lease_token', int(token),
   'lease_exp', ARGV[4], 'updated', ARGV[3])
-if f[1] == 'pending' then redis.call('HSET', KEYS[1], 'status', 'processing') end
+local status = f[1]
+if status == 'pending' then
+  status = 'processing'
+  redis.call('HSET', KEYS[1], 'status', status)
+end
+local progress = progress_of(KEYS[1])
+log_event(KEYS[5], {at = now, event = 'claimed', token = token, job_status = status,
+  progress = progress})
 redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])
-touch_job(KEYS[1], KEYS[2], KEYS[3], KEYS[4], now, tonumber(ARGV[5]), tonumber(ARGV[6]))
+touch_job(now, tonumber(ARGV[5]), tonumber(ARGV[6]))
 return {'ok', token}

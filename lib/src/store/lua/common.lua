@@ -1,8 +1,14 @@
 -- common.lua: helpers prepended to every script of this directory (it has
 -- no KEYS or ARGV of its own). Instants are epoch milliseconds, durations
--- milliseconds. A job lives in three hashes: the job itself (scalar fields),
--- `:slots` (field `home_id/source` -> slot JSON, with `_next_ms` added for
--- missing slots that have a next attempt) and `:data` (loaded data JSON).
+-- milliseconds. A job lives in three hashes and a list: the job itself
+-- (scalar fields), `:slots` (field `home_id/source` -> slot JSON, with
+-- `_next_ms` added for missing slots that have a next attempt), `:data`
+-- (loaded data JSON) and `:history` (one JSON entry per committed
+-- transition, see model::HistoryEntry).
+--
+-- Fenced scripts get the job's keys in the order store::redis::JobKeys
+-- passes them: KEYS[1] job hash, KEYS[2] slots hash, KEYS[3] data hash,
+-- KEYS[4] due zset, KEYS[5] history list.
 
 -- Integers as exact decimal strings (Lua 5.1 numbers are doubles).
 local function int(x)
@@ -30,10 +36,28 @@ local function touch(job_keys, due_key, ttl)
   end
 end
 
--- Refreshes the TTL of the job's keys after a write at now_ms.
-local function touch_job(job_key, slots_key, data_key, due_key, now_ms, ttl_after_ms, margin_ms)
-  local deadline = tonumber(redis.call('HGET', job_key, 'deadline')) or now_ms
-  touch({job_key, slots_key, data_key}, due_key, retention_ms(ttl_after_ms, margin_ms, deadline, now_ms))
+-- Refreshes the TTL of the job's keys (KEYS[1..5] of a fenced script)
+-- after a write at now_ms.
+local function touch_job(now_ms, ttl_after_ms, margin_ms)
+  local deadline = tonumber(redis.call('HGET', KEYS[1], 'deadline')) or now_ms
+  touch({KEYS[1], KEYS[2], KEYS[3], KEYS[5]}, KEYS[4],
+    retention_ms(ttl_after_ms, margin_ms, deadline, now_ms))
+end
+
+-- Mirrors store::HISTORY_LIMIT.
+local HISTORY_LIMIT = 1000
+
+-- Appends one history entry (a table in model::HistoryEntry's shape; nil
+-- fields are left out) and keeps only the newest HISTORY_LIMIT.
+local function log_event(history_key, entry)
+  redis.call('RPUSH', history_key, cjson.encode(entry))
+  redis.call('LTRIM', history_key, -HISTORY_LIMIT, -1)
+end
+
+-- The job's stored progress and completeness, for history entries.
+local function progress_of(job_key)
+  local f = redis.call('HMGET', job_key, 'progress', 'completeness')
+  return tonumber(f[1]), tonumber(f[2])
 end
 
 -- Whether `token` is the job's current lease and it is unexpired at now_ms.

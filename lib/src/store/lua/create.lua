@@ -1,13 +1,14 @@
 -- create.lua: stores a new pending job and files it in the due index,
 -- honouring an optional idempotency key.
--- KEYS[1] job hash   KEYS[2] due zset   KEYS[3] idempotency hash (optional)
+-- KEYS[1] job hash   KEYS[2] due zset   KEYS[3] history list
+-- KEYS[4] idempotency hash (optional)
 -- ARGV[1] job id     ARGV[2] now_ms     ARGV[3] deadline_ms   ARGV[4] message
 -- ARGV[5] questionnaire JSON   ARGV[6] due_ms (now + pending grace)
 -- ARGV[7] ttl_after_update_ms  ARGV[8] margin_after_deadline_ms
 -- ARGV[9] request fingerprint (with KEYS[3])
 -- Returns {'new'|'existing', job id} or {'conflict', existing job id}.
-if KEYS[3] then
-  local f = redis.call('HMGET', KEYS[3], 'job', 'fp')
+if KEYS[4] then
+  local f = redis.call('HMGET', KEYS[4], 'job', 'fp')
   if f[1] then
     if f[2] ~= ARGV[9] then return {'conflict', f[1]} end
     return {'existing', f[1]}
@@ -20,11 +21,12 @@ redis.call('HSET', KEYS[1],
   'created', ARGV[2], 'updated', ARGV[2], 'deadline', ARGV[3],
   'questionnaire', ARGV[5], 'completeness', '0', 'fence', '0', 'auto_retry', '1')
 redis.call('ZADD', KEYS[2], ARGV[6], ARGV[1])
+log_event(KEYS[3], {at = now, event = 'created', progress = 0})
 local ttl = retention_ms(tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[3]), now)
-if KEYS[3] then
-  redis.call('HSET', KEYS[3], 'job', ARGV[1], 'fp', ARGV[9])
-  touch({KEYS[1], KEYS[3]}, KEYS[2], ttl)
+if KEYS[4] then
+  redis.call('HSET', KEYS[4], 'job', ARGV[1], 'fp', ARGV[9])
+  touch({KEYS[1], KEYS[3], KEYS[4]}, KEYS[2], ttl)
 else
-  touch({KEYS[1]}, KEYS[2], ttl)
+  touch({KEYS[1], KEYS[3]}, KEYS[2], ttl)
 end
 return {'new', ARGV[1]}

@@ -2,6 +2,7 @@
 -- status, message, error and auto-retry flag, then re-files the job in the
 -- due index (completed/failed/final partial leave it). Fenced.
 -- KEYS[1] job hash   KEYS[2] slots hash   KEYS[3] data hash   KEYS[4] due zset
+-- KEYS[5] history list
 -- ARGV[1] job id   ARGV[2] token   ARGV[3] now_ms   ARGV[4] status
 -- ARGV[5] message   ARGV[6] error   ARGV[7] '1' if there is an error
 -- ARGV[8] auto_retry '1'/'0'   ARGV[9] '1' to set progress to 100
@@ -18,7 +19,11 @@ else
 end
 if ARGV[9] == '1' then redis.call('HSET', KEYS[1], 'progress', '100') end
 redis.call('HDEL', KEYS[1], 'lease_owner', 'lease_token', 'lease_exp')
+local progress, done = progress_of(KEYS[1])
+log_event(KEYS[5], {at = now, event = 'finished', token = tonumber(ARGV[2]),
+  job_status = ARGV[4], progress = progress, completeness = done,
+  will_auto_retry = ARGV[8] == '1'})
 refile(KEYS[1], KEYS[2], KEYS[4], ARGV[1], now)
-touch_job(KEYS[1], KEYS[2], KEYS[3], KEYS[4], now, tonumber(ARGV[10]), tonumber(ARGV[11]))
+touch_job(now, tonumber(ARGV[10]), tonumber(ARGV[11]))
 local snap = snapshot(KEYS[1], KEYS[2])
 return {'ok', snap[1], snap[2]}

@@ -2,10 +2,13 @@
 -- completeness recomputed from every slot, progress raised (never lowered)
 -- and the message, in one step. Fenced.
 -- KEYS[1] job hash   KEYS[2] slots hash   KEYS[3] data hash   KEYS[4] due zset
+-- KEYS[5] history list
 -- ARGV[1] job id   ARGV[2] token   ARGV[3] now_ms   ARGV[4] slot field
 -- ARGV[5] slot JSON   ARGV[6] data JSON ('' for none)   ARGV[7] '1' if loaded
 -- ARGV[8] progress   ARGV[9] message
 -- ARGV[10] ttl_after_update_ms   ARGV[11] margin_after_deadline_ms
+-- ARGV[12] slot status   ARGV[13] slot attempts
+-- ARGV[14] when the attempt started (ms, '' if unknown)
 -- Returns {'ok', summary fields} or {'lost'}: the summary (id, status,
 -- progress, message, created, updated, error, completeness), not the whole
 -- job: a round records 25 answers and needs none of the job back.
@@ -20,6 +23,10 @@ end
 raise_progress(KEYS[1], tonumber(ARGV[8]))
 redis.call('HSET', KEYS[1], 'message', ARGV[9], 'updated', ARGV[3],
   'completeness', int(completeness(KEYS[2])))
-touch_job(KEYS[1], KEYS[2], KEYS[3], KEYS[4], now, tonumber(ARGV[10]), tonumber(ARGV[11]))
+local progress, done = progress_of(KEYS[1])
+log_event(KEYS[5], {at = now, event = 'recorded', token = tonumber(ARGV[2]),
+  slot = ARGV[4], slot_status = ARGV[12], attempts = tonumber(ARGV[13]),
+  started_at = tonumber(ARGV[14]), progress = progress, completeness = done})
+touch_job(now, tonumber(ARGV[10]), tonumber(ARGV[11]))
 return {'ok', redis.call('HMGET', KEYS[1], 'id', 'status', 'progress', 'message',
   'created', 'updated', 'error', 'completeness')}

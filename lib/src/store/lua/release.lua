@@ -2,6 +2,7 @@
 -- job becomes due now, a partial one is re-filed like finish does. A lease
 -- that is no longer the current one is ignored.
 -- KEYS[1] job hash   KEYS[2] slots hash   KEYS[3] data hash   KEYS[4] due zset
+-- KEYS[5] history list
 -- ARGV[1] job id   ARGV[2] token   ARGV[3] now_ms
 -- ARGV[4] ttl_after_update_ms   ARGV[5] margin_after_deadline_ms
 -- Returns {'ok'} or {'noop'}.
@@ -9,6 +10,8 @@ if redis.call('HGET', KEYS[1], 'lease_token') ~= ARGV[2] then return {'noop'} en
 local now = tonumber(ARGV[3])
 redis.call('HDEL', KEYS[1], 'lease_owner', 'lease_token', 'lease_exp')
 redis.call('HSET', KEYS[1], 'updated', ARGV[3])
+log_event(KEYS[5], {at = now, event = 'released', token = tonumber(ARGV[2]),
+  job_status = redis.call('HGET', KEYS[1], 'status')})
 refile(KEYS[1], KEYS[2], KEYS[4], ARGV[1], now)
-touch_job(KEYS[1], KEYS[2], KEYS[3], KEYS[4], now, tonumber(ARGV[4]), tonumber(ARGV[5]))
+touch_job(now, tonumber(ARGV[4]), tonumber(ARGV[5]))
 return {'ok'}

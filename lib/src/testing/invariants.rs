@@ -1,0 +1,569 @@
+//! The invariant checker of the reliability suite: reads jobs and their
+//! histories back from a store and names every promise that was broken.
+//!
+//! The history (see [`HistoryEntry`]) is appended by the store in the same
+//! atomic step as each transition, so it is the record of what was actually
+//! committed, by which lease and when. Against it and the job's final state
+//! the checker verifies:
+//!
+//! - **nothing lost**: every job a client was given still exists, its
+//!   history starts at `created`, and its final slots agree with the history
+//!   (attempt counts and statuses);
+//! - **no (home, source) committed twice**: each slot's recorded attempts
+//!   run 1, 2, 3, … without repeats or gaps, and nothing is recorded for a
+//!   slot after its answer (`loaded`/`not_found`) was saved;
+//! - **fencing**: lease tokens only grow, and every fenced write (plan,
+//!   record, finish, release) carries the token of the latest grant and
+//!   comes before that lease ended;
+//! - **no attempt after a deadline**: every retry (attempt 2 and later)
+//!   started no later than the job's deadline, and no slot was tried more
+//!   than the policy allows;
+//! - **progress monotonic**: the stored progress never went down;
+//! - **settled** ([`check_settled`]): the job ended `completed` with every
+//!   expected source answered, or `partial` with no automatic retry left,
+//!   and holds no lease.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::model::{HistoryEntry, HistoryEvent, Job, JobId, JobStatus, SlotStatus};
+use crate::retry::RetryPolicy;
+use crate::store::JobStore;
+
+/// What the checker found over a set of jobs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Jobs checked.
+    pub jobs: usize,
+    /// Of those, `completed`.
+    pub completed: usize,
+    /// Of those, `partial` (final or not).
+    pub partial: usize,
+    /// Of those, `failed`.
+    pub failed: usize,
+    /// Slot answers recorded, over all jobs.
+    pub records: usize,
+    /// Of those, retries (attempt 2 or later).
+    pub retries: usize,
+    /// Lease grants, over all jobs.
+    pub claims: usize,
+    /// Every broken promise, one line each (`job <id>: what`).
+    pub violations: Vec<String>,
+}
+
+impl Report {
+    /// A one-paragraph summary for test output.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} jobs ({} completed, {} partial, {} failed), {} answers recorded ({} retries), {} leases granted, {} violations",
+            self.jobs,
+            self.completed,
+            self.partial,
+            self.failed,
+            self.records,
+            self.retries,
+            self.claims,
+            self.violations.len()
+        )
+    }
+}
+
+/// Reads every job of `ids` and its history from `store` and checks them
+/// (and, with `settled`, that each has reached its end state).
+pub async fn check_store(
+    store: &dyn JobStore,
+    ids: &[JobId],
+    policy: &RetryPolicy,
+    settled: bool,
+) -> Report {
+    let mut report = Report::default();
+    for &id in ids {
+        let job = match store.get(id).await {
+            Ok(Some(job)) => job,
+            Ok(None) => {
+                report
+                    .violations
+                    .push(format!("job {id}: lost (not in the store)"));
+                continue;
+            }
+            Err(e) => {
+                report
+                    .violations
+                    .push(format!("job {id}: cannot be read: {e}"));
+                continue;
+            }
+        };
+        let history = match store.history(id).await {
+            Ok(h) => h,
+            Err(e) => {
+                report
+                    .violations
+                    .push(format!("job {id}: history cannot be read: {e}"));
+                continue;
+            }
+        };
+        report.jobs += 1;
+        match job.status {
+            JobStatus::Completed => report.completed += 1,
+            JobStatus::Partial => report.partial += 1,
+            JobStatus::Failed => report.failed += 1,
+            JobStatus::Pending | JobStatus::Processing => {}
+        }
+        for e in &history {
+            match e.event {
+                HistoryEvent::Recorded => {
+                    report.records += 1;
+                    report.retries += usize::from(e.attempts.unwrap_or(0) >= 2);
+                }
+                HistoryEvent::Claimed => report.claims += 1,
+                _ => {}
+            }
+        }
+        let mut found = check_job(&job, &history, policy);
+        if settled {
+            found.extend(check_settled(&job));
+        }
+        report
+            .violations
+            .extend(found.into_iter().map(|v| format!("job {id}: {v}")));
+    }
+    report
+}
+
+/// The end-state promise: `completed` with every expected slot answered and
+/// completeness 100, or `partial` that will not retry by itself any more;
+/// no lease held either way.
+pub fn check_settled(job: &Job) -> Vec<String> {
+    let mut out = Vec::new();
+    match job.status {
+        JobStatus::Completed => {
+            if job.completeness != 100 {
+                out.push(format!("completed at completeness {}", job.completeness));
+            }
+            for s in &job.slots {
+                if !s.status.is_done() && s.status != SlotStatus::NotConfigured {
+                    out.push(format!(
+                        "completed with {} still {}",
+                        s.key().field(),
+                        s.status.as_str()
+                    ));
+                }
+            }
+        }
+        JobStatus::Partial if !job.will_auto_retry => {}
+        status => out.push(format!(
+            "not settled: {status}{}",
+            if status == JobStatus::Partial {
+                " and still retrying"
+            } else {
+                ""
+            }
+        )),
+    }
+    if job.status.has_report() && job.progress != 100 {
+        out.push(format!("{} at progress {}", job.status, job.progress));
+    }
+    if let Some(lease) = &job.lease {
+        out.push(format!("still holds lease {}", lease.token));
+    }
+    out
+}
+
+/// Checks one job's history against the promises in the module docs and
+/// against its current state. Answers every violation found.
+pub fn check_job(job: &Job, history: &[HistoryEntry], policy: &RetryPolicy) -> Vec<String> {
+    let mut out = Vec::new();
+    match history.first() {
+        Some(e) if e.event == HistoryEvent::Created => {}
+        Some(e) => out.push(format!(
+            "history does not start at `created` but at {:?} (truncated?)",
+            e.event
+        )),
+        None => {
+            out.push("history is empty".to_owned());
+            return out;
+        }
+    }
+
+    // Fencing: the latest grant, and whether its lease is still held.
+    let mut latest: Option<u64> = None;
+    let mut held = false;
+    let mut progress = 0u8;
+    // Per slot: attempts recorded so far, the last status, and whether its
+    // answer was already saved.
+    let mut slots: BTreeMap<&str, (u32, SlotStatus)> = BTreeMap::new();
+    let max_attempts = policy.max_retries.saturating_add(1);
+
+    for (i, e) in history.iter().enumerate() {
+        let at = format!("entry {i} ({:?} at {})", e.event, e.at.to_rfc3339());
+        if let Some(p) = e.progress {
+            if p < progress {
+                out.push(format!("{at}: progress went back from {progress} to {p}"));
+            }
+            progress = progress.max(p);
+        }
+        match e.event {
+            HistoryEvent::Created => {
+                if i != 0 {
+                    out.push(format!("{at}: created again"));
+                }
+            }
+            HistoryEvent::Claimed => {
+                let Some(token) = e.token else {
+                    out.push(format!("{at}: grant without a token"));
+                    continue;
+                };
+                if latest.is_some_and(|l| token <= l) {
+                    out.push(format!(
+                        "{at}: token {token} granted after token {}",
+                        latest.unwrap_or_default()
+                    ));
+                }
+                latest = Some(token);
+                held = true;
+            }
+            HistoryEvent::Planned
+            | HistoryEvent::Recorded
+            | HistoryEvent::Finished
+            | HistoryEvent::Released => {
+                if e.token.is_none() || e.token != latest {
+                    out.push(format!(
+                        "{at}: written under token {:?} while the latest grant is {latest:?}",
+                        e.token
+                    ));
+                } else if !held {
+                    out.push(format!(
+                        "{at}: written under token {:?} after that lease ended",
+                        e.token
+                    ));
+                }
+                if matches!(e.event, HistoryEvent::Finished | HistoryEvent::Released) {
+                    held = false;
+                }
+            }
+            HistoryEvent::ManualRetryRequested => {}
+        }
+        if e.event == HistoryEvent::Recorded {
+            check_record(e, &at, job, max_attempts, &mut slots, &mut out);
+        }
+    }
+
+    // The final state must be what the history says was written.
+    for slot in &job.slots {
+        let field = slot.key().field();
+        match slots.get(field.as_str()) {
+            Some((attempts, status)) => {
+                if slot.attempts != *attempts {
+                    out.push(format!(
+                        "{field}: {} attempts stored but {attempts} recorded",
+                        slot.attempts
+                    ));
+                }
+                if slot.status != *status {
+                    out.push(format!(
+                        "{field}: stored as {} but last recorded as {}",
+                        slot.status.as_str(),
+                        status.as_str()
+                    ));
+                }
+            }
+            None if slot.attempts != 0 => out.push(format!(
+                "{field}: {} attempts stored but none recorded",
+                slot.attempts
+            )),
+            None => {}
+        }
+    }
+    let known: HashMap<String, ()> = job.slots.iter().map(|s| (s.key().field(), ())).collect();
+    for field in slots.keys() {
+        if !known.contains_key(*field) {
+            out.push(format!("{field}: recorded but not a slot of the job"));
+        }
+    }
+    if job.progress != progress {
+        out.push(format!(
+            "progress stored as {} but last recorded as {progress}",
+            job.progress
+        ));
+    }
+    if let Some(last) = history
+        .iter()
+        .rev()
+        .find(|e| e.event == HistoryEvent::Finished)
+    {
+        let after_last_finish = history
+            .iter()
+            .rev()
+            .take_while(|e| e.event != HistoryEvent::Finished)
+            .any(|e| e.event == HistoryEvent::Claimed);
+        if !after_last_finish && last.job_status != Some(job.status) {
+            out.push(format!(
+                "status {} but the last round finished {:?}",
+                job.status, last.job_status
+            ));
+        }
+    }
+    out
+}
+
+/// One `recorded` entry: attempts run on by one, nothing after an answer,
+/// retries within the deadline and the policy's limit.
+fn check_record<'h>(
+    e: &'h HistoryEntry,
+    at: &str,
+    job: &Job,
+    max_attempts: u32,
+    slots: &mut BTreeMap<&'h str, (u32, SlotStatus)>,
+    out: &mut Vec<String>,
+) {
+    let (Some(field), Some(status), Some(attempts)) =
+        (e.slot.as_deref(), e.slot_status.clone(), e.attempts)
+    else {
+        out.push(format!("{at}: record without slot, status or attempts"));
+        return;
+    };
+    let (before, last) = slots
+        .get(field)
+        .cloned()
+        .unwrap_or((0, SlotStatus::Pending));
+    if last.is_done() {
+        out.push(format!(
+            "{at}: {field} committed twice: attempt {attempts} recorded after its answer ({}) was saved",
+            last.as_str()
+        ));
+    }
+    if attempts <= before {
+        out.push(format!(
+            "{at}: {field} committed twice: attempt {attempts} recorded again (after attempt {before})"
+        ));
+    } else if attempts != before + 1 {
+        out.push(format!(
+            "{at}: {field} lost an update: attempt {attempts} follows attempt {before}"
+        ));
+    }
+    if attempts > max_attempts {
+        out.push(format!(
+            "{at}: {field} attempt {attempts} exceeds the policy's {max_attempts}"
+        ));
+    }
+    if attempts >= 2 {
+        match e.started_at {
+            Some(started) if started > job.deadline_at => out.push(format!(
+                "{at}: {field} retry started at {} after the deadline {}",
+                started.to_rfc3339(),
+                job.deadline_at.to_rfc3339()
+            )),
+            Some(_) => {}
+            None => out.push(format!("{at}: {field} retry without its start time")),
+        }
+    }
+    slots.insert(field, (attempts.max(before), status));
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Duration, TimeZone, Utc};
+
+    use super::*;
+    use crate::model::{Lease, Slot, SourceType};
+
+    fn t(secs: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap() + Duration::seconds(secs)
+    }
+
+    fn entry(at: i64, event: HistoryEvent) -> HistoryEntry {
+        HistoryEntry::new(t(at), event)
+    }
+
+    fn claimed(at: i64, token: u64, progress: u8) -> HistoryEntry {
+        HistoryEntry {
+            token: Some(token),
+            job_status: Some(JobStatus::Processing),
+            progress: Some(progress),
+            ..entry(at, HistoryEvent::Claimed)
+        }
+    }
+
+    fn recorded(at: i64, token: u64, attempts: u32, status: SlotStatus, p: u8) -> HistoryEntry {
+        HistoryEntry {
+            token: Some(token),
+            slot: Some("H1/cqc".to_owned()),
+            slot_status: Some(status),
+            attempts: Some(attempts),
+            started_at: Some(t(at - 1)),
+            progress: Some(p),
+            ..entry(at, HistoryEvent::Recorded)
+        }
+    }
+
+    fn finished(at: i64, token: u64, status: JobStatus) -> HistoryEntry {
+        HistoryEntry {
+            token: Some(token),
+            job_status: Some(status),
+            progress: Some(100),
+            ..entry(at, HistoryEvent::Finished)
+        }
+    }
+
+    /// A job whose only slot was missing once, then loaded on the retry.
+    fn good() -> (Job, Vec<HistoryEntry>) {
+        let mut slot = Slot::pending("H1", "Home One", SourceType::Cqc);
+        slot.status = SlotStatus::Loaded;
+        slot.attempts = 2;
+        let job = Job {
+            id: JobId::new(),
+            status: JobStatus::Completed,
+            progress: 100,
+            message: String::new(),
+            created_at: t(0),
+            updated_at: t(400),
+            deadline_at: t(3600),
+            error: None,
+            questionnaire: serde_json::Value::Null,
+            plan: None,
+            slots: vec![slot],
+            completeness: 100,
+            lease: None,
+            will_auto_retry: false,
+            last_manual_retry_at: None,
+        };
+        let history = vec![
+            HistoryEntry {
+                progress: Some(0),
+                ..entry(0, HistoryEvent::Created)
+            },
+            claimed(1, 1, 0),
+            HistoryEntry {
+                token: Some(1),
+                progress: Some(20),
+                ..entry(2, HistoryEvent::Planned)
+            },
+            recorded(3, 1, 1, SlotStatus::Missing, 99),
+            finished(4, 1, JobStatus::Partial),
+            claimed(300, 2, 100),
+            // Progress stays at 100: the store never lowers it.
+            recorded(301, 2, 2, SlotStatus::Loaded, 100),
+            finished(302, 2, JobStatus::Completed),
+        ];
+        (job, history)
+    }
+
+    fn violations(job: &Job, history: &[HistoryEntry]) -> Vec<String> {
+        let mut v = check_job(job, history, &RetryPolicy::default());
+        v.extend(check_settled(job));
+        v
+    }
+
+    #[test]
+    fn a_clean_history_passes() {
+        let (job, history) = good();
+        assert_eq!(violations(&job, &history), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_slot_committed_twice_is_caught() {
+        let (job, mut history) = good();
+        // The same attempt recorded by two workers.
+        history.insert(7, recorded(301, 2, 2, SlotStatus::Loaded, 100));
+        let v = violations(&job, &history);
+        assert!(v.iter().any(|l| l.contains("committed twice")), "{v:?}");
+    }
+
+    #[test]
+    fn a_record_after_the_answer_is_caught() {
+        let (mut job, mut history) = good();
+        history.insert(7, recorded(302, 2, 3, SlotStatus::Loaded, 100));
+        job.slots[0].attempts = 3;
+        let v = violations(&job, &history);
+        assert!(v.iter().any(|l| l.contains("after its answer")), "{v:?}");
+    }
+
+    #[test]
+    fn a_lost_update_is_caught() {
+        let (job, mut history) = good();
+        history.remove(3);
+        let v = violations(&job, &history);
+        assert!(v.iter().any(|l| l.contains("lost an update")), "{v:?}");
+    }
+
+    #[test]
+    fn a_write_under_a_stale_token_is_caught() {
+        let (job, mut history) = good();
+        history[6].token = Some(1);
+        let v = violations(&job, &history);
+        assert!(v.iter().any(|l| l.contains("latest grant")), "{v:?}");
+        // And one after the lease ended.
+        let (job, mut history) = good();
+        history.swap(6, 7);
+        let v = violations(&job, &history);
+        assert!(
+            v.iter().any(|l| l.contains("after that lease ended")),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn a_retry_after_the_deadline_is_caught() {
+        let (mut job, history) = good();
+        job.deadline_at = t(200);
+        let v = violations(&job, &history);
+        assert!(v.iter().any(|l| l.contains("after the deadline")), "{v:?}");
+    }
+
+    #[test]
+    fn too_many_attempts_are_caught() {
+        let (job, history) = good();
+        let policy = RetryPolicy {
+            max_retries: 0,
+            ..RetryPolicy::default()
+        };
+        let v = check_job(&job, &history, &policy);
+        assert!(v.iter().any(|l| l.contains("exceeds")), "{v:?}");
+    }
+
+    #[test]
+    fn progress_going_back_is_caught() {
+        let (job, mut history) = good();
+        history[3].progress = Some(10);
+        let v = violations(&job, &history);
+        assert!(v.iter().any(|l| l.contains("progress went back")), "{v:?}");
+    }
+
+    #[test]
+    fn state_that_disagrees_with_the_history_is_caught() {
+        let (mut job, history) = good();
+        job.slots[0].attempts = 1;
+        let v = violations(&job, &history);
+        assert!(v.iter().any(|l| l.contains("attempts stored")), "{v:?}");
+        let (mut job, history) = good();
+        job.status = JobStatus::Partial;
+        job.will_auto_retry = false;
+        let v = violations(&job, &history);
+        assert!(v.iter().any(|l| l.contains("last round finished")), "{v:?}");
+    }
+
+    #[test]
+    fn a_truncated_history_is_caught() {
+        let (job, history) = good();
+        let v = violations(&job, &history[1..]);
+        assert!(v.iter().any(|l| l.contains("truncated")), "{v:?}");
+    }
+
+    #[test]
+    fn unsettled_jobs_are_caught() {
+        let (mut job, history) = good();
+        job.status = JobStatus::Partial;
+        job.will_auto_retry = true;
+        let v = check_settled(&job);
+        assert!(v.iter().any(|l| l.contains("still retrying")), "{v:?}");
+        job.status = JobStatus::Processing;
+        job.lease = Some(Lease {
+            job_id: job.id,
+            owner: "w".into(),
+            token: 3,
+            expires_at: t(500),
+        });
+        let v = check_settled(&job);
+        assert_eq!(v.len(), 2, "{v:?}");
+        let _ = history;
+    }
+}
