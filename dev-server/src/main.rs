@@ -87,6 +87,10 @@ async fn main() -> anyhow::Result<()> {
         directory = app.engine.directory().label(),
         "dev-server listening"
     );
+    // Signal handlers are in place before the line that tells scripts we
+    // are up: a Ctrl-C right after it must take the graceful path, not the
+    // default action.
+    let mut signals = Signals::install();
     announce(local);
 
     let shutdown = CancellationToken::new();
@@ -94,13 +98,13 @@ async fn main() -> anyhow::Result<()> {
     tasks.spawn(scheduler(app.clone(), sweep_every, shutdown.clone()));
     let signal = shutdown.clone();
     tokio::spawn(async move {
-        wait_for_signal().await;
+        signals.next().await;
         tracing::info!(
             grace_secs = SHUTDOWN_GRACE.as_secs(),
             "shutdown requested: finishing running work (signal again to exit at once)"
         );
         signal.cancel();
-        wait_for_signal().await;
+        signals.next().await;
         tracing::warn!("second signal: exiting now; the sweep resumes unfinished jobs");
         std::process::exit(130);
     });
@@ -239,24 +243,44 @@ async fn scheduler(app: Arc<App>, every: Duration, stop: CancellationToken) {
     tracing::info!("local retry scheduler stopped");
 }
 
-async fn wait_for_signal() {
+/// SIGTERM and SIGINT (Ctrl-C), registered when created.
+struct Signals {
     #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    /// Registers the handlers now (not on first poll). A registration that
+    /// fails leaves that signal to `tokio::signal::ctrl_c` below.
+    fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Self {
+                term: signal(SignalKind::terminate()).ok(),
+                int: signal(SignalKind::interrupt()).ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            Self {}
         }
     }
-    #[cfg(not(unix))]
-    {
+
+    /// Waits for the next SIGTERM or SIGINT.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        {
+            if let (Some(term), Some(int)) = (self.term.as_mut(), self.int.as_mut()) {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+                return;
+            }
+        }
         let _ = tokio::signal::ctrl_c().await;
     }
 }
