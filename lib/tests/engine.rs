@@ -144,6 +144,7 @@ both_stores!(
     pending_job_never_started_is_resumed_by_the_sweep,
     manual_retry_rules,
     a_sweep_out_of_budget_gives_its_job_back,
+    a_retry_queued_past_the_deadline_is_not_made,
 );
 
 async fn two_sweeps_and_a_manual_retry_fetch_each_due_source_once(store: Arc<dyn JobStore>) {
@@ -528,4 +529,63 @@ async fn a_sweep_out_of_budget_gives_its_job_back(store: Arc<dyn JobStore>) {
             "{field} fetched again"
         );
     }
+}
+
+/// Retries selected just before the deadline wait for the per-source limit;
+/// those still waiting when the deadline passes are not sent at all.
+async fn a_retry_queued_past_the_deadline_is_not_made(store: Arc<dyn JobStore>) {
+    let config = EngineConfig {
+        lease_ttl: Duration::from_secs(30),
+        per_source_concurrency: 1,
+        ..EngineConfig::default()
+    };
+    let rig = rig_full(
+        store,
+        faults("google_places:status=503"),
+        exact_policy(),
+        config,
+    )
+    .await;
+    let id = submit(&rig).await;
+    rig.engine.process(id).await.unwrap();
+    let j = job(&rig, id).await;
+    assert_eq!(j.missing().count(), 5);
+    let before = rig.sandbox.requests(SourceType::GooglePlaces);
+    assert_eq!(before, 5);
+
+    // At the deadline itself retries are still allowed: all five are
+    // selected, and queue behind one slow fetch at a time.
+    rig.clock.set(j.deadline_at);
+    rig.sandbox
+        .set_faults(faults("google_places:status=503,delay_ms=300"));
+    let engine = rig.engine.clone();
+    let sweep = tokio::spawn(async move { engine.sweep().await });
+    let waited = std::time::Instant::now();
+    while rig.sandbox.requests(SourceType::GooglePlaces) == before {
+        assert!(
+            waited.elapsed() < Duration::from_secs(10),
+            "no retry was sent"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // The first retry is in flight; the deadline passes.
+    rig.clock.advance(Duration::from_secs(1));
+    sweep.await.unwrap().unwrap();
+
+    assert_eq!(
+        rig.sandbox.requests(SourceType::GooglePlaces),
+        before + 1,
+        "retries were sent after the deadline"
+    );
+    let j = job(&rig, id).await;
+    assert_eq!(j.status, JobStatus::Partial);
+    assert!(!j.will_auto_retry, "the job is final after its deadline");
+    let report = care_report::testing::invariants::check_store(
+        rig.store.as_ref(),
+        &[id],
+        &exact_policy(),
+        true,
+    )
+    .await;
+    assert!(report.violations.is_empty(), "{:?}", report.violations);
 }
