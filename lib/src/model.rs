@@ -398,8 +398,10 @@ pub struct Lease {
     pub expires_at: DateTime<Utc>,
 }
 
-/// A job as the store returns it (without loaded source data).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// A job as the store returns it (without loaded source data). Its `Debug`
+/// leaves out the questionnaire and the plan (personal data: names,
+/// contacts, health), so a stray `{:?}` cannot put them into logs.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Job {
     /// Its id.
     pub id: JobId,
@@ -549,6 +551,37 @@ pub struct JobSummary {
     pub completeness: u8,
 }
 
+impl fmt::Debug for Job {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Job")
+            .field("id", &self.id)
+            .field("status", &self.status)
+            .field("progress", &self.progress)
+            .field("message", &self.message)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .field("deadline_at", &self.deadline_at)
+            .field("error", &self.error)
+            .field("questionnaire", &Redacted)
+            .field("plan", &self.plan.as_ref().map(|_| Redacted))
+            .field("slots", &self.slots)
+            .field("completeness", &self.completeness)
+            .field("lease", &self.lease)
+            .field("will_auto_retry", &self.will_auto_retry)
+            .field("last_manual_retry_at", &self.last_manual_retry_at)
+            .finish()
+    }
+}
+
+/// Stands in for personal data in `Debug` output.
+pub(crate) struct Redacted;
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
 impl Job {
     /// This job's summary.
     pub fn summary(&self) -> JobSummary {
@@ -632,6 +665,33 @@ mod tests {
     fn slot_field_round_trips_even_with_slashes_in_home_ids() {
         let key = SlotKey::new("DEMO/1", SourceType::GooglePlaces);
         assert_eq!(SlotKey::parse_field(&key.field()), Some(key));
+    }
+
+    #[test]
+    fn job_debug_leaves_out_the_questionnaire_and_plan() {
+        let job = Job {
+            id: JobId::new(),
+            status: JobStatus::Partial,
+            progress: 100,
+            message: "m".into(),
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+            deadline_at: Utc::now(),
+            error: None,
+            questionnaire: serde_json::json!({"q1_names": "Ada Example", "q2_email": "a@example.invalid"}),
+            plan: Some(serde_json::json!({"client_name": "Ada Example"})),
+            slots: Vec::new(),
+            completeness: 80,
+            lease: None,
+            will_auto_retry: true,
+            last_manual_retry_at: None,
+        };
+        let shown = format!("{job:?} {job:#?}");
+        assert!(
+            !shown.contains("Ada") && !shown.contains("example.invalid"),
+            "{shown}"
+        );
+        assert!(shown.contains("<redacted>") && shown.contains(&job.id.to_string()));
     }
 
     #[test]

@@ -63,8 +63,9 @@ pub struct Idempotency {
     pub fingerprint: String,
 }
 
-/// What `create` needs.
-#[derive(Clone, Debug)]
+/// What `create` needs. Its `Debug` leaves out the questionnaire (personal
+/// data) and the idempotency key.
+#[derive(Clone)]
 pub struct NewJob {
     /// The new job's id.
     pub id: JobId,
@@ -78,6 +79,22 @@ pub struct NewJob {
     pub deadline_at: DateTime<Utc>,
     /// Human message for the new job.
     pub message: String,
+}
+
+impl std::fmt::Debug for NewJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewJob")
+            .field("id", &self.id)
+            .field("questionnaire", &crate::model::Redacted)
+            .field(
+                "idempotency",
+                &self.idempotency.as_ref().map(|_| crate::model::Redacted),
+            )
+            .field("now", &self.now)
+            .field("deadline_at", &self.deadline_at)
+            .field("message", &self.message)
+            .finish()
+    }
 }
 
 /// The answer of `create`.
