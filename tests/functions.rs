@@ -80,43 +80,10 @@ fn dev_server_bin() -> PathBuf {
     let bin_dir = functions.parent().expect("binary directory");
     let bin = bin_dir.join(format!("dev-server{}", std::env::consts::EXE_SUFFIX));
     if !bin.exists() {
-        build_dev_server(bin_dir);
-        assert!(
-            bin.exists(),
-            "cargo build did not produce {}",
-            bin.display()
-        );
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+        care_report::testing::child::cargo_build("dev-server", "dev-server", &manifest, bin_dir);
     }
     bin
-}
-
-fn build_dev_server(bin_dir: &Path) {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args([
-        "build",
-        "-p",
-        "dev-server",
-        "--bin",
-        "dev-server",
-        "--manifest-path",
-    ])
-    .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"));
-    // target/<profile>/ → the same profile and target directory.
-    match bin_dir.file_name().and_then(|p| p.to_str()) {
-        Some("debug") | None => {}
-        Some("release") => {
-            cmd.arg("--release");
-        }
-        Some(profile) => {
-            cmd.args(["--profile", profile]);
-        }
-    }
-    if let Some(target_dir) = bin_dir.parent() {
-        cmd.arg("--target-dir").arg(target_dir);
-    }
-    let status = cmd.status().expect("run cargo build -p dev-server");
-    assert!(status.success(), "cargo build -p dev-server failed");
 }
 
 fn dev_server(env: &[(&str, String)]) -> Served {

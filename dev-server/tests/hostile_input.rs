@@ -347,32 +347,12 @@ fn start_function_bin() -> PathBuf {
     if built.is_some_and(|built| sources.is_none_or(|newest| newest <= built)) {
         return bin;
     }
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "-p", "care-report-functions", "--bin", "start"])
-        .arg("--manifest-path")
-        .arg(root.join("Cargo.toml"));
-    // target/<profile>/ → the same profile and target directory.
-    match bin_dir.file_name().and_then(|p| p.to_str()) {
-        Some("debug") | None => {}
-        Some("release") => {
-            cmd.arg("--release");
-        }
-        Some(profile) => {
-            cmd.args(["--profile", profile]);
-        }
-    }
-    if let Some(target_dir) = bin_dir.parent() {
-        cmd.arg("--target-dir").arg(target_dir);
-    }
-    let status = cmd.status().expect("run cargo build --bin start");
-    assert!(status.success(), "cargo build --bin start failed");
-    assert!(
-        bin.exists(),
-        "cargo build did not produce {}",
-        bin.display()
-    );
-    bin
+    care_report::testing::child::cargo_build(
+        "care-report-functions",
+        "start",
+        &root.join("Cargo.toml"),
+        bin_dir,
+    )
 }
 
 /// The newest modification time of `path` or of any file under it.

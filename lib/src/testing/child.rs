@@ -22,6 +22,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -241,4 +242,45 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("bind 127.0.0.1:0 to find a free port")
+}
+
+/// Builds binary `bin` of workspace package `package` (whose workspace has
+/// its manifest at `manifest`) into `bin_dir`'s profile and target
+/// directory (`<target>/<profile>/`), for tests that run another package's
+/// binary, which `cargo test -p` alone does not build.
+///
+/// # Panics
+/// When cargo cannot be run, the build fails or does not produce the file.
+pub fn cargo_build(package: &str, bin: &str, manifest: &Path, bin_dir: &Path) -> PathBuf {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "-p", package, "--bin", bin])
+        .arg("--manifest-path")
+        .arg(manifest);
+    match bin_dir.file_name().and_then(|p| p.to_str()) {
+        Some("debug") | None => {}
+        Some("release") => {
+            cmd.arg("--release");
+        }
+        Some(profile) => {
+            cmd.args(["--profile", profile]);
+        }
+    }
+    if let Some(target_dir) = bin_dir.parent() {
+        cmd.arg("--target-dir").arg(target_dir);
+    }
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("run cargo build -p {package} --bin {bin}: {e}"));
+    assert!(
+        status.success(),
+        "cargo build -p {package} --bin {bin} failed"
+    );
+    let path = bin_dir.join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "cargo build did not produce {}",
+        path.display()
+    );
+    path
 }
