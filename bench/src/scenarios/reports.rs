@@ -103,7 +103,7 @@ pub async fn run(opts: &Opts, redis_url: &str) -> anyhow::Result<()> {
     println!(
         "{} jobs per run, {CONCURRENCY} processed at once, then the retry sweep under a manual clock until nothing is due. \
          \"Round trips\" are the commands the store sends (EVALSHA, ZRANGEBYSCORE, ...), counted by `INFO commandstats`; \
-         bytes are `MEMORY USAGE` of a job's three keys after it finished (and `used_memory` growth per job).\n",
+         bytes are `MEMORY USAGE` of a job's four keys after it finished (and `used_memory` growth per job).\n",
         opts.jobs
     );
     println!("| faults | store | completed / partial / failed | first round s | total s | sweeps | whole reports/s | Redis round trips/job | bytes stored/job (MEMORY USAGE) | used_memory growth/job |");
@@ -225,7 +225,12 @@ async fn one(
             .iter()
             .flat_map(|id| {
                 let job = format!("{prefix}job:{id}");
-                [format!("{job}:slots"), format!("{job}:data"), job]
+                [
+                    format!("{job}:slots"),
+                    format!("{job}:data"),
+                    format!("{job}:history"),
+                    job,
+                ]
             })
             .collect();
         bytes_per_job =
