@@ -95,8 +95,15 @@ impl Function {
         (status, headers, body)
     }
 
-    /// The function's stderr lines: its logs.
-    fn log_lines(&self) -> Vec<String> {
+    /// Stops the function and answers its stderr lines: its logs. Stopping
+    /// first makes the reading complete: the output is read by threads that
+    /// may lag behind an answer, and end only once the process has exited.
+    fn stop_and_log(&mut self) -> Vec<String> {
+        self.proc.signal("KILL");
+        assert!(
+            self.proc.wait_exit(Duration::from_secs(10)).is_some(),
+            "the function survived SIGKILL"
+        );
         self.proc
             .output()
             .lines()
@@ -113,7 +120,7 @@ impl Function {
 #[tokio::test(flavor = "multi_thread")]
 async fn without_a_secret_the_vercel_cron_function_refuses_to_sweep() {
     for vercel in [("VERCEL", "1"), ("VERCEL_ENV", "preview")] {
-        let f = Function::start(&[vercel]);
+        let mut f = Function::start(&[vercel]);
         for auth in [None, Some(format!("Bearer {WRONG}").as_str())] {
             let (code, headers, body) = f.cron(auth).await;
             assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE, "{vercel:?}: {body}");
@@ -124,7 +131,7 @@ async fn without_a_secret_the_vercel_cron_function_refuses_to_sweep() {
             assert!(body.get("result").is_none(), "a sweep ran: {body}");
             assert!(headers.get(RETRY_AFTER).is_some(), "{vercel:?}");
         }
-        let log = f.log_lines().join("\n");
+        let log = f.stop_and_log().join("\n");
         assert!(log.contains("cron_secret_not_configured"), "{log}");
         assert!(!log.contains("sweep finished"), "a sweep ran:\n{log}");
         assert!(
@@ -136,7 +143,7 @@ async fn without_a_secret_the_vercel_cron_function_refuses_to_sweep() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_vercel_cron_function_sweeps_only_for_the_exact_bearer_secret() {
-    let f = Function::start(&[("VERCEL", "1"), ("CRON_SECRET", SECRET)]);
+    let mut f = Function::start(&[("VERCEL", "1"), ("CRON_SECRET", SECRET)]);
     let refused = [
         None,
         Some(format!("Bearer {WRONG}")),
@@ -164,7 +171,7 @@ async fn the_vercel_cron_function_sweeps_only_for_the_exact_bearer_secret() {
 
     // Vercel mode logs JSON lines; the one sweep is in them, and neither the
     // secret nor anything a caller presented.
-    let lines = f.log_lines();
+    let lines = f.stop_and_log();
     for line in &lines {
         let v: Value = serde_json::from_str(line)
             .unwrap_or_else(|e| panic!("a log line is not JSON ({e}): {line}"));

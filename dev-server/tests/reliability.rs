@@ -762,11 +762,22 @@ async fn a_sigkilled_dev_server_leaves_nothing_a_new_one_cannot_finish() {
             .expect("slot");
         assert_eq!(slot.attempts, attempts, "{id} {field} fetched again");
     }
-    assert!(
-        second.proc.output().contains("resumed="),
-        "{}",
-        second.proc.output()
-    );
+    // Its sweep says it resumed interrupted jobs (the log line follows the
+    // last write, so it is waited for).
+    let resumed = |out: &str| {
+        out.split("resumed=")
+            .skip(1)
+            .any(|rest| rest.split(' ').next().and_then(|n| n.parse::<u32>().ok()) > Some(0))
+    };
+    let t = Instant::now();
+    while !resumed(&second.proc.output()) {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "no sweep reported resuming a job:\n{}",
+            second.proc.output()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 // ---------------------------------------------------------------------------
