@@ -16,7 +16,7 @@ use crate::retry::RetryPolicy;
 use crate::sandbox::{FaultPlan, Sandbox};
 use crate::sources::{Sources, SourcesConfig};
 use crate::store::redis::{redis_url_from_env, RedisConfig, RedisStore};
-use crate::store::{JobStore, MemoryStore, StoreError};
+use crate::store::{JobStore, MemoryStore, Retention, StoreError};
 
 /// Where the sources' requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,7 +101,7 @@ impl Service {
         let lookup = |k: &str| std::env::var(k).ok();
         let store: Arc<dyn JobStore> = match redis_url_from_env() {
             Some(url) => Arc::new(RedisStore::connect(&url, RedisConfig::from_env()?).await?),
-            None if profile.allow_memory => Arc::new(MemoryStore::default()),
+            None if profile.allow_memory => Arc::new(MemoryStore::new(Retention::from_env()?)),
             None => return Err(ServiceError::RedisRequired),
         };
         let directory = Arc::new(Directory::from_env()?);
