@@ -32,6 +32,7 @@ use care_report::engine::{Clock, SystemClock};
 use care_report::model::JobId;
 use care_report::store::{Created, JobStore, NewJob, Retention};
 use care_report::testing::child::{free_port, ChildGuard};
+use care_report::testing::http::percent_encode as pct;
 use care_report::testing::redis as test_redis;
 use serde_json::{json, Value};
 
@@ -526,19 +527,6 @@ fn repeat_json(item: &str, n: usize) -> String {
     }
     s.push(']');
     s
-}
-
-/// Percent-encodes every byte but unreserved ones (RFC 3986).
-fn pct(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 fn table() -> Vec<Row> {

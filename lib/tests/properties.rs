@@ -38,6 +38,7 @@ use care_report::questionnaire::Questionnaire;
 use care_report::retry::RetryPolicy;
 use care_report::sources::{Sources, SourcesConfig};
 use care_report::store::{MemoryStore, Retention};
+use care_report::testing::http::percent_encode as pct;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{json, Map, Number, Value};
@@ -344,20 +345,6 @@ fn pointers(v: &Value, at: String, out: &mut Vec<String>) {
     if !at.is_empty() {
         out.push(at);
     }
-}
-
-/// Percent-encodes every byte but unreserved ones, so any string is a valid
-/// path segment or query value.
-fn pct(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// A job id a client might send: random text, a UUID of any version, a

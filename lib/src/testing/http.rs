@@ -99,3 +99,17 @@ impl Served {
         }
     }
 }
+
+/// Percent-encodes every byte but the unreserved ones (RFC 3986 §2.3), so
+/// any string is a valid path segment or query value.
+pub fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
