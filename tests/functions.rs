@@ -37,12 +37,7 @@ const DEADLINE: Duration = Duration::from_secs(30);
 /// `VERCEL_IPC_PATH` must not leak in) plus `env`.
 fn hermetic(bin: &Path, env: &[(&str, String)]) -> Command {
     let mut cmd = Command::new(bin);
-    cmd.env_clear()
-        .env("RUST_LOG", "info")
-        .env("RUST_BACKTRACE", "1");
-    if let Some(path) = std::env::var_os("PATH") {
-        cmd.env("PATH", path);
-    }
+    care_report::testing::child::hermetic(&mut cmd).env("RUST_LOG", "info");
     cmd.envs(env.iter().map(|(k, v)| (k, v)));
     cmd
 }

@@ -45,15 +45,11 @@ impl Function {
         for _ in 0..3 {
             let port = free_port();
             let mut cmd = Command::new(Path::new(CRON));
-            cmd.env_clear()
+            care_report::testing::child::hermetic(&mut cmd)
                 .env("RUST_LOG", "debug")
-                .env("RUST_BACKTRACE", "1")
                 .env("REDIS_URL", test_redis::url())
                 .env("REDIS_KEY_PREFIX", &prefix)
                 .env("VERCEL_DEV_PORT", port.to_string());
-            if let Some(path) = std::env::var_os("PATH") {
-                cmd.env("PATH", path);
-            }
             cmd.envs(env.iter().copied());
             let proc = ChildGuard::spawn("cron-retry-missing-data", cmd);
             match proc.try_wait_for_line(DEADLINE, |l| {

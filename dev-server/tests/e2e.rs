@@ -84,13 +84,9 @@ impl DevServer {
     fn start(store: &Store, env: &[(&str, &str)]) -> Self {
         let mut cmd = Command::new(BIN);
         // Hermetic: a developer's REDIS_URL or SANDBOX_FAULTS must not leak in.
-        cmd.env_clear()
+        care_report::testing::child::hermetic(&mut cmd)
             .env("PORT", "0")
-            .env("RUST_LOG", "info")
-            .env("RUST_BACKTRACE", "1");
-        if let Some(path) = std::env::var_os("PATH") {
-            cmd.env("PATH", path);
-        }
+            .env("RUST_LOG", "info");
         if let Store::Redis { prefix } = store {
             cmd.env("REDIS_URL", test_redis::url())
                 .env("REDIS_KEY_PREFIX", prefix);

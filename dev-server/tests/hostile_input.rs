@@ -307,18 +307,14 @@ fn dev_server(prefix: &str) -> (ChildGuard, SocketAddr) {
 /// A cleared environment (a developer's settings must not leak in) plus the
 /// private Redis under `prefix`, the cron secret and the sandbox sources.
 fn hermetic(cmd: &mut Command, prefix: &str) {
-    cmd.env_clear()
+    care_report::testing::child::hermetic(cmd)
         .env("RUST_LOG", "info")
-        .env("RUST_BACKTRACE", "1")
         .env("REDIS_URL", test_redis::url())
         .env("REDIS_KEY_PREFIX", prefix)
         .env("CRON_SECRET", CRON_SECRET)
         // The Vercel profile defaults to the live APIs: a job a regression
         // let through must never fetch from them.
         .env("SOURCES_MODE", "sandbox");
-    if let Some(path) = std::env::var_os("PATH") {
-        cmd.env("PATH", path);
-    }
 }
 
 /// The Vercel `start` function binary, next to the dev-server in the target

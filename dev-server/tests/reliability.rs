@@ -56,14 +56,11 @@ impl Server {
     /// `env`; returns once it printed where it listens.
     fn start(name: &str, redis_url: &str, prefix: &str, env: &[(&str, &str)]) -> Self {
         let mut cmd = Command::new(BIN);
-        cmd.env_clear()
+        care_report::testing::child::hermetic(&mut cmd)
             .env("PORT", "0")
             .env("RUST_LOG", "info")
             .env("REDIS_URL", redis_url)
             .env("REDIS_KEY_PREFIX", prefix);
-        if let Some(path) = std::env::var_os("PATH") {
-            cmd.env("PATH", path);
-        }
         cmd.envs(env.iter().copied());
         let proc = ChildGuard::spawn(name, cmd);
         let base = proc.wait_for_line(Duration::from_secs(60), |line| {

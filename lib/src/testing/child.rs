@@ -284,3 +284,14 @@ pub fn cargo_build(package: &str, bin: &str, manifest: &Path, bin_dir: &Path) ->
     );
     path
 }
+
+/// Clears `cmd`'s environment (a developer's `REDIS_URL`, `SANDBOX_FAULTS`
+/// or keys must not leak into a test) except `PATH`, and sets
+/// `RUST_BACKTRACE=1` so a panicking child says where.
+pub fn hermetic(cmd: &mut Command) -> &mut Command {
+    cmd.env_clear().env("RUST_BACKTRACE", "1");
+    if let Some(path) = std::env::var_os("PATH") {
+        cmd.env("PATH", path);
+    }
+    cmd
+}
