@@ -589,3 +589,184 @@ async fn a_retry_queued_past_the_deadline_is_not_made(store: Arc<dyn JobStore>) 
     .await;
     assert!(report.violations.is_empty(), "{:?}", report.violations);
 }
+
+/// A store that, once armed, runs a sweep of another engine right before
+/// the next claim: the moment between a manual retry's first read of the
+/// job and its round's lease, where a sweep can change the job.
+struct SweepBeforeClaim {
+    inner: Arc<dyn JobStore>,
+    armed: std::sync::atomic::AtomicBool,
+    sweeper: std::sync::OnceLock<Arc<Engine>>,
+}
+
+mod delegate {
+    use super::SweepBeforeClaim;
+    use care_report::model::{HistoryEntry, Job, JobId, JobSummary, Lease, Slot, SlotKey};
+    use care_report::store::{
+        async_trait_shim::BoxFuture, Created, Finish, JobStore, ManualRetryGate, NewJob, Result,
+    };
+    use chrono::{DateTime, Utc};
+    use serde_json::Value;
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+
+    impl JobStore for SweepBeforeClaim {
+        fn kind(&self) -> &'static str {
+            self.inner.kind()
+        }
+        fn ping(&self) -> BoxFuture<'_, Result<()>> {
+            self.inner.ping()
+        }
+        fn create(&self, new: NewJob, grace: Duration) -> BoxFuture<'_, Result<Created>> {
+            self.inner.create(new, grace)
+        }
+        fn get(&self, id: JobId) -> BoxFuture<'_, Result<Option<Job>>> {
+            self.inner.get(id)
+        }
+        fn summary(&self, id: JobId) -> BoxFuture<'_, Result<Option<JobSummary>>> {
+            self.inner.summary(id)
+        }
+        fn source_data(&self, id: JobId) -> BoxFuture<'_, Result<Vec<(SlotKey, Value)>>> {
+            self.inner.source_data(id)
+        }
+        fn claim(
+            &self,
+            id: JobId,
+            owner: &str,
+            now: DateTime<Utc>,
+            ttl: Duration,
+        ) -> BoxFuture<'_, Result<Option<Lease>>> {
+            let owner = owner.to_owned();
+            Box::pin(async move {
+                if self.armed.swap(false, Ordering::SeqCst) {
+                    let sweeper = self.sweeper.get().expect("sweeper set").clone();
+                    sweeper.sweep().await.expect("the interleaved sweep runs");
+                }
+                self.inner.claim(id, &owner, now, ttl).await
+            })
+        }
+        fn renew(
+            &self,
+            lease: &Lease,
+            now: DateTime<Utc>,
+            ttl: Duration,
+        ) -> BoxFuture<'_, Result<Lease>> {
+            self.inner.renew(lease, now, ttl)
+        }
+        fn release(&self, lease: &Lease, now: DateTime<Utc>) -> BoxFuture<'_, Result<()>> {
+            self.inner.release(lease, now)
+        }
+        fn save_plan(
+            &self,
+            lease: &Lease,
+            plan: Value,
+            slots: Vec<Slot>,
+            progress: u8,
+            message: String,
+            now: DateTime<Utc>,
+        ) -> BoxFuture<'_, Result<Job>> {
+            self.inner
+                .save_plan(lease, plan, slots, progress, message, now)
+        }
+        fn record(
+            &self,
+            lease: &Lease,
+            slot: Slot,
+            data: Option<Value>,
+            progress: u8,
+            message: String,
+            now: DateTime<Utc>,
+        ) -> BoxFuture<'_, Result<JobSummary>> {
+            self.inner.record(lease, slot, data, progress, message, now)
+        }
+        fn finish(
+            &self,
+            lease: &Lease,
+            finish: Finish,
+            now: DateTime<Utc>,
+        ) -> BoxFuture<'_, Result<Job>> {
+            self.inner.finish(lease, finish, now)
+        }
+        fn gate_manual_retry(
+            &self,
+            id: JobId,
+            now: DateTime<Utc>,
+            min_interval: Duration,
+        ) -> BoxFuture<'_, Result<ManualRetryGate>> {
+            self.inner.gate_manual_retry(id, now, min_interval)
+        }
+        fn due(&self, now: DateTime<Utc>, limit: usize) -> BoxFuture<'_, Result<Vec<JobId>>> {
+            self.inner.due(now, limit)
+        }
+        fn history(&self, id: JobId) -> BoxFuture<'_, Result<Vec<HistoryEntry>>> {
+            self.inner.history(id)
+        }
+    }
+}
+
+/// A manual retry answers with the slots its round fetched, chosen under
+/// its lease: a sweep that loads some missing slots between the retry's
+/// first read and its claim must not have them listed as retried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_retry_lists_only_what_its_round_fetched() {
+    let inner: Arc<dyn JobStore> = Arc::new(MemoryStore::default());
+    let wrapper = Arc::new(SweepBeforeClaim {
+        inner: inner.clone(),
+        armed: std::sync::atomic::AtomicBool::new(false),
+        sweeper: std::sync::OnceLock::new(),
+    });
+    // Firecrawl fails once per home, then heals (retry due at +300 s);
+    // Google Places always answers 429 asking for 1,000 s.
+    let plan = faults("firecrawl:status=503,heal_after=1;google_places:retry_after=1000");
+    let rig = rig(wrapper.clone(), plan).await;
+    let sweeper = Engine::new(EngineParts {
+        store: inner,
+        sources: Arc::new(Sources::new(rig.sandbox.sources_config()).unwrap()),
+        directory: Arc::new(Directory::demo()),
+        policy: exact_policy(),
+        config: EngineConfig::default(),
+        clock: rig.clock.clone(),
+    });
+    assert!(wrapper.sweeper.set(Arc::new(sweeper)).is_ok());
+
+    let id = submit(&rig).await;
+    rig.engine.process(id).await.unwrap();
+    assert_eq!(job(&rig, id).await.missing().count(), 10);
+    // The firecrawl retries are due; Google's are not.
+    rig.clock.advance(Duration::from_secs(301));
+    wrapper
+        .armed
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let (after, report) = rig.engine.manual_retry(id).await.unwrap();
+
+    let google: Vec<String> = after
+        .slots
+        .iter()
+        .filter(|s| s.source_type == SourceType::GooglePlaces)
+        .map(|s| s.key().field())
+        .collect();
+    let mut retried = report.retried_sources.clone();
+    retried.sort();
+    let mut want = google.clone();
+    want.sort();
+    assert_eq!(retried, want, "the sweep had loaded firecrawl already");
+    assert_eq!(report.success_count, 0);
+    assert_eq!(report.still_missing, 5);
+    assert_eq!(
+        report.message,
+        "Retried 5 sources: 0 loaded, 5 still missing"
+    );
+    // Each firecrawl slot was fetched twice (first round, the sweep), never
+    // by the manual retry.
+    for s in after
+        .slots
+        .iter()
+        .filter(|s| s.source_type == SourceType::Firecrawl)
+    {
+        assert_eq!(s.status, SlotStatus::Loaded);
+        assert_eq!(
+            rig.sandbox.requests_for(SourceType::Firecrawl, &s.home_id),
+            2
+        );
+    }
+}

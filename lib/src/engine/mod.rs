@@ -16,9 +16,10 @@
 
 mod clock;
 mod config;
+mod round;
 pub mod views;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +29,7 @@ use futures::StreamExt;
 use serde::Serialize;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::EngineConfig;
@@ -40,6 +42,7 @@ use crate::report::Plan;
 use crate::retry::RetryPolicy;
 use crate::sources::{SourceOutcome, Sources};
 use crate::store::{Created, Finish, Idempotency, JobStore, ManualRetryGate, NewJob, StoreError};
+use round::RoundKind;
 
 /// Progress once candidates are chosen; the fetches fill the rest up to 100.
 const PROGRESS_PLANNED: u8 = 20;
@@ -104,18 +107,6 @@ impl From<StoreError> for EngineError {
 /// `Result` with [`EngineError`].
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;
 
-/// Which slots a round fetches.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum RoundKind {
-    /// First processing or resumption: never-attempted slots, plus missing
-    /// slots whose retry is due.
-    Process,
-    /// Sweep retry: missing slots whose retry is due.
-    DueRetries,
-    /// Manual retry: every missing slot with retries left.
-    Manual,
-}
-
 /// What one round did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct RoundReport {
@@ -132,6 +123,9 @@ pub struct RoundReport {
     /// Whether the job ended the round final (`partial` with no more
     /// automatic retries).
     pub finalized: bool,
+    /// `home_id/source_type` of every missing slot this round fetched again,
+    /// as chosen from the job read under the round's lease.
+    pub retried_sources: Vec<String>,
 }
 
 /// What one sweep step did (the cron endpoint's `result`).
@@ -334,33 +328,16 @@ impl Engine {
                 return Err(EngineError::RetryTooSoon { retry_after })
             }
         }
-        let retried: Vec<String> = job
-            .missing()
-            .filter(|s| !self.policy.is_exhausted(s.retry_count()))
-            .map(|s| s.key().field())
-            .collect();
+        // What is retried is decided under the round's lease, from the job
+        // as it is then: a sweep may have loaded some slots since `job` was
+        // read above.
         let round = self
             .run_round(id, RoundKind::Manual, &self.shutdown)
             .await?
             .ok_or(EngineError::Busy)?;
         let job = self.store.get(id).await?.ok_or(EngineError::NotFound)?;
         let still_missing = job.missing().count();
-        let message = match (round.fetched, still_missing) {
-            (0, 0) => "Nothing to retry: every source is loaded".to_owned(),
-            (0, n) => format!("No source could be retried ({n} missing have no retries left)"),
-            (f, 0) => format!("Retried {f} sources: the report is now complete"),
-            (f, n) => format!(
-                "Retried {f} sources: {} loaded, {n} still missing",
-                round.recovered
-            ),
-        };
-        let report = ManualRetryReport {
-            retried_sources: retried,
-            success_count: round.recovered,
-            still_missing,
-            message,
-        };
-        Ok((job, report))
+        Ok((job, round::manual_answer(round, still_missing)))
     }
 
     /// One bounded sweep step: takes due jobs from the due index until none
@@ -480,8 +457,10 @@ impl Engine {
             return Ok(None);
         };
         let keepalive = LeaseKeeper::start(self, lease.clone());
+        let span = tracing::info_span!("round", job_id = %id, kind = ?kind, token = lease.token);
         let result = self
             .run_leased(id, kind, &lease, &keepalive.lost, stop)
+            .instrument(span)
             .await;
         keepalive.stop().await;
         match result {
@@ -500,6 +479,9 @@ impl Engine {
         }
     }
 
+    /// The round itself, under `lease`: finalize a job with nothing left to
+    /// retry, or plan (once), fetch the slots the round selects, and finish.
+    /// Every decision is in [`round`].
     async fn run_leased(
         &self,
         id: JobId,
@@ -508,138 +490,24 @@ impl Engine {
         lost: &CancellationToken,
         stop: &CancellationToken,
     ) -> Result<RoundReport> {
-        let mut job = self.store.get(id).await?.ok_or(EngineError::NotFound)?;
-        let mut report = RoundReport::default();
-        let now = self.now();
-
-        // A partial job past its deadline, or with nothing left to retry, is
-        // final: say so and take it out of the due index.
-        if job.status == JobStatus::Partial && kind != RoundKind::Manual {
-            let retryable = job.missing().any(|s| s.next_attempt_at.is_some());
-            if self.policy.past_deadline(job.deadline_at, now) || !retryable {
-                let finished = self.finish(lease, &job, true).await?;
-                report.record_end(&finished);
-                return Ok(report);
-            }
+        let job = self.store.get(id).await?.ok_or(EngineError::NotFound)?;
+        if round::finalize_only(&job, kind, &self.policy, self.now()) {
+            let mut report = RoundReport::default();
+            report.record_end(&self.finish(lease, &job, true).await?);
+            return Ok(report);
         }
-
-        if job.plan.is_none() {
-            match self.plan(&job).await {
-                Ok((plan, slots)) => {
-                    let message = format!(
-                        "Found {} matching homes; fetching {} sources",
-                        plan.homes().count(),
-                        slots.len()
-                    );
-                    let plan_json = serde_json::to_value(&plan)
-                        .map_err(|e| EngineError::Store(StoreError::Corrupt(e.to_string())))?;
-                    job = self
-                        .store
-                        .save_plan(
-                            lease,
-                            plan_json,
-                            slots,
-                            PROGRESS_PLANNED,
-                            message,
-                            self.now(),
-                        )
-                        .await?;
-                }
-                Err(reason) => {
-                    let finish = Finish {
-                        status: JobStatus::Failed,
-                        message: "The report could not be built".to_owned(),
-                        error: Some(reason),
-                        will_auto_retry: false,
-                    };
-                    let finished = self.store.finish(lease, finish, self.now()).await?;
-                    report.status = Some(finished.status);
-                    return Ok(report);
-                }
-            }
-        }
-        let plan: Plan = serde_json::from_value(job.plan.clone().unwrap_or_default())
-            .map_err(|e| EngineError::Store(StoreError::Corrupt(format!("plan: {e}"))))?;
+        let Some((job, plan)) = self.ensure_plan(lease, job).await? else {
+            return Ok(RoundReport {
+                status: Some(JobStatus::Failed),
+                ..RoundReport::default()
+            });
+        };
         let homes: HashMap<&str, &Home> = plan.homes().map(|h| (h.id.as_str(), h)).collect();
-
-        let now = self.now();
-        let deadline_open = !self.policy.past_deadline(job.deadline_at, now);
-        let selected: Vec<Slot> = job
-            .slots
-            .iter()
-            .filter(|s| match (s.status.clone(), kind) {
-                (SlotStatus::Pending, RoundKind::Process) => true,
-                (SlotStatus::Missing, RoundKind::Process | RoundKind::DueRetries) => {
-                    deadline_open && s.next_attempt_at.is_some_and(|t| t <= now)
-                }
-                (SlotStatus::Missing, RoundKind::Manual) => {
-                    deadline_open && !self.policy.is_exhausted(s.retry_count())
-                }
-                _ => false,
-            })
-            .filter(|s| homes.contains_key(s.home_id.as_str()))
-            .cloned()
-            .collect();
-
-        let total = job.slots.len();
-        let answered = AtomicUsize::new(
-            job.slots
-                .iter()
-                .filter(|s| s.status != SlotStatus::Pending)
-                .count(),
-        );
-        let retried = AtomicUsize::new(0);
-        let recovered = AtomicUsize::new(0);
-        let job_ref = &job;
-        let fetched = futures::stream::iter(selected)
-            .take_until(lost.cancelled())
-            .take_until(stop.cancelled())
-            .map(|slot| {
-                let home = homes.get(slot.home_id.as_str()).copied();
-                let answered = &answered;
-                let retried = &retried;
-                let recovered = &recovered;
-                async move {
-                    let Some(home) = home else { return Ok(()) };
-                    let was_missing = slot.status == SlotStatus::Missing;
-                    // A retry waiting for a permit may reach the deadline
-                    // meanwhile: it is then not made at all.
-                    let retry_deadline = was_missing.then_some(job_ref.deadline_at);
-                    let Some((started, outcome)) =
-                        self.fetch(slot.source_type, home, retry_deadline).await
-                    else {
-                        return Ok(());
-                    };
-                    let now = self.now();
-                    let (next, data) = self.next_slot(job_ref, &slot, outcome, started, now);
-                    if was_missing {
-                        retried.fetch_add(1, Ordering::Relaxed);
-                        if next.status.is_done() {
-                            recovered.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                    let done = if was_missing {
-                        answered.load(Ordering::Relaxed)
-                    } else {
-                        answered.fetch_add(1, Ordering::Relaxed) + 1
-                    };
-                    let progress = progress_for(done, total);
-                    let message = format!("Fetched {done} of {total} sources");
-                    self.store
-                        .record(lease, next, data, progress, message, now)
-                        .await
-                        .map(|_| ())
-                }
-            })
-            .buffer_unordered(self.config.fetch_concurrency)
-            .collect::<Vec<Result<(), StoreError>>>()
-            .await;
-        report.fetched = fetched.len();
-        report.retried = retried.load(Ordering::Relaxed);
-        report.recovered = recovered.load(Ordering::Relaxed);
-        if let Some(err) = fetched.into_iter().find_map(|r| r.err()) {
-            return Err(err.into());
-        }
+        let planned: HashSet<&str> = homes.keys().copied().collect();
+        let selected = round::select(&job, kind, &self.policy, &planned, self.now());
+        let mut report = self
+            .fetch_selected(&job, lease, &homes, selected, lost, stop)
+            .await?;
         if lost.is_cancelled() {
             return Err(EngineError::Store(StoreError::LeaseLost));
         }
@@ -651,49 +519,139 @@ impl Engine {
             report.status = Some(job.status);
             return Ok(report);
         }
-        let finished = self.finish(lease, &job, false).await?;
-        report.record_end(&finished);
+        report.record_end(&self.finish(lease, &job, false).await?);
         Ok(report)
     }
 
-    /// Finishes a round: completed when nothing is missing, else partial,
-    /// final when `force_final` or when no missing slot has a retry left.
+    /// The job's plan: the stored checkpoint, or a new plan saved as the
+    /// checkpoint before any fetch. `Ok(None)` when no plan can be made:
+    /// the job has then been finished as failed.
+    async fn ensure_plan(&self, lease: &Lease, mut job: Job) -> Result<Option<(Job, Plan)>> {
+        if job.plan.is_none() {
+            let (plan, slots) = match self.plan(&job).await {
+                Ok(planned) => planned,
+                Err(reason) => {
+                    let finish = Finish {
+                        status: JobStatus::Failed,
+                        message: "The report could not be built".to_owned(),
+                        error: Some(reason),
+                        will_auto_retry: false,
+                    };
+                    self.store.finish(lease, finish, self.now()).await?;
+                    return Ok(None);
+                }
+            };
+            let message = format!(
+                "Found {} matching homes; fetching {} sources",
+                plan.homes().count(),
+                slots.len()
+            );
+            let plan_json = serde_json::to_value(&plan)
+                .map_err(|e| EngineError::Store(StoreError::Corrupt(e.to_string())))?;
+            job = self
+                .store
+                .save_plan(
+                    lease,
+                    plan_json,
+                    slots,
+                    PROGRESS_PLANNED,
+                    message,
+                    self.now(),
+                )
+                .await?;
+        }
+        let plan: Plan = serde_json::from_value(job.plan.clone().unwrap_or_default())
+            .map_err(|e| EngineError::Store(StoreError::Corrupt(format!("plan: {e}"))))?;
+        Ok(Some((job, plan)))
+    }
+
+    /// Fetches `selected` (at most `fetch_concurrency` at once), saving each
+    /// answer the moment it arrives; stops starting fetches when the lease
+    /// is lost or `stop` fires. The first store error, if any, is returned
+    /// after the fetches in flight ended.
+    async fn fetch_selected(
+        &self,
+        job: &Job,
+        lease: &Lease,
+        homes: &HashMap<&str, &Home>,
+        selected: Vec<Slot>,
+        lost: &CancellationToken,
+        stop: &CancellationToken,
+    ) -> Result<RoundReport> {
+        let tally = Tally::new(job);
+        let counts = &tally;
+        let results = futures::stream::iter(selected)
+            .take_until(lost.cancelled())
+            .take_until(stop.cancelled())
+            .map(|slot| {
+                // Owned slot in, the home looked up inside: a closure taking
+                // a borrowed home hits rust-lang/rust#102211 (the round's
+                // future would not be `Send` for every lifetime).
+                let home = homes.get(slot.home_id.as_str()).copied();
+                async move {
+                    match home {
+                        Some(home) => self.fetch_and_record(job, lease, home, slot, counts).await,
+                        None => Ok(()),
+                    }
+                }
+            })
+            .buffer_unordered(self.config.fetch_concurrency)
+            .collect::<Vec<Result<(), StoreError>>>()
+            .await;
+        let fetched = results.len();
+        if let Some(err) = results.into_iter().find_map(|r| r.err()) {
+            return Err(err.into());
+        }
+        Ok(tally.into_report(fetched))
+    }
+
+    /// One slot: fetch it (unless a retry's deadline passed while it waited
+    /// for a permit) and record its next state, fenced by `lease`.
+    async fn fetch_and_record(
+        &self,
+        job: &Job,
+        lease: &Lease,
+        home: &Home,
+        slot: Slot,
+        tally: &Tally,
+    ) -> Result<(), StoreError> {
+        let span = tracing::info_span!(
+            "fetch",
+            job_id = %job.id,
+            source = slot.source_type.as_str(),
+            home_id = %slot.home_id,
+            attempt = slot.attempts + 1,
+        );
+        async {
+            let was_missing = slot.status == SlotStatus::Missing;
+            // A retry waiting for a permit may reach the deadline meanwhile:
+            // it is then not made at all.
+            let retry_deadline = was_missing.then_some(job.deadline_at);
+            let Some((started, outcome)) = self.fetch(slot.source_type, home, retry_deadline).await
+            else {
+                return Ok(());
+            };
+            let now = self.now();
+            let (next, data) = self.next_slot(job, &slot, outcome, started, now);
+            let done = tally.answered(&slot, &next);
+            let progress = progress_for(done, tally.total);
+            let message = format!("Fetched {done} of {} sources", tally.total);
+            self.store
+                .record(lease, next, data, progress, message, now)
+                .await
+                .map(|_| ())
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Finishes a round with what [`round::finish`] decides.
     async fn finish(&self, lease: &Lease, job: &Job, force_final: bool) -> Result<Job> {
         let now = self.now();
-        let missing = job.missing().count();
-        let expected = job
-            .slots
-            .iter()
-            .filter(|s| s.status != SlotStatus::NotConfigured)
-            .count();
-        let finish = if missing == 0 {
-            Finish {
-                status: JobStatus::Completed,
-                message: format!(
-                    "Report complete: {expected} of {expected} expected sources loaded"
-                ),
-                error: None,
-                will_auto_retry: false,
-            }
-        } else {
-            let retryable = !force_final
-                && !self.policy.past_deadline(job.deadline_at, now)
-                && job.missing().any(|s| s.next_attempt_at.is_some());
-            let message = if retryable {
-                format!("Report ready with {missing} of {expected} sources missing; they are retried automatically")
-            } else {
-                format!("Report ready with {missing} of {expected} sources missing; no further automatic retries")
-            };
-            Finish {
-                status: JobStatus::Partial,
-                message,
-                error: None,
-                will_auto_retry: retryable,
-            }
-        };
+        let finish = round::finish(job, &self.policy, now, force_final);
         let status = finish.status;
         let job = self.store.finish(lease, finish, now).await?;
-        tracing::info!(job_id = %job.id, status = %status, completeness = job.completeness, "round finished");
+        tracing::info!(status = %status, completeness = job.completeness, "round finished");
         Ok(job)
     }
 
@@ -788,6 +746,56 @@ impl Engine {
             }
         };
         (next, data)
+    }
+}
+
+/// A round's running counts, shared by its concurrent fetches.
+struct Tally {
+    total: usize,
+    answered: AtomicUsize,
+    retried: std::sync::Mutex<Vec<String>>,
+    recovered: AtomicUsize,
+}
+
+impl Tally {
+    fn new(job: &Job) -> Self {
+        let answered = job
+            .slots
+            .iter()
+            .filter(|s| s.status != SlotStatus::Pending)
+            .count();
+        Self {
+            total: job.slots.len(),
+            answered: AtomicUsize::new(answered),
+            retried: std::sync::Mutex::new(Vec::new()),
+            recovered: AtomicUsize::new(0),
+        }
+    }
+
+    /// Counts one fetched slot (`was`, now `next`); answers how many slots
+    /// of the job have had an answer, for progress.
+    fn answered(&self, was: &Slot, next: &Slot) -> usize {
+        if was.status != SlotStatus::Missing {
+            return self.answered.fetch_add(1, Ordering::Relaxed) + 1;
+        }
+        if let Ok(mut retried) = self.retried.lock() {
+            retried.push(was.key().field());
+        }
+        if next.status.is_done() {
+            self.recovered.fetch_add(1, Ordering::Relaxed);
+        }
+        self.answered.load(Ordering::Relaxed)
+    }
+
+    fn into_report(self, fetched: usize) -> RoundReport {
+        let retried_sources = self.retried.into_inner().unwrap_or_default();
+        RoundReport {
+            fetched,
+            retried: retried_sources.len(),
+            recovered: self.recovered.into_inner(),
+            retried_sources,
+            ..RoundReport::default()
+        }
     }
 }
 

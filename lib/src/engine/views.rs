@@ -167,9 +167,7 @@ impl RetryStatusView {
             .collect();
         let will_auto_retry = match job.status {
             JobStatus::Partial => {
-                job.will_auto_retry
-                    && window_open
-                    && next_retries.iter().any(|n| n.next_retry_at.is_some())
+                job.will_auto_retry && super::round::auto_retry_left(job, policy, now)
             }
             // Still being built: whatever fails will be retried.
             JobStatus::Pending | JobStatus::Processing => window_open,
