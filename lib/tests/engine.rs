@@ -603,7 +603,8 @@ mod delegate {
     use super::SweepBeforeClaim;
     use care_report::model::{HistoryEntry, Job, JobId, JobSummary, Lease, Slot, SlotKey};
     use care_report::store::{
-        async_trait_shim::BoxFuture, Created, Finish, JobStore, ManualRetryGate, NewJob, Result,
+        async_trait_shim::BoxFuture, Claim, Created, Finish, JobStore, ManualRetryGate, NewJob,
+        Result,
     };
     use chrono::{DateTime, Utc};
     use serde_json::Value;
@@ -635,7 +636,7 @@ mod delegate {
             owner: &str,
             now: DateTime<Utc>,
             ttl: Duration,
-        ) -> BoxFuture<'_, Result<Option<Lease>>> {
+        ) -> BoxFuture<'_, Result<Claim>> {
             let owner = owner.to_owned();
             Box::pin(async move {
                 if self.armed.swap(false, Ordering::SeqCst) {

@@ -30,8 +30,8 @@ use care_report::sandbox::{FaultPlan, Sandbox};
 use care_report::sources::Sources;
 use care_report::store::async_trait_shim::BoxFuture;
 use care_report::store::{
-    Created, Finish, JobStore, ManualRetryGate, MemoryStore, NewJob, RedisConfig, RedisStore,
-    StoreError,
+    Claim, Created, Finish, JobStore, ManualRetryGate, MemoryStore, NewJob, RedisConfig,
+    RedisStore, StoreError,
 };
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{json, Value};
@@ -181,7 +181,7 @@ impl JobStore for SwitchableStore {
         owner: &str,
         now: DateTime<Utc>,
         ttl: Duration,
-    ) -> BoxFuture<'_, Result<Option<Lease>, StoreError>> {
+    ) -> BoxFuture<'_, Result<Claim, StoreError>> {
         let owner = owner.to_owned();
         self.or_fail(move || Box::pin(async move { self.inner.claim(id, &owner, now, ttl).await }))
     }
@@ -1393,6 +1393,7 @@ async fn retry_while_another_worker_holds_the_job_is_409_busy() {
         )
         .await
         .unwrap()
+        .lease()
         .expect("the job is free to claim");
     api.send(post(&format!("{RETRY}/{id}")))
         .await

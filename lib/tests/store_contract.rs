@@ -15,8 +15,8 @@ use care_report::model::{
     SlotStatus, SourceType,
 };
 use care_report::store::{
-    Created, Finish, Idempotency, JobStore, ManualRetryGate, MemoryStore, NewJob, RedisStore,
-    Retention, StoreError,
+    Claim, Created, Finish, Idempotency, JobStore, ManualRetryGate, MemoryStore, NewJob,
+    RedisStore, Retention, StoreError,
 };
 use care_report::testing::redis as test_redis;
 use chrono::{DateTime, TimeZone, Utc};
@@ -145,6 +145,7 @@ async fn planned(store: &Arc<dyn JobStore>) -> (Job, Lease) {
         .claim(job.id, "w1", t0(), LEASE)
         .await
         .unwrap()
+        .lease()
         .unwrap();
     let job = store
         .save_plan(
@@ -305,9 +306,17 @@ mod cases {
     pub async fn claim_rules(b: Backend) {
         let fx = b.open().await;
         let s = &fx.store;
-        assert_eq!(s.claim(JobId::new(), "w", t0(), LEASE).await.unwrap(), None);
+        assert_eq!(
+            s.claim(JobId::new(), "w", t0(), LEASE).await.unwrap(),
+            Claim::Gone
+        );
         let job = create(s, t0()).await;
-        let l1 = s.claim(job.id, "w1", t0(), LEASE).await.unwrap().unwrap();
+        let l1 = s
+            .claim(job.id, "w1", t0(), LEASE)
+            .await
+            .unwrap()
+            .lease()
+            .unwrap();
         assert_eq!(l1.job_id, job.id);
         assert_eq!(l1.owner, "w1");
         assert_eq!(l1.expires_at, t0() + secs(120));
@@ -315,14 +324,18 @@ mod cases {
         assert_eq!(got.status, JobStatus::Processing);
         assert_eq!(got.lease, Some(l1.clone()));
         // Held: refused, even one millisecond before expiry.
-        assert_eq!(s.claim(job.id, "w2", t0(), LEASE).await.unwrap(), None);
+        let held = Claim::Held {
+            until: l1.expires_at,
+        };
+        assert_eq!(s.claim(job.id, "w2", t0(), LEASE).await.unwrap(), held);
         let almost = l1.expires_at - chrono::Duration::milliseconds(1);
-        assert_eq!(s.claim(job.id, "w2", almost, LEASE).await.unwrap(), None);
+        assert_eq!(s.claim(job.id, "w2", almost, LEASE).await.unwrap(), held);
         // Expired: a new lease with a larger token.
         let l2 = s
             .claim(job.id, "w2", l1.expires_at, LEASE)
             .await
             .unwrap()
+            .lease()
             .unwrap();
         assert!(l2.token > l1.token);
         // Completed and failed jobs cannot be claimed.
@@ -333,20 +346,29 @@ mod cases {
             s.claim(job.id, "w3", t0() + secs(999), LEASE)
                 .await
                 .unwrap(),
-            None
+            Claim::Finished(JobStatus::Completed)
         );
         let failed = create(s, t0()).await;
-        let l = s.claim(failed.id, "w", t0(), LEASE).await.unwrap().unwrap();
+        let l = s
+            .claim(failed.id, "w", t0(), LEASE)
+            .await
+            .unwrap()
+            .lease()
+            .unwrap();
         s.finish(&l, finish(JobStatus::Failed, false), t0())
             .await
             .unwrap();
-        assert_eq!(s.claim(failed.id, "w", t0(), LEASE).await.unwrap(), None);
+        assert_eq!(
+            s.claim(failed.id, "w", t0(), LEASE).await.unwrap(),
+            Claim::Finished(JobStatus::Failed)
+        );
         // A final partial job can still be claimed (manual retry); status stays partial.
         let partial = create(s, t0()).await;
         let l = s
             .claim(partial.id, "w", t0(), LEASE)
             .await
             .unwrap()
+            .lease()
             .unwrap();
         s.finish(&l, finish(JobStatus::Partial, false), t0())
             .await
@@ -355,7 +377,7 @@ mod cases {
             .claim(partial.id, "manual", t0() + secs(1), LEASE)
             .await
             .unwrap();
-        assert!(l.is_some());
+        assert!(matches!(l, Claim::Granted(_)), "{l:?}");
         let got = s.get(partial.id).await.unwrap().unwrap();
         assert_eq!(got.status, JobStatus::Partial);
         fx.done().await;
@@ -379,7 +401,7 @@ mod cases {
             .collect();
         let mut winners = Vec::new();
         for t in tasks {
-            if let Some(lease) = t.await.unwrap() {
+            if let Some(lease) = t.await.unwrap().lease() {
                 winners.push(lease);
             }
         }
@@ -409,7 +431,12 @@ mod cases {
         ));
         assert_eq!(s.get(job.id).await.unwrap().unwrap(), job);
         // Taken over: the old token is refused even "before" its expiry.
-        let l2 = s.claim(job.id, "w2", at, LEASE).await.unwrap().unwrap();
+        let l2 = s
+            .claim(job.id, "w2", at, LEASE)
+            .await
+            .unwrap()
+            .lease()
+            .unwrap();
         let before = t0() + secs(1);
         assert!(lost(
             s.record(
@@ -469,7 +496,12 @@ mod cases {
         let fx = b.open().await;
         let s = &fx.store;
         let job = create(s, t0()).await;
-        let l = s.claim(job.id, "w", t0(), LEASE).await.unwrap().unwrap();
+        let l = s
+            .claim(job.id, "w", t0(), LEASE)
+            .await
+            .unwrap()
+            .lease()
+            .unwrap();
         // Due at the lease's expiry, not before.
         assert!(s.due(l.expires_at - secs(1), 10).await.unwrap().is_empty());
         assert_eq!(s.due(l.expires_at, 10).await.unwrap(), vec![job.id]);
@@ -485,7 +517,12 @@ mod cases {
             .await
             .unwrap();
         // Claiming while the renewed lease is live is refused.
-        assert_eq!(s.claim(job.id, "w2", at, LEASE).await.unwrap(), None);
+        assert_eq!(
+            s.claim(job.id, "w2", at, LEASE).await.unwrap(),
+            Claim::Held {
+                until: r.expires_at
+            }
+        );
         fx.done().await;
     }
 
@@ -701,6 +738,7 @@ mod cases {
             .claim(job.id, "w", at + secs(300), LEASE)
             .await
             .unwrap()
+            .lease()
             .unwrap();
         let late = job.deadline_at + secs(3600);
         s.record(
@@ -734,6 +772,7 @@ mod cases {
             .claim(job.id, "w", at + secs(400), LEASE)
             .await
             .unwrap()
+            .lease()
             .unwrap();
         let fin = s
             .finish(&l, finish(JobStatus::Partial, false), at + secs(400))
@@ -780,7 +819,12 @@ mod cases {
             Err(StoreError::LeaseLost)
         ));
         // Claimable at once, and releasing a partial job re-files it by its slots.
-        let l = s.claim(job.id, "w2", at, LEASE).await.unwrap().unwrap();
+        let l = s
+            .claim(job.id, "w2", at, LEASE)
+            .await
+            .unwrap()
+            .lease()
+            .unwrap();
         s.record(
             &l,
             missing(&job.slots[0], at, Some(at + secs(900))),
@@ -798,6 +842,7 @@ mod cases {
             .claim(job.id, "manual", at + secs(1), LEASE)
             .await
             .unwrap()
+            .lease()
             .unwrap();
         s.release(&l, at + secs(2)).await.unwrap();
         assert!(!s.due(at + secs(899), 10).await.unwrap().contains(&job.id));
@@ -1028,6 +1073,7 @@ mod cases {
             .claim(job.id, "w2", at + secs(1), LEASE)
             .await
             .unwrap()
+            .lease()
             .unwrap();
         s.release(&second, at + secs(2)).await.unwrap();
         // A release of a lease that is no longer current is a no-op.
@@ -1178,7 +1224,12 @@ async fn full_life(s: &Arc<dyn JobStore>, id: JobId) -> Job {
         ..new_job(t0())
     };
     s.create(new, GRACE).await.unwrap();
-    let l = s.claim(id, "w", t0(), LEASE).await.unwrap().unwrap();
+    let l = s
+        .claim(id, "w", t0(), LEASE)
+        .await
+        .unwrap()
+        .lease()
+        .unwrap();
     let l = s.renew(&l, t0() + secs(1), LEASE).await.unwrap();
     let job = s
         .save_plan(
@@ -1222,6 +1273,7 @@ async fn full_life(s: &Arc<dyn JobStore>, id: JobId) -> Job {
         .claim(id, "m", at + secs(1), LEASE)
         .await
         .unwrap()
+        .lease()
         .unwrap();
     s.release(&l, at + secs(2)).await.unwrap();
     s.due(at + secs(3600), 10).await.unwrap();
@@ -1309,7 +1361,12 @@ async fn redis_restart_writer_child() {
     )
     .await
     .unwrap();
-    let l = s.claim(id, "child", t0(), LEASE).await.unwrap().unwrap();
+    let l = s
+        .claim(id, "child", t0(), LEASE)
+        .await
+        .unwrap()
+        .lease()
+        .unwrap();
     let job = s
         .save_plan(
             &l,
@@ -1363,11 +1420,15 @@ async fn redis_job_survives_a_restart_of_its_writer() {
         vec![(SlotKey::new("H1", SourceType::Cqc), json!({"kept": true}))]
     );
     // Its lease is still fencing: the survivor resumes only after expiry.
-    assert_eq!(s.claim(id, "parent", t0(), LEASE).await.unwrap(), None);
+    assert!(matches!(
+        s.claim(id, "parent", t0(), LEASE).await.unwrap(),
+        Claim::Held { .. }
+    ));
     assert!(s
         .claim(id, "parent", t0() + secs(120), LEASE)
         .await
         .unwrap()
+        .lease()
         .is_some());
     assert!(test_redis::keys_without_ttl(&prefix).await.is_empty());
 }

@@ -41,7 +41,9 @@ use crate::questionnaire::{Questionnaire, ValidationErrors};
 use crate::report::Plan;
 use crate::retry::RetryPolicy;
 use crate::sources::{SourceOutcome, Sources};
-use crate::store::{Created, Finish, Idempotency, JobStore, ManualRetryGate, NewJob, StoreError};
+use crate::store::{
+    Claim, Created, Finish, Idempotency, JobStore, ManualRetryGate, NewJob, StoreError,
+};
 use round::RoundKind;
 
 /// Progress once candidates are chosen; the fetches fill the rest up to 100.
@@ -294,7 +296,11 @@ impl Engine {
     /// Runs a job's first processing round (or resumes it). `Ok(None)` when
     /// another worker holds its lease or it is already finished.
     pub async fn process(&self, id: JobId) -> Result<Option<RoundReport>> {
-        self.run_round(id, RoundKind::Process, &self.shutdown).await
+        match self.run_round(id, RoundKind::Process, &self.shutdown).await {
+            Ok(Ran::Round(round)) => Ok(Some(round)),
+            Ok(Ran::Held | Ran::Finished(_)) | Err(EngineError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Retries every missing source of a job now, through the same path as
@@ -331,10 +337,16 @@ impl Engine {
         // What is retried is decided under the round's lease, from the job
         // as it is then: a sweep may have loaded some slots since `job` was
         // read above.
-        let round = self
+        let round = match self
             .run_round(id, RoundKind::Manual, &self.shutdown)
             .await?
-            .ok_or(EngineError::Busy)?;
+        {
+            Ran::Round(round) => round,
+            Ran::Held => return Err(EngineError::Busy),
+            // Completed by a sweep since `job` was read: nothing to retry.
+            Ran::Finished(JobStatus::Completed) => RoundReport::default(),
+            Ran::Finished(status) => return Err(EngineError::RetryNotAllowed(status)),
+        };
         let job = self.store.get(id).await?.ok_or(EngineError::NotFound)?;
         let still_missing = job.missing().count();
         Ok((job, round::manual_answer(round, still_missing)))
@@ -429,12 +441,14 @@ impl Engine {
             JobStatus::Partial => RoundKind::DueRetries,
             JobStatus::Completed | JobStatus::Failed => return Ok(SweepAction::Gone),
         };
-        match self.run_round(id, kind, stop).await? {
-            None => Ok(SweepAction::Busy),
-            Some(round) => Ok(SweepAction::Round {
+        match self.run_round(id, kind, stop).await {
+            Ok(Ran::Held) => Ok(SweepAction::Busy),
+            Ok(Ran::Finished(_)) | Err(EngineError::NotFound) => Ok(SweepAction::Gone),
+            Ok(Ran::Round(round)) => Ok(SweepAction::Round {
                 round,
                 resumed: kind == RoundKind::Process,
             }),
+            Err(e) => Err(e),
         }
     }
 
@@ -442,19 +456,17 @@ impl Engine {
     /// the slots `kind` selects, save each answer as it arrives, finish.
     /// `stop` ends the round early: no new fetches, in-flight answers are
     /// saved, the lease is released so the job is due again at once.
-    async fn run_round(
-        &self,
-        id: JobId,
-        kind: RoundKind,
-        stop: &CancellationToken,
-    ) -> Result<Option<RoundReport>> {
+    async fn run_round(&self, id: JobId, kind: RoundKind, stop: &CancellationToken) -> Result<Ran> {
         let now = self.now();
-        let Some(lease) = self
+        let lease = match self
             .store
             .claim(id, &self.worker, now, self.config.lease_ttl)
             .await?
-        else {
-            return Ok(None);
+        {
+            Claim::Granted(lease) => lease,
+            Claim::Held { .. } => return Ok(Ran::Held),
+            Claim::Finished(status) => return Ok(Ran::Finished(status)),
+            Claim::Gone => return Err(EngineError::NotFound),
         };
         let keepalive = LeaseKeeper::start(self, lease.clone());
         let span = tracing::info_span!("round", job_id = %id, kind = ?kind, token = lease.token);
@@ -464,10 +476,10 @@ impl Engine {
             .await;
         keepalive.stop().await;
         match result {
-            Ok(report) => Ok(Some(report)),
+            Ok(report) => Ok(Ran::Round(report)),
             Err(EngineError::Store(StoreError::LeaseLost)) => {
                 tracing::warn!(job_id = %id, "lease lost mid-round; another worker continues");
-                Ok(None)
+                Ok(Ran::Held)
             }
             Err(e) => {
                 // Give the job back so the next sweep can pick it up at once.
@@ -816,6 +828,17 @@ fn progress_for(done: usize, total: usize) -> u8 {
     let span = 99 - usize::from(PROGRESS_PLANNED);
     let p = usize::from(PROGRESS_PLANNED) + done.min(total) * span / total;
     u8::try_from(p).unwrap_or(99)
+}
+
+/// How [`Engine::run_round`] went; a job that does not exist is
+/// [`EngineError::NotFound`].
+enum Ran {
+    /// The round ran under a lease of ours.
+    Round(RoundReport),
+    /// Another worker holds the job (or took it over mid-round).
+    Held,
+    /// The job is completed or failed: nothing to do.
+    Finished(JobStatus),
 }
 
 enum SweepAction {

@@ -22,8 +22,8 @@ use chrono::{DateTime, Utc};
 
 use super::async_trait_shim::BoxFuture;
 use super::{
-    add_ms, dur_ms, refile_score, to_ms, trunc_ms, Created, Finish, JobStore, ManualRetryGate,
-    NewJob, Result, Retention, StoreError, HISTORY_LIMIT,
+    add_ms, dur_ms, refile_score, to_ms, trunc_ms, Claim, Created, Finish, JobStore,
+    ManualRetryGate, NewJob, Result, Retention, StoreError, HISTORY_LIMIT,
 };
 use crate::model::{
     completeness, HistoryEntry, HistoryEvent, Job, JobId, JobStatus, JobSummary, Lease, Slot,
@@ -172,21 +172,19 @@ impl MemoryStore {
         Ok(Created::New(snapshot))
     }
 
-    fn claim_now(
-        &self,
-        id: JobId,
-        owner: &str,
-        now: DateTime<Utc>,
-        ttl: Duration,
-    ) -> Option<Lease> {
+    fn claim_now(&self, id: JobId, owner: &str, now: DateTime<Utc>, ttl: Duration) -> Claim {
         let now = trunc_ms(now);
         let mut inner = self.lock();
-        let entry = inner.live(id)?;
+        let Some(entry) = inner.live(id) else {
+            return Claim::Gone;
+        };
         if matches!(entry.job.status, JobStatus::Completed | JobStatus::Failed) {
-            return None;
+            return Claim::Finished(entry.job.status);
         }
-        if entry.job.lease.as_ref().is_some_and(|l| now < l.expires_at) {
-            return None;
+        if let Some(held) = entry.job.lease.as_ref().filter(|l| now < l.expires_at) {
+            return Claim::Held {
+                until: held.expires_at,
+            };
         }
         entry.fence += 1;
         let lease = Lease {
@@ -209,7 +207,7 @@ impl MemoryStore {
         };
         entry.log(claimed);
         inner.set_due(id, Some(to_ms(lease.expires_at)));
-        Some(lease)
+        Claim::Granted(lease)
     }
 
     fn renew_now(&self, lease: &Lease, now: DateTime<Utc>, ttl: Duration) -> Result<Lease> {
@@ -588,7 +586,7 @@ impl JobStore for MemoryStore {
         owner: &str,
         now: DateTime<Utc>,
         ttl: Duration,
-    ) -> BoxFuture<'_, Result<Option<Lease>>> {
+    ) -> BoxFuture<'_, Result<Claim>> {
         let owner = owner.to_owned();
         Box::pin(async move { Ok(self.claim_now(id, &owner, now, ttl)) })
     }

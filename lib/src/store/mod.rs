@@ -129,6 +129,34 @@ pub struct Finish {
     pub will_auto_retry: bool,
 }
 
+/// The answer of [`JobStore::claim`]: a lease, or why there is none. Each
+/// reason means something different to a caller (busy, nothing left to do,
+/// no such job), so none is folded into another.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// A new lease (with a fresh fencing token) was granted.
+    Granted(Lease),
+    /// Another worker holds an unexpired lease, until this instant.
+    Held {
+        /// When that lease lapses unless renewed.
+        until: DateTime<Utc>,
+    },
+    /// The job is `completed` or `failed`: there is no work left on it.
+    Finished(JobStatus),
+    /// No such job (never created, expired or erased).
+    Gone,
+}
+
+impl Claim {
+    /// The granted lease, if any.
+    pub fn lease(self) -> Option<Lease> {
+        match self {
+            Self::Granted(lease) => Some(lease),
+            _ => None,
+        }
+    }
+}
+
 /// A manual-retry throttle decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ManualRetryGate {
@@ -362,7 +390,8 @@ pub trait JobStore: Send + Sync + 'static {
     fn source_data(&self, id: JobId) -> BoxFuture<'_, Result<Vec<(SlotKey, serde_json::Value)>>>;
 
     /// Grants a new lease (a fresh fencing token) when the job exists, is not
-    /// `completed`/`failed`, and holds no unexpired lease; `None` otherwise.
+    /// `completed`/`failed`, and holds no unexpired lease; otherwise says
+    /// which of those it is ([`Claim`]).
     /// A `pending` job becomes `processing`; a `partial` job stays `partial`
     /// (a manual retry may claim even a final partial job). The job is due
     /// again at the lease's expiry, so a dead worker's job is resumed.
@@ -373,7 +402,7 @@ pub trait JobStore: Send + Sync + 'static {
         owner: &str,
         now: DateTime<Utc>,
         ttl: Duration,
-    ) -> BoxFuture<'_, Result<Option<Lease>>>;
+    ) -> BoxFuture<'_, Result<Claim>>;
 
     /// Extends a live lease to `now + ttl`. [`StoreError::LeaseLost`] when it
     /// expired or another lease was granted.

@@ -31,8 +31,8 @@ use chrono::{DateTime, Utc};
 
 use super::async_trait_shim::BoxFuture;
 use super::{
-    add_ms, dur_ms, env_u64, from_ms, order_slots, to_ms, trunc_ms, Created, Finish, JobStore,
-    ManualRetryGate, NewJob, Result, Retention, StoreError,
+    add_ms, dur_ms, env_u64, from_ms, order_slots, to_ms, trunc_ms, Claim, Created, Finish,
+    JobStore, ManualRetryGate, NewJob, Result, Retention, StoreError,
 };
 use crate::model::{
     HistoryEntry, Job, JobId, JobStatus, JobSummary, Lease, Slot, SlotKey, SlotStatus,
@@ -707,7 +707,7 @@ impl JobStore for RedisStore {
         owner: &str,
         now: DateTime<Utc>,
         ttl: Duration,
-    ) -> BoxFuture<'_, Result<Option<Lease>>> {
+    ) -> BoxFuture<'_, Result<Claim>> {
         let owner = owner.to_owned();
         Box::pin(async move {
             let k = self.keys(id);
@@ -723,21 +723,30 @@ impl JobStore for RedisStore {
                 .arg(margin);
             let reply = self.status_reply(&mut inv).await?;
             let mut parts = reply.into_iter().map(string);
-            match parts.next().transpose()?.as_deref() {
-                Some("ok") => {
-                    let token = parts
-                        .next()
-                        .transpose()?
-                        .and_then(|t| t.parse::<u64>().ok())
-                        .ok_or_else(|| corrupt("claim reply without token"))?;
-                    Ok(Some(Lease {
+            let kind = parts.next().transpose()?;
+            let value = parts.next().transpose()?;
+            match (kind.as_deref(), value) {
+                (Some("ok"), Some(token)) => {
+                    let token = token
+                        .parse::<u64>()
+                        .map_err(|_| corrupt("claim reply token"))?;
+                    Ok(Claim::Granted(Lease {
                         job_id: id,
                         owner,
                         token,
                         expires_at,
                     }))
                 }
-                Some("none") => Ok(None),
+                (Some("held"), Some(until)) => until
+                    .parse::<i64>()
+                    .ok()
+                    .and_then(from_ms)
+                    .map(|until| Claim::Held { until })
+                    .ok_or_else(|| corrupt("claim reply lease expiry")),
+                (Some("finished"), Some(status)) => JobStatus::parse(&status)
+                    .map(Claim::Finished)
+                    .ok_or_else(|| corrupt("claim reply status")),
+                (Some("gone"), None) => Ok(Claim::Gone),
                 _ => Err(corrupt("unexpected claim reply")),
             }
         })

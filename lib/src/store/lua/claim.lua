@@ -5,12 +5,13 @@
 -- KEYS[5] history list
 -- ARGV[1] job id   ARGV[2] owner   ARGV[3] now_ms   ARGV[4] lease expiry ms
 -- ARGV[5] ttl_after_update_ms   ARGV[6] margin_after_deadline_ms
--- Returns {'ok', token} or {'none'}.
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'none'} end
+-- Returns {'ok', token}, {'held', lease expiry ms}, {'finished', status}
+-- or {'gone'}.
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'gone'} end
 local now = tonumber(ARGV[3])
 local f = redis.call('HMGET', KEYS[1], 'status', 'lease_exp')
-if f[1] == 'completed' or f[1] == 'failed' then return {'none'} end
-if f[2] and now < (tonumber(f[2]) or 0) then return {'none'} end
+if f[1] == 'completed' or f[1] == 'failed' then return {'finished', f[1]} end
+if f[2] and now < (tonumber(f[2]) or 0) then return {'held', f[2]} end
 local token = redis.call('HINCRBY', KEYS[1], 'fence', 1)
 redis.call('HSET', KEYS[1], 'lease_owner', ARGV[2], 'lease_token', int(token),
   'lease_exp', ARGV[4], 'updated', ARGV[3])
