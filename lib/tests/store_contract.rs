@@ -130,11 +130,18 @@ fn missing(slot: &Slot, at: DateTime<Utc>, next: Option<DateTime<Utc>>) -> Slot 
 }
 
 fn finish(status: JobStatus, will_auto_retry: bool) -> Finish {
-    Finish {
-        status,
-        message: format!("{status}"),
-        error: (status == JobStatus::Failed).then(|| "no candidate homes".to_owned()),
-        will_auto_retry,
+    let message = format!("{status}");
+    match status {
+        JobStatus::Completed => Finish::Completed { message },
+        JobStatus::Partial => Finish::Partial {
+            message,
+            will_auto_retry,
+        },
+        JobStatus::Failed => Finish::Failed {
+            message,
+            error: "no candidate homes".to_owned(),
+        },
+        other => panic!("{other} is not an end state"),
     }
 }
 
@@ -999,11 +1006,9 @@ mod cases {
         let failed = s
             .finish(
                 &lease,
-                Finish {
-                    status: JobStatus::Failed,
+                Finish::Failed {
                     message: "m".into(),
-                    error: Some("no homes".into()),
-                    will_auto_retry: false,
+                    error: "no homes".into(),
                 },
                 t0() + secs(1),
             )

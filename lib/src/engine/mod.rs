@@ -543,11 +543,9 @@ impl Engine {
             let (plan, slots) = match self.plan(&job).await {
                 Ok(planned) => planned,
                 Err(reason) => {
-                    let finish = Finish {
-                        status: JobStatus::Failed,
+                    let finish = Finish::Failed {
                         message: "The report could not be built".to_owned(),
-                        error: Some(reason),
-                        will_auto_retry: false,
+                        error: reason,
                     };
                     self.store.finish(lease, finish, self.now()).await?;
                     return Ok(None);
@@ -661,7 +659,7 @@ impl Engine {
     async fn finish(&self, lease: &Lease, job: &Job, force_final: bool) -> Result<Job> {
         let now = self.now();
         let finish = round::finish(job, &self.policy, now, force_final);
-        let status = finish.status;
+        let status = finish.status();
         let job = self.store.finish(lease, finish, now).await?;
         tracing::info!(status = %status, completeness = job.completeness, "round finished");
         Ok(job)

@@ -99,11 +99,8 @@ pub(crate) fn finish(
         .filter(|s| s.status != SlotStatus::NotConfigured)
         .count();
     if missing == 0 {
-        return Finish {
-            status: JobStatus::Completed,
+        return Finish::Completed {
             message: format!("Report complete: {expected} of {expected} expected sources loaded"),
-            error: None,
-            will_auto_retry: false,
         };
     }
     let retryable = !force_final && auto_retry_left(job, policy, now);
@@ -116,10 +113,8 @@ pub(crate) fn finish(
             "Report ready with {missing} of {expected} sources missing; no further automatic retries"
         )
     };
-    Finish {
-        status: JobStatus::Partial,
+    Finish::Partial {
         message,
-        error: None,
         will_auto_retry: retryable,
     }
 }
@@ -293,8 +288,14 @@ mod tests {
             ],
         );
         let f = finish(&done, &p, t0(), false);
-        assert_eq!((f.status, f.will_auto_retry), (JobStatus::Completed, false));
-        assert_eq!(f.message, "Report complete: 2 of 2 expected sources loaded");
+        assert_eq!(
+            (f.status(), f.will_auto_retry()),
+            (JobStatus::Completed, false)
+        );
+        assert_eq!(
+            f.message(),
+            "Report complete: 2 of 2 expected sources loaded"
+        );
 
         let open = job(
             JobStatus::Processing,
@@ -304,18 +305,24 @@ mod tests {
             ],
         );
         let f = finish(&open, &p, t0(), false);
-        assert_eq!((f.status, f.will_auto_retry), (JobStatus::Partial, true));
+        assert_eq!(
+            (f.status(), f.will_auto_retry()),
+            (JobStatus::Partial, true)
+        );
         assert!(
-            f.message.ends_with("they are retried automatically"),
+            f.message().ends_with("they are retried automatically"),
             "{}",
-            f.message
+            f.message()
         );
         let f = finish(&open, &p, t0(), true);
-        assert_eq!((f.status, f.will_auto_retry), (JobStatus::Partial, false));
+        assert_eq!(
+            (f.status(), f.will_auto_retry()),
+            (JobStatus::Partial, false)
+        );
         assert!(
-            f.message.ends_with("no further automatic retries"),
+            f.message().ends_with("no further automatic retries"),
             "{}",
-            f.message
+            f.message()
         );
     }
 

@@ -337,15 +337,11 @@ impl MemoryStore {
         let now = trunc_ms(now);
         let mut inner = self.lock();
         let entry = inner.leased(lease, now)?;
-        entry.job.status = finish.status;
-        entry.job.message = finish.message;
-        entry.job.error = finish.error;
-        entry.job.will_auto_retry = match finish.status {
-            JobStatus::Partial => finish.will_auto_retry,
-            JobStatus::Completed | JobStatus::Failed => false,
-            JobStatus::Pending | JobStatus::Processing => true,
-        };
-        if finish.status.has_report() {
+        entry.job.status = finish.status();
+        entry.job.message = finish.message().to_owned();
+        entry.job.error = finish.error().map(str::to_owned);
+        entry.job.will_auto_retry = finish.will_auto_retry();
+        if finish.status().has_report() {
             entry.job.progress = 100;
         }
         entry.job.lease = None;

@@ -115,18 +115,71 @@ impl Created {
     }
 }
 
-/// How a job ends a processing round.
+/// How a job ends a processing round: only the three end states exist,
+/// each with what it needs (an error only for a failure, the auto-retry
+/// flag only for a partial report).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Finish {
-    /// `Completed`, `Partial` or `Failed`.
-    pub status: JobStatus,
-    /// Human message.
-    pub message: String,
-    /// The error, for `Failed`.
-    pub error: Option<String>,
-    /// For `Partial`: whether the sweep will still retry by itself. When
-    /// false the job is final and leaves the due index.
-    pub will_auto_retry: bool,
+pub enum Finish {
+    /// Every expected source loaded.
+    Completed {
+        /// Human message.
+        message: String,
+    },
+    /// A report with missing sources.
+    Partial {
+        /// Human message.
+        message: String,
+        /// Whether the sweep will still retry by itself. When false the job
+        /// is final and leaves the due index.
+        will_auto_retry: bool,
+    },
+    /// No report can be built.
+    Failed {
+        /// Human message.
+        message: String,
+        /// Why, for the client.
+        error: String,
+    },
+}
+
+impl Finish {
+    /// The status the job takes.
+    pub fn status(&self) -> JobStatus {
+        match self {
+            Self::Completed { .. } => JobStatus::Completed,
+            Self::Partial { .. } => JobStatus::Partial,
+            Self::Failed { .. } => JobStatus::Failed,
+        }
+    }
+
+    /// The job's new message.
+    pub fn message(&self) -> &str {
+        match self {
+            Self::Completed { message }
+            | Self::Partial { message, .. }
+            | Self::Failed { message, .. } => message,
+        }
+    }
+
+    /// The error, for a failure.
+    pub fn error(&self) -> Option<&str> {
+        match self {
+            Self::Failed { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    /// Whether the sweep will still retry by itself (only ever for a
+    /// partial report).
+    pub fn will_auto_retry(&self) -> bool {
+        matches!(
+            self,
+            Self::Partial {
+                will_auto_retry: true,
+                ..
+            }
+        )
+    }
 }
 
 /// The answer of [`JobStore::claim`]: a lease, or why there is none. Each

@@ -865,18 +865,17 @@ impl JobStore for RedisStore {
         let lease = lease.clone();
         Box::pin(async move {
             let [ttl_after, margin] = self.ttl_args();
-            let auto_retry = match finish.status {
-                JobStatus::Partial => finish.will_auto_retry,
-                JobStatus::Completed | JobStatus::Failed => false,
-                JobStatus::Pending | JobStatus::Processing => true,
-            };
             let mut inv = self.fenced(&self.scripts.finish, &lease, now);
-            inv.arg(finish.status.as_str())
-                .arg(&finish.message)
-                .arg(finish.error.as_deref().unwrap_or_default())
-                .arg(if finish.error.is_some() { "1" } else { "0" })
-                .arg(if auto_retry { "1" } else { "0" })
-                .arg(if finish.status.has_report() { "1" } else { "0" })
+            inv.arg(finish.status().as_str())
+                .arg(finish.message())
+                .arg(finish.error().unwrap_or_default())
+                .arg(if finish.error().is_some() { "1" } else { "0" })
+                .arg(if finish.will_auto_retry() { "1" } else { "0" })
+                .arg(if finish.status().has_report() {
+                    "1"
+                } else {
+                    "0"
+                })
                 .arg(ttl_after)
                 .arg(margin);
             self.fenced_job(&mut inv).await
