@@ -74,15 +74,18 @@ pub enum Scenario {
     ColdStart,
     /// Dev-server RSS with finished jobs in the memory store.
     Memory,
+    /// Upstream calls per report with the source cache off, cold and warm.
+    Cache,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 5] = [
+    const ALL: [Scenario; 6] = [
         Scenario::Api,
         Scenario::Reports,
         Scenario::Sweep,
         Scenario::ColdStart,
         Scenario::Memory,
+        Scenario::Cache,
     ];
 
     fn parse(s: &str) -> Option<Self> {
@@ -92,6 +95,7 @@ impl Scenario {
             "sweep" => Self::Sweep,
             "cold-start" => Self::ColdStart,
             "memory" => Self::Memory,
+            "cache" => Self::Cache,
             _ => return None,
         })
     }
@@ -163,6 +167,7 @@ async fn main() -> anyhow::Result<()> {
             Scenario::Sweep => scenarios::sweep::run(&opts, &redis_url).await?,
             Scenario::ColdStart => scenarios::cold_start::run(&opts, &redis_url).await?,
             Scenario::Memory => scenarios::memory::run(&opts).await?,
+            Scenario::Cache => scenarios::cache::run().await?,
         }
         eprintln!("bench: {scenario:?} took {:.0?}", started.elapsed());
     }

@@ -139,6 +139,8 @@ struct State {
     fallback: url::Url,
     faults: Mutex<FaultPlan>,
     counts: Mutex<HashMap<(SourceType, String), u64>>,
+    /// Every HTTP request received, per API (what the bench counts).
+    calls: Mutex<HashMap<&'static str, u64>>,
 }
 
 impl State {
@@ -214,6 +216,7 @@ impl Sandbox {
             fallback,
             faults: Mutex::new(faults),
             counts: Mutex::new(HashMap::new()),
+            calls: Mutex::new(HashMap::new()),
         });
         let (tx, rx) = watch::channel(());
         let mut bases = HashMap::new();
@@ -285,6 +288,14 @@ impl Sandbox {
             .get(&(source, home_id.to_owned()))
             .copied()
             .unwrap_or(0)
+    }
+
+    /// Every HTTP request one fake API received, counted or not:
+    /// `api` is `cqc`, `fsa`, `google_places`, `postcodes`, `overpass` or
+    /// `firecrawl`.
+    pub fn upstream_calls(&self, api: &str) -> u64 {
+        let calls = self.state.calls.lock().unwrap_or_else(PoisonError::into_inner);
+        calls.get(api).copied().unwrap_or(0)
     }
 
     /// Replaces the fault plan (attempt counts are kept).
@@ -410,6 +421,12 @@ fn percent_decode(s: &str) -> String {
 }
 
 async fn handle(api: Api, state: Arc<State>, req: Request<Incoming>) -> Result<Reply, Infallible> {
+    *state
+        .calls
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .entry(api_name(api))
+        .or_insert(0) += 1;
     let (parts, body) = req.into_parts();
     let body = match body.collect().await {
         Ok(b) => b.to_bytes(),
