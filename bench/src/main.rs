@@ -1,7 +1,7 @@
 //! `bench`: the numbers of BENCHMARKS.md, rerunnable on any machine.
 //!
 //! ```text
-//! scripts/bench.sh [all | api | reports | sweep | cold-start | memory ...] [--secs N] ...
+//! scripts/bench.sh [all | api | reports | sweep | cold-start | memory | cache ...] [--secs N] ...
 //! ```
 //!
 //! Each scenario prints a Markdown table on stdout (progress goes to
@@ -101,7 +101,7 @@ impl Scenario {
     }
 }
 
-const USAGE: &str = "usage: bench [all|api|reports|sweep|cold-start|memory]... \
+const USAGE: &str = "usage: bench [all|api|reports|sweep|cold-start|memory|cache]... \
 [--secs N] [--warmup-secs N] [--jobs N] [--sizes 1000,10000,100000] [--due N] [--runs N] [--memory-jobs N]";
 
 fn parse_args(args: impl Iterator<Item = String>) -> anyhow::Result<Opts> {
@@ -271,7 +271,7 @@ mod tests {
         assert_eq!(o.scenarios, vec![Scenario::Sweep]);
         assert_eq!(o.sizes, vec![10, 20]);
         assert_eq!(o.secs, 2);
-        assert_eq!(parse_args(std::iter::empty()).unwrap().scenarios.len(), 5);
+        assert_eq!(parse_args(std::iter::empty()).unwrap().scenarios.len(), 6);
         assert!(parse_args(["nope".to_owned()].into_iter()).is_err());
     }
 }

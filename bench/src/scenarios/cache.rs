@@ -21,7 +21,14 @@ use care_report::store::source_cache::MemorySourceCache;
 use care_report::store::MemoryStore;
 use futures::StreamExt;
 
-const APIS: [&str; 6] = ["cqc", "fsa", "google_places", "postcodes", "overpass", "firecrawl"];
+const APIS: [&str; 6] = [
+    "cqc",
+    "fsa",
+    "google_places",
+    "postcodes",
+    "overpass",
+    "firecrawl",
+];
 const PAID: [&str; 2] = ["google_places", "firecrawl"];
 const REPORTS: usize = 100;
 

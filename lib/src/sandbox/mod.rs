@@ -294,7 +294,11 @@ impl Sandbox {
     /// `api` is `cqc`, `fsa`, `google_places`, `postcodes`, `overpass` or
     /// `firecrawl`.
     pub fn upstream_calls(&self, api: &str) -> u64 {
-        let calls = self.state.calls.lock().unwrap_or_else(PoisonError::into_inner);
+        let calls = self
+            .state
+            .calls
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         calls.get(api).copied().unwrap_or(0)
     }
 

@@ -60,6 +60,10 @@ const NEAREST_PER_CATEGORY: usize = 3;
 /// The least pause after an Overpass 429 without a `Retry-After`
 /// ([OVP-791]: "When getting a 429, wait at least 30s").
 pub const MIN_429_PAUSE: Duration = Duration::from_secs(30);
+/// The longest a fetch waits for another request's Overpass lease before
+/// failing transient (the sweep retries it): keeps a fetch's own time near
+/// its client timeout.
+pub const LEASE_MAX_WAIT: Duration = Duration::from_secs(10);
 /// The query's own time budget, in seconds (below the client timeout).
 pub const QUERY_TIMEOUT_SECS: u32 = 20;
 
@@ -242,10 +246,7 @@ async fn overpass(
     for base in std::iter::once(&settings.base_url).chain(config.overpass_mirrors.iter()) {
         let name = base.host_str().unwrap_or("overpass").to_owned();
         let lease_ttl = settings.timeout + Duration::from_secs(5);
-        let token = match shared
-            .acquire_lease(&name, lease_ttl, settings.timeout)
-            .await
-        {
+        let token = match shared.acquire_lease(&name, lease_ttl, LEASE_MAX_WAIT).await {
             Ok(token) => token,
             Err(left) => {
                 last = SourceFailure {
