@@ -1,7 +1,7 @@
 //! `bench`: the numbers of BENCHMARKS.md, rerunnable on any machine.
 //!
 //! ```text
-//! scripts/bench.sh [all | api | reports | sweep | cold-start | memory ...] [--secs N] ...
+//! scripts/bench.sh [all | api | reports | sweep | cold-start | memory | cache ...] [--secs N] ...
 //! ```
 //!
 //! Each scenario prints a Markdown table on stdout (progress goes to
@@ -74,15 +74,18 @@ pub enum Scenario {
     ColdStart,
     /// Dev-server RSS with finished jobs in the memory store.
     Memory,
+    /// Upstream calls per report with the source cache off, cold and warm.
+    Cache,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 5] = [
+    const ALL: [Scenario; 6] = [
         Scenario::Api,
         Scenario::Reports,
         Scenario::Sweep,
         Scenario::ColdStart,
         Scenario::Memory,
+        Scenario::Cache,
     ];
 
     fn parse(s: &str) -> Option<Self> {
@@ -92,12 +95,13 @@ impl Scenario {
             "sweep" => Self::Sweep,
             "cold-start" => Self::ColdStart,
             "memory" => Self::Memory,
+            "cache" => Self::Cache,
             _ => return None,
         })
     }
 }
 
-const USAGE: &str = "usage: bench [all|api|reports|sweep|cold-start|memory]... \
+const USAGE: &str = "usage: bench [all|api|reports|sweep|cold-start|memory|cache]... \
 [--secs N] [--warmup-secs N] [--jobs N] [--sizes 1000,10000,100000] [--due N] [--runs N] [--memory-jobs N]";
 
 fn parse_args(args: impl Iterator<Item = String>) -> anyhow::Result<Opts> {
@@ -163,6 +167,7 @@ async fn main() -> anyhow::Result<()> {
             Scenario::Sweep => scenarios::sweep::run(&opts, &redis_url).await?,
             Scenario::ColdStart => scenarios::cold_start::run(&opts, &redis_url).await?,
             Scenario::Memory => scenarios::memory::run(&opts).await?,
+            Scenario::Cache => scenarios::cache::run().await?,
         }
         eprintln!("bench: {scenario:?} took {:.0?}", started.elapsed());
     }
@@ -266,7 +271,7 @@ mod tests {
         assert_eq!(o.scenarios, vec![Scenario::Sweep]);
         assert_eq!(o.sizes, vec![10, 20]);
         assert_eq!(o.secs, 2);
-        assert_eq!(parse_args(std::iter::empty()).unwrap().scenarios.len(), 5);
+        assert_eq!(parse_args(std::iter::empty()).unwrap().scenarios.len(), 6);
         assert!(parse_args(["nope".to_owned()].into_iter()).is_err());
     }
 }

@@ -969,7 +969,22 @@ async fn trace_json_logs_on_redis_with_live_adapters_hold_no_personal_data_or_ke
     );
     for name in &names {
         let rest = name.strip_prefix(&prefix).unwrap_or(name);
+        // The shared source cache: keyed by source and home id, a home's
+        // postcode or a rounded point, or an upstream host (no personal data).
+        let cache_key = rest.strip_prefix("cache:").is_some_and(|r| {
+            let source = r.split(':').next().unwrap_or("");
+            [
+                "cqc",
+                "fsa",
+                "google_places",
+                "firecrawl",
+                "postcodes",
+                "overpass",
+            ]
+            .contains(&source)
+        }) || rest.starts_with("lease:");
         let known = rest == "due"
+            || cache_key
             || rest == format!("idem:{IDEMPOTENCY_KEY}")
             || rest.strip_prefix("job:").is_some_and(|r| {
                 let (id, suffix) = r.split_once(':').unwrap_or((r, ""));

@@ -14,8 +14,9 @@ use crate::engine::{Engine, EngineConfig, EngineParts, SystemClock};
 use crate::http::{App, HttpConfig};
 use crate::retry::RetryPolicy;
 use crate::sandbox::{FaultPlan, Sandbox};
-use crate::sources::{Sources, SourcesConfig};
+use crate::sources::{CacheSettings, Sources, SourcesConfig};
 use crate::store::redis::{redis_url_from_env, RedisConfig, RedisStore};
+use crate::store::source_cache::{MemorySourceCache, SourceCache, UpstreamLease};
 use crate::store::{JobStore, MemoryStore, Retention, StoreError};
 
 /// Where the sources' requests go.
@@ -99,9 +100,29 @@ impl Service {
     /// Builds the service from the process environment.
     pub async fn from_env(profile: HostProfile) -> Result<Self, ServiceError> {
         let lookup = |k: &str| std::env::var(k).ok();
-        let store: Arc<dyn JobStore> = match redis_url_from_env() {
-            Some(url) => Arc::new(RedisStore::connect(&url, RedisConfig::from_env()?).await?),
-            None if profile.allow_memory => Arc::new(MemoryStore::new(Retention::from_env()?)),
+        // The source cache and the Overpass lease live in the job store's
+        // Redis (shared by every instance), or in memory beside a memory store.
+        let (store, cache, lease): (
+            Arc<dyn JobStore>,
+            Arc<dyn SourceCache>,
+            Arc<dyn UpstreamLease>,
+        ) = match redis_url_from_env() {
+            Some(url) => {
+                let redis = RedisStore::connect(&url, RedisConfig::from_env()?).await?;
+                (
+                    Arc::new(redis.clone()),
+                    Arc::new(redis.clone()),
+                    Arc::new(redis),
+                )
+            }
+            None if profile.allow_memory => {
+                let cache = Arc::new(MemorySourceCache::new());
+                (
+                    Arc::new(MemoryStore::new(Retention::from_env()?)),
+                    cache.clone(),
+                    cache,
+                )
+            }
             None => return Err(ServiceError::RedisRequired),
         };
         let directory = Arc::new(Directory::from_env()?);
@@ -125,8 +146,18 @@ impl Service {
                 (sandbox.sources_config(), Some(Arc::new(sandbox)))
             }
         };
+        if sources_mode == SourcesMode::Live && sources_config.user_agent_is_default() {
+            tracing::warn!("SOURCES_USER_AGENT is not set: upstreams see no operator contact");
+        }
         let sources = Arc::new(
-            Sources::new(sources_config).map_err(|e| ServiceError::Sources(e.to_string()))?,
+            Sources::new(sources_config)
+                .map_err(|e| ServiceError::Sources(e.to_string()))?
+                .with_cache(
+                    cache,
+                    lease,
+                    Arc::new(SystemClock),
+                    CacheSettings::from_env()?,
+                ),
         );
         let engine = Engine::new(EngineParts {
             store,

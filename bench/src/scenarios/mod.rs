@@ -1,6 +1,7 @@
 //! One module per benchmark of the issue, each printing its own table.
 
 pub mod api;
+pub mod cache;
 pub mod cold_start;
 pub mod memory;
 pub mod reports;

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::faults::hash_parts;
+use super::faults::{hash_parts, Quirk};
 use crate::directory::{CqcRating, Home};
 use crate::sources::http::{normalise_postcode, outward_code};
 
@@ -59,8 +59,97 @@ fn link_id(home: &Home, salt: &str) -> String {
     )
 }
 
+/// The real misbehaviours some demo homes always show (the demo directory's
+/// Carlisle homes, `DEMO-0055`..`DEMO-0059`), so a sandbox report meets
+/// them without a fault plan.
+pub(crate) fn demo_quirks(home: &Home) -> Vec<Quirk> {
+    match home.id.as_str() {
+        "DEMO-0055" => vec![Quirk::SafOnly],
+        "DEMO-0056" => vec![Quirk::Deregistered],
+        "DEMO-0057" => vec![Quirk::Branded],
+        // FSA knows it under its operator's name; its site's domain is dead.
+        "DEMO-0058" => vec![Quirk::ScrapeError("SCRAPE_DNS_RESOLUTION_ERROR".to_owned())],
+        // A newer, worse SAF rating; its site sits behind a bot wall.
+        "DEMO-0059" => vec![Quirk::SafNewer, Quirk::PageStatus(403)],
+        _ => Vec::new(),
+    }
+}
+
+/// The demo quirk of `home` that `pick` selects.
+pub(crate) fn demo_quirk(home: &Home, pick: impl Fn(&Quirk) -> bool) -> Option<Quirk> {
+    demo_quirks(home).into_iter().find(|q| pick(q))
+}
+
+/// The name FSA registered a home's kitchen under: the directory's name,
+/// except for a home registered under its operator's company name (then
+/// only the geo fallback finds it).
+pub(crate) fn fsa_name(home: &Home) -> String {
+    if home.id == "DEMO-0058" {
+        format!(
+            "{} Residential Home Ltd",
+            home.name.trim_start_matches("Demo: ")
+        )
+    } else {
+        home.name.clone()
+    }
+}
+
 /// `GET /public/v1/locations/{id}`.
 pub(crate) fn cqc_location(home: &Home) -> Value {
+    let quirk = demo_quirk(home, |q| {
+        matches!(q, Quirk::SafOnly | Quirk::SafNewer | Quirk::Deregistered)
+    });
+    cqc_location_as(home, quirk.as_ref())
+}
+
+/// A SAF assessment block rating the home `rating` on `date`.
+fn saf_assessment(home: &Home, rating: &str, date: &str) -> Value {
+    let kq: Vec<Value> = ["Safe", "Effective", "Caring", "Responsive", "Well-led"]
+        .iter()
+        .map(|n| json!({"name": n, "rating": rating, "status": "Current"}))
+        .collect();
+    json!([{
+        "assessmentPlanId": link_id(home, "plan"),
+        "title": "Assessment",
+        "assessmentPlanPublishedDateTime": format!("{date}T09:00:00Z"),
+        "ratings": {"asgRatings": [{
+            "assessmentPlanId": link_id(home, "plan"),
+            "rating": rating, "status": "Current", "assessmentPlanStatus": "Active",
+            "assessmentDate": date, "keyQuestionRatings": kq,
+        }]},
+    }])
+}
+
+/// A location record, showing `quirk` when given.
+pub(crate) fn cqc_location_as(home: &Home, quirk: Option<&Quirk>) -> Value {
+    let mut v = cqc_location_plain(home);
+    match quirk {
+        // The SAF spells it "Requires Improvement".
+        Some(Quirk::SafOnly) => {
+            let rating = home
+                .ratings
+                .overall
+                .map_or("Good", rating_name)
+                .replace("improvement", "Improvement");
+            v["assessment"] = saf_assessment(home, &rating, "2025-03-10");
+            if let Some(obj) = v.as_object_mut() {
+                obj.remove("currentRatings");
+            }
+        }
+        Some(Quirk::SafNewer) => {
+            v["assessment"] = saf_assessment(home, "Requires Improvement", "2025-04-22");
+            v["currentRatings"]["overall"]["reportDate"] = json!("2019-06-01");
+        }
+        Some(Quirk::Deregistered) => {
+            v["registrationStatus"] = json!("Deregistered");
+            v["deregistrationDate"] = json!("2024-11-30");
+        }
+        _ => {}
+    }
+    v
+}
+
+fn cqc_location_plain(home: &Home) -> Value {
     let inspected = home
         .last_inspection
         .map(|d| d.format("%Y-%m-%d").to_string())
@@ -183,8 +272,28 @@ pub(crate) fn fsa_search(home: Option<&Home>) -> Value {
                 "neighbour",
             ));
         }
-        list.push(establishment(base, &home.name, &pc, home, "fsa"));
+        list.push(establishment(base, &fsa_name(home), &pc, home, "fsa"));
     }
+    let n = list.len();
+    json!({
+        "establishments": list,
+        "meta": {"dataSource": "Lucene", "extractDate": "2025-06-01T00:00:00", "itemCount": n,
+                 "returncode": "OK", "totalCount": n, "totalPages": 1, "pageSize": 20, "pageNumber": 1},
+        "links": [],
+    })
+}
+
+/// `GET /Establishments?latitude&longitude&maxDistanceLimit&businessTypeId`:
+/// the care premises of `homes` (already filtered by distance).
+pub(crate) fn fsa_nearby(homes: &[&Home]) -> Value {
+    let list: Vec<Value> = homes
+        .iter()
+        .map(|home| {
+            let base = 1_000_000 + h(&home.id, "fhrs") % 900_000;
+            let pc = home.postcode.clone().unwrap_or_default();
+            establishment(base, &fsa_name(home), &pc, home, "fsa")
+        })
+        .collect();
     let n = list.len();
     json!({
         "establishments": list,
@@ -213,19 +322,30 @@ fn address_line(home: &Home) -> String {
     .join(", ")
 }
 
-/// `POST /v1/places:searchText`: a similarly named decoy first, then the home.
+/// `POST /v1/places:searchText`: a similarly named decoy first, then the
+/// home with every field the search's mask asks for.
 pub(crate) fn places_search(home: Option<&Home>) -> Value {
+    let quirk = home.and_then(|h| demo_quirk(h, |q| matches!(q, Quirk::Branded)));
+    places_search_as(home, quirk.as_ref())
+}
+
+/// The search, showing `quirk` (a brand around the name) when given.
+pub(crate) fn places_search_as(home: Option<&Home>, quirk: Option<&Quirk>) -> Value {
     let Some(home) = home else {
         // The real API answers an empty object when nothing matches.
         return json!({});
     };
+    let mut place = place_details(home);
+    if quirk == Some(&Quirk::Branded) {
+        // As real names read: "Barchester - Westgate House Care Home".
+        place["displayName"]["text"] =
+            json!(format!("Lakeland Care Group - {} Care Home", home.name));
+    }
     json!({"places": [
         {"id": format!("ChIJdecoy{:012x}", h(&home.id, "decoy") & 0xffff_ffff_ffff),
          "displayName": {"text": format!("{} Day Centre", home.name), "languageCode": "en"},
          "formattedAddress": format!("1 High Street, {}, UK", home.city)},
-        {"id": place_id(home),
-         "displayName": {"text": home.name, "languageCode": "en"},
-         "formattedAddress": address_line(home)},
+        place,
     ]})
 }
 
@@ -254,7 +374,9 @@ pub(crate) fn place_details(home: &Home) -> Value {
                 "text": {"text": text, "languageCode": "en"},
                 "originalText": {"text": text, "languageCode": "en"},
                 "authorAttribution": {"displayName": format!("Reviewer {}", h(&home.id, &format!("a{i}")) % 1000),
-                                      "uri": "https://www.google.com/maps/contrib/0", "photoUri": ""},
+                                      "uri": format!("https://www.google.com/maps/contrib/{}", h(&home.id, &format!("c{i}")) % 1_000_000_000),
+                                      "photoUri": format!("https://lh3.googleusercontent.com/a/sandbox-{}", h(&home.id, &format!("ph{i}")) % 1_000_000)},
+                "googleMapsUri": format!("https://www.google.com/maps/reviews/sandbox-{}-{i}", h(&home.id, "rv") % 1_000_000),
                 "publishTime": format!("{}T10:00:00Z", date_days_ago(home, &format!("p{i}"), 400)),
             })
         })
@@ -408,13 +530,5 @@ pub(crate) fn scrape(home: &Home, url: &str) -> Value {
         "metadata": {"title": format!("{} | Care home in {}", home.name, home.city),
                      "description": format!("{} care home in {}", home.name, home.city),
                      "language": "en", "sourceURL": url, "url": url, "statusCode": 200},
-    }})
-}
-
-/// Firecrawl's answer for a site that does not exist.
-pub(crate) fn scrape_missing(url: &str) -> Value {
-    json!({"success": true, "data": {
-        "markdown": "# Page not found",
-        "metadata": {"title": "404 Not Found", "sourceURL": url, "url": url, "statusCode": 404},
     }})
 }

@@ -18,7 +18,23 @@
 //!          | "retry_after=" secs      answer 429 with this Retry-After
 //!          | "malformed"              answer 200 with a garbage body
 //!          | "heal_after=" n          only attempts 1..=n may fail, later ones answer
+//!          | quirk                    answer the way the real service misbehaves
+//! quirk   := "saf_only"               cqc: 200, ratings only under assessment[] (SAF)
+//!          | "saf_newer"              cqc: currentRatings older than a worse SAF rating
+//!          | "deregistered"           cqc: 200, registrationStatus Deregistered
+//!          | "remark"                 neighbourhood: Overpass 200, no elements, "remark": "runtime error…"
+//!          | "html_429"               neighbourhood: Overpass 429 text/html, no Retry-After
+//!          | "html_403"               fsa: 403 HTML block page
+//!          | "scrape_error=" CODE     firecrawl: 500 {success:false, code: CODE}
+//!          | "page_status=" 100..=599 firecrawl: 200 with the page's metadata.statusCode
+//!          | "blocklisted"            firecrawl: 403 blocklisted URL
+//!          | "branded"                google_places: the place's name carries a brand
+//!          | "endless"                any: 200 whose body never ends
+//!          | "huge_string"            cqc, google_places, firecrawl, neighbourhood: a 600 KB name
 //! ```
+//!
+//! Neighbourhood's Overpass quirks (`remark`, `html_429`) apply to the
+//! Overpass call of a fetch (its postcodes.io call answers normally).
 //!
 //! Example: `google_places:rate=0.5;firecrawl:status=503,heal_after=2;cqc:delay_ms=5000;fsa:retry_after=120;neighbourhood:malformed;seed=42`.
 //! A bare source name (`cqc`) makes every attempt answer 503.
@@ -59,6 +75,38 @@ pub struct FaultSpec {
     pub malformed: bool,
     /// Only attempts `1..=n` (per home) may fail; later ones answer.
     pub heal_after: Option<u32>,
+    /// Answer the way the real service misbehaves.
+    pub quirk: Option<Quirk>,
+}
+
+/// A real service's misbehaviour the sandbox can speak (the evidence is
+/// beside each adapter's handling of it, in `crate::sources`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Quirk {
+    /// CQC: ratings only under the Single Assessment Framework.
+    SafOnly,
+    /// CQC: `currentRatings` older than a worse SAF rating.
+    SafNewer,
+    /// CQC: a deregistered location (200).
+    Deregistered,
+    /// Overpass: 200 with a runtime-error remark and no elements.
+    Remark,
+    /// Overpass: 429 as HTML without `Retry-After`.
+    Html429,
+    /// FSA: 403 HTML block page.
+    Html403,
+    /// Firecrawl: 500 with this error code.
+    ScrapeError(String),
+    /// Firecrawl: 200 with this page status.
+    PageStatus(u16),
+    /// Firecrawl: 403 blocklisted URL.
+    Blocklisted,
+    /// Google: a brand around the home's name.
+    Branded,
+    /// Any: a body that never ends.
+    Endless,
+    /// A 600 KB name.
+    HugeString,
 }
 
 impl FaultSpec {
@@ -127,6 +175,8 @@ pub enum FaultAnswer {
     RateLimited(Duration),
     /// 200 with a body that is not JSON.
     Malformed,
+    /// The real service's misbehaviour.
+    Quirk(Quirk),
 }
 
 /// The faults of every source, plus the seed of the failure decisions.
@@ -198,6 +248,31 @@ impl FaultPlan {
                     }
                     "heal_after" => s.heal_after = Some(value.parse().map_err(|_| bad())?),
                     "malformed" if value.is_empty() || value == "true" => s.malformed = true,
+                    "saf_only" => s.quirk = Some(Quirk::SafOnly),
+                    "saf_newer" => s.quirk = Some(Quirk::SafNewer),
+                    "deregistered" => s.quirk = Some(Quirk::Deregistered),
+                    "remark" => s.quirk = Some(Quirk::Remark),
+                    "html_429" => s.quirk = Some(Quirk::Html429),
+                    "html_403" => s.quirk = Some(Quirk::Html403),
+                    "blocklisted" => s.quirk = Some(Quirk::Blocklisted),
+                    "branded" => s.quirk = Some(Quirk::Branded),
+                    "endless" => s.quirk = Some(Quirk::Endless),
+                    "huge_string" => s.quirk = Some(Quirk::HugeString),
+                    "scrape_error" => {
+                        if value.is_empty()
+                            || !value.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+                        {
+                            return Err(bad());
+                        }
+                        s.quirk = Some(Quirk::ScrapeError(value.to_owned()));
+                    }
+                    "page_status" => {
+                        let code: u16 = value.parse().map_err(|_| bad())?;
+                        if !(100..=599).contains(&code) {
+                            return Err(bad());
+                        }
+                        s.quirk = Some(Quirk::PageStatus(code));
+                    }
                     "malformed" => return Err(bad()),
                     _ => return Err(FaultPlanError::UnknownOption(key.to_owned())),
                 }
@@ -234,7 +309,9 @@ impl FaultPlan {
         {
             return None;
         }
-        let answer = if let Some(after) = spec.retry_after {
+        let answer = if let Some(q) = &spec.quirk {
+            FaultAnswer::Quirk(q.clone())
+        } else if let Some(after) = spec.retry_after {
             FaultAnswer::RateLimited(after)
         } else if let Some(status) = spec.fixed_status {
             FaultAnswer::Status(status)
@@ -311,6 +388,29 @@ mod tests {
         assert_eq!(
             FaultPlan::parse("cqc").unwrap().specs[&SourceType::Cqc],
             FaultSpec::always()
+        );
+    }
+
+    #[test]
+    fn parses_quirks() {
+        let p = FaultPlan::parse(
+            "cqc:saf_only;neighbourhood:remark,heal_after=1;firecrawl:scrape_error=SCRAPE_DNS_RESOLUTION_ERROR;google_places:branded",
+        )
+        .unwrap();
+        assert_eq!(
+            p.decide(SourceType::Cqc, "h", 1).unwrap().answer,
+            FaultAnswer::Quirk(Quirk::SafOnly)
+        );
+        assert_eq!(
+            p.decide(SourceType::Firecrawl, "h", 1).unwrap().answer,
+            FaultAnswer::Quirk(Quirk::ScrapeError("SCRAPE_DNS_RESOLUTION_ERROR".into()))
+        );
+        assert!(p.decide(SourceType::Neighbourhood, "h", 2).is_none());
+        assert!(FaultPlan::parse("firecrawl:page_status=9999").is_err());
+        assert!(FaultPlan::parse("firecrawl:scrape_error=bad code").is_err());
+        assert_eq!(
+            FaultPlan::parse("fsa:endless").unwrap().specs[&SourceType::Fsa].quirk,
+            Some(Quirk::Endless)
         );
     }
 

@@ -45,7 +45,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -53,7 +54,7 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-pub use faults::{Fault, FaultAnswer, FaultPlan, FaultPlanError, FaultSpec};
+pub use faults::{Fault, FaultAnswer, FaultPlan, FaultPlanError, FaultSpec, Quirk};
 
 use crate::directory::Home;
 use crate::model::SourceType;
@@ -124,7 +125,8 @@ impl Api {
     fn prefix(self) -> &'static str {
         match self {
             Api::Cqc => "/public/v1/",
-            Api::Google | Api::Firecrawl => "/v1/",
+            Api::Google => "/v1/",
+            Api::Firecrawl => "/v2/",
             Api::Overpass => "/api/",
             Api::Fsa | Api::Postcodes => "/",
         }
@@ -137,6 +139,8 @@ struct State {
     fallback: url::Url,
     faults: Mutex<FaultPlan>,
     counts: Mutex<HashMap<(SourceType, String), u64>>,
+    /// Every HTTP request received, per API (what the bench counts).
+    calls: Mutex<HashMap<&'static str, u64>>,
 }
 
 impl State {
@@ -146,6 +150,12 @@ impl State {
         let n = counts.entry((source, key.to_owned())).or_insert(0);
         *n += 1;
         *n
+    }
+
+    /// Fetches counted so far for this key.
+    fn attempts(&self, source: SourceType, key: &str) -> u64 {
+        let counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        counts.get(&(source, key.to_owned())).copied().unwrap_or(0)
     }
 
     fn fault(&self, source: SourceType, key: &str, attempt: u64) -> Option<Fault> {
@@ -206,6 +216,7 @@ impl Sandbox {
             fallback,
             faults: Mutex::new(faults),
             counts: Mutex::new(HashMap::new()),
+            calls: Mutex::new(HashMap::new()),
         });
         let (tx, rx) = watch::channel(());
         let mut bases = HashMap::new();
@@ -247,6 +258,8 @@ impl Sandbox {
             postcodes: s(Api::Postcodes),
             overpass: s(Api::Overpass),
             firecrawl: s(Api::Firecrawl).with_key(keys.firecrawl.as_str()),
+            overpass_mirrors: Vec::new(),
+            user_agent: crate::sources::config::DEFAULT_USER_AGENT.to_owned(),
         }
     }
 
@@ -275,6 +288,18 @@ impl Sandbox {
             .get(&(source, home_id.to_owned()))
             .copied()
             .unwrap_or(0)
+    }
+
+    /// Every HTTP request one fake API received, counted or not:
+    /// `api` is `cqc`, `fsa`, `google_places`, `postcodes`, `overpass` or
+    /// `firecrawl`.
+    pub fn upstream_calls(&self, api: &str) -> u64 {
+        let calls = self
+            .state
+            .calls
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        calls.get(api).copied().unwrap_or(0)
     }
 
     /// Replaces the fault plan (attempt counts are kept).
@@ -330,10 +355,47 @@ impl Req {
     }
 }
 
-type Reply = Response<Full<Bytes>>;
+type Reply = Response<BoxBody<Bytes, Infallible>>;
+
+fn full(bytes: impl Into<Bytes>) -> BoxBody<Bytes, Infallible> {
+    Full::new(bytes.into()).boxed()
+}
+
+/// A 200 whose body starts like JSON and never ends (64 KiB chunks for as
+/// long as the client reads): the upstream that pushed the dev-server to
+/// 6 GB.
+fn endless() -> Reply {
+    use futures::StreamExt;
+    let first = futures::stream::iter(std::iter::once(Ok::<_, Infallible>(
+        hyper::body::Frame::data(Bytes::from_static(b"{\"name\": \"")),
+    )));
+    let rest = futures::stream::repeat_with(|| {
+        Ok::<_, Infallible>(hyper::body::Frame::data(Bytes::from(vec![b'a'; 64 * 1024])))
+    });
+    let mut r = Response::new(BodyExt::boxed(StreamBody::new(first.chain(rest))));
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// An HTML error page with `status` and no `Retry-After` (Overpass' 429 and
+/// 504 pages, FSA's block page).
+fn html(status: u16, text: &str) -> Reply {
+    let mut r = Response::new(full(format!(
+        "<!DOCTYPE html>\n<html><head><title>{status}</title></head><body><p>{text}</p></body></html>\n"
+    )));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    r
+}
 
 fn reply(status: u16, body: &Value) -> Reply {
-    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+    let mut r = Response::new(full(body.to_string()));
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     r.headers_mut().insert(
         http::header::CONTENT_TYPE,
@@ -363,6 +425,12 @@ fn percent_decode(s: &str) -> String {
 }
 
 async fn handle(api: Api, state: Arc<State>, req: Request<Incoming>) -> Result<Reply, Infallible> {
+    *state
+        .calls
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .entry(api_name(api))
+        .or_insert(0) += 1;
     let (parts, body) = req.into_parts();
     let body = match body.collect().await {
         Ok(b) => b.to_bytes(),
@@ -415,15 +483,95 @@ async fn handle(api: Api, state: Arc<State>, req: Request<Incoming>) -> Result<R
                 }
                 FaultAnswer::Malformed => {
                     let mut r = reply(200, &Value::Null);
-                    *r.body_mut() = Full::new(Bytes::from_static(
+                    *r.body_mut() = full(Bytes::from_static(
                         b"<html><body>502 Bad Gateway</body></html>{\"trunc",
                     ));
                     return Ok(r);
+                }
+                FaultAnswer::Quirk(q) => {
+                    if let Some(r) = quirk_answer(api, &state, &key, &q) {
+                        return Ok(r);
+                    }
                 }
             }
         }
     }
     Ok(answer)
+}
+
+/// A 600 KB name (under every body cap, far over every string cut).
+fn huge_name() -> String {
+    "Huge ".repeat(120_000)
+}
+
+/// The answer of a quirk for the call counted under `key` (a home id), or
+/// `None` when the quirk does not apply to this API (the normal answer).
+fn quirk_answer(api: Api, state: &State, key: &str, quirk: &Quirk) -> Option<Reply> {
+    let home = state.homes.iter().find(|h| h.id == key);
+    match (api, quirk) {
+        (_, Quirk::Endless) if api != Api::Postcodes => Some(endless()),
+        (Api::Cqc, Quirk::SafOnly | Quirk::SafNewer | Quirk::Deregistered) => {
+            home.map(|h| reply(200, &data::cqc_location_as(h, Some(quirk))))
+        }
+        (Api::Cqc, Quirk::HugeString) => home.map(|h| {
+            let mut v = data::cqc_location(h);
+            v["name"] = json!(huge_name());
+            reply(200, &v)
+        }),
+        (Api::Fsa, Quirk::Html403) => Some(html(
+            403,
+            "This is a CPU intensive query. Access to this resource is forbidden.",
+        )),
+        (Api::Google, Quirk::Branded) => {
+            home.map(|h| reply(200, &data::places_search_as(Some(h), Some(quirk))))
+        }
+        (Api::Google, Quirk::HugeString) => home.map(|h| {
+            let mut v = data::places_search(Some(h));
+            v["places"][1]["displayName"]["text"] = json!(format!("{} {}", h.name, huge_name()));
+            reply(200, &v)
+        }),
+        (Api::Postcodes, Quirk::HugeString) => home.map(|h| {
+            let pc = h.postcode.clone().unwrap_or_default();
+            let mut v = data::postcode_result(h, &pc);
+            v["result"]["admin_ward"] = json!(huge_name());
+            reply(200, &v)
+        }),
+        (Api::Overpass, Quirk::Remark) => Some(reply(
+            200,
+            &json!({"version": 0.6, "generator": "Overpass API (care-report sandbox)",
+                    "osm3s": {"timestamp_osm_base": "2025-06-01T00:00:00Z"},
+                    "elements": [],
+                    "remark": "runtime error: Query timed out in \"query\" at line 3 after 21 seconds."}),
+        )),
+        (Api::Overpass, Quirk::Html429) => Some(html(
+            429,
+            "Error: rate_limited: Please check /api/status for the quota of your IP address.",
+        )),
+        (Api::Firecrawl, Quirk::ScrapeError(code)) => Some(reply(
+            500,
+            &json!({"success": false, "code": code,
+                    "error": format!("Specified URL is failing to load in the browser. Error code: {code}")}),
+        )),
+        (Api::Firecrawl, Quirk::PageStatus(status)) => home.map(|h| {
+            let url = h.website.clone().unwrap_or_default();
+            let mut v = data::scrape(h, &url);
+            v["data"]["markdown"] = json!("# Access denied\n\nPlease verify you are a human.");
+            v["data"]["metadata"]["statusCode"] = json!(status);
+            v["data"]["metadata"]["title"] = json!("Just a moment...");
+            reply(200, &v)
+        }),
+        (Api::Firecrawl, Quirk::Blocklisted) => Some(reply(
+            403,
+            &json!({"success": false, "error": "This website is no longer supported, please reach out to help@firecrawl.com for more info on how to activate it on your account."}),
+        )),
+        (Api::Firecrawl, Quirk::HugeString) => home.map(|h| {
+            let url = h.website.clone().unwrap_or_default();
+            let mut v = data::scrape(h, &url);
+            v["data"]["metadata"]["title"] = json!(huge_name());
+            reply(200, &v)
+        }),
+        _ => None,
+    }
 }
 
 /// A route's answer, and which (source, home key) it counts as a fetch of.
@@ -511,25 +659,68 @@ fn fsa(state: &State, req: &Req) -> Routed {
     {
         return uncounted(not_found_route(Api::Fsa));
     }
+    // Without `x-api-version: 2` the real API gives a "misleading 404"
+    // (https://apify.com/devilscrapes/uk-food-hygiene-ratings-scraper).
+    let versioned = req.header("x-api-version") == Some("2");
+    let geo = req
+        .query
+        .get("latitude")
+        .zip(req.query.get("longitude"))
+        .and_then(|(a, o)| a.parse::<f64>().ok().zip(o.parse::<f64>().ok()));
+    if let Some((lat, lon)) = geo {
+        // The geo search (the adapter's fallback): care premises within
+        // `maxDistanceLimit` miles. Uncounted: the fetch was counted at its
+        // name search.
+        let miles: f64 = req
+            .query
+            .get("maxDistanceLimit")
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(1.0);
+        let type_ok = req.query.get("businessTypeId").is_none_or(|t| t == "5");
+        let near: Vec<&Home> = state
+            .homes
+            .iter()
+            .filter(|h| {
+                let (hl, ho) = data::coords(h);
+                type_ok && crate::sources::http::haversine_m(lat, lon, hl, ho) <= miles * 1609.344
+            })
+            .collect();
+        let answer = if versioned {
+            reply(200, &data::fsa_nearby(&near))
+        } else {
+            reply(
+                404,
+                &json!({"Message": "No HTTP resource was found that matches the request URI."}),
+            )
+        };
+        return uncounted(answer);
+    }
     let name = req.query.get("name").cloned().unwrap_or_default();
     let address = req.query.get("address").cloned().unwrap_or_default();
-    let home = state.homes.iter().find(|h| {
-        same_name(&h.name, &name)
-            && match h.postcode.as_deref() {
-                Some(pc) if !pc.trim().is_empty() => {
-                    normalise_postcode(pc) == normalise_postcode(&address)
-                }
-                _ => h.city.eq_ignore_ascii_case(address.trim()),
-            }
-    });
-    let key = home.map_or_else(|| format!("{name}|{address}"), |h| h.id.clone());
-    let answer = if req.header("x-api-version") != Some("2") {
+    let same_place = |h: &Home| match h.postcode.as_deref() {
+        Some(pc) if !pc.trim().is_empty() => normalise_postcode(pc) == normalise_postcode(&address),
+        _ => h.city.eq_ignore_ascii_case(address.trim()),
+    };
+    // FSA matches its registered name; the fetch is counted under the
+    // directory home it was made for.
+    let registered = state
+        .homes
+        .iter()
+        .find(|h| same_name(&data::fsa_name(h), &name) && same_place(h));
+    let asked_for = state
+        .homes
+        .iter()
+        .find(|h| same_name(&h.name, &name) && same_place(h));
+    let key = asked_for
+        .or(registered)
+        .map_or_else(|| format!("{name}|{address}"), |h| h.id.clone());
+    let answer = if !versioned {
         reply(
-            400,
-            &json!({"Message": "The request is invalid: missing x-api-version header."}),
+            404,
+            &json!({"Message": "No HTTP resource was found that matches the request URI."}),
         )
     } else {
-        reply(200, &data::fsa_search(home))
+        reply(200, &data::fsa_search(registered))
     };
     counted(SourceType::Fsa, key, answer)
 }
@@ -590,13 +781,14 @@ fn google(state: &State, req: &Req) -> Routed {
             counted(SourceType::GooglePlaces, key, answer)
         }
         (&Method::GET, [places, id]) if places == "places" => {
-            let answer = google_auth(state, req).unwrap_or_else(|| {
-                match state.homes.iter().find(|h| data::place_id(h) == *id) {
-                    Some(home) => reply(200, &data::place_details(home)),
-                    None => reply(404, &json!({"error": {"code": 404, "message": "Requested entity was not found.", "status": "NOT_FOUND"}})),
-                }
+            // Counted: with a cached place id this is a fetch's only call.
+            let home = state.homes.iter().find(|h| data::place_id(h) == *id);
+            let answer = google_auth(state, req).unwrap_or_else(|| match home {
+                Some(home) => reply(200, &data::place_details(home)),
+                None => reply(404, &json!({"error": {"code": 404, "message": "Requested entity was not found.", "status": "NOT_FOUND"}})),
             });
-            uncounted(answer)
+            let key = home.map_or_else(|| id.clone(), |h| h.id.clone());
+            counted(SourceType::GooglePlaces, key, answer)
         }
         _ => uncounted(not_found_route(Api::Google)),
     }
@@ -644,6 +836,17 @@ fn overpass(state: &State, req: &Req) -> Routed {
     if req.segments.first().map(String::as_str) != Some("interpreter") {
         return uncounted(not_found_route(Api::Overpass));
     }
+    // Since about 2026-04-18 the public instance refuses requests without
+    // a User-Agent with 406 ([OVP-791]; DinoTools/python-overpy#133).
+    if req
+        .header("user-agent")
+        .is_none_or(|ua| ua.trim().is_empty())
+    {
+        return uncounted(html(
+            406,
+            "Not Acceptable: please send an identifying User-Agent.",
+        ));
+    }
     let from_body = url::form_urlencoded::parse(&req.body)
         .find(|(k, _)| k == "data")
         .map(|(_, v)| v.into_owned());
@@ -652,20 +855,36 @@ fn overpass(state: &State, req: &Req) -> Routed {
         .unwrap_or_default();
     let (Some((lat, lon)), true) = (parse_around(&query), query.contains("[out:json]")) else {
         let mut r = reply(400, &Value::Null);
-        *r.body_mut() = Full::new(Bytes::from_static(
+        *r.body_mut() = full(Bytes::from_static(
             b"<?xml version=\"1.0\"?><osm><remark>Error: static error: bad query</remark></osm>",
         ));
         return uncounted(r);
     };
     let answer = reply(200, &data::overpass_elements(lat, lon));
-    // Counted here only for homes without a postcode: the others were
-    // counted at their postcodes.io lookup earlier in the same fetch.
+    // The adapter asks around the home's point rounded to 3 decimals.
     let nearest = state.homes.iter().find(|h| {
         let (hl, ho) = data::coords(h);
-        (hl - lat).abs() < 1e-5 && (ho - lon).abs() < 1e-5
+        let (rl, ro) = crate::sources::neighbourhood_rounded_point(hl, ho);
+        (rl - lat).abs() < 1e-6 && (ro - lon).abs() < 1e-6
     });
     match nearest {
-        Some(h) if h.postcode.as_deref().is_some_and(|p| !p.trim().is_empty()) => uncounted(answer),
+        // Counted at its postcodes.io lookup earlier in the same fetch; the
+        // neighbourhood's Overpass quirks still apply here, to that attempt.
+        Some(h) if h.postcode.as_deref().is_some_and(|p| !p.trim().is_empty()) => {
+            let attempt = state.attempts(SourceType::Neighbourhood, &h.id);
+            let quirk = state
+                .fault(SourceType::Neighbourhood, &h.id, attempt)
+                .and_then(|f| match f.answer {
+                    FaultAnswer::Quirk(q @ (Quirk::Remark | Quirk::Html429 | Quirk::Endless)) => {
+                        Some(q)
+                    }
+                    _ => None,
+                });
+            match quirk.and_then(|q| quirk_answer(Api::Overpass, state, &h.id, &q)) {
+                Some(r) => uncounted(r),
+                None => uncounted(answer),
+            }
+        }
         Some(h) => counted(SourceType::Neighbourhood, h.id.clone(), answer),
         None => counted(
             SourceType::Neighbourhood,
@@ -715,9 +934,24 @@ fn firecrawl(state: &State, req: &Req) -> Routed {
             &json!({"success": false, "error": "Unauthorized: Invalid token"}),
         )
     } else {
-        match home {
-            Some(h) => reply(200, &data::scrape(h, &url)),
-            None => reply(200, &data::scrape_missing(&url)),
+        let demo = home.and_then(|h| {
+            data::demo_quirk(h, |q| {
+                matches!(q, Quirk::ScrapeError(_) | Quirk::PageStatus(_))
+            })
+        });
+        match (home, demo) {
+            // A demo home whose domain does not resolve, or behind a bot wall.
+            (Some(h), Some(q)) => quirk_answer(Api::Firecrawl, state, &h.id, &q)
+                .unwrap_or_else(|| reply(200, &data::scrape(h, &url))),
+            (Some(h), None) => reply(200, &data::scrape(h, &url)),
+            // A site nobody serves: real Firecrawl cannot resolve it and
+            // answers 500 SCRAPE_DNS_RESOLUTION_ERROR ([FC] `v1/scrape.ts`,
+            // `scrapeURL/error.ts`), not a 200 page.
+            (None, _) => reply(
+                500,
+                &json!({"success": false, "code": "SCRAPE_DNS_RESOLUTION_ERROR",
+                        "error": "Specified URL is failing to load in the browser. Error code: ERR_NAME_NOT_RESOLVED"}),
+            ),
         }
     };
     counted(SourceType::Firecrawl, key, answer)

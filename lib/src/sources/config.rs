@@ -29,6 +29,16 @@ pub enum ConfigError {
         /// The variable.
         var: String,
     },
+    /// `SOURCES_USER_AGENT` is not a usable header value (at most 256
+    /// visible ASCII characters).
+    #[error("SOURCES_USER_AGENT must be at most 256 visible ASCII characters")]
+    InvalidUserAgent,
+    /// A `*_MAX_BYTES` is not a positive whole number of bytes.
+    #[error("{var} must be a positive number of bytes")]
+    InvalidMaxBytes {
+        /// The variable.
+        var: String,
+    },
     /// The shared HTTP client could not be built (TLS set-up).
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
@@ -43,6 +53,9 @@ pub struct SourceSettings {
     pub api_key: Option<String>,
     /// Timeout of each request to this service (connect to end of body).
     pub timeout: Duration,
+    /// Most bytes one answer may have (`<PREFIX>_MAX_BYTES`); the body is
+    /// read in chunks and one byte more fails the fetch as transient.
+    pub max_body_bytes: usize,
 }
 
 impl SourceSettings {
@@ -52,7 +65,14 @@ impl SourceSettings {
             base_url,
             api_key: None,
             timeout,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
+    }
+
+    /// The same settings with another body cap.
+    pub fn with_max_body_bytes(mut self, max: usize) -> Self {
+        self.max_body_bytes = max;
+        self
     }
 
     /// The same settings with a key.
@@ -73,6 +93,7 @@ impl fmt::Debug for SourceSettings {
             .field("base_url", &self.base_url.as_str())
             .field("api_key", &self.key().map(|_| "<redacted>"))
             .field("timeout", &self.timeout)
+            .field("max_body_bytes", &self.max_body_bytes)
             .finish()
     }
 }
@@ -92,7 +113,30 @@ pub struct SourcesConfig {
     pub overpass: SourceSettings,
     /// Firecrawl scrape API (`FIRECRAWL_*`); needs a key.
     pub firecrawl: SourceSettings,
+    /// Further Overpass instances tried in order after `overpass.base_url`
+    /// when it fails (429, 5xx, 406, timeouts, runtime errors). Set with
+    /// `OVERPASS_BASE_URLS` (comma-separated; its first URL replaces
+    /// `OVERPASS_BASE_URL`). Empty by default: the public instances share
+    /// one operator's rules, and spreading load over them to dodge a limit
+    /// is exactly what those rules forbid ([OVP-791],
+    /// https://github.com/drolbr/Overpass-API/issues/791).
+    pub overpass_mirrors: Vec<Url>,
+    /// The `User-Agent` of every upstream request (`SOURCES_USER_AGENT`).
+    /// Overpass answers 406 without one and asks scripts to send one "which
+    /// identifies them well" ([OVP-791]); set it to name a contact.
+    pub user_agent: String,
 }
+
+/// The default body cap of a service without its own (1 MiB).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The default `User-Agent`: the product and version, and where an
+/// operator is told to add a contact.
+pub const DEFAULT_USER_AGENT: &str = concat!(
+    "care-report/",
+    env!("CARGO_PKG_VERSION"),
+    " (UK care-home report service; operator contact: set SOURCES_USER_AGENT)"
+);
 
 /// One service's defaults.
 struct Defaults {
@@ -100,6 +144,7 @@ struct Defaults {
     base_url: &'static str,
     timeout_ms: u64,
     keyed: bool,
+    max_bytes: usize,
 }
 
 const CQC: Defaults = Defaults {
@@ -107,38 +152,56 @@ const CQC: Defaults = Defaults {
     base_url: "https://api.service.cqc.org.uk/public/v1/",
     timeout_ms: 10_000,
     keyed: true,
+    // A location record with years of reports is tens of KiB.
+    max_bytes: 2 * 1024 * 1024,
 };
 const FSA: Defaults = Defaults {
     prefix: "FSA",
     base_url: "https://api.ratings.food.gov.uk/",
     timeout_ms: 10_000,
     keyed: false,
+    // 20 establishments per page, about 2 KiB each.
+    max_bytes: 1024 * 1024,
 };
 const GOOGLE_PLACES: Defaults = Defaults {
     prefix: "GOOGLE_PLACES",
     base_url: "https://places.googleapis.com/v1/",
     timeout_ms: 10_000,
     keyed: true,
+    // Five places with five reviews each.
+    max_bytes: 1024 * 1024,
 };
 const POSTCODES: Defaults = Defaults {
     prefix: "POSTCODES",
     base_url: "https://api.postcodes.io/",
     timeout_ms: 5_000,
     keyed: false,
+    // One postcode record is about 2 KiB.
+    max_bytes: 256 * 1024,
 };
 const OVERPASS: Defaults = Defaults {
     prefix: "OVERPASS",
     base_url: "https://overpass-api.de/api/",
-    // Overpass queues queries server-side; give it longer than the others.
-    timeout_ms: 25_000,
+    // Above the query's own `[timeout:20]` (see `neighbourhood::overpass_query`):
+    // the server may run that long and queue first, and a client that gives
+    // up at the server's own budget turns slow successes into timeouts.
+    timeout_ms: 30_000,
     keyed: false,
+    // Nine amenity kinds within 1 km of a city centre, tags and centres only.
+    max_bytes: 8 * 1024 * 1024,
 };
 const FIRECRAWL: Defaults = Defaults {
     prefix: "FIRECRAWL",
-    base_url: "https://api.firecrawl.dev/v1/",
-    // A scrape renders a whole web page.
+    // v2 is the current API, v1 legacy (https://docs.firecrawl.dev/migrate-to-v2;
+    // [FC] `routes/v2.ts:44`); the markdown request and answer are the same.
+    base_url: "https://api.firecrawl.dev/v2/",
+    // A scrape renders a whole web page. Above the `timeout` the adapter
+    // sends (20 s; v1's default is 30 000 ms, [FC] `v1/types.ts:638`), so
+    // Firecrawl's own 408 arrives before our client gives up.
     timeout_ms: 30_000,
     keyed: true,
+    // The markdown of one page; only the first 200 KB is searched.
+    max_bytes: 4 * 1024 * 1024,
 };
 
 impl SourcesConfig {
@@ -153,14 +216,45 @@ impl SourcesConfig {
     /// [`SourcesConfig::live_from_env`] over any variable lookup (for tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let read = |d: &Defaults| settings_from(d, &lookup);
+        let mut overpass = read(&OVERPASS)?;
+        let mut overpass_mirrors = Vec::new();
+        if let Some(list) = lookup("OVERPASS_BASE_URLS").filter(|v| !v.trim().is_empty()) {
+            let mut urls = Vec::new();
+            for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                urls.push(parse_base_url(part).ok_or(ConfigError::InvalidBaseUrl {
+                    var: "OVERPASS_BASE_URLS".to_owned(),
+                })?);
+            }
+            let mut urls = urls.into_iter();
+            if let Some(first) = urls.next() {
+                overpass.base_url = first;
+            }
+            overpass_mirrors = urls.collect();
+        }
+        let user_agent = match lookup("SOURCES_USER_AGENT").map(|v| v.trim().to_owned()) {
+            Some(ua) if !ua.is_empty() => {
+                if ua.len() > 256 || reqwest::header::HeaderValue::from_str(&ua).is_err() {
+                    return Err(ConfigError::InvalidUserAgent);
+                }
+                ua
+            }
+            _ => DEFAULT_USER_AGENT.to_owned(),
+        };
         Ok(Self {
             cqc: read(&CQC)?,
             fsa: read(&FSA)?,
             google_places: read(&GOOGLE_PLACES)?,
             postcodes: read(&POSTCODES)?,
-            overpass: read(&OVERPASS)?,
+            overpass,
             firecrawl: read(&FIRECRAWL)?,
+            overpass_mirrors,
+            user_agent,
         })
+    }
+
+    /// Whether `SOURCES_USER_AGENT` was left at its default (no contact).
+    pub fn user_agent_is_default(&self) -> bool {
+        self.user_agent == DEFAULT_USER_AGENT
     }
 
     /// postcodes.io's base URL (the geocoder of the matching step reuses it).
@@ -194,7 +288,16 @@ fn settings_from(
         },
     };
 
-    let mut settings = SourceSettings::new(base_url, timeout);
+    let (name, value) = var("MAX_BYTES");
+    let max_bytes = match value {
+        None => d.max_bytes,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => return Err(ConfigError::InvalidMaxBytes { var: name }),
+        },
+    };
+
+    let mut settings = SourceSettings::new(base_url, timeout).with_max_body_bytes(max_bytes);
     if d.keyed {
         if let (_, Some(key)) = var("API_KEY") {
             settings = settings.with_key(key);
@@ -248,8 +351,13 @@ mod tests {
         assert_eq!(c.overpass.base_url.as_str(), "https://overpass-api.de/api/");
         assert_eq!(
             c.firecrawl.base_url.as_str(),
-            "https://api.firecrawl.dev/v1/"
+            "https://api.firecrawl.dev/v2/"
         );
+        assert!(c.overpass_mirrors.is_empty());
+        assert!(c.user_agent_is_default());
+        // Every client timeout is above the server's own budget.
+        assert!(c.overpass.timeout > Duration::from_secs(20));
+        assert!(c.firecrawl.timeout > Duration::from_secs(20));
         assert!(c.cqc.key().is_none() && c.google_places.key().is_none());
     }
 
@@ -269,6 +377,36 @@ mod tests {
         assert_eq!(c.fsa.base_url.as_str(), "http://127.0.0.1:9000/fsa/");
         assert_eq!(c.fsa.api_key, None);
         assert_eq!(c.overpass.timeout, Duration::from_millis(1500));
+    }
+
+    #[test]
+    fn overpass_mirrors_user_agent_and_caps() {
+        let c = SourcesConfig::from_lookup(lookup(&[
+            (
+                "OVERPASS_BASE_URLS",
+                "https://overpass.example.org/api, https://backup.example.org/api/",
+            ),
+            (
+                "SOURCES_USER_AGENT",
+                "care-report/1 (+https://x.example; ops@x.example)",
+            ),
+            ("FIRECRAWL_MAX_BYTES", "1000"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            c.overpass.base_url.as_str(),
+            "https://overpass.example.org/api/"
+        );
+        assert_eq!(c.overpass_mirrors.len(), 1);
+        assert_eq!(
+            c.overpass_mirrors[0].as_str(),
+            "https://backup.example.org/api/"
+        );
+        assert!(!c.user_agent_is_default());
+        assert_eq!(c.firecrawl.max_body_bytes, 1000);
+        assert!(SourcesConfig::from_lookup(lookup(&[("SOURCES_USER_AGENT", "bad\nua")])).is_err());
+        assert!(SourcesConfig::from_lookup(lookup(&[("OVERPASS_BASE_URLS", "ftp://x")])).is_err());
+        assert!(SourcesConfig::from_lookup(lookup(&[("CQC_MAX_BYTES", "0")])).is_err());
     }
 
     #[test]

@@ -3,15 +3,39 @@
 //!
 //! `GET {base}/locations/{locationId}` with the `Ocp-Apim-Subscription-Key`
 //! header. The directory id of a real home *is* its CQC location id, so no
-//! search is needed; a demo id (or a deregistered one) is a 404, which means
-//! "no record", not a failure.
+//! search is needed; an unknown id (a demo home) is a 404, which means "no
+//! record", not a failure.
+//!
+//! What the real API does that this adapter handles (evidence in
+//! `docs`-style short-hands of the project's API audit):
+//! - **Deregistered locations answer 200**, with `registrationStatus:
+//!   "Deregistered"` and a `deregistrationDate` (Skills for Care's
+//!   `NMDSdevopsServiceAdm/DataEngineering`
+//!   `schemas/cqc_locations_schema_polars.py` carries `deregistrationDate`;
+//!   a project that ran the API live fetched "one deregistered" location and
+//!   notes the list "includes deregistered locations"). Such a record is
+//!   loaded with `deregistered: true` and its date, and its ratings are
+//!   moved to `historicalRatings`: `overallRating` and `keyQuestionRatings`
+//!   stay empty, because a closed home has no current rating.
+//! - **Single Assessment Framework** ratings live under
+//!   `assessment[].ratings.asgRatings[]` (`rating`, `status: "Current"` or
+//!   `assessmentPlanStatus: "Active"`, `assessmentDate`,
+//!   `keyQuestionRatings[]`), sometimes with no `currentRatings` at all, or
+//!   with an older one (same sources; the NMDS pipeline flattens
+//!   `asgRatings` next to `overall`). The newer of the two wins, and
+//!   `ratingSource` says which one it was.
+//! - **Spelling** varies ("Requires Improvement" under the SAF, "Requires
+//!   improvement" otherwise): ratings are normalised to CQC's printed form
+//!   (`CqcRating::label`); texts that are not one of the four ratings
+//!   ("Inspected but not rated", "Insufficient evidence to rate") are kept
+//!   as sent.
 
 use serde_json::{json, Map, Value};
 
 use super::config::SourceSettings;
-use super::http::{endpoint, send_json, str_at, transient, Body};
+use super::http::{endpoint, send_json, str_at, transient, Body, Call};
 use super::SourceOutcome;
-use crate::directory::Home;
+use crate::directory::{CqcRating, Home};
 
 /// Header carrying the subscription key.
 pub const KEY_HEADER: &str = "Ocp-Apim-Subscription-Key";
@@ -38,7 +62,7 @@ pub(crate) async fn fetch(
         .get(url)
         .header(KEY_HEADER, key)
         .header(reqwest::header::ACCEPT, "application/json");
-    match send_json(request, settings.timeout, "CQC").await {
+    match send_json(request, &Call::new("CQC", settings, true)).await {
         Ok(Body::NotFound) => SourceOutcome::NotFound,
         Ok(Body::Json(body)) => match summarise(&body) {
             Some(data) => SourceOutcome::Loaded(data),
@@ -48,25 +72,123 @@ pub(crate) async fn fetch(
     }
 }
 
-/// The useful part of a location record; `None` when it is not one.
-pub(crate) fn summarise(body: &Value) -> Option<Value> {
-    let location_id = str_at(body, "/locationId")?;
-    let overall = body.pointer("/currentRatings/overall");
+/// A rating as CQC prints it ("requires Improvement" → "Requires
+/// improvement"); other texts as sent.
+pub(crate) fn normalise_rating(s: &str) -> String {
+    CqcRating::parse(s).map_or_else(|| s.to_owned(), |r| r.label().to_owned())
+}
 
-    let mut key_questions = Map::new();
-    let list = overall
-        .and_then(|o| o.get("keyQuestionRatings"))
-        .or_else(|| body.pointer("/currentRatings/keyQuestionRatings"))
-        .and_then(Value::as_array);
+/// One set of ratings: overall, per key question, and its date.
+#[derive(Debug, Default)]
+struct Ratings {
+    overall: Option<String>,
+    date: Option<String>,
+    key_questions: Map<String, Value>,
+    source: &'static str,
+}
+
+fn key_questions(list: Option<&Vec<Value>>) -> Map<String, Value> {
+    let mut out = Map::new();
     for item in list.into_iter().flatten() {
         let (Some(name), Some(rating)) = (str_at(item, "/name"), str_at(item, "/rating")) else {
             continue;
         };
         let name = name.to_ascii_lowercase();
         if let Some((_, key)) = KEY_QUESTIONS.iter().find(|(n, _)| *n == name) {
-            key_questions.insert((*key).to_owned(), json!(rating));
+            out.insert((*key).to_owned(), json!(normalise_rating(rating)));
         }
     }
+    out
+}
+
+/// The `currentRatings` block (inspection framework).
+fn current_ratings(body: &Value) -> Option<Ratings> {
+    let overall = body.pointer("/currentRatings/overall");
+    let list = overall
+        .and_then(|o| o.get("keyQuestionRatings"))
+        .or_else(|| body.pointer("/currentRatings/keyQuestionRatings"))
+        .and_then(Value::as_array);
+    let r = Ratings {
+        overall: overall
+            .and_then(|o| str_at(o, "/rating"))
+            .map(normalise_rating),
+        date: overall
+            .and_then(|o| str_at(o, "/reportDate"))
+            .map(str::to_owned),
+        key_questions: key_questions(list),
+        source: "currentRatings",
+    };
+    (r.overall.is_some() || !r.key_questions.is_empty()).then_some(r)
+}
+
+/// The newest current Single Assessment Framework rating
+/// (`assessment[].ratings.asgRatings[]`).
+fn assessment_ratings(body: &Value) -> Option<Ratings> {
+    let mut best: Option<Ratings> = None;
+    for assessment in body
+        .get("assessment")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let published = str_at(assessment, "/assessmentPlanPublishedDateTime");
+        for entry in assessment
+            .pointer("/ratings/asgRatings")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            // A superseded or withdrawn plan is not the current rating.
+            let status_ok =
+                str_at(entry, "/status").is_none_or(|s| s.eq_ignore_ascii_case("current"));
+            let plan_ok = str_at(entry, "/assessmentPlanStatus")
+                .is_none_or(|s| s.eq_ignore_ascii_case("active"));
+            let Some(rating) = str_at(entry, "/rating").filter(|_| status_ok && plan_ok) else {
+                continue;
+            };
+            let date = str_at(entry, "/assessmentDate")
+                .or(published)
+                .map(|d| d.split('T').next().unwrap_or(d).to_owned());
+            let candidate = Ratings {
+                overall: Some(normalise_rating(rating)),
+                date,
+                key_questions: key_questions(
+                    entry.get("keyQuestionRatings").and_then(Value::as_array),
+                ),
+                source: "assessment",
+            };
+            if best.as_ref().is_none_or(|b| {
+                candidate.date.as_deref().unwrap_or("") > b.date.as_deref().unwrap_or("")
+            }) {
+                best = Some(candidate);
+            }
+        }
+    }
+    best
+}
+
+/// The ratings in force: the newer of `currentRatings` and the SAF
+/// assessment (ISO dates compare as text; an undated one loses).
+fn ratings_in_force(body: &Value) -> Option<Ratings> {
+    match (current_ratings(body), assessment_ratings(body)) {
+        (Some(c), Some(a)) => {
+            if a.date.as_deref().unwrap_or("") > c.date.as_deref().unwrap_or("") {
+                Some(a)
+            } else {
+                Some(c)
+            }
+        }
+        (c, a) => c.or(a),
+    }
+}
+
+/// The useful part of a location record; `None` when it is not one.
+pub(crate) fn summarise(body: &Value) -> Option<Value> {
+    let location_id = str_at(body, "/locationId")?;
+    let registration_status = str_at(body, "/registrationStatus");
+    let deregistered = registration_status.is_some_and(|s| s.eq_ignore_ascii_case("deregistered"))
+        || str_at(body, "/deregistrationDate").is_some();
+    let ratings = ratings_in_force(body).unwrap_or_default();
 
     let latest_report = body
         .get("reports")
@@ -89,15 +211,40 @@ pub(crate) fn summarise(body: &Value) -> Option<Value> {
             })
         });
 
+    let rated = ratings.overall.is_some() || !ratings.key_questions.is_empty();
+    let source = rated.then_some(ratings.source);
+    // A deregistered home's ratings describe a service that no longer
+    // runs: they are kept, marked historical, never shown as current.
+    let (current, historical) = if deregistered {
+        let historical = rated.then(|| {
+            json!({
+                "overallRating": ratings.overall,
+                "ratingDate": ratings.date,
+                "keyQuestionRatings": ratings.key_questions,
+                "ratingSource": source,
+            })
+        });
+        (Ratings::default(), historical)
+    } else {
+        (ratings, None)
+    };
+
     Some(json!({
         "locationId": location_id,
         "name": str_at(body, "/name"),
         "postcode": str_at(body, "/postalCode"),
-        "registrationStatus": str_at(body, "/registrationStatus"),
-        "numberOfBeds": body.get("numberOfBeds").and_then(Value::as_u64),
-        "overallRating": overall.and_then(|o| str_at(o, "/rating")),
-        "ratingDate": overall.and_then(|o| str_at(o, "/reportDate")),
-        "keyQuestionRatings": key_questions,
+        "registrationStatus": registration_status,
+        "deregistered": deregistered,
+        "deregistrationDate": str_at(body, "/deregistrationDate"),
+        "numberOfBeds": body.get("numberOfBeds").and_then(|b| {
+            // Typed Int32 by one public schema, "string" by another.
+            b.as_u64().or_else(|| b.as_str().and_then(|s| s.trim().parse().ok()))
+        }),
+        "overallRating": current.overall,
+        "ratingDate": current.date,
+        "keyQuestionRatings": current.key_questions,
+        "ratingSource": if deregistered { None } else { source },
+        "historicalRatings": historical,
         "lastInspectionDate": str_at(body, "/lastInspection/date"),
         "latestReport": latest_report,
         "reportCount": body.get("reports").and_then(Value::as_array).map_or(0, Vec::len),
@@ -139,6 +286,57 @@ mod tests {
         assert_eq!(s["keyQuestionRatings"].as_object().unwrap().len(), 2);
         assert_eq!(s["latestReport"]["linkId"], "b");
         assert_eq!(s["reportCount"], 2);
+    }
+
+    #[test]
+    fn a_newer_saf_assessment_wins_and_spelling_is_normalised() {
+        let body = json!({
+            "locationId": "1-5",
+            "currentRatings": {"overall": {"rating": "Good", "reportDate": "2019-05-01",
+                "keyQuestionRatings": [{"name": "Safe", "rating": "Good"}]}},
+            "assessment": [{
+                "assessmentPlanPublishedDateTime": "2024-11-02T09:00:00Z",
+                "ratings": {"asgRatings": [
+                    {"rating": "Requires Improvement", "status": "Current",
+                     "assessmentDate": "2024-10-20",
+                     "keyQuestionRatings": [{"name": "Safe", "rating": "INADEQUATE"}]},
+                    {"rating": "Outstanding", "status": "Superseded", "assessmentDate": "2025-01-01"}
+                ]}
+            }]
+        });
+        let s = summarise(&body).unwrap();
+        assert_eq!(s["overallRating"], "Requires improvement");
+        assert_eq!(s["ratingDate"], "2024-10-20");
+        assert_eq!(s["ratingSource"], "assessment");
+        assert_eq!(s["keyQuestionRatings"]["safe"], "Inadequate");
+        // An older assessment loses to a newer inspection.
+        let mut older = body.clone();
+        older["currentRatings"]["overall"]["reportDate"] = json!("2025-02-01");
+        let s = summarise(&older).unwrap();
+        assert_eq!(s["overallRating"], "Good");
+        assert_eq!(s["ratingSource"], "currentRatings");
+        // SAF only.
+        let saf_only = json!({"locationId": "1-6", "assessment": body["assessment"]});
+        assert_eq!(
+            summarise(&saf_only).unwrap()["overallRating"],
+            "Requires improvement"
+        );
+    }
+
+    #[test]
+    fn deregistered_ratings_are_historical() {
+        let body = json!({
+            "locationId": "1-7", "registrationStatus": "Deregistered",
+            "deregistrationDate": "2023-08-31", "numberOfBeds": "30",
+            "currentRatings": {"overall": {"rating": "Good", "reportDate": "2021-01-01"}}
+        });
+        let s = summarise(&body).unwrap();
+        assert_eq!(s["deregistered"], true);
+        assert_eq!(s["deregistrationDate"], "2023-08-31");
+        assert!(s["overallRating"].is_null());
+        assert!(s["keyQuestionRatings"].as_object().unwrap().is_empty());
+        assert_eq!(s["historicalRatings"]["overallRating"], "Good");
+        assert_eq!(s["numberOfBeds"], 30);
     }
 
     #[test]

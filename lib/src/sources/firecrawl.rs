@@ -7,16 +7,48 @@
 //! over the markdown: crude, but deterministic and explainable ("the site
 //! mentions dementia care"), which is what a report may honestly claim. A
 //! home without a website, or whose site answers 404/410, has no record.
+//!
+//! How real Firecrawl fails (`firecrawl/firecrawl` @ `61e38dc`,
+//! `apps/api/src/controllers/v1/scrape.ts`, `scraper/scrapeURL/error.ts`,
+//! `routes/shared.ts`, `controllers/auth.ts`):
+//! - a dead or broken site is **HTTP 500** `{success:false, code, error}`
+//!   with `code` `SCRAPE_DNS_RESOLUTION_ERROR`, `SCRAPE_SSL_ERROR` or
+//!   `SCRAPE_SITE_ERROR`: the home has no scrapeable site, so no record
+//!   (not retried for hours); `SCRAPE_ALL_ENGINES_FAILED` and other codes
+//!   stay transient;
+//! - `SCRAPE_TIMEOUT` is **408**: transient;
+//! - a **blocklisted target URL** (often a social-media "website") is
+//!   **403** `BLOCKLISTED_URL_MESSAGE`: no record, never "check the API
+//!   key" (a bad key is 401);
+//! - a page behind a bot wall comes back `success:true` with
+//!   `metadata.statusCode` 401/403/429: that page is not the home's, so no
+//!   record rather than insights from a block page;
+//! - 402 (credits) is permanent; 429 carries no `Retry-After` (transient).
+//!
+//! The request sends `timeout` ([`SCRAPE_TIMEOUT_MS`]), below our client
+//! timeout, so Firecrawl's own 408 arrives first.
 
 use serde_json::{json, Value};
 
 use super::config::SourceSettings;
-use super::http::{endpoint, send_json, str_at, transient, Body};
+use super::http::{
+    cut, endpoint, json_body, permanent, send, str_at, text_at, transient, Body, Call,
+    MAX_FIELD_CHARS, MAX_TEXT_CHARS,
+};
 use super::SourceOutcome;
 use crate::directory::Home;
 
 /// Markdown beyond this many bytes is not searched (a runaway page).
 const MAX_MARKDOWN: usize = 200_000;
+/// The scrape's own time budget we ask Firecrawl for (ms), below the
+/// client timeout (`FIRECRAWL_TIMEOUT_MS`, 30 s by default).
+pub const SCRAPE_TIMEOUT_MS: u64 = 20_000;
+/// Firecrawl error codes that mean the home's site itself is dead or broken.
+const DEAD_SITE_CODES: [&str; 3] = [
+    "SCRAPE_DNS_RESOLUTION_ERROR",
+    "SCRAPE_SSL_ERROR",
+    "SCRAPE_SITE_ERROR",
+];
 
 /// Insight group and the phrases that signal it (lower case).
 const KEYWORDS: &[(&str, &[&str])] = &[
@@ -104,11 +136,37 @@ pub(crate) async fn fetch(
     let request = client
         .post(endpoint(&settings.base_url, &["scrape"]))
         .bearer_auth(key)
-        .json(&json!({"url": site, "formats": ["markdown"], "onlyMainContent": true}));
-    match send_json(request, settings.timeout, "Firecrawl").await {
+        .json(
+            &json!({"url": site, "formats": ["markdown"], "onlyMainContent": true,
+                      "timeout": SCRAPE_TIMEOUT_MS}),
+        );
+    let call = Call::new("Firecrawl", settings, true);
+    let answer = match send(request, &call).await {
+        Ok(a) => a,
+        Err(failure) => return SourceOutcome::Failed(failure),
+    };
+    let code = answer
+        .json
+        .as_ref()
+        .and_then(|v| str_at(v, "/code"))
+        .map(str::to_owned);
+    match (answer.status, code.as_deref()) {
+        (500, Some(c)) if DEAD_SITE_CODES.contains(&c) => return SourceOutcome::NotFound,
+        (403, _) => return SourceOutcome::NotFound,
+        (402, _) => {
+            return SourceOutcome::Failed(permanent("Firecrawl answered HTTP 402: out of credits"))
+        }
+        _ => {}
+    }
+    match json_body(answer, &call) {
         Ok(Body::Json(v)) => interpret(&site, &v),
         Ok(Body::NotFound) => SourceOutcome::NotFound,
-        Err(failure) => SourceOutcome::Failed(failure),
+        Err(mut failure) => {
+            if let Some(c) = code {
+                failure.message = format!("{} ({})", failure.message, cut(&c, 60));
+            }
+            SourceOutcome::Failed(failure)
+        }
     }
 }
 
@@ -136,7 +194,8 @@ fn interpret(site: &str, v: &Value) -> SourceOutcome {
         return SourceOutcome::Failed(transient("Firecrawl sent an unexpected body"));
     };
     let page_status = data.pointer("/metadata/statusCode").and_then(Value::as_u64);
-    if matches!(page_status, Some(404 | 410)) {
+    // Gone, or a bot wall's page instead of the home's.
+    if matches!(page_status, Some(401 | 403 | 404 | 410 | 429)) {
         return SourceOutcome::NotFound;
     }
     if page_status.is_some_and(|s| s >= 500) {
@@ -163,11 +222,11 @@ pub(crate) fn insights(site: &str, metadata: Option<&Value>, markdown: &str) -> 
             .collect();
         groups.insert((*group).to_owned(), json!(hits));
     }
-    let meta = |k: &str| metadata.and_then(|m| str_at(m, &format!("/{k}")));
+    let meta = |k: &str, max| metadata.and_then(|m| text_at(m, &format!("/{k}"), max));
     json!({
-        "url": site,
-        "title": meta("title"),
-        "description": meta("description"),
+        "url": cut(site, MAX_FIELD_CHARS),
+        "title": meta("title", MAX_FIELD_CHARS),
+        "description": meta("description", MAX_TEXT_CHARS),
         "mentions": groups,
         "fees": find_fees(text),
         "contact": {
@@ -189,7 +248,7 @@ fn find_fees(text: &str) -> Vec<String> {
             .collect();
         let amount = amount.trim_end_matches(['.', ',']);
         if amount.chars().any(|c| c.is_ascii_digit()) {
-            let fee = format!("£{amount}");
+            let fee = format!("£{}", cut(amount, 20));
             if !out.contains(&fee) {
                 out.push(fee);
             }
@@ -227,7 +286,7 @@ fn find_phones(text: &str) -> Vec<String> {
             .map(|d| format!("0{d}"))
             .unwrap_or(digits);
         if national.starts_with('0') && (10..=11).contains(&national.len()) {
-            let shown = raw.trim().to_owned();
+            let shown = cut(raw.trim(), 40).to_owned();
             if !out.contains(&shown) {
                 out.push(shown);
             }
@@ -252,7 +311,7 @@ fn find_emails(text: &str) -> Vec<String> {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "@._-+".contains(c))
         {
-            let email = word.to_ascii_lowercase();
+            let email = cut(word, 254).to_ascii_lowercase();
             if !out.contains(&email) {
                 out.push(email);
             }
@@ -320,5 +379,15 @@ mod tests {
             ),
             SourceOutcome::NotFound
         );
+        for wall in [401, 403, 429] {
+            assert_eq!(
+                interpret(
+                    "x",
+                    &json!({"success": true, "data": {"markdown": "Access denied", "metadata": {"statusCode": wall}}})
+                ),
+                SourceOutcome::NotFound,
+                "{wall}"
+            );
+        }
     }
 }

@@ -6,12 +6,30 @@
 //! rather than the first: the same postcode weighs most, then the name. A
 //! result that matches neither well enough is treated as "no record" so a
 //! stranger's rating never lands in a report.
+//!
+//! When the name search finds no acceptable match and the home's
+//! coordinates are known, a second search asks for care premises near the
+//! home (`latitude`, `longitude`, `maxDistanceLimit`, `businessTypeId=5`,
+//! "Hospitals/Childcare/Caring Premises"; parameters in
+//! https://api.ratings.food.gov.uk/Help/Api/GET-Establishments_name_address_longitude_latitude_maxDistanceLimit_businessTypeId_schemeTypeKey_ratingKey_ratingOperatorKey_localAuthorityId_countryId_sortOptionKey_pageNumber_pageSize),
+//! as the original system did (`tryvailo/RCH-playground`
+//! `api-testing-suite/backend/services/fsa_enrichment_service.py:180-235`):
+//! the registered `BusinessName` often differs from the directory's name
+//! ("… Care Home" missing, the operator's company name). The seed then
+//! fetched `/Establishments/{FHRSID}`; the search items already carry every
+//! field the report keeps (same help pages), so that third call is not made.
+//!
+//! FSA takes no key, so a 403 (an HTML block page under load, or its "CPU
+//! intensive query" refusal: `FSA_API_ERRORS_ANALYSIS.md` §1 of the seed,
+//! https://apify.com/loudtzu/uk-food-hygiene-ratings) is transient, never
+//! "check the API key" (`http::classify`).
 
 use serde_json::{json, Value};
 
 use super::config::SourceSettings;
 use super::http::{
-    endpoint, name_similarity, normalise_postcode, outward_code, send_json, str_at, transient, Body,
+    endpoint, name_similarity, normalise_postcode, outward_code, send_json, str_at, transient,
+    Body, Call,
 };
 use super::SourceOutcome;
 use crate::directory::Home;
@@ -20,12 +38,22 @@ use crate::directory::Home;
 const NAME_ONLY_THRESHOLD: f64 = 0.8;
 /// Name similarity still required when the postcode matches exactly.
 const SAME_POSTCODE_THRESHOLD: f64 = 0.3;
+/// The FSA business type of care homes ("Hospitals/Childcare/Caring
+/// Premises"), as real care-home records carry it (seed
+/// `FSA_TEST_RESULTS.md`).
+pub const CARING_PREMISES_TYPE_ID: u32 = 5;
+/// Radius of the geo fallback, in miles (FSA's unit for `maxDistanceLimit`).
+const GEO_RADIUS_MILES: &str = "0.3";
+/// Name similarity a geo-fallback candidate needs (it is a care premises
+/// within a few hundred metres, so a partial name is convincing).
+const GEO_THRESHOLD: f64 = 0.3;
 
 pub(crate) async fn fetch(
     client: &reqwest::Client,
     settings: &SourceSettings,
     home: &Home,
 ) -> SourceOutcome {
+    let call = Call::new("FSA", settings, false);
     let address = home
         .postcode
         .as_deref()
@@ -36,23 +64,75 @@ pub(crate) async fn fetch(
         .append_pair("name", home.name.trim())
         .append_pair("address", address.trim())
         .append_pair("pageSize", "20");
+    match search(client, url, &call).await {
+        Ok(Some(list)) => {
+            if let Some((est, score)) = best_match(home, &list) {
+                return SourceOutcome::Loaded(summarise(est, score, "name"));
+            }
+        }
+        Ok(None) => {}
+        Err(failure) => return SourceOutcome::Failed(failure),
+    }
+    let Some((lat, lon)) = home
+        .latitude
+        .zip(home.longitude)
+        .filter(|(a, o)| a.is_finite() && o.is_finite())
+    else {
+        return SourceOutcome::NotFound;
+    };
+    let mut url = endpoint(&settings.base_url, &["Establishments"]);
+    url.query_pairs_mut()
+        .append_pair("latitude", &format!("{lat:.6}"))
+        .append_pair("longitude", &format!("{lon:.6}"))
+        .append_pair("maxDistanceLimit", GEO_RADIUS_MILES)
+        .append_pair("businessTypeId", &CARING_PREMISES_TYPE_ID.to_string())
+        .append_pair("sortOptionKey", "distance")
+        .append_pair("pageSize", "20");
+    match search(client, url, &call).await {
+        Ok(Some(list)) => match geo_match(home, &list) {
+            Some((est, score)) => SourceOutcome::Loaded(summarise(est, score, "nearby")),
+            None => SourceOutcome::NotFound,
+        },
+        Ok(None) => SourceOutcome::NotFound,
+        Err(failure) => SourceOutcome::Failed(failure),
+    }
+}
+
+/// One search: the establishments, `None` for a 404.
+async fn search(
+    client: &reqwest::Client,
+    url: url::Url,
+    call: &Call<'_>,
+) -> Result<Option<Vec<Value>>, super::SourceFailure> {
     let request = client
         .get(url)
         .header("x-api-version", "2")
         .header(reqwest::header::ACCEPT, "application/json");
-    match send_json(request, settings.timeout, "FSA").await {
-        Ok(Body::NotFound) => SourceOutcome::NotFound,
-        Ok(Body::Json(body)) => {
-            let Some(list) = body.get("establishments").and_then(Value::as_array) else {
-                return SourceOutcome::Failed(transient("FSA sent an unexpected search result"));
-            };
-            match best_match(home, list) {
-                Some((est, score)) => SourceOutcome::Loaded(summarise(est, score)),
-                None => SourceOutcome::NotFound,
-            }
-        }
-        Err(failure) => SourceOutcome::Failed(failure),
+    match send_json(request, call).await? {
+        Body::NotFound => Ok(None),
+        Body::Json(body) => match body.get("establishments").and_then(Value::as_array) {
+            Some(list) => Ok(Some(list.clone())),
+            None => Err(transient("FSA sent an unexpected search result")),
+        },
     }
+}
+
+/// The nearby care premises that is this home: a similar name, the same
+/// postcode counting extra. The list is FSA's, already filtered to care
+/// premises around the home.
+pub(crate) fn geo_match<'a>(home: &Home, establishments: &'a [Value]) -> Option<(&'a Value, f64)> {
+    let home_pc = home.postcode.as_deref().map(normalise_postcode);
+    establishments
+        .iter()
+        .filter_map(|est| {
+            let similarity = name_similarity(&home.name, str_at(est, "/BusinessName")?);
+            let same_pc =
+                home_pc.is_some() && str_at(est, "/PostCode").map(normalise_postcode) == home_pc;
+            (similarity >= GEO_THRESHOLD)
+                .then_some(similarity * 0.9 + if same_pc { 0.5 } else { 0.0 })
+                .map(|score| (est, score))
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1))
 }
 
 /// The establishment that is this home, with its match score, if any is
@@ -86,7 +166,7 @@ pub(crate) fn best_match<'a>(home: &Home, establishments: &'a [Value]) -> Option
         .max_by(|a, b| a.1.total_cmp(&b.1))
 }
 
-fn summarise(est: &Value, score: f64) -> Value {
+fn summarise(est: &Value, score: f64, matched_by: &str) -> Value {
     let rating = str_at(est, "/RatingValue").map(str::to_owned).or_else(|| {
         est.get("RatingValue")
             .and_then(Value::as_u64)
@@ -112,6 +192,8 @@ fn summarise(est: &Value, score: f64) -> Value {
         },
         "newRatingPending": est.get("NewRatingPending").and_then(Value::as_bool),
         "matchConfidence": (score.min(2.0) / 2.0 * 100.0).round() / 100.0,
+        // "name" (the name + postcode search) or "nearby" (the geo fallback).
+        "matchedBy": matched_by,
     })
 }
 
@@ -172,6 +254,7 @@ mod tests {
             &json!({"FHRSID": 1, "BusinessName": "X", "RatingValue": "Exempt",
                     "RatingDate": "2024-03-01T00:00:00", "scores": {"Hygiene": 5}}),
             2.0,
+            "name",
         );
         assert_eq!(s["ratingValue"], "Exempt");
         assert!(s["rating"].is_null());

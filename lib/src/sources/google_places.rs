@@ -1,18 +1,32 @@
 //! Google Places API (New): the home's public rating and recent reviews.
 //!
-//! Two calls: `POST {base}/places:searchText` finds the place id from the
-//! home's name and postcode, then `GET {base}/places/{id}` reads rating,
-//! review count and reviews. Both carry the key in `X-Goog-Api-Key` and a
-//! field mask in `X-Goog-FieldMask` (the API refuses requests without one,
-//! and bills by the fields asked for). The key is only ever put in that
-//! header: it is not in the URL, and no message we produce quotes a URL or
-//! an upstream body.
+//! One billed call per home: `POST {base}/places:searchText` whose field
+//! mask asks for the rating, review count and reviews too, so no details
+//! call is needed (the search and details field masks name the same
+//! `Place` fields, `places.`-prefixed for the search: `googleapis/googleapis`
+//! `google/maps/places/v1/places_service.proto`). When the place id is
+//! already known (the shared source cache keeps place ids, which Google's
+//! terms exempt from caching limits, and nothing else of Google's content:
+//! https://developers.google.com/maps/documentation/places/web-service/policies),
+//! the one call is `GET {base}/places/{id}` instead. Both carry the key in
+//! `X-Goog-Api-Key` and a field mask in `X-Goog-FieldMask` (the API refuses
+//! requests without one, and bills by the fields asked for). The key is only
+//! ever put in that header: it is not in the URL, and no message we produce
+//! quotes a URL or an upstream body.
+//!
+//! Real display names carry the operator's brand ("Barchester - Westgate
+//! House Care Home", "Trowbridge Oaks Care Home - Bupa": seed
+//! `GOOGLE_PLACES_TEST_RESULTS.md`), so a place whose name *contains* every
+//! significant word of the home's name is accepted even when the word-set
+//! similarity is low. Review author attribution (name, `uri`, `photoUri`),
+//! which Google's policy requires to be shown with a review, is kept.
 
 use serde_json::{json, Value};
 
 use super::config::SourceSettings;
 use super::http::{
-    endpoint, name_similarity, normalise_postcode, send_json, str_at, transient, Body,
+    endpoint, name_contains, name_similarity, normalise_postcode, send_json, str_at, text_at,
+    transient, Body, Call, MAX_TEXT_CHARS,
 };
 use super::SourceOutcome;
 use crate::directory::Home;
@@ -22,20 +36,41 @@ pub const KEY_HEADER: &str = "X-Goog-Api-Key";
 /// Header carrying the field mask.
 pub const FIELD_MASK_HEADER: &str = "X-Goog-FieldMask";
 
-const SEARCH_FIELDS: &str = "places.id,places.displayName,places.formattedAddress";
-const DETAIL_FIELDS: &str =
+/// The search's field mask: identity and everything the report shows.
+pub const SEARCH_FIELDS: &str = "places.id,places.displayName,places.formattedAddress,places.rating,places.userRatingCount,places.reviews,places.googleMapsUri,places.websiteUri";
+/// The details call's field mask (same fields, no prefix).
+pub const DETAIL_FIELDS: &str =
     "id,displayName,formattedAddress,rating,userRatingCount,reviews,googleMapsUri,websiteUri";
 /// Reviews kept per home (the API returns at most five).
 const MAX_REVIEWS: usize = 5;
 
+/// Asks about `home`; with `known_place_id`, reads that place directly
+/// (one details call) instead of searching.
 pub(crate) async fn fetch(
     client: &reqwest::Client,
     settings: &SourceSettings,
     home: &Home,
+    known_place_id: Option<&str>,
 ) -> SourceOutcome {
     let Some(key) = settings.key() else {
         return SourceOutcome::NotConfigured;
     };
+    let call = Call::new("Google Places", settings, true);
+    if let Some(id) = known_place_id {
+        let details = client
+            .get(endpoint(&settings.base_url, &["places", id]))
+            .header(KEY_HEADER, key)
+            .header(FIELD_MASK_HEADER, DETAIL_FIELDS);
+        return match send_json(details, &call).await {
+            Ok(Body::Json(v)) if v.is_object() => SourceOutcome::Loaded(summarise(id, &v)),
+            Ok(Body::Json(_)) => {
+                SourceOutcome::Failed(transient("Google Places sent unexpected place details"))
+            }
+            // The place is gone (closed, merged): no record.
+            Ok(Body::NotFound) => SourceOutcome::NotFound,
+            Err(failure) => SourceOutcome::Failed(failure),
+        };
+    }
     let locality = home
         .postcode
         .as_deref()
@@ -51,7 +86,7 @@ pub(crate) async fn fetch(
         .header(KEY_HEADER, key)
         .header(FIELD_MASK_HEADER, SEARCH_FIELDS)
         .json(&body);
-    let places = match send_json(search, settings.timeout, "Google Places").await {
+    let places = match send_json(search, &call).await {
         Ok(Body::Json(v)) if v.is_object() => v,
         Ok(Body::Json(_)) => {
             return SourceOutcome::Failed(transient(
@@ -70,18 +105,12 @@ pub(crate) async fn fetch(
     let Some(place_id) = pick_place(home, &candidates) else {
         return SourceOutcome::NotFound;
     };
-
-    let details = client
-        .get(endpoint(&settings.base_url, &["places", &place_id]))
-        .header(KEY_HEADER, key)
-        .header(FIELD_MASK_HEADER, DETAIL_FIELDS);
-    match send_json(details, settings.timeout, "Google Places").await {
-        Ok(Body::Json(v)) if v.is_object() => SourceOutcome::Loaded(summarise(&place_id, &v)),
-        Ok(Body::Json(_)) => {
-            SourceOutcome::Failed(transient("Google Places sent unexpected place details"))
-        }
-        Ok(Body::NotFound) => SourceOutcome::NotFound,
-        Err(failure) => SourceOutcome::Failed(failure),
+    match candidates
+        .iter()
+        .find(|p| str_at(p, "/id") == Some(place_id.as_str()))
+    {
+        Some(place) => SourceOutcome::Loaded(summarise(&place_id, place)),
+        None => SourceOutcome::NotFound,
     }
 }
 
@@ -99,7 +128,12 @@ pub(crate) fn pick_place(home: &Home, places: &[Value]) -> Option<String> {
         else {
             continue;
         };
-        let similarity = name_similarity(&home.name, name);
+        // A branded name contains the home's name: count it as a match.
+        let similarity = if name_contains(name, &home.name) {
+            name_similarity(&home.name, name).max(0.75)
+        } else {
+            name_similarity(&home.name, name)
+        };
         if similarity < 0.5 {
             continue;
         }
@@ -125,10 +159,15 @@ fn summarise(place_id: &str, v: &Value) -> Value {
         .map(|r| {
             json!({
                 "rating": r.get("rating").and_then(Value::as_f64),
-                "text": str_at(r, "/text/text").or_else(|| str_at(r, "/originalText/text")),
+                "text": text_at(r, "/text/text", MAX_TEXT_CHARS)
+                    .or_else(|| text_at(r, "/originalText/text", MAX_TEXT_CHARS)),
                 "publishTime": str_at(r, "/publishTime"),
                 "relativeTime": str_at(r, "/relativePublishTimeDescription"),
                 "author": str_at(r, "/authorAttribution/displayName"),
+                // Attribution Google's policy requires to be shown.
+                "authorUri": str_at(r, "/authorAttribution/uri"),
+                "authorPhotoUri": str_at(r, "/authorAttribution/photoUri"),
+                "reviewUri": str_at(r, "/googleMapsUri"),
             })
         })
         .collect();
@@ -142,4 +181,54 @@ fn summarise(place_id: &str, v: &Value) -> Value {
         "websiteUri": str_at(v, "/websiteUri"),
         "reviews": reviews,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn home(name: &str) -> Home {
+        Home {
+            id: "h".into(),
+            name: name.into(),
+            city: "Bath".into(),
+            postcode: Some("BA1 2AB".into()),
+            ..Home::default()
+        }
+    }
+
+    #[test]
+    fn branded_names_match_and_strangers_do_not() {
+        let places = vec![
+            json!({"id": "decoy", "displayName": {"text": "Westgate Day Centre"}}),
+            json!({"id": "real", "displayName": {"text": "Barchester Healthcare - Westgate House Care Home"},
+                   "formattedAddress": "1 Road, Bath BA1 2AB, UK"}),
+        ];
+        assert_eq!(
+            pick_place(&home("Westgate House"), &places).as_deref(),
+            Some("real")
+        );
+        let bupa =
+            vec![json!({"id": "b", "displayName": {"text": "Trowbridge Oaks Care Home - Bupa"}})];
+        assert_eq!(
+            pick_place(&home("Trowbridge Oaks"), &bupa).as_deref(),
+            Some("b")
+        );
+        let other = vec![json!({"id": "x", "displayName": {"text": "Oak Tree Surgery"}})];
+        assert_eq!(pick_place(&home("Trowbridge Oaks"), &other), None);
+    }
+
+    #[test]
+    fn attribution_is_kept_and_texts_are_cut() {
+        let long = "x".repeat(10_000);
+        let v = json!({"id": "p", "reviews": [{"text": {"text": long},
+            "authorAttribution": {"displayName": "A", "uri": "https://maps/contrib/1", "photoUri": "https://photo/1"}}]});
+        let s = summarise("p", &v);
+        assert_eq!(s["reviews"][0]["authorUri"], "https://maps/contrib/1");
+        assert_eq!(s["reviews"][0]["authorPhotoUri"], "https://photo/1");
+        assert_eq!(
+            s["reviews"][0]["text"].as_str().unwrap().chars().count(),
+            MAX_TEXT_CHARS
+        );
+    }
 }

@@ -51,40 +51,172 @@ pub(crate) fn transient(message: impl Into<String>) -> SourceFailure {
     }
 }
 
-/// Sends `request` with `timeout` and reads a JSON body. `service` names the
-/// upstream in messages ("CQC", "postcodes.io").
-pub(crate) async fn send_json(
+/// A permanent failure with a message.
+pub(crate) fn permanent(message: impl Into<String>) -> SourceFailure {
+    SourceFailure {
+        kind: FailureKind::Permanent,
+        retry_after: None,
+        message: message.into(),
+    }
+}
+
+/// How one upstream is called: its name in messages, the timeout, the most
+/// bytes its answer may have, and whether it takes a key (a 403 from a
+/// keyless service is a block page or a refused query, never a key problem).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Call<'a> {
+    /// Names the upstream in messages ("CQC", "postcodes.io").
+    pub service: &'a str,
+    /// Connect to end of body.
+    pub timeout: Duration,
+    /// The answer is read in chunks up to this many bytes; one byte more
+    /// fails the fetch (transient), so an upstream that never stops sending
+    /// costs at most this much memory.
+    pub max_bytes: usize,
+    /// Whether the service authenticates us with a key.
+    pub keyed: bool,
+}
+
+impl<'a> Call<'a> {
+    /// The call for one configured service.
+    pub fn new(service: &'a str, settings: &super::SourceSettings, keyed: bool) -> Self {
+        Self {
+            service,
+            timeout: settings.timeout,
+            max_bytes: settings.max_body_bytes,
+            keyed,
+        }
+    }
+}
+
+/// An upstream's answer, whatever its status: read within the byte cap.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// Parsed `Retry-After`.
+    pub retry_after: Option<Duration>,
+    /// The body parsed as JSON, when it is JSON.
+    pub json: Option<Value>,
+    /// Whether the body is (or claims to be) HTML: block pages and the
+    /// Overpass/FSA error pages are.
+    pub html: bool,
+}
+
+/// Sends `request` and reads the whole answer within `call.max_bytes`,
+/// whatever the status. Only transport errors, timeouts and oversized
+/// bodies are `Err`.
+pub(crate) async fn send(
     request: reqwest::RequestBuilder,
-    timeout: Duration,
-    service: &str,
-) -> Result<Body, SourceFailure> {
-    let response = request
-        .timeout(timeout)
+    call: &Call<'_>,
+) -> Result<Answer, SourceFailure> {
+    let mut response = request
+        .timeout(call.timeout)
         .send()
         .await
-        .map_err(|e| transport_failure(&e, timeout, service))?;
+        .map_err(|e| transport_failure(&e, call.timeout, call.service))?;
     let status = response.status().as_u16();
     let retry_after = parse_retry_after(response.headers(), Utc::now());
-    if let Some(outcome) = classify_status(status, retry_after) {
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let too_big = || {
+        transient(format!(
+            "{} sent more than {} bytes",
+            call.service, call.max_bytes
+        ))
+    };
+    // A declared length over the cap is refused before reading a byte.
+    if response
+        .content_length()
+        .is_some_and(|n| n > call.max_bytes as u64)
+    {
+        return Err(too_big());
+    }
+    let mut bytes: Vec<u8> = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if bytes.len() + chunk.len() > call.max_bytes {
+                    return Err(too_big());
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(e) => return Err(transport_failure(&e, call.timeout, call.service)),
+        }
+    }
+    let json = serde_json::from_slice::<Value>(&bytes).ok();
+    let head = &bytes[..bytes.len().min(512)];
+    let html = content_type.contains("html")
+        || String::from_utf8_lossy(head)
+            .trim_start()
+            .to_ascii_lowercase()
+            .starts_with("<!doctype html")
+        || String::from_utf8_lossy(head)
+            .trim_start()
+            .to_ascii_lowercase()
+            .starts_with("<html");
+    Ok(Answer {
+        status,
+        retry_after,
+        json,
+        html,
+    })
+}
+
+/// Sends `request` and reads a JSON body, mapping statuses with
+/// [`classify_status`] (403 from a keyless service as transient).
+pub(crate) async fn send_json(
+    request: reqwest::RequestBuilder,
+    call: &Call<'_>,
+) -> Result<Body, SourceFailure> {
+    let answer = send(request, call).await?;
+    json_body(answer, call)
+}
+
+/// The default reading of an [`Answer`]: 2xx JSON, 404 no record, the rest
+/// failures as [`classify_status`] says.
+pub(crate) fn json_body(answer: Answer, call: &Call<'_>) -> Result<Body, SourceFailure> {
+    let status = answer.status;
+    let service = call.service;
+    if let Some(outcome) = classify(status, answer.retry_after, call.keyed) {
         return match outcome {
             SourceOutcome::NotFound => Ok(Body::NotFound),
             SourceOutcome::Failed(mut f) => {
-                f.message = format!("{service} answered HTTP {status}: {}", f.message);
+                let page = if answer.html { " (an HTML page)" } else { "" };
+                f.message = format!("{service} answered HTTP {status}{page}: {}", f.message);
                 Err(f)
             }
-            // classify_status only returns the two above.
+            // classify only returns the two above.
             SourceOutcome::Loaded(_) | SourceOutcome::NotConfigured => {
                 Err(transient(format!("{service} answered HTTP {status}")))
             }
         };
     }
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| transport_failure(&e, timeout, service))?;
-    serde_json::from_slice::<Value>(&bytes)
+    answer
+        .json
         .map(Body::Json)
-        .map_err(|_| transient(format!("{service} sent a malformed response body")))
+        .ok_or_else(|| transient(format!("{service} sent a malformed response body")))
+}
+
+/// [`classify_status`] for a service with or without a key: a keyless
+/// service cannot be refusing a key, so its 403 is a block page or a
+/// refused heavy query (FSA's "CPU intensive query" page: [SEED]
+/// `FSA_API_ERRORS_ANALYSIS.md` §1, https://apify.com/loudtzu/uk-food-hygiene-ratings)
+/// and may pass later: transient, with a neutral message.
+pub fn classify(status: u16, retry_after: Option<Duration>, keyed: bool) -> Option<SourceOutcome> {
+    if status == 403 && !keyed {
+        return Some(SourceOutcome::Failed(SourceFailure {
+            kind: FailureKind::Transient,
+            retry_after,
+            message: "forbidden (blocked or refused query; the service takes no key)".to_owned(),
+        }));
+    }
+    classify_status(status, retry_after)
 }
 
 /// What a non-2xx status means; `None` for 2xx (read the body).
@@ -199,6 +331,15 @@ fn name_tokens(s: &str) -> Vec<String> {
     }
 }
 
+/// Whether every significant word of `inner` is a word of `outer` (a
+/// branded "Barchester - Westgate House Care Home" contains "Westgate
+/// House"). Needs at least one significant word.
+pub(crate) fn name_contains(outer: &str, inner: &str) -> bool {
+    let outer = name_tokens(outer);
+    let inner = name_tokens(inner);
+    !inner.is_empty() && inner.iter().all(|w| outer.contains(w))
+}
+
 /// Word-set similarity of two names in 0..=1 (Jaccard over significant
 /// words, so "Oak Lodge Care Home" and "OAK LODGE" are 1.0).
 pub(crate) fn name_similarity(a: &str, b: &str) -> f64 {
@@ -212,11 +353,34 @@ pub(crate) fn name_similarity(a: &str, b: &str) -> f64 {
     common as f64 / union as f64
 }
 
-/// The string at `pointer` (JSON pointer) of `v`, if it is a non-empty string.
+/// Most characters kept of any upstream string a report keeps (names,
+/// addresses, ids, dates, URLs, ratings): a 40 MB "name" once became a
+/// 210 MB report. Longer strings are cut at a character boundary.
+pub const MAX_FIELD_CHARS: usize = 300;
+/// Most characters kept of an upstream free text (a review's text, a page
+/// description).
+pub const MAX_TEXT_CHARS: usize = 2_000;
+
+/// `s` cut to at most `max` characters.
+pub(crate) fn cut(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// The string at `pointer` (JSON pointer) of `v`, if it is a non-empty
+/// string, cut to [`MAX_FIELD_CHARS`].
 pub(crate) fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
+    text_at(v, pointer, MAX_FIELD_CHARS)
+}
+
+/// The string at `pointer` of `v`, if non-empty, cut to `max` characters.
+pub(crate) fn text_at<'a>(v: &'a Value, pointer: &str, max: usize) -> Option<&'a str> {
     v.pointer(pointer)
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
+        .map(|s| cut(s, max))
 }
 
 /// Great-circle distance in metres.

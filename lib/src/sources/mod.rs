@@ -10,6 +10,7 @@
 //! of API keys: keys travel in headers only, and failure messages are built
 //! by us from the status or error kind, never copied from URLs or bodies.
 
+pub mod cached;
 pub mod config;
 mod cqc;
 mod firecrawl;
@@ -24,8 +25,17 @@ use std::time::Duration;
 use futures::FutureExt;
 use serde::{Deserialize, Serialize, Serializer};
 
+pub use cached::CacheSettings;
 pub use config::{ConfigError, SourceSettings, SourcesConfig};
-pub use neighbourhood::{overpass_query, RADIUS_M as NEIGHBOURHOOD_RADIUS_M};
+pub use neighbourhood::{
+    overpass_query, rounded_point as neighbourhood_rounded_point,
+    RADIUS_M as NEIGHBOURHOOD_RADIUS_M,
+};
+
+use std::sync::Arc;
+
+use crate::engine::Clock;
+use crate::store::source_cache::{SourceCache, UpstreamLease};
 
 use crate::directory::Home;
 use crate::model::SourceType;
@@ -92,26 +102,53 @@ impl SourceOutcome {
     }
 }
 
-/// The five adapters behind one shared HTTP client.
+/// The five adapters behind one shared HTTP client, and what they share
+/// across jobs: the source cache and the Overpass lease ([`cached`]).
 #[derive(Clone, Debug)]
 pub struct Sources {
     config: SourcesConfig,
     client: reqwest::Client,
+    shared: Arc<cached::Shared>,
 }
 
 impl Sources {
-    /// Builds the shared client (rustls, no redirects; per-request timeouts
-    /// come from each source's settings).
+    /// Builds the shared client (rustls, no redirects, `SOURCES_USER_AGENT`;
+    /// per-request timeouts come from each source's settings). No cache;
+    /// Overpass one request at a time within this process (see
+    /// [`Sources::with_cache`] for the shared ones).
     pub fn new(config: SourcesConfig) -> Result<Self, ConfigError> {
         let client = reqwest::Client::builder()
             .use_rustls_tls()
-            .user_agent(concat!("care-report/", env!("CARGO_PKG_VERSION")))
+            .user_agent(config.user_agent.as_str())
             // No API we call redirects; following one could carry a key
             // header to another host, so a 3xx is reported instead.
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ConfigError::Client(e.without_url().to_string()))?;
-        Ok(Self { config, client })
+        Ok(Self {
+            config,
+            client,
+            shared: Arc::new(cached::Shared::local()),
+        })
+    }
+
+    /// The same sources with the shared source cache in `cache` (unless
+    /// `settings` turn it off) and the Overpass lease in `lease` (both the
+    /// job store's, so every instance shares them), read with `clock`.
+    pub fn with_cache(
+        mut self,
+        cache: Arc<dyn SourceCache>,
+        lease: Arc<dyn UpstreamLease>,
+        clock: Arc<dyn Clock>,
+        settings: CacheSettings,
+    ) -> Self {
+        self.shared = Arc::new(cached::Shared::new(cache, lease, clock, settings));
+        self
+    }
+
+    /// The cache settings in force (`enabled` false without a cache).
+    pub fn cache_settings(&self) -> &CacheSettings {
+        self.shared.settings()
     }
 
     /// The configuration.
@@ -124,24 +161,10 @@ impl Sources {
         &self.client
     }
 
-    /// Asks `source` about `home`. Never panics: an adapter bug becomes a
-    /// transient failure, logged once.
+    /// Asks `source` about `home`, through the source cache when it is on.
+    /// Never panics: an adapter bug becomes a transient failure, logged once.
     pub async fn fetch(&self, source: SourceType, home: &Home) -> SourceOutcome {
-        let c = &self.config;
-        let client = &self.client;
-        let work = async {
-            match source {
-                SourceType::Cqc => cqc::fetch(client, &c.cqc, home).await,
-                SourceType::Fsa => fsa::fetch(client, &c.fsa, home).await,
-                SourceType::GooglePlaces => {
-                    google_places::fetch(client, &c.google_places, home).await
-                }
-                SourceType::Neighbourhood => {
-                    neighbourhood::fetch(client, &c.postcodes, &c.overpass, home).await
-                }
-                SourceType::Firecrawl => firecrawl::fetch(client, &c.firecrawl, home).await,
-            }
-        };
+        let work = self.fetch_cached(source, home);
         let outcome = match AssertUnwindSafe(work).catch_unwind().await {
             Ok(outcome) => outcome,
             Err(_) => {
@@ -166,5 +189,89 @@ impl Sources {
             ),
         }
         outcome
+    }
+
+    /// The cache in front of [`Sources::fetch_upstream`]: whole answers for
+    /// CQC, FSA and Firecrawl, the place id only for Google, the two halves
+    /// apart for the neighbourhood (inside its adapter).
+    async fn fetch_cached(&self, source: SourceType, home: &Home) -> SourceOutcome {
+        let shared = &self.shared;
+        let settings = shared.settings();
+        let fill_ttl = |s: &SourceSettings| s.timeout * 3 + Duration::from_secs(5);
+        let c = &self.config;
+        match source {
+            SourceType::Cqc => {
+                let ttl = settings.cqc;
+                let fetch = self.fetch_upstream(source, home, None);
+                shared
+                    .through(source, home.id.trim(), ttl, fill_ttl(&c.cqc), fetch)
+                    .await
+            }
+            SourceType::Fsa => {
+                let ttl = settings.fsa;
+                let fetch = self.fetch_upstream(source, home, None);
+                shared
+                    .through(source, home.id.trim(), ttl, fill_ttl(&c.fsa), fetch)
+                    .await
+            }
+            SourceType::Firecrawl => {
+                let ttl = settings.firecrawl;
+                let fetch = self.fetch_upstream(source, home, None);
+                shared
+                    .through(source, home.id.trim(), ttl, fill_ttl(&c.firecrawl), fetch)
+                    .await
+            }
+            SourceType::Neighbourhood => self.fetch_upstream(source, home, None).await,
+            SourceType::GooglePlaces => {
+                // Only the place id is kept (Google's terms): a hit turns the
+                // search into one details call, never into cached content.
+                let key = home.id.trim();
+                match shared
+                    .lookup(source.as_str(), key, fill_ttl(&c.google_places))
+                    .await
+                {
+                    cached::Lookup::Hit(v, _) => match v.get("placeId").and_then(|p| p.as_str()) {
+                        Some(id) => self.fetch_upstream(source, home, Some(id)).await,
+                        None => SourceOutcome::NotFound,
+                    },
+                    cached::Lookup::Miss(fill) => {
+                        let outcome = self.fetch_upstream(source, home, None).await;
+                        let keep = match &outcome {
+                            SourceOutcome::Loaded(d) => d
+                                .get("placeId")
+                                .and_then(|p| p.as_str())
+                                .map(|id| serde_json::json!({"placeId": id})),
+                            SourceOutcome::NotFound => Some(serde_json::json!({"placeId": null})),
+                            _ => None,
+                        };
+                        shared
+                            .finish(fill, keep.as_ref(), settings.google_place_id)
+                            .await;
+                        outcome
+                    }
+                }
+            }
+        }
+    }
+
+    /// The one place a slot's upstream calls start (after the cache missed).
+    /// `place_id`: Google's place id when the cache knows it.
+    pub(crate) async fn fetch_upstream(
+        &self,
+        source: SourceType,
+        home: &Home,
+        place_id: Option<&str>,
+    ) -> SourceOutcome {
+        let c = &self.config;
+        let client = &self.client;
+        match source {
+            SourceType::Cqc => cqc::fetch(client, &c.cqc, home).await,
+            SourceType::Fsa => fsa::fetch(client, &c.fsa, home).await,
+            SourceType::GooglePlaces => {
+                google_places::fetch(client, &c.google_places, home, place_id).await
+            }
+            SourceType::Neighbourhood => neighbourhood::fetch(client, c, &self.shared, home).await,
+            SourceType::Firecrawl => firecrawl::fetch(client, &c.firecrawl, home).await,
+        }
     }
 }

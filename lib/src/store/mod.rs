@@ -21,6 +21,9 @@ use crate::retry::ConfigError;
 
 pub mod memory;
 pub mod redis;
+pub mod source_cache;
+mod source_cache_memory;
+mod source_cache_redis;
 
 pub use self::memory::MemoryStore;
 pub use self::redis::{redis_url_from_env, RedisConfig, RedisStore};

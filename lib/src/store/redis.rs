@@ -255,6 +255,11 @@ impl RedisStore {
         inv
     }
 
+    /// A handle on the shared connection (the source cache's scripts use it).
+    pub(crate) fn connection(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
     /// The key prefix.
     pub fn prefix(&self) -> &str {
         &self.prefix

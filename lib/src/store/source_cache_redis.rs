@@ -1,0 +1,221 @@
+//! [`SourceCache`] and [`UpstreamLease`] for [`RedisStore`]: the cache lives
+//! in the job store's Redis, shared by every instance.
+//!
+//! Layout under the store's prefix `{p}`, each key with a TTL:
+//! - `{p}cache:{source}:{key}`: hash `{exp, at, v}` (expiry and fetch
+//!   instants in epoch ms, the value as JSON), TTL = the source's TTL;
+//! - `{p}cache:{source}:{key}:fill`: `token|until_ms`, the single-flight
+//!   fill lock, TTL = the fill lock's TTL;
+//! - `{p}lease:{name}`: `token|until_ms`, the upstream lease (or
+//!   `cooldown|until_ms`), TTL = the lease's or cool-down's length.
+//!
+//! One Lua script per transition (`lua/cache/`), each naming its `KEYS` and
+//! `ARGV` in its header.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use ::redis::{Script, Value};
+use chrono::{DateTime, Utc};
+
+use super::async_trait_shim::BoxFuture;
+use super::source_cache::{CacheEntry, FillGate, LeaseGate, SourceCache, UpstreamLease};
+use super::{dur_ms, from_ms, to_ms, RedisStore, Result, StoreError};
+
+struct Scripts {
+    begin: Script,
+    complete: Script,
+    abandon: Script,
+    acquire: Script,
+    release: Script,
+}
+
+fn scripts() -> &'static Scripts {
+    static SCRIPTS: OnceLock<Scripts> = OnceLock::new();
+    SCRIPTS.get_or_init(|| Scripts {
+        begin: Script::new(include_str!("lua/cache/begin.lua")),
+        complete: Script::new(include_str!("lua/cache/complete.lua")),
+        abandon: Script::new(include_str!("lua/cache/abandon.lua")),
+        acquire: Script::new(include_str!("lua/cache/lease_acquire.lua")),
+        release: Script::new(include_str!("lua/cache/lease_release.lua")),
+    })
+}
+
+fn unavailable(err: ::redis::RedisError) -> StoreError {
+    StoreError::Unavailable(format!("redis: {err}"))
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(format!("source cache: {what}"))
+}
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
+        Value::SimpleString(s) => Some(s.clone()),
+        Value::Int(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn parts(v: Value) -> Result<Vec<String>> {
+    match v {
+        Value::Array(items) => items
+            .iter()
+            .map(|i| text(i).ok_or_else(|| corrupt("unexpected reply item")))
+            .collect(),
+        _ => Err(corrupt("unexpected reply")),
+    }
+}
+
+fn ms_left(s: Option<&String>) -> Duration {
+    Duration::from_millis(s.and_then(|s| s.parse::<u64>().ok()).unwrap_or(0))
+}
+
+impl RedisStore {
+    fn cache_key(&self, source: &str, key: &str) -> String {
+        format!("{}cache:{source}:{key}", self.prefix())
+    }
+}
+
+impl SourceCache for RedisStore {
+    fn begin<'a>(
+        &'a self,
+        source: &'a str,
+        key: &'a str,
+        token: &'a str,
+        now: DateTime<Utc>,
+        fill_ttl: Duration,
+    ) -> BoxFuture<'a, Result<FillGate>> {
+        Box::pin(async move {
+            let k = self.cache_key(source, key);
+            let mut conn = self.connection();
+            let v: Value = scripts()
+                .begin
+                .key(&k)
+                .key(format!("{k}:fill"))
+                .arg(token)
+                .arg(to_ms(now))
+                .arg(dur_ms(fill_ttl))
+                .invoke_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            let p = parts(v)?;
+            match p.first().map(String::as_str) {
+                Some("hit") => {
+                    let at = p.get(1).and_then(|s| s.parse::<i64>().ok());
+                    let value = p
+                        .get(2)
+                        .and_then(|s| serde_json::from_str(s).ok())
+                        .ok_or_else(|| corrupt("undecodable entry"))?;
+                    Ok(FillGate::Hit(CacheEntry {
+                        value,
+                        fetched_at: at.and_then(from_ms).unwrap_or(now),
+                    }))
+                }
+                Some("fill") => Ok(FillGate::Fill),
+                Some("wait") => Ok(FillGate::Wait(ms_left(p.get(1)))),
+                _ => Err(corrupt("unexpected begin reply")),
+            }
+        })
+    }
+
+    fn complete<'a>(
+        &'a self,
+        source: &'a str,
+        key: &'a str,
+        token: &'a str,
+        value: &'a serde_json::Value,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let k = self.cache_key(source, key);
+            let mut conn = self.connection();
+            let _: Value = scripts()
+                .complete
+                .key(&k)
+                .key(format!("{k}:fill"))
+                .arg(token)
+                .arg(to_ms(now))
+                .arg(dur_ms(ttl))
+                .arg(value.to_string())
+                .invoke_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            Ok(())
+        })
+    }
+
+    fn abandon<'a>(
+        &'a self,
+        source: &'a str,
+        key: &'a str,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let k = self.cache_key(source, key);
+            let mut conn = self.connection();
+            let _: Value = scripts()
+                .abandon
+                .key(format!("{k}:fill"))
+                .arg(token)
+                .invoke_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            Ok(())
+        })
+    }
+}
+
+impl UpstreamLease for RedisStore {
+    fn acquire<'a>(
+        &'a self,
+        name: &'a str,
+        token: &'a str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<LeaseGate>> {
+        Box::pin(async move {
+            let mut conn = self.connection();
+            let v: Value = scripts()
+                .acquire
+                .key(format!("{}lease:{name}", self.prefix()))
+                .arg(token)
+                .arg(to_ms(now))
+                .arg(dur_ms(ttl))
+                .invoke_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            let p = parts(v)?;
+            match p.first().map(String::as_str) {
+                Some("ok") => Ok(LeaseGate::Granted),
+                Some("busy") => Ok(LeaseGate::Busy(ms_left(p.get(1)))),
+                Some("cooldown") => Ok(LeaseGate::CoolingDown(ms_left(p.get(1)))),
+                _ => Err(corrupt("unexpected lease reply")),
+            }
+        })
+    }
+
+    fn release<'a>(
+        &'a self,
+        name: &'a str,
+        token: &'a str,
+        now: DateTime<Utc>,
+        cooldown: Duration,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let mut conn = self.connection();
+            let _: Value = scripts()
+                .release
+                .key(format!("{}lease:{name}", self.prefix()))
+                .arg(token)
+                .arg(to_ms(now))
+                .arg(dur_ms(cooldown))
+                .invoke_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            Ok(())
+        })
+    }
+}
