@@ -249,7 +249,28 @@ impl HomeFacts {
         data: &[(SlotKey, Value)],
         slots: &[Slot],
     ) -> HomeFacts {
-        let h = &scored.home;
+        HomeFacts::from_home(
+            rank,
+            &scored.home,
+            Some(scored.match_score),
+            Some(scored.distance_km),
+            care,
+            data,
+            slots,
+        )
+    }
+
+    /// A directory home with its score and distance (when known), loaded
+    /// source data and slot statuses.
+    pub fn from_home(
+        rank: usize,
+        h: &Home,
+        score: Option<f64>,
+        distance_km: Option<f64>,
+        care: &NeededCare,
+        data: &[(SlotKey, Value)],
+        slots: &[Slot],
+    ) -> HomeFacts {
         let source = |s: SourceType| {
             data.iter()
                 .find(|(k, _)| k.home_id == h.id && k.source_type == s)
@@ -262,8 +283,8 @@ impl HomeFacts {
             name: h.name.clone(),
             location: h.city.clone(),
             local_authority: h.local_authority.clone(),
-            score: Some(scored.match_score),
-            distance_km: Some(scored.distance_km),
+            score,
+            distance_km,
             weekly_fee: fee_for(h, care),
             care_offered: care_offered(h),
             cqc: Some(cqc_facts(h, source(SourceType::Cqc))),

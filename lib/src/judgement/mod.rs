@@ -465,16 +465,22 @@ impl Trace {
 #[serde(rename_all = "camelCase")]
 pub struct Judgement {
     /// Client `riskAssessment`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub risk_assessment: Option<RiskAssessment>,
     /// Client `comparativeAnalysis`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub comparative_analysis: Option<ComparativeAnalysis>,
     /// Client `negotiationStrategy`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub negotiation_strategy: Option<NegotiationStrategy>,
     /// Funding routes (own shape; see the type's docs).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub funding_guidance: Option<FundingGuidance>,
     /// Client `nextSteps`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_steps: Option<NextSteps>,
     /// Client `executiveSummary` text fields.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub executive_summary: Option<ExecutiveSummary>,
     /// Per home: `matchReason` and `category_labels`, by home id.
     pub home_summaries: Vec<HomeSummary>,

@@ -432,7 +432,7 @@ pub const RULES: &[Rule] = &[
         category: "-",
         severity: "-",
         title: "Ask the council for assessments",
-        statement: "You expect the council to fund ({budget}): ask it for a care needs assessment and a financial assessment before choosing.",
+        statement: "With the budget answer {budget}, ask the council for a care needs assessment and a financial assessment before choosing: only its assessment decides what it will pay.",
         impact: "-",
         recommendation: "-",
         evidence: &["budget"],
