@@ -23,18 +23,33 @@ fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 6, 15, 9, 0, 0).unwrap()
 }
 
-fn questionnaire(
-    city: &str,
-    distance: &str,
-    budget: &str,
-    care: &[&str],
-    conditions: &[&str],
-    mobility: &str,
-    medication: &str,
-    falls: &str,
-    diets: &[&str],
-    timeline: &str,
-) -> Questionnaire {
+/// The answers a test varies.
+struct Answers<'a> {
+    city: &'a str,
+    distance: &'a str,
+    budget: &'a str,
+    care: &'a [&'a str],
+    conditions: &'a [&'a str],
+    mobility: &'a str,
+    medication: &'a str,
+    falls: &'a str,
+    diets: &'a [&'a str],
+    timeline: &'a str,
+}
+
+fn questionnaire(a: Answers<'_>) -> Questionnaire {
+    let Answers {
+        city,
+        distance,
+        budget,
+        care,
+        conditions,
+        mobility,
+        medication,
+        falls,
+        diets,
+        timeline,
+    } = a;
     let v = json!({
         "section_1_contact_emergency": {
             "q1_names": "Contact: Test Family; Patient: Ada Example",
@@ -387,18 +402,18 @@ fn run(
 
 #[test]
 fn snapshot_residential_self_funded_birmingham() {
-    let q = questionnaire(
-        "Birmingham",
-        "within_15km",
-        "3000_5000_self",
-        &["general_residential"],
-        &["no_serious_medical"],
-        "fully_mobile",
-        "simple_1_2",
-        "no_falls_occurred",
-        &["no_special_requirements"],
-        "planning_2_3_months",
-    );
+    let q = questionnaire(Answers {
+        city: "Birmingham",
+        distance: "within_15km",
+        budget: "3000_5000_self",
+        care: &["general_residential"],
+        conditions: &["no_serious_medical"],
+        mobility: "fully_mobile",
+        medication: "simple_1_2",
+        falls: "no_falls_occurred",
+        diets: &["no_special_requirements"],
+        timeline: "planning_2_3_months",
+    });
     let j = run(&q, &Directory::demo(), SlotStatus::NotConfigured, &[]);
     assert!(j["riskAssessment"]["missingInputs"]
         .as_array()
@@ -409,18 +424,18 @@ fn snapshot_residential_self_funded_birmingham() {
 
 #[test]
 fn snapshot_nursing_dementia_urgent_council_funded_manchester_partial() {
-    let q = questionnaire(
-        "Manchester",
-        "within_30km",
-        "5000_7000_local",
-        &["medical_nursing", "specialised_dementia"],
-        &["dementia_alzheimers", "diabetes"],
-        "wheelchair_permanent",
-        "many_complex_routine",
-        "3_plus_or_serious_injuries",
-        &["diabetic_diet", "pureed_soft_food"],
-        "urgent_2_weeks",
-    );
+    let q = questionnaire(Answers {
+        city: "Manchester",
+        distance: "within_30km",
+        budget: "5000_7000_local",
+        care: &["medical_nursing", "specialised_dementia"],
+        conditions: &["dementia_alzheimers", "diabetes"],
+        mobility: "wheelchair_permanent",
+        medication: "many_complex_routine",
+        falls: "3_plus_or_serious_injuries",
+        diets: &["diabetic_diet", "pureed_soft_food"],
+        timeline: "urgent_2_weeks",
+    });
     // Partial: every source still pending.
     let j = run(&q, &Directory::demo(), SlotStatus::Pending, &[]);
     assert!(!j["riskAssessment"]["missingInputs"]
@@ -444,18 +459,18 @@ fn snapshot_nursing_dementia_urgent_council_funded_manchester_partial() {
 
 #[test]
 fn snapshot_leeds_guidance_with_loaded_sources() {
-    let q = questionnaire(
-        "Leeds",
-        "distance_not_important",
-        "need_budget_guidance",
-        &["general_residential"],
-        &["mobility_problems"],
-        "walking_aids",
-        "several_simple_routine",
-        "1_2_no_serious_injuries",
-        &["no_special_requirements"],
-        "exploring_6_plus_months",
-    );
+    let q = questionnaire(Answers {
+        city: "Leeds",
+        distance: "distance_not_important",
+        budget: "need_budget_guidance",
+        care: &["general_residential"],
+        conditions: &["mobility_problems"],
+        mobility: "walking_aids",
+        medication: "several_simple_routine",
+        falls: "1_2_no_serious_injuries",
+        diets: &["no_special_requirements"],
+        timeline: "exploring_6_plus_months",
+    });
     let directory = Directory::demo();
     let origin = city_location("Leeds").unwrap();
     let plan = Plan::from_origin(&q, &directory, origin, now()).unwrap();
@@ -517,18 +532,18 @@ fn snapshot_leeds_guidance_with_loaded_sources() {
 // ---- the operators' export format ----
 
 fn plain_leeds() -> Questionnaire {
-    questionnaire(
-        "Leeds",
-        "within_15km",
-        "3000_5000_self",
-        &["general_residential"],
-        &["no_serious_medical"],
-        "fully_mobile",
-        "simple_1_2",
-        "no_falls_occurred",
-        &["diabetic_diet"],
-        "next_month",
-    )
+    questionnaire(Answers {
+        city: "Leeds",
+        distance: "within_15km",
+        budget: "3000_5000_self",
+        care: &["general_residential"],
+        conditions: &["no_serious_medical"],
+        mobility: "fully_mobile",
+        medication: "simple_1_2",
+        falls: "no_falls_occurred",
+        diets: &["diabetic_diet"],
+        timeline: "next_month",
+    })
 }
 
 fn fixture_directory() -> Directory {
