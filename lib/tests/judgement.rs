@@ -650,6 +650,7 @@ fn export_homes_trip_each_cqc_rule_with_their_evidence() {
         (ev(&e, "registration_status"), ev(&e, "origin")),
         (json!("Deregistered"), json!("cqc_api"))
     );
+    assert_eq!(ev(&e, "deregistration_date"), json!("2026-03-31"));
     // Only facts held: no financial or staff flags, status says so.
     for h in homes {
         assert_eq!(h["financial_assessment"]["status"], "no_data");

@@ -350,6 +350,10 @@ pub fn flags_for(input: &JudgementInput, h: &HomeFacts, today: NaiveDate) -> Vec
                 vec![
                     home(),
                     Evidence::new("registration_status", c.registration_status.clone()),
+                    Evidence::new(
+                        "deregistration_date",
+                        c.deregistration_date.map(|d| d.to_string()),
+                    ),
                     origin(),
                 ],
             ));

@@ -80,7 +80,7 @@ pub const RULES: &[Rule] = &[
         statement: "CQC lists {home} as {registration_status} (source: {origin}).",
         impact: "A home that is not registered may not legally provide regulated care.",
         recommendation: "Do not proceed until CQC's register shows the home as registered under its current provider.",
-        evidence: &["home", "registration_status", "origin"],
+        evidence: &["home", "registration_status", "deregistration_date", "origin"],
         threshold: "registrationStatus is `Deregistered`",
     },
     Rule {
