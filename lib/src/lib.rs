@@ -9,6 +9,8 @@
 //! - [`geo`]: city and postcode to coordinates, distances.
 //! - [`matching`]: care-type and distance filters, scoring, the top 5.
 //! - [`report`]: the plan checkpoint, report assembly and merging late sources.
+//! - [`judgement`]: pure rules that write the report's analysis sections,
+//!   each statement traced to its data.
 //! - [`sources`]: the five external source adapters (real HTTP clients).
 //! - [`sandbox`]: local fake servers of the sources' APIs, with switchable faults.
 //! - [`engine`]: durable processing under leases, the retry sweep, manual retries.
@@ -27,6 +29,7 @@ pub mod engine;
 pub mod geo;
 pub mod host;
 pub mod http;
+pub mod judgement;
 pub mod matching;
 pub mod model;
 pub mod questionnaire;

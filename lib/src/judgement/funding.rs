@@ -1,0 +1,400 @@
+//! Funding routes in England that apply from the questionnaire alone, with
+//! the public figures they rest on as configuration (source and tax year).
+//!
+//! Own shape (`fundingGuidance`), not the client's `fundingOptimization`:
+//! that block displays a CHC eligibility percentage, a council contribution
+//! split and a deferred-payment amount, each of which needs the person's
+//! savings, property, income or a clinical assessment. The service holds none
+//! of those, so this section says which routes to ask about and what it
+//! cannot know, and never estimates an amount.
+
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+
+use super::{
+    pounds, Evidence, FallRisk, FamilyNeeds, Funder, MedicationSupport, MobilityLevel, Trace,
+};
+
+/// A public figure with where it comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Figure {
+    /// What it is.
+    pub name: &'static str,
+    /// Pounds (a week for rates, a total for capital limits).
+    pub amount: f64,
+    /// The tax year it applies to, e.g. `2025/26` (6 April to 5 April).
+    pub tax_year: &'static str,
+    /// Its first calendar year (2025 for 2025/26).
+    #[serde(skip)]
+    pub year_start: i32,
+    /// Where it is published.
+    pub source: &'static str,
+}
+
+/// The figures, newest first within each name. Verified December 2026
+/// against the sources named; update each April.
+pub const FIGURES: &[Figure] = &[
+    Figure {
+        name: "upper_capital_limit",
+        amount: 23_250.0,
+        tax_year: "2025/26",
+        year_start: 2025,
+        source: "Care and Support (Charging and Assessment of Resources) Regulations 2014 as uprated for 2025/26; confirmed by Gloucestershire County Council, Capital limits 2025/2026, https://www.gloucestershire.gov.uk/health-and-social-care/adult-social-care/social-care-policies-and-procedures/fairer-contributions-policy-non-residential-carepersonal-budgets/adult-social-care-fairer-contributions-policy/appendix-2-capital-income-and-tariff-income",
+    },
+    Figure {
+        name: "lower_capital_limit",
+        amount: 14_250.0,
+        tax_year: "2025/26",
+        year_start: 2025,
+        source: "Care and Support (Charging and Assessment of Resources) Regulations 2014 as uprated for 2025/26; confirmed by Gloucestershire County Council, Capital limits 2025/2026, https://www.gloucestershire.gov.uk/health-and-social-care/adult-social-care/social-care-policies-and-procedures/fairer-contributions-policy-non-residential-carepersonal-budgets/adult-social-care-fairer-contributions-policy/appendix-2-capital-income-and-tariff-income",
+    },
+    Figure {
+        name: "nhs_funded_nursing_care_weekly",
+        amount: 267.68,
+        tax_year: "2026/27",
+        year_start: 2026,
+        source: "DHSC, Better community care thanks to nursing funding boost (9 March 2026): standard rate £254.06 to £267.68 from 1 April 2026, as republished at https://www.wired-gov.net/wg/news.nsf/articles/better+community+care+thanks+to+nursing+funding+boost+09032026142000?open",
+    },
+    Figure {
+        name: "nhs_funded_nursing_care_weekly",
+        amount: 254.06,
+        tax_year: "2025/26",
+        year_start: 2025,
+        source: "DHSC, Boost in funding for care homes providing nursing (4 March 2025), https://www.gov.uk/government/news/boost-in-funding-for-care-homes-providing-nursing",
+    },
+    Figure {
+        name: "attendance_allowance_higher_weekly",
+        amount: 110.40,
+        tax_year: "2025/26",
+        year_start: 2025,
+        source: "DWP benefit uprating from April 2025 (lower £73.90, higher £110.40); check the current year at https://www.gov.uk/attendance-allowance/what-youll-get",
+    },
+    Figure {
+        name: "attendance_allowance_lower_weekly",
+        amount: 73.90,
+        tax_year: "2025/26",
+        year_start: 2025,
+        source: "DWP benefit uprating from April 2025 (lower £73.90, higher £110.40); check the current year at https://www.gov.uk/attendance-allowance/what-youll-get",
+    },
+];
+
+/// The tax year's first calendar year for a date (the year starts 6 April).
+pub fn tax_year_start(d: NaiveDate) -> i32 {
+    if (d.month(), d.day()) >= (4, 6) {
+        d.year()
+    } else {
+        d.year() - 1
+    }
+}
+
+/// The figure in force on `today`, or the newest one held.
+pub fn figure(name: &str, today: NaiveDate) -> &'static Figure {
+    let year = tax_year_start(today);
+    let mut of_name = FIGURES.iter().filter(|f| f.name == name);
+    let newest = of_name.clone().max_by_key(|f| f.year_start);
+    of_name
+        .find(|f| f.year_start == year)
+        .or(newest)
+        .unwrap_or_else(|| panic!("no funding figure {name}"))
+}
+
+/// A route and why it applies.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FundingRoute {
+    /// Short id: `means_test`, `council_assessment`, `chc_screening`,
+    /// `nursing_care_contribution`, `attendance_allowance`, `deferred_payment`.
+    pub route: &'static str,
+    /// Title.
+    pub title: &'static str,
+    /// The statement.
+    pub summary: String,
+    /// What to ask, and whom.
+    pub ask: Vec<&'static str>,
+    /// The figures used.
+    pub figures: Vec<Figure>,
+    /// Rule, evidence, threshold.
+    #[serde(flatten)]
+    pub trace: Trace,
+}
+
+/// The section (own shape, key `fundingGuidance`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FundingGuidance {
+    /// `England`: the figures and rules are England's.
+    pub jurisdiction: &'static str,
+    /// The routes that apply, most decisive first.
+    pub routes: Vec<FundingRoute>,
+    /// What the service cannot know, plainly.
+    pub cannot_know: Vec<&'static str>,
+    /// Questions for the council.
+    pub questions_for_council: Vec<&'static str>,
+    /// Figures older than the report's tax year.
+    pub out_of_date: Vec<String>,
+    /// When.
+    pub generated_at: String,
+    /// Inputs not held (always the finances).
+    pub missing_inputs: Vec<&'static str>,
+}
+
+/// The CHC checklist indicators the answers show.
+pub fn chc_indicators(n: &FamilyNeeds) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if n.care.nursing {
+        out.push("nursing care");
+    }
+    if n.dementia || n.care.dementia {
+        out.push("dementia");
+    }
+    if n.mobility == MobilityLevel::WheelchairPermanent {
+        out.push("permanent wheelchair use");
+    }
+    if n.medication == MedicationSupport::Complex {
+        out.push("complex medicines");
+    }
+    if n.falls == FallRisk::High {
+        out.push("high fall risk");
+    }
+    if n.diets.iter().any(|d| d == "pureed_soft_food") {
+        out.push("puréed diet");
+    }
+    out
+}
+
+/// The section. Always built (the means test applies to everyone in England).
+pub fn guidance(n: &FamilyNeeds, today: NaiveDate, generated_at: &str) -> Option<FundingGuidance> {
+    let upper = figure("upper_capital_limit", today);
+    let lower = figure("lower_capital_limit", today);
+    let mut routes = Vec::new();
+    let route = |route,
+                 rule_id: &'static str,
+                 ask: Vec<&'static str>,
+                 figures: Vec<Figure>,
+                 ev: Vec<Evidence>| {
+        let trace = Trace::new(rule_id, ev);
+        FundingRoute {
+            route,
+            title: super::rules::rule(rule_id).title,
+            summary: trace.statement(),
+            ask,
+            figures,
+            trace,
+        }
+    };
+    let indicators = chc_indicators(n);
+    if indicators.len() >= super::rules::CHC_MIN_INDICATORS {
+        routes.push(route(
+            "chc_screening",
+            "funding.chc_screening",
+            vec![
+                "Ask the GP, hospital discharge team or social worker for the NHS Continuing Healthcare checklist.",
+                "If the checklist is positive, a full assessment (the Decision Support Tool) follows; if eligible, the NHS pays the whole fee.",
+            ],
+            vec![],
+            vec![
+                Evidence::new("count", indicators.len()),
+                Evidence::new("indicators", indicators.clone()),
+            ],
+        ));
+    }
+    if n.care.nursing {
+        let fnc = figure("nhs_funded_nursing_care_weekly", today);
+        routes.push(route(
+            "nursing_care_contribution",
+            "funding.nursing_care_contribution",
+            vec!["Ask each nursing home whether its quoted fee is before or after the NHS-funded nursing care contribution."],
+            vec![*fnc],
+            vec![
+                Evidence::new("weekly_rate", pounds(fnc.amount)),
+                Evidence::new("tax_year", fnc.tax_year),
+            ],
+        ));
+    }
+    if matches!(n.funder, Funder::LocalAuthority | Funder::Unsure) {
+        routes.push(route(
+            "council_assessment",
+            "funding.council_assessment",
+            vec![
+                "Ask the council's adult social care team for a care needs assessment.",
+                "Ask for a financial assessment and which homes the council pays for at its usual rate.",
+            ],
+            vec![],
+            vec![Evidence::new("budget", n.budget_answer.clone())],
+        ));
+    }
+    routes.push(route(
+        "means_test",
+        "funding.means_test",
+        vec!["Between the two limits the council assumes £1 a week of income for every £250 of capital: ask for the calculation in writing."],
+        vec![*upper, *lower],
+        vec![
+            Evidence::new("upper_limit", pounds(upper.amount)),
+            Evidence::new("lower_limit", pounds(lower.amount)),
+            Evidence::new("tax_year", upper.tax_year),
+        ],
+    ));
+    if matches!(n.funder, Funder::SelfFunded | Funder::Unsure) {
+        let (hi, lo) = (
+            figure("attendance_allowance_higher_weekly", today),
+            figure("attendance_allowance_lower_weekly", today),
+        );
+        routes.push(route(
+            "attendance_allowance",
+            "funding.attendance_allowance",
+            vec!["Claim from the Department for Work and Pensions if the person is over State Pension age and not already receiving it."],
+            vec![*hi, *lo],
+            vec![
+                Evidence::new("lower_rate", pounds(lo.amount)),
+                Evidence::new("higher_rate", pounds(hi.amount)),
+                Evidence::new("tax_year", hi.tax_year),
+                Evidence::new("funder", format!("{:?}", n.funder)),
+            ],
+        ));
+        routes.push(route(
+            "deferred_payment",
+            "funding.deferred_payment",
+            vec![
+                "Ask the council about a deferred payment agreement, its interest rate and fees.",
+                "The home is not counted for the first 12 weeks of a permanent placement: ask the council how this applies.",
+            ],
+            vec![*upper],
+            vec![
+                Evidence::new("upper_limit", pounds(upper.amount)),
+                Evidence::new("funder", format!("{:?}", n.funder)),
+            ],
+        ));
+    }
+    let report_year = tax_year_start(today);
+    let mut out_of_date: Vec<String> = Vec::new();
+    for r in &routes {
+        for f in &r.figures {
+            if f.year_start < report_year {
+                let s = Trace::new(
+                    "funding.figures_out_of_date",
+                    vec![
+                        Evidence::new("figure", f.name),
+                        Evidence::new("tax_year", f.tax_year),
+                        Evidence::new("report_date", today.to_string()),
+                    ],
+                )
+                .statement();
+                if !out_of_date.contains(&s) {
+                    out_of_date.push(s);
+                }
+            }
+        }
+    }
+    Some(FundingGuidance {
+        jurisdiction: "England",
+        routes,
+        cannot_know: vec![
+            "The person's savings and other capital, so whether the council will contribute.",
+            "Whether they own a property, and whether it counts (a partner or relative may live there).",
+            "Their income and benefits, so what they would pay under the means test.",
+            "Whether the NHS will find them eligible for Continuing Healthcare: only its assessment decides.",
+        ],
+        questions_for_council: vec![
+            "Can you carry out a care needs assessment, and how soon?",
+            "After the financial assessment, how much would you pay and how much would we?",
+            "Which of our shortlisted homes accept your usual rate, and is a top-up needed?",
+            "Do you offer a deferred payment agreement, at what interest rate and fees?",
+        ],
+        out_of_date,
+        generated_at: generated_at.to_owned(),
+        missing_inputs: vec!["savings", "property", "income"],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::needs;
+    use super::super::NeededCare;
+    use super::*;
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn routes(n: &FamilyNeeds) -> Vec<&'static str> {
+        guidance(n, day(2025, 10, 1), "t")
+            .unwrap()
+            .routes
+            .iter()
+            .map(|r| r.route)
+            .collect()
+    }
+
+    #[test]
+    fn means_test_is_always_there_with_its_figures() {
+        let g = guidance(&needs(), day(2025, 10, 1), "t").unwrap();
+        let m = g.routes.iter().find(|r| r.route == "means_test").unwrap();
+        assert!(
+            m.summary.contains("£23,250") && m.summary.contains("£14,250"),
+            "{}",
+            m.summary
+        );
+        assert!(m.figures.iter().all(|f| f.source.contains("https://")));
+        assert!(g.out_of_date.is_empty());
+    }
+
+    #[test]
+    fn chc_screening_fires_at_two_indicators_not_one() {
+        let mut n = needs();
+        n.dementia = true;
+        assert!(!routes(&n).contains(&"chc_screening"));
+        n.falls = FallRisk::High;
+        assert!(routes(&n).contains(&"chc_screening"));
+    }
+
+    #[test]
+    fn nursing_contribution_only_for_nursing_care() {
+        let mut n = needs();
+        assert!(!routes(&n).contains(&"nursing_care_contribution"));
+        n.care = NeededCare {
+            nursing: true,
+            ..NeededCare::default()
+        };
+        assert!(routes(&n).contains(&"nursing_care_contribution"));
+        let g = guidance(&n, day(2026, 4, 6), "t").unwrap();
+        let r = g
+            .routes
+            .iter()
+            .find(|r| r.route == "nursing_care_contribution")
+            .unwrap();
+        assert!(r.summary.contains("£267.68"), "{}", r.summary);
+        let g = guidance(&n, day(2026, 4, 5), "t").unwrap();
+        let r = g
+            .routes
+            .iter()
+            .find(|r| r.route == "nursing_care_contribution")
+            .unwrap();
+        assert!(r.summary.contains("£254.06"), "{}", r.summary);
+    }
+
+    #[test]
+    fn council_assessment_for_council_funding_attendance_allowance_for_self_funders() {
+        let mut n = needs();
+        assert!(!routes(&n).contains(&"council_assessment"));
+        assert!(routes(&n).contains(&"attendance_allowance"));
+        assert!(routes(&n).contains(&"deferred_payment"));
+        n.funder = Funder::LocalAuthority;
+        assert!(routes(&n).contains(&"council_assessment"));
+        assert!(!routes(&n).contains(&"attendance_allowance"));
+        assert!(!routes(&n).contains(&"deferred_payment"));
+    }
+
+    #[test]
+    fn figures_out_of_date_fires_after_their_tax_year() {
+        let g = guidance(&needs(), day(2026, 4, 5), "t").unwrap();
+        assert!(g.out_of_date.is_empty());
+        let g = guidance(&needs(), day(2026, 4, 6), "t").unwrap();
+        assert!(
+            g.out_of_date
+                .iter()
+                .any(|s| s.contains("upper_capital_limit")),
+            "{:?}",
+            g.out_of_date
+        );
+    }
+}

@@ -1,0 +1,867 @@
+//! `riskAssessment`: per home red flags and warnings, each from a rule.
+//!
+//! Only facts the service holds are judged: CQC ratings, inspection age and
+//! registration, the FSA rating, Google's rating and the themes of its low
+//! reviews, the fee against the budget band, the distance against the radius
+//! asked for, and which sources are still missing. The client's `financial`
+//! and `staff` categories are present (the page reads them) with `status`
+//! `no_data` and no flags: the service holds no accounts or staffing data and
+//! does not guess.
+
+use chrono::{Datelike, Months, NaiveDate};
+use serde::Serialize;
+
+use super::rules::{self, rule};
+use super::{CqcRating, Evidence, HomeFacts, JudgementInput, Trace};
+
+/// A red flag or warning in the client's shape (`RedFlag`, `Warning`), plus
+/// its trace.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Flag {
+    /// Client category: `financial`, `cqc`, `staff` or `pricing`.
+    #[serde(rename = "type")]
+    pub category: &'static str,
+    /// `high`, `medium` or `low`.
+    pub severity: &'static str,
+    /// Short title.
+    pub title: &'static str,
+    /// The statement, with the evidence filled in.
+    pub description: String,
+    /// What it means.
+    pub impact: &'static str,
+    /// What to do.
+    pub recommendation: &'static str,
+    /// Rule, evidence, threshold.
+    #[serde(flatten)]
+    pub trace: Trace,
+}
+
+impl Flag {
+    /// A flag from the rule with this id and its evidence.
+    pub fn from_rule(rule_id: &'static str, evidence: Vec<Evidence>) -> Flag {
+        let r = rule(rule_id);
+        let trace = Trace::new(rule_id, evidence);
+        Flag {
+            category: r.category,
+            severity: r.severity,
+            title: r.title,
+            description: trace.statement(),
+            impact: r.impact,
+            recommendation: r.recommendation,
+            trace,
+        }
+    }
+
+    fn is_red(&self) -> bool {
+        rule(self.trace.rule_id).kind == "red_flag"
+    }
+
+    /// Points towards the risk score (missing data is not risk: 0).
+    fn points(&self) -> u32 {
+        if self.trace.rule_id == "data.source_missing" {
+            return 0;
+        }
+        match (self.is_red(), self.severity) {
+            (true, "high") => 30,
+            (true, "medium") => 20,
+            (true, _) => 10,
+            (false, "high") => 15,
+            (false, "medium") => 10,
+            (false, _) => 5,
+        }
+    }
+}
+
+/// One category of a home's assessment (client `financial_assessment` etc.).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CategoryAssessment {
+    /// Red flags in this category.
+    pub red_flags: Vec<Flag>,
+    /// Warnings in this category.
+    pub warnings: Vec<Flag>,
+    /// Sum of the flags' points, at most 100.
+    pub risk_score: u32,
+    /// `assessed`, `partial` or `no_data`.
+    pub status: &'static str,
+    /// Why, in words.
+    #[serde(rename = "statusNote")]
+    pub status_note: String,
+    /// CQC only: the overall rating as CQC prints it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overall_rating: Option<&'static str>,
+    /// CQC only: how many key questions are rated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detailed_ratings_count: Option<usize>,
+    /// Pricing only: always false (the service keeps no fee history).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pricing_history_available: Option<bool>,
+}
+
+/// One home's assessment (client `HomeRiskAssessment`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HomeRiskAssessment {
+    /// Directory id.
+    pub home_id: String,
+    /// Name.
+    pub home_name: String,
+    /// All red flags.
+    pub red_flags: Vec<Flag>,
+    /// All warnings.
+    pub warnings: Vec<Flag>,
+    /// Sum of the flags' points, at most 100.
+    pub risk_score: u32,
+    /// `high`, `medium` or `low`.
+    pub overall_risk_level: &'static str,
+    /// No data held: present, empty, `no_data`.
+    pub financial_assessment: CategoryAssessment,
+    /// CQC, FSA, Google and missing-source flags.
+    pub cqc_assessment: CategoryAssessment,
+    /// No data held: present, empty, `no_data`.
+    pub staff_assessment: CategoryAssessment,
+    /// Fee and distance flags.
+    pub pricing_assessment: CategoryAssessment,
+}
+
+/// Counts by level.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RiskDistribution {
+    /// High.
+    pub high: usize,
+    /// Medium.
+    pub medium: usize,
+    /// Low.
+    pub low: usize,
+}
+
+/// Flags by client category.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct FlagsByCategory {
+    /// Financial (always 0: no data).
+    pub financial: usize,
+    /// CQC and other inspection and review sources.
+    pub cqc: usize,
+    /// Staff (always 0: no data).
+    pub staff: usize,
+    /// Pricing and distance.
+    pub pricing: usize,
+}
+
+/// One of the riskiest homes.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RiskiestHome {
+    /// Name.
+    pub home_name: String,
+    /// Score.
+    pub risk_score: u32,
+    /// Level.
+    pub risk_level: &'static str,
+    /// Red flags.
+    pub red_flag_count: usize,
+}
+
+/// The section summary.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RiskSummary {
+    /// Homes assessed.
+    pub total_homes_assessed: usize,
+    /// Red flags over all homes.
+    pub total_red_flags: usize,
+    /// Homes by level.
+    pub risk_distribution: RiskDistribution,
+    /// Red flags and warnings by category.
+    pub flags_by_category: FlagsByCategory,
+    /// Homes with a red flag, riskiest first.
+    pub highest_risk_homes: Vec<RiskiestHome>,
+    /// One paragraph.
+    pub overall_assessment: String,
+}
+
+/// Client `riskAssessment`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RiskAssessment {
+    /// Per home, in rank order.
+    pub homes_assessment: Vec<HomeRiskAssessment>,
+    /// Summary.
+    pub summary: RiskSummary,
+    /// When.
+    pub generated_at: String,
+    /// Sources not yet in: the assessment may change when they arrive.
+    #[serde(rename = "missingInputs")]
+    pub missing_inputs: Vec<String>,
+}
+
+/// The themes looked for in low-rated reviews, as data: (theme, keywords).
+pub const REVIEW_THEMES: &[(&str, &[&str])] = &[
+    (
+        "staffing levels",
+        &[
+            "understaffed",
+            "short staffed",
+            "short-staffed",
+            "not enough staff",
+            "agency staff",
+        ],
+    ),
+    (
+        "cleanliness",
+        &[
+            "dirty", "smell", "smelled", "smelt", "stank", "unclean", "filthy",
+        ],
+    ),
+    (
+        "neglect",
+        &[
+            "neglect",
+            "ignored",
+            "left alone",
+            "unattended",
+            "left in soiled",
+        ],
+    ),
+    ("food", &["food", "meal", "meals", "cold dinner"]),
+    (
+        "communication",
+        &[
+            "never told",
+            "no one called",
+            "not informed",
+            "didn't inform",
+            "communication",
+        ],
+    ),
+    ("medication", &["medication", "medicine", "tablets"]),
+    (
+        "attitude of staff",
+        &["rude", "disrespectful", "shouted", "unkind"],
+    ),
+];
+
+/// The assessment; `None` when there are no homes.
+pub fn assess(
+    input: &JudgementInput,
+    today: NaiveDate,
+    generated_at: &str,
+) -> Option<RiskAssessment> {
+    if input.homes.is_empty() {
+        return None;
+    }
+    let homes: Vec<HomeRiskAssessment> = input
+        .homes
+        .iter()
+        .map(|h| assess_home(input, h, today))
+        .collect();
+
+    let mut distribution = RiskDistribution::default();
+    let mut by_category = FlagsByCategory::default();
+    for h in &homes {
+        match h.overall_risk_level {
+            "high" => distribution.high += 1,
+            "medium" => distribution.medium += 1,
+            _ => distribution.low += 1,
+        }
+        for f in h.red_flags.iter().chain(&h.warnings) {
+            match f.category {
+                "financial" => by_category.financial += 1,
+                "staff" => by_category.staff += 1,
+                "pricing" => by_category.pricing += 1,
+                _ => by_category.cqc += 1,
+            }
+        }
+    }
+    let mut riskiest: Vec<RiskiestHome> = homes
+        .iter()
+        .filter(|h| !h.red_flags.is_empty())
+        .map(|h| RiskiestHome {
+            home_name: h.home_name.clone(),
+            risk_score: h.risk_score,
+            risk_level: h.overall_risk_level,
+            red_flag_count: h.red_flags.len(),
+        })
+        .collect();
+    riskiest.sort_by_key(|h| std::cmp::Reverse(h.risk_score));
+    riskiest.truncate(3);
+    let total_red_flags: usize = homes.iter().map(|h| h.red_flags.len()).sum();
+
+    let missing = super::missing_inputs(&input.homes, &["cqc", "fsa", "google_places"]);
+    let overall_assessment = overall_text(&homes, total_red_flags, &missing);
+    Some(RiskAssessment {
+        summary: RiskSummary {
+            total_homes_assessed: homes.len(),
+            total_red_flags,
+            risk_distribution: distribution,
+            flags_by_category: by_category,
+            highest_risk_homes: riskiest,
+            overall_assessment,
+        },
+        homes_assessment: homes,
+        generated_at: generated_at.to_owned(),
+        missing_inputs: missing,
+    })
+}
+
+fn overall_text(homes: &[HomeRiskAssessment], red: usize, missing: &[String]) -> String {
+    let clear: Vec<&str> = homes
+        .iter()
+        .filter(|h| h.red_flags.is_empty())
+        .map(|h| h.home_name.as_str())
+        .collect();
+    let mut text = if red == 0 {
+        format!(
+            "No red flags in the data held for the {} homes.",
+            homes.len()
+        )
+    } else {
+        format!(
+            "{red} red flag(s) across {} of the {} homes; {} without red flags: {}.",
+            homes.len() - clear.len(),
+            homes.len(),
+            clear.len(),
+            if clear.is_empty() {
+                "none".to_owned()
+            } else {
+                clear.join(", ")
+            }
+        )
+    };
+    text.push_str(
+        " Financial stability and staffing are not assessed: the service holds no data on them.",
+    );
+    if !missing.is_empty() {
+        text.push_str(&format!(
+            " {} source result(s) are still missing, so flags from them cannot be ruled out yet.",
+            missing.len()
+        ));
+    }
+    text
+}
+
+/// The flags of one home, in rule order.
+pub fn flags_for(input: &JudgementInput, h: &HomeFacts, today: NaiveDate) -> Vec<Flag> {
+    let mut flags = Vec::new();
+    let home = || Evidence::new("home", h.name.clone());
+    if let Some(c) = &h.cqc {
+        let origin = || Evidence::new("origin", c.origin);
+        if c.registration_status
+            .as_deref()
+            .is_some_and(|s| s.trim().eq_ignore_ascii_case("deregistered"))
+        {
+            flags.push(Flag::from_rule(
+                "cqc.deregistered",
+                vec![
+                    home(),
+                    Evidence::new("registration_status", c.registration_status.clone()),
+                    Evidence::new(
+                        "deregistration_date",
+                        c.deregistration_date.map(|d| d.to_string()),
+                    ),
+                    origin(),
+                ],
+            ));
+        }
+        let inspected =
+            || Evidence::new("last_inspection", c.last_inspection.map(|d| d.to_string()));
+        match c.overall {
+            Some(CqcRating::Inadequate) => flags.push(Flag::from_rule(
+                "cqc.overall_inadequate",
+                vec![home(), Evidence::new("overall", "Inadequate"), inspected()],
+            )),
+            Some(CqcRating::RequiresImprovement) => flags.push(Flag::from_rule(
+                "cqc.overall_requires_improvement",
+                vec![
+                    home(),
+                    Evidence::new("overall", "Requires improvement"),
+                    inspected(),
+                ],
+            )),
+            Some(_) => {}
+            None => flags.push(Flag::from_rule("cqc.not_rated", vec![home(), origin()])),
+        }
+        for (question, rating) in c.key_questions() {
+            let weighty = matches!(question, "safe" | "well_led");
+            let id = match (rating, weighty) {
+                (Some(CqcRating::Inadequate), true) => "cqc.safe_or_well_led_inadequate",
+                (Some(CqcRating::RequiresImprovement), true) => {
+                    "cqc.safe_or_well_led_requires_improvement"
+                }
+                (Some(CqcRating::Inadequate), false) => "cqc.other_key_question_inadequate",
+                (Some(CqcRating::RequiresImprovement), false) => {
+                    "cqc.other_key_question_requires_improvement"
+                }
+                _ => continue,
+            };
+            let label = match question {
+                "well_led" => "Well-led",
+                "safe" => "Safe",
+                "effective" => "Effective",
+                "caring" => "Caring",
+                _ => "Responsive",
+            };
+            flags.push(Flag::from_rule(
+                id,
+                vec![
+                    home(),
+                    Evidence::new("key_question", label),
+                    Evidence::new("rating", rating.map(CqcRating::label)),
+                ],
+            ));
+        }
+        if let Some(date) = c.last_inspection {
+            if inspection_too_old(date, today) {
+                flags.push(Flag::from_rule(
+                    "cqc.inspection_over_24_months",
+                    vec![
+                        home(),
+                        inspected(),
+                        Evidence::new("months", months_between(date, today)),
+                    ],
+                ));
+            }
+        }
+    }
+    if let Some(f) = &h.fsa {
+        if let Some(r) = f.rating.filter(|r| *r <= rules::FSA_LOW_RATING) {
+            flags.push(Flag::from_rule(
+                "fsa.rating_2_or_below",
+                vec![
+                    home(),
+                    Evidence::new("fsa_rating", r),
+                    Evidence::new("rating_date", f.rating_date.map(|d| d.to_string())),
+                ],
+            ));
+        }
+    }
+    if let Some(g) = &h.google {
+        if let (Some(rating), Some(count)) = (g.rating, g.review_count) {
+            if rating < rules::GOOGLE_LOW_RATING && count >= rules::GOOGLE_MIN_REVIEWS {
+                flags.push(Flag::from_rule(
+                    "google.low_rating",
+                    vec![
+                        home(),
+                        Evidence::new("google_rating", rating),
+                        Evidence::new("review_count", count),
+                    ],
+                ));
+            }
+        }
+        for (theme, count, keywords) in recurring_themes(&g.reviews) {
+            flags.push(Flag::from_rule(
+                "google.recurring_complaint",
+                vec![
+                    home(),
+                    Evidence::new("theme", theme),
+                    Evidence::new("count", count),
+                    Evidence::new("keywords", keywords),
+                ],
+            ));
+        }
+    }
+    let needs = &input.needs;
+    match h.weekly_fee {
+        Some(fee) => {
+            if let Some(max) = needs.budget_max_weekly.filter(|max| fee > *max) {
+                flags.push(Flag::from_rule(
+                    "pricing.over_budget",
+                    vec![
+                        home(),
+                        Evidence::new("weekly_fee", super::pounds(fee)),
+                        Evidence::new("budget_max_weekly", super::pounds(max)),
+                        Evidence::new("budget", needs.budget_answer.clone()),
+                    ],
+                ));
+            }
+        }
+        None => flags.push(Flag::from_rule(
+            "pricing.fee_unknown",
+            vec![home(), Evidence::new("care_type", needs.care.describe())],
+        )),
+    }
+    if let (Some(d), Some(max)) = (h.distance_km, needs.max_distance_km) {
+        if d > max {
+            flags.push(Flag::from_rule(
+                "location.beyond_requested_distance",
+                vec![
+                    home(),
+                    Evidence::new("distance_km", d),
+                    Evidence::new("max_distance_km", max),
+                ],
+            ));
+        }
+    }
+    for m in &h.missing {
+        if matches!(m.source.as_str(), "cqc" | "fsa" | "google_places") {
+            flags.push(Flag::from_rule(
+                "data.source_missing",
+                vec![
+                    home(),
+                    Evidence::new("source", m.source.clone()),
+                    Evidence::new("status", m.status.clone()),
+                ],
+            ));
+        }
+    }
+    flags
+}
+
+fn assess_home(input: &JudgementInput, h: &HomeFacts, today: NaiveDate) -> HomeRiskAssessment {
+    let flags = flags_for(input, h, today);
+    let category = |cat: &str, status: &'static str, note: String| {
+        let mine: Vec<&Flag> = flags.iter().filter(|f| f.category == cat).collect();
+        CategoryAssessment {
+            red_flags: mine
+                .iter()
+                .filter(|f| f.is_red())
+                .map(|f| (*f).clone())
+                .collect(),
+            warnings: mine
+                .iter()
+                .filter(|f| !f.is_red())
+                .map(|f| (*f).clone())
+                .collect(),
+            risk_score: mine.iter().map(|f| f.points()).sum::<u32>().min(100),
+            status,
+            status_note: note,
+            overall_rating: None,
+            detailed_ratings_count: None,
+            pricing_history_available: None,
+        }
+    };
+    let cqc_missing = h.missing.iter().any(|m| m.source == "cqc");
+    let (cqc_status, cqc_note) = match &h.cqc {
+        None => (
+            "no_data",
+            "The service holds no CQC record for this home.".to_owned(),
+        ),
+        Some(c) if c.origin == "directory" && cqc_missing => (
+            "partial",
+            "Ratings from the directory; the CQC API has not answered yet.".to_owned(),
+        ),
+        Some(c) => (
+            "assessed",
+            format!(
+                "Ratings from {}.",
+                if c.origin == "cqc_api" {
+                    "the CQC API"
+                } else {
+                    "the directory"
+                }
+            ),
+        ),
+    };
+    let mut cqc = category("cqc", cqc_status, cqc_note);
+    if let Some(c) = &h.cqc {
+        cqc.overall_rating = c.overall.map(CqcRating::label);
+        cqc.detailed_ratings_count = Some(
+            c.key_questions()
+                .iter()
+                .filter(|(_, r)| r.is_some())
+                .count(),
+        );
+    }
+    let mut pricing = category(
+        "pricing",
+        if h.weekly_fee.is_some() {
+            "assessed"
+        } else {
+            "no_data"
+        },
+        if h.weekly_fee.is_some() {
+            "Fee from the directory, against your budget band and distance.".to_owned()
+        } else {
+            "No fee published for the care needed.".to_owned()
+        },
+    );
+    pricing.pricing_history_available = Some(false);
+    let financial = category(
+        "financial",
+        "no_data",
+        "The service holds no accounts or financial-stability data for this home.".to_owned(),
+    );
+    let staff = category(
+        "staff",
+        "no_data",
+        "The service holds no staffing data (turnover, tenure, staff reviews) for this home."
+            .to_owned(),
+    );
+    let risk_score = flags.iter().map(Flag::points).sum::<u32>().min(100);
+    let any_high_red = flags.iter().any(|f| f.is_red() && f.severity == "high");
+    let overall_risk_level = if any_high_red || risk_score >= 50 {
+        "high"
+    } else if risk_score >= 20 {
+        "medium"
+    } else {
+        "low"
+    };
+    HomeRiskAssessment {
+        home_id: h.id.clone(),
+        home_name: h.name.clone(),
+        red_flags: flags.iter().filter(|f| f.is_red()).cloned().collect(),
+        warnings: flags.iter().filter(|f| !f.is_red()).cloned().collect(),
+        risk_score,
+        overall_risk_level,
+        financial_assessment: financial,
+        cqc_assessment: cqc,
+        staff_assessment: staff,
+        pricing_assessment: pricing,
+    }
+}
+
+/// Whether an inspection on `date` is more than 24 calendar months before
+/// `today` (exactly 24 months is not).
+pub fn inspection_too_old(date: NaiveDate, today: NaiveDate) -> bool {
+    date.checked_add_months(Months::new(rules::INSPECTION_MAX_AGE_MONTHS))
+        .is_some_and(|limit| limit < today)
+}
+
+/// Whole calendar months from `from` to `to`.
+pub fn months_between(from: NaiveDate, to: NaiveDate) -> i32 {
+    let mut months = (to.year() - from.year()) * 12 + to.month() as i32 - from.month() as i32;
+    if to.day() < from.day() {
+        months -= 1;
+    }
+    months
+}
+
+/// Themes mentioned by at least [`rules::RECURRING_THEME_MIN`] reviews rated
+/// at most [`rules::LOW_REVIEW_STARS`]: (theme, how many, keywords seen).
+pub fn recurring_themes(
+    reviews: &[super::Review],
+) -> Vec<(&'static str, usize, Vec<&'static str>)> {
+    let low: Vec<String> = reviews
+        .iter()
+        .filter(|r| r.rating.is_some_and(|s| s <= rules::LOW_REVIEW_STARS))
+        .filter_map(|r| r.text.as_deref().map(str::to_lowercase))
+        .collect();
+    REVIEW_THEMES
+        .iter()
+        .filter_map(|(theme, words)| {
+            let mut seen: Vec<&'static str> = Vec::new();
+            let count = low
+                .iter()
+                .filter(|text| {
+                    let hits: Vec<&'static str> =
+                        words.iter().copied().filter(|w| text.contains(w)).collect();
+                    for w in &hits {
+                        if !seen.contains(w) {
+                            seen.push(w);
+                        }
+                    }
+                    !hits.is_empty()
+                })
+                .count();
+            (count >= rules::RECURRING_THEME_MIN).then_some((*theme, count, seen))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::{home, input};
+    use super::super::{CqcFacts, FsaFacts, GoogleFacts, MissingInput, Review};
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 6, 15).unwrap()
+    }
+
+    fn ids(h: &HomeFacts) -> Vec<&'static str> {
+        let i = input(vec![h.clone()]);
+        flags_for(&i, h, today())
+            .iter()
+            .map(|f| f.trace.rule_id)
+            .collect()
+    }
+
+    fn fires(h: &HomeFacts, id: &str) -> bool {
+        ids(h).contains(&id)
+    }
+
+    fn with_cqc(f: impl FnOnce(&mut CqcFacts)) -> HomeFacts {
+        let mut h = home(1);
+        let mut c = h.cqc.clone().unwrap();
+        f(&mut c);
+        h.cqc = Some(c);
+        h
+    }
+
+    #[test]
+    fn a_clean_home_has_no_flags() {
+        assert_eq!(ids(&home(1)), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn deregistered_fires_on_the_status_and_not_on_registered() {
+        let h = with_cqc(|c| c.registration_status = Some("Deregistered".into()));
+        assert!(fires(&h, "cqc.deregistered"));
+        let h = with_cqc(|c| c.registration_status = Some("Registered".into()));
+        assert!(!fires(&h, "cqc.deregistered"));
+    }
+
+    #[test]
+    fn overall_inadequate_and_requires_improvement_fire_good_does_not() {
+        let h = with_cqc(|c| c.overall = Some(CqcRating::Inadequate));
+        assert!(fires(&h, "cqc.overall_inadequate"));
+        assert!(!fires(&h, "cqc.overall_requires_improvement"));
+        let h = with_cqc(|c| c.overall = Some(CqcRating::RequiresImprovement));
+        assert!(fires(&h, "cqc.overall_requires_improvement"));
+        let h = with_cqc(|c| c.overall = Some(CqcRating::Good));
+        assert!(!fires(&h, "cqc.overall_requires_improvement"));
+        assert!(!fires(&h, "cqc.overall_inadequate"));
+    }
+
+    #[test]
+    fn safe_and_well_led_weigh_more_than_the_other_key_questions() {
+        let h = with_cqc(|c| c.safe = Some(CqcRating::Inadequate));
+        assert!(fires(&h, "cqc.safe_or_well_led_inadequate"));
+        let h = with_cqc(|c| c.well_led = Some(CqcRating::RequiresImprovement));
+        assert!(fires(&h, "cqc.safe_or_well_led_requires_improvement"));
+        let h = with_cqc(|c| c.caring = Some(CqcRating::Inadequate));
+        assert!(fires(&h, "cqc.other_key_question_inadequate"));
+        assert!(!fires(&h, "cqc.safe_or_well_led_inadequate"));
+        let h = with_cqc(|c| c.responsive = Some(CqcRating::RequiresImprovement));
+        assert!(fires(&h, "cqc.other_key_question_requires_improvement"));
+        // Just below: Good on every key question.
+        let h = with_cqc(|c| c.safe = Some(CqcRating::Good));
+        assert!(!fires(&h, "cqc.safe_or_well_led_requires_improvement"));
+        assert!(!fires(&h, "cqc.other_key_question_requires_improvement"));
+        let f = Flag::from_rule(
+            "cqc.safe_or_well_led_inadequate",
+            vec![
+                Evidence::new("home", "A"),
+                Evidence::new("key_question", "Safe"),
+                Evidence::new("rating", "Inadequate"),
+            ],
+        );
+        assert_eq!(f.description, "CQC rates A Inadequate for Safe.");
+        assert_eq!((f.category, f.severity), ("cqc", "high"));
+    }
+
+    #[test]
+    fn inspection_age_fires_after_24_months_not_at_24() {
+        let at = NaiveDate::from_ymd_opt(2024, 6, 15).unwrap();
+        let h = with_cqc(|c| c.last_inspection = Some(at));
+        assert!(!fires(&h, "cqc.inspection_over_24_months"));
+        let h = with_cqc(|c| c.last_inspection = at.pred_opt());
+        assert!(fires(&h, "cqc.inspection_over_24_months"));
+        assert_eq!(months_between(at.pred_opt().unwrap(), today()), 24);
+    }
+
+    #[test]
+    fn not_rated_fires_without_an_overall_rating() {
+        let h = with_cqc(|c| c.overall = None);
+        assert!(fires(&h, "cqc.not_rated"));
+        assert!(!fires(&home(1), "cqc.not_rated"));
+    }
+
+    #[test]
+    fn fsa_fires_at_2_not_at_3() {
+        let mut h = home(1);
+        h.fsa = Some(FsaFacts {
+            rating: Some(2),
+            ..FsaFacts::default()
+        });
+        assert!(fires(&h, "fsa.rating_2_or_below"));
+        h.fsa = Some(FsaFacts {
+            rating: Some(3),
+            ..FsaFacts::default()
+        });
+        assert!(!fires(&h, "fsa.rating_2_or_below"));
+        h.fsa = Some(FsaFacts {
+            rating: None,
+            ..FsaFacts::default()
+        });
+        assert!(!fires(&h, "fsa.rating_2_or_below"));
+    }
+
+    #[test]
+    fn google_low_rating_needs_both_the_rating_and_the_review_count() {
+        let mut h = home(1);
+        let g = |rating, count| {
+            Some(GoogleFacts {
+                rating: Some(rating),
+                review_count: Some(count),
+                reviews: vec![],
+            })
+        };
+        h.google = g(3.4, 10);
+        assert!(fires(&h, "google.low_rating"));
+        h.google = g(3.5, 10);
+        assert!(!fires(&h, "google.low_rating"));
+        h.google = g(3.4, 9);
+        assert!(!fires(&h, "google.low_rating"));
+    }
+
+    #[test]
+    fn recurring_complaint_needs_two_low_reviews_on_one_theme() {
+        let review = |stars: f64, text: &str| Review {
+            rating: Some(stars),
+            text: Some(text.into()),
+        };
+        let mut h = home(1);
+        h.google = Some(GoogleFacts {
+            rating: Some(4.0),
+            review_count: Some(30),
+            reviews: vec![
+                review(1.0, "Always understaffed at weekends"),
+                review(2.0, "Short staffed and the room smelt"),
+                review(5.0, "Understaffed? Never saw it."),
+            ],
+        });
+        let i = input(vec![h.clone()]);
+        let flags = flags_for(&i, &h, today());
+        let f = flags
+            .iter()
+            .find(|f| f.trace.rule_id == "google.recurring_complaint")
+            .unwrap();
+        assert!(f.description.starts_with("2 of "), "{}", f.description);
+        assert!(f.description.contains("staffing levels"));
+        // Just below: one low review per theme (the 5-star one does not count).
+        h.google.as_mut().unwrap().reviews.remove(1);
+        assert!(!fires(&h, "google.recurring_complaint"));
+    }
+
+    #[test]
+    fn over_budget_fires_above_the_band_not_at_its_top() {
+        let mut h = home(1);
+        h.weekly_fee = Some(1154.01);
+        assert!(fires(&h, "pricing.over_budget"));
+        h.weekly_fee = Some(1154.0);
+        assert!(!fires(&h, "pricing.over_budget"));
+        h.weekly_fee = None;
+        assert!(fires(&h, "pricing.fee_unknown"));
+        assert!(!fires(&h, "pricing.over_budget"));
+    }
+
+    #[test]
+    fn distance_fires_beyond_the_radius_not_on_it() {
+        let mut h = home(1);
+        h.distance_km = Some(15.1);
+        assert!(fires(&h, "location.beyond_requested_distance"));
+        h.distance_km = Some(15.0);
+        assert!(!fires(&h, "location.beyond_requested_distance"));
+    }
+
+    #[test]
+    fn missing_sources_are_warned_of_and_do_not_score() {
+        let mut h = home(1);
+        h.missing = vec![MissingInput {
+            source: "fsa".into(),
+            status: "pending".into(),
+        }];
+        assert!(fires(&h, "data.source_missing"));
+        let i = input(vec![h]);
+        let r = assess(&i, today(), "t").unwrap();
+        assert_eq!(r.homes_assessment[0].risk_score, 0);
+        assert_eq!(r.homes_assessment[0].overall_risk_level, "low");
+        assert_eq!(r.missing_inputs, vec!["Home 1: fsa (pending)".to_owned()]);
+    }
+
+    #[test]
+    fn financial_and_staff_are_present_with_no_data() {
+        let r = assess(&input(vec![home(1)]), today(), "t").unwrap();
+        let h = &r.homes_assessment[0];
+        assert_eq!(h.financial_assessment.status, "no_data");
+        assert!(h.financial_assessment.red_flags.is_empty());
+        assert_eq!(h.staff_assessment.status, "no_data");
+        assert_eq!(assess(&input(vec![]), today(), "t"), None);
+    }
+}

@@ -1,0 +1,184 @@
+//! Executive summary fields the client reads: the `executiveSummary` texts,
+//! and per home `matchReason` and `category_labels` (from the category
+//! winners of matching).
+
+use serde::Serialize;
+
+use super::risk::RiskAssessment;
+use super::{pounds, Evidence, HomeFacts, JudgementInput, Trace, WinnerCategory};
+
+/// Client `executiveSummary`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutiveSummary {
+    /// What was matched on.
+    pub personalized_matching: String,
+    /// How many homes, how they scored.
+    pub precision_matching: String,
+    /// Which sources were read.
+    pub deep_analysis: String,
+    /// The headline finding.
+    pub expert_insights: String,
+}
+
+/// Per-home fields for the client's `careHomes[]`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HomeSummary {
+    /// The home.
+    #[serde(rename = "homeId")]
+    pub home_id: String,
+    /// Client `matchReason`.
+    #[serde(rename = "matchReason")]
+    pub match_reason: String,
+    /// Client `category_labels`.
+    pub category_labels: Vec<&'static str>,
+    /// Rule, evidence, threshold.
+    #[serde(flatten)]
+    pub trace: Trace,
+}
+
+/// The client label of a category won. "Medical & Safety" marks the label the
+/// client shows as determined by medical needs.
+pub fn label(c: WinnerCategory) -> &'static str {
+    match c {
+        WinnerCategory::BestOverall => "Best Overall Match",
+        WinnerCategory::BestCare => "Best Medical & Safety",
+        WinnerCategory::BestValue => "Best Value",
+    }
+}
+
+/// The reason, from the home's strongest known facts.
+pub fn match_reason(input: &JudgementInput, h: &HomeFacts) -> HomeSummary {
+    let mut parts: Vec<String> = Vec::new();
+    if h.rank == 1 {
+        parts.push("Strongest overall match".to_owned());
+    }
+    if let Some(r) = h.cqc.as_ref().and_then(|c| c.overall) {
+        parts.push(format!("rated {} by CQC", r.label()));
+    }
+    if let Some(f) = h.weekly_fee {
+        match input.needs.budget_max_weekly {
+            Some(max) if f <= max => {
+                parts.push(format!("{} a week, within your budget", pounds(f)))
+            }
+            Some(_) => parts.push(format!("{} a week, above your budget", pounds(f))),
+            None => parts.push(format!("{} a week", pounds(f))),
+        }
+    }
+    if let Some(d) = h.distance_km {
+        parts.push(format!("{d:.1} km away"));
+    }
+    if let Some(g) = &h.google {
+        if let (Some(r), Some(n)) = (g.rating, g.review_count) {
+            parts.push(format!("{r:.1} stars from {n} Google reviews"));
+        }
+    }
+    let mut reason = parts.join(", ");
+    if let Some(first) = reason.get(..1) {
+        reason = first.to_uppercase() + &reason[1..];
+    }
+    if reason.is_empty() {
+        reason = format!("Offers {}", input.needs.care.describe());
+    }
+    reason.push('.');
+    HomeSummary {
+        home_id: h.id.clone(),
+        category_labels: h.winner_of.iter().map(|c| label(*c)).collect(),
+        trace: Trace::new(
+            "summary.match_reason",
+            vec![
+                Evidence::new("reason", reason.clone()),
+                Evidence::new("score", h.score),
+                Evidence::new("rank", h.rank),
+            ],
+        ),
+        match_reason: reason,
+    }
+}
+
+/// Per home, in rank order.
+pub fn homes(input: &JudgementInput) -> Vec<HomeSummary> {
+    input.homes.iter().map(|h| match_reason(input, h)).collect()
+}
+
+/// The texts; `None` when there are no homes.
+pub fn executive(
+    input: &JudgementInput,
+    risk: Option<&RiskAssessment>,
+) -> Option<ExecutiveSummary> {
+    let top = input.homes.iter().min_by_key(|h| h.rank)?;
+    let n = &input.needs;
+    let scores: Vec<f64> = input.homes.iter().filter_map(|h| h.score).collect();
+    let (hi, lo) = (
+        scores.iter().copied().reduce(f64::max),
+        scores.iter().copied().reduce(f64::min),
+    );
+    let missing: usize = input.homes.iter().map(|h| h.missing.len()).sum();
+    let red: usize = risk.map_or(0, |r| r.summary.total_red_flags);
+    Some(ExecutiveSummary {
+        personalized_matching: format!(
+            "Matched on {} near {}{}, with your budget and priorities.",
+            n.care.describe(),
+            n.city,
+            n.max_distance_km.map_or(String::new(), |d| format!(" (within {d:.0} km)"))
+        ),
+        precision_matching: match (hi, lo) {
+            (Some(hi), Some(lo)) => format!(
+                "{} homes chosen, match scores {lo:.1} to {hi:.1} out of 100.",
+                input.homes.len()
+            ),
+            _ => format!("{} homes chosen.", input.homes.len()),
+        },
+        deep_analysis: format!(
+            "Each home checked against CQC inspections, food hygiene ratings, public reviews, its area and its own website{}.",
+            if missing > 0 {
+                format!("; {missing} source result(s) are still missing and will be added when they arrive")
+            } else {
+                String::new()
+            }
+        ),
+        expert_insights: format!(
+            "{} is the strongest match. {}",
+            top.name,
+            if red == 0 {
+                "No red flags were found in the data held.".to_owned()
+            } else {
+                format!("{red} red flag(s) were found: read the Risk Assessment before visiting.")
+            }
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::{home, input};
+    use super::*;
+
+    #[test]
+    fn match_reason_names_the_facts_and_labels_follow_the_winners() {
+        let mut h = home(1);
+        h.winner_of = vec![WinnerCategory::BestOverall, WinnerCategory::BestCare];
+        let i = input(vec![h.clone()]);
+        let s = match_reason(&i, &h);
+        assert_eq!(
+            s.match_reason,
+            "Strongest overall match, rated Good by CQC, £1,000 a week, within your budget, 3.0 km away, 4.3 stars from 40 Google reviews."
+        );
+        assert_eq!(
+            s.category_labels,
+            vec!["Best Overall Match", "Best Medical & Safety"]
+        );
+        assert!(summary_has_no_empty(&executive(&i, None).unwrap()));
+    }
+
+    fn summary_has_no_empty(s: &ExecutiveSummary) -> bool {
+        [
+            &s.personalized_matching,
+            &s.precision_matching,
+            &s.deep_analysis,
+            &s.expert_insights,
+        ]
+        .iter()
+        .all(|t| !t.is_empty())
+    }
+}
