@@ -183,6 +183,10 @@ pub struct ScoredHome {
     /// filter had to be relaxed).
     #[serde(default)]
     pub over_budget: bool,
+    /// The weekly fee for the care the person needs ([`relevant_fee`]),
+    /// when the directory gives it.
+    #[serde(default)]
+    pub weekly_fee: Option<f64>,
 }
 
 /// A category winner.
@@ -721,6 +725,7 @@ pub fn match_homes(q: &Questionnaire, homes: &[Home], origin: &Location) -> Matc
                 match_score: factor_scores.weighted(&weights),
                 factor_scores,
                 over_budget: !ok,
+                weekly_fee: relevant_fee(h, &need),
             }
         })
         .collect();
