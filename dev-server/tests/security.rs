@@ -14,7 +14,8 @@
 //!   `*_API_KEY`/`*_BASE_URL` (pointed at a sandbox this test runs, which
 //!   accepts only distinctive keys) and Vercel's JSON logs (`VERCEL=1`).
 //! - No API key appears in any HTTP answer; the report names the patient
-//!   (`client_name`) and nothing else from section 1 of the questionnaire.
+//!   (`clientName`) and nothing else from section 1 of the questionnaire
+//!   (the echoed questionnaire is the stored form, which holds only that).
 //!
 //! Each capture is checked to hold what it should (the job ids, failed
 //! fetches, refused requests, trace-level lines), so a capture that lost the
@@ -685,7 +686,7 @@ async fn exercise_and_check(
             .await;
         assert_eq!(code, StatusCode::OK, "{report}");
         assert_eq!(report["is_partial"], true, "{report}");
-        assert_eq!(report["client_name"], family.patient, "{report}");
+        assert_eq!(report["report"]["clientName"], family.patient, "{report}");
         let (code, missing) = server
             .get(&format!("/api/professional-report/missing-sources/{id}"))
             .await;
@@ -751,10 +752,10 @@ async fn exercise_and_check(
             .await;
         assert_eq!(code, StatusCode::OK, "{report}");
         assert_eq!(report["is_partial"], false, "{report}");
-        assert_eq!(report["client_name"], family.patient, "{report}");
+        assert_eq!(report["report"]["clientName"], family.patient, "{report}");
         // The keyed sources loaded: their keys were sent and accepted.
         for source in ["cqc", "google_places", "firecrawl"] {
-            let loaded = report["homes"]
+            let loaded = report["report"]["careHomes"]
                 .as_array()
                 .into_iter()
                 .flatten()
@@ -848,7 +849,7 @@ async fn exercise_and_check(
         }
         let echoes = body["error"]["code"] == "validation_failed"
             || body["error"]["code"] == "invalid_job_id";
-        let is_report = body.get("client_name").is_some();
+        let is_report = body["report"].get("clientName").is_some();
         if echoes || is_report {
             continue;
         }
