@@ -200,6 +200,9 @@ async fn the_report_contract_holds_on_redis() {
     contract_holds(support::redis_store().await).await;
 }
 
+/// A named way to break an answer.
+type Trap = (&'static str, fn(&mut Value));
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_schema_refuses_each_trap_of_the_contract() {
     let v = validator();
@@ -208,7 +211,7 @@ async fn the_schema_refuses_each_trap_of_the_contract() {
     assert_eq!(code, 200, "{good}");
     assert_eq!(violations(&v, &good), "");
 
-    let traps: [(&str, fn(&mut Value)); 7] = [
+    let traps: [Trap; 7] = [
         ("a numeric distance", |a| {
             a["report"]["careHomes"][0]["distance"] = json!(9.1)
         }),
