@@ -947,9 +947,10 @@ async fn trace_json_logs_on_redis_with_live_adapters_hold_no_personal_data_or_ke
     }
 
     // What Redis holds is what docs/PERSONAL_DATA.md says: the jobs' keys
-    // (the questionnaire as sent, personal data included, in the job hash)
-    // and the idempotency key, every one with a TTL; no key name carries
-    // personal data.
+    // (the questionnaire in its stored form: the patient's name and
+    // sections 2-6, no e-mail, phone or emergency contact) and the
+    // idempotency key, every one with a TTL; no key name carries personal
+    // data.
     let store = test_redis::store_with_prefix(&prefix, Retention::default()).await;
     let (family, id) = &jobs[0];
     let job = store
@@ -958,9 +959,12 @@ async fn trace_json_logs_on_redis_with_live_adapters_hold_no_personal_data_or_ke
         .expect("read job")
         .expect("job kept");
     assert_eq!(
-        job.questionnaire["section_1_contact_emergency"]["q2_email"],
-        family.email
+        job.questionnaire["section_1_contact_emergency"],
+        serde_json::json!({ "q1_names": family.patient }),
+        "section 1 keeps only the patient's name"
     );
+    let stored = job.questionnaire.to_string();
+    assert!(!stored.contains(family.email), "{stored}");
     // (The due index is gone: every job is completed or failed, and Redis
     // drops an empty sorted set.)
     let names = test_redis::keys(&prefix).await;
