@@ -154,7 +154,11 @@ async fn status_and_result_functions_read_a_job_the_dev_server_created() {
         assert_eq!(code, StatusCode::OK, "{path}: {body}");
         assert_eq!(body["job_id"], id.as_str(), "{body}");
         assert_eq!(body["is_partial"], false, "{body}");
-        assert_eq!(body["homes"].as_array().map(Vec::len), Some(5), "{body}");
+        assert_eq!(
+            body["report"]["careHomes"].as_array().map(Vec::len),
+            Some(5),
+            "{body}"
+        );
     }
 }
 
@@ -225,4 +229,139 @@ async fn a_function_with_an_unreachable_redis_answers_503() {
         .await;
     assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["error"]["code"], "store_unavailable", "{body}");
+}
+/// `POST /api/professional-report` with the bare questionnaire (what the
+/// original frontend sends), optionally under an `Idempotency-Key`.
+async fn sync_report(
+    base: &str,
+    key: Option<&str>,
+) -> (StatusCode, reqwest::header::HeaderMap, serde_json::Value) {
+    let client = reqwest::Client::builder()
+        .timeout(DEADLINE)
+        .build()
+        .expect("client");
+    let mut req = client
+        .post(format!("{base}/api/professional-report"))
+        .header("content-type", "application/json")
+        .body(SAMPLE);
+    if let Some(key) = key {
+        req = req.header("idempotency-key", key);
+    }
+    let resp = req.send().await.expect("POST /api/professional-report");
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp.json().await.expect("JSON answer");
+    (status, headers, body)
+}
+
+/// A 200 of the synchronous contract: exactly its five fields (no top-level
+/// `job_id`), the report in the client's shape naming its job, and
+/// `Content-Location` pointing at that job's result. The job's id.
+fn check_sync_answer(
+    headers: &reqwest::header::HeaderMap,
+    body: &serde_json::Value,
+    status: &str,
+) -> String {
+    let mut keys: Vec<&str> = body
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "generated_at",
+            "questionnaire",
+            "report",
+            "report_id",
+            "status"
+        ],
+        "{body}"
+    );
+    assert_eq!(body["status"], status, "{body}");
+    let report = &body["report"];
+    assert_eq!(report["reportId"], body["report_id"], "{body}");
+    assert_eq!(
+        report["careHomes"].as_array().map(Vec::len),
+        Some(5),
+        "{body}"
+    );
+    assert!(report["careHomes"][0]["distance"].is_string(), "{body}");
+    assert!(report["careHomes"][0]["matchScore"].is_number(), "{body}");
+    assert!(body["questionnaire"]["section_1_contact_emergency"]
+        .get("q2_email")
+        .is_none());
+    let id = report["jobId"].as_str().expect("jobId").to_owned();
+    assert_eq!(
+        headers
+            .get("content-location")
+            .and_then(|v| v.to_str().ok()),
+        Some(format!("/api/professional-report/result/{id}").as_str())
+    );
+    id
+}
+
+/// The `professional-report` function on Redis with sandbox sources.
+fn sync_function(prefix: &str, extra: &[(&str, &str)]) -> Served {
+    let mut env = redis_env(prefix);
+    env.push(("SOURCES_MODE", "sandbox".to_owned()));
+    env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    function(
+        "professional-report",
+        env!("CARGO_BIN_EXE_professional-report"),
+        &env,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn professional_report_function_answers_the_report_and_the_key_finds_it_again() {
+    let prefix = test_redis::unique_prefix();
+    let f = sync_function(&prefix, &[]);
+    let (code, headers, body) = sync_report(&f.base, Some("family-1")).await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    let id = check_sync_answer(&headers, &body, "completed");
+    let (code, headers, again) = sync_report(&f.base, Some("family-1")).await;
+    assert_eq!(code, StatusCode::OK, "{again}");
+    assert_eq!(check_sync_answer(&headers, &again, "completed"), id);
+    assert_eq!(again["report_id"], body["report_id"]);
+    // The job `start` would have made: the result function reads it.
+    let result = function("result", env!("CARGO_BIN_EXE_result"), &redis_env(&prefix));
+    let (code, view) = result
+        .get(&format!("/api/professional-report/result/{id}"))
+        .await;
+    assert_eq!(code, StatusCode::OK, "{view}");
+    assert_eq!(view["report_id"], body["report_id"], "{view}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn professional_report_function_answers_a_partial_report() {
+    let prefix = test_redis::unique_prefix();
+    let f = sync_function(&prefix, &[("SANDBOX_FAULTS", "cqc:status=503")]);
+    let (code, headers, body) = sync_report(&f.base, None).await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    check_sync_answer(&headers, &body, "partial");
+    assert_eq!(body["report"]["isPartial"], true, "{body}");
+    assert_eq!(body["report"]["completeness"], 80, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn professional_report_function_answers_202_when_the_wait_passes_first() {
+    let prefix = test_redis::unique_prefix();
+    // A zero wait: the answer is the start body at once; the job carries on
+    // in `wait_until` and completes.
+    let f = sync_function(&prefix, &[("SYNC_REPORT_WAIT_SECS", "0")]);
+    let (code, _, body) = sync_report(&f.base, None).await;
+    assert_eq!(code, StatusCode::ACCEPTED, "{body}");
+    let id = body["job_id"].as_str().expect("job_id").to_owned();
+    let reader = function("status", env!("CARGO_BIN_EXE_status"), &redis_env(&prefix));
+    reader
+        .wait_for(
+            &format!("/api/professional-report/status/{id}"),
+            "the job carries on after the 202",
+            DEADLINE,
+            |s| s["status"] == "completed",
+        )
+        .await;
 }

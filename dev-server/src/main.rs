@@ -191,8 +191,13 @@ async fn serve(
         Ok(bytes) => handle(app, http::Request::from_parts(parts, bytes), bg).await,
         Err(true) => care_report::http::ApiError::PayloadTooLarge { limit }.into_response(),
         Err(false) => {
-            let mut r = http::Response::new(bytes::Bytes::from_static(
-                br#"{"error":{"code":"incomplete_body","message":"the request body could not be read"}}"#,
+            let body = care_report::http::error_body(
+                "incomplete_body",
+                "the request body could not be read",
+                serde_json::Value::Null,
+            );
+            let mut r = http::Response::new(bytes::Bytes::from(
+                serde_json::to_vec(&body).unwrap_or_default(),
             ));
             *r.status_mut() = http::StatusCode::BAD_REQUEST;
             // Every error is JSON (SPEC §2), this one too.

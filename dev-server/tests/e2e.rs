@@ -155,7 +155,11 @@ async fn tour(store: Store) {
         .await;
     assert_eq!(code, StatusCode::OK, "{result}");
     assert_eq!(result["is_partial"], true);
-    assert_eq!(result["homes"].as_array().map(Vec::len), Some(5), "homes");
+    assert_eq!(
+        result["report"]["careHomes"].as_array().map(Vec::len),
+        Some(5),
+        "homes"
+    );
     let missing = result["missing_data_sources"].as_array().expect("missing");
     assert_eq!(missing.len(), 5, "{missing:?}");
     assert!(missing.iter().all(|m| m["source_type"] == "google_places"));

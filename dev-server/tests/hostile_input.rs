@@ -6,7 +6,7 @@
 //!
 //! Every row states the status and error code it must get. Every answer must
 //! be a 4xx JSON error (`application/json`, exactly
-//! `{"error": {"code", "message"[, "details"]}}`) small enough that no huge
+//! `{"error": {"code", "message"[, "details"]}, "detail"}`) small enough that no huge
 //! input was echoed back. After the table the server must still be running
 //! and answer `/health`, and the Redis key prefix it was given must hold no
 //! key at all: no bad request stored anything. A sentinel job stored under
@@ -1095,8 +1095,8 @@ fn check(row: &Row, answer: &Answer) -> Result<(), String> {
 
 fn check_error_shape(body: &Value, row: &Row) -> Result<(), String> {
     let top = body.as_object().ok_or("not an object")?;
-    if top.len() != 1 {
-        return Err("other top-level keys than \"error\"".into());
+    if top.len() != 2 || !top.contains_key("detail") {
+        return Err("top-level keys other than exactly \"error\" and \"detail\"".into());
     }
     let error = top
         .get("error")
@@ -1118,6 +1118,9 @@ fn check_error_shape(body: &Value, row: &Row) -> Result<(), String> {
         .ok_or("no message")?;
     if message.is_empty() {
         return Err("empty message".into());
+    }
+    if top.get("detail").and_then(Value::as_str) != Some(message) {
+        return Err("top-level detail is not the message".into());
     }
     if let Some(field) = row.field {
         let named = error["details"]["fields"]

@@ -14,7 +14,8 @@
 //!   `*_API_KEY`/`*_BASE_URL` (pointed at a sandbox this test runs, which
 //!   accepts only distinctive keys) and Vercel's JSON logs (`VERCEL=1`).
 //! - No API key appears in any HTTP answer; the report names the patient
-//!   (`client_name`) and nothing else from section 1 of the questionnaire.
+//!   (`clientName`) and nothing else from section 1 of the questionnaire
+//!   (the echoed questionnaire is the stored form, which holds only that).
 //!
 //! Each capture is checked to hold what it should (the job ids, failed
 //! fetches, refused requests, trace-level lines), so a capture that lost the
@@ -685,7 +686,7 @@ async fn exercise_and_check(
             .await;
         assert_eq!(code, StatusCode::OK, "{report}");
         assert_eq!(report["is_partial"], true, "{report}");
-        assert_eq!(report["client_name"], family.patient, "{report}");
+        assert_eq!(report["report"]["clientName"], family.patient, "{report}");
         let (code, missing) = server
             .get(&format!("/api/professional-report/missing-sources/{id}"))
             .await;
@@ -751,10 +752,10 @@ async fn exercise_and_check(
             .await;
         assert_eq!(code, StatusCode::OK, "{report}");
         assert_eq!(report["is_partial"], false, "{report}");
-        assert_eq!(report["client_name"], family.patient, "{report}");
+        assert_eq!(report["report"]["clientName"], family.patient, "{report}");
         // The keyed sources loaded: their keys were sent and accepted.
         for source in ["cqc", "google_places", "firecrawl"] {
-            let loaded = report["homes"]
+            let loaded = report["report"]["careHomes"]
                 .as_array()
                 .into_iter()
                 .flatten()
@@ -848,7 +849,7 @@ async fn exercise_and_check(
         }
         let echoes = body["error"]["code"] == "validation_failed"
             || body["error"]["code"] == "invalid_job_id";
-        let is_report = body.get("client_name").is_some();
+        let is_report = body["report"].get("clientName").is_some();
         if echoes || is_report {
             continue;
         }
@@ -946,9 +947,10 @@ async fn trace_json_logs_on_redis_with_live_adapters_hold_no_personal_data_or_ke
     }
 
     // What Redis holds is what docs/PERSONAL_DATA.md says: the jobs' keys
-    // (the questionnaire as sent, personal data included, in the job hash)
-    // and the idempotency key, every one with a TTL; no key name carries
-    // personal data.
+    // (the questionnaire in its stored form: the patient's name and
+    // sections 2-6, no e-mail, phone or emergency contact) and the
+    // idempotency key, every one with a TTL; no key name carries personal
+    // data.
     let store = test_redis::store_with_prefix(&prefix, Retention::default()).await;
     let (family, id) = &jobs[0];
     let job = store
@@ -957,9 +959,12 @@ async fn trace_json_logs_on_redis_with_live_adapters_hold_no_personal_data_or_ke
         .expect("read job")
         .expect("job kept");
     assert_eq!(
-        job.questionnaire["section_1_contact_emergency"]["q2_email"],
-        family.email
+        job.questionnaire["section_1_contact_emergency"],
+        serde_json::json!({ "q1_names": family.patient }),
+        "section 1 keeps only the patient's name"
     );
+    let stored = job.questionnaire.to_string();
+    assert!(!stored.contains(family.email), "{stored}");
     // (The due index is gone: every job is completed or failed, and Redis
     // drops an empty sorted set.)
     let names = test_redis::keys(&prefix).await;

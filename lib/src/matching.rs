@@ -20,7 +20,8 @@
 //!    that start at medical & safety 35, quality 25, location 15, financial 15,
 //!    lifestyle 10 ([`Weights::BASE`]), are blended half-and-half with the
 //!    family's own priority weights when section 6 gives them, get extra
-//!    points for high fall risk, dementia, complex medication and urgent
+//!    points for high fall risk, dementia, complex or fully administered
+//!    medication and urgent
 //!    placement, and are renormalised to sum to 100.
 //! 4. **Top 5** by match score (ties: nearer first, then id) and the
 //!    category winners.
@@ -35,8 +36,8 @@ use serde::{Deserialize, Serialize};
 use crate::directory::{CqcRating, Home};
 use crate::geo::{haversine_km, Location};
 use crate::questionnaire::{
-    Budget, CareType, MedicalCondition, Medication, Mobility, Priority, PriorityRanking,
-    Questionnaire, Social,
+    Budget, CareType, Diet, MedicalCondition, Mobility, Priority, PriorityRanking, Questionnaire,
+    Social,
 };
 
 /// How many homes a report shows.
@@ -182,6 +183,10 @@ pub struct ScoredHome {
     /// filter had to be relaxed).
     #[serde(default)]
     pub over_budget: bool,
+    /// The weekly fee for the care the person needs ([`relevant_fee`]),
+    /// when the directory gives it.
+    #[serde(default)]
+    pub weekly_fee: Option<f64>,
 }
 
 /// A category winner.
@@ -237,6 +242,8 @@ pub struct CareNeed {
     pub nursing: bool,
     /// Dementia care.
     pub dementia: bool,
+    /// A respite (short) stay: `temporary_respite`.
+    pub respite: bool,
 }
 
 impl CareNeed {
@@ -248,14 +255,21 @@ impl CareNeed {
             residential: types.contains(&CareType::GeneralResidential),
             nursing: types.contains(&CareType::MedicalNursing),
             dementia: q.needs_dementia_care(),
+            respite: types.contains(&CareType::TemporaryRespite),
         }
     }
 
-    /// Whether the home offers all of it.
+    /// Whether the home offers all of it. A respite stay needs a home that
+    /// takes respite residents: the directory's `care_respite` flag, or a
+    /// respite fee it publishes (a home does not price what it does not
+    /// offer). Homes whose directory row says neither are not offered for
+    /// a respite stay: placing someone for two weeks in a home that only
+    /// takes permanent residents is not a placement.
     pub fn met_by(&self, home: &Home) -> bool {
         (!self.nursing || home.care.nursing)
             && (!self.dementia || home.care.dementia)
             && (!self.residential || home.care.residential || home.care.nursing)
+            && (!self.respite || home.care.respite || home.fees.respite_from.is_some())
     }
 
     /// A plain description, e.g. `nursing and dementia care`.
@@ -268,6 +282,9 @@ impl CareNeed {
         }
         if self.dementia {
             parts.push("dementia");
+        }
+        if self.respite {
+            parts.push("respite");
         }
         if parts.is_empty() {
             "care".to_owned()
@@ -337,6 +354,9 @@ pub fn relevant_fee(home: &Home, need: &CareNeed) -> Option<f64> {
     if need.dementia {
         relevant.push(f.dementia_from);
     }
+    if relevant.is_empty() && need.respite {
+        relevant.push(f.respite_from);
+    }
     if relevant.is_empty() {
         relevant.push(f.residential_from.or(f.nursing_from));
     }
@@ -391,14 +411,59 @@ fn facility(v: Option<bool>) -> f64 {
     }
 }
 
+/// The words that say a kitchen caters for a diet (lower case).
+fn diet_words(diet: Diet) -> &'static [&'static str] {
+    match diet {
+        Diet::DiabeticDiet => &["diabet", "low sugar", "sugar free", "sugar-free"],
+        Diet::PureedSoftFood => &[
+            "puree", "purée", "soft", "texture", "modified", "iddsi", "minced",
+        ],
+        Diet::VegetarianVegan => &["vegetarian", "vegan", "plant-based", "plant based"],
+        Diet::NoSpecialRequirements => &[],
+    }
+}
+
+/// How well the directory says the kitchen covers the person's diets: the
+/// share of their special diets its `dietary_options` name. `None` (the
+/// factor is left out, neutral) when the person has no special diet or the
+/// directory says nothing about the home's kitchen: an unknown is never
+/// scored as a "no". The home's website, when scraped, is shown in the
+/// report; it arrives after the homes are chosen, so it cannot move them.
+pub fn dietary_fit(home: &Home, diets: &[Diet]) -> Option<f64> {
+    let needs: Vec<Diet> = diets
+        .iter()
+        .copied()
+        .filter(|d| *d != Diet::NoSpecialRequirements)
+        .collect();
+    if needs.is_empty() || home.dietary_options.is_empty() {
+        return None;
+    }
+    let options: Vec<String> = home
+        .dietary_options
+        .iter()
+        .map(|o| o.to_lowercase())
+        .collect();
+    let met = needs
+        .iter()
+        .filter(|d| {
+            diet_words(**d)
+                .iter()
+                .any(|w| options.iter().any(|o| o.contains(w)))
+        })
+        .count();
+    Some(met as f64 / needs.len() as f64)
+}
+
 /// Medical & safety: the CQC "safe" and "effective" ratings, and how well
 /// the home covers the person's particular needs (nurses on site for complex
-/// medication, heart conditions, permanent wheelchair use or high fall risk;
-/// wheelchair access for mobility problems; a secure garden for dementia).
+/// or fully administered medication, heart conditions, permanent wheelchair
+/// use or high fall risk; wheelchair access for mobility problems; a secure
+/// garden for dementia; the diets they need, where the directory says what
+/// the kitchen caters for).
 pub fn medical_safety_score(home: &Home, q: &Questionnaire) -> f64 {
     let m = &q.medical;
     let mut checks = Vec::new();
-    let wants_nurses = m.medication == Medication::ManyComplexRoutine
+    let wants_nurses = m.medication.needs_nursing_oversight()
         || m.conditions.contains(&MedicalCondition::HeartConditions)
         || m.mobility == Mobility::WheelchairPermanent
         || q.safety.fall_history.is_high_risk();
@@ -414,6 +479,9 @@ pub fn medical_safety_score(home: &Home, q: &Questionnaire) -> f64 {
     }
     if q.needs_dementia_care() {
         checks.push(facility(home.facilities.secure_garden));
+    }
+    if let Some(fit) = dietary_fit(home, &q.safety.dietary) {
+        checks.push(fit);
     }
     let fit = if checks.is_empty() {
         1.0
@@ -524,6 +592,8 @@ pub fn priority_weights(ranking: &PriorityRanking) -> Option<Weights> {
                 w[2] += share * 0.6;
                 w[4] += share * 0.4;
             }
+            // Rooms, facilities and food are what the lifestyle score weighs.
+            Priority::ComfortAmenities => w[4] += share,
         }
     }
     Some(Weights::from_array(w))
@@ -535,7 +605,8 @@ pub fn priority_weights(ranking: &PriorityRanking) -> Option<Weights> {
 /// the family's ranking matters, but it should not be able to make medical
 /// safety nearly irrelevant for someone at high risk. Then the adjustments
 /// add points: high fall risk medical +10 and quality +5; dementia medical +5
-/// and quality +5; complex medication medical +5; urgent placement location
+/// and quality +5; complex or fully administered medication medical +5
+/// (nurses manage those regimes); urgent placement location
 /// +10 (a nearby place the family can reach and visit quickly). Finally the
 /// weights are renormalised to 100.
 pub fn adjusted_weights(q: &Questionnaire) -> (Weights, Vec<String>) {
@@ -557,7 +628,7 @@ pub fn adjusted_weights(q: &Questionnaire) -> (Weights, Vec<String>) {
         w[1] += 5.0;
         conditions.push("dementia".to_owned());
     }
-    if q.medical.medication == Medication::ManyComplexRoutine {
+    if q.medical.medication.needs_nursing_oversight() {
         w[0] += 5.0;
         conditions.push("complex_medication".to_owned());
     }
@@ -654,6 +725,7 @@ pub fn match_homes(q: &Questionnaire, homes: &[Home], origin: &Location) -> Matc
                 match_score: factor_scores.weighted(&weights),
                 factor_scores,
                 over_budget: !ok,
+                weekly_fee: relevant_fee(h, &need),
             }
         })
         .collect();
@@ -1157,5 +1229,133 @@ pub(crate) mod tests {
         let out = match_homes(&plain(), &[nowhere, young], &origin);
         assert!(out.homes.is_empty());
         assert!(out.note.unwrap().starts_with("No home"));
+    }
+
+    #[test]
+    fn temporary_respite_needs_a_home_offering_respite() {
+        let q = q_with(|v| {
+            v["section_3_medical_needs"]["q8_care_types"] = json!(["temporary_respite"]);
+            v["section_3_medical_needs"]["q9_medical_conditions"] = json!(["no_serious_medical"]);
+        });
+        let need = CareNeed::of(&q);
+        assert!(need.respite && !need.nursing && !need.dementia);
+        assert_eq!(need.describe(), "respite care");
+        let mut h = home("a", 52.0, -1.0);
+        assert!(
+            !need.met_by(&h),
+            "the directory does not say it takes respite"
+        );
+        h.care.respite = true;
+        assert!(need.met_by(&h));
+        // A published respite fee says so too, and is the fee that applies.
+        let mut priced = home("b", 52.0, -1.0);
+        priced.fees.respite_from = Some(950.0);
+        priced.fees.residential_from = Some(800.0);
+        assert!(need.met_by(&priced));
+        assert_eq!(relevant_fee(&priced, &need), Some(950.0));
+
+        // End to end: only the respite homes are offered.
+        let origin = birmingham();
+        let mut homes: Vec<Home> = (0..8)
+            .map(|i| {
+                home(
+                    &format!("h{i}"),
+                    origin.lat + 0.005 * f64::from(i),
+                    origin.lon,
+                )
+            })
+            .collect();
+        for h in homes.iter_mut().take(3) {
+            h.care.respite = true;
+        }
+        let out = match_homes(&q, &homes, &origin);
+        assert_eq!(out.homes.len(), 3);
+        assert!(out.homes.iter().all(|s| s.home.care.respite));
+        assert!(out.note.unwrap().contains("respite care"));
+    }
+
+    #[test]
+    fn the_medication_scale_weighs_nursing() {
+        let mut nursing = home("n", 52.0, -1.0);
+        nursing.care.nursing = true;
+        let residential = home("r", 52.0, -1.0);
+        for (value, heavy) in [
+            ("none", false),
+            ("independent", false),
+            ("reminders_needed", false),
+            ("simple_1_2", false),
+            ("several_simple_routine", false),
+            ("many_complex_routine", true),
+            ("full_administration_required", true),
+        ] {
+            let mut q = plain();
+            q.medical.medication = crate::questionnaire::Medication::parse(value).unwrap();
+            let (w, conditions) = adjusted_weights(&q);
+            assert_eq!(
+                conditions.contains(&"complex_medication".to_owned()),
+                heavy,
+                "{value}"
+            );
+            assert_eq!(
+                w.medical_safety > Weights::BASE.medical_safety,
+                heavy,
+                "{value}"
+            );
+            let gap = medical_safety_score(&nursing, &q) - medical_safety_score(&residential, &q);
+            assert_eq!(
+                gap > 0.0,
+                heavy,
+                "{value}: nurses on site count only when needed"
+            );
+        }
+    }
+
+    #[test]
+    fn dietary_needs_count_only_where_the_directory_says_what_the_kitchen_caters_for() {
+        let diets =
+            |v: &[&str]| -> Vec<Diet> { v.iter().map(|d| Diet::parse(d).unwrap()).collect() };
+        let mut h = home("a", 52.0, -1.0);
+        // The directory is silent: neutral, whatever the need.
+        assert_eq!(dietary_fit(&h, &diets(&["vegetarian_vegan"])), None);
+        h.dietary_options = vec!["Vegetarian".into(), "Halal".into()];
+        assert_eq!(dietary_fit(&h, &diets(&["no_special_requirements"])), None);
+        assert_eq!(dietary_fit(&h, &diets(&["vegetarian_vegan"])), Some(1.0));
+        assert_eq!(
+            dietary_fit(&h, &diets(&["vegetarian_vegan", "pureed_soft_food"])),
+            Some(0.5)
+        );
+        h.dietary_options = vec!["Texture-modified (IDDSI)".into(), "Diabetic".into()];
+        assert_eq!(
+            dietary_fit(&h, &diets(&["diabetic_diet", "pureed_soft_food"])),
+            Some(1.0)
+        );
+
+        // In the score: a kitchen that says it caters beats one that says it
+        // does not; one that says nothing scores as if diet were not asked.
+        let mut q = plain();
+        q.safety.dietary = diets(&["vegetarian_vegan"]);
+        let mut caters = home("c", 52.0, -1.0);
+        caters.dietary_options = vec!["Vegan".into()];
+        let mut does_not = home("d", 52.0, -1.0);
+        does_not.dietary_options = vec!["Halal".into()];
+        let silent = home("s", 52.0, -1.0);
+        assert!(medical_safety_score(&caters, &q) > medical_safety_score(&does_not, &q));
+        assert_eq!(
+            medical_safety_score(&silent, &q),
+            medical_safety_score(&silent, &plain())
+        );
+    }
+
+    #[test]
+    fn comfort_amenities_priority_weighs_lifestyle() {
+        let mut q = plain();
+        q.priorities = Some(PriorityRanking {
+            order: vec![Priority::ComfortAmenities, Priority::QualityReputation],
+            weights: vec![80, 20],
+        });
+        let client = priority_weights(q.priorities.as_ref().unwrap()).unwrap();
+        assert_eq!(client.lifestyle, 80.0);
+        let (w, _) = adjusted_weights(&q);
+        assert!(w.lifestyle > Weights::BASE.lifestyle);
     }
 }

@@ -419,7 +419,7 @@ pub struct Job {
     pub deadline_at: DateTime<Utc>,
     /// Why it failed, for `failed` jobs.
     pub error: Option<String>,
-    /// The validated questionnaire as received (kept for retries).
+    /// The validated questionnaire in its stored form (kept for retries).
     pub questionnaire: serde_json::Value,
     /// The checkpoint written before any fetch: the chosen homes and the
     /// report envelope. `None` until candidates were chosen.

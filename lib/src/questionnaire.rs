@@ -194,6 +194,9 @@ answer_enum! {
         MedicalNursing => "medical_nursing",
         /// Specialist dementia care.
         SpecialisedDementia => "specialised_dementia",
+        /// A short respite stay (the client's `types.ts`): only homes that
+        /// take respite residents can help.
+        TemporaryRespite => "temporary_respite",
     }
 }
 
@@ -228,14 +231,38 @@ answer_enum! {
 }
 
 answer_enum! {
-    /// q11: medication.
+    /// q11: medication. Two scales are in circulation: the client's
+    /// `types.ts` (`none` … `many_complex_routine`) and the original
+    /// validator's newer one (`independent`, `reminders_needed`,
+    /// `full_administration_required`); both are accepted as they are.
     Medication {
+        /// No regular medication.
+        None => "none",
         /// One or two simple medicines.
         Simple => "simple_1_2",
         /// Several, on a simple routine.
         SeveralSimpleRoutine => "several_simple_routine",
         /// Many, on a complex routine.
         ManyComplexRoutine => "many_complex_routine",
+        /// Manages their own medication.
+        Independent => "independent",
+        /// Needs reminders to take it.
+        RemindersNeeded => "reminders_needed",
+        /// Staff must give every dose.
+        FullAdministrationRequired => "full_administration_required",
+    }
+}
+
+impl Medication {
+    /// Whether the medication needs trained staff on every shift: a complex
+    /// routine, or staff giving every dose. Matching weighs nursing for it
+    /// (a registered nurse manages a complex or fully administered regime;
+    /// reminders and simple routines are within residential care).
+    pub fn needs_nursing_oversight(self) -> bool {
+        matches!(
+            self,
+            Self::ManyComplexRoutine | Self::FullAdministrationRequired
+        )
     }
 }
 
@@ -283,6 +310,8 @@ answer_enum! {
         FoodAllergies => "food_allergies",
         /// Medication allergies.
         MedicationAllergies => "medication_allergies",
+        /// Environmental allergies (pollen, dust, pets).
+        EnvironmentalAllergies => "environmental_allergies",
     }
 }
 
@@ -295,6 +324,8 @@ answer_enum! {
         DiabeticDiet => "diabetic_diet",
         /// Puréed or soft food.
         PureedSoftFood => "pureed_soft_food",
+        /// Vegetarian or vegan.
+        VegetarianVegan => "vegetarian_vegan",
     }
 }
 
@@ -303,8 +334,9 @@ answer_enum! {
     Social {
         /// Very sociable.
         VerySociable => "very_sociable",
-        /// Moderately sociable.
-        ModeratelySociable => "moderately_sociable",
+        /// Moderately sociable; also the legacy `social` (the older form
+        /// asked only "social or quiet", which says nothing of "very").
+        ModeratelySociable => "moderately_sociable" | "social",
         /// Prefers quiet.
         PrefersQuiet => "prefers_quiet",
     }
@@ -335,6 +367,8 @@ answer_enum! {
         CostFinancial => "cost_financial",
         /// Location and social life.
         LocationSocial => "location_social",
+        /// Comfort and amenities (rooms, facilities, food).
+        ComfortAmenities => "comfort_amenities",
     }
 }
 
@@ -392,9 +426,9 @@ pub struct MedicalNeeds {
 pub struct SafetyNeeds {
     /// q13.
     pub fall_history: FallHistory,
-    /// q14 (at least one).
+    /// q14 (may be empty: the original validator allowed that).
     pub allergies: Vec<Allergy>,
-    /// q15 (at least one).
+    /// q15 (may be empty).
     pub dietary: Vec<Diet>,
     /// q16.
     pub social: Social,
@@ -455,7 +489,7 @@ impl Questionnaire {
 
         let contact = p.section(root, S1).map(|s| Contact {
             names: p.req_string(s, S1, "q1_names").unwrap_or_default(),
-            email: p.opt_string(s, &join(S1, "q2_email"), "q2_email", MAX_TEXT_CHARS),
+            email: p.email(s, &join(S1, "q2_email")),
             phone: p.opt_string(s, &join(S1, "q3_phone"), "q3_phone", MAX_TEXT_CHARS),
             emergency_contact: p.opt_string(
                 s,
@@ -479,8 +513,8 @@ impl Questionnaire {
         });
 
         let medical = p.section(root, S3).and_then(|s| {
-            let care_types = p.list::<CareType>(s, S3, "q8_care_types");
-            let conditions = p.list::<MedicalCondition>(s, S3, "q9_medical_conditions");
+            let care_types = p.list::<CareType>(s, S3, "q8_care_types", false);
+            let conditions = p.list::<MedicalCondition>(s, S3, "q9_medical_conditions", false);
             let mobility = p.one::<Mobility>(s, S3, "q10_mobility_level");
             let medication = p.one::<Medication>(s, S3, "q11_medication_management");
             // Current form: q12_age_range. Legacy form: q12_special_equipment
@@ -502,11 +536,20 @@ impl Questionnaire {
             })
         });
 
+        // q16 may sit in section 5 instead (the original validator accepted
+        // both places); section 4 wins when both have it.
+        let s5 = root.get(S5).and_then(Value::as_object);
         let safety = p.section(root, S4).and_then(|s| {
             let falls = p.one_named::<FallHistory>(s, S4, "q13_fall_history");
-            let allergies = p.list_named::<Allergy>(s, S4, "q14_allergies");
-            let dietary = p.list_named::<Diet>(s, S4, "q15_dietary_requirements");
-            let social = p.one_named::<Social>(s, S4, "q16_social_personality");
+            let allergies = p.list_named::<Allergy>(s, S4, "q14_allergies", true);
+            let dietary = p.list_named::<Diet>(s, S4, "q15_dietary_requirements", true);
+            let q16 = "q16_social_personality";
+            let social = match s5 {
+                Some(s5) if Parser::lookup(s, q16).is_none() && s5.contains_key(q16) => {
+                    p.one::<Social>(s5, S5, q16)
+                }
+                _ => p.one_named::<Social>(s, S4, q16),
+            };
             Some(SafetyNeeds {
                 fall_history: falls?,
                 allergies: allergies?,
@@ -544,6 +587,93 @@ impl Questionnaire {
             }
             _ => Err(p.finish_err()),
         }
+    }
+
+    /// The questionnaire as the service stores it: the current form, every
+    /// answer by its canonical wire name, and only what the service reads.
+    ///
+    /// Left out: the contact's own name, e-mail, phone and the emergency
+    /// contact (section 1 keeps `q1_names` as `Patient: <name>`, the one
+    /// part the report shows), `profile_description` (free text the service
+    /// never reads) and every field it does not know. Legacy keys become
+    /// current ones (`q13_age_range` → `q12_age_range`, renumbered section 4
+    /// keys, q16 from section 5). Parsing the result gives back an equal
+    /// questionnaire except for those left-out fields, so a resumed job
+    /// matches the very same way.
+    pub fn to_stored_json(&self) -> Value {
+        let names = match patient_name(&self.contact.names) {
+            // A bare name is read back as the patient's; one with a
+            // separator needs the label (it is then short enough for it:
+            // it came out of a labelled q1 under the length cap).
+            Some(name) if name.contains([':', ';']) => format!("Patient: {name}"),
+            Some(name) => name,
+            // Still non-empty (q1 is required) and still names nobody.
+            None => "Patient:".to_owned(),
+        };
+        let strs = |v: &[&'static str]| Value::from(v.to_vec());
+        let m = &self.medical;
+        let mut s2 = Map::new();
+        if let Some(pc) = &self.location.postcode {
+            s2.insert("q4_postcode".into(), pc.clone().into());
+        }
+        s2.insert(
+            "q5_preferred_city".into(),
+            self.location.preferred_city.clone().into(),
+        );
+        s2.insert(
+            "q6_max_distance".into(),
+            self.location.max_distance.as_str().into(),
+        );
+        s2.insert("q7_budget".into(), self.location.budget.as_str().into());
+        let mut s3 = Map::new();
+        s3.insert(
+            "q8_care_types".into(),
+            strs(&m.care_types.iter().map(|c| c.as_str()).collect::<Vec<_>>()),
+        );
+        s3.insert(
+            "q9_medical_conditions".into(),
+            strs(&m.conditions.iter().map(|c| c.as_str()).collect::<Vec<_>>()),
+        );
+        s3.insert("q10_mobility_level".into(), m.mobility.as_str().into());
+        s3.insert(
+            "q11_medication_management".into(),
+            m.medication.as_str().into(),
+        );
+        s3.insert("q12_age_range".into(), m.age_range.as_str().into());
+        if !m.special_equipment.is_empty() {
+            s3.insert(
+                "q12_special_equipment".into(),
+                m.special_equipment.clone().into(),
+            );
+        }
+        let f = &self.safety;
+        let mut root = Map::new();
+        root.insert(S1.into(), serde_json::json!({ "q1_names": names }));
+        root.insert(S2.into(), Value::Object(s2));
+        root.insert(S3.into(), Value::Object(s3));
+        root.insert(
+            S4.into(),
+            serde_json::json!({
+                "q13_fall_history": f.fall_history.as_str(),
+                "q14_allergies": f.allergies.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+                "q15_dietary_requirements": f.dietary.iter().map(|d| d.as_str()).collect::<Vec<_>>(),
+                "q16_social_personality": f.social.as_str(),
+            }),
+        );
+        root.insert(
+            S5.into(),
+            serde_json::json!({ "q17_placement_timeline": self.timeline.as_str() }),
+        );
+        if let Some(p) = &self.priorities {
+            root.insert(
+                S6.into(),
+                serde_json::json!({ "q18_priority_ranking": {
+                    "priority_order": p.order.iter().map(|o| o.as_str()).collect::<Vec<_>>(),
+                    "priority_weights": p.weights,
+                }}),
+            );
+        }
+        Value::Object(root)
     }
 
     /// The name of the person who needs care, from q1 (`Patient: …`), or
@@ -625,6 +755,13 @@ const MAX_TEXT_CHARS: usize = 500;
 
 /// Longest `profile_description`, in characters: a few paragraphs.
 const MAX_DESCRIPTION_CHARS: usize = 10_000;
+
+/// Most bytes the stored form ([`Questionnaire::to_stored_json`]) can take.
+/// The per-field caps bound it already (five text fields and twenty
+/// equipment lines of at most 500 characters, 4 bytes each in UTF-8, plus
+/// the enumerated answers: under 60 KiB); a test holds the worst case
+/// under this, and the engine refuses anything over it rather than store it.
+pub const MAX_STORED_BYTES: usize = 64 * 1024;
 
 /// Most items of the legacy free-text `q12_special_equipment` list (the
 /// paper form had a handful of lines for it).
@@ -828,6 +965,7 @@ impl Parser {
         obj: &Map<String, Value>,
         section: &str,
         key: &str,
+        allow_empty: bool,
     ) -> Option<Vec<T>> {
         let path = join(section, key);
         let items = match obj.get(key) {
@@ -839,10 +977,9 @@ impl Parser {
                 return None;
             }
             Some(Value::Array(items)) => items,
-            // A lone string is taken as a one-item list; older forms sent that.
-            Some(v @ Value::String(_)) => {
-                return self.enum_value(&path, v).map(|t| vec![t]);
-            }
+            // A lone string is a type error like any other (the original
+            // validator refused it too): guessing a one-item list would
+            // hide a client bug.
             Some(other) => {
                 self.error(
                     &path,
@@ -851,6 +988,9 @@ impl Parser {
                 return None;
             }
         };
+        if items.is_empty() && allow_empty {
+            return Some(Vec::new());
+        }
         if items.is_empty() {
             self.error(
                 &path,
@@ -890,19 +1030,35 @@ impl Parser {
         obj: &Map<String, Value>,
         section: &str,
         key: &str,
+        allow_empty: bool,
     ) -> Option<Vec<T>> {
         match Self::lookup(obj, key) {
-            Some((found, _)) => self.list(obj, section, &found),
-            None => self.list(obj, section, key),
+            Some((found, _)) => self.list(obj, section, &found, allow_empty),
+            None => self.list(obj, section, key, allow_empty),
         }
     }
 
-    /// Legacy free-text list (string or list of strings); absent is empty.
+    /// q2: optional, but when given a syntactically valid address (the
+    /// original validator refused others, and a family must be reachable
+    /// at it).
+    fn email(&mut self, obj: &Map<String, Value>, path: &str) -> Option<String> {
+        let email = self.opt_string(obj, path, "q2_email", MAX_TEXT_CHARS)?;
+        if is_email(&email) {
+            Some(email)
+        } else {
+            self.error(
+                path,
+                format!("'{}' is not a valid e-mail address", quote(&email)),
+            );
+            None
+        }
+    }
+
+    /// Legacy free-text list of strings; absent is empty.
     fn free_list(&mut self, obj: &Map<String, Value>, section: &str, key: &str) -> Vec<String> {
         let path = join(section, key);
         match obj.get(key) {
             None | Some(Value::Null) => Vec::new(),
-            Some(Value::String(s)) => self.text(&path, s, MAX_TEXT_CHARS).into_iter().collect(),
             Some(Value::Array(items)) if items.len() > MAX_SPECIAL_EQUIPMENT => {
                 self.error(
                     &path,
@@ -949,7 +1105,7 @@ impl Parser {
             }
         };
         // Each priority at most once: `list` refuses repeats.
-        let order = self.list::<Priority>(ranking, &path, "priority_order");
+        let order = self.list::<Priority>(ranking, &path, "priority_order", false);
         let weights_path = format!("{path}.priority_weights");
         let weights = match ranking.get("priority_weights") {
             None | Some(Value::Null) => None,
@@ -1005,10 +1161,39 @@ impl Parser {
                 return None;
             }
             Some(w) => w,
-            None => [40, 30, 20, 10].into_iter().take(order.len()).collect(),
+            // A fifth priority (the order may name all five) gets no weight.
+            None => [40, 30, 20, 10, 0].into_iter().take(order.len()).collect(),
         };
         Some(PriorityRanking { order, weights })
     }
+}
+
+/// A syntactic e-mail check in the spirit of the original validator's
+/// (`local@domain.tld`): one `@`, a non-empty local part, a domain of
+/// dot-separated labels with a dot in it, no spaces or control characters,
+/// at most 254 characters (RFC 5321's path limit). Deliverability is not
+/// ours to judge.
+fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+    };
+    s.len() <= 254
+        && !local.is_empty()
+        && local.len() <= 64
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local
+            .chars()
+            .all(|c| c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c))
+        && domain.contains('.')
+        && domain.split('.').all(label_ok)
 }
 
 /// `q13_fall_history` → `fall_history`. Question numbers have one or two
@@ -1386,7 +1571,7 @@ pub(crate) mod tests {
         let e = only_error(&v);
         assert_eq!(e.path, "section_3_medical_needs.q8_care_types");
         assert!(
-            e.message.starts_with("has 100000 items; at most 3"),
+            e.message.starts_with("has 100000 items; at most 4"),
             "{}",
             e.message
         );
@@ -1409,13 +1594,13 @@ pub(crate) mod tests {
         let mut v = sample();
         let s4 = v[S4].as_object_mut().unwrap();
         s4.remove("q14_allergies");
-        s4.insert("q15_allergies".into(), json!(vec!["x"; 4]));
+        s4.insert("q15_allergies".into(), json!(vec!["x"; 5]));
         assert_eq!(
             only_error(&v).path,
             "section_4_safety_special_needs.q15_allergies"
         );
         let mut v = sample();
-        v[S6]["q18_priority_ranking"]["priority_order"] = json!(vec!["medical_safety"; 5]);
+        v[S6]["q18_priority_ranking"]["priority_order"] = json!(vec!["medical_safety"; 6]);
         v[S6]["q18_priority_ranking"]["priority_weights"] = Value::Null;
         assert_eq!(
             only_error(&v).path,
@@ -1455,7 +1640,7 @@ pub(crate) mod tests {
             "section_6_priorities.q18_priority_ranking.priority_weights"
         );
         assert!(
-            e.message.starts_with("has 100000 weights; at most 4"),
+            e.message.starts_with("has 100000 weights; at most 5"),
             "{}",
             e.message
         );
@@ -1621,5 +1806,259 @@ pub(crate) mod tests {
         assert!(!debug.contains("Example"), "{debug}");
         assert!(!debug.contains("ann@"), "{debug}");
         assert!(!debug.contains("7000 000000"), "{debug}");
+    }
+
+    #[test]
+    fn the_clients_new_values_are_accepted() {
+        let cases: &[(&str, &str, Value)] = &[
+            (S3, "q8_care_types", json!(["temporary_respite"])),
+            (S3, "q11_medication_management", json!("none")),
+            (S3, "q11_medication_management", json!("independent")),
+            (S3, "q11_medication_management", json!("reminders_needed")),
+            (
+                S3,
+                "q11_medication_management",
+                json!("full_administration_required"),
+            ),
+            (S4, "q14_allergies", json!(["environmental_allergies"])),
+            (S4, "q14_allergies", json!([])),
+            (S4, "q15_dietary_requirements", json!(["vegetarian_vegan"])),
+            (S4, "q15_dietary_requirements", json!([])),
+            (S4, "q16_social_personality", json!("social")),
+        ];
+        for (section, key, value) in cases {
+            let mut v = sample();
+            set(&mut v, section, key, value.clone());
+            assert!(
+                Questionnaire::parse(&v).is_ok(),
+                "{section}.{key} = {value}: {:?}",
+                Questionnaire::parse(&v).err()
+            );
+        }
+        let q = |edit: &dyn Fn(&mut Value)| {
+            let mut v = sample();
+            edit(&mut v);
+            Questionnaire::parse(&v).unwrap()
+        };
+        assert_eq!(
+            q(&|v| set(v, S3, "q8_care_types", json!(["temporary_respite"])))
+                .medical
+                .care_types,
+            vec![CareType::TemporaryRespite]
+        );
+        assert!(q(&|v| set(
+            v,
+            S3,
+            "q11_medication_management",
+            json!("full_administration_required")
+        ))
+        .medical
+        .medication
+        .needs_nursing_oversight());
+        for light in ["none", "independent", "reminders_needed", "simple_1_2"] {
+            assert!(
+                !q(&|v| set(v, S3, "q11_medication_management", json!(light)))
+                    .medical
+                    .medication
+                    .needs_nursing_oversight()
+            );
+        }
+        assert!(q(&|v| set(v, S4, "q14_allergies", json!([])))
+            .safety
+            .allergies
+            .is_empty());
+        assert_eq!(
+            q(&|v| set(v, S4, "q16_social_personality", json!("social")))
+                .safety
+                .social,
+            Social::ModeratelySociable
+        );
+        // comfort_amenities in the priority order.
+        let p = q(&|v| {
+            v[S6]["q18_priority_ranking"]["priority_order"] = json!([
+                "comfort_amenities",
+                "quality_reputation",
+                "cost_financial",
+                "location_social"
+            ])
+        })
+        .priorities
+        .unwrap();
+        assert_eq!(p.order[0], Priority::ComfortAmenities);
+    }
+
+    #[test]
+    fn q16_may_sit_in_section_5() {
+        let mut v = sample();
+        let s4 = v[S4].as_object_mut().unwrap();
+        s4.remove("q16_social_personality");
+        v[S5]["q16_social_personality"] = json!("prefers_quiet");
+        assert_eq!(
+            Questionnaire::parse(&v).unwrap().safety.social,
+            Social::PrefersQuiet
+        );
+        // A bad value there is named at its own path.
+        v[S5]["q16_social_personality"] = json!("loud");
+        assert_eq!(
+            only_error(&v).path,
+            "section_5_timeline.q16_social_personality"
+        );
+        // Missing from both: required, at its section 4 path.
+        v[S5]
+            .as_object_mut()
+            .unwrap()
+            .remove("q16_social_personality");
+        assert_eq!(
+            only_error(&v).path,
+            "section_4_safety_special_needs.q16_social_personality"
+        );
+    }
+
+    #[test]
+    fn a_malformed_email_is_refused_naming_the_field() {
+        for bad in [
+            "not-an-email",
+            "a@b",
+            "@example.test",
+            "ann@",
+            "ann@@example.test",
+            "ann example@example.test",
+            "ann@exa mple.test",
+            "ann@.example.test",
+            "ann@example..test",
+            ".ann@example.test",
+        ] {
+            let mut v = sample();
+            set(&mut v, S1, "q2_email", json!(bad));
+            let e = only_error(&v);
+            assert_eq!(e.path, "section_1_contact_emergency.q2_email", "{bad}");
+            assert!(e.message.contains("not a valid e-mail"), "{}", e.message);
+        }
+        for good in [
+            "ann@example.test",
+            "Ann.O'Neil+care@mail.example.co.uk",
+            "  ann@example.test  ",
+        ] {
+            let mut v = sample();
+            set(&mut v, S1, "q2_email", json!(good));
+            assert!(Questionnaire::parse(&v).is_ok(), "{good}");
+        }
+        // Still optional.
+        let mut v = sample();
+        v[S1].as_object_mut().unwrap().remove("q2_email");
+        assert!(Questionnaire::parse(&v).is_ok());
+        set(&mut v, S1, "q2_email", json!(""));
+        assert!(Questionnaire::parse(&v).is_ok());
+    }
+
+    #[test]
+    fn a_list_sent_as_a_string_is_refused_naming_the_field() {
+        for (section, key, value) in [
+            (S3, "q8_care_types", "general_residential"),
+            (S3, "q9_medical_conditions", "diabetes"),
+            (S4, "q14_allergies", "no_allergies"),
+            (S4, "q15_dietary_requirements", "no_special_requirements"),
+            (S3, "q12_special_equipment", "hoist"),
+        ] {
+            let mut v = sample();
+            set(&mut v, section, key, json!(value));
+            let e = only_error(&v);
+            assert_eq!(e.path, format!("{section}.{key}"));
+            assert!(e.message.contains("not a string"), "{}", e.message);
+        }
+        let mut v = sample();
+        v[S6]["q18_priority_ranking"]["priority_order"] = json!("medical_safety");
+        assert_eq!(
+            only_error(&v).path,
+            "section_6_priorities.q18_priority_ranking.priority_order"
+        );
+    }
+
+    #[test]
+    fn the_stored_form_keeps_only_what_the_service_reads() {
+        let mut v = sample();
+        v["unknown_top"] = json!("x");
+        v[S3]["q99_unknown"] = json!(["y"]);
+        let q = Questionnaire::parse(&v).unwrap();
+        let stored = q.to_stored_json();
+        let text = stored.to_string();
+        for gone in [
+            "ann@example.test",
+            "7000 000000",
+            "Ann Example",
+            "Cat Example",
+            "unknown_top",
+            "q99_unknown",
+            "Test profile",
+            "q2_email",
+            "q3_phone",
+            "q4_emergency_contact",
+        ] {
+            assert!(!text.contains(gone), "{gone} in {text}");
+        }
+        assert_eq!(stored[S1], json!({"q1_names": "Bob Example"}));
+        // It parses back to the same answers (bar the left-out contact details).
+        let back = Questionnaire::parse(&stored).unwrap();
+        assert_eq!(back.client_name(), "Bob Example");
+        assert_eq!(back.location, q.location);
+        assert_eq!(back.medical, q.medical);
+        assert_eq!(back.safety, q.safety);
+        assert_eq!(back.timeline, q.timeline);
+        assert_eq!(back.priorities, q.priorities);
+        assert_eq!(back.to_stored_json(), stored);
+
+        // Legacy forms come out in the current form.
+        let mut v = sample();
+        let s3 = v[S3].as_object_mut().unwrap();
+        let age = s3.remove("q12_age_range").unwrap();
+        s3.insert("q13_age_range".into(), age);
+        set(&mut v, S2, "q6_max_distance", json!("15KM"));
+        let stored = Questionnaire::parse(&v).unwrap().to_stored_json();
+        assert_eq!(stored[S3]["q12_age_range"], "75_84");
+        assert!(stored[S3].get("q13_age_range").is_none());
+        assert_eq!(stored[S2]["q6_max_distance"], "within_15km");
+
+        // Names with separators keep their label; no patient name stays nameless.
+        for (names, expected) in [
+            ("Contact: A B; Patient: Dr: C", "Dr: C"),
+            ("Contact: Only Contact", "the client"),
+        ] {
+            let mut v = sample();
+            set(&mut v, S1, "q1_names", json!(names));
+            let stored = Questionnaire::parse(&v).unwrap().to_stored_json();
+            assert!(!stored.to_string().contains("Only Contact"));
+            assert_eq!(
+                Questionnaire::parse(&stored).unwrap().client_name(),
+                expected
+            );
+        }
+    }
+
+    #[test]
+    fn the_largest_accepted_questionnaire_fits_the_stored_cap() {
+        let long = "😀".repeat(MAX_TEXT_CHARS);
+        let mut v = sample();
+        set(&mut v, S1, "q1_names", json!(long));
+        set(&mut v, S2, "q4_postcode", json!(long));
+        set(&mut v, S2, "q5_preferred_city", json!(long));
+        set(
+            &mut v,
+            S3,
+            "q12_special_equipment",
+            json!(vec![long.clone(); MAX_SPECIAL_EQUIPMENT]),
+        );
+        set(&mut v, S3, "q8_care_types", json!(CareType::ALL));
+        set(
+            &mut v,
+            S3,
+            "q9_medical_conditions",
+            json!(MedicalCondition::ALL),
+        );
+        set(&mut v, S4, "q14_allergies", json!(Allergy::ALL));
+        set(&mut v, S4, "q15_dietary_requirements", json!(Diet::ALL));
+        let stored = Questionnaire::parse(&v).unwrap().to_stored_json();
+        let size = serde_json::to_vec(&stored).unwrap().len();
+        assert!(size <= MAX_STORED_BYTES, "{size}");
+        assert!(Questionnaire::parse(&stored).is_ok());
     }
 }

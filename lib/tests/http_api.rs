@@ -436,8 +436,17 @@ fn check_invariants(status: StatusCode, headers: &HeaderMap, raw: &[u8]) -> Valu
     let body: Value = serde_json::from_slice(raw).expect("every body is JSON");
     if !status.is_success() {
         let outer = body.as_object().expect("error body is an object");
-        assert_eq!(outer.len(), 1, "only `error` at the top: {body}");
+        assert_eq!(
+            outer.len(),
+            2,
+            "exactly `error` and `detail` at the top: {body}"
+        );
         let error = body["error"].as_object().expect("`error` is an object");
+        // FastAPI-era clients show `detail`: it is the message.
+        assert_eq!(
+            body["detail"], error["message"],
+            "detail is the message: {body}"
+        );
         for key in error.keys() {
             assert!(
                 ["code", "message", "details"].contains(&key.as_str()),
@@ -464,7 +473,7 @@ fn check_invariants(status: StatusCode, headers: &HeaderMap, raw: &[u8]) -> Valu
             // A real server fault: a fixed answer, nothing about the cause.
             assert_eq!(
                 body,
-                json!({"error": {"code": "internal_error", "message": "internal server error"}})
+                json!({"error": {"code": "internal_error", "message": "internal server error"}, "detail": "internal server error"})
             );
         } else if status.is_server_error() {
             assert!(
@@ -1118,11 +1127,22 @@ async fn result_of_a_completed_job() {
     assert_eq!(report["is_partial"], false);
     assert_eq!(report["completeness"], 100);
     assert_eq!(report["missing_data_sources"], json!([]));
-    assert_eq!(report["client_name"], "Ada Example");
-    let homes = report["homes"].as_array().unwrap();
+    // The synchronous answer's envelope, plus the job's facts.
+    assert_has_fields(
+        &report,
+        &["questionnaire", "report", "generated_at", "report_id"],
+    );
+    assert_eq!(report["report"]["jobId"], id.to_string());
+    assert_eq!(report["report"]["reportId"], report["report_id"]);
+    assert_eq!(report["report"]["clientName"], "Ada Example");
+    // The stored questionnaire: no contact details.
+    assert!(report["questionnaire"]["section_1_contact_emergency"]
+        .get("q2_email")
+        .is_none());
+    let homes = report["report"]["careHomes"].as_array().unwrap();
     assert_eq!(homes.len(), 5);
     for home in homes {
-        assert_has_fields(home, &["home_id", "name", "match_score", "dataSources"]);
+        assert_has_fields(home, &["id", "name", "matchScore", "dataSources"]);
         for source in ["cqc", "fsa", "google_places", "neighbourhood", "firecrawl"] {
             assert_eq!(home["dataSources"][source], "loaded", "{source}");
         }
@@ -1170,8 +1190,14 @@ async fn partial_result_lists_its_missing_sources() {
         assert_eq!(m["retry_count"], 0);
         assert!(m["error"].is_string());
     }
-    for home in report["homes"].as_array().unwrap() {
+    assert_eq!(report["report"]["isPartial"], true);
+    assert_eq!(
+        report["report"]["missingDataSources"],
+        report["missing_data_sources"]
+    );
+    for home in report["report"]["careHomes"].as_array().unwrap() {
         assert_eq!(home["dataSources"]["cqc"], "missing");
+        assert!(home.get("cqcDeepDive").is_none());
     }
 }
 
@@ -1497,7 +1523,13 @@ async fn cron_on_vercel_without_a_secret_is_503() {
 #[tokio::test]
 async fn unknown_routes_are_404_and_wrong_methods_405() {
     let api = api().await;
-    for path in ["/", "/nope", "/api", "/api/professional-report", "/healthz"] {
+    for path in [
+        "/",
+        "/nope",
+        "/api",
+        "/api/professional-reports",
+        "/healthz",
+    ] {
         api.get(path).await.expect_error(404, "route_not_found");
     }
     let id = JobId::new();
@@ -1809,7 +1841,7 @@ async fn no_response_or_log_contains_contact_details() {
     api.bg.run().await;
 
     let report = api.job_get(RESULT, id).await.expect(200).clone();
-    assert_eq!(report["client_name"], "Ada Example");
+    assert_eq!(report["report"]["clientName"], "Ada Example");
 
     let logs = captured_logs().text();
     assert!(

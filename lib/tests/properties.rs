@@ -16,7 +16,8 @@
 //!   through `start`, and gets the answer its name promises.
 //!
 //! Every error answer is checked the same way: a JSON body with the API's
-//! content type and exactly `{"error": {"code", "message"[, "details"]}}`,
+//! content type and exactly `{"error": {"code", "message"[, "details"]},
+//! "detail"}` (`detail` the message),
 //! small enough that no input was echoed back.
 //!
 //! The rig is an [`App`] over a [`MemoryStore`]; background work is dropped
@@ -139,11 +140,16 @@ fn checked(response: &Response<Bytes>) -> Result<Value, TestCaseError> {
         );
         let error = body["error"].as_object();
         prop_assert!(
-            error.is_some() && body.as_object().map(Map::len) == Some(1),
+            error.is_some() && body.as_object().map(Map::len) == Some(2),
             "{status}: not an error object: {}",
             shorten(&text)
         );
         let error = error.expect("checked above");
+        prop_assert!(
+            body.get("detail") == error.get("message"),
+            "{status}: detail is not the message: {}",
+            shorten(&text)
+        );
         prop_assert!(
             error
                 .keys()

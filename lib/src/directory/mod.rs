@@ -193,6 +193,19 @@ pub struct Home {
     /// Link to the latest CQC report, when known.
     #[serde(default)]
     pub cqc_report_url: Option<String>,
+    /// The home's telephone number (`telephone`, else the provider's), when
+    /// the export has one: the report's `contact.phone`.
+    #[serde(default)]
+    pub telephone: Option<String>,
+    /// The home's e-mail address, when the export has one.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// What the kitchen caters for, as the export's `dietary_options`
+    /// column states it (every string found in its JSON, e.g.
+    /// `Vegetarian`, `Diabetic`). Empty: the export says nothing, which
+    /// matching treats as unknown, never as "no".
+    #[serde(default)]
+    pub dietary_options: Vec<String>,
 }
 
 impl Home {
@@ -561,12 +574,54 @@ impl Row<'_> {
                 parking: self.flag("parking_onsite"),
             },
             cqc_report_url: self.string("cqc_latest_report_url"),
+            telephone: self
+                .string("telephone")
+                .or_else(|| self.string("provider_telephone_number")),
+            email: self.string("email"),
+            dietary_options: self
+                .json("dietary_options")
+                .map(|v| {
+                    let mut out = Vec::new();
+                    collect_strings(&v, &mut out);
+                    out
+                })
+                .unwrap_or_default(),
         })
     }
 
     /// A weekly fee; zero and negative amounts mean "unknown" in exports.
     fn fee(&self, column: &str) -> Option<f64> {
         self.number(column).filter(|f| *f > 0.0)
+    }
+}
+
+/// Every string in a JSON cell, in order: array items, object values and
+/// the keys of `true` flags (`{"vegetarian": true}`), at most 50, each at
+/// most 100 characters. The column's layout varies between exports (a list,
+/// lists by category, flags); its words are what matching reads.
+fn collect_strings(v: &serde_json::Value, out: &mut Vec<String>) {
+    use serde_json::Value;
+    if out.len() >= 50 {
+        return;
+    }
+    match v {
+        Value::String(s) => {
+            let s = s.trim();
+            if !s.is_empty() && s.chars().count() <= 100 && !out.iter().any(|o| o == s) {
+                out.push(s.to_owned());
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| collect_strings(i, out)),
+        Value::Object(map) => {
+            for (k, v) in map {
+                if v == &Value::Bool(true) {
+                    collect_strings(&Value::String(k.clone()), out);
+                } else {
+                    collect_strings(v, out);
+                }
+            }
+        }
+        _ => {}
     }
 }
 

@@ -268,7 +268,8 @@ impl Engine {
         self.shutdown.cancel();
     }
 
-    /// Validates a questionnaire and stores a new `pending` job for it.
+    /// Validates a questionnaire and stores a new `pending` job for it, in
+    /// its canonical stored form.
     /// Processing is the caller's next step ([`Engine::process`]), so the
     /// host decides where it runs (`wait_until` on Vercel, a task locally).
     pub async fn submit(
@@ -276,11 +277,27 @@ impl Engine {
         questionnaire: serde_json::Value,
         idempotency: Option<Idempotency>,
     ) -> Result<Created> {
-        Questionnaire::parse(&questionnaire).map_err(EngineError::Invalid)?;
+        // Only what the service reads is stored (see
+        // `Questionnaire::to_stored_json`): no e-mail, phone or unknown field.
+        let stored = Questionnaire::parse(&questionnaire)
+            .map_err(EngineError::Invalid)?
+            .to_stored_json();
+        let size = serde_json::to_vec(&stored).map_or(usize::MAX, |v| v.len());
+        if size > crate::questionnaire::MAX_STORED_BYTES {
+            return Err(EngineError::Invalid(ValidationErrors {
+                errors: vec![crate::questionnaire::FieldError {
+                    path: "$".into(),
+                    message: format!(
+                        "is too large to store: {size} bytes, at most {}",
+                        crate::questionnaire::MAX_STORED_BYTES
+                    ),
+                }],
+            }));
+        }
         let now = self.now();
         let new = NewJob {
             id: JobId::new(),
-            questionnaire,
+            questionnaire: stored,
             idempotency,
             now,
             deadline_at: self.policy.deadline_for(now),

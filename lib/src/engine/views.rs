@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::{Engine, EngineError, Result};
 use crate::model::{Job, JobId, JobStatus, JobSummary, MissingSource, SlotStatus, SourceType};
+use crate::report::wire::ProfessionalReport;
 use crate::report::{assemble, Plan};
 use crate::retry::RetryPolicy;
 
@@ -54,6 +55,41 @@ impl StatusView {
             completeness: job.completeness,
         }
     }
+}
+
+/// The original backend's synchronous answer (`report_routes.py`):
+/// `{questionnaire, report, generated_at, report_id, status}`, what
+/// `POST /api/professional-report` answers. No `job_id` at the top: the
+/// client takes an answer with one for the start of a polling round; the
+/// job's id is the report's `jobId`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReportAnswer {
+    /// The questionnaire as stored (its canonical form: no contact details).
+    pub questionnaire: serde_json::Value,
+    /// The report, in the client's shape.
+    pub report: ProfessionalReport,
+    /// When the report was assembled.
+    pub generated_at: DateTime<Utc>,
+    /// The report's id.
+    pub report_id: String,
+    /// The job's status (`completed` or `partial`).
+    pub status: JobStatus,
+}
+
+/// `GET …/result/{job_id}`: the [`ReportAnswer`] plus the job's facts.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ResultView {
+    /// The synchronous answer's fields.
+    #[serde(flatten)]
+    pub answer: ReportAnswer,
+    /// The job.
+    pub job_id: JobId,
+    /// Whether some sources are still missing.
+    pub is_partial: bool,
+    /// Completeness in percent.
+    pub completeness: u8,
+    /// The missing (home, source) pairs (as in the report).
+    pub missing_data_sources: Vec<MissingSource>,
 }
 
 /// `GET …/missing-sources/{job_id}`.
@@ -203,7 +239,7 @@ impl Engine {
 
     /// The report of a `completed` or `partial` job, assembled from its
     /// plan and every slot's saved answer.
-    pub async fn result(&self, id: JobId) -> Result<serde_json::Value> {
+    pub async fn result(&self, id: JobId) -> Result<ResultView> {
         let job = self.job(id).await?;
         match job.status {
             JobStatus::Completed | JobStatus::Partial => {}
@@ -238,15 +274,20 @@ impl Engine {
         } else {
             Vec::new()
         };
-        let mut report = assemble(&plan, &job.slots, &data, job.updated_at);
-        if let Some(obj) = report.as_object_mut() {
-            obj.insert("job_id".into(), serde_json::Value::String(id.to_string()));
-            obj.insert(
-                "status".into(),
-                serde_json::to_value(job.status).unwrap_or_default(),
-            );
-        }
-        Ok(report)
+        let report = assemble(&plan, &id.to_string(), &job.slots, &data, job.updated_at);
+        Ok(ResultView {
+            job_id: id,
+            is_partial: report.is_partial,
+            completeness: report.completeness,
+            missing_data_sources: report.missing_data_sources.clone(),
+            answer: ReportAnswer {
+                questionnaire: job.questionnaire,
+                generated_at: report.generated_at,
+                report_id: report.report_id.clone(),
+                status: job.status,
+                report,
+            },
+        })
     }
 
     /// The missing-sources view.

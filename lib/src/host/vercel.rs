@@ -15,7 +15,7 @@ use http::StatusCode;
 use tokio::sync::OnceCell;
 use vercel_runtime::{AppState, Request, Response, ResponseBody};
 
-use crate::http::{handle_only, json_response, App, Background, Endpoint};
+use crate::http::{error_body, handle_only, json_response, App, Background, Endpoint};
 use crate::service::{HostProfile, Service, ServiceError};
 
 static SERVICE: OnceCell<Service> = OnceCell::const_new();
@@ -61,7 +61,11 @@ async fn serve(endpoint: Endpoint, req: Request, state: AppState) -> Response<Re
         Err(true) => crate::http::ApiError::PayloadTooLarge { limit }.into_response(),
         Err(false) => json_response(
             StatusCode::BAD_REQUEST,
-            &serde_json::json!({"error": {"code": "incomplete_body", "message": "the request body could not be read"}}),
+            &error_body(
+                "incomplete_body",
+                "the request body could not be read",
+                serde_json::Value::Null,
+            ),
         ),
     };
     to_vercel(response)
@@ -82,10 +86,7 @@ fn unavailable(error: &ServiceError) -> http::Response<Bytes> {
             "the service is misconfigured; the operators have been told in the logs",
         ),
     };
-    let mut r = json_response(
-        status,
-        &serde_json::json!({"error": {"code": code, "message": message}}),
-    );
+    let mut r = json_response(status, &error_body(code, message, serde_json::Value::Null));
     r.headers_mut().insert(
         http::header::RETRY_AFTER,
         http::HeaderValue::from_static("5"),

@@ -1,7 +1,11 @@
 //! The API's one error type, mapped to statuses in one place.
 //!
 //! Every error answer has the shape
-//! `{"error": {"code": "snake_case", "message": "...", "details": ...}}`.
+//! `{"error": {"code": "snake_case", "message": "...", "details": ...},
+//! "detail": "..."}`: the top-level `detail` repeats the message, because
+//! FastAPI-era clients (the original frontend among them) show
+//! `data.detail || data.message`. [`error_body`] builds it, for the hosts'
+//! hand-made errors too.
 //! Client mistakes are 4xx and logged at debug level; server faults are 5xx,
 //! logged once here, and show no internals.
 
@@ -107,10 +111,7 @@ impl ApiError {
                 E::Invalid(errors) => (
                     StatusCode::BAD_REQUEST,
                     "validation_failed",
-                    format!(
-                        "the questionnaire is invalid ({} problems)",
-                        errors.errors.len()
-                    ),
+                    validation_message(errors),
                     json!({ "fields": errors.errors }),
                 ),
                 E::NotFound => (
@@ -190,10 +191,7 @@ impl ApiError {
         } else {
             tracing::debug!(code, status = status.as_u16(), "request refused");
         }
-        let mut body = json!({ "error": { "code": code, "message": message } });
-        if !details.is_null() {
-            body["error"]["details"] = details;
-        }
+        let body = error_body(code, &message, details);
         let mut response = super::json_response(status, &body);
         let retry_after = match &self {
             Self::Engine(EngineError::RetryTooSoon { retry_after }) => {
@@ -221,6 +219,39 @@ impl ApiError {
         }
         response
     }
+}
+
+/// `the questionnaire is invalid (2 problems): a.b: is required; …`: the
+/// first three problems by path, so a client that shows only the message
+/// (`detail`) still tells the user which field.
+fn validation_message(errors: &crate::questionnaire::ValidationErrors) -> String {
+    let n = errors.errors.len();
+    let shown: Vec<String> = errors
+        .errors
+        .iter()
+        .take(3)
+        .map(|e| format!("{}: {}", e.path, e.message))
+        .collect();
+    let more = if n > 3 {
+        format!("; and {} more", n - 3)
+    } else {
+        String::new()
+    };
+    let noun = if n == 1 { "problem" } else { "problems" };
+    format!(
+        "the questionnaire is invalid ({n} {noun}): {}{more}",
+        shown.join("; ")
+    )
+}
+
+/// The one error body: `{"error": {code, message[, details]}, "detail":
+/// message}` (`details` only when not null).
+pub fn error_body(code: &str, message: &str, details: Value) -> Value {
+    let mut body = json!({ "error": { "code": code, "message": message }, "detail": message });
+    if !details.is_null() {
+        body["error"]["details"] = details;
+    }
+    body
 }
 
 /// Whole seconds, rounded up, at least 1.

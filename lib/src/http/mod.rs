@@ -9,6 +9,7 @@
 
 mod error;
 pub mod openapi;
+pub mod sync;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -20,7 +21,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-pub use error::ApiError;
+pub use error::{error_body, ApiError};
 
 use crate::config::{env_str, is_vercel, ConfigError};
 use crate::engine::views::window_hours;
@@ -40,6 +41,8 @@ pub enum Endpoint {
     OpenApi,
     /// `POST /api/professional-report/start`.
     Start,
+    /// `POST /api/professional-report`: the synchronous contract ([`sync`]).
+    ProfessionalReport,
     /// `GET /api/professional-report/status/{job_id}`.
     Status,
     /// `GET /api/professional-report/result/{job_id}`.
@@ -87,6 +90,11 @@ pub const ROUTES: &[Route] = &[
         method: Method::POST,
         path: "/api/professional-report/start",
         endpoint: Endpoint::Start,
+    },
+    Route {
+        method: Method::POST,
+        path: "/api/professional-report",
+        endpoint: Endpoint::ProfessionalReport,
     },
     Route {
         method: Method::GET,
@@ -143,6 +151,8 @@ pub struct HttpConfig {
     pub cors: CorsOrigins,
     /// Request body limit in bytes (`MAX_BODY_BYTES`, default 256 KiB).
     pub max_body_bytes: usize,
+    /// The synchronous route's wait (`SYNC_REPORT_WAIT_SECS`).
+    pub sync: sync::SyncConfig,
 }
 
 impl std::fmt::Debug for HttpConfig {
@@ -152,6 +162,7 @@ impl std::fmt::Debug for HttpConfig {
             .field("require_cron_secret", &self.require_cron_secret)
             .field("cors", &self.cors)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("sync", &self.sync)
             .finish()
     }
 }
@@ -163,6 +174,7 @@ impl Default for HttpConfig {
             require_cron_secret: false,
             cors: CorsOrigins::Any,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            sync: sync::SyncConfig::default(),
         }
     }
 }
@@ -204,6 +216,7 @@ impl HttpConfig {
             require_cron_secret: is_vercel(&lookup),
             cors,
             max_body_bytes,
+            sync: sync::SyncConfig::from_lookup(&lookup)?,
         })
     }
 }
@@ -330,7 +343,11 @@ async fn dispatch(
     match endpoint {
         Endpoint::Health => health(app).await,
         Endpoint::OpenApi => Ok(json_response(StatusCode::OK, &openapi::document())),
-        Endpoint::Start => start(app, req, bg).await,
+        Endpoint::Start => {
+            let (job, replayed) = accept(app, req, bg).await?;
+            Ok(start_answer(&job, replayed))
+        }
+        Endpoint::ProfessionalReport => sync::professional_report(app, req, bg).await,
         Endpoint::Status => ok(&engine.status(id()?).await?),
         Endpoint::Result => ok(&engine.result(id()?).await?),
         Endpoint::MissingSources => ok(&engine.missing_sources(id()?).await?),
@@ -370,11 +387,15 @@ async fn health(app: &App) -> Result<Response<Bytes>, ApiError> {
     }))
 }
 
-async fn start(
+/// The start path both `start` and the synchronous route take: checks the
+/// body, validates and stores the job (or finds the one its
+/// `Idempotency-Key` made), and hands a new job's processing to the host's
+/// background. The job and whether it was replayed.
+pub(crate) async fn accept(
     app: &App,
     req: Request<Bytes>,
     bg: &dyn Background,
-) -> Result<Response<Bytes>, ApiError> {
+) -> Result<(crate::model::Job, bool), ApiError> {
     let body = req.body();
     if body.len() > app.config.max_body_bytes {
         return Err(ApiError::PayloadTooLarge {
@@ -412,7 +433,7 @@ async fn start(
         }
     };
     let created = app.engine.submit(questionnaire, idempotency).await?;
-    let (job, replayed) = match created {
+    Ok(match created {
         Created::New(job) => {
             let engine = app.engine.clone();
             let id = job.id;
@@ -424,7 +445,11 @@ async fn start(
             (job, false)
         }
         Created::Existing(job) => (job, true),
-    };
+    })
+}
+
+/// `start`'s 202 answer for `job`.
+pub(crate) fn start_answer(job: &crate::model::Job, replayed: bool) -> Response<Bytes> {
     let id = job.id;
     let mut response = json_response(
         StatusCode::ACCEPTED,
@@ -443,7 +468,7 @@ async fn start(
     if replayed {
         headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
-    Ok(response)
+    response
 }
 
 async fn cron(app: &App, req: &Request<Bytes>) -> Result<Response<Bytes>, ApiError> {
@@ -556,7 +581,7 @@ fn cors(origins: &CorsOrigins, origin: Option<&HeaderValue>, headers: &mut Heade
     );
     headers.insert(
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static("location, retry-after, idempotent-replayed"),
+        HeaderValue::from_static("location, content-location, retry-after, idempotent-replayed"),
     );
 }
 

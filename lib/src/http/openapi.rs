@@ -49,7 +49,7 @@ pub fn document() -> Value {
             }
         }
     });
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "Care-home professional report API",
@@ -134,8 +134,10 @@ pub fn document() -> Value {
             },
             "schemas": {
                 "Error": {
-                    "type": "object", "required": ["error"],
-                    "properties": { "error": {
+                    "type": "object", "required": ["error", "detail"],
+                    "properties": {
+                      "detail": { "type": "string", "description": "The message again, at the top (FastAPI's convention, which the original frontend reads)." },
+                      "error": {
                         "type": "object", "required": ["code", "message"],
                         "properties": {
                             "code": { "type": "string" },
@@ -196,9 +198,15 @@ pub fn document() -> Value {
                 },
                 "Report": {
                     "type": "object",
-                    "description": "The professional report: envelope, the 5 homes with scores and each source's data, per-home dataSources statuses, completeness, and missing_data_sources when partial.",
-                    "required": ["is_partial", "completeness"],
+                    "description": "The synchronous answer plus the job's facts.",
+                    "required": ["questionnaire", "report", "generated_at", "report_id", "status", "job_id", "is_partial", "completeness", "missing_data_sources"],
                     "properties": {
+                        "questionnaire": { "type": "object" },
+                        "report": { "$ref": "#/components/schemas/ProfessionalReport" },
+                        "generated_at": { "type": "string", "format": "date-time" },
+                        "report_id": { "type": "string", "format": "uuid" },
+                        "status": { "enum": ["completed", "partial"] },
+                        "job_id": { "type": "string", "format": "uuid" },
                         "is_partial": { "type": "boolean" },
                         "completeness": { "type": "integer" },
                         "missing_data_sources": { "type": "array", "items": { "$ref": "#/components/schemas/MissingSource" } }
@@ -302,6 +310,74 @@ pub fn document() -> Value {
                         }
                     }
                 }
+            }
+        }
+    });
+    // Added separately: one `json!` of the whole document passes the macro
+    // recursion limit.
+    doc["paths"]["/api/professional-report"] = sync_operation();
+    doc["components"]["schemas"]["ReportAnswer"] = json!({
+        "type": "object",
+        "description": "The original backend's synchronous answer.",
+        "required": ["questionnaire", "report", "generated_at", "report_id", "status"],
+        "properties": {
+            "questionnaire": { "type": "object", "description": "The questionnaire as stored: canonical values, no e-mail, phone, emergency contact or unknown fields." },
+            "report": { "$ref": "#/components/schemas/ProfessionalReport" },
+            "generated_at": { "type": "string", "format": "date-time" },
+            "report_id": { "type": "string", "format": "uuid" },
+            "status": { "enum": ["completed", "partial"] }
+        }
+    });
+    doc["components"]["schemas"]["ProfessionalReport"] = json!({
+        "type": "object",
+        "description": "The original frontend's ProfessionalReportData (camelCase; a fact the service does not hold is absent, never null or empty). The repository's lib/tests/schema/professional_report.schema.json is the full contract, tested against real answers.",
+        "required": ["reportId", "jobId", "clientName", "analysisSummary", "appliedWeights", "careHomes", "generatedAt", "isPartial", "completeness", "missingDataSources"],
+        "properties": {
+            "reportId": { "type": "string" },
+            "jobId": { "type": "string", "format": "uuid" },
+            "clientName": { "type": "string" },
+            "city": { "type": "string" },
+            "analysisSummary": { "type": "object" },
+            "appliedWeights": { "type": "object" },
+            "careHomes": { "type": "array", "items": { "type": "object", "required": ["id", "name", "matchScore", "distance", "factorScores", "contact", "dataSources"] } },
+            "generatedAt": { "type": "string", "format": "date-time" },
+            "isPartial": { "type": "boolean" },
+            "completeness": { "type": "integer" },
+            "missingDataSources": { "type": "array", "items": { "$ref": "#/components/schemas/MissingSource" } }
+        }
+    });
+    doc
+}
+
+/// `POST /api/professional-report`.
+fn sync_operation() -> Value {
+    json!({
+        "post": {
+            "summary": "The original backend's synchronous call: start the job and answer its report once it settles",
+            "description": "Starts exactly the job `start` starts (same validation, Idempotency-Key, store, background processing and retries), then waits up to SYNC_REPORT_WAIT_SECS (default 240, below the function's maxDuration of 300) for it to settle. No top-level job_id: the report's jobId and the Content-Location header (its result URL) name the job.",
+            "operationId": "professionalReport",
+            "parameters": [{
+                "name": "Idempotency-Key", "in": "header", "required": false,
+                "description": "As for start: the same key and body find the same job (and its report).",
+                "schema": { "type": "string", "minLength": 1, "maxLength": 255 }
+            }],
+            "requestBody": {
+                "required": true,
+                "content": { "application/json": { "schema": {
+                    "oneOf": [
+                        { "type": "object", "required": ["questionnaire"], "properties": { "questionnaire": { "$ref": "#/components/schemas/Questionnaire" } } },
+                        { "$ref": "#/components/schemas/Questionnaire" }
+                    ]
+                } } }
+            },
+            "responses": {
+                "200": ok_response("The job settled with a report (completed or partial); Content-Location: its result URL", "ReportAnswer"),
+                "202": ok_response("Not settled within the wait: the start answer; the job carries on", "StartAccepted"),
+                "400": error_response("As for start (`invalid_json`, `validation_failed`, `invalid_idempotency_key`)"),
+                "409": error_response("The job failed (`job_failed`, details.error) or the Idempotency-Key was reused with another body (`idempotency_key_reused`)"),
+                "413": error_response("Body over the size limit (`payload_too_large`)"),
+                "415": error_response("Body is not application/json (`unsupported_media_type`)"),
+                "503": error_response("Store unreachable (`store_unavailable`)"),
             }
         }
     })

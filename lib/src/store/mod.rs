@@ -72,7 +72,8 @@ pub struct Idempotency {
 pub struct NewJob {
     /// The new job's id.
     pub id: JobId,
-    /// The validated questionnaire, as received.
+    /// The validated questionnaire in its stored form
+    /// (`Questionnaire::to_stored_json`).
     pub questionnaire: serde_json::Value,
     /// Optional idempotency key.
     pub idempotency: Option<Idempotency>,

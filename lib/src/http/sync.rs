@@ -1,0 +1,139 @@
+//! `POST /api/professional-report`: the original backend's synchronous
+//! contract (`report_routes.py`), which the original frontend calls.
+//!
+//! It starts exactly the job `start` starts (the same [`super::accept`]:
+//! validation, idempotency, the store, processing in the host's
+//! background, retries afterwards), then waits until the job first
+//! settles (`completed`, `partial` or `failed`), reading the job's small
+//! summary every [`POLL_INTERVAL`]. Settled with a report: 200
+//! `{questionnaire, report, generated_at, report_id, status}` with no
+//! top-level `job_id` (the client would take that for the start of a
+//! polling round); the job's id is the report's `jobId` and the
+//! `Content-Location` header is its `result` URL. Failed: the JSON error
+//! `result` gives. Not settled within [`SyncConfig::wait`]: 202 with the
+//! body `start` gives, and the job carries on.
+//!
+//! The wait is on tokio's clock (pausable in tests), not the engine's:
+//! it bounds this request's wall time, below the function's `maxDuration`.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Request, Response, StatusCode};
+
+use super::{accept, json_response, start_answer, ApiError, App, Background};
+use crate::config::ConfigError;
+use crate::model::{JobId, JobStatus};
+
+/// How often the job's summary is read while waiting: short against a
+/// report's seconds, long against a summary read's milliseconds.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
+
+/// Default wait: 240 s, under the function's `maxDuration` of 300 s
+/// (`vercel.json`) with a minute to spare for the answer itself.
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(240);
+
+/// Longest wait accepted: below the 300 s `maxDuration`.
+pub const MAX_WAIT: Duration = Duration::from_secs(290);
+
+/// Settings of the synchronous route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyncConfig {
+    /// How long the request waits for the job to settle
+    /// (`SYNC_REPORT_WAIT_SECS`, default 240, at most 290; 0 answers 202 at
+    /// once).
+    pub wait: Duration,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self { wait: DEFAULT_WAIT }
+    }
+}
+
+impl SyncConfig {
+    /// Reads `SYNC_REPORT_WAIT_SECS` through `lookup`.
+    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let wait = match crate::config::env_parse::<u64>(lookup, "SYNC_REPORT_WAIT_SECS")? {
+            None => DEFAULT_WAIT,
+            Some(secs) if Duration::from_secs(secs) <= MAX_WAIT => Duration::from_secs(secs),
+            Some(_) => {
+                return Err(ConfigError::invalid(
+                    "SYNC_REPORT_WAIT_SECS",
+                    "must be at most 290 (below the function's maxDuration of 300 s)",
+                ))
+            }
+        };
+        Ok(Self { wait })
+    }
+}
+
+/// Whether a job has settled for the first time.
+fn settled(status: JobStatus) -> bool {
+    matches!(
+        status,
+        JobStatus::Completed | JobStatus::Partial | JobStatus::Failed
+    )
+}
+
+/// Waits up to `wait` for job `id` to settle; its status when it did.
+async fn wait_for(app: &App, id: JobId, wait: Duration) -> Result<Option<JobStatus>, ApiError> {
+    if wait.is_zero() {
+        return Ok(None);
+    }
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let summary = app.engine.store().summary(id).await?;
+        if let Some(s) = summary.filter(|s| settled(s.status)) {
+            return Ok(Some(s.status));
+        }
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return Ok(None);
+        }
+        tokio::time::sleep(POLL_INTERVAL.min(deadline - now)).await;
+    }
+}
+
+/// The handler.
+pub(super) async fn professional_report(
+    app: &App,
+    req: Request<Bytes>,
+    bg: &dyn Background,
+) -> Result<Response<Bytes>, ApiError> {
+    let (job, replayed) = accept(app, req, bg).await?;
+    let id = job.id;
+    let status = if settled(job.status) {
+        Some(job.status)
+    } else {
+        wait_for(app, id, app.config.sync.wait).await?
+    };
+    let Some(status) = status else {
+        let current = app.engine.store().summary(id).await?;
+        let mut job = job;
+        if let Some(s) = current {
+            job.status = s.status;
+            job.message = s.message;
+        }
+        return Ok(start_answer(&job, replayed));
+    };
+    if status == JobStatus::Failed {
+        // The same JSON error `result` gives for a failed job.
+        return Err(app.engine.result(id).await.err().map_or(
+            ApiError::Engine(crate::engine::EngineError::JobFailed(
+                "the report could not be built".into(),
+            )),
+            ApiError::from,
+        ));
+    }
+    let view = app.engine.result(id).await?;
+    let mut response = json_response(StatusCode::OK, &view.answer);
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&format!("/api/professional-report/result/{id}")) {
+        headers.insert(header::CONTENT_LOCATION, v);
+    }
+    if replayed {
+        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}

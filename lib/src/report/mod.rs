@@ -1,0 +1,974 @@
+//! The report: the plan checkpoint taken before any fetch, and assembly of
+//! the client-shaped report ([`wire`]) from it.
+//!
+//! A report is built in two steps because fetching is slow and may be
+//! interrupted: [`Plan::build`] does the pure, quick part (locate, match,
+//! score) and is stored at once, so a resumed job reports on the very same
+//! homes; [`assemble`] dresses the plan with whatever the sources returned.
+//! Nothing assembled is stored: every read assembles again from the plan,
+//! the slots and the saved source data, so a source that loads late (a
+//! retry, the sweep) is in the next read with no patching of a stored
+//! document, and there is one way a report comes to be.
+//!
+//! Each home's `dataSources` maps each source type to `loaded`,
+//! `not_found`, `not_configured`, `missing` or `pending`. Completeness is
+//! [`crate::model::completeness`] over those statuses; `missing` and `pending`
+//! pairs are listed in `missingDataSources` and make the report partial.
+
+pub mod wire;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::directory::{Directory, Home};
+use crate::geo::{Geocoder, Location};
+use crate::matching::{match_homes, ScoredHome, Weights, Winners};
+use crate::model::{completeness, MissingSource, Slot, SlotKey, SlotStatus, SourceType};
+use crate::questionnaire::Questionnaire;
+
+use wire::{
+    AnalysisSummary, AppliedWeights, AreaMap, CareHome, ClientNeeds, Contact, CqcDeepDive,
+    FactorScore, FsaDetailed, GooglePlaces, MedicalCare, Neighbourhood, ProfessionalReport, Search,
+    FACTOR_CATEGORIES,
+};
+
+/// Why no plan could be made. Both are the client's situation, not a fault
+/// of ours: the HTTP layer maps them to a failed job with this message.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    /// The city (and postcode) could not be located.
+    #[error("cannot locate '{city}': {reason}")]
+    UnknownLocation {
+        /// The city asked for.
+        city: String,
+        /// Why.
+        reason: String,
+    },
+    /// No home in the directory fits.
+    #[error("no matching care homes: {0}")]
+    NoCandidates(String),
+}
+
+/// The checkpoint stored before any fetch: everything about the report that
+/// does not depend on the external sources.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// The report's id (a UUID).
+    pub report_id: String,
+    /// When the plan was made.
+    pub created_at: DateTime<Utc>,
+    /// Which directory the homes came from.
+    pub directory: String,
+    /// The person the report is for.
+    pub client_name: String,
+    /// The search centre.
+    pub origin: Location,
+    /// Weights applied.
+    pub weights: Weights,
+    /// Adjustments applied.
+    pub conditions: Vec<String>,
+    /// Radius used, km.
+    pub radius_km: f64,
+    /// Radius asked for, km (`None`: not important).
+    pub requested_radius_km: Option<f64>,
+    /// Homes inside the radius that passed the filters.
+    pub considered: usize,
+    /// Why fewer than 5 homes, or other caveats.
+    pub note: Option<String>,
+    /// The chosen homes, best first.
+    pub homes: Vec<ScoredHome>,
+    /// Category winners.
+    pub winners: Winners,
+    /// The city asked for (q5).
+    #[serde(default)]
+    pub city: Option<String>,
+    /// The postcode asked for (q4), when given.
+    #[serde(default)]
+    pub postcode: Option<String>,
+    /// The needs the questionnaire states, in words.
+    #[serde(default)]
+    pub client_needs: Option<ClientNeeds>,
+}
+
+impl Plan {
+    /// Locates the client, matches the directory and records the result.
+    pub async fn build(
+        q: &Questionnaire,
+        directory: &Directory,
+        geocoder: &Geocoder,
+        now: DateTime<Utc>,
+    ) -> Result<Plan, PlanError> {
+        let city = &q.location.preferred_city;
+        let origin = geocoder
+            .resolve(city, q.location.postcode.as_deref())
+            .await
+            .map_err(|e| PlanError::UnknownLocation {
+                city: city.clone(),
+                reason: e.to_string(),
+            })?;
+        Self::from_origin(q, directory, origin, now)
+    }
+
+    /// The pure part of [`Plan::build`], for a known origin.
+    pub fn from_origin(
+        q: &Questionnaire,
+        directory: &Directory,
+        origin: Location,
+        now: DateTime<Utc>,
+    ) -> Result<Plan, PlanError> {
+        let outcome = match_homes(q, directory.homes(), &origin);
+        if outcome.homes.is_empty() {
+            return Err(PlanError::NoCandidates(outcome.note.unwrap_or_else(|| {
+                "no home in the directory fits the questionnaire".to_owned()
+            })));
+        }
+        Ok(Plan {
+            report_id: uuid::Uuid::new_v4().to_string(),
+            created_at: now,
+            directory: directory.label().to_owned(),
+            client_name: q.client_name(),
+            origin,
+            weights: outcome.weights,
+            conditions: outcome.conditions,
+            radius_km: outcome.radius_km,
+            requested_radius_km: outcome.requested_radius_km,
+            considered: outcome.considered,
+            note: outcome.note,
+            homes: outcome.homes,
+            winners: outcome.winners,
+            city: Some(q.location.preferred_city.clone()),
+            postcode: q.location.postcode.clone(),
+            client_needs: Some(client_needs(q)),
+        })
+    }
+
+    /// The chosen homes, best first.
+    pub fn homes(&self) -> impl Iterator<Item = &Home> {
+        self.homes.iter().map(|s| &s.home)
+    }
+}
+
+/// The questionnaire's needs in words, for `clientNeeds`.
+pub fn client_needs(q: &Questionnaire) -> ClientNeeds {
+    use crate::questionnaire::{Allergy, CareType, Diet, MedicalCondition, Medication, Mobility};
+    let condition = |c: &MedicalCondition| match c {
+        MedicalCondition::DementiaAlzheimers => "Dementia or Alzheimer's",
+        MedicalCondition::Diabetes => "Diabetes",
+        MedicalCondition::HeartConditions => "Heart conditions",
+        MedicalCondition::MobilityProblems => "Mobility problems",
+        MedicalCondition::NoSeriousMedical => "No serious medical conditions",
+    };
+    let care = |c: &CareType| match c {
+        CareType::GeneralResidential => "Residential care",
+        CareType::MedicalNursing => "Nursing care",
+        CareType::SpecialisedDementia => "Specialist dementia care",
+        CareType::TemporaryRespite => "Respite stay",
+    };
+    let mobility = match q.medical.mobility {
+        Mobility::FullyMobile => "Fully mobile",
+        Mobility::WalkingAids => "Uses walking aids",
+        Mobility::WheelchairSometimes => "Uses a wheelchair sometimes",
+        Mobility::WheelchairPermanent => "Uses a wheelchair all the time",
+    };
+    let medication = match q.medical.medication {
+        Medication::None => "No regular medication",
+        Medication::Simple => "One or two simple medicines",
+        Medication::SeveralSimpleRoutine => "Several medicines on a simple routine",
+        Medication::ManyComplexRoutine => "Many medicines on a complex routine",
+        Medication::Independent => "Manages own medication",
+        Medication::RemindersNeeded => "Needs reminders to take medication",
+        Medication::FullAdministrationRequired => "Needs staff to give every dose",
+    };
+    let allergy = |a: &Allergy| match a {
+        Allergy::NoAllergies => "No allergies",
+        Allergy::FoodAllergies => "Food allergies",
+        Allergy::MedicationAllergies => "Medication allergies",
+        Allergy::EnvironmentalAllergies => "Environmental allergies",
+    };
+    let diet = |d: &Diet| match d {
+        Diet::NoSpecialRequirements => "No special requirements",
+        Diet::DiabeticDiet => "Diabetic diet",
+        Diet::PureedSoftFood => "Puréed or soft food",
+        Diet::VegetarianVegan => "Vegetarian or vegan",
+    };
+    let words = |v: Vec<&str>| v.into_iter().map(str::to_owned).collect();
+    ClientNeeds {
+        medical_conditions: words(q.medical.conditions.iter().map(condition).collect()),
+        mobility_level: mobility.to_owned(),
+        care_requirements: words(q.medical.care_types.iter().map(care).collect()),
+        medication: medication.to_owned(),
+        allergies: words(q.safety.allergies.iter().map(allergy).collect()),
+        dietary_requirements: words(q.safety.dietary.iter().map(diet).collect()),
+    }
+}
+
+/// The wire name of a slot status in `dataSources`.
+fn status_name(status: &SlotStatus) -> &'static str {
+    match status {
+        SlotStatus::Pending => "pending",
+        SlotStatus::Loaded => "loaded",
+        SlotStatus::NotFound => "not_found",
+        SlotStatus::NotConfigured => "not_configured",
+        SlotStatus::Missing => "missing",
+    }
+}
+
+/// `42 seconds`, `3 minutes`, `2 hours`: a plain duration.
+fn plain_duration(d: chrono::Duration) -> String {
+    let secs = d.num_seconds().max(0);
+    let (n, unit) = match secs {
+        0..=119 => (secs, "second"),
+        120..=7199 => (secs / 60, "minute"),
+        _ => (secs / 3600, "hour"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+/// The labels of the categories `home_id` wins among the chosen homes.
+fn category_labels(winners: &Winners, home_id: &str) -> Vec<String> {
+    [
+        (&winners.best_overall, "Best Overall Match"),
+        (&winners.best_care, "Best Care Quality"),
+        (&winners.best_value, "Best Value"),
+    ]
+    .into_iter()
+    .filter(|(w, _)| w.as_ref().is_some_and(|w| w.home_id == home_id))
+    .map(|(_, label)| label.to_owned())
+    .collect()
+}
+
+/// One sentence of facts: its strongest category, its distance, its rating.
+fn match_reason(scored: &ScoredHome, factor_scores: &[FactorScore]) -> String {
+    let best = factor_scores.iter().max_by(|a, b| {
+        a.score
+            .total_cmp(&b.score)
+            .then(b.weight.total_cmp(&a.weight))
+    });
+    let mut parts = Vec::new();
+    if let Some(best) = best {
+        parts.push(format!(
+            "Strongest on {} ({:.0}/100)",
+            best.category.to_lowercase(),
+            best.score
+        ));
+    }
+    parts.push(format!("{:.1} km away", scored.distance_km));
+    if let Some(r) = scored.home.ratings.overall {
+        parts.push(format!("CQC rated {}", r.label()));
+    }
+    format!("{}.", parts.join("; "))
+}
+
+/// The client-shaped report for a plan, the slots' states and the loaded
+/// data, as of `generated_at`.
+///
+/// A (home, source) with no slot is `pending`. Data without a slot counts
+/// as loaded (`not_found` when it is null): data is saved when it loads, so
+/// it wins over a stale status. Slots and data for homes not in the plan
+/// are ignored.
+pub fn assemble(
+    plan: &Plan,
+    job_id: &str,
+    slots: &[Slot],
+    data: &[(SlotKey, Value)],
+    generated_at: DateTime<Utc>,
+) -> ProfessionalReport {
+    let w = &plan.weights;
+    let weights = [
+        w.medical_safety,
+        w.quality,
+        w.location,
+        w.financial,
+        w.lifestyle,
+    ];
+    let mut all_slots: Vec<Slot> = Vec::new();
+    let mut missing: Vec<MissingSource> = Vec::new();
+    let care_homes = plan
+        .homes
+        .iter()
+        .enumerate()
+        .map(|(i, scored)| {
+            let h = &scored.home;
+            let find = |source: SourceType| {
+                data.iter()
+                    .find(|(k, _)| k.home_id == h.id && k.source_type == source)
+                    .map(|(_, v)| v)
+            };
+            let mut statuses = BTreeMap::new();
+            let mut answered = Vec::new();
+            for source in SourceType::ALL {
+                let slot = slots
+                    .iter()
+                    .find(|s| s.home_id == h.id && s.source_type == source);
+                let mut status = slot.map_or(SlotStatus::Pending, |s| s.status.clone());
+                if let Some(v) = find(source) {
+                    status = if v.is_null() {
+                        SlotStatus::NotFound
+                    } else {
+                        SlotStatus::Loaded
+                    };
+                }
+                if matches!(status, SlotStatus::Missing | SlotStatus::Pending) {
+                    let base = slot
+                        .cloned()
+                        .unwrap_or_else(|| Slot::pending(&h.id, &h.name, source));
+                    let mut entry = MissingSource::from(&base);
+                    if status == SlotStatus::Pending {
+                        entry.status = "pending".to_owned();
+                    }
+                    missing.push(entry);
+                }
+                if status == SlotStatus::Loaded {
+                    answered.push(source.display_name().to_owned());
+                }
+                let mut counted = Slot::pending(&h.id, &h.name, source);
+                counted.status = status.clone();
+                all_slots.push(counted);
+                statuses.insert(source.as_str(), status_name(&status));
+            }
+            let loaded = |source: SourceType| find(source).filter(|v| !v.is_null());
+            let f = &scored.factor_scores;
+            let factor_scores: Vec<FactorScore> = FACTOR_CATEGORIES
+                .iter()
+                .zip([
+                    f.medical_safety,
+                    f.quality,
+                    f.location,
+                    f.financial,
+                    f.lifestyle,
+                ])
+                .zip(weights)
+                .map(|((category, score), weight)| FactorScore {
+                    category: (*category).to_owned(),
+                    score,
+                    max_score: 100.0,
+                    weight,
+                })
+                .collect();
+            let website = loaded(SourceType::Firecrawl);
+            let (site_phone, site_email) = website.map(wire::website_contact).unwrap_or_default();
+            let neighbourhood = loaded(SourceType::Neighbourhood);
+            let location = match &h.local_authority {
+                Some(la) if !la.eq_ignore_ascii_case(&h.city) && !h.city.is_empty() => {
+                    format!("{}, {la}", h.city)
+                }
+                _ => h.city.clone(),
+            };
+            CareHome {
+                id: h.id.clone(),
+                name: h.name.clone(),
+                rank: i + 1,
+                location,
+                postcode: h.postcode.clone(),
+                address: h.address.clone(),
+                cqc_rating: h.ratings.overall.map(|r| r.label().to_owned()).or_else(|| {
+                    loaded(SourceType::Cqc)
+                        .and_then(|v| v.get("overallRating"))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                }),
+                distance: format!("{:.1} km", scored.distance_km),
+                distance_km: scored.distance_km,
+                weekly_price: scored.weekly_fee,
+                over_budget: scored.over_budget,
+                match_score: scored.match_score,
+                match_reason: match_reason(scored, &factor_scores),
+                factor_scores,
+                category_labels: category_labels(&plan.winners, &h.id),
+                contact: Contact {
+                    phone: h.telephone.clone().or(site_phone),
+                    email: h.email.clone().or(site_email),
+                },
+                last_audited: h.last_inspection.map(|d| d.to_string()),
+                beds_total: h.beds,
+                website: h.website.clone(),
+                provider: h.provider.clone(),
+                cqc_report_url: h.cqc_report_url.clone(),
+                data_source: answered,
+                data_sources: statuses,
+                medical_care: MedicalCare {
+                    care_residential: h.care.residential,
+                    care_nursing: h.care.nursing,
+                    care_dementia: h.care.dementia,
+                    care_respite: h.care.respite,
+                    medical_specialisms: website.map(wire::website_specialisms).unwrap_or_default(),
+                },
+                fsa_detailed: loaded(SourceType::Fsa).map(FsaDetailed::from_stored),
+                google_places: loaded(SourceType::GooglePlaces).map(GooglePlaces::from_stored),
+                cqc_deep_dive: loaded(SourceType::Cqc)
+                    .map(|v| CqcDeepDive::from_stored(v, generated_at)),
+                neighbourhood: neighbourhood.and_then(Neighbourhood::from_stored),
+                area_map: neighbourhood.and_then(AreaMap::from_stored),
+                website_insights: website.cloned(),
+            }
+        })
+        .collect();
+
+    ProfessionalReport {
+        report_id: plan.report_id.clone(),
+        job_id: job_id.to_owned(),
+        client_name: plan.client_name.clone(),
+        city: plan
+            .city
+            .clone()
+            .unwrap_or_else(|| plan.origin.label.clone()),
+        postcode: plan.postcode.clone(),
+        client_needs: plan.client_needs.clone(),
+        analysis_summary: AnalysisSummary {
+            total_homes_analyzed: plan.considered,
+            factors_analyzed: plan.considered * FACTOR_CATEGORIES.len(),
+            analysis_time: plain_duration(generated_at - plan.created_at),
+        },
+        applied_weights: AppliedWeights {
+            medical: w.medical_safety,
+            cqc: w.quality,
+            location: w.location,
+            financial: w.financial,
+            social: w.lifestyle,
+        },
+        applied_conditions: plan.conditions.clone(),
+        care_homes,
+        generated_at,
+        created_at: plan.created_at,
+        directory: plan.directory.clone(),
+        search: Search {
+            origin: plan.origin.label.clone(),
+            latitude: plan.origin.lat,
+            longitude: plan.origin.lon,
+            radius_km: plan.radius_km,
+            requested_radius_km: plan.requested_radius_km,
+            homes_considered: plan.considered,
+            note: plan.note.clone(),
+        },
+        is_partial: !missing.is_empty(),
+        completeness: completeness(&all_slots),
+        missing_data_sources: missing,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matching::tests::q_with;
+    use crate::questionnaire::tests::sample;
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 3, 10, 0, 0).unwrap()
+    }
+
+    async fn demo_plan(q: &Questionnaire) -> Plan {
+        let geo = Geocoder::new(reqwest::Client::new(), None);
+        Plan::build(q, &Directory::demo(), &geo, now())
+            .await
+            .unwrap()
+    }
+
+    /// distance, budget, care types, conditions, mobility, medication, falls, timeline.
+    type SampleCase = (
+        &'static str,
+        &'static str,
+        &'static [&'static str],
+        &'static [&'static str],
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+    );
+
+    /// Questionnaires reproducing the ten samples' shapes (invented people,
+    /// the samples' combinations of answers).
+    fn sample_like() -> Vec<Questionnaire> {
+        let cases: [SampleCase; 10] = [
+            (
+                "15km",
+                "5000_7000_local",
+                &["specialised_dementia"],
+                &["dementia_alzheimers", "mobility_problems"],
+                "walking_aids",
+                "several_simple_routine",
+                "1_2_no_serious_injuries",
+                "next_month",
+            ),
+            (
+                "10km",
+                "3000_5000_self",
+                &["medical_nursing", "general_residential"],
+                &["diabetes", "mobility_problems"],
+                "wheelchair_sometimes",
+                "many_complex_routine",
+                "3_plus_or_serious_injuries",
+                "urgent_2_weeks",
+            ),
+            (
+                "5km",
+                "over_7000_self",
+                &["medical_nursing"],
+                &["heart_conditions"],
+                "walking_aids",
+                "many_complex_routine",
+                "no_falls_occurred",
+                "planning_2_3_months",
+            ),
+            (
+                "distance_not_important",
+                "under_3000_self",
+                &["general_residential"],
+                &["no_serious_medical"],
+                "fully_mobile",
+                "simple_1_2",
+                "no_falls_occurred",
+                "exploring_6_plus_months",
+            ),
+            (
+                "15km",
+                "5000_7000_local",
+                &["general_residential", "medical_nursing"],
+                &["mobility_problems"],
+                "wheelchair_permanent",
+                "several_simple_routine",
+                "high_risk_of_falling",
+                "urgent_2_weeks",
+            ),
+            (
+                "30km",
+                "over_7000_local",
+                &["medical_nursing", "specialised_dementia"],
+                &[
+                    "dementia_alzheimers",
+                    "diabetes",
+                    "heart_conditions",
+                    "mobility_problems",
+                ],
+                "wheelchair_sometimes",
+                "many_complex_routine",
+                "high_risk_of_falling",
+                "urgent_2_weeks",
+            ),
+            (
+                "20km",
+                "5000_7000_self",
+                &["medical_nursing"],
+                &["diabetes", "heart_conditions", "mobility_problems"],
+                "walking_aids",
+                "many_complex_routine",
+                "1_2_no_serious_injuries",
+                "planning_2_3_months",
+            ),
+            (
+                "10km",
+                "5000_7000_local",
+                &["general_residential"],
+                &["mobility_problems"],
+                "walking_aids",
+                "simple_1_2",
+                "no_falls_occurred",
+                "urgent_2_weeks",
+            ),
+            (
+                "distance_not_important",
+                "under_3000_local",
+                &["medical_nursing"],
+                &["diabetes"],
+                "walking_aids",
+                "several_simple_routine",
+                "no_falls_occurred",
+                "planning_2_3_months",
+            ),
+            (
+                "15km",
+                "under_3000_self",
+                &["general_residential"],
+                &["no_serious_medical"],
+                "fully_mobile",
+                "simple_1_2",
+                "no_falls_occurred",
+                "urgent_2_weeks",
+            ),
+        ];
+        cases
+            .iter()
+            .map(|(dist, budget, care, conds, mob, meds, falls, when)| {
+                q_with(|v| {
+                    v["section_2_location_budget"]["q6_max_distance"] = json!(dist);
+                    v["section_2_location_budget"]["q7_budget"] = json!(budget);
+                    v["section_3_medical_needs"]["q8_care_types"] = json!(care);
+                    v["section_3_medical_needs"]["q9_medical_conditions"] = json!(conds);
+                    v["section_3_medical_needs"]["q10_mobility_level"] = json!(mob);
+                    v["section_3_medical_needs"]["q11_medication_management"] = json!(meds);
+                    v["section_4_safety_special_needs"]["q13_fall_history"] = json!(falls);
+                    v["section_5_timeline"]["q17_placement_timeline"] = json!(when);
+                })
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn every_sample_shape_gets_five_demo_homes_or_says_why() {
+        for (i, q) in sample_like().iter().enumerate() {
+            let plan = demo_plan(q).await;
+            assert_eq!(plan.homes.len(), 5, "case {i}: {:?}", plan.note);
+            assert_eq!(plan.directory, "demo (fictional homes)");
+            let need = crate::matching::CareNeed::of(q);
+            for h in plan.homes() {
+                assert!(
+                    need.met_by(h),
+                    "case {i}: {} lacks {}",
+                    h.id,
+                    need.describe()
+                );
+                assert!(h.id.starts_with("DEMO-"));
+            }
+            // Over-budget homes only ever come with a note saying so.
+            if plan.homes.iter().any(|h| h.over_budget) {
+                assert!(
+                    plan.note
+                        .as_deref()
+                        .unwrap_or("")
+                        .contains("above the budget"),
+                    "case {i}"
+                );
+            }
+            let scores: Vec<f64> = plan.homes.iter().map(|h| h.match_score).collect();
+            assert!(
+                scores.windows(2).all(|w| w[0] >= w[1]),
+                "case {i}: {scores:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn unknown_city_and_no_candidates_are_clear_errors() {
+        let geo = Geocoder::new(reqwest::Client::new(), None);
+        let q = q_with(|v| v["section_2_location_budget"]["q5_preferred_city"] = json!("Atlantis"));
+        let err = Plan::build(&q, &Directory::demo(), &geo, now())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, PlanError::UnknownLocation { .. }));
+        assert!(err.to_string().contains("Atlantis"));
+
+        let q = Questionnaire::parse(&sample()).unwrap();
+        let empty = Directory::from_homes("empty", Vec::new());
+        let err = Plan::build(&q, &empty, &geo, now()).await.unwrap_err();
+        assert!(matches!(err, PlanError::NoCandidates(_)), "{err}");
+    }
+
+    #[tokio::test]
+    async fn plan_round_trips_through_json() {
+        let plan = demo_plan(&Questionnaire::parse(&sample()).unwrap()).await;
+        let text = serde_json::to_string(&plan).unwrap();
+        let back: Plan = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, plan);
+        assert_eq!(plan.client_name, "Bob Example");
+        assert!(uuid::Uuid::parse_str(&plan.report_id).is_ok());
+    }
+
+    fn slots_for(plan: &Plan, failed: &[(usize, SourceType)]) -> Vec<Slot> {
+        let mut slots = Vec::new();
+        for (i, h) in plan.homes().enumerate() {
+            for source in SourceType::ALL {
+                let mut slot = Slot::pending(&h.id, &h.name, source);
+                slot.status = if failed.contains(&(i, source)) {
+                    slot.error = Some("timeout".into());
+                    SlotStatus::Missing
+                } else if source == SourceType::Firecrawl {
+                    SlotStatus::NotConfigured
+                } else if source == SourceType::Fsa && i == 4 {
+                    SlotStatus::NotFound
+                } else {
+                    SlotStatus::Loaded
+                };
+                slots.push(slot);
+            }
+        }
+        slots
+    }
+
+    /// What each adapter stores, in its real shape (see `sources/*.rs`).
+    pub(crate) fn stored(source: SourceType, home_id: &str) -> Value {
+        match source {
+            SourceType::Cqc => json!({
+                "locationId": home_id, "name": "Oak", "postcode": "B1 1AA",
+                "registrationStatus": "Registered", "numberOfBeds": 40,
+                "overallRating": "Good", "ratingDate": "2024-01-02",
+                "keyQuestionRatings": {"safe": "Requires improvement", "wellLed": "Good"},
+                "lastInspectionDate": "2026-10-04", "latestReport": null, "reportCount": 2,
+                "profileUrl": format!("https://www.cqc.org.uk/location/{home_id}"),
+            }),
+            SourceType::Fsa => json!({
+                "fhrsId": 123456, "businessName": "Oak Kitchen", "businessType": "Caring Premises",
+                "postcode": "B1 1AA", "ratingValue": "5", "rating": 5, "ratingDate": "2024-05-01",
+                "schemeType": "FHRS", "localAuthority": "Birmingham",
+                "scores": {"hygiene": 5, "structural": 0, "confidenceInManagement": 5},
+                "newRatingPending": false, "matchConfidence": 0.95,
+            }),
+            SourceType::GooglePlaces => json!({
+                "placeId": "p1", "name": "Oak", "address": "1 Oak St", "rating": 4.5,
+                "userRatingCount": 31, "googleMapsUri": "https://maps.example/p1", "websiteUri": null,
+                "reviews": [{"rating": 5.0, "text": "Kind staff", "publishTime": "2025-01-01T00:00:00Z",
+                             "relativeTime": "a year ago", "author": "A Reviewer"}],
+            }),
+            SourceType::Neighbourhood => json!({
+                "latitude": 52.48, "longitude": -1.9, "radiusMeters": 800,
+                "area": {"postcode": "B1 1AA", "adminDistrict": "Birmingham"},
+                "amenities": {
+                    "pharmacy": {"count": 2, "nearest": [{"name": "Boots", "distanceMeters": 250}]},
+                    "gp": {"count": 1, "nearest": [{"name": null, "distanceMeters": 400}]},
+                    "hospital": {"count": 0, "nearest": []},
+                    "park": {"count": 3, "nearest": [{"name": "Oak Park", "distanceMeters": 120}]},
+                    "placeOfWorship": {"count": 1, "nearest": []},
+                    "cafe": {"count": 4, "nearest": []},
+                    "shop": {"count": 2, "nearest": [{"name": "Spar", "distanceMeters": 90}]},
+                    "busStop": {"count": 6, "nearest": [{"name": "Oak Road", "distanceMeters": 60}]},
+                    "library": {"count": 0, "nearest": []},
+                },
+            }),
+            SourceType::Firecrawl => json!({
+                "url": "https://oak.example/", "title": "Oak", "description": null,
+                "mentions": {"specialisms": ["dementia", "respite"], "activities": [], "visiting": [], "facilities": []},
+                "fees": [], "contact": {"phones": ["0121 496 0000"], "emails": ["hello@oak.example"]},
+                "wordCount": 300,
+            }),
+        }
+    }
+
+    fn data_for(slots: &[Slot]) -> Vec<(SlotKey, Value)> {
+        slots
+            .iter()
+            .filter(|s| s.status == SlotStatus::Loaded)
+            .map(|s| (s.key(), stored(s.source_type, &s.home_id)))
+            .collect()
+    }
+
+    const JOB: &str = "00000000-0000-4000-8000-000000000000";
+
+    #[tokio::test]
+    async fn complete_report_is_in_the_clients_shape_with_the_services_facts() {
+        let plan = demo_plan(&Questionnaire::parse(&sample()).unwrap()).await;
+        let slots = slots_for(&plan, &[]);
+        let report =
+            serde_json::to_value(assemble(&plan, JOB, &slots, &data_for(&slots), now())).unwrap();
+        assert_eq!(report["reportId"], plan.report_id.as_str());
+        assert_eq!(report["jobId"], JOB);
+        assert_eq!(report["directory"], "demo (fictional homes)");
+        assert_eq!(report["clientName"], "Bob Example");
+        assert_eq!(report["city"], "Birmingham");
+        assert!(report.get("postcode").is_none(), "not given, not sent");
+        assert_eq!(report["generatedAt"], "2026-11-03T10:00:00Z");
+        assert_eq!(report["analysisSummary"]["analysisTime"], "0 seconds");
+        assert_eq!(
+            report["analysisSummary"]["factorsAnalyzed"],
+            plan.considered * 5
+        );
+        assert_eq!(
+            report["appliedWeights"]["medical"],
+            plan.weights.medical_safety
+        );
+        assert_eq!(report["appliedWeights"]["social"], plan.weights.lifestyle);
+        assert!(report["appliedWeights"].get("staff").is_none());
+        assert!(report["appliedConditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "dementia"));
+        assert_eq!(
+            report["clientNeeds"]["medicalConditions"][0],
+            "Dementia or Alzheimer's"
+        );
+        assert_eq!(report["search"]["radiusKm"], plan.radius_km);
+        assert_eq!(report["completeness"], 100);
+        assert_eq!(report["isPartial"], false);
+        assert_eq!(report["missingDataSources"], json!([]));
+        let homes = report["careHomes"].as_array().unwrap();
+        assert_eq!(homes.len(), 5);
+        let first = &homes[0];
+        assert_eq!(first["rank"], 1);
+        assert!(first["matchScore"].is_number());
+        let d = first["distance"].as_str().unwrap();
+        assert!(d.ends_with(" km"), "{d}");
+        assert_eq!(first["factorScores"].as_array().unwrap().len(), 5);
+        assert_eq!(first["factorScores"][0]["category"], "Medical & Safety");
+        assert_eq!(first["factorScores"][0]["maxScore"], 100.0);
+        assert_eq!(
+            first["weeklyPrice"].as_f64(),
+            plan.homes[0].weekly_fee,
+            "the fee for the care needed"
+        );
+        assert_eq!(
+            first["cqcDeepDive"]["detailed_ratings"]["safe"]["rating"],
+            "Requires improvement"
+        );
+        assert_eq!(first["cqcDeepDive"]["days_since_inspection"], 30);
+        assert!(first["cqcDeepDive"]["detailed_ratings"]
+            .get("caring")
+            .is_none());
+        assert_eq!(first["fsaDetailed"]["rating"], 5);
+        assert_eq!(first["fsaDetailed"]["fhrs_id"], "123456");
+        assert_eq!(
+            first["fsaDetailed"]["breakdown_scores"]["confidence_in_management"],
+            5
+        );
+        assert_eq!(first["googlePlaces"]["user_ratings_total"], 31);
+        assert_eq!(
+            first["googlePlaces"]["reviews"][0]["author_name"],
+            "A Reviewer"
+        );
+        assert_eq!(
+            first["neighbourhood"]["walkability"]["amenitiesNearby"]["healthcare"]["count"],
+            3
+        );
+        assert_eq!(
+            first["neighbourhood"]["walkability"]["amenitiesNearby"]["healthcare"]["nearest_m"],
+            250
+        );
+        assert_eq!(
+            first["areaMap"]["nearby_pharmacies"][0],
+            json!({"name": "Boots", "distance": 0.3})
+        );
+        assert_eq!(
+            first["areaMap"]["nearby_gps"],
+            json!([]),
+            "unnamed places are left out"
+        );
+        assert!(first["areaMap"].get("nearest_hospital").is_none());
+        // Firecrawl is not configured in this fixture: no website block, and
+        // the directory's own contact facts (the demo has none) stay absent.
+        assert!(first.get("websiteInsights").is_none());
+        assert!(first["contact"].is_object());
+        assert_eq!(first["dataSources"]["firecrawl"], "not_configured");
+        assert_eq!(homes[4]["dataSources"]["fsa"], "not_found");
+        assert!(homes[4].get("fsaDetailed").is_none());
+        assert_eq!(first["dataSources"]["cqc"], "loaded");
+        assert!(first["dataSource"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(SourceType::Cqc.display_name())));
+        assert_eq!(first["medicalCare"]["care_dementia"], true);
+        assert!(first["matchReason"]
+            .as_str()
+            .unwrap()
+            .starts_with("Strongest on"));
+        assert!(first["categoryLabels"].is_null() && first["category_labels"].is_array());
+    }
+
+    #[tokio::test]
+    async fn website_data_fills_contact_and_specialisms() {
+        let plan = demo_plan(&Questionnaire::parse(&sample()).unwrap()).await;
+        let id = plan.homes[0].home.id.clone();
+        let mut slot = Slot::pending(&id, "x", SourceType::Firecrawl);
+        slot.status = SlotStatus::Loaded;
+        let data = vec![(slot.key(), stored(SourceType::Firecrawl, &id))];
+        let report = serde_json::to_value(assemble(&plan, JOB, &[slot], &data, now())).unwrap();
+        let first = &report["careHomes"][0];
+        assert_eq!(first["contact"]["phone"], "0121 496 0000");
+        assert_eq!(first["contact"]["email"], "hello@oak.example");
+        assert_eq!(
+            first["medicalCare"]["medical_specialisms"],
+            json!(["dementia", "respite"])
+        );
+        assert_eq!(first["websiteInsights"]["url"], "https://oak.example/");
+        // The directory's telephone wins over the website's.
+        let mut plan = plan;
+        plan.homes[0].home.telephone = Some("0121 000 0000".into());
+        let report = serde_json::to_value(assemble(&plan, JOB, &[], &data, now())).unwrap();
+        assert_eq!(report["careHomes"][0]["contact"]["phone"], "0121 000 0000");
+    }
+
+    #[tokio::test]
+    async fn partial_report_becomes_complete_when_the_missing_sources_load() {
+        let plan = demo_plan(&Questionnaire::parse(&sample()).unwrap()).await;
+        let failed = [
+            (0, SourceType::GooglePlaces),
+            (2, SourceType::Cqc),
+            (3, SourceType::Neighbourhood),
+        ];
+        let mut slots = slots_for(&plan, &failed);
+        let report =
+            serde_json::to_value(assemble(&plan, JOB, &slots, &data_for(&slots), now())).unwrap();
+
+        assert_eq!(report["isPartial"], true);
+        // 20 expected (firecrawl not configured), 17 done.
+        assert_eq!(report["completeness"], 85);
+        let ids: Vec<&Home> = plan.homes().collect();
+        let listed: Vec<(String, String)> = report["missingDataSources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["home_id"].as_str().unwrap().to_owned(),
+                    m["source_type"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let expected: Vec<(String, String)> = failed
+            .iter()
+            .map(|(i, s)| (ids[*i].id.clone(), s.as_str().to_owned()))
+            .collect();
+        assert_eq!(listed, expected);
+        let first = &report["missingDataSources"][0];
+        assert_eq!(first["error"], "timeout");
+        assert_eq!(
+            first["source_name"],
+            SourceType::GooglePlaces.display_name()
+        );
+        assert_eq!(first["retry_count"], 0);
+        assert_eq!(first["status"], "given_up");
+        assert!(first["last_attempt"].is_null() && first["next_attempt_at"].is_null());
+        let home0 = &report["careHomes"][0];
+        assert_eq!(home0["dataSources"]["google_places"], "missing");
+        assert!(
+            home0.get("googlePlaces").is_none(),
+            "absent, not null or empty"
+        );
+
+        // Sources that load later are in the next assembly: data wins over
+        // the stale slot status, and a not-found answer counts as loaded.
+        let key = |home: usize, source: SourceType| SlotKey {
+            home_id: ids[home].id.clone(),
+            source_type: source,
+        };
+        let mut data = data_for(&slots);
+        data.push((key(2, SourceType::Cqc), stored(SourceType::Cqc, &ids[2].id)));
+        let report = assemble(&plan, JOB, &slots, &data, now());
+        assert!(report.is_partial);
+        assert_eq!(report.completeness, 90);
+        assert_eq!(report.missing_data_sources.len(), 2);
+        assert!(report.care_homes[2].cqc_deep_dive.is_some());
+        assert_eq!(report.care_homes[2].data_sources["cqc"], "loaded");
+        data.push((
+            key(0, SourceType::GooglePlaces),
+            stored(SourceType::GooglePlaces, &ids[0].id),
+        ));
+        for s in slots.iter_mut() {
+            if s.home_id == ids[3].id && s.source_type == SourceType::Neighbourhood {
+                s.status = SlotStatus::NotFound;
+            }
+        }
+        let report = assemble(&plan, JOB, &slots, &data, now());
+        assert!(!report.is_partial);
+        assert_eq!(report.completeness, 100);
+        assert!(report.missing_data_sources.is_empty());
+        assert_eq!(
+            report.care_homes[3].data_sources["neighbourhood"],
+            "not_found"
+        );
+        assert!(report.care_homes[3].neighbourhood.is_none());
+    }
+
+    #[tokio::test]
+    async fn without_slots_every_source_is_pending() {
+        let plan = demo_plan(&Questionnaire::parse(&sample()).unwrap()).await;
+        let report = assemble(&plan, JOB, &[], &[], now());
+        assert_eq!(report.completeness, 0);
+        assert!(report.is_partial);
+        assert_eq!(report.care_homes[0].data_sources["cqc"], "pending");
+        assert_eq!(report.missing_data_sources.len(), 25);
+        assert_eq!(report.missing_data_sources[0].status, "pending");
+    }
+}
