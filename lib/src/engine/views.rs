@@ -9,8 +9,9 @@ use serde::Serialize;
 
 use super::{Engine, EngineError, Result};
 use crate::model::{Job, JobId, JobStatus, JobSummary, MissingSource, SlotStatus, SourceType};
+use crate::questionnaire::Questionnaire;
 use crate::report::wire::ProfessionalReport;
-use crate::report::{assemble, Plan};
+use crate::report::{judged, Plan};
 use crate::retry::RetryPolicy;
 
 /// `GET …/status/{job_id}`.
@@ -274,7 +275,22 @@ impl Engine {
         } else {
             Vec::new()
         };
-        let report = assemble(&plan, &id.to_string(), &job.slots, &data, job.updated_at);
+        // The stored questionnaire is the validated canonical form: it
+        // parses, or the job is corrupt.
+        let q = Questionnaire::parse(&job.questionnaire).map_err(|e| {
+            EngineError::Store(crate::store::StoreError::Corrupt(format!(
+                "stored questionnaire: {e}"
+            )))
+        })?;
+        let report = judged(
+            &q,
+            &plan,
+            &id.to_string(),
+            &job.slots,
+            &data,
+            &self.directory,
+            job.updated_at,
+        );
         Ok(ResultView {
             job_id: id,
             is_partial: report.is_partial,

@@ -25,6 +25,7 @@ use serde_json::Value;
 
 use crate::directory::{Directory, Home};
 use crate::geo::{Geocoder, Location};
+use crate::judgement::{judge, JudgementInput};
 use crate::matching::{match_homes, ScoredHome, Weights, Winners};
 use crate::model::{completeness, MissingSource, Slot, SlotKey, SlotStatus, SourceType};
 use crate::questionnaire::Questionnaire;
@@ -228,41 +229,6 @@ fn plain_duration(d: chrono::Duration) -> String {
     format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
-/// The labels of the categories `home_id` wins among the chosen homes.
-fn category_labels(winners: &Winners, home_id: &str) -> Vec<String> {
-    [
-        (&winners.best_overall, "Best Overall Match"),
-        (&winners.best_care, "Best Care Quality"),
-        (&winners.best_value, "Best Value"),
-    ]
-    .into_iter()
-    .filter(|(w, _)| w.as_ref().is_some_and(|w| w.home_id == home_id))
-    .map(|(_, label)| label.to_owned())
-    .collect()
-}
-
-/// One sentence of facts: its strongest category, its distance, its rating.
-fn match_reason(scored: &ScoredHome, factor_scores: &[FactorScore]) -> String {
-    let best = factor_scores.iter().max_by(|a, b| {
-        a.score
-            .total_cmp(&b.score)
-            .then(b.weight.total_cmp(&a.weight))
-    });
-    let mut parts = Vec::new();
-    if let Some(best) = best {
-        parts.push(format!(
-            "Strongest on {} ({:.0}/100)",
-            best.category.to_lowercase(),
-            best.score
-        ));
-    }
-    parts.push(format!("{:.1} km away", scored.distance_km));
-    if let Some(r) = scored.home.ratings.overall {
-        parts.push(format!("CQC rated {}", r.label()));
-    }
-    format!("{}.", parts.join("; "))
-}
-
 /// The client-shaped report for a plan, the slots' states and the loaded
 /// data, as of `generated_at`.
 ///
@@ -376,9 +342,9 @@ pub fn assemble(
                 weekly_price: scored.weekly_fee,
                 over_budget: scored.over_budget,
                 match_score: scored.match_score,
-                match_reason: match_reason(scored, &factor_scores),
+                match_reason: None,
                 factor_scores,
-                category_labels: category_labels(&plan.winners, &h.id),
+                category_labels: Vec::new(),
                 contact: Contact {
                     phone: h.telephone.clone().or(site_phone),
                     email: h.email.clone().or(site_email),
@@ -447,7 +413,29 @@ pub fn assemble(
         is_partial: !missing.is_empty(),
         completeness: completeness(&all_slots),
         missing_data_sources: missing,
+        executive_summary: None,
+        risk_assessment: None,
+        comparative_analysis: None,
+        negotiation_strategy: None,
+        next_steps: None,
+        funding_guidance: None,
     }
+}
+
+/// The whole report: [`assemble`] plus the judgement's sections over the
+/// same facts ([`crate::judgement::judge`] at `generated_at`), so a source
+/// that loads late changes every section that reads it on the next read.
+pub fn judged(
+    q: &Questionnaire,
+    plan: &Plan,
+    job_id: &str,
+    slots: &[Slot],
+    data: &[(SlotKey, Value)],
+    directory: &Directory,
+    generated_at: DateTime<Utc>,
+) -> ProfessionalReport {
+    let input = JudgementInput::from_plan(q, plan, slots, data, directory);
+    assemble(plan, job_id, slots, data, generated_at).with_judgement(judge(&input, generated_at))
 }
 
 #[cfg(test)]
@@ -751,8 +739,10 @@ mod tests {
     async fn complete_report_is_in_the_clients_shape_with_the_services_facts() {
         let plan = demo_plan(&Questionnaire::parse(&sample()).unwrap()).await;
         let slots = slots_for(&plan, &[]);
-        let report =
-            serde_json::to_value(assemble(&plan, JOB, &slots, &data_for(&slots), now())).unwrap();
+        let q = Questionnaire::parse(&sample()).unwrap();
+        let data = data_for(&slots);
+        let report = judged(&q, &plan, JOB, &slots, &data, &Directory::demo(), now());
+        let report = serde_json::to_value(report).unwrap();
         assert_eq!(report["reportId"], plan.report_id.as_str());
         assert_eq!(report["jobId"], JOB);
         assert_eq!(report["directory"], "demo (fictional homes)");
@@ -852,7 +842,7 @@ mod tests {
         assert!(first["matchReason"]
             .as_str()
             .unwrap()
-            .starts_with("Strongest on"));
+            .starts_with("Strongest overall match"));
         assert!(first["categoryLabels"].is_null() && first["category_labels"].is_array());
     }
 

@@ -24,6 +24,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::judgement;
 use crate::model::MissingSource;
 
 /// `ProfessionalReportData`: the whole report.
@@ -68,6 +69,54 @@ pub struct ProfessionalReport {
     /// Every (home, source) pair still missing or not yet attempted, in the
     /// shape the `missing-sources` view uses.
     pub missing_data_sources: Vec<MissingSource>,
+    /// `executiveSummary`: the summary's text fields (judgement).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub executive_summary: Option<judgement::ExecutiveSummary>,
+    /// `riskAssessment`: red flags and warnings per home (judgement).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk_assessment: Option<judgement::RiskAssessment>,
+    /// `comparativeAnalysis`: the homes side by side (judgement).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparative_analysis: Option<judgement::ComparativeAnalysis>,
+    /// `negotiationStrategy`: the market rate and each home's position
+    /// against it (judgement).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub negotiation_strategy: Option<judgement::NegotiationStrategy>,
+    /// `nextSteps`: the ordered plan and the questions per home (judgement).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_steps: Option<judgement::NextSteps>,
+    /// `fundingGuidance` (England): the funding routes that apply, with the
+    /// public figures they rest on. Our own shape: the client's
+    /// `fundingOptimization` needs eligibility odds and cost projections
+    /// that would have to be invented from savings, property and income the
+    /// service never holds, so it is never sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub funding_guidance: Option<judgement::FundingGuidance>,
+}
+
+impl ProfessionalReport {
+    /// Adds the judgement's sections, and each home's `matchReason` and
+    /// `category_labels` from it (the judgement names the facts behind
+    /// them). A section the judgement could not build stays absent.
+    pub fn with_judgement(mut self, j: judgement::Judgement) -> Self {
+        for summary in j.home_summaries {
+            if let Some(home) = self.care_homes.iter_mut().find(|h| h.id == summary.home_id) {
+                home.match_reason = Some(summary.match_reason);
+                home.category_labels = summary
+                    .category_labels
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect();
+            }
+        }
+        self.executive_summary = j.executive_summary;
+        self.risk_assessment = j.risk_assessment;
+        self.comparative_analysis = j.comparative_analysis;
+        self.negotiation_strategy = j.negotiation_strategy;
+        self.next_steps = j.next_steps;
+        self.funding_guidance = j.funding_guidance;
+        self
+    }
 }
 
 /// `clientNeeds`.
@@ -213,8 +262,10 @@ pub struct CareHome {
     pub match_score: f64,
     /// Per-category scores.
     pub factor_scores: Vec<FactorScore>,
-    /// Why it ranks where it does, in one sentence of facts.
-    pub match_reason: String,
+    /// Why it ranks where it does, in one sentence of facts (from the
+    /// judgement, which traces it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub match_reason: Option<String>,
     /// The categories it wins among the chosen homes (the client spells
     /// this one in snake case).
     #[serde(rename = "category_labels", skip_serializing_if = "Vec::is_empty")]
