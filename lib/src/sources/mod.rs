@@ -15,13 +15,12 @@ mod cqc;
 mod firecrawl;
 mod fsa;
 mod google_places;
+mod guard;
 pub mod http;
 mod neighbourhood;
 
-use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
-use futures::FutureExt;
 use serde::{Deserialize, Serialize, Serializer};
 
 pub use config::{ConfigError, SourceSettings, SourcesConfig};
@@ -125,7 +124,8 @@ impl Sources {
     }
 
     /// Asks `source` about `home`. Never panics: an adapter bug becomes a
-    /// transient failure, logged once.
+    /// transient failure, logged at error level and counted
+    /// ([`crate::metrics::source_adapter_panics`]).
     pub async fn fetch(&self, source: SourceType, home: &Home) -> SourceOutcome {
         let c = &self.config;
         let client = &self.client;
@@ -142,13 +142,7 @@ impl Sources {
                 SourceType::Firecrawl => firecrawl::fetch(client, &c.firecrawl, home).await,
             }
         };
-        let outcome = match AssertUnwindSafe(work).catch_unwind().await {
-            Ok(outcome) => outcome,
-            Err(_) => {
-                tracing::error!(source = source.as_str(), home_id = %home.id, "source adapter panicked");
-                SourceOutcome::Failed(http::transient("internal error in the source adapter"))
-            }
-        };
+        let outcome = guard::catch_adapter_panic(source, &home.id, work).await;
         match &outcome {
             SourceOutcome::Failed(f) => tracing::warn!(
                 source = source.as_str(),
