@@ -175,11 +175,13 @@ impl ChildGuard {
                         return Ok(found);
                     }
                 }
-                Err(RecvTimeoutError::Timeout) => return Err(format!(
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(format!(
                     "{} printed no expected line within {timeout:?}; the end of its output:\n{}",
                     self.name,
                     self.tail()
-                )),
+                ))
+                }
                 Err(RecvTimeoutError::Disconnected) => {
                     // Give stderr's reader a moment to catch the last words
                     // (diagnostics only).
