@@ -159,10 +159,14 @@ impl Answer {
 struct Client(reqwest::Client);
 
 impl Client {
+    /// Requests time out after 2 minutes: a generous bound, not a latency
+    /// claim. A manual retry fetches its sources inside the request, behind
+    /// the per-source limit (4 at a time per instance) that hundreds of
+    /// sweeping rounds share; on a loaded machine that took over 30 s.
     fn new() -> Self {
         Self(
             reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
+                .timeout(Duration::from_secs(120))
                 .pool_max_idle_per_host(64)
                 .build()
                 .expect("HTTP client"),
@@ -173,7 +177,7 @@ impl Client {
         let resp = req
             .send()
             .await
-            .map_err(|e| format!("request failed: {e}"))?;
+            .map_err(|e| format!("request failed: {}", error_chain(&e)))?;
         let status = resp.status().as_u16();
         let json = resp
             .headers()
@@ -207,6 +211,18 @@ impl Client {
             .body(body.to_owned());
         self.send(req).await
     }
+}
+
+/// An error and its sources (reqwest's own message hides the cause).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }
 
 /// The sample questionnaire asking for homes around `city`.
@@ -334,12 +350,18 @@ const FLAKY_SOURCES: &str = "cqc:rate=0.2,status=500;fsa:rate=0.2,status=503;\
 google_places:rate=0.2,retry_after=1;neighbourhood:rate=0.2,malformed;\
 firecrawl:rate=0.2,status=502";
 
-/// Retries every second or so, growing 1.5× per retry; a 60 s window.
+/// Retries every second or so, growing 1.5× per retry, in a 10-minute
+/// window. The window is far longer than the work needs (about 45 s on an
+/// idle machine) on purpose: with 60 s, a machine loaded by other builds
+/// spent the whole window on the first rounds and most jobs ended partial
+/// without a retry. How fast the machine is must change how long the test
+/// takes, not what it proves (the deadline rule itself is tested on the
+/// manual clock in `lib/tests/engine.rs`).
 const FAST_RETRIES: &[(&str, &str)] = &[
     ("RETRY_BASE_DELAY_SECS", "1"),
     ("RETRY_MULTIPLIER", "1.5"),
     ("RETRY_MAX_RETRIES", "10"),
-    ("RETRY_DEADLINE_SECS", "60"),
+    ("RETRY_DEADLINE_SECS", "600"),
     ("RETRY_JITTER", "0.1"),
     ("SWEEP_INTERVAL_SECS", "1"),
     ("MANUAL_RETRY_MIN_INTERVAL_SECS", "1"),
@@ -398,7 +420,8 @@ async fn a_thousand_jobs_on_two_instances_all_settle_with_every_invariant_intact
     let mut retried: HashSet<JobId> = HashSet::new();
     let mut retry_answers: BTreeMap<String, usize> = BTreeMap::new();
     let mut regressions = Vec::new();
-    let poll_deadline = Duration::from_secs(240);
+    // Generous bounds on waiting, not claims about speed.
+    let poll_deadline = Duration::from_secs(600);
     let mut round = 0usize;
     loop {
         round += 1;
@@ -467,7 +490,7 @@ async fn a_thousand_jobs_on_two_instances_all_settle_with_every_invariant_intact
     eprintln!("manual retries: {retry_answers:?}");
 
     let store = store_on(&url, &prefix).await;
-    let open = wait_settled(&store, &ids, Duration::from_secs(120)).await;
+    let open = wait_settled(&store, &ids, Duration::from_secs(300)).await;
     assert_eq!(open, 0, "{open} jobs never settled");
     eprintln!("all {jobs} jobs settled after {:?}", began.elapsed());
 
