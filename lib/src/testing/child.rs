@@ -527,10 +527,12 @@ mod tests {
 
     #[test]
     fn waiting_for_output_sees_lines_written_later() {
-        let child = ChildGuard::spawn("late", sh("sleep 0.3; echo done >&2; sleep 30"));
+        let child = ChildGuard::spawn("late", sh("sleep 0.3; echo done 7 >&2; sleep 30"));
         let found = child.wait_for_output(Duration::from_secs(30), "the done line", |out| {
-            out.contains("stderr: done").then_some(())
+            out.lines()
+                .find_map(|l| l.strip_prefix("stderr: done "))
+                .map(str::to_owned)
         });
-        assert_eq!(found, ());
+        assert_eq!(found, "7");
     }
 }
