@@ -622,8 +622,29 @@ async fn redis_killed_under_load_then_restarted_loses_nothing() {
     }
     redis.kill();
     let killed = Instant::now();
-    // The outage: long enough for every client to see it several times.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The outage lasts until the clients have seen it: 16 answers to
+    // requests sent after the kill, 8 of them starts (waited for, so a slow
+    // machine only makes the outage longer).
+    let seen_after_kill = |log: &Mutex<Vec<Seen>>| {
+        let log = log.lock().unwrap();
+        let after: Vec<&Seen> = log.iter().filter(|s| s.sent > killed).collect();
+        (
+            after.len(),
+            after.iter().filter(|s| s.what == "start").count(),
+        )
+    };
+    let t = Instant::now();
+    loop {
+        let (answers, starts) = seen_after_kill(&log);
+        if answers >= 16 && starts >= 8 {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "the clients saw the outage only {answers} times ({starts} starts)"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let restarting = Instant::now();
     redis.restart();
     let t = Instant::now();

@@ -626,11 +626,12 @@ async fn a_retry_queued_past_the_deadline_is_not_made(store: Arc<dyn JobStore>) 
         per_source_concurrency: 1,
         ..EngineConfig::default()
     };
-    let rig = rig_full(
+    let rig = rig_timed(
         store,
         faults("google_places:status=503"),
         exact_policy(),
         config,
+        Some(Duration::from_secs(30)),
     )
     .await;
     let id = submit(&rig).await;
@@ -641,10 +642,12 @@ async fn a_retry_queued_past_the_deadline_is_not_made(store: Arc<dyn JobStore>) 
     assert_eq!(before, 5);
 
     // At the deadline itself retries are still allowed: all five are
-    // selected, and queue behind one slow fetch at a time.
+    // selected, and queue behind one slow fetch at a time. The fetch takes
+    // 3 s, so the test moves the clock while it is in flight even on a
+    // stalled machine (it polls every 5 ms).
     rig.clock.set(j.deadline_at);
     rig.sandbox
-        .set_faults(faults("google_places:status=503,delay_ms=300"));
+        .set_faults(faults("google_places:status=503,delay_ms=3000"));
     let engine = rig.engine.clone();
     let sweep = tokio::spawn(async move { engine.sweep().await });
     let waited = std::time::Instant::now();
