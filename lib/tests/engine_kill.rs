@@ -50,7 +50,9 @@ async fn killed_worker(spec: &str) {
     let (prefix, id) = spec.split_once(' ').expect("prefix and id");
     let id = JobId::parse(id).expect("job id");
     let store = Arc::new(test_redis::store_with_prefix(prefix, Retention::default()).await);
-    let faults = FaultPlan::parse("cqc:delay_ms=40;fsa:delay_ms=40;google_places:delay_ms=40;neighbourhood:delay_ms=40;firecrawl:delay_ms=40").unwrap();
+    // 25 fetches of 200 ms one at a time: the parent kills at 5 saved, and
+    // has 4 s to do it however loaded the machine is.
+    let faults = FaultPlan::parse("cqc:delay_ms=200;fsa:delay_ms=200;google_places:delay_ms=200;neighbourhood:delay_ms=200;firecrawl:delay_ms=200").unwrap();
     let (engine, _sandbox) = engine(store, faults, Arc::new(SystemClock)).await;
     engine.process(id).await.unwrap();
     // Reaching this line means the parent did not kill us in time.
