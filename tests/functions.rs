@@ -175,11 +175,12 @@ async fn a_function_without_a_redis_url_answers_500_misconfigured() {
         let message = body["error"]["message"].as_str().unwrap_or("");
         assert!(!message.is_empty() && !message.contains("REDIS"), "{body}");
     }
-    assert!(
-        status.proc.output().contains("no Redis URL"),
-        "the log should say what is missing\n{}",
-        status.proc.output()
-    );
+    // The log line and the answer race (the reader threads may lag): wait.
+    status
+        .proc
+        .wait_for_output(DEADLINE, "log line saying what is missing", |out| {
+            out.contains("no Redis URL").then_some(())
+        });
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -209,11 +210,12 @@ async fn start_function_answers_202_and_builds_the_report_inside_wait_until() {
         )
         .await;
     assert_eq!(done["completeness"], 100, "{done}");
-    assert!(
-        start.proc.output().contains("round finished"),
-        "{}",
-        start.proc.output()
-    );
+    // The round's log line follows its last write, which the reader saw.
+    start
+        .proc
+        .wait_for_output(DEADLINE, "round finished line", |out| {
+            out.contains("round finished").then_some(())
+        });
 }
 
 #[tokio::test(flavor = "multi_thread")]

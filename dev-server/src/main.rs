@@ -56,7 +56,7 @@ impl Background for Tracked {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    care_report::telemetry::init();
+    care_report::telemetry::init().context("the dev-server could not start")?;
     let lookup = |k: &str| std::env::var(k).ok();
     let port: u16 = env_parse(&lookup, "PORT")?.unwrap_or(8000);
     let host = env_str(&lookup, "HOST").unwrap_or_else(|| "127.0.0.1".to_owned());

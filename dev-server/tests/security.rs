@@ -58,16 +58,19 @@ const LIVE_KEYS: [(&str, &str); 3] = [
 /// Every round-1 fetch of Google Places, Firecrawl and CQC fails (503, 429
 /// with `Retry-After`, a body that is not JSON): the reports are partial.
 /// The client's manual retry (each source's 2nd attempt) loads Firecrawl and
-/// CQC; Google Places loads at its 3rd attempt, made by the scheduler.
+/// CQC; Google Places loads at its 3rd attempt, made by the scheduler's
+/// sweep (the cron endpoint, see [`RETRY_ENV`]).
 const FAULTS: &str =
     "google_places:status=503,heal_after=2;firecrawl:retry_after=1,heal_after=1;cqc:malformed,heal_after=1";
 
-/// Retries soon enough for a short test, late enough that the client's
-/// manual retry comes first.
+/// Retries due soon, and no sweep of the local scheduler after the one at
+/// start-up: the client's manual retry always comes first, however slow the
+/// machine, and the retries after it are made by the cron sweeps the test
+/// calls (as Vercel Cron does) until the reports are complete.
 const RETRY_ENV: [(&str, &str); 3] = [
-    ("RETRY_BASE_DELAY_SECS", "4"),
+    ("RETRY_BASE_DELAY_SECS", "1"),
     ("RETRY_JITTER", "0"),
-    ("SWEEP_INTERVAL_SECS", "1"),
+    ("SWEEP_INTERVAL_SECS", "3600"),
 ];
 
 // ---------------------------------------------------------------------------
@@ -344,6 +347,16 @@ impl Drop for LogFile {
                 &all[cut..]
             );
         } else {
+            // Tests that never call `stop` still get their stderr scanned
+            // (the dev-server is killed by then: nothing more is written).
+            let panics = care_report::testing::child::panic_lines(&self.read());
+            if !panics.is_empty() {
+                panic!(
+                    "the dev-server panicked (log kept: {}):\n{}",
+                    self.0.display(),
+                    panics.join("\n")
+                );
+            }
             let _ = std::fs::remove_file(&self.0);
         }
     }
@@ -472,7 +485,16 @@ impl Server {
         );
         let stdout = self.served.proc.output();
         assert!(stdout.contains("stdout: listening on"), "{stdout}");
-        format!("{}{stdout}", self.log.read())
+        let log = self.log.read();
+        // The whole stderr, not its end, is searched for a panic.
+        let panics = care_report::testing::child::panic_lines(&log);
+        assert!(
+            panics.is_empty(),
+            "the dev-server panicked ({}):\n{}",
+            self.log.0.display(),
+            panics.join("\n")
+        );
+        format!("{log}{stdout}")
     }
 }
 
@@ -742,7 +764,38 @@ async fn exercise_and_check(
         .await;
     assert_eq!(code, StatusCode::OK, "{cron}");
 
-    // The scheduler's retries complete every report.
+    // The scheduler's sweeps complete every report: the cron, called until
+    // the retries after the manual ones are due and made.
+    let started = std::time::Instant::now();
+    loop {
+        let mut open = Vec::new();
+        for (_, id) in &jobs {
+            let (code, status) = server
+                .get(&format!("/api/professional-report/status/{id}"))
+                .await;
+            assert_eq!(code, StatusCode::OK, "{status}");
+            if !status_is(&status, "completed") {
+                open.push(status);
+            }
+        }
+        if open.is_empty() {
+            break;
+        }
+        assert!(
+            started.elapsed() < DEADLINE,
+            "not completed by the sweeps within {DEADLINE:?}: {open:?}"
+        );
+        let (code, _, cron) = server
+            .call(
+                reqwest::Method::GET,
+                "/api/cron/retry-missing-data",
+                None,
+                &[("authorization", &cron_auth)],
+            )
+            .await;
+        assert_eq!(code, StatusCode::OK, "{cron}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     for (family, id) in &jobs {
         server
             .wait_status(id, "completed", |s| status_is(s, "completed"))

@@ -18,6 +18,7 @@
 //! - [`host`]: adapters for the hosts (Vercel functions; the dev-server uses hyper).
 //! - [`service`]: builds everything from the environment.
 //! - [`config`], [`telemetry`]: environment parsing and logging shared by all.
+//! - [`metrics`]: process counters of absorbed failures (shown by `/health`).
 //! - `testing` (hidden): a private `redis-server` and a guard for real
 //!   binaries, for test suites.
 
@@ -31,6 +32,7 @@ pub mod host;
 pub mod http;
 pub mod judgement;
 pub mod matching;
+pub mod metrics;
 pub mod model;
 pub mod questionnaire;
 pub mod report;

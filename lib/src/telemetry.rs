@@ -2,7 +2,10 @@
 //!
 //! Logs go through `tracing`. On Vercel they are JSON lines (one per event,
 //! easy to search in the dashboard); locally they are human-readable.
-//! `RUST_LOG` filters as usual (default `info`). Nothing in the library logs
+//! `RUST_LOG` filters as usual (unset or empty: `info`); a `RUST_LOG` that
+//! does not parse is a startup error naming the variable, because falling
+//! back to `info` silently would hide the debug lines an operator asked for
+//! (or show the ones they meant to silence). Nothing in the library logs
 //! questionnaire contents, e-mails, phone numbers, URLs with passwords or
 //! API keys: log fields are ids, counts, statuses and error kinds.
 
@@ -10,10 +13,35 @@ use std::io::IsTerminal as _;
 
 use tracing_subscriber::EnvFilter;
 
+use crate::config::{env_str, ConfigError};
+
+/// The variable holding the log filter.
+pub const ENV_RUST_LOG: &str = "RUST_LOG";
+
+/// The log filter from `RUST_LOG` read through `lookup`: `info` when unset
+/// or empty, an error naming the variable when it does not parse.
+pub fn filter_from_lookup(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<EnvFilter, ConfigError> {
+    match env_str(lookup, ENV_RUST_LOG) {
+        None => Ok(EnvFilter::new("info")),
+        Some(spec) => EnvFilter::try_new(&spec).map_err(|e| {
+            ConfigError::invalid(
+                ENV_RUST_LOG,
+                format!("not a log filter ({e}); e.g. `info` or `info,care_report=debug`"),
+            )
+        }),
+    }
+}
+
 /// Installs the global subscriber once; later calls do nothing.
-pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let vercel = crate::config::is_vercel(&|k: &str| std::env::var(k).ok());
+///
+/// # Errors
+/// When `RUST_LOG` is set but does not parse (see [`filter_from_lookup`]).
+pub fn init() -> Result<(), ConfigError> {
+    let lookup = |k: &str| std::env::var(k).ok();
+    let filter = filter_from_lookup(&lookup)?;
+    let vercel = crate::config::is_vercel(&lookup);
     let result = if vercel {
         tracing_subscriber::fmt()
             .json()
@@ -31,4 +59,37 @@ pub fn init() {
     };
     // Already installed (tests, or a second call): keep the first.
     drop(result);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filter(value: Option<&str>) -> Result<EnvFilter, ConfigError> {
+        let value = value.map(str::to_owned);
+        filter_from_lookup(&move |k: &str| (k == ENV_RUST_LOG).then(|| value.clone()).flatten())
+    }
+
+    #[test]
+    fn unset_or_empty_is_info() {
+        assert_eq!(filter(None).unwrap().to_string(), "info");
+        assert_eq!(filter(Some("  ")).unwrap().to_string(), "info");
+    }
+
+    #[test]
+    fn a_valid_filter_is_used() {
+        let f = filter(Some("warn,care_report=debug")).unwrap().to_string();
+        assert!(f.contains("care_report=debug"), "{f}");
+        assert!(f.contains("warn"), "{f}");
+    }
+
+    #[test]
+    fn a_malformed_filter_is_an_error_naming_the_variable() {
+        for bad in ["info,care_report=loudest", "[{", "care_report=debug=info"] {
+            let e = filter(Some(bad)).expect_err(bad);
+            assert_eq!(e.name, ENV_RUST_LOG, "{bad}");
+            assert!(e.to_string().starts_with("invalid RUST_LOG: "), "{e}");
+        }
+    }
 }

@@ -55,11 +55,36 @@ async fn rig_full(
     policy: RetryPolicy,
     config: EngineConfig,
 ) -> Rig {
+    rig_timed(store, faults, policy, config, None).await
+}
+
+/// Like [`rig_full`]; `timeout`, when given, replaces every source's
+/// request timeout (for sandbox delays longer than the default 2 s).
+async fn rig_timed(
+    store: Arc<dyn JobStore>,
+    faults: FaultPlan,
+    policy: RetryPolicy,
+    config: EngineConfig,
+    timeout: Option<Duration>,
+) -> Rig {
     let directory = Directory::demo();
     let sandbox = Sandbox::start(directory.homes().to_vec(), faults)
         .await
         .unwrap();
-    let sources = Sources::new(sandbox.sources_config()).unwrap();
+    let mut sources_config = sandbox.sources_config();
+    if let Some(timeout) = timeout {
+        for s in [
+            &mut sources_config.cqc,
+            &mut sources_config.fsa,
+            &mut sources_config.google_places,
+            &mut sources_config.postcodes,
+            &mut sources_config.overpass,
+            &mut sources_config.firecrawl,
+        ] {
+            s.timeout = timeout;
+        }
+    }
+    let sources = Sources::new(sources_config).unwrap();
     let clock = Arc::new(ManualClock::new(t0()));
     let engine = Engine::new(EngineParts {
         store: store.clone(),
@@ -191,28 +216,69 @@ async fn two_sweeps_and_a_manual_retry_fetch_each_due_source_once(store: Arc<dyn
 }
 
 async fn cancelled_processing_resumes_without_refetching(store: Arc<dyn JobStore>) {
-    // Slow sources so that cancellation lands mid-way; cut points spread
-    // over the whole round.
+    // Slow sources, so a round takes a while; each cut is made when the
+    // store shows a given number of saved answers (waited for, not timed),
+    // from "before anything" to "almost done", so cancellation lands where
+    // it is meant to whatever the machine's speed.
     let rig = rig(
         store,
-        faults("firecrawl:delay_ms=150;cqc:delay_ms=60;neighbourhood:delay_ms=30"),
+        faults("firecrawl:delay_ms=1000;cqc:delay_ms=120;neighbourhood:delay_ms=60"),
     )
     .await;
-    for cut_ms in [0u64, 5, 40, 90, 170, 260] {
+    let mut mid_round = 0;
+    for cut_after in [None, Some(0usize), Some(1), Some(5), Some(12), Some(20)] {
         let id = submit(&rig).await;
-        let round =
-            tokio::time::timeout(Duration::from_millis(cut_ms), rig.engine.process(id)).await;
-        let snapshot = job(&rig, id).await;
-        if round.is_ok() {
-            // Finished before the cut: nothing to resume.
-            continue;
-        }
+        let snapshot = match cut_after {
+            // Dropped at its first await: before the claim, or just after.
+            None => {
+                let round = tokio::time::timeout(Duration::ZERO, rig.engine.process(id)).await;
+                assert!(round.is_err(), "a whole round in its first poll");
+                job(&rig, id).await
+            }
+            Some(n) => {
+                let engine = rig.engine.clone();
+                let round = tokio::spawn(async move { engine.process(id).await });
+                let waited = std::time::Instant::now();
+                loop {
+                    let j = job(&rig, id).await;
+                    let saved = j.slots.iter().filter(|s| s.status.is_done()).count();
+                    if saved >= n && j.lease.is_some() {
+                        break;
+                    }
+                    assert!(!round.is_finished(), "the round ended before {n} answers");
+                    assert!(
+                        waited.elapsed() < Duration::from_secs(30),
+                        "no {n} answers within 30 s"
+                    );
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                round.abort();
+                let cut = round.await;
+                assert!(
+                    cut.as_ref().is_err_and(|e| e.is_cancelled()),
+                    "cut after {n}: the round was not cancelled: {cut:?}"
+                );
+                job(&rig, id).await
+            }
+        };
         let loaded: Vec<_> = snapshot
             .slots
             .iter()
             .filter(|s| s.status == SlotStatus::Loaded)
             .map(|s| s.key())
             .collect();
+        if let Some(n) = cut_after {
+            // Cut mid-round: under its lease, with n answers or more saved
+            // and the slowest source (1 s a fetch) not all done.
+            assert_eq!(snapshot.status, JobStatus::Processing, "cut after {n}");
+            assert!(snapshot.lease.is_some(), "cut after {n}: no lease");
+            assert!(
+                loaded.len() >= n && loaded.len() < 25,
+                "cut after {n}: {} loaded",
+                loaded.len()
+            );
+            mid_round += 1;
+        }
         let counts = requests(&rig, &snapshot);
 
         // The lease lapses (or, cut before the claim, the pending grace
@@ -220,9 +286,9 @@ async fn cancelled_processing_resumes_without_refetching(store: Arc<dyn JobStore
         rig.clock
             .advance(EngineConfig::default().pending_grace + Duration::from_secs(1));
         let report = rig.engine.sweep().await.unwrap();
-        assert!(report.resumed >= 1, "cut at {cut_ms} ms: {report:?}");
+        assert!(report.resumed >= 1, "cut after {cut_after:?}: {report:?}");
         let done = job(&rig, id).await;
-        assert_eq!(done.status, JobStatus::Completed, "cut at {cut_ms} ms");
+        assert_eq!(done.status, JobStatus::Completed, "cut after {cut_after:?}");
         for key in loaded {
             let now = rig.sandbox.requests_for(key.source_type, &key.home_id);
             assert_eq!(
@@ -234,6 +300,7 @@ async fn cancelled_processing_resumes_without_refetching(store: Arc<dyn JobStore
         }
         assert_eq!(done.slots.len(), 25);
     }
+    assert_eq!(mid_round, 5, "every cut but the first landed mid-round");
 }
 
 async fn retries_follow_the_policy_until_the_source_heals(store: Arc<dyn JobStore>) {
@@ -471,25 +538,34 @@ async fn a_processed_job_has_a_report_with_five_homes() {
 }
 
 async fn a_sweep_out_of_budget_gives_its_job_back(store: Arc<dyn JobStore>) {
-    // 25 fetches one at a time, 100 ms each: far longer than the budget.
+    // One fetch at a time, each (but the neighbourhood's) longer than the
+    // whole budget: the budget ends while a slow fetch is in flight, so the
+    // sweep saves that answer, starts no other, and gives the job back. No
+    // clock is read to check it: the fetch count proves the round stopped,
+    // and a slower machine changes only how long the test takes (the claim
+    // and plan, a few store calls, must fit in the 1.5 s budget).
     let config = EngineConfig {
         lease_ttl: Duration::from_secs(30),
-        sweep_budget: Duration::from_millis(300),
+        sweep_budget: Duration::from_millis(1500),
         fetch_concurrency: 1,
         ..EngineConfig::default()
     };
-    let slow = "cqc:delay_ms=100;fsa:delay_ms=100;google_places:delay_ms=100;neighbourhood:delay_ms=100;firecrawl:delay_ms=100";
-    let rig = rig_full(store, faults(slow), exact_policy(), config).await;
+    let slow =
+        "cqc:delay_ms=2500;fsa:delay_ms=2500;google_places:delay_ms=2500;firecrawl:delay_ms=2500";
+    let rig = rig_timed(
+        store,
+        faults(slow),
+        exact_policy(),
+        config,
+        Some(Duration::from_secs(30)),
+    )
+    .await;
     let id = submit(&rig).await; // never started: the sweep takes it over
     rig.clock
         .advance(EngineConfig::default().pending_grace + Duration::from_secs(1));
-    let started = std::time::Instant::now();
     let report = rig.engine.sweep().await.unwrap();
-    assert!(
-        started.elapsed() < Duration::from_millis(1500),
-        "the sweep overran its budget: {:?}",
-        started.elapsed()
-    );
+    // It stopped for the budget: a whole round is 20 slow fetches (50 s).
+    assert!(report.budget_exhausted, "{report:?}");
     assert_eq!(report.resumed, 1, "{report:?}");
     let paused = job(&rig, id).await;
     assert_eq!(paused.status, JobStatus::Processing);
@@ -500,6 +576,17 @@ async fn a_sweep_out_of_budget_gives_its_job_back(store: Arc<dyn JobStore>) {
         .filter(|s| s.status == SlotStatus::Pending)
         .count();
     assert!(pending > 0 && pending < 25, "{pending} slots pending");
+    // Every fetch the sweep started was saved (the one in flight too), and
+    // no slow one after the budget ended: at most the one in flight then.
+    let sent: u64 = requests(&rig, &paused).values().sum();
+    assert_eq!(sent, 25 - pending as u64, "fetches sent vs answers saved");
+    let slow_sent: u64 = paused
+        .slots
+        .iter()
+        .filter(|s| s.source_type != SourceType::Neighbourhood)
+        .map(|s| rig.sandbox.requests_for(s.source_type, &s.home_id))
+        .sum();
+    assert!((1..=2).contains(&slow_sent), "{slow_sent} slow fetches");
     // Due at once: the next sweep continues where this one stopped.
     rig.sandbox.set_faults(FaultPlan::none());
     let loaded_before = requests(&rig, &paused);
@@ -536,11 +623,12 @@ async fn a_retry_queued_past_the_deadline_is_not_made(store: Arc<dyn JobStore>) 
         per_source_concurrency: 1,
         ..EngineConfig::default()
     };
-    let rig = rig_full(
+    let rig = rig_timed(
         store,
         faults("google_places:status=503"),
         exact_policy(),
         config,
+        Some(Duration::from_secs(30)),
     )
     .await;
     let id = submit(&rig).await;
@@ -551,10 +639,12 @@ async fn a_retry_queued_past_the_deadline_is_not_made(store: Arc<dyn JobStore>) 
     assert_eq!(before, 5);
 
     // At the deadline itself retries are still allowed: all five are
-    // selected, and queue behind one slow fetch at a time.
+    // selected, and queue behind one slow fetch at a time. The fetch takes
+    // 3 s, so the test moves the clock while it is in flight even on a
+    // stalled machine (it polls every 5 ms).
     rig.clock.set(j.deadline_at);
     rig.sandbox
-        .set_faults(faults("google_places:status=503,delay_ms=300"));
+        .set_faults(faults("google_places:status=503,delay_ms=3000"));
     let engine = rig.engine.clone();
     let sweep = tokio::spawn(async move { engine.sweep().await });
     let waited = std::time::Instant::now();

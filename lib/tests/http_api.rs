@@ -583,6 +583,8 @@ async fn health_reports_the_store_and_sources() {
         assert_eq!(body["store"], "memory");
         assert_eq!(body["sources"], "sandbox");
         assert!(body["version"].is_string());
+        // The process counter of caught adapter panics (crate::metrics).
+        assert!(body["source_adapter_panics"].is_u64(), "{body}");
         assert_eq!(reply.header("cache-control"), Some("no-store"));
     }
 }

@@ -1347,13 +1347,10 @@ async fn redis_down_is_an_error_not_a_fallback() {
 
 const WRITER_ENV: &str = "CARE_REPORT_TEST_RESTART_WRITER";
 
-/// Child half of `redis_job_survives_a_restart_of_its_writer`: does nothing
-/// unless the parent set `WRITER_ENV` to `prefix job_id`.
-#[tokio::test]
-async fn redis_restart_writer_child() {
-    let Ok(spec) = std::env::var(WRITER_ENV) else {
-        return;
-    };
+/// The writer half of `redis_job_survives_a_restart_of_its_writer`, run in
+/// a child process (the test binary itself, with `WRITER_ENV` set to
+/// `prefix job_id`).
+async fn restart_writer(spec: &str) {
     let (prefix, id) = spec.split_once(' ').expect("prefix and id");
     let id = JobId::parse(id).expect("job id");
     let s = test_redis::store_with_prefix(prefix, Retention::default()).await;
@@ -1395,24 +1392,36 @@ async fn redis_restart_writer_child() {
     .unwrap();
 }
 
+/// One test, two processes: run normally it is the reader, and it starts
+/// itself (`--exact` this test) with `WRITER_ENV` set as the writer. So no
+/// test passes by doing nothing when a variable is unset.
 #[tokio::test]
 async fn redis_job_survives_a_restart_of_its_writer() {
+    if let Ok(spec) = std::env::var(WRITER_ENV) {
+        return restart_writer(&spec).await;
+    }
     let url = test_redis::url();
     let prefix = test_redis::unique_prefix();
     let id = JobId::new();
-    let status = std::process::Command::new(std::env::current_exe().unwrap())
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
-            "redis_restart_writer_child",
+            "redis_job_survives_a_restart_of_its_writer",
             "--exact",
             "--test-threads",
             "1",
         ])
         .env(test_redis::ENV_TEST_REDIS_URL, &url)
         .env(WRITER_ENV, format!("{prefix} {id}"))
-        .stdout(std::process::Stdio::null())
-        .status()
+        .output()
         .unwrap();
-    assert!(status.success(), "writer process failed");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "writer process failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The filter matched this very test (a rename would run nothing).
+    assert!(stdout.contains("1 passed"), "{stdout}");
     // A new process-side store (new connection, new script cache) reads it.
     let s = test_redis::store_with_prefix(&prefix, Retention::default()).await;
     let job = s.get(id).await.unwrap().expect("job survived");

@@ -30,7 +30,14 @@ impl Background for WaitUntil {
 
 /// Runs a function serving `endpoint` (and answering 404 for anything else).
 pub async fn run(endpoint: Endpoint) -> Result<(), vercel_runtime::Error> {
-    crate::telemetry::init();
+    if let Err(e) = crate::telemetry::init() {
+        // No subscriber yet: say it where Vercel shows a crashed start.
+        #[allow(clippy::print_stderr, reason = "logging could not be set up")]
+        {
+            eprintln!("the function could not start: {e}");
+        }
+        return Err(e.into());
+    }
     vercel_runtime::run(vercel_runtime::service_fn(
         move |req: Request, state: AppState| async move {
             Ok::<_, vercel_runtime::Error>(serve(endpoint, req, state).await)

@@ -384,6 +384,8 @@ async fn health(app: &App) -> Result<Response<Bytes>, ApiError> {
         "sources": app.sources_mode,
         "directory": app.engine.directory().label(),
         "version": env!("CARGO_PKG_VERSION"),
+        // Absorbed bugs are counted so they are seen (crate::metrics).
+        "source_adapter_panics": crate::metrics::source_adapter_panics(),
     }))
 }
 

@@ -153,7 +153,8 @@ pub fn document() -> Value {
                         "store": { "enum": ["memory", "redis"] },
                         "sources": { "enum": ["sandbox", "live"] },
                         "directory": { "type": "string" },
-                        "version": { "type": "string" }
+                        "version": { "type": "string" },
+                        "source_adapter_panics": { "type": "integer", "minimum": 0, "description": "panics caught in source adapters since this process started (each logged at error level); should stay 0" }
                     }
                 },
                 "JobStatus": { "enum": ["pending", "processing", "completed", "partial", "failed"] },

@@ -16,13 +16,12 @@ mod cqc;
 mod firecrawl;
 mod fsa;
 mod google_places;
+mod guard;
 pub mod http;
 mod neighbourhood;
 
-use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
-use futures::FutureExt;
 use serde::{Deserialize, Serialize, Serializer};
 
 pub use cached::CacheSettings;
@@ -162,16 +161,11 @@ impl Sources {
     }
 
     /// Asks `source` about `home`, through the source cache when it is on.
-    /// Never panics: an adapter bug becomes a transient failure, logged once.
+    /// Never panics: an adapter bug becomes a transient failure, logged at
+    /// error level and counted ([`crate::metrics::source_adapter_panics`]).
     pub async fn fetch(&self, source: SourceType, home: &Home) -> SourceOutcome {
         let work = self.fetch_cached(source, home);
-        let outcome = match AssertUnwindSafe(work).catch_unwind().await {
-            Ok(outcome) => outcome,
-            Err(_) => {
-                tracing::error!(source = source.as_str(), home_id = %home.id, "source adapter panicked");
-                SourceOutcome::Failed(http::transient("internal error in the source adapter"))
-            }
-        };
+        let outcome = guard::catch_adapter_panic(source, &home.id, work).await;
         match &outcome {
             SourceOutcome::Failed(f) => tracing::warn!(
                 source = source.as_str(),

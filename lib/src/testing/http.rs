@@ -57,7 +57,7 @@ impl Served {
         let resp = req
             .send()
             .await
-            .unwrap_or_else(|e| panic!("request failed: {e}\n{}", self.proc.output()));
+            .unwrap_or_else(|e| panic!("request failed: {e}\n{}", self.proc.tail()));
         let status = resp.status();
         let ctype = resp
             .headers()

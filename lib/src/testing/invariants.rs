@@ -27,7 +27,28 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::model::{HistoryEntry, HistoryEvent, Job, JobId, JobStatus, SlotStatus};
 use crate::retry::RetryPolicy;
+use crate::store::async_trait_shim::BoxFuture;
 use crate::store::JobStore;
+
+/// What the checker reads from a store: a job and its history. Every
+/// [`JobStore`] is one; the checker's own tests implement it to make reads
+/// fail.
+pub trait JobReader: Send + Sync {
+    /// The job, `None` when the store does not hold it.
+    fn read_job(&self, id: JobId) -> BoxFuture<'_, crate::store::Result<Option<Job>>>;
+    /// The job's history, oldest first.
+    fn read_history(&self, id: JobId) -> BoxFuture<'_, crate::store::Result<Vec<HistoryEntry>>>;
+}
+
+impl<T: JobStore + ?Sized> JobReader for T {
+    fn read_job(&self, id: JobId) -> BoxFuture<'_, crate::store::Result<Option<Job>>> {
+        self.get(id)
+    }
+
+    fn read_history(&self, id: JobId) -> BoxFuture<'_, crate::store::Result<Vec<HistoryEntry>>> {
+        self.history(id)
+    }
+}
 
 /// What the checker found over a set of jobs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -69,15 +90,15 @@ impl Report {
 
 /// Reads every job of `ids` and its history from `store` and checks them
 /// (and, with `settled`, that each has reached its end state).
-pub async fn check_store(
-    store: &dyn JobStore,
+pub async fn check_store<S: JobReader + ?Sized>(
+    store: &S,
     ids: &[JobId],
     policy: &RetryPolicy,
     settled: bool,
 ) -> Report {
     let mut report = Report::default();
     for &id in ids {
-        let job = match store.get(id).await {
+        let job = match store.read_job(id).await {
             Ok(Some(job)) => job,
             Ok(None) => {
                 report
@@ -92,7 +113,7 @@ pub async fn check_store(
                 continue;
             }
         };
-        let history = match store.history(id).await {
+        let history = match store.read_history(id).await {
             Ok(h) => h,
             Err(e) => {
                 report
@@ -359,12 +380,16 @@ fn check_record<'h>(
     slots.insert(field, (attempts.max(before), status));
 }
 
+/// One broken history per violation branch: each test breaks one promise
+/// and expects exactly the line of that branch (found by a phrase only that
+/// branch writes) and no other, so each fails when its branch is removed.
 #[cfg(test)]
 mod tests {
     use chrono::{DateTime, Duration, TimeZone, Utc};
 
     use super::*;
     use crate::model::{Lease, Slot, SourceType};
+    use crate::store::{MemoryStore, NewJob, StoreError};
 
     fn t(secs: i64) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap() + Duration::seconds(secs)
@@ -405,6 +430,9 @@ mod tests {
     }
 
     /// A job whose only slot was missing once, then loaded on the retry.
+    /// Indices: 0 created, 1 claimed(1), 2 planned, 3 recorded attempt 1
+    /// missing, 4 finished partial, 5 claimed(2), 6 recorded attempt 2
+    /// loaded, 7 finished completed.
     fn good() -> (Job, Vec<HistoryEntry>) {
         let mut slot = Slot::pending("H1", "Home One", SourceType::Cqc);
         slot.status = SlotStatus::Loaded;
@@ -447,10 +475,20 @@ mod tests {
         (job, history)
     }
 
+    /// Both checks, as `check_store` runs them with `settled`.
     fn violations(job: &Job, history: &[HistoryEntry]) -> Vec<String> {
         let mut v = check_job(job, history, &RetryPolicy::default());
         v.extend(check_settled(job));
         v
+    }
+
+    /// Exactly one line, and it contains `phrase`.
+    #[track_caller]
+    fn only(v: &[String], phrase: &str) {
+        assert!(
+            v.len() == 1 && v[0].contains(phrase),
+            "expected exactly one violation containing {phrase:?}, got {v:#?}"
+        );
     }
 
     #[test]
@@ -459,13 +497,102 @@ mod tests {
         assert_eq!(violations(&job, &history), Vec::<String>::new());
     }
 
+    // --- the history's shape
+
     #[test]
-    fn a_slot_committed_twice_is_caught() {
+    fn an_empty_history_is_caught() {
+        let (job, _) = good();
+        only(&violations(&job, &[]), "history is empty");
+    }
+
+    #[test]
+    fn a_truncated_history_is_caught() {
+        let (job, history) = good();
+        only(
+            &violations(&job, &history[1..]),
+            "does not start at `created`",
+        );
+    }
+
+    #[test]
+    fn a_job_created_twice_is_caught() {
         let (job, mut history) = good();
-        // The same attempt recorded by two workers.
-        history.insert(7, recorded(301, 2, 2, SlotStatus::Loaded, 100));
-        let v = violations(&job, &history);
-        assert!(v.iter().any(|l| l.contains("committed twice")), "{v:?}");
+        history.insert(
+            1,
+            HistoryEntry {
+                progress: Some(0),
+                ..entry(0, HistoryEvent::Created)
+            },
+        );
+        only(&violations(&job, &history), "created again");
+    }
+
+    #[test]
+    fn progress_going_back_is_caught() {
+        let (job, mut history) = good();
+        history[3].progress = Some(10);
+        only(
+            &violations(&job, &history),
+            "progress went back from 20 to 10",
+        );
+    }
+
+    // --- fencing
+
+    #[test]
+    fn a_grant_without_a_token_is_caught() {
+        let (job, mut history) = good();
+        history.push(HistoryEntry {
+            token: None,
+            ..claimed(400, 3, 100)
+        });
+        only(&violations(&job, &history), "grant without a token");
+    }
+
+    #[test]
+    fn a_token_that_does_not_grow_is_caught() {
+        let (job, mut history) = good();
+        // The second grant reuses token 1 (and its writes carry it).
+        for e in &mut history[5..] {
+            e.token = Some(1);
+        }
+        only(&violations(&job, &history), "token 1 granted after token 1");
+    }
+
+    #[test]
+    fn a_write_under_a_stale_token_is_caught() {
+        let (job, mut history) = good();
+        history[6].token = Some(1);
+        only(
+            &violations(&job, &history),
+            "written under token Some(1) while the latest grant is Some(2)",
+        );
+    }
+
+    #[test]
+    fn a_write_after_the_lease_ended_is_caught() {
+        let (job, mut history) = good();
+        // The record lands after its round's `finished`.
+        history.swap(6, 7);
+        only(&violations(&job, &history), "after that lease ended");
+    }
+
+    // --- records
+
+    #[test]
+    fn a_record_without_its_slot_is_caught() {
+        let (job, mut history) = good();
+        history.insert(
+            7,
+            HistoryEntry {
+                slot: None,
+                ..recorded(301, 2, 3, SlotStatus::Loaded, 100)
+            },
+        );
+        only(
+            &violations(&job, &history),
+            "record without slot, status or attempts",
+        );
     }
 
     #[test]
@@ -473,40 +600,28 @@ mod tests {
         let (mut job, mut history) = good();
         history.insert(7, recorded(302, 2, 3, SlotStatus::Loaded, 100));
         job.slots[0].attempts = 3;
-        let v = violations(&job, &history);
-        assert!(v.iter().any(|l| l.contains("after its answer")), "{v:?}");
+        only(
+            &violations(&job, &history),
+            "after its answer (loaded) was saved",
+        );
+    }
+
+    #[test]
+    fn an_attempt_committed_twice_is_caught() {
+        let (job, mut history) = good();
+        // Attempt 1 (missing) recorded by two workers.
+        history.insert(4, recorded(3, 1, 1, SlotStatus::Missing, 99));
+        only(&violations(&job, &history), "attempt 1 recorded again");
     }
 
     #[test]
     fn a_lost_update_is_caught() {
         let (job, mut history) = good();
         history.remove(3);
-        let v = violations(&job, &history);
-        assert!(v.iter().any(|l| l.contains("lost an update")), "{v:?}");
-    }
-
-    #[test]
-    fn a_write_under_a_stale_token_is_caught() {
-        let (job, mut history) = good();
-        history[6].token = Some(1);
-        let v = violations(&job, &history);
-        assert!(v.iter().any(|l| l.contains("latest grant")), "{v:?}");
-        // And one after the lease ended.
-        let (job, mut history) = good();
-        history.swap(6, 7);
-        let v = violations(&job, &history);
-        assert!(
-            v.iter().any(|l| l.contains("after that lease ended")),
-            "{v:?}"
+        only(
+            &violations(&job, &history),
+            "lost an update: attempt 2 follows attempt 0",
         );
-    }
-
-    #[test]
-    fn a_retry_after_the_deadline_is_caught() {
-        let (mut job, history) = good();
-        job.deadline_at = t(200);
-        let v = violations(&job, &history);
-        assert!(v.iter().any(|l| l.contains("after the deadline")), "{v:?}");
     }
 
     #[test]
@@ -516,54 +631,256 @@ mod tests {
             max_retries: 0,
             ..RetryPolicy::default()
         };
-        let v = check_job(&job, &history, &policy);
-        assert!(v.iter().any(|l| l.contains("exceeds")), "{v:?}");
+        only(
+            &check_job(&job, &history, &policy),
+            "exceeds the policy's 1",
+        );
     }
 
     #[test]
-    fn progress_going_back_is_caught() {
+    fn a_retry_after_the_deadline_is_caught() {
+        let (mut job, history) = good();
+        job.deadline_at = t(200);
+        only(&violations(&job, &history), "after the deadline");
+    }
+
+    #[test]
+    fn a_retry_without_its_start_time_is_caught() {
         let (job, mut history) = good();
-        history[3].progress = Some(10);
-        let v = violations(&job, &history);
-        assert!(v.iter().any(|l| l.contains("progress went back")), "{v:?}");
+        history[6].started_at = None;
+        only(&violations(&job, &history), "retry without its start time");
     }
 
     #[test]
-    fn state_that_disagrees_with_the_history_is_caught() {
+    fn a_record_for_no_slot_of_the_job_is_caught() {
+        let (job, mut history) = good();
+        history.insert(
+            7,
+            HistoryEntry {
+                slot: Some("H9/cqc".to_owned()),
+                ..recorded(301, 2, 1, SlotStatus::Loaded, 100)
+            },
+        );
+        only(
+            &violations(&job, &history),
+            "H9/cqc: recorded but not a slot of the job",
+        );
+    }
+
+    // --- the final state against the history
+
+    #[test]
+    fn stored_attempts_that_disagree_with_the_records_are_caught() {
         let (mut job, history) = good();
         job.slots[0].attempts = 1;
-        let v = violations(&job, &history);
-        assert!(v.iter().any(|l| l.contains("attempts stored")), "{v:?}");
+        only(
+            &violations(&job, &history),
+            "1 attempts stored but 2 recorded",
+        );
+    }
+
+    #[test]
+    fn a_stored_slot_status_that_disagrees_with_the_records_is_caught() {
+        let (mut job, history) = good();
+        job.slots[0].status = SlotStatus::Missing;
+        only(
+            &check_job(&job, &history, &RetryPolicy::default()),
+            "stored as missing but last recorded as loaded",
+        );
+    }
+
+    #[test]
+    fn stored_attempts_with_no_record_are_caught() {
+        let (mut job, history) = good();
+        let mut fsa = Slot::pending("H1", "Home One", SourceType::Fsa);
+        fsa.status = SlotStatus::Missing;
+        fsa.attempts = 1;
+        job.slots.push(fsa);
+        only(
+            &check_job(&job, &history, &RetryPolicy::default()),
+            "H1/fsa: 1 attempts stored but none recorded",
+        );
+    }
+
+    #[test]
+    fn stored_progress_that_disagrees_with_the_history_is_caught() {
+        let (mut job, history) = good();
+        job.progress = 90;
+        only(
+            &check_job(&job, &history, &RetryPolicy::default()),
+            "progress stored as 90 but last recorded as 100",
+        );
+    }
+
+    #[test]
+    fn a_stored_status_that_disagrees_with_the_last_round_is_caught() {
         let (mut job, history) = good();
         job.status = JobStatus::Partial;
-        job.will_auto_retry = false;
-        let v = violations(&job, &history);
-        assert!(v.iter().any(|l| l.contains("last round finished")), "{v:?}");
+        only(
+            &violations(&job, &history),
+            "status partial but the last round finished Some(Completed)",
+        );
+        // A round claimed after the last `finished` is still running: its
+        // status is not the finished one's, and that is no violation.
+        let (mut job, mut history) = good();
+        job.status = JobStatus::Processing;
+        history.push(claimed(400, 3, 100));
+        assert_eq!(
+            check_job(&job, &history, &RetryPolicy::default()),
+            Vec::<String>::new()
+        );
+    }
+
+    // --- settled
+
+    #[test]
+    fn completed_below_full_completeness_is_caught() {
+        let (mut job, _) = good();
+        job.completeness = 90;
+        only(&check_settled(&job), "completed at completeness 90");
     }
 
     #[test]
-    fn a_truncated_history_is_caught() {
-        let (job, history) = good();
-        let v = violations(&job, &history[1..]);
-        assert!(v.iter().any(|l| l.contains("truncated")), "{v:?}");
+    fn completed_with_a_slot_not_done_is_caught() {
+        let (mut job, _) = good();
+        job.slots[0].status = SlotStatus::Missing;
+        only(&check_settled(&job), "completed with H1/cqc still missing");
+        // A source without a key is not expected: no violation.
+        job.slots[0].status = SlotStatus::NotConfigured;
+        assert_eq!(check_settled(&job), Vec::<String>::new());
     }
 
     #[test]
-    fn unsettled_jobs_are_caught() {
-        let (mut job, history) = good();
+    fn a_partial_job_still_retrying_is_caught() {
+        let (mut job, _) = good();
         job.status = JobStatus::Partial;
         job.will_auto_retry = true;
-        let v = check_settled(&job);
-        assert!(v.iter().any(|l| l.contains("still retrying")), "{v:?}");
+        only(
+            &check_settled(&job),
+            "not settled: partial and still retrying",
+        );
+        job.will_auto_retry = false;
+        assert_eq!(check_settled(&job), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_job_still_processing_is_caught() {
+        let (mut job, _) = good();
         job.status = JobStatus::Processing;
+        only(&check_settled(&job), "not settled: processing");
+    }
+
+    #[test]
+    fn a_report_below_full_progress_is_caught() {
+        let (mut job, _) = good();
+        job.progress = 90;
+        only(&check_settled(&job), "completed at progress 90");
+    }
+
+    #[test]
+    fn a_lease_still_held_is_caught() {
+        let (mut job, _) = good();
         job.lease = Some(Lease {
             job_id: job.id,
             owner: "w".into(),
             token: 3,
             expires_at: t(500),
         });
-        let v = check_settled(&job);
-        assert_eq!(v.len(), 2, "{v:?}");
-        let _ = history;
+        only(&check_settled(&job), "still holds lease 3");
+    }
+
+    // --- check_store
+
+    fn new_job(id: JobId) -> NewJob {
+        NewJob {
+            id,
+            questionnaire: serde_json::json!({}),
+            idempotency: None,
+            now: t(0),
+            deadline_at: t(3600),
+            message: String::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_job_missing_from_the_store_is_lost() {
+        let store = MemoryStore::default();
+        let kept = JobId::new();
+        store
+            .create(new_job(kept), std::time::Duration::from_secs(60))
+            .await
+            .unwrap();
+        let lost = JobId::new();
+        let report = check_store(&store, &[kept, lost], &RetryPolicy::default(), false).await;
+        assert_eq!(report.jobs, 1, "{report:?}");
+        assert_eq!(
+            report.violations,
+            vec![format!("job {lost}: lost (not in the store)")]
+        );
+    }
+
+    /// A store whose reads fail: the job, or only its history.
+    struct Failing {
+        job: Option<Job>,
+    }
+
+    impl JobReader for Failing {
+        fn read_job(&self, _: JobId) -> BoxFuture<'_, crate::store::Result<Option<Job>>> {
+            let job = self.job.clone();
+            Box::pin(async move {
+                job.map(Some)
+                    .ok_or_else(|| StoreError::Unavailable("down".into()))
+            })
+        }
+
+        fn read_history(&self, _: JobId) -> BoxFuture<'_, crate::store::Result<Vec<HistoryEntry>>> {
+            Box::pin(async { Err(StoreError::Unavailable("down".into())) })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_job_that_cannot_be_read_is_reported() {
+        let id = JobId::new();
+        let report =
+            check_store(&Failing { job: None }, &[id], &RetryPolicy::default(), true).await;
+        assert_eq!(report.jobs, 0);
+        assert_eq!(
+            report.violations,
+            vec![format!("job {id}: cannot be read: store unavailable: down")]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_history_that_cannot_be_read_is_reported() {
+        let (job, _) = good();
+        let id = job.id;
+        let store = Failing { job: Some(job) };
+        let report = check_store(&store, &[id], &RetryPolicy::default(), true).await;
+        assert_eq!(report.jobs, 0);
+        assert_eq!(
+            report.violations,
+            vec![format!(
+                "job {id}: history cannot be read: store unavailable: down"
+            )]
+        );
+    }
+
+    #[tokio::test]
+    async fn check_store_counts_what_it_read() {
+        let store = MemoryStore::default();
+        let id = JobId::new();
+        store
+            .create(new_job(id), std::time::Duration::from_secs(60))
+            .await
+            .unwrap();
+        let report = check_store(&store, &[id], &RetryPolicy::default(), false).await;
+        assert_eq!(report.jobs, 1);
+        assert_eq!(report.violations, Vec::<String>::new(), "{report:?}");
+        // Not settled yet: the settled check says so.
+        let report = check_store(&store, &[id], &RetryPolicy::default(), true).await;
+        assert_eq!(
+            report.violations,
+            vec![format!("job {id}: not settled: pending")]
+        );
     }
 }

@@ -41,15 +41,49 @@ pub fn url() -> String {
     URL.get_or_init(|| match std::env::var(ENV_TEST_REDIS_URL) {
         Ok(url) if !url.trim().is_empty() => {
             let url = url.trim().to_owned();
-            assert!(
-                !url.contains(&format!(":{SHARED_PORT}")),
-                "{ENV_TEST_REDIS_URL} points at the shared Redis port {SHARED_PORT}; tests need a private one"
-            );
+            if let Err(why) = check_private(&url) {
+                panic!("{ENV_TEST_REDIS_URL}: {why}");
+            }
             url
         }
         _ => spawn_private(),
     })
     .clone()
+}
+
+/// Whether `url` may be used by tests: it must parse as a Redis URL (the
+/// client's own parser decides, so host and port are what it would dial)
+/// and must not name the shared development Redis: port 6379 on this
+/// machine (`localhost`, any loopback address, `0.0.0.0` or `::`), in any
+/// scheme, with the port written or left to its default.
+///
+/// # Errors
+/// Why the URL is refused (it never contains a password: only host, port
+/// and what went wrong).
+pub fn check_private(url: &str) -> Result<(), String> {
+    use ::redis::{ConnectionAddr, IntoConnectionInfo};
+    let info = url
+        .into_connection_info()
+        .map_err(|e| format!("not a Redis URL ({:?})", e.kind()))?;
+    let (host, port) = match info.addr() {
+        ConnectionAddr::Tcp(host, port) => (host.clone(), *port),
+        ConnectionAddr::TcpTls { host, port, .. } => (host.clone(), *port),
+        // A socket file is this machine's, and not the shared port.
+        ConnectionAddr::Unix(_) => return Ok(()),
+        // Newer address kinds: refuse rather than guess.
+        _ => return Err("an address kind the guard does not know".to_owned()),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let local = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified());
+    if local && port == SHARED_PORT {
+        return Err(format!(
+            "{host}:{port} is the shared development Redis; tests need a private one (scripts/test.sh starts one)"
+        ));
+    }
+    Ok(())
 }
 
 /// A fresh key prefix (`test:{uuid}:`), so tests never see each other's keys.
@@ -95,12 +129,28 @@ pub async fn keys_without_ttl(prefix: &str) -> Vec<String> {
 
 /// Every key under `prefix` (SCAN).
 pub async fn keys(prefix: &str) -> Vec<String> {
-    let mut conn = raw_connection().await;
+    keys_on(&url(), prefix).await
+}
+
+/// Every key under `prefix` on the Redis at `url` (SCAN), for a test that
+/// runs a `redis-server` of its own.
+///
+/// # Panics
+/// When `url` is the shared Redis ([`check_private`]) or cannot be reached.
+pub async fn keys_on(url: &str, prefix: &str) -> Vec<String> {
+    if let Err(why) = check_private(url) {
+        panic!("{why}");
+    }
+    let mut conn = connection_to(url).await;
     scan(&mut conn, prefix).await
 }
 
 async fn raw_connection() -> ::redis::aio::MultiplexedConnection {
-    let client = ::redis::Client::open(url()).expect("test Redis URL");
+    connection_to(&url()).await
+}
+
+async fn connection_to(url: &str) -> ::redis::aio::MultiplexedConnection {
+    let client = ::redis::Client::open(url).expect("test Redis URL");
     client
         .get_multiplexed_async_connection()
         .await
@@ -197,4 +247,57 @@ fn ping(port: u16) -> bool {
         && stream
             .read(&mut buf)
             .is_ok_and(|n| buf[..n].starts_with(b"+PONG"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_private;
+
+    #[test]
+    fn the_shared_redis_is_refused_however_it_is_written() {
+        for url in [
+            // The default port, not written: a substring check on ":6379"
+            // let these through.
+            "redis://localhost",
+            "redis://127.0.0.1",
+            "rediss://localhost",
+            "redis://:secret@localhost/0",
+            // Written.
+            "redis://127.0.0.1:6379",
+            "redis://localhost:6379/2",
+            "rediss://127.0.0.1:6379",
+            "redis://[::1]:6379",
+            "redis://127.0.0.2:6379",
+            "redis://0.0.0.0:6379",
+            "redis://LOCALHOST:6379",
+            "redis://user:pw@127.0.0.1:6379/1",
+        ] {
+            let why = check_private(url).expect_err(url);
+            assert!(!why.contains("secret") && !why.contains("pw"), "{why}");
+        }
+    }
+
+    #[test]
+    fn a_private_redis_is_accepted() {
+        for url in [
+            "redis://127.0.0.1:6380",
+            "redis://127.0.0.1:16379",
+            // Contains ":6379" as a substring, and is another port.
+            "redis://127.0.0.1:63790",
+            "redis://localhost:45123/0",
+            "redis://[::1]:40000",
+            // Another machine's 6379 is not the shared local one.
+            "redis://redis.internal:6379",
+        ] {
+            assert_eq!(check_private(url), Ok(()), "{url}");
+        }
+    }
+
+    #[test]
+    fn a_url_that_does_not_parse_is_refused() {
+        for url in ["not a url", "http://127.0.0.1:6380", "redis://:secret@"] {
+            let why = check_private(url).expect_err(url);
+            assert!(!why.contains("secret"), "{why}");
+        }
+    }
 }
