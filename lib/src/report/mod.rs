@@ -356,6 +356,13 @@ pub fn assemble(
                 cqc_report_url: h.cqc_report_url.clone(),
                 data_source: answered,
                 data_sources: statuses,
+                cached_at: SourceType::ALL
+                    .into_iter()
+                    .filter_map(|source| {
+                        let at = loaded(source)?.get("cachedAt")?.as_str()?;
+                        Some((source.as_str(), at.to_owned()))
+                    })
+                    .collect(),
                 medical_care: MedicalCare {
                     care_residential: h.care.residential,
                     care_nursing: h.care.nursing,
@@ -844,6 +851,55 @@ mod tests {
             .unwrap()
             .starts_with("Strongest overall match"));
         assert!(first["categoryLabels"].is_null() && first["category_labels"].is_array());
+    }
+
+    /// What the live-sources work added to the stored data reaches the
+    /// report: Google's review attribution, a deregistered CQC location's
+    /// status and historical rating, and `cachedAt` for a cached answer.
+    #[tokio::test]
+    async fn attribution_deregistration_and_cache_times_reach_the_report() {
+        let plan = demo_plan(&Questionnaire::parse(&sample()).unwrap()).await;
+        let id = plan.homes[0].home.id.clone();
+        let slot = |source| {
+            let mut s = Slot::pending(&id, "x", source);
+            s.status = SlotStatus::Loaded;
+            s
+        };
+        let google = json!({
+            "placeId": "p1", "rating": 4.5, "userRatingCount": 31,
+            "reviews": [{"rating": 5.0, "text": "Kind staff", "author": "A Reviewer",
+                         "authorUri": "https://www.google.com/maps/contrib/1",
+                         "authorPhotoUri": "https://lh3.example/photo.jpg",
+                         "reviewUri": "https://maps.example/review/1"}],
+        });
+        let cqc = json!({
+            "locationId": id, "registrationStatus": "Deregistered", "deregistered": true,
+            "deregistrationDate": "2023-08-31", "overallRating": null, "keyQuestionRatings": {},
+            "ratingSource": null, "historicalRatings": {"overallRating": "Good"},
+            "cachedAt": "2026-11-02T09:00:00Z",
+        });
+        let slots = [slot(SourceType::GooglePlaces), slot(SourceType::Cqc)];
+        let data = vec![(slots[0].key(), google), (slots[1].key(), cqc)];
+        let report = serde_json::to_value(assemble(&plan, JOB, &slots, &data, now())).unwrap();
+        let home = &report["careHomes"][0];
+        let review = &home["googlePlaces"]["reviews"][0];
+        assert_eq!(review["author_name"], "A Reviewer");
+        assert_eq!(
+            review["author_url"],
+            "https://www.google.com/maps/contrib/1"
+        );
+        assert_eq!(review["profile_photo_url"], "https://lh3.example/photo.jpg");
+        assert_eq!(review["review_url"], "https://maps.example/review/1");
+        let cqc = &home["cqcDeepDive"];
+        assert_eq!(cqc["registration_status"], "Deregistered");
+        assert_eq!(cqc["deregistration_date"], "2023-08-31");
+        assert_eq!(cqc["historical_overall_rating"], "Good");
+        assert!(
+            cqc.get("overall_rating").is_none(),
+            "old ratings are not current"
+        );
+        assert_eq!(home["cachedAt"], json!({"cqc": "2026-11-02T09:00:00Z"}));
+        assert!(report["careHomes"][1].get("cachedAt").is_none());
     }
 
     #[tokio::test]

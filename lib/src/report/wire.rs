@@ -293,6 +293,11 @@ pub struct CareHome {
     /// Each source's status (`loaded`, `not_found`, `not_configured`,
     /// `missing`, `pending`), by source type.
     pub data_sources: BTreeMap<&'static str, &'static str>,
+    /// When each source answered from the shared source cache was fetched
+    /// upstream (RFC 3339), by source type; sources fetched for this report
+    /// are not listed.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub cached_at: BTreeMap<&'static str, String>,
     /// Registered care, from the directory.
     pub medical_care: MedicalCare,
     /// Food hygiene (FSA).
@@ -399,12 +404,23 @@ pub struct GooglePlaces {
     pub google_maps_uri: Option<String>,
 }
 
-/// One review in `googlePlaces.reviews`.
+/// One review in `googlePlaces.reviews`. Google's policy requires the
+/// author's attribution (name, profile link, photo) shown with the review:
+/// https://developers.google.com/maps/documentation/places/web-service/policies
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PlaceReview {
     /// Author's display name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub author_name: Option<String>,
+    /// Author's Google Maps profile (`authorAttribution.uri`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author_url: Option<String>,
+    /// Author's photo (`authorAttribution.photoUri`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile_photo_url: Option<String>,
+    /// The review on Google Maps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review_url: Option<String>,
     /// 1–5.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rating: Option<f64>,
@@ -440,6 +456,17 @@ pub struct CqcDeepDive {
     /// `Registered`, `Deregistered`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registration_status: Option<String>,
+    /// When a deregistered location left the register (`YYYY-MM-DD`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deregistration_date: Option<String>,
+    /// Where the current ratings come from: `currentRatings` (the older
+    /// framework) or `assessment` (the Single Assessment Framework).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rating_source: Option<String>,
+    /// A deregistered location's last ratings, which describe a service
+    /// that no longer runs there: never shown as current.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub historical_overall_rating: Option<String>,
     /// The CQC page of the location.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile_url: Option<String>,
@@ -607,6 +634,9 @@ impl GooglePlaces {
             .flatten()
             .map(|r| PlaceReview {
                 author_name: s(r, "/author"),
+                author_url: s(r, "/authorUri"),
+                profile_photo_url: s(r, "/authorPhotoUri"),
+                review_url: s(r, "/reviewUri"),
                 rating: r.get("rating").and_then(Value::as_f64),
                 text: s(r, "/text"),
                 time: s(r, "/publishTime").or_else(|| s(r, "/relativeTime")),
@@ -654,6 +684,9 @@ impl CqcDeepDive {
             days_since_inspection: days,
             rating_date: s(v, "/ratingDate"),
             registration_status: s(v, "/registrationStatus"),
+            deregistration_date: s(v, "/deregistrationDate"),
+            rating_source: s(v, "/ratingSource"),
+            historical_overall_rating: s(v, "/historicalRatings/overallRating"),
             profile_url: s(v, "/profileUrl"),
         }
     }
