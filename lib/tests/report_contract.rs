@@ -211,7 +211,22 @@ async fn the_schema_refuses_each_trap_of_the_contract() {
     assert_eq!(code, 200, "{good}");
     assert_eq!(violations(&v, &good), "");
 
-    let traps: [Trap; 7] = [
+    // The judgement's sections are in the answer, complete.
+    for section in [
+        "executiveSummary",
+        "riskAssessment",
+        "comparativeAnalysis",
+        "negotiationStrategy",
+        "nextSteps",
+        "fundingGuidance",
+    ] {
+        assert!(
+            good["report"][section].is_object(),
+            "{section} missing from {}",
+            good["report"]
+        );
+    }
+    let traps: [Trap; 12] = [
         ("a numeric distance", |a| {
             a["report"]["careHomes"][0]["distance"] = json!(9.1)
         }),
@@ -235,6 +250,29 @@ async fn the_schema_refuses_each_trap_of_the_contract() {
         }),
         ("analysisSummary not an object", |a| {
             a["report"]["analysisSummary"] = json!("n/a")
+        }),
+        ("an empty riskAssessment", |a| {
+            a["report"]["riskAssessment"] = json!({})
+        }),
+        ("a red flag without its severity", |a| {
+            let home = &mut a["report"]["riskAssessment"]["homes_assessment"][0];
+            home["red_flags"] = json!([{"type": "cqc", "title": "t", "description": "d",
+                                        "impact": "i", "recommendation": "r"}]);
+        }),
+        ("a risk category without its status", |a| {
+            a["report"]["riskAssessment"]["homes_assessment"][0]["staff_assessment"]
+                .as_object_mut()
+                .unwrap()
+                .remove("status");
+        }),
+        ("a next step whose rank is a string", |a| {
+            a["report"]["nextSteps"]["recommendedActions"][0]["homeRank"] = json!("1")
+        }),
+        ("comparativeAnalysis without its table", |a| {
+            a["report"]["comparativeAnalysis"]
+                .as_object_mut()
+                .unwrap()
+                .remove("comparison_table");
         }),
     ];
     for (what, break_it) in traps {
