@@ -16,6 +16,7 @@ use crate::retry::RetryPolicy;
 use crate::sandbox::{FaultPlan, Sandbox};
 use crate::sources::{Sources, SourcesConfig};
 use crate::store::redis::{redis_url_from_env, RedisConfig, RedisStore};
+use crate::store::health::Verdict;
 use crate::store::{JobStore, MemoryStore, Retention, StoreError};
 
 /// Where the sources' requests go.
@@ -82,6 +83,9 @@ pub enum ServiceError {
     /// The sources could not be set up.
     #[error("sources: {0}")]
     Sources(String),
+    /// Redis may evict keys (see `store::health`); refused on Vercel.
+    #[error("{0}")]
+    Eviction(String),
 }
 
 /// The built service.
@@ -100,7 +104,18 @@ impl Service {
     pub async fn from_env(profile: HostProfile) -> Result<Self, ServiceError> {
         let lookup = |k: &str| std::env::var(k).ok();
         let store: Arc<dyn JobStore> = match redis_url_from_env() {
-            Some(url) => Arc::new(RedisStore::connect(&url, RedisConfig::from_env()?).await?),
+            Some(url) => {
+                let redis = RedisStore::connect(&url, RedisConfig::from_env()?).await?;
+                // Where memory is not allowed (Vercel) an evicting Redis is
+                // refused; the dev-server warns.
+                let policy = redis.eviction_policy().await?;
+                match crate::store::health::judge(&policy, !profile.allow_memory) {
+                    Verdict::Ok => {}
+                    Verdict::Warn(msg) => tracing::warn!("{msg}"),
+                    Verdict::Refuse(msg) => return Err(ServiceError::Eviction(msg)),
+                }
+                Arc::new(redis)
+            }
             None if profile.allow_memory => Arc::new(MemoryStore::new(Retention::from_env()?)),
             None => return Err(ServiceError::RedisRequired),
         };
@@ -128,6 +143,7 @@ impl Service {
         let sources = Arc::new(
             Sources::new(sources_config).map_err(|e| ServiceError::Sources(e.to_string()))?,
         );
+        let http = HttpConfig::from_env()?;
         let engine = Engine::new(EngineParts {
             store,
             sources,
@@ -135,10 +151,11 @@ impl Service {
             policy: RetryPolicy::from_env()?,
             config: EngineConfig::from_env()?,
             clock: Arc::new(SystemClock),
-        });
+        })
+        .with_budget(http.limits.daily_paid_calls);
         let app = App {
             engine: Arc::new(engine),
-            config: HttpConfig::from_env()?,
+            config: http,
             sources_mode: sources_mode.as_str(),
         };
         tracing::info!(

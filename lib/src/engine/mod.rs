@@ -14,8 +14,10 @@
 //!
 //! Read-only views for the API are in [`views`].
 
+pub mod budget;
 mod clock;
 mod config;
+mod erase;
 pub mod views;
 
 use std::collections::HashMap;
@@ -182,6 +184,8 @@ pub struct Engine {
     worker: String,
     per_source: HashMap<SourceType, Arc<Semaphore>>,
     shutdown: CancellationToken,
+    /// Paid calls per UTC day (see [`budget`]); `None` counts nothing.
+    daily_paid_calls: Option<u64>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -238,6 +242,7 @@ impl Engine {
             worker: format!("worker-{}", uuid::Uuid::new_v4().simple()),
             per_source,
             shutdown: CancellationToken::new(),
+            daily_paid_calls: None,
         }
     }
 
@@ -734,6 +739,10 @@ impl Engine {
         let started = self.now();
         if retry_deadline.is_some_and(|d| self.policy.past_deadline(d, started)) {
             return None;
+        }
+        // Budget before the call (a source cache lookup goes before this).
+        if let Some(refused) = self.spend_gate(source).await {
+            return Some((started, refused));
         }
         Some((started, self.sources.fetch(source, home).await))
     }

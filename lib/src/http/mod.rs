@@ -8,6 +8,7 @@
 //! [`ApiError`], which maps every failure to a status in one place.
 
 mod error;
+pub mod limits;
 pub mod openapi;
 
 use std::future::Future;
@@ -52,6 +53,8 @@ pub enum Endpoint {
     RetryStatus,
     /// `GET /api/cron/retry-missing-data`.
     Cron,
+    /// `DELETE /api/professional-report/{job_id}`: erasure.
+    Delete,
 }
 
 /// One row of the route table.
@@ -118,6 +121,11 @@ pub const ROUTES: &[Route] = &[
         path: "/api/cron/retry-missing-data",
         endpoint: Endpoint::Cron,
     },
+    Route {
+        method: Method::DELETE,
+        path: "/api/professional-report/{job_id}",
+        endpoint: Endpoint::Delete,
+    },
 ];
 
 /// Which origins a browser may call the API from.
@@ -138,11 +146,14 @@ pub struct HttpConfig {
     pub cron_secret: Option<String>,
     /// Whether the cron endpoint refuses to run without a secret (Vercel).
     pub require_cron_secret: bool,
-    /// Allowed browser origins (`CORS_ALLOWED_ORIGINS`: `*`, a comma list,
-    /// or empty for none; default `*`).
+    /// Allowed browser origins (`CORS_ALLOWED_ORIGINS`: a comma list of
+    /// origins, or `*` for any; unset or empty: none, so no website can
+    /// drive the API from its visitors' browsers).
     pub cors: CorsOrigins,
     /// Request body limit in bytes (`MAX_BODY_BYTES`, default 256 KiB).
     pub max_body_bytes: usize,
+    /// Rate limits, the daily budget and where client addresses come from.
+    pub limits: limits::LimitsConfig,
 }
 
 impl std::fmt::Debug for HttpConfig {
@@ -152,6 +163,7 @@ impl std::fmt::Debug for HttpConfig {
             .field("require_cron_secret", &self.require_cron_secret)
             .field("cors", &self.cors)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -161,8 +173,9 @@ impl Default for HttpConfig {
         Self {
             cron_secret: None,
             require_cron_secret: false,
-            cors: CorsOrigins::Any,
+            cors: CorsOrigins::None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            limits: limits::LimitsConfig::default(),
         }
     }
 }
@@ -176,7 +189,7 @@ impl HttpConfig {
     /// Reads the settings through `lookup`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let cors = match lookup("CORS_ALLOWED_ORIGINS") {
-            None => CorsOrigins::Any,
+            None => CorsOrigins::None,
             Some(v) if v.trim() == "*" => CorsOrigins::Any,
             Some(v) => {
                 let list: Vec<String> = v
@@ -204,6 +217,7 @@ impl HttpConfig {
             require_cron_secret: is_vercel(&lookup),
             cors,
             max_body_bytes,
+            limits: limits::LimitsConfig::from_lookup(&lookup, is_vercel(&lookup))?,
         })
     }
 }
@@ -290,7 +304,17 @@ fn route(
         }
         let segment = match r.path.strip_suffix("{job_id}") {
             Some(prefix) => match path.strip_prefix(prefix) {
-                Some(seg) if !seg.is_empty() && !seg.contains('/') => Some(percent_decode(seg)),
+                // The literal `[job_id]` is the route's own file name: a
+                // platform that hands the function its destination path
+                // passes the id in the query.
+                Some(seg) if !seg.is_empty() && !seg.contains('/') => {
+                    let seg = percent_decode(seg);
+                    if seg.starts_with('[') && seg.ends_with(']') {
+                        query_param(req.uri().query(), "job_id")
+                    } else {
+                        Some(seg)
+                    }
+                }
                 _ if path == prefix.trim_end_matches('/') => {
                     query_param(req.uri().query(), "job_id")
                 }
@@ -300,10 +324,10 @@ fn route(
             None => continue,
         };
         if r.method != req.method() {
-            allowed = Some(if r.method == Method::GET {
-                "GET"
-            } else {
-                "POST"
+            allowed = Some(match r.method {
+                Method::GET => "GET",
+                Method::DELETE => "DELETE",
+                _ => "POST",
             });
             continue;
         }
@@ -335,19 +359,30 @@ async fn dispatch(
         Endpoint::Result => ok(&engine.result(id()?).await?),
         Endpoint::MissingSources => ok(&engine.missing_sources(id()?).await?),
         Endpoint::RetryStatus => ok(&engine.retry_status(id()?).await?),
+        Endpoint::Delete => {
+            let id = id()?;
+            engine.erase(id).await?;
+            ok(&json!({ "job_id": id, "erased": true }))
+        }
         Endpoint::Retry => {
             let id = id()?;
+            let allowance = limits::check(app, &req, limits::Action::Retry).await?;
             let (job, result) = engine.manual_retry(id).await?;
             let (elapsed, remaining) = window_hours(&job, engine.now());
-            ok(&json!({
-                "job_id": id,
-                "status": job.status,
-                "is_partial": job.is_partial(),
-                "completeness": job.completeness,
-                "retry_result": result,
-                "time_elapsed_hours": elapsed,
-                "time_remaining_hours": remaining,
-            }))
+            let mut response = json_response(
+                StatusCode::OK,
+                &json!({
+                    "job_id": id,
+                    "status": job.status,
+                    "is_partial": job.is_partial(),
+                    "completeness": job.completeness,
+                    "retry_result": result,
+                    "time_elapsed_hours": elapsed,
+                    "time_remaining_hours": remaining,
+                }),
+            );
+            allowance.apply(&mut response);
+            Ok(response)
         }
         Endpoint::Cron => cron(app, &req).await,
     }
@@ -384,6 +419,9 @@ async fn start(
     if !is_json(req.headers()) {
         return Err(ApiError::UnsupportedMediaType);
     }
+    // Limits before any work: a refused request costs one script call.
+    let allowance = limits::check(app, &req, limits::Action::Start).await?;
+    limits::budget_open(app).await?;
     let value: Value =
         serde_json::from_slice(body).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
     let questionnaire = match value {
@@ -405,8 +443,15 @@ async fn start(
             // Equal questionnaires must give equal fingerprints whatever the
             // client's key order.
             let canonical = serde_json::to_vec(&canonical(&questionnaire)).unwrap_or_default();
+            // Keys are scoped per client: another client's equal key is
+            // another key, and only a hash is stored.
+            let scoped = Sha256::new()
+                .chain_update(allowance.client.as_bytes())
+                .chain_update(b"\n")
+                .chain_update(key.as_bytes())
+                .finalize();
             Some(Idempotency {
-                key: key.to_owned(),
+                key: hex(&scoped),
                 fingerprint: hex(&Sha256::digest(&canonical)),
             })
         }
@@ -443,6 +488,7 @@ async fn start(
     if replayed {
         headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
+    allowance.apply(&mut response);
     Ok(response)
 }
 
@@ -544,7 +590,7 @@ fn cors(origins: &CorsOrigins, origin: Option<&HeaderValue>, headers: &mut Heade
     headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow);
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, POST, OPTIONS"),
+        HeaderValue::from_static("GET, POST, DELETE, OPTIONS"),
     );
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,
@@ -556,7 +602,9 @@ fn cors(origins: &CorsOrigins, origin: Option<&HeaderValue>, headers: &mut Heade
     );
     headers.insert(
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static("location, retry-after, idempotent-replayed"),
+        HeaderValue::from_static(
+            "location, retry-after, idempotent-replayed, ratelimit-limit, ratelimit-remaining, ratelimit-reset, ratelimit-policy",
+        ),
     );
 }
 
