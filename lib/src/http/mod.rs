@@ -315,7 +315,9 @@ fn route(
                         Some(seg)
                     }
                 }
-                _ if path == prefix.trim_end_matches('/') => {
+                // `/api/professional-report` itself is not the erasure
+                // route without an id segment.
+                _ if path == prefix.trim_end_matches('/') && r.endpoint != Endpoint::Delete => {
                     query_param(req.uri().query(), "job_id")
                 }
                 _ => continue,
@@ -324,7 +326,9 @@ fn route(
             None => continue,
         };
         if r.method != req.method() {
-            allowed = Some(match r.method {
+            // The first route of the path names the method (`start` is
+            // not erased as a job id).
+            allowed.get_or_insert(match r.method {
                 Method::GET => "GET",
                 Method::DELETE => "DELETE",
                 _ => "POST",
@@ -705,6 +709,45 @@ mod tests {
             route(&req(Method::GET, "/health/"), None).unwrap().0,
             Endpoint::Health
         );
+    }
+
+    #[test]
+    fn literal_route_segment_falls_back_to_the_query_and_delete_routes() {
+        let id = JobId::new().to_string();
+        let (e, seg) = route(
+            &req(
+                Method::GET,
+                &format!("/api/professional-report/status/[job_id]?job_id={id}"),
+            ),
+            None,
+        )
+        .unwrap();
+        assert_eq!((e, seg.as_deref()), (Endpoint::Status, Some(id.as_str())));
+        let (e, seg) = route(
+            &req(
+                Method::GET,
+                &format!("/api/professional-report/status/%5Bjob_id%5D?job_id={id}"),
+            ),
+            None,
+        )
+        .unwrap();
+        assert_eq!((e, seg.as_deref()), (Endpoint::Status, Some(id.as_str())));
+        let (e, seg) = route(
+            &req(Method::DELETE, &format!("/api/professional-report/{id}")),
+            None,
+        )
+        .unwrap();
+        assert_eq!((e, seg.as_deref()), (Endpoint::Delete, Some(id.as_str())));
+        assert!(matches!(
+            route(&req(Method::GET, &format!("/api/professional-report/{id}")), None),
+            Err(ApiError::MethodNotAllowed { allow: "DELETE" })
+        ));
+        let (e, seg) = route(
+            &req(Method::DELETE, &format!("/api/professional-report/[job_id]?job_id={id}")),
+            Some(Endpoint::Delete),
+        )
+        .unwrap();
+        assert_eq!((e, seg.as_deref()), (Endpoint::Delete, Some(id.as_str())));
     }
 
     #[test]
