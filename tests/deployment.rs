@@ -56,7 +56,10 @@ fn every_function_has_a_bin_and_a_vercel_entry_and_the_reverse() {
         .keys()
         .cloned()
         .collect();
-    assert_eq!(functions, files, "vercel.json functions vs files under api/");
+    assert_eq!(
+        functions, files,
+        "vercel.json functions vs files under api/"
+    );
     assert!(files.contains("api/professional-report/[job_id].rs"));
 }
 
@@ -70,11 +73,26 @@ fn only_public_is_served_and_secrets_stay_out_of_the_upload() {
     assert!(!vercel.contains("outputDirectory") || vercel.contains("\"public\""));
     let ignore = std::fs::read_to_string(root().join(".vercelignore")).unwrap();
     let lines: BTreeSet<&str> = ignore.lines().map(str::trim).collect();
-    for needed in [".env", ".env.*", "target/", "tests/", "lib/tests/", "dev-server/tests/"] {
+    for needed in [
+        ".env",
+        ".env.*",
+        "target/",
+        "tests/",
+        "lib/tests/",
+        "dev-server/tests/",
+    ] {
         assert!(lines.contains(needed), ".vercelignore lacks {needed}");
     }
     // Cargo needs every workspace member and the library's sources.
-    for kept in ["lib/", "lib/src/", "dev-server/", "bench/", "api/", "Cargo.toml", "Cargo.lock"] {
+    for kept in [
+        "lib/",
+        "lib/src/",
+        "dev-server/",
+        "bench/",
+        "api/",
+        "Cargo.toml",
+        "Cargo.lock",
+    ] {
         assert!(!lines.contains(kept), ".vercelignore must not drop {kept}");
     }
     let toolchain = std::fs::read_to_string(root().join("rust-toolchain.toml")).unwrap();

@@ -146,7 +146,10 @@ async fn without_vercel_variables_and_without_a_secret_the_cron_function_refuses
     for auth in [None, Some("Bearer ")] {
         let (code, _, body) = f.cron(auth).await;
         assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-        assert_eq!(body["error"]["code"], "cron_secret_not_configured", "{body}");
+        assert_eq!(
+            body["error"]["code"], "cron_secret_not_configured",
+            "{body}"
+        );
         assert!(body.get("result").is_none(), "a sweep ran: {body}");
     }
     let log = f.stop_and_log().join("\n");

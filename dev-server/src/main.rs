@@ -112,14 +112,9 @@ async fn main() -> anyhow::Result<()> {
         tasks: tasks.clone(),
         run: process_on_start,
     };
-    let connections = care_report::host::hyper::serve(
-        listener,
-        app.clone(),
-        bg,
-        server_limits,
-        shutdown.clone(),
-    )
-    .await;
+    let connections =
+        care_report::host::hyper::serve(listener, app.clone(), bg, server_limits, shutdown.clone())
+            .await;
 
     // Stop starting fetches; rounds in flight save their answers and give
     // their leases back, so the next sweep resumes at once.

@@ -1046,6 +1046,37 @@ fn table() -> Vec<Row> {
             "unauthorized",
         ),
         row("cron: POST", Req::post(CRON), 405, "method_not_allowed"),
+        // --- erasure (DELETE /api/professional-report/{job_id})
+        row(
+            "erase: unknown id",
+            Req::new("DELETE", format!("/api/professional-report/{UNKNOWN_ID}")),
+            404,
+            "job_not_found",
+        ),
+        row(
+            "erase: encoded ../x",
+            Req::new("DELETE", "/api/professional-report/%2e%2e%2fx"),
+            400,
+            "invalid_job_id",
+        ),
+        row(
+            "erase: 10 kB id",
+            Req::new("DELETE", format!("/api/professional-report/{ten_kb_id}")),
+            400,
+            "invalid_job_id",
+        ),
+        row(
+            "erase: the literal [job_id] without a query",
+            Req::new("DELETE", "/api/professional-report/[job_id]"),
+            400,
+            "invalid_job_id",
+        ),
+        row(
+            "erase: GET on the erasure path",
+            Req::get(format!("/api/professional-report/{UNKNOWN_ID}")),
+            404,
+            "route_not_found",
+        ),
         row(
             "unknown route",
             Req::get("/api/professional-report/%2e%2e/health"),

@@ -15,8 +15,8 @@ use crate::http::{App, HttpConfig};
 use crate::retry::RetryPolicy;
 use crate::sandbox::{FaultPlan, Sandbox};
 use crate::sources::{Sources, SourcesConfig};
-use crate::store::redis::{redis_url_from_env, RedisConfig, RedisStore};
 use crate::store::health::Verdict;
+use crate::store::redis::{redis_url_from_env, RedisConfig, RedisStore};
 use crate::store::{JobStore, MemoryStore, Retention, StoreError};
 
 /// Where the sources' requests go.

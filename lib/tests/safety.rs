@@ -60,7 +60,11 @@ async fn stores_with_prefix() -> Vec<(&'static str, Arc<dyn JobStore>, Option<St
     let redis = test_redis::store(Retention::default()).await;
     let prefix = redis.prefix().to_owned();
     vec![
-        ("memory", Arc::new(MemoryStore::new(Retention::default())), None),
+        (
+            "memory",
+            Arc::new(MemoryStore::new(Retention::default())),
+            None,
+        ),
         ("redis", Arc::new(redis), Some(prefix)),
     ]
 }
@@ -112,7 +116,13 @@ struct Reply {
     body: Value,
 }
 
-fn request(method: &str, uri: &str, peer: &str, body: &str, key: Option<&str>) -> ::http::Request<Bytes> {
+fn request(
+    method: &str,
+    uri: &str,
+    peer: &str,
+    body: &str,
+    key: Option<&str>,
+) -> ::http::Request<Bytes> {
     let mut b = ::http::Request::builder()
         .method(method)
         .uri(uri)
@@ -155,14 +165,26 @@ async fn a_flood_from_one_client_gets_429_with_retry_after_while_another_is_serv
             let r = send(&rig.app, request("POST", START, A, &start_body(), None)).await;
             assert_eq!(r.status, 202, "{name} #{i}: {}", r.body);
             assert_eq!(r.headers["ratelimit-limit"], "3", "{name}");
-            assert_eq!(r.headers["ratelimit-remaining"], (2 - i).to_string(), "{name}");
+            assert_eq!(
+                r.headers["ratelimit-remaining"],
+                (2 - i).to_string(),
+                "{name}"
+            );
         }
         // Another port of the same address is the same client.
-        let flood = send(&rig.app, request("POST", START, "198.51.100.7:1", &start_body(), None)).await;
+        let flood = send(
+            &rig.app,
+            request("POST", START, "198.51.100.7:1", &start_body(), None),
+        )
+        .await;
         assert_eq!(flood.status, 429, "{name}: {}", flood.body);
         assert_eq!(flood.body["error"]["code"], "rate_limited");
         assert_eq!(flood.body["error"]["details"]["scope"], "client");
-        let retry_after: u64 = flood.headers["retry-after"].to_str().unwrap().parse().unwrap();
+        let retry_after: u64 = flood.headers["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         // Full now; the previous bucket weighs less each millisecond after the
         // next one starts, so room comes back just after 60 s.
         assert!((1..=61).contains(&retry_after), "{name}: {retry_after}");
@@ -186,7 +208,11 @@ async fn the_overall_limit_holds_every_client_together() {
         let mut codes = Vec::new();
         for i in 0..6 {
             let peer = format!("192.0.2.{i}:1000");
-            codes.push(send(&rig.app, request("POST", START, &peer, &start_body(), None)).await.status);
+            codes.push(
+                send(&rig.app, request("POST", START, &peer, &start_body(), None))
+                    .await
+                    .status,
+            );
         }
         assert_eq!(codes, [202, 202, 202, 202, 429, 429], "{name}");
     }
@@ -196,11 +222,19 @@ async fn the_overall_limit_holds_every_client_together() {
 async fn a_reused_key_gets_a_409_that_names_no_job_and_keys_are_per_client() {
     for (name, store) in stores().await {
         let rig = rig(store, LimitsConfig::unlimited(), None).await;
-        let first = send(&rig.app, request("POST", START, A, &start_body(), Some("family-key"))).await;
+        let first = send(
+            &rig.app,
+            request("POST", START, A, &start_body(), Some("family-key")),
+        )
+        .await;
         assert_eq!(first.status, 202, "{name}");
         let id = first.body["job_id"].as_str().unwrap().to_owned();
         // The same client, the same key, the same body: the same job.
-        let again = send(&rig.app, request("POST", START, A, &start_body(), Some("family-key"))).await;
+        let again = send(
+            &rig.app,
+            request("POST", START, A, &start_body(), Some("family-key")),
+        )
+        .await;
         assert_eq!(again.body["job_id"], id.as_str(), "{name}");
         // Another body under the key: 409, and nothing of the first job.
         let mut other: Value = serde_json::from_str(QUESTIONNAIRE).unwrap();
@@ -216,7 +250,11 @@ async fn a_reused_key_gets_a_409_that_names_no_job_and_keys_are_per_client() {
         assert!(!text.contains(&id), "{name}: 409 leaks the job id: {text}");
         assert!(conflict.body["error"].get("details").is_none(), "{name}");
         // Another client guessing the key gets its own job, not the first.
-        let stranger = send(&rig.app, request("POST", START, B, &start_body(), Some("family-key"))).await;
+        let stranger = send(
+            &rig.app,
+            request("POST", START, B, &start_body(), Some("family-key")),
+        )
+        .await;
         assert_eq!(stranger.status, 202, "{name}");
         assert_ne!(stranger.body["job_id"], id.as_str(), "{name}");
     }
@@ -250,14 +288,27 @@ async fn redis_traces(prefix: &str, id: JobId) -> Vec<String> {
             out.push(key);
             continue;
         }
-        let kind: String = ::redis::cmd("TYPE").arg(&key).query_async(&mut conn).await.unwrap();
+        let kind: String = ::redis::cmd("TYPE")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
         let holds = match kind.as_str() {
             "hash" => {
-                let v: Vec<String> = ::redis::cmd("HVALS").arg(&key).query_async(&mut conn).await.unwrap();
+                let v: Vec<String> = ::redis::cmd("HVALS")
+                    .arg(&key)
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
                 v.iter().any(|s| s.contains(&id.to_string()))
             }
             "zset" => {
-                let s: Option<f64> = ::redis::cmd("ZSCORE").arg(&key).arg(id.to_string()).query_async(&mut conn).await.unwrap();
+                let s: Option<f64> = ::redis::cmd("ZSCORE")
+                    .arg(&key)
+                    .arg(id.to_string())
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
                 s.is_some()
             }
             _ => false,
@@ -273,14 +324,24 @@ async fn redis_traces(prefix: &str, id: JobId) -> Vec<String> {
 async fn erasing_a_finished_job_leaves_nothing_and_every_endpoint_answers_404() {
     for (name, store, prefix) in stores_with_prefix().await {
         let rig = rig(store.clone(), LimitsConfig::unlimited(), None).await;
-        let started = send(&rig.app, request("POST", START, A, &start_body(), Some("k"))).await;
+        let started = send(
+            &rig.app,
+            request("POST", START, A, &start_body(), Some("k")),
+        )
+        .await;
         let id = JobId::parse(started.body["job_id"].as_str().unwrap()).unwrap();
         rig.app.engine.process(id).await.unwrap();
-        assert!(store.get(id).await.unwrap().unwrap().status.has_report(), "{name}");
+        assert!(
+            store.get(id).await.unwrap().unwrap().status.has_report(),
+            "{name}"
+        );
         let path = format!("/api/professional-report/{id}");
         let erased = send(&rig.app, request("DELETE", &path, A, "", None)).await;
         assert_eq!(erased.status, 200, "{name}: {}", erased.body);
-        assert_eq!(erased.body, json!({"job_id": id.to_string(), "erased": true}));
+        assert_eq!(
+            erased.body,
+            json!({"job_id": id.to_string(), "erased": true})
+        );
         for (method, route) in [
             ("GET", "status"),
             ("GET", "result"),
@@ -292,12 +353,25 @@ async fn erasing_a_finished_job_leaves_nothing_and_every_endpoint_answers_404() 
             let r = send(&rig.app, request(method, &uri, A, "", None)).await;
             assert_eq!(r.status, 404, "{name} {method} {route}: {}", r.body);
         }
-        assert_eq!(send(&rig.app, request("DELETE", &path, A, "", None)).await.status, 404);
+        assert_eq!(
+            send(&rig.app, request("DELETE", &path, A, "", None))
+                .await
+                .status,
+            404
+        );
         if let Some(prefix) = prefix {
-            assert_eq!(redis_traces(&prefix, id).await, Vec::<String>::new(), "{name}");
+            assert_eq!(
+                redis_traces(&prefix, id).await,
+                Vec::<String>::new(),
+                "{name}"
+            );
         }
         // The key is free again: the same request makes a new job.
-        let again = send(&rig.app, request("POST", START, A, &start_body(), Some("k"))).await;
+        let again = send(
+            &rig.app,
+            request("POST", START, A, &start_body(), Some("k")),
+        )
+        .await;
         assert_eq!(again.status, 202, "{name}");
         assert_ne!(again.body["job_id"], id.to_string(), "{name}");
     }
@@ -319,7 +393,14 @@ async fn a_worker_holding_the_lease_of_an_erased_job_is_fenced_out_and_nothing_r
         let lease = store.claim(id, "w1", t0(), ttl).await.unwrap().unwrap();
         let slot = Slot::pending("h1", "Home", SourceType::Cqc);
         store
-            .save_plan(&lease, json!({"homes": []}), vec![slot.clone()], 20, "planned".into(), t0())
+            .save_plan(
+                &lease,
+                json!({"homes": []}),
+                vec![slot.clone()],
+                20,
+                "planned".into(),
+                t0(),
+            )
             .await
             .unwrap();
         // Erased mid-processing.
@@ -335,25 +416,48 @@ async fn a_worker_holding_the_lease_of_an_erased_job_is_fenced_out_and_nothing_r
             .record(&lease, loaded, Some(json!({"x": 1})), 50, "m".into(), later)
             .await;
         assert!(matches!(r, Err(StoreError::LeaseLost)), "{name}: {r:?}");
-        assert!(matches!(store.renew(&lease, later, ttl).await, Err(StoreError::LeaseLost)), "{name}");
+        assert!(
+            matches!(
+                store.renew(&lease, later, ttl).await,
+                Err(StoreError::LeaseLost)
+            ),
+            "{name}"
+        );
         let finish = Finish {
             status: care_report::model::JobStatus::Completed,
             message: "done".into(),
             error: None,
             will_auto_retry: false,
         };
-        assert!(matches!(store.finish(&lease, finish, later).await, Err(StoreError::LeaseLost)), "{name}");
+        assert!(
+            matches!(
+                store.finish(&lease, finish, later).await,
+                Err(StoreError::LeaseLost)
+            ),
+            "{name}"
+        );
         store.release(&lease, later).await.unwrap();
         assert!(matches!(
-            store.gate_manual_retry(id, later, Duration::from_secs(1)).await,
+            store
+                .gate_manual_retry(id, later, Duration::from_secs(1))
+                .await,
             Err(StoreError::NotFound)
         ));
         // After the lease's end nobody finds it due or can claim it.
         let after = t0() + chrono::Duration::seconds(120);
-        assert!(store.claim(id, "w2", after, ttl).await.unwrap().is_none(), "{name}");
-        assert!(!store.due(after, 100).await.unwrap().contains(&id), "{name}");
+        assert!(
+            store.claim(id, "w2", after, ttl).await.unwrap().is_none(),
+            "{name}"
+        );
+        assert!(
+            !store.due(after, 100).await.unwrap().contains(&id),
+            "{name}"
+        );
         assert!(store.get(id).await.unwrap().is_none(), "{name}");
-        assert!(matches!(store.history(id).await, Err(StoreError::NotFound)), "{name}");
+        assert!(
+            matches!(store.history(id).await, Err(StoreError::NotFound)),
+            "{name}"
+        );
         if name == "redis" {
             assert_eq!(redis_traces(&prefix, id).await, Vec::<String>::new());
         }
@@ -361,7 +465,10 @@ async fn a_worker_holding_the_lease_of_an_erased_job_is_fenced_out_and_nothing_r
         let fresh = new_job(Some("mid-key"));
         let fresh_id = fresh.id;
         let created = store.create(fresh, Duration::from_secs(120)).await.unwrap();
-        assert!(matches!(created, Created::New(j) if j.id == fresh_id), "{name}");
+        assert!(
+            matches!(created, Created::New(j) if j.id == fresh_id),
+            "{name}"
+        );
     }
 }
 
@@ -384,7 +491,10 @@ async fn an_idempotency_key_whose_job_was_evicted_is_treated_as_absent() {
         .unwrap();
     let second = new_job(Some("evicted-key"));
     let second_id = second.id;
-    let created = store.create(second, Duration::from_secs(120)).await.unwrap();
+    let created = store
+        .create(second, Duration::from_secs(120))
+        .await
+        .unwrap();
     assert!(matches!(created, Created::New(j) if j.id == second_id));
     // Memory: the key of an erased job is absent too.
     let memory = MemoryStore::new(Retention::default());
@@ -392,7 +502,13 @@ async fn an_idempotency_key_whose_job_was_evicted_is_treated_as_absent() {
     let a_id = a.id;
     memory.create(a, Duration::from_secs(1)).await.unwrap();
     memory.erasure().unwrap().erase(a_id).await.unwrap();
-    assert!(matches!(memory.create(new_job(Some("k")), Duration::from_secs(1)).await.unwrap(), Created::New(_)));
+    assert!(matches!(
+        memory
+            .create(new_job(Some("k")), Duration::from_secs(1))
+            .await
+            .unwrap(),
+        Created::New(_)
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -423,14 +539,18 @@ async fn the_budget_stops_paid_calls_across_two_instances_sharing_one_store() {
         .unwrap();
         rigs.push(rig(Arc::new(store), limits.clone(), Some(sandbox.clone())).await);
     }
-    let paid = || sandbox.requests(SourceType::GooglePlaces) + sandbox.requests(SourceType::Firecrawl);
+    let paid =
+        || sandbox.requests(SourceType::GooglePlaces) + sandbox.requests(SourceType::Firecrawl);
     let before = paid();
     let mut ids = Vec::new();
     for rig in &rigs {
         for _ in 0..2 {
             let r = send(&rig.app, request("POST", START, A, &start_body(), None)).await;
             assert_eq!(r.status, 202, "{}", r.body);
-            ids.push((rig, JobId::parse(r.body["job_id"].as_str().unwrap()).unwrap()));
+            ids.push((
+                rig,
+                JobId::parse(r.body["job_id"].as_str().unwrap()).unwrap(),
+            ));
         }
     }
     // Both instances process at once.
@@ -438,9 +558,21 @@ async fn the_budget_stops_paid_calls_across_two_instances_sharing_one_store() {
     for r in futures::future::join_all(rounds).await {
         r.unwrap();
     }
-    assert_eq!(paid() - before, budget, "paid calls made across both instances");
+    assert_eq!(
+        paid() - before,
+        budget,
+        "paid calls made across both instances"
+    );
     let store = rigs[0].app.engine.store();
-    assert_eq!(store.limits().unwrap().spent(&budget_day(t0())).await.unwrap(), budget);
+    assert_eq!(
+        store
+            .limits()
+            .unwrap()
+            .spent(&budget_day(t0()))
+            .await
+            .unwrap(),
+        budget
+    );
     // Deferred paid slots wait for the reset; the jobs did not fail.
     let mut deferred = 0;
     for (_, id) in &ids {
@@ -458,26 +590,54 @@ async fn the_budget_stops_paid_calls_across_two_instances_sharing_one_store() {
     assert_eq!(refused.body["error"]["code"], "budget_exhausted");
     assert!(refused.headers.contains_key("retry-after"));
     // The memory store keeps the same contract.
-    let memory = rig(Arc::new(MemoryStore::new(Retention::default())), limits, Some(sandbox.clone())).await;
+    let memory = rig(
+        Arc::new(MemoryStore::new(Retention::default())),
+        limits,
+        Some(sandbox.clone()),
+    )
+    .await;
     let before = paid();
     let r = send(&memory.app, request("POST", START, A, &start_body(), None)).await;
-    memory.app.engine.process(JobId::parse(r.body["job_id"].as_str().unwrap()).unwrap()).await.unwrap();
+    memory
+        .app
+        .engine
+        .process(JobId::parse(r.body["job_id"].as_str().unwrap()).unwrap())
+        .await
+        .unwrap();
     assert_eq!(paid() - before, budget);
-    assert_eq!(send(&memory.app, request("POST", START, A, &start_body(), None)).await.status, 503);
+    assert_eq!(
+        send(&memory.app, request("POST", START, A, &start_body(), None))
+            .await
+            .status,
+        503
+    );
 }
 
 /// A redis-server of our own, with `args`, for tests that reconfigure it.
 async fn own_redis(args: &[&str]) -> (ChildGuard, String) {
     let port = care_report::testing::child::free_port();
     let mut cmd = std::process::Command::new("redis-server");
-    cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        .args(args);
+    cmd.args([
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ])
+    .args(args);
     let guard = ChildGuard::spawn("redis-server", cmd);
     let url = format!("redis://127.0.0.1:{port}");
     let client = ::redis::Client::open(url.as_str()).unwrap();
     for _ in 0..200 {
         if let Ok(mut c) = client.get_multiplexed_async_connection().await {
-            if ::redis::cmd("PING").query_async::<String>(&mut c).await.is_ok() {
+            if ::redis::cmd("PING")
+                .query_async::<String>(&mut c)
+                .await
+                .is_ok()
+            {
                 return (guard, url);
             }
         }
@@ -489,7 +649,9 @@ async fn own_redis(args: &[&str]) -> (ChildGuard, String) {
 #[tokio::test(flavor = "multi_thread")]
 async fn allkeys_lru_is_refused_in_vercel_mode_and_a_full_redis_is_store_full() {
     let (_guard, url) = own_redis(&["--maxmemory-policy", "allkeys-lru"]).await;
-    let store = RedisStore::connect(&url, RedisConfig::default()).await.unwrap();
+    let store = RedisStore::connect(&url, RedisConfig::default())
+        .await
+        .unwrap();
     let policy = store.eviction_policy().await.unwrap();
     assert_eq!(policy, EvictionPolicy::Evicts("allkeys-lru".into()));
     assert!(matches!(judge(&policy, true), Verdict::Refuse(m) if m.contains("allkeys-lru")));
@@ -502,16 +664,37 @@ async fn allkeys_lru_is_refused_in_vercel_mode_and_a_full_redis_is_store_full() 
         .get_multiplexed_async_connection()
         .await
         .unwrap();
-    let _: () = ::redis::cmd("CONFIG").arg("SET").arg("maxmemory-policy").arg("noeviction").query_async(&mut conn).await.unwrap();
+    let _: () = ::redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory-policy")
+        .arg("noeviction")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(store.eviction_policy().await.unwrap(), EvictionPolicy::Off);
-    let _: () = ::redis::cmd("CONFIG").arg("SET").arg("maxmemory").arg("1").query_async(&mut conn).await.unwrap();
-    let err = store.create(new_job(None), Duration::from_secs(1)).await.unwrap_err();
+    let _: () = ::redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg("1")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let err = store
+        .create(new_job(None), Duration::from_secs(1))
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Full(_)), "{err:?}");
     let rig = rig(Arc::new(store), LimitsConfig::unlimited(), None).await;
     let r = send(&rig.app, request("POST", START, A, &start_body(), None)).await;
     assert_eq!(r.status, 503, "{}", r.body);
     assert_eq!(r.body["error"]["code"], "store_full");
-    let _: () = ::redis::cmd("CONFIG").arg("SET").arg("maxmemory").arg("0").query_async(&mut conn).await.unwrap();
+    let _: () = ::redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg("0")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     drop(rig.sandbox);
 }
 
@@ -532,20 +715,35 @@ async fn slow_connections_are_closed_by_the_header_timeout() {
     impl Background for Drop2 {
         fn spawn(&self, _work: Pin<Box<dyn Future<Output = ()> + Send + 'static>>) {}
     }
-    let server = tokio::spawn(serve(listener, Arc::new(rig.app), Drop2, limits, shutdown.clone()));
+    let server = tokio::spawn(serve(
+        listener,
+        Arc::new(rig.app),
+        Drop2,
+        limits,
+        shutdown.clone(),
+    ));
     // A slowloris: half a request head, then nothing.
     let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
-    slow.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    slow.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
     // A generous bound, only so a broken timeout fails instead of hanging.
     let mut buf = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(30), slow.read_to_end(&mut buf)).await;
     let closed = matches!(read, Ok(Ok(_)) | Ok(Err(_)));
     assert!(closed, "the server kept the slow connection open");
     let text = String::from_utf8_lossy(&buf);
-    assert!(text.is_empty() || text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "{text}"
+    );
     // A whole request is served as before, with the peer address known.
     let client = reqwest::Client::new();
-    let r = client.get(format!("http://{addr}/health")).send().await.unwrap();
+    let r = client
+        .get(format!("http://{addr}/health"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let _ = r.bytes().await;
     shutdown.cancel();

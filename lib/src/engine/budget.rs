@@ -49,7 +49,10 @@ impl Engine {
         let message = match limits.spend(&budget_day(now), limit).await {
             Ok(Spend::Granted { .. }) => return None,
             Ok(Spend::Spent { .. }) => {
-                tracing::warn!(source = source.as_str(), "daily budget of paid calls spent; call deferred");
+                tracing::warn!(
+                    source = source.as_str(),
+                    "daily budget of paid calls spent; call deferred"
+                );
                 "today's budget of paid lookups is spent; retried after it resets (00:00 UTC)"
             }
             Err(e) => {

@@ -23,11 +23,11 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::Full;
 use ::hyper::body::Incoming;
 use ::hyper::server::conn::http1;
 use ::hyper::service::service_fn;
+use bytes::Bytes;
+use http_body_util::Full;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -78,7 +78,8 @@ impl ServerLimits {
             l.body_read_timeout = Duration::from_secs(positive("BODY_READ_TIMEOUT_SECS", s)?);
         }
         if let Some(n) = env_parse::<u64>(lookup, "MAX_CONNECTIONS")? {
-            l.max_connections = usize::try_from(positive("MAX_CONNECTIONS", n)?).unwrap_or(usize::MAX);
+            l.max_connections =
+                usize::try_from(positive("MAX_CONNECTIONS", n)?).unwrap_or(usize::MAX);
         }
         Ok(l)
     }
@@ -197,8 +198,10 @@ async fn serve_one<B: Background>(
                 http::StatusCode::REQUEST_TIMEOUT,
                 &serde_json::json!({"error": {"code": "body_timeout", "message": "the request body took too long to arrive"}}),
             );
-            r.headers_mut()
-                .insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+            r.headers_mut().insert(
+                http::header::CONNECTION,
+                http::HeaderValue::from_static("close"),
+            );
             r
         }
     };

@@ -41,8 +41,7 @@ pub async fn run(endpoint: Endpoint) -> Result<(), vercel_runtime::Error> {
 }
 
 async fn serve(endpoint: Endpoint, req: Request, state: AppState) -> Response<ResponseBody> {
-    let service = match SERVICE.get_or_try_init(build).await
-    {
+    let service = match SERVICE.get_or_try_init(build).await {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "service could not start");

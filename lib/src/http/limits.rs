@@ -31,7 +31,7 @@ use crate::config::{env_str, ConfigError};
 use crate::store::limits::{
     budget_day, remaining, retry_after, until_budget_reset, HitOutcome, Window, WindowCount,
 };
-use crate::store::{StoreError, to_ms};
+use crate::store::{to_ms, StoreError};
 
 /// The peer's socket address, set by a host that has one (the dev-server).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -216,7 +216,10 @@ pub fn client_ip(req: &Request<Bytes>, source: ClientIp) -> Option<IpAddr> {
         let parts: Vec<&str> = v.split(',').map(str::trim).collect();
         let part = match from_right {
             None => parts.first().copied(),
-            Some(n) => parts.len().checked_sub(n).and_then(|i| parts.get(i).copied()),
+            Some(n) => parts
+                .len()
+                .checked_sub(n)
+                .and_then(|i| parts.get(i).copied()),
         }?;
         parse_ip(part)
     };
@@ -226,9 +229,7 @@ pub fn client_ip(req: &Request<Bytes>, source: ClientIp) -> Option<IpAddr> {
             .or_else(|| header_ip("x-real-ip", None))
             .or_else(peer),
         ClientIp::Peer => peer(),
-        ClientIp::ForwardedFor { hops } => {
-            header_ip("x-forwarded-for", Some(hops)).or_else(peer)
-        }
+        ClientIp::ForwardedFor { hops } => header_ip("x-forwarded-for", Some(hops)).or_else(peer),
     }
 }
 
@@ -437,11 +438,20 @@ mod tests {
 
     #[test]
     fn client_address_sources() {
-        let spoof = [("x-forwarded-for", "6.6.6.6, 10.0.0.1"), ("x-vercel-forwarded-for", "1.2.3.4")];
+        let spoof = [
+            ("x-forwarded-for", "6.6.6.6, 10.0.0.1"),
+            ("x-vercel-forwarded-for", "1.2.3.4"),
+        ];
         let r = req(&spoof, Some("127.0.0.1:5000"));
-        assert_eq!(client_ip(&r, ClientIp::Vercel), Some("1.2.3.4".parse().unwrap()));
+        assert_eq!(
+            client_ip(&r, ClientIp::Vercel),
+            Some("1.2.3.4".parse().unwrap())
+        );
         // The dev-server ignores headers unless told to trust a proxy.
-        assert_eq!(client_ip(&r, ClientIp::Peer), Some("127.0.0.1".parse().unwrap()));
+        assert_eq!(
+            client_ip(&r, ClientIp::Peer),
+            Some("127.0.0.1".parse().unwrap())
+        );
         // One trusted proxy: the address it appended, not the client's claim.
         assert_eq!(
             client_ip(&r, ClientIp::ForwardedFor { hops: 1 }),
@@ -452,7 +462,10 @@ mod tests {
             Some("6.6.6.6".parse().unwrap())
         );
         let r = req(&[("x-real-ip", "5.6.7.8")], None);
-        assert_eq!(client_ip(&r, ClientIp::Vercel), Some("5.6.7.8".parse().unwrap()));
+        assert_eq!(
+            client_ip(&r, ClientIp::Vercel),
+            Some("5.6.7.8".parse().unwrap())
+        );
         assert_eq!(client_ip(&r, ClientIp::Peer), None);
     }
 
@@ -472,7 +485,12 @@ mod tests {
     #[test]
     fn config_from_env() {
         let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned())
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| (*v).to_owned())
+            }
         };
         let c = LimitsConfig::from_lookup(&env(&[]), false).unwrap();
         assert_eq!(c, LimitsConfig::default());

@@ -62,12 +62,11 @@ impl RedisStore {
     /// connection failure is an error.
     pub async fn eviction_policy(&self) -> Result<EvictionPolicy> {
         let mut conn = self.conn.clone();
-        let reply: std::result::Result<Vec<String>, ::redis::RedisError> =
-            ::redis::cmd("CONFIG")
-                .arg("GET")
-                .arg("maxmemory-policy")
-                .query_async(&mut conn)
-                .await;
+        let reply: std::result::Result<Vec<String>, ::redis::RedisError> = ::redis::cmd("CONFIG")
+            .arg("GET")
+            .arg("maxmemory-policy")
+            .query_async(&mut conn)
+            .await;
         match reply {
             Ok(pair) => Ok(match pair.get(1).map(String::as_str) {
                 Some("noeviction") => EvictionPolicy::Off,
@@ -92,6 +91,8 @@ mod tests {
         assert!(matches!(judge(&lru, true), Verdict::Refuse(m) if m.contains("allkeys-lru")));
         assert!(matches!(judge(&lru, false), Verdict::Warn(_)));
         assert_eq!(judge(&EvictionPolicy::Off, true), Verdict::Ok);
-        assert!(matches!(judge(&EvictionPolicy::Unknown, true), Verdict::Warn(m) if m.contains("must stay off")));
+        assert!(
+            matches!(judge(&EvictionPolicy::Unknown, true), Verdict::Warn(m) if m.contains("must stay off"))
+        );
     }
 }

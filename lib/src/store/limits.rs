@@ -93,8 +93,11 @@ pub enum Spend {
 /// taken already; a day's counter lives two days. `spent` reads it.
 pub trait LimitStore: Send + Sync {
     /// Counts one hit in every window, or refuses without counting.
-    fn hit<'a>(&'a self, windows: &'a [Window], now: DateTime<Utc>)
-        -> BoxFuture<'a, Result<HitOutcome>>;
+    fn hit<'a>(
+        &'a self,
+        windows: &'a [Window],
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<HitOutcome>>;
 
     /// Takes one unit of the day's budget.
     fn spend<'a>(&'a self, day: &'a str, limit: u64) -> BoxFuture<'a, Result<Spend>>;
@@ -309,7 +312,12 @@ mod tests {
     #[test]
     fn retry_after_is_the_first_instant_with_room() {
         let (limit, w) = (10, 1_000);
-        for (count, now) in [(c(10, 0), 1_200), (c(4, 10), 1_100), (c(9, 9), 1_000), (c(25, 3), 1_999)] {
+        for (count, now) in [
+            (c(10, 0), 1_200),
+            (c(4, 10), 1_100),
+            (c(9, 9), 1_000),
+            (c(25, 3), 1_999),
+        ] {
             let wait = retry_after(count, limit, now, w);
             assert!(wait > Duration::ZERO, "{count:?}");
             let at = now + i64::try_from(wait.as_millis()).unwrap();
@@ -325,7 +333,11 @@ mod tests {
                 }
             };
             assert!(weighted(seen(at), at, w) < limit, "{count:?} at {at}");
-            assert!(weighted(seen(at - 1), at - 1, w) >= limit, "{count:?} at {}", at - 1);
+            assert!(
+                weighted(seen(at - 1), at - 1, w) >= limit,
+                "{count:?} at {}",
+                at - 1
+            );
         }
         assert_eq!(retry_after(c(1, 1), 10, 1_000, 1_000), Duration::ZERO);
     }
@@ -355,9 +367,18 @@ mod tests {
             }
         );
         // The refusal used none of the overall allowance.
-        let other = [Window { key: "b".into(), ..client }, overall];
+        let other = [
+            Window {
+                key: "b".into(),
+                ..client
+            },
+            overall,
+        ];
         assert!(matches!(m.hit_now(&other, t(3)), HitOutcome::Allowed(_)));
-        assert!(matches!(m.hit_now(&other, t(4)), HitOutcome::Refused { index: 1, .. }));
+        assert!(matches!(
+            m.hit_now(&other, t(4)),
+            HitOutcome::Refused { index: 1, .. }
+        ));
         // Late in the next bucket the old hits weigh almost nothing.
         assert!(matches!(m.hit_now(&both, t(1_900)), HitOutcome::Allowed(_)));
     }
@@ -370,7 +391,9 @@ mod tests {
         assert_eq!(m.spend_now("2026-01-01", 2), Spend::Spent { used: 2 });
         assert_eq!(m.spend_now("2026-01-02", 2), Spend::Granted { used: 1 });
         assert_eq!(m.spent_now("2026-01-01"), 2);
-        let noon = DateTime::parse_from_rfc3339("2026-01-01T12:00:00Z").unwrap().to_utc();
+        let noon = DateTime::parse_from_rfc3339("2026-01-01T12:00:00Z")
+            .unwrap()
+            .to_utc();
         assert_eq!(budget_day(noon), "2026-01-01");
         assert_eq!(until_budget_reset(noon), Duration::from_secs(12 * 3600));
     }

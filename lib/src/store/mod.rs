@@ -26,9 +26,9 @@ mod limits_redis;
 pub mod memory;
 pub mod redis;
 
-pub use self::memory::MemoryStore;
 pub use self::erase::{EraseStore, Erased};
 pub use self::limits::LimitStore;
+pub use self::memory::MemoryStore;
 pub use self::redis::{redis_url_from_env, RedisConfig, RedisStore};
 
 /// Store errors. `Unavailable` is the only one that is not the caller's or

@@ -353,7 +353,10 @@ impl RedisStore {
         }
     }
 
-    pub(super) async fn status_reply(&self, invocation: &mut ScriptInvocation<'_>) -> Result<Vec<Value>> {
+    pub(super) async fn status_reply(
+        &self,
+        invocation: &mut ScriptInvocation<'_>,
+    ) -> Result<Vec<Value>> {
         let mut conn = self.conn.clone();
         let v: Value = invocation
             .invoke_async(&mut conn)
