@@ -164,6 +164,10 @@ impl Client {
             reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .pool_max_idle_per_host(64)
+                // Shorter than the server's idle timeout (its header read
+                // timeout), so a pooled connection is never reused just as
+                // the server closes it.
+                .pool_idle_timeout(Duration::from_secs(5))
                 .build()
                 .expect("HTTP client"),
         )

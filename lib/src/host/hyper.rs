@@ -1,11 +1,14 @@
 //! The hyper host: the dev-server's accept loop, with the limits a server
 //! reachable by anyone needs.
 //!
-//! - **Header read timeout** (`HEADER_READ_TIMEOUT_SECS`, default 10):
+//! - **Header read timeout** (`HEADER_READ_TIMEOUT_SECS`, default 30, hyper's own default):
 //!   hyper's own, on its tokio timer. A client that has not sent a whole
 //!   request head in time is disconnected (slowloris). hyper starts this
 //!   timer whenever the connection waits for a request head, so it is also
-//!   the **idle timeout** of a kept-alive connection between requests.
+//!   the **idle timeout** of a kept-alive connection between requests. A
+//!   client that pools connections must keep them idle for less than this
+//!   (reqwest's `pool_idle_timeout`), or a request sent just as the server
+//!   closes an idle connection fails: 30 s keeps that rare.
 //! - **Body read timeout** (`BODY_READ_TIMEOUT_SECS`, default 30): reading
 //!   the body (already capped at `MAX_BODY_BYTES`) must finish in time,
 //!   else 408 `body_timeout`.
@@ -52,7 +55,7 @@ pub struct ServerLimits {
 impl Default for ServerLimits {
     fn default() -> Self {
         Self {
-            header_read_timeout: Duration::from_secs(10),
+            header_read_timeout: Duration::from_secs(30),
             body_read_timeout: Duration::from_secs(30),
             max_connections: 256,
         }
