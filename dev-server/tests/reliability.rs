@@ -177,7 +177,7 @@ impl Client {
         let resp = req
             .send()
             .await
-            .map_err(|e| format!("request failed: {e}"))?;
+            .map_err(|e| format!("request failed: {e:?}"))?;
         let status = resp.status().as_u16();
         let json = resp
             .headers()

@@ -12,7 +12,7 @@
 //! - **Body read timeout** (`BODY_READ_TIMEOUT_SECS`, default 30): reading
 //!   the body (already capped at `MAX_BODY_BYTES`) must finish in time,
 //!   else 408 `body_timeout`.
-//! - **Connection cap** (`MAX_CONNECTIONS`, default 256): at the cap the
+//! - **Connection cap** (`MAX_CONNECTIONS`, default 1024): at the cap the
 //!   loop stops accepting, and new connections wait in the kernel's
 //!   backlog until one closes.
 //! - **Accept errors** (e.g. out of file descriptors) are logged once per
@@ -57,7 +57,7 @@ impl Default for ServerLimits {
         Self {
             header_read_timeout: Duration::from_secs(30),
             body_read_timeout: Duration::from_secs(30),
-            max_connections: 256,
+            max_connections: 1024,
         }
     }
 }
