@@ -137,6 +137,25 @@ async fn without_a_secret_the_vercel_cron_function_refuses_to_sweep() {
     }
 }
 
+/// The cron function binary is a Vercel function whatever the environment
+/// says: without any of Vercel's system variables and without a secret it
+/// still refuses to sweep (it used to run open when they were missing).
+#[tokio::test(flavor = "multi_thread")]
+async fn without_vercel_variables_and_without_a_secret_the_cron_function_refuses_to_sweep() {
+    let mut f = Function::start(&[]);
+    for auth in [None, Some("Bearer ")] {
+        let (code, _, body) = f.cron(auth).await;
+        assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert_eq!(
+            body["error"]["code"], "cron_secret_not_configured",
+            "{body}"
+        );
+        assert!(body.get("result").is_none(), "a sweep ran: {body}");
+    }
+    let log = f.stop_and_log().join("\n");
+    assert!(!log.contains("sweep finished"), "a sweep ran:\n{log}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_vercel_cron_function_sweeps_only_for_the_exact_bearer_secret() {
     let mut f = Function::start(&[("VERCEL", "1"), ("CRON_SECRET", SECRET)]);

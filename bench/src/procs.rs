@@ -76,6 +76,17 @@ pub fn command(bin: &Path, env: &[(&str, String)]) -> Command {
     for var in SCRUBBED {
         cmd.env_remove(var);
     }
+    // Load from one address is the benchmarks' point: no spend limits
+    // (a scenario may set them again).
+    for var in [
+        "RATE_LIMIT_START_PER_CLIENT",
+        "RATE_LIMIT_START_OVERALL",
+        "RATE_LIMIT_RETRY_PER_CLIENT",
+        "RATE_LIMIT_RETRY_OVERALL",
+        "DAILY_PAID_CALL_BUDGET",
+    ] {
+        cmd.env(var, "off");
+    }
     for (k, v) in env {
         cmd.env(k, v);
     }

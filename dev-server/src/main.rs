@@ -11,11 +11,12 @@
 //! - SIGTERM / Ctrl-C: stop accepting, let running jobs save what is in
 //!   flight and give their leases back, then exit (a second Ctrl-C exits at
 //!   once; the sweep resumes whatever was cut short).
+//! - The serving loop with its timeouts and connection cap is the
+//!   library's (`care_report::host::hyper`); this file only composes.
 //! - `PORT=0` binds a free port. Once bound, the server prints exactly one
 //!   line to stdout, `listening on http://<ip>:<port>`, for scripts and the
 //!   end-to-end tests; everything else is logged to stderr.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -24,12 +25,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use care_report::config::{env_bool, env_parse, env_str, ConfigError};
-use care_report::http::{handle, App, Background};
+use care_report::host::hyper::ServerLimits;
+use care_report::http::{App, Background};
 use care_report::service::{HostProfile, Service};
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -109,50 +107,18 @@ async fn main() -> anyhow::Result<()> {
         std::process::exit(130);
     });
 
-    let connections = TaskTracker::new();
-    loop {
-        let (stream, _) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    continue;
-                }
-            },
-            () = shutdown.cancelled() => break,
-        };
-        let app = app.clone();
-        let bg = Tracked {
-            tasks: tasks.clone(),
-            run: process_on_start,
-        };
-        let stop = shutdown.clone();
-        connections.spawn(async move {
-            let service = service_fn(move |req| {
-                let app = app.clone();
-                let bg = bg.clone();
-                async move { Ok::<_, Infallible>(serve(&app, req, &bg).await) }
-            });
-            let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(conn);
-            tokio::select! {
-                result = conn.as_mut() => {
-                    if let Err(e) = result {
-                        tracing::debug!(error = %e, "connection closed with an error");
-                    }
-                }
-                () = stop.cancelled() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
-                }
-            }
-        });
-    }
+    let server_limits = ServerLimits::from_lookup(&lookup)?;
+    let bg = Tracked {
+        tasks: tasks.clone(),
+        run: process_on_start,
+    };
+    let connections =
+        care_report::host::hyper::serve(listener, app.clone(), bg, server_limits, shutdown.clone())
+            .await;
 
     // Stop starting fetches; rounds in flight save their answers and give
     // their leases back, so the next sweep resumes at once.
     app.engine.shutdown();
-    connections.close();
     tasks.close();
     let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
         connections.wait().await;
@@ -177,38 +143,6 @@ fn announce(local: SocketAddr) {
     use std::io::Write as _;
     println!("listening on http://{local}");
     let _ = std::io::stdout().flush();
-}
-
-/// Collects the body under the limit and hands the request to the library.
-async fn serve(
-    app: &App,
-    req: hyper::Request<Incoming>,
-    bg: &Tracked,
-) -> hyper::Response<http_body_util::Full<bytes::Bytes>> {
-    let (parts, body) = req.into_parts();
-    let limit = app.config.max_body_bytes;
-    let response = match care_report::host::collect_limited(body, limit).await {
-        Ok(bytes) => handle(app, http::Request::from_parts(parts, bytes), bg).await,
-        Err(true) => care_report::http::ApiError::PayloadTooLarge { limit }.into_response(),
-        Err(false) => {
-            let body = care_report::http::error_body(
-                "incomplete_body",
-                "the request body could not be read",
-                serde_json::Value::Null,
-            );
-            let mut r = http::Response::new(bytes::Bytes::from(
-                serde_json::to_vec(&body).unwrap_or_default(),
-            ));
-            *r.status_mut() = http::StatusCode::BAD_REQUEST;
-            // Every error is JSON (SPEC §2), this one too.
-            r.headers_mut().insert(
-                http::header::CONTENT_TYPE,
-                http::HeaderValue::from_static("application/json; charset=utf-8"),
-            );
-            r
-        }
-    };
-    response.map(http_body_util::Full::new)
 }
 
 /// The local retry scheduler: the cron's sweep, every `every`. The first

@@ -1046,6 +1046,37 @@ fn table() -> Vec<Row> {
             "unauthorized",
         ),
         row("cron: POST", Req::post(CRON), 405, "method_not_allowed"),
+        // --- erasure (DELETE /api/professional-report/{job_id})
+        row(
+            "erase: unknown id",
+            Req::new("DELETE", format!("/api/professional-report/{UNKNOWN_ID}")),
+            404,
+            "job_not_found",
+        ),
+        row(
+            "erase: encoded ../x",
+            Req::new("DELETE", "/api/professional-report/%2e%2e%2fx"),
+            400,
+            "invalid_job_id",
+        ),
+        row(
+            "erase: 10 kB id",
+            Req::new("DELETE", format!("/api/professional-report/{ten_kb_id}")),
+            400,
+            "invalid_job_id",
+        ),
+        row(
+            "erase: the literal [job_id] without a query",
+            Req::new("DELETE", "/api/professional-report/[job_id]"),
+            400,
+            "invalid_job_id",
+        ),
+        row(
+            "erase: GET on the erasure path",
+            Req::get(format!("/api/professional-report/{UNKNOWN_ID}")),
+            404,
+            "route_not_found",
+        ),
         row(
             "unknown route",
             Req::get("/api/professional-report/%2e%2e/health"),
@@ -1241,10 +1272,19 @@ fn hostile_requests_get_4xx_json_errors_and_store_nothing() {
         );
     }
     let stored = rt.block_on(test_redis::keys(&prefix));
+    // Keys are scoped per client and stored as a hash: the injection
+    // strings never reach a Redis key name.
+    let idem: Vec<&String> = stored
+        .iter()
+        .filter(|k| k.starts_with(&format!("{prefix}idem:")))
+        .collect();
+    assert_eq!(idem.len(), 1, "{stored:?}");
+    let hashed = &idem[0][prefix.len() + "idem:".len()..];
     assert!(
-        stored.contains(&format!("{prefix}idem:{key}")),
-        "the idempotency key is not stored literally: {stored:?}"
+        hashed.len() == 64 && hashed.bytes().all(|b| b.is_ascii_hexdigit()),
+        "the idempotency key is not stored hashed: {stored:?}"
     );
+    assert!(!stored.iter().any(|k| k.contains(key)), "{stored:?}");
     sentinel_survives(&rt, &sentinel);
     assert_healthy(addr, &mut proc);
 }

@@ -168,6 +168,10 @@ impl Client {
             reqwest::Client::builder()
                 .timeout(Duration::from_secs(120))
                 .pool_max_idle_per_host(64)
+                // Shorter than the server's idle timeout (its header read
+                // timeout), so a pooled connection is never reused just as
+                // the server closes it.
+                .pool_idle_timeout(Duration::from_secs(5))
                 .build()
                 .expect("HTTP client"),
         )
@@ -890,6 +894,93 @@ async fn a_sigkilled_dev_server_leaves_nothing_a_new_one_cannot_finish() {
             resumed(out).then_some(())
         });
     assert_no_adapter_panic(&client, &second).await;
+}
+
+/// Erasure under load: jobs erased by `DELETE` while the dev-server is
+/// processing them leave no key in Redis and never come back (the worker's
+/// fenced writes are refused, the sweep finds nothing to resume), while the
+/// other jobs finish with every invariant intact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn jobs_erased_mid_processing_leave_nothing_and_the_rest_finish() {
+    let url = test_redis::url();
+    let prefix = test_redis::unique_prefix();
+    let slow: &[(&str, &str)] = &[
+        (
+            "SANDBOX_FAULTS",
+            "cqc:delay_ms=300;fsa:delay_ms=300;google_places:delay_ms=300",
+        ),
+        ("FETCH_CONCURRENCY", "2"),
+        ("LEASE_TTL_SECS", "3"),
+        ("SWEEP_INTERVAL_SECS", "1"),
+    ];
+    let server = Server::start("dev-server-erase", &url, &prefix, slow);
+    let client = Client::new();
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        let body = questionnaire_in(CITIES[i % CITIES.len()]);
+        let answer = client
+            .start(&server.base, &format!("erase-{prefix}-{i}"), &body)
+            .await
+            .expect("start");
+        assert_eq!(answer.status, 202, "{}", answer.body);
+        ids.push(JobId::parse(answer.body["job_id"].as_str().expect("id")).expect("id"));
+    }
+    let store = store_on(&url, &prefix).await;
+    // Erase half once they are being worked on.
+    let (erased, kept) = ids.split_at(4);
+    let t = Instant::now();
+    loop {
+        let mut started = 0;
+        for &id in erased {
+            if let Ok(Some(job)) = store.get(id).await {
+                started += usize::from(job.plan.is_some());
+            }
+        }
+        if started == erased.len() {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "jobs never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for &id in erased {
+        let answer = client
+            .send(
+                client
+                    .0
+                    .delete(format!("{}/api/professional-report/{id}", server.base)),
+            )
+            .await
+            .expect("delete");
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    }
+    let open = wait_settled(&store, kept, Duration::from_secs(90)).await;
+    assert_eq!(open, 0, "{open} kept jobs not finished");
+    // Past every lease the erased workers held, and a few sweeps later.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let keys = test_redis::keys(&prefix).await;
+    for &id in erased {
+        let id = id.to_string();
+        let left: Vec<&String> = keys.iter().filter(|k| k.contains(&id)).collect();
+        assert!(left.is_empty(), "{id} came back: {left:?}");
+        let answer = client
+            .send(client.0.get(format!(
+                "{}/api/professional-report/status/{id}",
+                server.base
+            )))
+            .await
+            .expect("status");
+        assert_eq!(answer.status, 404, "{}", answer.body);
+        let due = store
+            .due(chrono::Utc::now() + chrono::Duration::days(1), 10_000)
+            .await
+            .expect("due");
+        assert!(
+            !due.iter().any(|d| d.to_string() == id),
+            "{id} is due again"
+        );
+    }
+    let report = check_store(&store, kept, &RetryPolicy::default(), true).await;
+    assert_clean(&report, "erasure under load");
 }
 
 // ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@ use crate::http::{App, HttpConfig};
 use crate::retry::RetryPolicy;
 use crate::sandbox::{FaultPlan, Sandbox};
 use crate::sources::{CacheSettings, Sources, SourcesConfig};
+use crate::store::health::Verdict;
 use crate::store::redis::{redis_url_from_env, RedisConfig, RedisStore};
 use crate::store::source_cache::{MemorySourceCache, SourceCache, UpstreamLease};
 use crate::store::{JobStore, MemoryStore, Retention, StoreError};
@@ -83,6 +84,9 @@ pub enum ServiceError {
     /// The sources could not be set up.
     #[error("sources: {0}")]
     Sources(String),
+    /// Redis may evict keys (see `store::health`); refused on Vercel.
+    #[error("{0}")]
+    Eviction(String),
 }
 
 /// The built service.
@@ -109,6 +113,14 @@ impl Service {
         ) = match redis_url_from_env() {
             Some(url) => {
                 let redis = RedisStore::connect(&url, RedisConfig::from_env()?).await?;
+                // Where memory is not allowed (Vercel) an evicting Redis is
+                // refused; the dev-server warns.
+                let policy = redis.eviction_policy().await?;
+                match crate::store::health::judge(&policy, !profile.allow_memory) {
+                    Verdict::Ok => {}
+                    Verdict::Warn(msg) => tracing::warn!("{msg}"),
+                    Verdict::Refuse(msg) => return Err(ServiceError::Eviction(msg)),
+                }
                 (
                     Arc::new(redis.clone()),
                     Arc::new(redis.clone()),
@@ -159,6 +171,7 @@ impl Service {
                     CacheSettings::from_env()?,
                 ),
         );
+        let http = HttpConfig::from_env()?;
         let engine = Engine::new(EngineParts {
             store,
             sources,
@@ -166,10 +179,11 @@ impl Service {
             policy: RetryPolicy::from_env()?,
             config: EngineConfig::from_env()?,
             clock: Arc::new(SystemClock),
-        });
+        })
+        .with_budget(http.limits.daily_paid_calls);
         let app = App {
             engine: Arc::new(engine),
-            config: HttpConfig::from_env()?,
+            config: http,
             sources_mode: sources_mode.as_str(),
         };
         tracing::info!(

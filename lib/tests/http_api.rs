@@ -957,12 +957,11 @@ async fn idempotency_key_with_another_body_is_409() {
     let other = questionnaire_with(|q| {
         q["section_2_location_budget"]["q6_max_distance"] = json!("within_30km");
     });
-    let details = api
-        .send(keyed(&other, "k-1"))
-        .await
-        .expect_error(409, "idempotency_key_reused")
-        .clone();
-    assert_eq!(details["job_id"], id);
+    let reply = api.send(keyed(&other, "k-1")).await;
+    reply.expect_error(409, "idempotency_key_reused");
+    // The answer names no job: that id would open another family's report.
+    assert!(!reply.body.to_string().contains(id.as_str().unwrap()));
+    assert!(reply.body["error"].get("details").is_none());
     assert_eq!(api.bg.queued(), 1);
 }
 
@@ -1572,7 +1571,15 @@ fn preflight(path: &str, origin: &'static str) -> Request<Bytes> {
 
 #[tokio::test]
 async fn preflight_and_cors_for_any_origin() {
-    let api = api().await;
+    // CORS is off unless origins are listed; `*` is an explicit choice.
+    let api = api_with(Setup {
+        http: HttpConfig {
+            cors: CorsOrigins::Any,
+            ..HttpConfig::default()
+        },
+        ..Setup::default()
+    })
+    .await;
     let reply = api.send(preflight(START, "https://app.example")).await;
     reply.expect(204);
     assert_eq!(reply.header("access-control-allow-origin"), Some("*"));

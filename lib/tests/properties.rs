@@ -93,7 +93,11 @@ impl Rig {
             });
             App {
                 engine: Arc::new(engine),
-                config: HttpConfig::default(),
+                // Hundreds of cases from one (unknown) client: no limits.
+                config: HttpConfig {
+                    limits: http::limits::LimitsConfig::unlimited(),
+                    ..HttpConfig::default()
+                },
                 sources_mode: "sandbox",
             }
         });

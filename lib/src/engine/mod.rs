@@ -14,8 +14,10 @@
 //!
 //! Read-only views for the API are in [`views`].
 
+pub mod budget;
 mod clock;
 mod config;
+mod erase;
 mod round;
 pub mod views;
 
@@ -178,6 +180,8 @@ pub struct Engine {
     worker: String,
     per_source: HashMap<SourceType, Arc<Semaphore>>,
     shutdown: CancellationToken,
+    /// Paid calls per UTC day (see [`budget`]); `None` counts nothing.
+    daily_paid_calls: Option<u64>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -234,6 +238,7 @@ impl Engine {
             worker: format!("worker-{}", uuid::Uuid::new_v4().simple()),
             per_source,
             shutdown: CancellationToken::new(),
+            daily_paid_calls: None,
         }
     }
 
@@ -720,7 +725,9 @@ impl Engine {
         if retry_deadline.is_some_and(|d| self.policy.past_deadline(d, started)) {
             return None;
         }
-        Some((started, self.sources.fetch(source, home).await))
+        // The daily budget is asked inside, after the source cache missed.
+        let outcome = self.sources.fetch_with(source, home, Some(self)).await;
+        Some((started, outcome))
     }
 
     /// A slot's next state after one fetch that started at `started` and

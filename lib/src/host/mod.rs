@@ -2,6 +2,7 @@
 //! `http::Request<Bytes>` (collecting the body under the size limit) and
 //! the library's response back.
 
+pub mod hyper;
 #[cfg(feature = "vercel")]
 pub mod vercel;
 

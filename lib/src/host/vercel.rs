@@ -17,6 +17,7 @@ use vercel_runtime::{AppState, Request, Response, ResponseBody};
 
 use crate::http::{error_body, handle_only, json_response, App, Background, Endpoint};
 use crate::service::{HostProfile, Service, ServiceError};
+use crate::store::StoreError;
 
 static SERVICE: OnceCell<Service> = OnceCell::const_new();
 
@@ -47,10 +48,7 @@ pub async fn run(endpoint: Endpoint) -> Result<(), vercel_runtime::Error> {
 }
 
 async fn serve(endpoint: Endpoint, req: Request, state: AppState) -> Response<ResponseBody> {
-    let service = match SERVICE
-        .get_or_try_init(|| Service::from_env(HostProfile::VERCEL))
-        .await
-    {
+    let service = match SERVICE.get_or_try_init(build).await {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "service could not start");
@@ -78,10 +76,27 @@ async fn serve(endpoint: Endpoint, req: Request, state: AppState) -> Response<Re
     to_vercel(response)
 }
 
+/// The service as a Vercel function runs it. This binary IS a Vercel
+/// function, whatever the environment says: it never depends on detecting
+/// Vercel's system variables (which a project may not expose), so the cron
+/// endpoint always requires `CRON_SECRET` and client addresses always come
+/// from Vercel's edge headers.
+async fn build() -> Result<Service, ServiceError> {
+    let mut service = Service::from_env(HostProfile::VERCEL).await?;
+    service.app.config.require_cron_secret = true;
+    service.app.config.limits.client_ip = crate::http::limits::ClientIp::Vercel;
+    Ok(service)
+}
+
 /// 503 while the store is unreachable (the next request tries again);
 /// 500 for a deployment that is misconfigured. No internals either way.
 fn unavailable(error: &ServiceError) -> http::Response<Bytes> {
     let (status, code, message) = match error {
+        ServiceError::Store(StoreError::Full(_)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_full",
+            "the service's store is full; try again later",
+        ),
         ServiceError::Store(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
             "store_unavailable",

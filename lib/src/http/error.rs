@@ -56,6 +56,24 @@ pub enum ApiError {
     /// The cron secret is mandatory here and not configured.
     #[error("the cron endpoint is not configured on this deployment")]
     CronSecretMissing,
+    /// Too many requests from this client, or from every client together.
+    #[error("too many requests; try again in {} s", super::limits::secs_up(*retry_after))]
+    RateLimited {
+        /// `client` or `overall`.
+        scope: &'static str,
+        /// The window's limit.
+        limit: u64,
+        /// The window.
+        window: Duration,
+        /// When a request will be taken again.
+        retry_after: Duration,
+    },
+    /// The day's budget of paid upstream calls is spent: no new jobs.
+    #[error("the service has used today's budget of paid data lookups; new reports can start again after midnight UTC")]
+    BudgetSpent {
+        /// Until the budget resets.
+        retry_after: Duration,
+    },
     /// Engine errors.
     #[error(transparent)]
     Engine(#[from] EngineError),
@@ -107,6 +125,28 @@ impl ApiError {
                 msg,
                 Value::Null,
             ),
+            Self::RateLimited {
+                scope,
+                limit,
+                window,
+                retry_after,
+            } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                msg,
+                json!({
+                    "scope": scope,
+                    "limit": limit,
+                    "window_seconds": window.as_secs(),
+                    "retry_after_seconds": retry_after_secs(*retry_after),
+                }),
+            ),
+            Self::BudgetSpent { retry_after } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "budget_exhausted",
+                msg,
+                json!({ "retry_after_seconds": retry_after_secs(*retry_after) }),
+            ),
             Self::Engine(e) => match e {
                 E::Invalid(errors) => (
                     StatusCode::BAD_REQUEST,
@@ -151,11 +191,19 @@ impl ApiError {
                     json!({ "retry_after_seconds": retry_after_secs(*retry_after) }),
                 ),
                 E::Busy => (StatusCode::CONFLICT, "job_busy", e.to_string(), Value::Null),
-                E::IdempotencyConflict { existing } => (
+                // Names no job: the first request's job id is all it takes
+                // to read that report, and it may be another family's.
+                E::IdempotencyConflict { .. } => (
                     StatusCode::CONFLICT,
                     "idempotency_key_reused",
-                    "this Idempotency-Key was already used with a different request body".into(),
-                    json!({ "job_id": existing }),
+                    "this Idempotency-Key was already used with a different request body; use a new key".into(),
+                    Value::Null,
+                ),
+                E::Store(StoreError::Full(_)) => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store_full",
+                    "the job store is full and accepts no new data; try again later".into(),
+                    Value::Null,
                 ),
                 E::Store(StoreError::Unavailable(_)) => (
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -199,8 +247,21 @@ impl ApiError {
             }
             Self::Engine(EngineError::Store(StoreError::Unavailable(_)))
             | Self::CronSecretMissing => Some(5),
+            Self::Engine(EngineError::Store(StoreError::Full(_))) => Some(60),
+            Self::RateLimited { retry_after, .. } | Self::BudgetSpent { retry_after } => {
+                Some(retry_after_secs(*retry_after))
+            }
             _ => None,
         };
+        if let Self::RateLimited {
+            limit,
+            window,
+            retry_after,
+            ..
+        } = &self
+        {
+            super::limits::refusal_headers(response.headers_mut(), *limit, *window, *retry_after);
+        }
         if let Some(secs) = retry_after {
             response
                 .headers_mut()

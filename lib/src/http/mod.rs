@@ -8,6 +8,7 @@
 //! [`ApiError`], which maps every failure to a status in one place.
 
 mod error;
+pub mod limits;
 pub mod openapi;
 pub mod sync;
 
@@ -55,6 +56,8 @@ pub enum Endpoint {
     RetryStatus,
     /// `GET /api/cron/retry-missing-data`.
     Cron,
+    /// `DELETE /api/professional-report/{job_id}`: erasure.
+    Delete,
 }
 
 /// One row of the route table.
@@ -126,6 +129,11 @@ pub const ROUTES: &[Route] = &[
         path: "/api/cron/retry-missing-data",
         endpoint: Endpoint::Cron,
     },
+    Route {
+        method: Method::DELETE,
+        path: "/api/professional-report/{job_id}",
+        endpoint: Endpoint::Delete,
+    },
 ];
 
 /// Which origins a browser may call the API from.
@@ -146,13 +154,16 @@ pub struct HttpConfig {
     pub cron_secret: Option<String>,
     /// Whether the cron endpoint refuses to run without a secret (Vercel).
     pub require_cron_secret: bool,
-    /// Allowed browser origins (`CORS_ALLOWED_ORIGINS`: `*`, a comma list,
-    /// or empty for none; default `*`).
+    /// Allowed browser origins (`CORS_ALLOWED_ORIGINS`: a comma list of
+    /// origins, or `*` for any; unset or empty: none, so no website can
+    /// drive the API from its visitors' browsers).
     pub cors: CorsOrigins,
     /// Request body limit in bytes (`MAX_BODY_BYTES`, default 256 KiB).
     pub max_body_bytes: usize,
     /// The synchronous route's wait (`SYNC_REPORT_WAIT_SECS`).
     pub sync: sync::SyncConfig,
+    /// Rate limits, the daily budget and where client addresses come from.
+    pub limits: limits::LimitsConfig,
 }
 
 impl std::fmt::Debug for HttpConfig {
@@ -163,6 +174,7 @@ impl std::fmt::Debug for HttpConfig {
             .field("cors", &self.cors)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("sync", &self.sync)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -172,9 +184,10 @@ impl Default for HttpConfig {
         Self {
             cron_secret: None,
             require_cron_secret: false,
-            cors: CorsOrigins::Any,
+            cors: CorsOrigins::None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             sync: sync::SyncConfig::default(),
+            limits: limits::LimitsConfig::default(),
         }
     }
 }
@@ -188,7 +201,7 @@ impl HttpConfig {
     /// Reads the settings through `lookup`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let cors = match lookup("CORS_ALLOWED_ORIGINS") {
-            None => CorsOrigins::Any,
+            None => CorsOrigins::None,
             Some(v) if v.trim() == "*" => CorsOrigins::Any,
             Some(v) => {
                 let list: Vec<String> = v
@@ -217,6 +230,7 @@ impl HttpConfig {
             cors,
             max_body_bytes,
             sync: sync::SyncConfig::from_lookup(&lookup)?,
+            limits: limits::LimitsConfig::from_lookup(&lookup, is_vercel(&lookup))?,
         })
     }
 }
@@ -303,8 +317,20 @@ fn route(
         }
         let segment = match r.path.strip_suffix("{job_id}") {
             Some(prefix) => match path.strip_prefix(prefix) {
-                Some(seg) if !seg.is_empty() && !seg.contains('/') => Some(percent_decode(seg)),
-                _ if path == prefix.trim_end_matches('/') => {
+                // The literal `[job_id]` is the route's own file name: a
+                // platform that hands the function its destination path
+                // passes the id in the query.
+                Some(seg) if !seg.is_empty() && !seg.contains('/') => {
+                    let seg = percent_decode(seg);
+                    if seg.starts_with('[') && seg.ends_with(']') {
+                        query_param(req.uri().query(), "job_id")
+                    } else {
+                        Some(seg)
+                    }
+                }
+                // `/api/professional-report` itself is not the erasure
+                // route without an id segment.
+                _ if path == prefix.trim_end_matches('/') && r.endpoint != Endpoint::Delete => {
                     query_param(req.uri().query(), "job_id")
                 }
                 _ => continue,
@@ -313,10 +339,18 @@ fn route(
             None => continue,
         };
         if r.method != req.method() {
-            allowed = Some(if r.method == Method::GET {
-                "GET"
-            } else {
-                "POST"
+            // `/api/professional-report/<anything>` is the erasure route
+            // for DELETE only; other methods there are unknown routes, as
+            // before it existed.
+            if r.endpoint == Endpoint::Delete {
+                continue;
+            }
+            // The first route of the path names the method (`start` is
+            // not erased as a job id).
+            allowed.get_or_insert(match r.method {
+                Method::GET => "GET",
+                Method::DELETE => "DELETE",
+                _ => "POST",
             });
             continue;
         }
@@ -344,27 +378,40 @@ async fn dispatch(
         Endpoint::Health => health(app).await,
         Endpoint::OpenApi => Ok(json_response(StatusCode::OK, &openapi::document())),
         Endpoint::Start => {
-            let (job, replayed) = accept(app, req, bg).await?;
-            Ok(start_answer(&job, replayed))
+            let accepted = accept(app, req, bg).await?;
+            let mut response = start_answer(&accepted.job, accepted.replayed);
+            accepted.allowance.apply(&mut response);
+            Ok(response)
         }
         Endpoint::ProfessionalReport => sync::professional_report(app, req, bg).await,
         Endpoint::Status => ok(&engine.status(id()?).await?),
         Endpoint::Result => ok(&engine.result(id()?).await?),
         Endpoint::MissingSources => ok(&engine.missing_sources(id()?).await?),
         Endpoint::RetryStatus => ok(&engine.retry_status(id()?).await?),
+        Endpoint::Delete => {
+            let id = id()?;
+            engine.erase(id).await?;
+            ok(&json!({ "job_id": id, "erased": true }))
+        }
         Endpoint::Retry => {
             let id = id()?;
+            let allowance = limits::check(app, &req, limits::Action::Retry).await?;
             let (job, result) = engine.manual_retry(id).await?;
             let (elapsed, remaining) = window_hours(&job, engine.now());
-            ok(&json!({
-                "job_id": id,
-                "status": job.status,
-                "is_partial": job.is_partial(),
-                "completeness": job.completeness,
-                "retry_result": result,
-                "time_elapsed_hours": elapsed,
-                "time_remaining_hours": remaining,
-            }))
+            let mut response = json_response(
+                StatusCode::OK,
+                &json!({
+                    "job_id": id,
+                    "status": job.status,
+                    "is_partial": job.is_partial(),
+                    "completeness": job.completeness,
+                    "retry_result": result,
+                    "time_elapsed_hours": elapsed,
+                    "time_remaining_hours": remaining,
+                }),
+            );
+            allowance.apply(&mut response);
+            Ok(response)
         }
         Endpoint::Cron => cron(app, &req).await,
     }
@@ -389,15 +436,25 @@ async fn health(app: &App) -> Result<Response<Bytes>, ApiError> {
     }))
 }
 
+/// What [`accept`] did.
+pub(crate) struct Accepted {
+    /// The job, new or found again by its idempotency key.
+    pub(crate) job: crate::model::Job,
+    /// Whether it was found again.
+    pub(crate) replayed: bool,
+    /// The rate limit's headers, for the answer.
+    pub(crate) allowance: limits::Allowance,
+}
+
 /// The start path both `start` and the synchronous route take: checks the
-/// body, validates and stores the job (or finds the one its
+/// body and the limits, validates and stores the job (or finds the one its
 /// `Idempotency-Key` made), and hands a new job's processing to the host's
-/// background. The job and whether it was replayed.
+/// background.
 pub(crate) async fn accept(
     app: &App,
     req: Request<Bytes>,
     bg: &dyn Background,
-) -> Result<(crate::model::Job, bool), ApiError> {
+) -> Result<Accepted, ApiError> {
     let body = req.body();
     if body.len() > app.config.max_body_bytes {
         return Err(ApiError::PayloadTooLarge {
@@ -407,6 +464,9 @@ pub(crate) async fn accept(
     if !is_json(req.headers()) {
         return Err(ApiError::UnsupportedMediaType);
     }
+    // Limits before any work: a refused request costs one script call.
+    let allowance = limits::check(app, &req, limits::Action::Start).await?;
+    limits::budget_open(app).await?;
     let value: Value =
         serde_json::from_slice(body).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
     let questionnaire = match value {
@@ -428,14 +488,21 @@ pub(crate) async fn accept(
             // Equal questionnaires must give equal fingerprints whatever the
             // client's key order.
             let canonical = serde_json::to_vec(&canonical(&questionnaire)).unwrap_or_default();
+            // Keys are scoped per client: another client's equal key is
+            // another key, and only a hash is stored.
+            let scoped = Sha256::new()
+                .chain_update(allowance.client.as_bytes())
+                .chain_update(b"\n")
+                .chain_update(key.as_bytes())
+                .finalize();
             Some(Idempotency {
-                key: key.to_owned(),
+                key: hex(&scoped),
                 fingerprint: hex(&Sha256::digest(&canonical)),
             })
         }
     };
     let created = app.engine.submit(questionnaire, idempotency).await?;
-    Ok(match created {
+    let (job, replayed) = match created {
         Created::New(job) => {
             let engine = app.engine.clone();
             let id = job.id;
@@ -447,6 +514,11 @@ pub(crate) async fn accept(
             (job, false)
         }
         Created::Existing(job) => (job, true),
+    };
+    Ok(Accepted {
+        job,
+        replayed,
+        allowance,
     })
 }
 
@@ -571,7 +643,7 @@ fn cors(origins: &CorsOrigins, origin: Option<&HeaderValue>, headers: &mut Heade
     headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow);
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, POST, OPTIONS"),
+        HeaderValue::from_static("GET, POST, DELETE, OPTIONS"),
     );
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,
@@ -583,7 +655,9 @@ fn cors(origins: &CorsOrigins, origin: Option<&HeaderValue>, headers: &mut Heade
     );
     headers.insert(
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static("location, content-location, retry-after, idempotent-replayed"),
+        HeaderValue::from_static(
+            "location, content-location, retry-after, idempotent-replayed, ratelimit-limit, ratelimit-remaining, ratelimit-reset, ratelimit-policy",
+        ),
     );
 }
 
@@ -684,6 +758,51 @@ mod tests {
             route(&req(Method::GET, "/health/"), None).unwrap().0,
             Endpoint::Health
         );
+    }
+
+    #[test]
+    fn literal_route_segment_falls_back_to_the_query_and_delete_routes() {
+        let id = JobId::new().to_string();
+        let (e, seg) = route(
+            &req(
+                Method::GET,
+                &format!("/api/professional-report/status/[job_id]?job_id={id}"),
+            ),
+            None,
+        )
+        .unwrap();
+        assert_eq!((e, seg.as_deref()), (Endpoint::Status, Some(id.as_str())));
+        let (e, seg) = route(
+            &req(
+                Method::GET,
+                &format!("/api/professional-report/status/%5Bjob_id%5D?job_id={id}"),
+            ),
+            None,
+        )
+        .unwrap();
+        assert_eq!((e, seg.as_deref()), (Endpoint::Status, Some(id.as_str())));
+        let (e, seg) = route(
+            &req(Method::DELETE, &format!("/api/professional-report/{id}")),
+            None,
+        )
+        .unwrap();
+        assert_eq!((e, seg.as_deref()), (Endpoint::Delete, Some(id.as_str())));
+        assert!(matches!(
+            route(
+                &req(Method::GET, &format!("/api/professional-report/{id}")),
+                None
+            ),
+            Err(ApiError::RouteNotFound)
+        ));
+        let (e, seg) = route(
+            &req(
+                Method::DELETE,
+                &format!("/api/professional-report/[job_id]?job_id={id}"),
+            ),
+            Some(Endpoint::Delete),
+        )
+        .unwrap();
+        assert_eq!((e, seg.as_deref()), (Endpoint::Delete, Some(id.as_str())));
     }
 
     #[test]

@@ -39,6 +39,24 @@ fn job_operation(summary: &str, op_id: &str, schema: &str, extra: &[(&str, &str)
 
 /// The document.
 pub fn document() -> Value {
+    let mut doc = base_document();
+    // Erasure (added apart: one json! literal this size hits the macro's
+    // recursion limit).
+    doc["paths"]["/api/professional-report/{job_id}"] = json!({
+        "delete": job_operation("Erase the job and everything stored for it (questionnaire, report, history, idempotency key); afterwards every endpoint answers 404 for it", "eraseJob", "Erased", &[])
+    });
+    doc["components"]["schemas"]["Erased"] = json!({
+        "type": "object",
+        "required": ["job_id", "erased"],
+        "properties": {
+            "job_id": { "type": "string", "format": "uuid" },
+            "erased": { "type": "boolean", "const": true }
+        }
+    });
+    doc
+}
+
+fn base_document() -> Value {
     let health = json!({
         "get": {
             "summary": "Liveness and store reachability",
@@ -87,10 +105,11 @@ pub fn document() -> Value {
                     "responses": {
                         "202": ok_response("Job accepted", "StartAccepted"),
                         "400": error_response("Invalid JSON (`invalid_json`), invalid questionnaire (`validation_failed`, details.fields lists every problem with its path) or bad Idempotency-Key (`invalid_idempotency_key`)"),
-                        "409": error_response("Idempotency-Key reused with a different body (`idempotency_key_reused`)"),
+                        "409": error_response("Idempotency-Key reused with a different body (`idempotency_key_reused`; names no job)"),
+                        "429": error_response("Too many starts from this client or overall (`rate_limited`, Retry-After and RateLimit-* headers)"),
                         "413": error_response("Body over the size limit (`payload_too_large`)"),
                         "415": error_response("Body is not application/json (`unsupported_media_type`)"),
-                        "503": error_response("Store unreachable (`store_unavailable`)"),
+                        "503": error_response("Store unreachable (`store_unavailable`), store full (`store_full`) or the daily budget of paid calls spent (`budget_exhausted`), with Retry-After"),
                     }
                 }
             },
@@ -105,7 +124,7 @@ pub fn document() -> Value {
             "/api/professional-report/retry/{job_id}": {
                 "post": job_operation("Retry the job's missing sources now", "retryJob", "RetryAnswer", &[
                     ("409", "Job not partial/completed (`retry_not_allowed`), window closed (`retry_window_closed`) or busy (`job_busy`)"),
-                    ("429", "A retry ran moments ago (`retry_too_soon`, Retry-After header)"),
+                    ("429", "A retry ran moments ago (`retry_too_soon`) or too many retries from this client or overall (`rate_limited`, RateLimit-* headers); Retry-After header"),
                 ])
             },
             "/api/professional-report/missing-sources/{job_id}": {

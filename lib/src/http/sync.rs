@@ -21,7 +21,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{header, HeaderValue, Request, Response, StatusCode};
 
-use super::{accept, json_response, start_answer, ApiError, App, Background};
+use super::{accept, json_response, start_answer, Accepted, ApiError, App, Background};
 use crate::config::ConfigError;
 use crate::model::{JobId, JobStatus};
 
@@ -101,7 +101,11 @@ pub(super) async fn professional_report(
     req: Request<Bytes>,
     bg: &dyn Background,
 ) -> Result<Response<Bytes>, ApiError> {
-    let (job, replayed) = accept(app, req, bg).await?;
+    let Accepted {
+        job,
+        replayed,
+        allowance,
+    } = accept(app, req, bg).await?;
     let id = job.id;
     let status = if settled(job.status) {
         Some(job.status)
@@ -115,7 +119,9 @@ pub(super) async fn professional_report(
             job.status = s.status;
             job.message = s.message;
         }
-        return Ok(start_answer(&job, replayed));
+        let mut response = start_answer(&job, replayed);
+        allowance.apply(&mut response);
+        return Ok(response);
     };
     if status == JobStatus::Failed {
         // The same JSON error `result` gives for a failed job.
@@ -135,5 +141,6 @@ pub(super) async fn professional_report(
     if replayed {
         headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
+    allowance.apply(&mut response);
     Ok(response)
 }

@@ -101,6 +101,16 @@ impl SourceOutcome {
     }
 }
 
+/// Asked right before a slot's upstream call starts (after the source
+/// cache missed): `Some(outcome)` is recorded instead of making the call.
+pub trait UpstreamGate: Send + Sync {
+    /// Whether a call to `source` may be made now.
+    fn before_call(
+        &self,
+        source: SourceType,
+    ) -> futures::future::BoxFuture<'_, Option<SourceOutcome>>;
+}
+
 /// The five adapters behind one shared HTTP client, and what they share
 /// across jobs: the source cache and the Overpass lease ([`cached`]).
 #[derive(Clone, Debug)]
@@ -164,7 +174,19 @@ impl Sources {
     /// Never panics: an adapter bug becomes a transient failure, logged at
     /// error level and counted ([`crate::metrics::source_adapter_panics`]).
     pub async fn fetch(&self, source: SourceType, home: &Home) -> SourceOutcome {
-        let work = self.fetch_cached(source, home);
+        self.fetch_with(source, home, None).await
+    }
+
+    /// [`Sources::fetch`], asking `gate` right before an upstream call
+    /// starts, that is after the cache missed (a cache hit costs nothing):
+    /// the engine's daily budget of paid calls.
+    pub async fn fetch_with(
+        &self,
+        source: SourceType,
+        home: &Home,
+        gate: Option<&dyn UpstreamGate>,
+    ) -> SourceOutcome {
+        let work = self.fetch_cached(source, home, gate);
         let outcome = guard::catch_adapter_panic(source, &home.id, work).await;
         match &outcome {
             SourceOutcome::Failed(f) => tracing::warn!(
@@ -188,7 +210,12 @@ impl Sources {
     /// The cache in front of [`Sources::fetch_upstream`]: whole answers for
     /// CQC, FSA and Firecrawl, the place id only for Google, the two halves
     /// apart for the neighbourhood (inside its adapter).
-    async fn fetch_cached(&self, source: SourceType, home: &Home) -> SourceOutcome {
+    async fn fetch_cached(
+        &self,
+        source: SourceType,
+        home: &Home,
+        gate: Option<&dyn UpstreamGate>,
+    ) -> SourceOutcome {
         let shared = &self.shared;
         let settings = shared.settings();
         let fill_ttl = |s: &SourceSettings| s.timeout * 3 + Duration::from_secs(5);
@@ -196,26 +223,26 @@ impl Sources {
         match source {
             SourceType::Cqc => {
                 let ttl = settings.cqc;
-                let fetch = self.fetch_upstream(source, home, None);
+                let fetch = self.fetch_upstream(source, home, None, gate);
                 shared
                     .through(source, home.id.trim(), ttl, fill_ttl(&c.cqc), fetch)
                     .await
             }
             SourceType::Fsa => {
                 let ttl = settings.fsa;
-                let fetch = self.fetch_upstream(source, home, None);
+                let fetch = self.fetch_upstream(source, home, None, gate);
                 shared
                     .through(source, home.id.trim(), ttl, fill_ttl(&c.fsa), fetch)
                     .await
             }
             SourceType::Firecrawl => {
                 let ttl = settings.firecrawl;
-                let fetch = self.fetch_upstream(source, home, None);
+                let fetch = self.fetch_upstream(source, home, None, gate);
                 shared
                     .through(source, home.id.trim(), ttl, fill_ttl(&c.firecrawl), fetch)
                     .await
             }
-            SourceType::Neighbourhood => self.fetch_upstream(source, home, None).await,
+            SourceType::Neighbourhood => self.fetch_upstream(source, home, None, gate).await,
             SourceType::GooglePlaces => {
                 // Only the place id is kept (Google's terms): a hit turns the
                 // search into one details call, never into cached content.
@@ -225,11 +252,11 @@ impl Sources {
                     .await
                 {
                     cached::Lookup::Hit(v, _) => match v.get("placeId").and_then(|p| p.as_str()) {
-                        Some(id) => self.fetch_upstream(source, home, Some(id)).await,
+                        Some(id) => self.fetch_upstream(source, home, Some(id), gate).await,
                         None => SourceOutcome::NotFound,
                     },
                     cached::Lookup::Miss(fill) => {
-                        let outcome = self.fetch_upstream(source, home, None).await;
+                        let outcome = self.fetch_upstream(source, home, None, gate).await;
                         let keep = match &outcome {
                             SourceOutcome::Loaded(d) => d
                                 .get("placeId")
@@ -255,7 +282,13 @@ impl Sources {
         source: SourceType,
         home: &Home,
         place_id: Option<&str>,
+        gate: Option<&dyn UpstreamGate>,
     ) -> SourceOutcome {
+        if let Some(gate) = gate {
+            if let Some(refused) = gate.before_call(source).await {
+                return refused;
+            }
+        }
         let c = &self.config;
         let client = &self.client;
         match source {

@@ -35,6 +35,8 @@ use crate::model::{
 pub struct MemoryStore {
     retention: Retention,
     inner: Mutex<Inner>,
+    /// The spend limits (their own lock: they never touch a job).
+    limits: super::limits::MemoryLimits,
 }
 
 #[derive(Debug, Default)]
@@ -82,6 +84,7 @@ impl MemoryStore {
         Self {
             retention,
             inner: Mutex::new(Inner::default()),
+            limits: super::limits::MemoryLimits::default(),
         }
     }
 
@@ -101,6 +104,17 @@ impl MemoryStore {
     fn create_now(&self, new: NewJob, pending_grace: Duration) -> Result<Created> {
         let mut inner = self.lock();
         if let Some(idem) = &new.idempotency {
+            // A key whose job is gone (expired or erased) is treated as
+            // absent, as in Redis.
+            let stale = inner
+                .idempotency_entry(&idem.key)
+                .map(|e| e.job)
+                .filter(|job| *job != new.id);
+            if let Some(job) = stale {
+                if inner.live(job).is_none() {
+                    inner.idempotency.remove(&idem.key);
+                }
+            }
             if let Some(existing) = inner.idempotency_entry(&idem.key) {
                 if existing.fingerprint != idem.fingerprint {
                     return Err(StoreError::IdempotencyConflict {
@@ -392,6 +406,21 @@ impl MemoryStore {
         Ok(ManualRetryGate::Allowed)
     }
 
+    /// The synchronous body of [`super::EraseStore::erase`]: one critical
+    /// section removes the job, its due entry and its idempotency key.
+    pub(super) fn erase_now(&self, id: JobId) -> super::Erased {
+        let mut inner = self.lock();
+        let existed = inner.live(id).is_some();
+        inner.jobs.remove(&id);
+        inner.set_due(id, None);
+        inner.idempotency.retain(|_, e| e.job != id);
+        if existed {
+            super::Erased::Erased
+        } else {
+            super::Erased::Missing
+        }
+    }
+
     fn due_now(&self, now: DateTime<Utc>, limit: usize) -> Vec<JobId> {
         let now_ms = to_ms(now);
         let mut inner = self.lock();
@@ -542,6 +571,14 @@ const PURGE_EVERY_CREATES: usize = 256;
 impl JobStore for MemoryStore {
     fn kind(&self) -> &'static str {
         "memory"
+    }
+
+    fn limits(&self) -> Option<&dyn super::LimitStore> {
+        Some(&self.limits)
+    }
+
+    fn erasure(&self) -> Option<&dyn super::EraseStore> {
+        Some(self)
     }
 
     fn ping(&self) -> BoxFuture<'_, Result<()>> {

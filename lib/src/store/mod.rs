@@ -19,12 +19,18 @@ use crate::model::{
 };
 use crate::retry::ConfigError;
 
+pub mod erase;
+pub mod health;
+pub mod limits;
+mod limits_redis;
 pub mod memory;
 pub mod redis;
 pub mod source_cache;
 mod source_cache_memory;
 mod source_cache_redis;
 
+pub use self::erase::{EraseStore, Erased};
+pub use self::limits::LimitStore;
 pub use self::memory::MemoryStore;
 pub use self::redis::{redis_url_from_env, RedisConfig, RedisStore};
 
@@ -36,6 +42,11 @@ pub enum StoreError {
     /// The backing store could not be reached or answered with an error.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// The backing store is out of memory and refuses writes (Redis
+    /// `maxmemory` reached with eviction off, as it must be): 503
+    /// `store_full`, distinct from unreachable.
+    #[error("store full: {0}")]
+    Full(String),
     /// The write was made under a lease that expired or was taken over.
     #[error("lease lost")]
     LeaseLost,
@@ -540,6 +551,18 @@ pub trait JobStore: Send + Sync + 'static {
     /// The job's history, oldest first: one entry per committed transition
     /// (see the trait docs). [`StoreError::NotFound`] for an unknown job.
     fn history(&self, id: JobId) -> BoxFuture<'_, Result<Vec<HistoryEntry>>>;
+
+    /// The store's spend limits ([`LimitStore`]), when it keeps them. Both
+    /// real stores do; a wrapper that does not forward this has no limits.
+    fn limits(&self) -> Option<&dyn LimitStore> {
+        None
+    }
+
+    /// The store's erasure ([`EraseStore`]), when it offers it. Both real
+    /// stores do.
+    fn erasure(&self) -> Option<&dyn EraseStore> {
+        None
+    }
 }
 
 /// The boxed-future shape of the trait's methods, so `dyn JobStore` works

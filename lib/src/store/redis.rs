@@ -167,10 +167,11 @@ impl Scripts {
 /// that reconnects in the background.
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: ConnectionManager,
-    prefix: String,
+    pub(super) conn: ConnectionManager,
+    pub(super) prefix: String,
     retention: Retention,
     scripts: Arc<Scripts>,
+    pub(super) safety: Arc<super::limits_redis::SafetyScripts>,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -182,22 +183,27 @@ impl std::fmt::Debug for RedisStore {
     }
 }
 
-fn unavailable(err: ::redis::RedisError) -> StoreError {
-    // The error text names the failing operation, never the URL.
+pub(super) fn unavailable(err: ::redis::RedisError) -> StoreError {
+    // The error text names the failing operation, never the URL. Redis
+    // answers `OOM command not allowed when used memory > 'maxmemory'` when
+    // it is full and evicts nothing: that is not an outage.
+    if err.code() == Some("OOM") {
+        return StoreError::Full(format!("redis: {err}"));
+    }
     StoreError::Unavailable(format!("redis: {err}"))
 }
 
-fn corrupt(what: impl Into<String>) -> StoreError {
+pub(super) fn corrupt(what: impl Into<String>) -> StoreError {
     StoreError::Corrupt(what.into())
 }
 
 /// The keys of one job.
-struct JobKeys {
-    job: String,
-    slots: String,
-    data: String,
-    due: String,
-    history: String,
+pub(super) struct JobKeys {
+    pub(super) job: String,
+    pub(super) slots: String,
+    pub(super) data: String,
+    pub(super) due: String,
+    pub(super) history: String,
 }
 
 impl JobKeys {
@@ -237,6 +243,7 @@ impl RedisStore {
             prefix: config.prefix,
             retention: config.retention,
             scripts: Arc::new(Scripts::new()),
+            safety: Arc::new(super::limits_redis::SafetyScripts::new()),
         })
     }
 
@@ -265,7 +272,7 @@ impl RedisStore {
         &self.prefix
     }
 
-    fn keys(&self, id: JobId) -> JobKeys {
+    pub(super) fn keys(&self, id: JobId) -> JobKeys {
         let job = format!("{}job:{id}", self.prefix);
         JobKeys {
             slots: format!("{job}:slots"),
@@ -351,7 +358,10 @@ impl RedisStore {
         }
     }
 
-    async fn status_reply(&self, invocation: &mut ScriptInvocation<'_>) -> Result<Vec<Value>> {
+    pub(super) async fn status_reply(
+        &self,
+        invocation: &mut ScriptInvocation<'_>,
+    ) -> Result<Vec<Value>> {
         let mut conn = self.conn.clone();
         let v: Value = invocation
             .invoke_async(&mut conn)
@@ -361,38 +371,22 @@ impl RedisStore {
     }
 
     async fn create_job(&self, new: NewJob, pending_grace: Duration) -> Result<Created> {
-        let k = self.keys(new.id);
-        let now = trunc_ms(new.now);
-        let questionnaire = serde_json::to_string(&new.questionnaire)
-            .map_err(|e| corrupt(format!("questionnaire: {e}")))?;
-        let [ttl_after, margin] = self.ttl_args();
-        let mut inv = self.scripts.create.key(&k.job);
-        inv.key(&k.due).key(&k.history);
-        if let Some(idem) = &new.idempotency {
-            inv.key(format!("{}idem:{}", self.prefix, idem.key));
+        let first = self.create_once(&new, pending_grace, None).await?;
+        let (tag, id) = first;
+        // An idempotency key whose job is gone (evicted, or erased between
+        // two steps) is treated as absent: once more, telling the script
+        // which job we found gone, so it drops the key atomically.
+        if tag != "new" && id != new.id && self.summary_of(id).await?.is_none() {
+            let (tag, id) = self.create_once(&new, pending_grace, Some(id)).await?;
+            return self.created(&tag, id).await;
         }
-        inv.arg(new.id.to_string())
-            .arg(to_ms(now))
-            .arg(to_ms(new.deadline_at))
-            .arg(&new.message)
-            .arg(questionnaire)
-            .arg(to_ms(add_ms(now, pending_grace)))
-            .arg(ttl_after)
-            .arg(margin);
-        if let Some(idem) = &new.idempotency {
-            inv.arg(&idem.fingerprint);
-        }
-        let reply = self.status_reply(&mut inv).await?;
-        let mut parts = reply.into_iter().map(string);
-        let tag = parts.next().transpose()?;
-        let id = parts
-            .next()
-            .transpose()?
-            .ok_or_else(|| corrupt("create reply without id"))?;
-        let id = JobId::parse(&id).map_err(|e| corrupt(format!("job id: {e}")))?;
-        match tag.as_deref() {
-            Some("conflict") => Err(StoreError::IdempotencyConflict { existing: id }),
-            Some(tag @ ("new" | "existing")) => {
+        self.created(&tag, id).await
+    }
+
+    async fn created(&self, tag: &str, id: JobId) -> Result<Created> {
+        match tag {
+            "conflict" => Err(StoreError::IdempotencyConflict { existing: id }),
+            "new" | "existing" => {
                 let job = self.get_job(id).await?.ok_or_else(|| {
                     corrupt("idempotency key refers to a job that no longer exists")
                 })?;
@@ -404,6 +398,53 @@ impl RedisStore {
             }
             _ => Err(corrupt("unexpected create reply")),
         }
+    }
+
+    async fn create_once(
+        &self,
+        new: &NewJob,
+        pending_grace: Duration,
+        stale: Option<JobId>,
+    ) -> Result<(String, JobId)> {
+        let k = self.keys(new.id);
+        let now = trunc_ms(new.now);
+        let questionnaire = serde_json::to_string(&new.questionnaire)
+            .map_err(|e| corrupt(format!("questionnaire: {e}")))?;
+        let [ttl_after, margin] = self.ttl_args();
+        let mut inv = self.scripts.create.key(&k.job);
+        inv.key(&k.due).key(&k.history);
+        if let Some(idem) = &new.idempotency {
+            inv.key(format!("{}idem:{}", self.prefix, idem.key));
+            if let Some(stale) = stale {
+                inv.key(self.keys(stale).job);
+            }
+        }
+        inv.arg(new.id.to_string())
+            .arg(to_ms(now))
+            .arg(to_ms(new.deadline_at))
+            .arg(&new.message)
+            .arg(questionnaire)
+            .arg(to_ms(add_ms(now, pending_grace)))
+            .arg(ttl_after)
+            .arg(margin);
+        if let Some(idem) = &new.idempotency {
+            inv.arg(&idem.fingerprint);
+            if let Some(stale) = stale {
+                inv.arg(stale.to_string());
+            }
+        }
+        let reply = self.status_reply(&mut inv).await?;
+        let mut parts = reply.into_iter().map(string);
+        let tag = parts
+            .next()
+            .transpose()?
+            .ok_or_else(|| corrupt("empty create reply"))?;
+        let id = parts
+            .next()
+            .transpose()?
+            .ok_or_else(|| corrupt("create reply without id"))?;
+        let id = JobId::parse(&id).map_err(|e| corrupt(format!("job id: {e}")))?;
+        Ok((tag, id))
     }
 
     async fn get_job(&self, id: JobId) -> Result<Option<Job>> {
@@ -496,7 +537,7 @@ fn array(v: Value) -> Result<Vec<Value>> {
     }
 }
 
-fn string(v: Value) -> Result<String> {
+pub(super) fn string(v: Value) -> Result<String> {
     match v {
         Value::BulkString(bytes) => {
             String::from_utf8(bytes).map_err(|_| corrupt("reply is not UTF-8"))
@@ -923,6 +964,14 @@ impl JobStore for RedisStore {
 
     fn due(&self, now: DateTime<Utc>, limit: usize) -> BoxFuture<'_, Result<Vec<JobId>>> {
         Box::pin(self.due_jobs(now, limit))
+    }
+
+    fn limits(&self) -> Option<&dyn super::LimitStore> {
+        Some(self)
+    }
+
+    fn erasure(&self) -> Option<&dyn super::EraseStore> {
+        Some(self)
     }
 
     fn history(&self, id: JobId) -> BoxFuture<'_, Result<Vec<HistoryEntry>>> {

@@ -457,8 +457,21 @@ pub fn cargo_build(package: &str, bin: &str, manifest: &Path, bin_dir: &Path) ->
 /// Clears `cmd`'s environment (a developer's `REDIS_URL`, `SANDBOX_FAULTS`
 /// or keys must not leak into a test) except `PATH`, and sets
 /// `RUST_BACKTRACE=1` so a panicking child says where.
+///
+/// It also lifts the spend limits (rate limits, daily budget): the suites
+/// drive thousands of jobs from one address. A test of the limits sets
+/// them again after calling this.
 pub fn hermetic(cmd: &mut Command) -> &mut Command {
     cmd.env_clear().env("RUST_BACKTRACE", "1");
+    for var in [
+        "RATE_LIMIT_START_PER_CLIENT",
+        "RATE_LIMIT_START_OVERALL",
+        "RATE_LIMIT_RETRY_PER_CLIENT",
+        "RATE_LIMIT_RETRY_OVERALL",
+        "DAILY_PAID_CALL_BUDGET",
+    ] {
+        cmd.env(var, "off");
+    }
     if let Some(path) = std::env::var_os("PATH") {
         cmd.env("PATH", path);
     }

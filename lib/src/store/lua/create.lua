@@ -5,10 +5,19 @@
 -- ARGV[1] job id     ARGV[2] now_ms     ARGV[3] deadline_ms   ARGV[4] message
 -- ARGV[5] questionnaire JSON   ARGV[6] due_ms (now + pending grace)
 -- ARGV[7] ttl_after_update_ms  ARGV[8] margin_after_deadline_ms
--- ARGV[9] request fingerprint (with KEYS[3])
+-- ARGV[9] request fingerprint (with KEYS[4])
+-- KEYS[5], ARGV[10] (optional, with KEYS[4]): the hash and id of the job the
+-- idempotency key pointed at when the caller found that job gone (evicted
+-- or erased); if the key still points at it and it is still gone, the key
+-- is treated as absent.
+-- The job hash's `idem` field names KEYS[4], so erase.lua can remove it.
 -- Returns {'new'|'existing', job id} or {'conflict', existing job id}.
 if KEYS[4] then
   local f = redis.call('HMGET', KEYS[4], 'job', 'fp')
+  if f[1] and KEYS[5] and f[1] == ARGV[10] and redis.call('EXISTS', KEYS[5]) == 0 then
+    redis.call('DEL', KEYS[4])
+    f = {false, false}
+  end
   if f[1] then
     if f[2] ~= ARGV[9] then return {'conflict', f[1]} end
     return {'existing', f[1]}
@@ -25,6 +34,7 @@ log_event(KEYS[3], {at = now, event = 'created', progress = 0})
 local ttl = retention_ms(tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[3]), now)
 if KEYS[4] then
   redis.call('HSET', KEYS[4], 'job', ARGV[1], 'fp', ARGV[9])
+  redis.call('HSET', KEYS[1], 'idem', KEYS[4])
   touch({KEYS[1], KEYS[3], KEYS[4]}, KEYS[2], ttl)
 else
   touch({KEYS[1], KEYS[3]}, KEYS[2], ttl)

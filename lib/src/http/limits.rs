@@ -1,0 +1,518 @@
+//! Spend limits at the API's door: per-client and overall sliding windows
+//! on the routes that cost money (`start`, the synchronous
+//! `POST /api/professional-report`, `retry`), and the daily budget of paid
+//! upstream calls that a new job needs.
+//!
+//! A handler that starts paid work makes ONE call, [`check`], before
+//! anything else and adds the returned [`Allowance`]'s headers to its
+//! answer. `start` and `retry` do; the synchronous route must call
+//! `check(app, &req, Action::Start)` too (it shares `start`'s windows: one
+//! report is one report, whichever route builds it), and
+//! [`budget_open`] before it builds.
+//!
+//! Who "a client" is: on Vercel the address Vercel's edge writes into
+//! `x-vercel-forwarded-for` (else `x-real-ip`), which a caller cannot set;
+//! on the dev-server the socket's peer address (the hyper host passes it as
+//! a [`PeerAddr`] request extension); `x-forwarded-for` only when
+//! `TRUST_PROXY` says how many proxies in front append to it. IPv6
+//! addresses count by their /64, which one household or one machine gets
+//! whole. Addresses are stored only hashed (SHA-256, truncated), never as
+//! written.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Request, Response};
+use sha2::{Digest, Sha256};
+
+use super::{hex, ApiError, App};
+use crate::config::{env_str, ConfigError};
+use crate::store::limits::{
+    budget_day, remaining, retry_after, until_budget_reset, HitOutcome, Window, WindowCount,
+};
+use crate::store::{to_ms, StoreError};
+
+/// The peer's socket address, set by a host that has one (the dev-server).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerAddr(pub SocketAddr);
+
+/// At most `limit` hits per `window`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rate {
+    /// Hits per window (at least 1).
+    pub limit: u64,
+    /// The window.
+    pub window: Duration,
+}
+
+impl Rate {
+    /// `limit` per `secs` seconds.
+    pub const fn per_secs(limit: u64, secs: u64) -> Self {
+        Self {
+            limit,
+            window: Duration::from_secs(secs),
+        }
+    }
+
+    /// Parses `N/SECONDS` (e.g. `20/3600`); `off` is `None` (no limit).
+    fn parse(name: &str, value: &str) -> Result<Option<Self>, ConfigError> {
+        if value.eq_ignore_ascii_case("off") {
+            return Ok(None);
+        }
+        let bad = || ConfigError::invalid(name, "expected COUNT/SECONDS (e.g. 20/3600) or off");
+        let (n, secs) = value.split_once('/').ok_or_else(bad)?;
+        let n: u64 = n.trim().parse().map_err(|_| bad())?;
+        let secs: u64 = secs.trim().parse().map_err(|_| bad())?;
+        if n == 0 || secs == 0 {
+            return Err(bad());
+        }
+        Ok(Some(Self::per_secs(n, secs)))
+    }
+}
+
+/// Where a request's client address comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientIp {
+    /// `x-vercel-forwarded-for`, else `x-real-ip` (set by Vercel's edge).
+    Vercel,
+    /// The socket's peer address ([`PeerAddr`]).
+    Peer,
+    /// The `hops`-th address from the right of `x-forwarded-for` (each of
+    /// the `hops` trusted proxies appends one), else the peer.
+    ForwardedFor {
+        /// Trusted proxies in front of the server (at least 1).
+        hops: usize,
+    },
+}
+
+/// Every knob of the limits (README "Limits" lists them with defaults).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LimitsConfig {
+    /// Starts per client (`RATE_LIMIT_START_PER_CLIENT`, default 20/3600).
+    pub start_per_client: Option<Rate>,
+    /// Starts overall, every client together (`RATE_LIMIT_START_OVERALL`,
+    /// default 300/3600).
+    pub start_overall: Option<Rate>,
+    /// Manual retries per client (`RATE_LIMIT_RETRY_PER_CLIENT`, default
+    /// 60/3600).
+    pub retry_per_client: Option<Rate>,
+    /// Manual retries overall (`RATE_LIMIT_RETRY_OVERALL`, default 600/3600).
+    pub retry_overall: Option<Rate>,
+    /// Paid upstream calls per UTC day, shared by every instance
+    /// (`DAILY_PAID_CALL_BUDGET`, default 2000; `off` for none).
+    pub daily_paid_calls: Option<u64>,
+    /// Where the client address comes from (`TRUST_PROXY` on the
+    /// dev-server; always [`ClientIp::Vercel`] in a Vercel function).
+    pub client_ip: ClientIp,
+}
+
+impl Default for LimitsConfig {
+    /// Generous for a family (a report takes minutes to read; 20 an hour
+    /// from one address is far more than anyone needs) and tight for a
+    /// script (20 an hour, 300 an hour overall, 2,000 paid calls a day: a
+    /// report makes about 10).
+    fn default() -> Self {
+        Self {
+            start_per_client: Some(Rate::per_secs(20, 3600)),
+            start_overall: Some(Rate::per_secs(300, 3600)),
+            retry_per_client: Some(Rate::per_secs(60, 3600)),
+            retry_overall: Some(Rate::per_secs(600, 3600)),
+            daily_paid_calls: Some(2000),
+            client_ip: ClientIp::Peer,
+        }
+    }
+}
+
+impl LimitsConfig {
+    /// No limit at all (tests that drive thousands of jobs from one client).
+    pub fn unlimited() -> Self {
+        Self {
+            start_per_client: None,
+            start_overall: None,
+            retry_per_client: None,
+            retry_overall: None,
+            daily_paid_calls: None,
+            client_ip: ClientIp::Peer,
+        }
+    }
+
+    /// The defaults overridden through `lookup` (see the fields). On Vercel
+    /// (`vercel`) the client address is always Vercel's header.
+    pub fn from_lookup(
+        lookup: &impl Fn(&str) -> Option<String>,
+        vercel: bool,
+    ) -> Result<Self, ConfigError> {
+        let mut c = Self::default();
+        for (name, slot) in [
+            ("RATE_LIMIT_START_PER_CLIENT", &mut c.start_per_client),
+            ("RATE_LIMIT_START_OVERALL", &mut c.start_overall),
+            ("RATE_LIMIT_RETRY_PER_CLIENT", &mut c.retry_per_client),
+            ("RATE_LIMIT_RETRY_OVERALL", &mut c.retry_overall),
+        ] {
+            if let Some(v) = env_str(lookup, name) {
+                *slot = Rate::parse(name, &v)?;
+            }
+        }
+        if let Some(v) = env_str(lookup, "DAILY_PAID_CALL_BUDGET") {
+            c.daily_paid_calls = if v.eq_ignore_ascii_case("off") {
+                None
+            } else {
+                Some(v.parse().map_err(|_| {
+                    ConfigError::invalid(
+                        "DAILY_PAID_CALL_BUDGET",
+                        "expected a whole number of calls or off",
+                    )
+                })?)
+            };
+        }
+        c.client_ip = if vercel {
+            ClientIp::Vercel
+        } else {
+            match env_str(lookup, "TRUST_PROXY").map(|v| v.to_ascii_lowercase()) {
+                None => ClientIp::Peer,
+                Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => ClientIp::Peer,
+                Some(v) if ["true", "yes", "on"].contains(&v.as_str()) => {
+                    ClientIp::ForwardedFor { hops: 1 }
+                }
+                Some(v) => match v.parse::<usize>() {
+                    Ok(hops) if hops >= 1 => ClientIp::ForwardedFor { hops },
+                    _ => {
+                        return Err(ConfigError::invalid(
+                            "TRUST_PROXY",
+                            "expected false, true or the number of trusted proxies",
+                        ))
+                    }
+                },
+            }
+        };
+        Ok(c)
+    }
+}
+
+/// The route families that are limited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// A new report: `start` and the synchronous route.
+    Start,
+    /// A manual retry.
+    Retry,
+}
+
+impl Action {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Start => "start",
+            Self::Retry => "retry",
+        }
+    }
+}
+
+/// The client's address as [`LimitsConfig::client_ip`] says, or `None`
+/// when the request carries none (an in-process call).
+pub fn client_ip(req: &Request<Bytes>, source: ClientIp) -> Option<IpAddr> {
+    let header_ip = |name: &str, from_right: Option<usize>| -> Option<IpAddr> {
+        let v = req.headers().get(name)?.to_str().ok()?;
+        let parts: Vec<&str> = v.split(',').map(str::trim).collect();
+        let part = match from_right {
+            None => parts.first().copied(),
+            Some(n) => parts
+                .len()
+                .checked_sub(n)
+                .and_then(|i| parts.get(i).copied()),
+        }?;
+        parse_ip(part)
+    };
+    let peer = || req.extensions().get::<PeerAddr>().map(|p| p.0.ip());
+    match source {
+        ClientIp::Vercel => header_ip("x-vercel-forwarded-for", None)
+            .or_else(|| header_ip("x-real-ip", None))
+            .or_else(peer),
+        ClientIp::Peer => peer(),
+        ClientIp::ForwardedFor { hops } => header_ip("x-forwarded-for", Some(hops)).or_else(peer),
+    }
+}
+
+fn parse_ip(s: &str) -> Option<IpAddr> {
+    s.parse::<IpAddr>()
+        .ok()
+        .or_else(|| s.parse::<SocketAddr>().ok().map(|a| a.ip()))
+}
+
+/// The bucket name of a client: a hash of its address (IPv6 by /64), so
+/// no address is stored as written. No address at all is one shared
+/// client, `unknown`.
+pub fn client_key(ip: Option<IpAddr>) -> String {
+    let Some(ip) = ip else {
+        return "unknown".to_owned();
+    };
+    let canonical = match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    };
+    hex(&Sha256::digest(canonical.as_bytes())[..12])
+}
+
+/// What [`check`] allowed: the `RateLimit-*` headers of the tightest
+/// window, for the answer.
+#[derive(Clone, Debug, Default)]
+pub struct Allowance {
+    headers: Vec<(&'static str, HeaderValue)>,
+    /// The client's bucket name (scopes idempotency keys too).
+    pub client: String,
+}
+
+impl Allowance {
+    /// Adds the `RateLimit-*` headers to `response`.
+    pub fn apply(&self, response: &mut Response<Bytes>) {
+        for (name, value) in &self.headers {
+            response.headers_mut().insert(*name, value.clone());
+        }
+    }
+}
+
+/// The `RateLimit-*` headers (draft-ietf-httpapi-ratelimit-headers:
+/// `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` in seconds,
+/// and `RateLimit-Policy` as `limit;w=window`).
+pub(crate) fn rate_headers(
+    limit: u64,
+    window: Duration,
+    remaining: u64,
+    reset: Duration,
+) -> Vec<(&'static str, HeaderValue)> {
+    vec![
+        ("ratelimit-limit", HeaderValue::from(limit)),
+        ("ratelimit-remaining", HeaderValue::from(remaining)),
+        ("ratelimit-reset", HeaderValue::from(secs_up(reset))),
+        (
+            "ratelimit-policy",
+            HeaderValue::from_str(&format!("{limit};w={}", window.as_secs().max(1)))
+                .unwrap_or_else(|_| HeaderValue::from_static("0")),
+        ),
+    ]
+}
+
+/// Whole seconds, rounded up.
+pub(crate) fn secs_up(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
+/// Counts one `action` by this request's client against the per-client and
+/// the overall window, atomically in the store. `Err(RateLimited)` (429
+/// with `Retry-After` and `RateLimit-*`) when either is full; nothing is
+/// counted then. A store without limits (a test wrapper) allows everything.
+pub async fn check(app: &App, req: &Request<Bytes>, action: Action) -> Result<Allowance, ApiError> {
+    let config = &app.config.limits;
+    let client = client_key(client_ip(req, config.client_ip));
+    let (per_client, overall) = match action {
+        Action::Start => (config.start_per_client, config.start_overall),
+        Action::Retry => (config.retry_per_client, config.retry_overall),
+    };
+    let mut windows: Vec<(Window, &'static str)> = Vec::with_capacity(2);
+    if let Some(r) = per_client {
+        windows.push((
+            Window {
+                key: format!("{}:client:{client}", action.name()),
+                limit: r.limit,
+                window: r.window,
+            },
+            "client",
+        ));
+    }
+    if let Some(r) = overall {
+        windows.push((
+            Window {
+                key: format!("{}:overall", action.name()),
+                limit: r.limit,
+                window: r.window,
+            },
+            "overall",
+        ));
+    }
+    let store = app.engine.store();
+    let (Some(limits), false) = (store.limits(), windows.is_empty()) else {
+        return Ok(Allowance {
+            headers: Vec::new(),
+            client,
+        });
+    };
+    let now = app.engine.now();
+    let now_ms = to_ms(now);
+    let plain: Vec<Window> = windows.iter().map(|(w, _)| w.clone()).collect();
+    let wms = |w: &Window| crate::store::limits::window_ms(w.window);
+    match limits.hit(&plain, now).await? {
+        HitOutcome::Allowed(counts) => {
+            // Report the window with the fewest hits left.
+            let tightest = plain
+                .iter()
+                .zip(&counts)
+                .min_by_key(|(w, c)| remaining(**c, w.limit, now_ms, wms(w)));
+            let headers = match tightest {
+                Some((w, c)) => {
+                    let left = remaining(*c, w.limit, now_ms, wms(w));
+                    let full = WindowCount {
+                        current: c.current + left,
+                        previous: c.previous,
+                    };
+                    rate_headers(
+                        w.limit,
+                        w.window,
+                        left,
+                        retry_after(full, w.limit, now_ms, wms(w)).max(Duration::from_secs(0)),
+                    )
+                }
+                None => Vec::new(),
+            };
+            Ok(Allowance { headers, client })
+        }
+        HitOutcome::Refused { index, count } => {
+            let (w, scope) = windows
+                .get(index)
+                .cloned()
+                .ok_or_else(|| StoreError::Corrupt("rate limit window index".into()))?;
+            let wait = retry_after(count, w.limit, now_ms, wms(&w));
+            tracing::info!(action = action.name(), scope, "rate limited");
+            Err(ApiError::RateLimited {
+                scope,
+                limit: w.limit,
+                window: w.window,
+                retry_after: wait.max(Duration::from_secs(1)),
+            })
+        }
+    }
+}
+
+/// Whether the day's budget of paid calls still has room for a new job.
+/// `Err(BudgetSpent)` (503 `budget_exhausted`, `Retry-After` until 00:00
+/// UTC) when it is spent. Jobs already accepted are not refused: their
+/// paid calls wait for the next day (see `engine::budget`).
+pub async fn budget_open(app: &App) -> Result<(), ApiError> {
+    let (Some(limit), Some(limits)) = (
+        app.config.limits.daily_paid_calls,
+        app.engine.store().limits(),
+    ) else {
+        return Ok(());
+    };
+    let now = app.engine.now();
+    if limits.spent(&budget_day(now)).await? >= limit {
+        return Err(ApiError::BudgetSpent {
+            retry_after: until_budget_reset(now),
+        });
+    }
+    Ok(())
+}
+
+/// The headers of a 429 (`Retry-After` and `RateLimit-*`).
+pub(crate) fn refusal_headers(
+    headers: &mut HeaderMap,
+    limit: u64,
+    window: Duration,
+    retry_after: Duration,
+) {
+    for (name, value) in rate_headers(limit, window, 0, retry_after) {
+        headers.insert(name, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(headers: &[(&str, &str)], peer: Option<&str>) -> Request<Bytes> {
+        let mut b = Request::builder().uri("/");
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        let mut r = b.body(Bytes::new()).unwrap();
+        if let Some(p) = peer {
+            r.extensions_mut().insert(PeerAddr(p.parse().unwrap()));
+        }
+        r
+    }
+
+    #[test]
+    fn client_address_sources() {
+        let spoof = [
+            ("x-forwarded-for", "6.6.6.6, 10.0.0.1"),
+            ("x-vercel-forwarded-for", "1.2.3.4"),
+        ];
+        let r = req(&spoof, Some("127.0.0.1:5000"));
+        assert_eq!(
+            client_ip(&r, ClientIp::Vercel),
+            Some("1.2.3.4".parse().unwrap())
+        );
+        // The dev-server ignores headers unless told to trust a proxy.
+        assert_eq!(
+            client_ip(&r, ClientIp::Peer),
+            Some("127.0.0.1".parse().unwrap())
+        );
+        // One trusted proxy: the address it appended, not the client's claim.
+        assert_eq!(
+            client_ip(&r, ClientIp::ForwardedFor { hops: 1 }),
+            Some("10.0.0.1".parse().unwrap())
+        );
+        assert_eq!(
+            client_ip(&r, ClientIp::ForwardedFor { hops: 2 }),
+            Some("6.6.6.6".parse().unwrap())
+        );
+        let r = req(&[("x-real-ip", "5.6.7.8")], None);
+        assert_eq!(
+            client_ip(&r, ClientIp::Vercel),
+            Some("5.6.7.8".parse().unwrap())
+        );
+        assert_eq!(client_ip(&r, ClientIp::Peer), None);
+    }
+
+    #[test]
+    fn client_keys_hash_addresses_and_group_ipv6_by_64() {
+        let a = client_key(Some("2001:db8:1:2:aaaa::1".parse().unwrap()));
+        let b = client_key(Some("2001:db8:1:2:bbbb::2".parse().unwrap()));
+        let c = client_key(Some("2001:db8:1:3::1".parse().unwrap()));
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        let v4 = client_key(Some("192.0.2.7".parse().unwrap()));
+        assert!(!v4.contains("192"));
+        assert_eq!(v4, client_key(Some("::ffff:192.0.2.7".parse().unwrap())));
+        assert_eq!(client_key(None), "unknown");
+    }
+
+    #[test]
+    fn config_from_env() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let c = LimitsConfig::from_lookup(&env(&[]), false).unwrap();
+        assert_eq!(c, LimitsConfig::default());
+        let c = LimitsConfig::from_lookup(
+            &env(&[
+                ("RATE_LIMIT_START_PER_CLIENT", "5/60"),
+                ("RATE_LIMIT_RETRY_OVERALL", "off"),
+                ("DAILY_PAID_CALL_BUDGET", "7"),
+                ("TRUST_PROXY", "2"),
+            ]),
+            false,
+        )
+        .unwrap();
+        assert_eq!(c.start_per_client, Some(Rate::per_secs(5, 60)));
+        assert_eq!(c.retry_overall, None);
+        assert_eq!(c.daily_paid_calls, Some(7));
+        assert_eq!(c.client_ip, ClientIp::ForwardedFor { hops: 2 });
+        // On Vercel, TRUST_PROXY cannot switch the header off.
+        let c = LimitsConfig::from_lookup(&env(&[("TRUST_PROXY", "false")]), true).unwrap();
+        assert_eq!(c.client_ip, ClientIp::Vercel);
+        let e = LimitsConfig::from_lookup(&env(&[("RATE_LIMIT_START_OVERALL", "lots")]), false)
+            .unwrap_err();
+        assert_eq!(e.name, "RATE_LIMIT_START_OVERALL");
+    }
+}

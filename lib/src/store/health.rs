@@ -1,0 +1,98 @@
+//! Redis health at start: the eviction policy.
+//!
+//! Jobs live in Redis with TTLs; an eviction policy (`allkeys-*`, and the
+//! `volatile-*` ones too, because every job key has a TTL) lets Redis drop
+//! jobs, their data or their idempotency keys silently when memory runs
+//! short: accepted jobs answer 404, "completed" reports lose their data.
+//! With `noeviction` a full Redis refuses writes instead, which the API
+//! answers with 503 `store_full`. So a Vercel deployment refuses to start
+//! on an evicting Redis; the dev-server only warns. Where `CONFIG GET` is
+//! not allowed (Upstash), the policy cannot be read: the log says eviction
+//! must stay off (Upstash's "Eviction" setting).
+
+use super::redis::{unavailable, RedisStore};
+use super::Result;
+
+/// What the server said about `maxmemory-policy`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EvictionPolicy {
+    /// `noeviction`: a full Redis refuses writes.
+    Off,
+    /// A policy that deletes keys when memory runs short.
+    Evicts(String),
+    /// The policy could not be read (`CONFIG` not allowed, e.g. Upstash).
+    Unknown,
+}
+
+/// What to do about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Fine.
+    Ok,
+    /// Start, but log this warning.
+    Warn(String),
+    /// Refuse to start, for this reason.
+    Refuse(String),
+}
+
+/// The decision, pure: `strict` on Vercel, lenient on the dev-server.
+pub fn judge(policy: &EvictionPolicy, strict: bool) -> Verdict {
+    match policy {
+        EvictionPolicy::Off => Verdict::Ok,
+        EvictionPolicy::Evicts(p) => {
+            let msg = format!(
+                "Redis maxmemory-policy is {p}: it may silently delete jobs; set it to noeviction"
+            );
+            if strict {
+                Verdict::Refuse(msg)
+            } else {
+                Verdict::Warn(msg)
+            }
+        }
+        EvictionPolicy::Unknown => Verdict::Warn(
+            "Redis maxmemory-policy cannot be read (CONFIG not allowed, e.g. Upstash): eviction must stay off, or jobs may vanish"
+                .to_owned(),
+        ),
+    }
+}
+
+impl RedisStore {
+    /// Reads `maxmemory-policy` with `CONFIG GET`. An error reply (command
+    /// not allowed or unknown) is [`EvictionPolicy::Unknown`]; only a
+    /// connection failure is an error.
+    pub async fn eviction_policy(&self) -> Result<EvictionPolicy> {
+        let mut conn = self.conn.clone();
+        let reply: std::result::Result<Vec<String>, ::redis::RedisError> = ::redis::cmd("CONFIG")
+            .arg("GET")
+            .arg("maxmemory-policy")
+            .query_async(&mut conn)
+            .await;
+        match reply {
+            Ok(pair) => Ok(match pair.get(1).map(String::as_str) {
+                Some("noeviction") => EvictionPolicy::Off,
+                Some(p) => EvictionPolicy::Evicts(p.to_owned()),
+                None => EvictionPolicy::Unknown,
+            }),
+            // The server answered with an error (unknown command, NOPERM):
+            // it is reachable, the policy just cannot be read.
+            Err(e) if e.code().is_some() => Ok(EvictionPolicy::Unknown),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evicting_policies_are_refused_only_when_strict() {
+        let lru = EvictionPolicy::Evicts("allkeys-lru".into());
+        assert!(matches!(judge(&lru, true), Verdict::Refuse(m) if m.contains("allkeys-lru")));
+        assert!(matches!(judge(&lru, false), Verdict::Warn(_)));
+        assert_eq!(judge(&EvictionPolicy::Off, true), Verdict::Ok);
+        assert!(
+            matches!(judge(&EvictionPolicy::Unknown, true), Verdict::Warn(m) if m.contains("must stay off"))
+        );
+    }
+}

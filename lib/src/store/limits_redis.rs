@@ -1,0 +1,133 @@
+//! [`LimitStore`] on Redis: `lua/rate_limit.lua` and `lua/spend_budget.lua`,
+//! one atomic script per call, every key in `KEYS`.
+//!
+//! Keys under the store's prefix `{p}`:
+//! - `{p}rl:{name}:{bucket}`: hits of one sliding-window bucket (a string
+//!   counter living two windows and a second);
+//! - `{p}budget:{YYYY-MM-DD}`: paid calls taken that UTC day (two days).
+
+use ::redis::{Script, Value};
+use chrono::{DateTime, Utc};
+
+use super::async_trait_shim::BoxFuture;
+use super::limits::{bucket, window_ms, HitOutcome, LimitStore, Spend, Window, WindowCount};
+use super::redis::{corrupt, string, unavailable, RedisStore};
+use super::{to_ms, Result};
+
+/// How long a budget day's counter lives: two days, so yesterday's count is
+/// still there to read around midnight.
+const BUDGET_TTL_MS: i64 = 2 * 24 * 3600 * 1000;
+
+/// The scripts of the limits and of erasure (standalone: `common.lua` is
+/// not prepended).
+#[derive(Debug)]
+pub(super) struct SafetyScripts {
+    pub(super) rate_limit: Script,
+    pub(super) spend_budget: Script,
+    pub(super) erase: Script,
+}
+
+impl SafetyScripts {
+    pub(super) fn new() -> Self {
+        Self {
+            rate_limit: Script::new(include_str!("lua/rate_limit.lua")),
+            spend_budget: Script::new(include_str!("lua/spend_budget.lua")),
+            erase: Script::new(include_str!("lua/erase.lua")),
+        }
+    }
+}
+
+fn ints(v: Value) -> Result<Vec<u64>> {
+    let items = match v {
+        Value::Array(items) => items,
+        _ => return Err(corrupt("expected an array reply")),
+    };
+    items
+        .into_iter()
+        .map(|v| {
+            string(v)?
+                .parse::<u64>()
+                .map_err(|_| corrupt("expected an integer"))
+        })
+        .collect()
+}
+
+impl RedisStore {
+    fn budget_key(&self, day: &str) -> String {
+        format!("{}budget:{day}", self.prefix)
+    }
+
+    async fn hit_windows(&self, windows: &[Window], now: DateTime<Utc>) -> Result<HitOutcome> {
+        if windows.is_empty() {
+            return Ok(HitOutcome::Allowed(Vec::new()));
+        }
+        let now_ms = to_ms(now);
+        let mut inv = self.safety.rate_limit.prepare_invoke();
+        inv.arg(now_ms);
+        for w in windows {
+            let wms = window_ms(w.window);
+            let b = bucket(now_ms, wms);
+            inv.key(format!("{}rl:{}:{b}", self.prefix, w.key))
+                .key(format!("{}rl:{}:{}", self.prefix, w.key, b - 1))
+                .arg(w.limit)
+                .arg(wms);
+        }
+        let mut conn = self.conn.clone();
+        let reply: Value = inv.invoke_async(&mut conn).await.map_err(unavailable)?;
+        let n = ints(reply)?;
+        match n.split_first() {
+            Some((1, rest)) => Ok(HitOutcome::Allowed(
+                rest.chunks(2)
+                    .map(|c| WindowCount {
+                        current: c[0],
+                        previous: c.get(1).copied().unwrap_or(0),
+                    })
+                    .collect(),
+            )),
+            Some((0, [index, current, previous])) => Ok(HitOutcome::Refused {
+                index: usize::try_from(*index).map_err(|_| corrupt("window index"))?,
+                count: WindowCount {
+                    current: *current,
+                    previous: *previous,
+                },
+            }),
+            _ => Err(corrupt("unexpected rate limit reply")),
+        }
+    }
+}
+
+impl LimitStore for RedisStore {
+    fn hit<'a>(
+        &'a self,
+        windows: &'a [Window],
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<HitOutcome>> {
+        Box::pin(self.hit_windows(windows, now))
+    }
+
+    fn spend<'a>(&'a self, day: &'a str, limit: u64) -> BoxFuture<'a, Result<Spend>> {
+        Box::pin(async move {
+            let mut inv = self.safety.spend_budget.key(self.budget_key(day));
+            inv.arg(limit).arg(BUDGET_TTL_MS);
+            let mut conn = self.conn.clone();
+            let reply: Value = inv.invoke_async(&mut conn).await.map_err(unavailable)?;
+            match ints(reply)?.as_slice() {
+                [1, used] => Ok(Spend::Granted { used: *used }),
+                [0, used] => Ok(Spend::Spent { used: *used }),
+                _ => Err(corrupt("unexpected budget reply")),
+            }
+        })
+    }
+
+    fn spent<'a>(&'a self, day: &'a str) -> BoxFuture<'a, Result<u64>> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            let used: Option<u64> = ::redis::cmd("GET")
+                .arg(self.budget_key(day))
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            Ok(used.unwrap_or(0))
+        })
+    }
+}
