@@ -145,6 +145,21 @@ pub async fn keys_on(url: &str, prefix: &str) -> Vec<String> {
     scan(&mut conn, prefix).await
 }
 
+/// One hash field of `key` on the Redis at `url` (a test's own
+/// redis-server), `None` when absent.
+pub async fn hget_on(url: &str, key: &str, field: &str) -> Option<String> {
+    if let Err(why) = check_private(url) {
+        panic!("{why}");
+    }
+    let mut conn = connection_to(url).await;
+    ::redis::cmd("HGET")
+        .arg(key)
+        .arg(field)
+        .query_async(&mut conn)
+        .await
+        .expect("HGET on the test Redis")
+}
+
 async fn raw_connection() -> ::redis::aio::MultiplexedConnection {
     connection_to(&url()).await
 }
