@@ -50,8 +50,48 @@ pub struct ComparisonRow {
     pub category: &'static str,
     /// Row label.
     pub metric: &'static str,
-    /// Cells by home id (a home without the fact has no cell).
-    pub homes: BTreeMap<String, Cell>,
+    /// Cells by home id (a home without the fact has no cell), in rank
+    /// order.
+    pub homes: RankedCells,
+}
+
+/// A row's cells by home id, kept in the homes' rank order. The client
+/// takes its columns, and labels them `#1`…`#5`, from the first row's key
+/// order, so a map sorted by id would put the wrong home under `#1`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RankedCells(pub Vec<(String, Cell)>);
+
+impl RankedCells {
+    /// The cell of `home_id`.
+    pub fn get(&self, home_id: &str) -> Option<&Cell> {
+        self.0.iter().find(|(id, _)| id == home_id).map(|(_, c)| c)
+    }
+
+    /// How many homes have a cell.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether no home has a cell.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The home ids with a cell, in rank order.
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(id, _)| id)
+    }
+}
+
+impl Serialize for RankedCells {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (id, cell) in &self.0 {
+            map.serialize_entry(id, cell)?;
+        }
+        map.end()
+    }
 }
 
 /// Client `MatchScoreRanking`.
@@ -300,19 +340,21 @@ fn row(
     cell: impl Fn(&HomeFacts) -> Option<Cell>,
     best_is_max: Option<bool>,
 ) -> ComparisonRow {
-    let mut cells: BTreeMap<String, Cell> = homes
-        .iter()
+    let mut ranked: Vec<&HomeFacts> = homes.iter().collect();
+    ranked.sort_by_key(|h| h.rank);
+    let mut cells: Vec<(String, Cell)> = ranked
+        .into_iter()
         .filter_map(|h| cell(h).map(|c| (h.id.clone(), c)))
         .collect();
     if let Some(max) = best_is_max {
-        let sorts: Vec<f64> = cells.values().filter_map(|c| c.sort_value).collect();
+        let sorts: Vec<f64> = cells.iter().filter_map(|(_, c)| c.sort_value).collect();
         let best = if max {
             sorts.iter().copied().reduce(f64::max)
         } else {
             sorts.iter().copied().reduce(f64::min)
         };
         if sorts.len() > 1 {
-            for c in cells.values_mut() {
+            for (_, c) in &mut cells {
                 c.highlight = c.sort_value.is_some() && c.sort_value == best;
             }
         }
@@ -320,7 +362,7 @@ fn row(
     ComparisonRow {
         category,
         metric,
-        homes: cells,
+        homes: RankedCells(cells),
     }
 }
 
@@ -938,6 +980,20 @@ mod tests {
         a.google.as_mut().unwrap().rating = Some(4.5);
         a.google.as_mut().unwrap().review_count = Some(9);
         assert!(!diff_ids(&[a]).contains(&"comparative.strong_reputation"));
+    }
+
+    #[test]
+    fn cells_follow_the_rank_order_not_the_ids() {
+        let mut first = home(1);
+        first.id = "Z-LAST-BY-ID".into();
+        let mut second = home(2);
+        second.id = "A-FIRST-BY-ID".into();
+        let c = compare(&input(vec![second, first]), "t").unwrap();
+        let json = serde_json::to_string(&c.comparison_table[0].homes).unwrap();
+        assert!(
+            json.find("Z-LAST-BY-ID") < json.find("A-FIRST-BY-ID"),
+            "rank 1 first: {json}"
+        );
     }
 
     #[test]
