@@ -199,7 +199,8 @@ async fn a_failed_job_answers_a_json_error_with_detail() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_preflight_for_the_route_is_answered() {
-    let (_proc, base) = dev_server(&[]);
+    // CORS is off unless the deployment lists its frontend's origin.
+    let (_proc, base) = dev_server(&[("CORS_ALLOWED_ORIGINS", "http://localhost:5173")]);
     let resp = reqwest::Client::new()
         .request(
             reqwest::Method::OPTIONS,
@@ -215,6 +216,6 @@ async fn a_preflight_for_the_route_is_answered() {
         resp.headers()
             .get("access-control-allow-origin")
             .and_then(|v| v.to_str().ok()),
-        Some("*")
+        Some("http://localhost:5173")
     );
 }
