@@ -925,6 +925,50 @@ mod tests {
         assert_eq!(report["careHomes"][0]["contact"]["phone"], "0121 000 0000");
     }
 
+    /// The judgement is recomputed from the facts of each read: a partial
+    /// report's sections name the inputs still missing, and once the retry
+    /// loads them the sections read the new data and name nothing.
+    #[tokio::test]
+    async fn the_sections_follow_the_sources_as_they_arrive() {
+        let q = Questionnaire::parse(&sample()).unwrap();
+        let plan = demo_plan(&q).await;
+        let failed = [(0, SourceType::Cqc), (1, SourceType::Fsa)];
+        let mut slots = slots_for(&plan, &failed);
+        let directory = Directory::demo();
+        let read = |slots: &[Slot]| {
+            let data = data_for(slots);
+            serde_json::to_value(judged(&q, &plan, JOB, slots, &data, &directory, now())).unwrap()
+        };
+        let partial = read(&slots);
+        let missing = partial["riskAssessment"]["missingInputs"]
+            .as_array()
+            .unwrap();
+        let first = &plan.homes[0].home.name;
+        assert!(
+            missing
+                .iter()
+                .any(|m| m.as_str().unwrap().starts_with(&format!("{first}: cqc"))),
+            "{missing:?}"
+        );
+        assert_eq!(missing.len(), 2, "{missing:?}");
+        for s in &mut slots {
+            s.status = SlotStatus::Loaded;
+            s.error = None;
+        }
+        let complete = read(&slots);
+        assert_eq!(complete["isPartial"], false);
+        assert_eq!(complete["riskAssessment"]["missingInputs"], json!([]));
+        // The newly loaded CQC data (Safe: Requires improvement) is judged;
+        // the directory's ratings for the home said nothing of it.
+        let before = &partial["riskAssessment"]["homes_assessment"][0];
+        assert!(
+            !before.to_string().contains("Requires improvement"),
+            "{before}"
+        );
+        let home = &complete["riskAssessment"]["homes_assessment"][0];
+        assert!(home.to_string().contains("Requires improvement"), "{home}");
+    }
+
     #[tokio::test]
     async fn partial_report_becomes_complete_when_the_missing_sources_load() {
         let plan = demo_plan(&Questionnaire::parse(&sample()).unwrap()).await;
