@@ -486,20 +486,175 @@ fn check_invariants(status: StatusCode, headers: &HeaderMap, raw: &[u8]) -> Valu
     body
 }
 
+// ---------------------------------------------------------------------------
+// Every answer against the OpenAPI document
+
+/// The method and path of a request, kept to find its operation once the
+/// request has been handed over.
+struct Asked {
+    method: Method,
+    path: String,
+}
+
+impl Asked {
+    fn of(request: &Request<Bytes>) -> Self {
+        Self {
+            method: request.method().clone(),
+            path: request.uri().path().to_owned(),
+        }
+    }
+}
+
+fn openapi_doc() -> &'static Value {
+    static DOC: OnceLock<Value> = OnceLock::new();
+    DOC.get_or_init(http::openapi::document)
+}
+
+type Validators = Mutex<std::collections::HashMap<String, Arc<jsonschema::Validator>>>;
+
+/// The validator of the component `reference` names (`#/components/...`),
+/// compiled once: the schema is the reference itself beside the document's
+/// components, so every `$ref` inside resolves within the document.
+fn validator(reference: &str) -> Arc<jsonschema::Validator> {
+    static VALIDATORS: OnceLock<Validators> = OnceLock::new();
+    let mut cache = VALIDATORS.get_or_init(Validators::default).lock().unwrap();
+    cache
+        .entry(reference.to_owned())
+        .or_insert_with(|| {
+            let schema = json!({ "$ref": reference, "components": openapi_doc()["components"] });
+            Arc::new(jsonschema::validator_for(&schema).expect("the OpenAPI schemas compile"))
+        })
+        .clone()
+}
+
+/// The document's operation for `method` on `path` (a `{job_id}` template
+/// takes one segment, or none when the id comes in the query), with its
+/// path template.
+fn operation(method: &Method, path: &str) -> Option<(&'static str, &'static Value)> {
+    let doc = openapi_doc();
+    let paths = doc["paths"].as_object().unwrap();
+    let path = if path.len() > 1 {
+        path.trim_end_matches('/')
+    } else {
+        path
+    };
+    let key = method.as_str().to_ascii_lowercase();
+    let exact = paths.get_key_value(path).filter(|(_, ops)| ops.get(&key).is_some());
+    let templated = || {
+        paths.iter().find(|(template, ops)| {
+            let Some(prefix) = template.strip_suffix("{job_id}") else {
+                return false;
+            };
+            let segment_or_query = path.strip_prefix(prefix).is_some_and(|seg| !seg.contains('/'))
+                || path == prefix.trim_end_matches('/');
+            segment_or_query && ops.get(&key).is_some()
+        })
+    };
+    exact
+        .or_else(templated)
+        .map(|(template, ops)| (template.as_str(), &ops[&key]))
+}
+
+thread_local! {
+    /// The (method, path template, status) of every answer this test's
+    /// thread checked against its operation (each test has its own thread).
+    static ANSWERED: std::cell::RefCell<std::collections::BTreeSet<(String, String, u16)>> =
+        const { std::cell::RefCell::new(std::collections::BTreeSet::new()) };
+}
+
+/// Checks an answer against the OpenAPI document: its status is one the
+/// operation lists, an error's code is one that response names, and the
+/// body matches the response's schema. Requests outside every operation
+/// (unknown paths, other methods, another function's path) answer the
+/// `Error` schema.
+#[track_caller]
+fn check_against_openapi(asked: &Asked, status: StatusCode, body: &Value) {
+    if asked.method == Method::OPTIONS {
+        return;
+    }
+    let doc = openapi_doc();
+    let code = body["error"]["code"].as_str();
+    let outside = matches!(code, Some("route_not_found" | "method_not_allowed"));
+    let found = if outside {
+        None
+    } else {
+        operation(&asked.method, &asked.path)
+    };
+    let (reference, description) = match found {
+        Some((template, op)) => {
+            let response = &op["responses"][status.as_str()];
+            assert!(
+                response.is_object(),
+                "{} {} answered {status}, which its operation does not list: {body}",
+                asked.method,
+                asked.path
+            );
+            ANSWERED.with(|a| {
+                a.borrow_mut().insert((
+                    asked.method.to_string(),
+                    template.to_owned(),
+                    status.as_u16(),
+                ))
+            });
+            (
+                response["content"]["application/json"]["schema"]["$ref"].as_str(),
+                response["description"].as_str().unwrap(),
+            )
+        }
+        None => {
+            assert!(
+                !status.is_success(),
+                "{} {} succeeded outside every documented operation",
+                asked.method,
+                asked.path
+            );
+            (
+                Some("#/components/schemas/Error"),
+                doc["components"]["schemas"]["Error"]["description"]
+                    .as_str()
+                    .unwrap(),
+            )
+        }
+    };
+    if let Some(code) = code {
+        assert!(
+            description.contains(&format!("`{code}`")),
+            "{} {} answered {status} `{code}`, which the document's response does not name: {description}",
+            asked.method,
+            asked.path
+        );
+    }
+    if let Some(reference) = reference {
+        let problems: Vec<String> = validator(reference)
+            .iter_errors(body)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(
+            problems.is_empty(),
+            "{} {} answered {status} off its schema {reference}: {}\n{body}",
+            asked.method,
+            asked.path,
+            problems.join("; ")
+        );
+    }
+}
+
 impl Api {
     /// Serves `request` through the full router.
     async fn send(&self, request: Request<Bytes>) -> Reply {
+        let asked = Asked::of(&request);
         let response = http::handle(&self.app, request, &self.bg).await;
-        self.record(response)
+        self.record(&asked, response)
     }
 
     /// Serves `request` as the Vercel function of `only` does.
     async fn send_only(&self, request: Request<Bytes>, only: Endpoint) -> Reply {
+        let asked = Asked::of(&request);
         let response = http::handle_only(&self.app, request, &self.bg, Some(only)).await;
-        self.record(response)
+        self.record(&asked, response)
     }
 
-    fn record(&self, response: ::http::Response<Bytes>) -> Reply {
+    fn record(&self, asked: &Asked, response: ::http::Response<Bytes>) -> Reply {
         let (parts, raw) = response.into_parts();
         self.seen.lock().unwrap().push(format!(
             "{:?}\n{}",
@@ -507,6 +662,7 @@ impl Api {
             String::from_utf8_lossy(&raw)
         ));
         let body = check_invariants(parts.status, &parts.headers, &raw);
+        check_against_openapi(asked, parts.status, &body);
         Reply {
             status: parts.status,
             headers: parts.headers,
