@@ -2019,3 +2019,119 @@ async fn no_response_or_log_contains_contact_details() {
         assert!(!logs.contains(secret), "the logs contain {secret:?}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// The OpenAPI document's answers
+
+/// Every success answer the document lists, produced through the real
+/// handlers; [`check_against_openapi`] (run on every reply of this suite)
+/// validates each against its operation's schema, and this test checks that
+/// none of the documented answers went unproduced.
+#[tokio::test]
+async fn every_documented_answer_matches_its_schema() {
+    ANSWERED.with(|a| a.borrow_mut().clear());
+    let api = api_faults("neighbourhood:status=503,heal_after=1").await;
+    api.get("/health").await.expect(200);
+    api.get("/api/health").await.expect(200);
+    api.get("/api/openapi.json").await.expect(200);
+    // start (202) and status (200) of a partial job.
+    let id = partial_job(&api).await;
+    api.job_get(RESULT, id).await.expect(200);
+    api.job_get(MISSING, id).await.expect(200);
+    api.job_get(RETRY_STATUS, id).await.expect(200);
+    api.clock.advance(Duration::from_secs(36 * 60));
+    api.send(post(&format!("{RETRY}/{id}"))).await.expect(200);
+    api.get(CRON).await.expect(200);
+    // The synchronous route, settled (its processing runs while it waits)...
+    let sync = "/api/professional-report";
+    let (reply, ran) = tokio::join!(api.send(post_json(sync, &start_body())), async {
+        while api.bg.queued() == 0 {
+            tokio::task::yield_now().await;
+        }
+        api.bg.run().await
+    });
+    assert_eq!(ran, 1);
+    reply.expect(200);
+    // ...and not settled in time.
+    let impatient = api_with(Setup {
+        http: HttpConfig {
+            sync: http::sync::SyncConfig {
+                wait: Duration::ZERO,
+            },
+            ..HttpConfig::default()
+        },
+        ..Setup::default()
+    })
+    .await;
+    impatient
+        .send(post_json(sync, &start_body()))
+        .await
+        .expect(202);
+    let erase = Request::builder()
+        .method(Method::DELETE)
+        .uri(format!("/api/professional-report/{id}"))
+        .body(Bytes::new())
+        .unwrap();
+    api.send(erase).await.expect(200);
+
+    let documented: std::collections::BTreeSet<(String, String, u16)> = openapi_doc()["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, ops)| {
+            ops.as_object().unwrap().iter().flat_map(move |(method, op)| {
+                op["responses"]
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .filter(|status| status.starts_with('2'))
+                    .map(move |status| {
+                        (
+                            method.to_uppercase(),
+                            path.clone(),
+                            status.parse::<u16>().unwrap(),
+                        )
+                    })
+            })
+        })
+        .collect();
+    let answered: std::collections::BTreeSet<(String, String, u16)> = ANSWERED.with(|a| {
+        a.borrow()
+            .iter()
+            .filter(|(_, _, status)| (200..300).contains(status))
+            .cloned()
+            .collect()
+    });
+    assert_eq!(answered, documented);
+}
+
+/// The schemas are closed: an answer with a field the document does not
+/// list, or without one it requires, is off its schema.
+#[test]
+fn the_answer_schemas_refuse_unlisted_and_missing_fields() {
+    let accepted = json!({
+        "job_id": "6f1c1b3e-8a5a-4d1e-9a57-0c9b8f0e2a11",
+        "status": "pending",
+        "message": "Queued",
+        "status_url": "/s",
+        "result_url": "/r",
+    });
+    let schema = validator("#/components/schemas/StartAccepted");
+    assert!(schema.is_valid(&accepted));
+    let mut extra = accepted.clone();
+    extra["surprise"] = json!(1);
+    assert!(!schema.is_valid(&extra));
+    let mut missing = accepted.clone();
+    missing.as_object_mut().unwrap().remove("status_url");
+    assert!(!schema.is_valid(&missing));
+    let mut wrong = accepted;
+    wrong["status"] = json!("sleeping");
+    assert!(!schema.is_valid(&wrong));
+    let error = validator("#/components/schemas/Error");
+    assert!(error.is_valid(
+        &json!({"error": {"code": "job_busy", "message": "m"}, "detail": "m"})
+    ));
+    assert!(!error.is_valid(
+        &json!({"error": {"code": "no_such_code", "message": "m"}, "detail": "m"})
+    ));
+}

@@ -192,6 +192,7 @@ fn base_document() -> Value {
                 "post": job_operation("Retry the job's missing sources now", "retryJob", "RetryAnswer", &[
                     ("409", "Job not partial/completed (`retry_not_allowed`), window closed (`retry_window_closed`) or busy (`job_busy`)"),
                     ("429", "A retry ran moments ago (`retry_too_soon`) or too many retries from this client or overall (`rate_limited`, RateLimit-* headers); Retry-After header"),
+                    ("503", "Store unreachable (`store_unavailable`) or full (`store_full`), with Retry-After"),
                 ])
             },
             "/api/professional-report/missing-sources/{job_id}": {
@@ -208,7 +209,7 @@ fn base_document() -> Value {
                     "responses": {
                         "200": ok_response("What the sweep did", "SweepAnswer"),
                         "401": error_response("Missing or wrong bearer secret (`unauthorized`)"),
-                        "503": error_response("CRON_SECRET not configured on Vercel (`cron_secret_not_configured`)"),
+                        "503": error_response("CRON_SECRET not configured on Vercel (`cron_secret_not_configured`), or the store unreachable (`store_unavailable`) or full (`store_full`), with Retry-After"),
                     }
                 }
             }
