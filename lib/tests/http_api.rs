@@ -539,13 +539,17 @@ fn operation(method: &Method, path: &str) -> Option<(&'static str, &'static Valu
         path
     };
     let key = method.as_str().to_ascii_lowercase();
-    let exact = paths.get_key_value(path).filter(|(_, ops)| ops.get(&key).is_some());
+    let exact = paths
+        .get_key_value(path)
+        .filter(|(_, ops)| ops.get(&key).is_some());
     let templated = || {
         paths.iter().find(|(template, ops)| {
             let Some(prefix) = template.strip_suffix("{job_id}") else {
                 return false;
             };
-            let segment_or_query = path.strip_prefix(prefix).is_some_and(|seg| !seg.contains('/'))
+            let segment_or_query = path
+                .strip_prefix(prefix)
+                .is_some_and(|seg| !seg.contains('/'))
                 || path == prefix.trim_end_matches('/');
             segment_or_query && ops.get(&key).is_some()
         })
@@ -2079,20 +2083,23 @@ async fn every_documented_answer_matches_its_schema() {
         .unwrap()
         .iter()
         .flat_map(|(path, ops)| {
-            ops.as_object().unwrap().iter().flat_map(move |(method, op)| {
-                op["responses"]
-                    .as_object()
-                    .unwrap()
-                    .keys()
-                    .filter(|status| status.starts_with('2'))
-                    .map(move |status| {
-                        (
-                            method.to_uppercase(),
-                            path.clone(),
-                            status.parse::<u16>().unwrap(),
-                        )
-                    })
-            })
+            ops.as_object()
+                .unwrap()
+                .iter()
+                .flat_map(move |(method, op)| {
+                    op["responses"]
+                        .as_object()
+                        .unwrap()
+                        .keys()
+                        .filter(|status| status.starts_with('2'))
+                        .map(move |status| {
+                            (
+                                method.to_uppercase(),
+                                path.clone(),
+                                status.parse::<u16>().unwrap(),
+                            )
+                        })
+                })
         })
         .collect();
     let answered: std::collections::BTreeSet<(String, String, u16)> = ANSWERED.with(|a| {
@@ -2128,10 +2135,8 @@ fn the_answer_schemas_refuse_unlisted_and_missing_fields() {
     wrong["status"] = json!("sleeping");
     assert!(!schema.is_valid(&wrong));
     let error = validator("#/components/schemas/Error");
-    assert!(error.is_valid(
-        &json!({"error": {"code": "job_busy", "message": "m"}, "detail": "m"})
-    ));
-    assert!(!error.is_valid(
-        &json!({"error": {"code": "no_such_code", "message": "m"}, "detail": "m"})
-    ));
+    assert!(error.is_valid(&json!({"error": {"code": "job_busy", "message": "m"}, "detail": "m"})));
+    assert!(
+        !error.is_valid(&json!({"error": {"code": "no_such_code", "message": "m"}, "detail": "m"}))
+    );
 }

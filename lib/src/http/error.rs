@@ -4,8 +4,9 @@
 //! `{"error": {"code": "snake_case", "message": "...", "details": ...},
 //! "detail": "..."}`: the top-level `detail` repeats the message, because
 //! FastAPI-era clients (the original frontend among them) show
-//! `data.detail || data.message`. [`error_body`] builds it, for the hosts'
-//! hand-made errors too.
+//! `data.detail || data.message`. [`error_body`] builds it (an
+//! [`ErrorBody`]), also for the Vercel host's start-up failures; the codes
+//! are the [`ErrorCode`]s.
 //! Client mistakes are 4xx and logged at debug level; server faults are 5xx,
 //! logged once here, and show no internals.
 
@@ -378,7 +379,11 @@ impl ApiError {
         if status.is_server_error() {
             tracing::error!(code = code.as_str(), error = %self, "request failed");
         } else {
-            tracing::debug!(code = code.as_str(), status = status.as_u16(), "request refused");
+            tracing::debug!(
+                code = code.as_str(),
+                status = status.as_u16(),
+                "request refused"
+            );
         }
         let body = error_body(code, &message, details);
         let mut response = super::json_response(status, &body);
@@ -416,10 +421,9 @@ impl ApiError {
         if let Self::BodyTimeout = self {
             // The rest of a slow body may still arrive: the connection
             // cannot carry another request.
-            response.headers_mut().insert(
-                http::header::CONNECTION,
-                HeaderValue::from_static("close"),
-            );
+            response
+                .headers_mut()
+                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
         }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(

@@ -25,11 +25,11 @@ use subtle::ConstantTimeEq;
 
 pub use error::{error_body, ApiError, ErrorCode};
 
-use answers::{Erased, Health, HealthStatus, RetryAnswer, StartAccepted, SweepAnswer};
 use crate::config::{env_str, is_vercel, ConfigError};
 use crate::engine::Engine;
 use crate::model::JobId;
 use crate::store::{Created, Idempotency, StoreError};
+use answers::{Erased, Health, HealthStatus, RetryAnswer, StartAccepted, SweepAnswer};
 
 /// Default request body limit: 256 KiB (a questionnaire is a few KiB).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
@@ -401,10 +401,8 @@ async fn dispatch(
             let id = id()?;
             let allowance = limits::check(app, &req, limits::Action::Retry).await?;
             let (job, result) = engine.manual_retry(id).await?;
-            let mut response = json_response(
-                StatusCode::OK,
-                &RetryAnswer::of(&job, result, engine.now()),
-            );
+            let mut response =
+                json_response(StatusCode::OK, &RetryAnswer::of(&job, result, engine.now()));
             allowance.apply(&mut response);
             Ok(response)
         }
@@ -515,7 +513,9 @@ fn idempotency(
     let key = header
         .to_str()
         .ok()
-        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (0x21..=0x7e).contains(&b)))
+        .filter(|k| {
+            !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (0x21..=0x7e).contains(&b))
+        })
         .ok_or(ApiError::InvalidIdempotencyKey)?;
     // Equal questionnaires must give equal fingerprints whatever the
     // client's key order.

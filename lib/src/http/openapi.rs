@@ -84,13 +84,21 @@ const CLOSED_SCHEMAS: &[&str] = &[
 ];
 
 /// `additionalProperties: false` on `schema` and every object inside it
-/// that lists its properties.
+/// that lists its properties, and every property required: the structs
+/// always write every field (null when there is no value), except an
+/// error's `details`, which is left out when there are none.
 fn close(schema: &mut Value) {
     if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
         for prop in props.values_mut() {
             close(prop);
         }
+        let required: Vec<String> = props
+            .keys()
+            .filter(|k| k.as_str() != "details")
+            .cloned()
+            .collect();
         schema["additionalProperties"] = Value::Bool(false);
+        schema["required"] = json!(required);
     }
     if let Some(items) = schema.get_mut("items") {
         close(items);
