@@ -343,8 +343,20 @@ pub struct MissingSource {
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// The last error.
     pub error: Option<String>,
-    /// `retrying` while an automatic attempt is scheduled, else `given_up`.
-    pub status: String,
+    /// Where the source stands.
+    pub status: MissingSourceStatus,
+}
+
+/// Where a missing source stands, as [`MissingSource::status`] shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingSourceStatus {
+    /// An automatic attempt is scheduled (`next_attempt_at`).
+    Retrying,
+    /// No more automatic attempts: the retry window or the attempts ran out.
+    GivenUp,
+    /// Not fetched yet: the job's first round has not reached it.
+    Pending,
 }
 
 impl From<&Slot> for MissingSource {
@@ -359,9 +371,9 @@ impl From<&Slot> for MissingSource {
             next_attempt_at: slot.next_attempt_at,
             error: slot.error.clone(),
             status: if slot.next_attempt_at.is_some() {
-                "retrying".to_owned()
+                MissingSourceStatus::Retrying
             } else {
-                "given_up".to_owned()
+                MissingSourceStatus::GivenUp
             },
         }
     }

@@ -486,20 +486,179 @@ fn check_invariants(status: StatusCode, headers: &HeaderMap, raw: &[u8]) -> Valu
     body
 }
 
+// ---------------------------------------------------------------------------
+// Every answer against the OpenAPI document
+
+/// The method and path of a request, kept to find its operation once the
+/// request has been handed over.
+struct Asked {
+    method: Method,
+    path: String,
+}
+
+impl Asked {
+    fn of(request: &Request<Bytes>) -> Self {
+        Self {
+            method: request.method().clone(),
+            path: request.uri().path().to_owned(),
+        }
+    }
+}
+
+fn openapi_doc() -> &'static Value {
+    static DOC: OnceLock<Value> = OnceLock::new();
+    DOC.get_or_init(http::openapi::document)
+}
+
+type Validators = Mutex<std::collections::HashMap<String, Arc<jsonschema::Validator>>>;
+
+/// The validator of the component `reference` names (`#/components/...`),
+/// compiled once: the schema is the reference itself beside the document's
+/// components, so every `$ref` inside resolves within the document.
+fn validator(reference: &str) -> Arc<jsonschema::Validator> {
+    static VALIDATORS: OnceLock<Validators> = OnceLock::new();
+    let mut cache = VALIDATORS.get_or_init(Validators::default).lock().unwrap();
+    cache
+        .entry(reference.to_owned())
+        .or_insert_with(|| {
+            let schema = json!({ "$ref": reference, "components": openapi_doc()["components"] });
+            Arc::new(jsonschema::validator_for(&schema).expect("the OpenAPI schemas compile"))
+        })
+        .clone()
+}
+
+/// The document's operation for `method` on `path` (a `{job_id}` template
+/// takes one segment, or none when the id comes in the query), with its
+/// path template.
+fn operation(method: &Method, path: &str) -> Option<(&'static str, &'static Value)> {
+    let doc = openapi_doc();
+    let paths = doc["paths"].as_object().unwrap();
+    let path = if path.len() > 1 {
+        path.trim_end_matches('/')
+    } else {
+        path
+    };
+    let key = method.as_str().to_ascii_lowercase();
+    let exact = paths
+        .get_key_value(path)
+        .filter(|(_, ops)| ops.get(&key).is_some());
+    let templated = || {
+        paths.iter().find(|(template, ops)| {
+            let Some(prefix) = template.strip_suffix("{job_id}") else {
+                return false;
+            };
+            let segment_or_query = path
+                .strip_prefix(prefix)
+                .is_some_and(|seg| !seg.contains('/'))
+                || path == prefix.trim_end_matches('/');
+            segment_or_query && ops.get(&key).is_some()
+        })
+    };
+    exact
+        .or_else(templated)
+        .map(|(template, ops)| (template.as_str(), &ops[&key]))
+}
+
+thread_local! {
+    /// The (method, path template, status) of every answer this test's
+    /// thread checked against its operation (each test has its own thread).
+    static ANSWERED: std::cell::RefCell<std::collections::BTreeSet<(String, String, u16)>> =
+        const { std::cell::RefCell::new(std::collections::BTreeSet::new()) };
+}
+
+/// Checks an answer against the OpenAPI document: its status is one the
+/// operation lists, an error's code is one that response names, and the
+/// body matches the response's schema. Requests outside every operation
+/// (unknown paths, other methods, another function's path) answer the
+/// `Error` schema.
+#[track_caller]
+fn check_against_openapi(asked: &Asked, status: StatusCode, body: &Value) {
+    if asked.method == Method::OPTIONS {
+        return;
+    }
+    let doc = openapi_doc();
+    let code = body["error"]["code"].as_str();
+    let outside = matches!(code, Some("route_not_found" | "method_not_allowed"));
+    let found = if outside {
+        None
+    } else {
+        operation(&asked.method, &asked.path)
+    };
+    let (reference, description) = match found {
+        Some((template, op)) => {
+            let response = &op["responses"][status.as_str()];
+            assert!(
+                response.is_object(),
+                "{} {} answered {status}, which its operation does not list: {body}",
+                asked.method,
+                asked.path
+            );
+            ANSWERED.with(|a| {
+                a.borrow_mut().insert((
+                    asked.method.to_string(),
+                    template.to_owned(),
+                    status.as_u16(),
+                ))
+            });
+            (
+                response["content"]["application/json"]["schema"]["$ref"].as_str(),
+                response["description"].as_str().unwrap(),
+            )
+        }
+        None => {
+            assert!(
+                !status.is_success(),
+                "{} {} succeeded outside every documented operation",
+                asked.method,
+                asked.path
+            );
+            (
+                Some("#/components/schemas/Error"),
+                doc["components"]["schemas"]["Error"]["description"]
+                    .as_str()
+                    .unwrap(),
+            )
+        }
+    };
+    if let Some(code) = code {
+        assert!(
+            description.contains(&format!("`{code}`")),
+            "{} {} answered {status} `{code}`, which the document's response does not name: {description}",
+            asked.method,
+            asked.path
+        );
+    }
+    if let Some(reference) = reference {
+        let problems: Vec<String> = validator(reference)
+            .iter_errors(body)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(
+            problems.is_empty(),
+            "{} {} answered {status} off its schema {reference}: {}\n{body}",
+            asked.method,
+            asked.path,
+            problems.join("; ")
+        );
+    }
+}
+
 impl Api {
     /// Serves `request` through the full router.
     async fn send(&self, request: Request<Bytes>) -> Reply {
+        let asked = Asked::of(&request);
         let response = http::handle(&self.app, request, &self.bg).await;
-        self.record(response)
+        self.record(&asked, response)
     }
 
     /// Serves `request` as the Vercel function of `only` does.
     async fn send_only(&self, request: Request<Bytes>, only: Endpoint) -> Reply {
+        let asked = Asked::of(&request);
         let response = http::handle_only(&self.app, request, &self.bg, Some(only)).await;
-        self.record(response)
+        self.record(&asked, response)
     }
 
-    fn record(&self, response: ::http::Response<Bytes>) -> Reply {
+    fn record(&self, asked: &Asked, response: ::http::Response<Bytes>) -> Reply {
         let (parts, raw) = response.into_parts();
         self.seen.lock().unwrap().push(format!(
             "{:?}\n{}",
@@ -507,6 +666,7 @@ impl Api {
             String::from_utf8_lossy(&raw)
         ));
         let body = check_invariants(parts.status, &parts.headers, &raw);
+        check_against_openapi(asked, parts.status, &body);
         Reply {
             status: parts.status,
             headers: parts.headers,
@@ -1862,4 +2022,121 @@ async fn no_response_or_log_contains_contact_details() {
         assert!(!seen.contains(secret), "a response contains {secret:?}");
         assert!(!logs.contains(secret), "the logs contain {secret:?}");
     }
+}
+
+// ---------------------------------------------------------------------------
+// The OpenAPI document's answers
+
+/// Every success answer the document lists, produced through the real
+/// handlers; [`check_against_openapi`] (run on every reply of this suite)
+/// validates each against its operation's schema, and this test checks that
+/// none of the documented answers went unproduced.
+#[tokio::test]
+async fn every_documented_answer_matches_its_schema() {
+    ANSWERED.with(|a| a.borrow_mut().clear());
+    let api = api_faults("neighbourhood:status=503,heal_after=1").await;
+    api.get("/health").await.expect(200);
+    api.get("/api/health").await.expect(200);
+    api.get("/api/openapi.json").await.expect(200);
+    // start (202) and status (200) of a partial job.
+    let id = partial_job(&api).await;
+    api.job_get(RESULT, id).await.expect(200);
+    api.job_get(MISSING, id).await.expect(200);
+    api.job_get(RETRY_STATUS, id).await.expect(200);
+    api.clock.advance(Duration::from_secs(36 * 60));
+    api.send(post(&format!("{RETRY}/{id}"))).await.expect(200);
+    api.get(CRON).await.expect(200);
+    // The synchronous route, settled (its processing runs while it waits)...
+    let sync = "/api/professional-report";
+    let (reply, ran) = tokio::join!(api.send(post_json(sync, &start_body())), async {
+        while api.bg.queued() == 0 {
+            tokio::task::yield_now().await;
+        }
+        api.bg.run().await
+    });
+    assert_eq!(ran, 1);
+    reply.expect(200);
+    // ...and not settled in time.
+    let impatient = api_with(Setup {
+        http: HttpConfig {
+            sync: http::sync::SyncConfig {
+                wait: Duration::ZERO,
+            },
+            ..HttpConfig::default()
+        },
+        ..Setup::default()
+    })
+    .await;
+    impatient
+        .send(post_json(sync, &start_body()))
+        .await
+        .expect(202);
+    let erase = Request::builder()
+        .method(Method::DELETE)
+        .uri(format!("/api/professional-report/{id}"))
+        .body(Bytes::new())
+        .unwrap();
+    api.send(erase).await.expect(200);
+
+    let documented: std::collections::BTreeSet<(String, String, u16)> = openapi_doc()["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, ops)| {
+            ops.as_object()
+                .unwrap()
+                .iter()
+                .flat_map(move |(method, op)| {
+                    op["responses"]
+                        .as_object()
+                        .unwrap()
+                        .keys()
+                        .filter(|status| status.starts_with('2'))
+                        .map(move |status| {
+                            (
+                                method.to_uppercase(),
+                                path.clone(),
+                                status.parse::<u16>().unwrap(),
+                            )
+                        })
+                })
+        })
+        .collect();
+    let answered: std::collections::BTreeSet<(String, String, u16)> = ANSWERED.with(|a| {
+        a.borrow()
+            .iter()
+            .filter(|(_, _, status)| (200..300).contains(status))
+            .cloned()
+            .collect()
+    });
+    assert_eq!(answered, documented);
+}
+
+/// The schemas are closed: an answer with a field the document does not
+/// list, or without one it requires, is off its schema.
+#[test]
+fn the_answer_schemas_refuse_unlisted_and_missing_fields() {
+    let accepted = json!({
+        "job_id": "6f1c1b3e-8a5a-4d1e-9a57-0c9b8f0e2a11",
+        "status": "pending",
+        "message": "Queued",
+        "status_url": "/s",
+        "result_url": "/r",
+    });
+    let schema = validator("#/components/schemas/StartAccepted");
+    assert!(schema.is_valid(&accepted));
+    let mut extra = accepted.clone();
+    extra["surprise"] = json!(1);
+    assert!(!schema.is_valid(&extra));
+    let mut missing = accepted.clone();
+    missing.as_object_mut().unwrap().remove("status_url");
+    assert!(!schema.is_valid(&missing));
+    let mut wrong = accepted;
+    wrong["status"] = json!("sleeping");
+    assert!(!schema.is_valid(&wrong));
+    let error = validator("#/components/schemas/Error");
+    assert!(error.is_valid(&json!({"error": {"code": "job_busy", "message": "m"}, "detail": "m"})));
+    assert!(
+        !error.is_valid(&json!({"error": {"code": "no_such_code", "message": "m"}, "detail": "m"}))
+    );
 }

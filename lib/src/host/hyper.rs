@@ -39,7 +39,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::{env_parse, ConfigError};
 use crate::http::limits::PeerAddr;
-use crate::http::{handle, json_response, ApiError, App, Background};
+use crate::http::{handle, ApiError, App, Background};
 
 /// The server's limits (module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -192,29 +192,8 @@ async fn serve_one<B: Background>(
     let response = match collected {
         Ok(Ok(bytes)) => handle(app, http::Request::from_parts(parts, bytes), bg).await,
         Ok(Err(true)) => ApiError::PayloadTooLarge { limit }.into_response(),
-        Ok(Err(false)) => json_response(
-            http::StatusCode::BAD_REQUEST,
-            &crate::http::error_body(
-                "incomplete_body",
-                "the request body could not be read",
-                serde_json::Value::Null,
-            ),
-        ),
-        Err(_) => {
-            let mut r = json_response(
-                http::StatusCode::REQUEST_TIMEOUT,
-                &crate::http::error_body(
-                    "body_timeout",
-                    "the request body took too long to arrive",
-                    serde_json::Value::Null,
-                ),
-            );
-            r.headers_mut().insert(
-                http::header::CONNECTION,
-                http::HeaderValue::from_static("close"),
-            );
-            r
-        }
+        Ok(Err(false)) => ApiError::IncompleteBody.into_response(),
+        Err(_) => ApiError::BodyTimeout.into_response(),
     };
     response.map(Full::new)
 }

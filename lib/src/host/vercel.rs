@@ -15,7 +15,7 @@ use http::StatusCode;
 use tokio::sync::OnceCell;
 use vercel_runtime::{AppState, Request, Response, ResponseBody};
 
-use crate::http::{error_body, handle_only, json_response, App, Background, Endpoint};
+use crate::http::{error_body, handle_only, json_response, App, Background, Endpoint, ErrorCode};
 use crate::service::{HostProfile, Service, ServiceError};
 use crate::store::StoreError;
 
@@ -64,14 +64,7 @@ async fn serve(endpoint: Endpoint, req: Request, state: AppState) -> Response<Re
             handle_only(app, req, &WaitUntil(state), Some(endpoint)).await
         }
         Err(true) => crate::http::ApiError::PayloadTooLarge { limit }.into_response(),
-        Err(false) => json_response(
-            StatusCode::BAD_REQUEST,
-            &error_body(
-                "incomplete_body",
-                "the request body could not be read",
-                serde_json::Value::Null,
-            ),
-        ),
+        Err(false) => crate::http::ApiError::IncompleteBody.into_response(),
     };
     to_vercel(response)
 }
@@ -94,17 +87,17 @@ fn unavailable(error: &ServiceError) -> http::Response<Bytes> {
     let (status, code, message) = match error {
         ServiceError::Store(StoreError::Full(_)) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            "store_full",
+            ErrorCode::StoreFull,
             "the service's store is full; try again later",
         ),
         ServiceError::Store(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            "store_unavailable",
+            ErrorCode::StoreUnavailable,
             "the service cannot reach its store; try again shortly",
         ),
         _ => (
             StatusCode::INTERNAL_SERVER_ERROR,
-            "server_misconfigured",
+            ErrorCode::ServerMisconfigured,
             "the service is misconfigured; the operators have been told in the logs",
         ),
     };

@@ -4,8 +4,9 @@
 //! `{"error": {"code": "snake_case", "message": "...", "details": ...},
 //! "detail": "..."}`: the top-level `detail` repeats the message, because
 //! FastAPI-era clients (the original frontend among them) show
-//! `data.detail || data.message`. [`error_body`] builds it, for the hosts'
-//! hand-made errors too.
+//! `data.detail || data.message`. [`error_body`] builds it (an
+//! [`ErrorBody`]), also for the Vercel host's start-up failures; the codes
+//! are the [`ErrorCode`]s.
 //! Client mistakes are 4xx and logged at debug level; server faults are 5xx,
 //! logged once here, and show no internals.
 
@@ -15,9 +16,140 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode};
 use serde_json::{json, Value};
 
+use super::answers::{ErrorBody, ErrorDetail};
 use crate::engine::EngineError;
 use crate::model::JobStatus;
 use crate::store::StoreError;
+
+/// Every machine-readable error code the API answers with, in
+/// `error.code`. README's error-code list and the OpenAPI document name
+/// exactly these (tests check both ways).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// 400: the body is not JSON.
+    InvalidJson,
+    /// 400: the questionnaire is invalid; `details.fields` lists every problem.
+    ValidationFailed,
+    /// 400: the job id is not a UUID v4.
+    InvalidJobId,
+    /// 400: the `Idempotency-Key` header is unusable.
+    InvalidIdempotencyKey,
+    /// 400: the connection failed before the whole body arrived (hosts).
+    IncompleteBody,
+    /// 401: missing or wrong cron bearer secret.
+    Unauthorized,
+    /// 404: no such endpoint.
+    RouteNotFound,
+    /// 404: no such job (or it expired, or it was erased).
+    JobNotFound,
+    /// 405: the path exists, the method does not (`Allow` header).
+    MethodNotAllowed,
+    /// 408: the body took longer than `BODY_READ_TIMEOUT_SECS` (dev-server).
+    BodyTimeout,
+    /// 409: the report is not ready yet.
+    NotReady,
+    /// 409: the job failed; no report.
+    JobFailed,
+    /// 409: only a partial or completed job can be retried.
+    RetryNotAllowed,
+    /// 409: the job's retry window has closed.
+    RetryWindowClosed,
+    /// 409: another worker holds the job.
+    JobBusy,
+    /// 409: the `Idempotency-Key` was used with another body.
+    IdempotencyKeyReused,
+    /// 413: the body is over `MAX_BODY_BYTES`.
+    PayloadTooLarge,
+    /// 415: the body is not `application/json`.
+    UnsupportedMediaType,
+    /// 429: a manual retry of this job ran moments ago.
+    RetryTooSoon,
+    /// 429: too many requests from this client or overall.
+    RateLimited,
+    /// 500: a server fault; the answer shows no cause.
+    InternalError,
+    /// 500: the deployment's settings are wrong (Vercel functions).
+    ServerMisconfigured,
+    /// 503: the store is unreachable.
+    StoreUnavailable,
+    /// 503: the store is out of memory.
+    StoreFull,
+    /// 503: today's budget of paid upstream calls is spent.
+    BudgetExhausted,
+    /// 503: `CRON_SECRET` is mandatory here and not set.
+    CronSecretNotConfigured,
+}
+
+impl ErrorCode {
+    /// Every code, in status order.
+    pub const ALL: [Self; 26] = [
+        Self::InvalidJson,
+        Self::ValidationFailed,
+        Self::InvalidJobId,
+        Self::InvalidIdempotencyKey,
+        Self::IncompleteBody,
+        Self::Unauthorized,
+        Self::RouteNotFound,
+        Self::JobNotFound,
+        Self::MethodNotAllowed,
+        Self::BodyTimeout,
+        Self::NotReady,
+        Self::JobFailed,
+        Self::RetryNotAllowed,
+        Self::RetryWindowClosed,
+        Self::JobBusy,
+        Self::IdempotencyKeyReused,
+        Self::PayloadTooLarge,
+        Self::UnsupportedMediaType,
+        Self::RetryTooSoon,
+        Self::RateLimited,
+        Self::InternalError,
+        Self::ServerMisconfigured,
+        Self::StoreUnavailable,
+        Self::StoreFull,
+        Self::BudgetExhausted,
+        Self::CronSecretNotConfigured,
+    ];
+
+    /// The wire name (`snake_case`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidJson => "invalid_json",
+            Self::ValidationFailed => "validation_failed",
+            Self::InvalidJobId => "invalid_job_id",
+            Self::InvalidIdempotencyKey => "invalid_idempotency_key",
+            Self::IncompleteBody => "incomplete_body",
+            Self::Unauthorized => "unauthorized",
+            Self::RouteNotFound => "route_not_found",
+            Self::JobNotFound => "job_not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::BodyTimeout => "body_timeout",
+            Self::NotReady => "not_ready",
+            Self::JobFailed => "job_failed",
+            Self::RetryNotAllowed => "retry_not_allowed",
+            Self::RetryWindowClosed => "retry_window_closed",
+            Self::JobBusy => "job_busy",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::RetryTooSoon => "retry_too_soon",
+            Self::RateLimited => "rate_limited",
+            Self::InternalError => "internal_error",
+            Self::ServerMisconfigured => "server_misconfigured",
+            Self::StoreUnavailable => "store_unavailable",
+            Self::StoreFull => "store_full",
+            Self::BudgetExhausted => "budget_exhausted",
+            Self::CronSecretNotConfigured => "cron_secret_not_configured",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +170,13 @@ pub enum ApiError {
         /// The limit.
         limit: usize,
     },
+    /// The connection failed before the whole body arrived (the hosts
+    /// collect bodies before routing).
+    #[error("the request body could not be read")]
+    IncompleteBody,
+    /// The body took longer than the host's body read timeout.
+    #[error("the request body took too long to arrive")]
+    BodyTimeout,
     /// The body is not JSON by its content type.
     #[error("the request body must be application/json")]
     UnsupportedMediaType,
@@ -87,41 +226,44 @@ impl From<StoreError> for ApiError {
 
 impl ApiError {
     /// Status, code, message and details: the one mapping.
-    fn parts(&self) -> (StatusCode, &'static str, String, Value) {
+    fn parts(&self) -> (StatusCode, ErrorCode, String, Value) {
         use EngineError as E;
+        use ErrorCode as C;
         let msg = self.to_string();
         match self {
-            Self::InvalidJson(_) => (StatusCode::BAD_REQUEST, "invalid_json", msg, Value::Null),
-            Self::InvalidJobId(_) => (StatusCode::BAD_REQUEST, "invalid_job_id", msg, Value::Null),
+            Self::InvalidJson(_) => (StatusCode::BAD_REQUEST, C::InvalidJson, msg, Value::Null),
+            Self::InvalidJobId(_) => (StatusCode::BAD_REQUEST, C::InvalidJobId, msg, Value::Null),
             Self::InvalidIdempotencyKey => (
                 StatusCode::BAD_REQUEST,
-                "invalid_idempotency_key",
+                C::InvalidIdempotencyKey,
                 msg,
                 Value::Null,
             ),
             Self::PayloadTooLarge { limit } => (
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
+                C::PayloadTooLarge,
                 msg,
                 json!({ "limit_bytes": limit }),
             ),
+            Self::IncompleteBody => (StatusCode::BAD_REQUEST, C::IncompleteBody, msg, Value::Null),
+            Self::BodyTimeout => (StatusCode::REQUEST_TIMEOUT, C::BodyTimeout, msg, Value::Null),
             Self::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                C::UnsupportedMediaType,
                 msg,
                 Value::Null,
             ),
-            Self::RouteNotFound => (StatusCode::NOT_FOUND, "route_not_found", msg, Value::Null),
+            Self::RouteNotFound => (StatusCode::NOT_FOUND, C::RouteNotFound, msg, Value::Null),
             Self::MethodNotAllowed { allow } => (
                 StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
+                C::MethodNotAllowed,
                 format!("method not allowed; use {allow}"),
                 Value::Null,
             ),
-            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", msg, Value::Null),
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, C::Unauthorized, msg, Value::Null),
             Self::CronSecretMissing => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "cron_secret_not_configured",
+                C::CronSecretNotConfigured,
                 msg,
                 Value::Null,
             ),
@@ -132,7 +274,7 @@ impl ApiError {
                 retry_after,
             } => (
                 StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
+                C::RateLimited,
                 msg,
                 json!({
                     "scope": scope,
@@ -143,77 +285,77 @@ impl ApiError {
             ),
             Self::BudgetSpent { retry_after } => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "budget_exhausted",
+                C::BudgetExhausted,
                 msg,
                 json!({ "retry_after_seconds": retry_after_secs(*retry_after) }),
             ),
             Self::Engine(e) => match e {
                 E::Invalid(errors) => (
                     StatusCode::BAD_REQUEST,
-                    "validation_failed",
+                    C::ValidationFailed,
                     validation_message(errors),
                     json!({ "fields": errors.errors }),
                 ),
                 E::NotFound => (
                     StatusCode::NOT_FOUND,
-                    "job_not_found",
+                    C::JobNotFound,
                     "no job with this id (it may have expired)".into(),
                     Value::Null,
                 ),
                 E::NotReady { status, progress } => (
                     StatusCode::CONFLICT,
-                    "not_ready",
+                    C::NotReady,
                     format!("the report is not ready yet (status {status}, {progress}%)"),
                     json!({ "status": status, "progress": progress }),
                 ),
                 E::JobFailed(error) => (
                     StatusCode::CONFLICT,
-                    "job_failed",
+                    C::JobFailed,
                     "the report could not be built".into(),
                     json!({ "status": JobStatus::Failed, "error": error }),
                 ),
                 E::RetryNotAllowed(status) => (
                     StatusCode::CONFLICT,
-                    "retry_not_allowed",
+                    C::RetryNotAllowed,
                     e.to_string(),
                     json!({ "status": status }),
                 ),
                 E::RetryWindowClosed => (
                     StatusCode::CONFLICT,
-                    "retry_window_closed",
+                    C::RetryWindowClosed,
                     e.to_string(),
                     Value::Null,
                 ),
                 E::RetryTooSoon { retry_after } => (
                     StatusCode::TOO_MANY_REQUESTS,
-                    "retry_too_soon",
+                    C::RetryTooSoon,
                     e.to_string(),
                     json!({ "retry_after_seconds": retry_after_secs(*retry_after) }),
                 ),
-                E::Busy => (StatusCode::CONFLICT, "job_busy", e.to_string(), Value::Null),
+                E::Busy => (StatusCode::CONFLICT, C::JobBusy, e.to_string(), Value::Null),
                 // Names no job: the first request's job id is all it takes
                 // to read that report, and it may be another family's.
                 E::IdempotencyConflict { .. } => (
                     StatusCode::CONFLICT,
-                    "idempotency_key_reused",
+                    C::IdempotencyKeyReused,
                     "this Idempotency-Key was already used with a different request body; use a new key".into(),
                     Value::Null,
                 ),
                 E::Store(StoreError::Full(_)) => (
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "store_full",
+                    C::StoreFull,
                     "the job store is full and accepts no new data; try again later".into(),
                     Value::Null,
                 ),
                 E::Store(StoreError::Unavailable(_)) => (
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "store_unavailable",
+                    C::StoreUnavailable,
                     "the job store is unreachable; try again shortly".into(),
                     Value::Null,
                 ),
                 _ => (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal_error",
+                    C::InternalError,
                     "internal server error".into(),
                     Value::Null,
                 ),
@@ -227,7 +369,7 @@ impl ApiError {
     }
 
     /// The machine-readable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         self.parts().1
     }
 
@@ -235,9 +377,13 @@ impl ApiError {
     pub fn into_response(self) -> Response<Bytes> {
         let (status, code, message, details) = self.parts();
         if status.is_server_error() {
-            tracing::error!(code, error = %self, "request failed");
+            tracing::error!(code = code.as_str(), error = %self, "request failed");
         } else {
-            tracing::debug!(code, status = status.as_u16(), "request refused");
+            tracing::debug!(
+                code = code.as_str(),
+                status = status.as_u16(),
+                "request refused"
+            );
         }
         let body = error_body(code, &message, details);
         let mut response = super::json_response(status, &body);
@@ -271,6 +417,13 @@ impl ApiError {
             response
                 .headers_mut()
                 .insert(http::header::ALLOW, HeaderValue::from_static(allow));
+        }
+        if let Self::BodyTimeout = self {
+            // The rest of a slow body may still arrive: the connection
+            // cannot carry another request.
+            response
+                .headers_mut()
+                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
         }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
@@ -307,16 +460,81 @@ fn validation_message(errors: &crate::questionnaire::ValidationErrors) -> String
 
 /// The one error body: `{"error": {code, message[, details]}, "detail":
 /// message}` (`details` only when not null).
-pub fn error_body(code: &str, message: &str, details: Value) -> Value {
-    let mut body = json!({ "error": { "code": code, "message": message }, "detail": message });
-    if !details.is_null() {
-        body["error"]["details"] = details;
+pub fn error_body(code: ErrorCode, message: &str, details: Value) -> ErrorBody {
+    ErrorBody {
+        error: ErrorDetail {
+            code,
+            message: message.to_owned(),
+            details,
+        },
+        detail: message.to_owned(),
     }
-    body
 }
 
 /// Whole seconds, rounded up, at least 1.
 fn retry_after_secs(d: Duration) -> u64 {
     let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
     secs.max(1)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// The backticked words of `text` that can be error codes: lowercase
+    /// letters and underscores only (not `details.fields`, `Retry-After` or
+    /// `MAX_BODY_BYTES`).
+    pub(crate) fn code_words(text: &str) -> BTreeSet<String> {
+        text.split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn all_codes() -> BTreeSet<String> {
+        ErrorCode::ALL
+            .iter()
+            .map(|c| c.as_str().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn every_code_has_one_wire_name() {
+        for code in ErrorCode::ALL {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+            assert_eq!(code.to_string(), code.as_str());
+        }
+        assert_eq!(all_codes().len(), ErrorCode::ALL.len(), "a code twice");
+    }
+
+    #[test]
+    fn readme_lists_exactly_the_codes() {
+        let readme = include_str!("../../../README.md");
+        let start = readme
+            .find("\nError codes")
+            .expect("README has an error-code list");
+        let list = &readme[start..];
+        let list = &list[..list[1..].find("\n\n").map_or(list.len(), |e| e + 1)];
+        assert_eq!(code_words(list), all_codes());
+    }
+
+    #[test]
+    fn the_hosts_codes_are_error_answers() {
+        let r = ApiError::BodyTimeout.into_response();
+        assert_eq!(r.status(), StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(r.headers()[http::header::CONNECTION], "close");
+        let body: Value = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(body["error"]["code"], "body_timeout");
+        let r = ApiError::IncompleteBody.into_response();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        let body: Value = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(
+            body,
+            json!({"error": {"code": "incomplete_body", "message": "the request body could not be read"}, "detail": "the request body could not be read"})
+        );
+    }
 }

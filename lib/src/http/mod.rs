@@ -7,7 +7,8 @@
 //! calls one engine method and encodes the answer; errors go through
 //! [`ApiError`], which maps every failure to a status in one place.
 
-mod error;
+pub mod answers;
+pub(crate) mod error;
 pub mod limits;
 pub mod openapi;
 pub mod sync;
@@ -18,17 +19,17 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
-use serde_json::{json, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-pub use error::{error_body, ApiError};
+pub use error::{error_body, ApiError, ErrorCode};
 
 use crate::config::{env_str, is_vercel, ConfigError};
-use crate::engine::views::window_hours;
 use crate::engine::Engine;
 use crate::model::JobId;
 use crate::store::{Created, Idempotency, StoreError};
+use answers::{Erased, Health, HealthStatus, RetryAnswer, StartAccepted, SweepAnswer};
 
 /// Default request body limit: 256 KiB (a questionnaire is a few KiB).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
@@ -391,29 +392,25 @@ async fn dispatch(
         Endpoint::Delete => {
             let id = id()?;
             engine.erase(id).await?;
-            ok(&json!({ "job_id": id, "erased": true }))
+            ok(&Erased {
+                job_id: id,
+                erased: true,
+            })
         }
         Endpoint::Retry => {
             let id = id()?;
             let allowance = limits::check(app, &req, limits::Action::Retry).await?;
             let (job, result) = engine.manual_retry(id).await?;
-            let (elapsed, remaining) = window_hours(&job, engine.now());
-            let mut response = json_response(
-                StatusCode::OK,
-                &json!({
-                    "job_id": id,
-                    "status": job.status,
-                    "is_partial": job.is_partial(),
-                    "completeness": job.completeness,
-                    "retry_result": result,
-                    "time_elapsed_hours": elapsed,
-                    "time_remaining_hours": remaining,
-                }),
-            );
+            let mut response =
+                json_response(StatusCode::OK, &RetryAnswer::of(&job, result, engine.now()));
             allowance.apply(&mut response);
             Ok(response)
         }
-        Endpoint::Cron => cron(app, &req).await,
+        Endpoint::Cron => {
+            authorize_cron(&app.config, req.headers())?;
+            let report = engine.sweep().await?;
+            ok(&SweepAnswer::of(report, engine.now()))
+        }
     }
 }
 
@@ -425,15 +422,14 @@ async fn health(app: &App) -> Result<Response<Bytes>, ApiError> {
         .ping()
         .await
         .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-    ok(&json!({
-        "status": "ok",
-        "store": store.kind(),
-        "sources": app.sources_mode,
-        "directory": app.engine.directory().label(),
-        "version": env!("CARGO_PKG_VERSION"),
-        // Absorbed bugs are counted so they are seen (crate::metrics).
-        "source_adapter_panics": crate::metrics::source_adapter_panics(),
-    }))
+    ok(&Health {
+        status: HealthStatus::Ok,
+        store: store.kind(),
+        sources: app.sources_mode,
+        directory: app.engine.directory().label().to_owned(),
+        version: env!("CARGO_PKG_VERSION"),
+        source_adapter_panics: crate::metrics::source_adapter_panics(),
+    })
 }
 
 /// What [`accept`] did.
@@ -455,62 +451,14 @@ pub(crate) async fn accept(
     req: Request<Bytes>,
     bg: &dyn Background,
 ) -> Result<Accepted, ApiError> {
-    let body = req.body();
-    if body.len() > app.config.max_body_bytes {
-        return Err(ApiError::PayloadTooLarge {
-            limit: app.config.max_body_bytes,
-        });
-    }
-    if !is_json(req.headers()) {
-        return Err(ApiError::UnsupportedMediaType);
-    }
+    check_body(&app.config, &req)?;
     // Limits before any work: a refused request costs one script call.
     let allowance = limits::check(app, &req, limits::Action::Start).await?;
     limits::budget_open(app).await?;
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
-    let questionnaire = match value {
-        Value::Object(mut map) if map.contains_key("questionnaire") => {
-            map.remove("questionnaire").unwrap_or_default()
-        }
-        other => other,
-    };
-    let idempotency = match req.headers().get("idempotency-key") {
-        None => None,
-        Some(v) => {
-            let key = v
-                .to_str()
-                .ok()
-                .filter(|k| {
-                    !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (0x21..=0x7e).contains(&b))
-                })
-                .ok_or(ApiError::InvalidIdempotencyKey)?;
-            // Equal questionnaires must give equal fingerprints whatever the
-            // client's key order.
-            let canonical = serde_json::to_vec(&canonical(&questionnaire)).unwrap_or_default();
-            // Keys are scoped per client: another client's equal key is
-            // another key, and only a hash is stored.
-            let scoped = Sha256::new()
-                .chain_update(allowance.client.as_bytes())
-                .chain_update(b"\n")
-                .chain_update(key.as_bytes())
-                .finalize();
-            Some(Idempotency {
-                key: hex(&scoped),
-                fingerprint: hex(&Sha256::digest(&canonical)),
-            })
-        }
-    };
-    let created = app.engine.submit(questionnaire, idempotency).await?;
-    let (job, replayed) = match created {
+    let (questionnaire, idempotency) = parse_start(&req, &allowance.client)?;
+    let (job, replayed) = match app.engine.submit(questionnaire, idempotency).await? {
         Created::New(job) => {
-            let engine = app.engine.clone();
-            let id = job.id;
-            bg.spawn(Box::pin(async move {
-                if let Err(e) = engine.process(id).await {
-                    tracing::warn!(job_id = %id, error = %e, "processing stopped; the sweep will resume it");
-                }
-            }));
+            process_in_background(app, job.id, bg);
             (job, false)
         }
         Created::Existing(job) => (job, true),
@@ -522,21 +470,84 @@ pub(crate) async fn accept(
     })
 }
 
+/// Refuses a start body by its size and content type, before any work.
+fn check_body(config: &HttpConfig, req: &Request<Bytes>) -> Result<(), ApiError> {
+    if req.body().len() > config.max_body_bytes {
+        return Err(ApiError::PayloadTooLarge {
+            limit: config.max_body_bytes,
+        });
+    }
+    if !is_json(req.headers()) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    Ok(())
+}
+
+/// A start request's questionnaire (bare or under `questionnaire`) and its
+/// idempotency key, scoped to `client`.
+fn parse_start(
+    req: &Request<Bytes>,
+    client: &str,
+) -> Result<(Value, Option<Idempotency>), ApiError> {
+    let value: Value =
+        serde_json::from_slice(req.body()).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
+    let questionnaire = match value {
+        Value::Object(mut map) if map.contains_key("questionnaire") => {
+            map.remove("questionnaire").unwrap_or_default()
+        }
+        other => other,
+    };
+    let idempotency = match req.headers().get("idempotency-key") {
+        None => None,
+        Some(v) => Some(idempotency(v, client, &questionnaire)?),
+    };
+    Ok((questionnaire, idempotency))
+}
+
+/// The stored form of an `Idempotency-Key` header for `questionnaire`.
+fn idempotency(
+    header: &HeaderValue,
+    client: &str,
+    questionnaire: &Value,
+) -> Result<Idempotency, ApiError> {
+    let key = header
+        .to_str()
+        .ok()
+        .filter(|k| {
+            !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (0x21..=0x7e).contains(&b))
+        })
+        .ok_or(ApiError::InvalidIdempotencyKey)?;
+    // Equal questionnaires must give equal fingerprints whatever the
+    // client's key order.
+    let canonical = serde_json::to_vec(&canonical(questionnaire)).unwrap_or_default();
+    // Keys are scoped per client: another client's equal key is another
+    // key, and only a hash is stored.
+    let scoped = Sha256::new()
+        .chain_update(client.as_bytes())
+        .chain_update(b"\n")
+        .chain_update(key.as_bytes())
+        .finalize();
+    Ok(Idempotency {
+        key: hex(&scoped),
+        fingerprint: hex(&Sha256::digest(&canonical)),
+    })
+}
+
+/// Hands a new job's first round to the host's background.
+fn process_in_background(app: &App, id: JobId, bg: &dyn Background) {
+    let engine = app.engine.clone();
+    bg.spawn(Box::pin(async move {
+        if let Err(e) = engine.process(id).await {
+            tracing::warn!(job_id = %id, error = %e, "processing stopped; the sweep will resume it");
+        }
+    }));
+}
+
 /// `start`'s 202 answer for `job`.
 pub(crate) fn start_answer(job: &crate::model::Job, replayed: bool) -> Response<Bytes> {
-    let id = job.id;
-    let mut response = json_response(
-        StatusCode::ACCEPTED,
-        &json!({
-            "job_id": id,
-            "status": job.status,
-            "message": if replayed { "This request was already accepted; here is its job".to_owned() } else { job.message.clone() },
-            "status_url": format!("/api/professional-report/status/{id}"),
-            "result_url": format!("/api/professional-report/result/{id}"),
-        }),
-    );
+    let mut response = json_response(StatusCode::ACCEPTED, &StartAccepted::of(job, replayed));
     let headers = response.headers_mut();
-    if let Ok(loc) = HeaderValue::from_str(&format!("/api/professional-report/status/{id}")) {
+    if let Ok(loc) = HeaderValue::from_str(&answers::status_url(job.id)) {
         headers.insert(header::LOCATION, loc);
     }
     if replayed {
@@ -545,12 +556,13 @@ pub(crate) fn start_answer(job: &crate::model::Job, replayed: bool) -> Response<
     response
 }
 
-async fn cron(app: &App, req: &Request<Bytes>) -> Result<Response<Bytes>, ApiError> {
-    match &app.config.cron_secret {
+/// Lets the cron request in when it carries the configured bearer secret
+/// (or when no secret is configured and none is required).
+fn authorize_cron(config: &HttpConfig, headers: &HeaderMap) -> Result<(), ApiError> {
+    match &config.cron_secret {
         Some(secret) => {
             // The auth scheme is case-insensitive (RFC 9110 §11.1).
-            let given = req
-                .headers()
+            let given = headers
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.split_once(' '))
@@ -561,22 +573,11 @@ async fn cron(app: &App, req: &Request<Bytes>) -> Result<Response<Bytes>, ApiErr
             if secret.is_empty() || !bool::from(given.as_bytes().ct_eq(secret.as_bytes())) {
                 return Err(ApiError::Unauthorized);
             }
+            Ok(())
         }
-        None if app.config.require_cron_secret => return Err(ApiError::CronSecretMissing),
-        None => {}
+        None if config.require_cron_secret => Err(ApiError::CronSecretMissing),
+        None => Ok(()),
     }
-    let report = app.engine.sweep().await?;
-    let message = format!(
-        "Checked {} due jobs: {} sources retried ({} loaded), {} completed, {} finalized, {} resumed",
-        report.checked, report.retried, report.succeeded, report.completed, report.finalized, report.resumed
-    );
-    ok(&json!({
-        "success": report.errors == 0,
-        // The engine's clock, like every other time the API shows.
-        "timestamp": app.engine.now(),
-        "result": report,
-        "message": message,
-    }))
 }
 
 fn ok<T: serde::Serialize>(value: &T) -> Result<Response<Bytes>, ApiError> {

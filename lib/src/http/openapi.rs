@@ -5,6 +5,8 @@
 
 use serde_json::{json, Value};
 
+use super::ErrorCode;
+
 fn error_response(description: &str) -> Value {
     json!({
         "description": description,
@@ -53,7 +55,79 @@ pub fn document() -> Value {
             "erased": { "type": "boolean", "const": true }
         }
     });
+    doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"] =
+        error_codes();
+    for name in CLOSED_SCHEMAS {
+        close(&mut doc["components"]["schemas"][*name]);
+    }
+    add_server_faults(&mut doc);
     doc
+}
+
+/// The answers the service builds from typed structs (`answers.rs`,
+/// `engine/views.rs`): they have exactly the fields listed, so the schemas
+/// say so and a client generator can rely on it. The report itself stays
+/// open (lib/tests/schema/professional_report.schema.json is its contract).
+const CLOSED_SCHEMAS: &[&str] = &[
+    "Error",
+    "Health",
+    "StartAccepted",
+    "Status",
+    "Report",
+    "ReportAnswer",
+    "MissingSource",
+    "MissingSources",
+    "RetryStatus",
+    "RetryAnswer",
+    "SweepAnswer",
+    "Erased",
+];
+
+/// `additionalProperties: false` on `schema` and every object inside it
+/// that lists its properties, and every property required: the structs
+/// always write every field (null when there is no value), except an
+/// error's `details`, which is left out when there are none.
+fn close(schema: &mut Value) {
+    if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+        for prop in props.values_mut() {
+            close(prop);
+        }
+        let required: Vec<String> = props
+            .keys()
+            .filter(|k| k.as_str() != "details")
+            .cloned()
+            .collect();
+        schema["additionalProperties"] = Value::Bool(false);
+        schema["required"] = json!(required);
+    }
+    if let Some(items) = schema.get_mut("items") {
+        close(items);
+    }
+}
+
+/// `error.code`'s schema: every [`ErrorCode`], each with its meaning.
+fn error_codes() -> Value {
+    let codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+    json!({
+        "type": "string",
+        "enum": codes,
+        "description": "The machine-readable code; each operation's responses name the codes it can answer with."
+    })
+}
+
+/// Every operation can meet a server fault, and a Vercel function whose
+/// settings are wrong answers every request with one.
+fn add_server_faults(doc: &mut Value) {
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for operation in paths.values_mut().filter_map(Value::as_object_mut) {
+        for op in operation.values_mut() {
+            op["responses"]["500"] = error_response(
+                "A server fault, shown without its cause (`internal_error`), or a Vercel function whose settings are wrong (`server_misconfigured`)",
+            );
+        }
+    }
 }
 
 fn base_document() -> Value {
@@ -104,7 +178,8 @@ fn base_document() -> Value {
                     },
                     "responses": {
                         "202": ok_response("Job accepted", "StartAccepted"),
-                        "400": error_response("Invalid JSON (`invalid_json`), invalid questionnaire (`validation_failed`, details.fields lists every problem with its path) or bad Idempotency-Key (`invalid_idempotency_key`)"),
+                        "400": error_response("Invalid JSON (`invalid_json`), invalid questionnaire (`validation_failed`, details.fields lists every problem with its path), bad Idempotency-Key (`invalid_idempotency_key`) or a body the connection broke off (`incomplete_body`)"),
+                        "408": error_response("The body took longer than BODY_READ_TIMEOUT_SECS to arrive (`body_timeout`, dev-server only; Connection: close)"),
                         "409": error_response("Idempotency-Key reused with a different body (`idempotency_key_reused`; names no job)"),
                         "429": error_response("Too many starts from this client or overall (`rate_limited`, Retry-After and RateLimit-* headers)"),
                         "413": error_response("Body over the size limit (`payload_too_large`)"),
@@ -125,6 +200,7 @@ fn base_document() -> Value {
                 "post": job_operation("Retry the job's missing sources now", "retryJob", "RetryAnswer", &[
                     ("409", "Job not partial/completed (`retry_not_allowed`), window closed (`retry_window_closed`) or busy (`job_busy`)"),
                     ("429", "A retry ran moments ago (`retry_too_soon`) or too many retries from this client or overall (`rate_limited`, RateLimit-* headers); Retry-After header"),
+                    ("503", "Store unreachable (`store_unavailable`) or full (`store_full`), with Retry-After"),
                 ])
             },
             "/api/professional-report/missing-sources/{job_id}": {
@@ -141,7 +217,7 @@ fn base_document() -> Value {
                     "responses": {
                         "200": ok_response("What the sweep did", "SweepAnswer"),
                         "401": error_response("Missing or wrong bearer secret (`unauthorized`)"),
-                        "503": error_response("CRON_SECRET not configured on Vercel (`cron_secret_not_configured`)"),
+                        "503": error_response("CRON_SECRET not configured on Vercel (`cron_secret_not_configured`), or the store unreachable (`store_unavailable`) or full (`store_full`), with Retry-After"),
                     }
                 }
             }
@@ -154,6 +230,7 @@ fn base_document() -> Value {
             "schemas": {
                 "Error": {
                     "type": "object", "required": ["error", "detail"],
+                    "description": "Every error answer. Requests outside the operations below answer it too: no such path (404 `route_not_found`), another method (405 `method_not_allowed`, with an Allow header).",
                     "properties": {
                       "detail": { "type": "string", "description": "The message again, at the top (FastAPI's convention, which the original frontend reads)." },
                       "error": {
@@ -393,11 +470,13 @@ fn sync_operation() -> Value {
             "responses": {
                 "200": ok_response("The job settled with a report (completed or partial); Content-Location: its result URL", "ReportAnswer"),
                 "202": ok_response("Not settled within the wait: the start answer; the job carries on", "StartAccepted"),
-                "400": error_response("As for start (`invalid_json`, `validation_failed`, `invalid_idempotency_key`)"),
+                "400": error_response("As for start (`invalid_json`, `validation_failed`, `invalid_idempotency_key`, `incomplete_body`)"),
+                "408": error_response("As for start (`body_timeout`)"),
                 "409": error_response("The job failed (`job_failed`, details.error) or the Idempotency-Key was reused with another body (`idempotency_key_reused`)"),
                 "413": error_response("Body over the size limit (`payload_too_large`)"),
                 "415": error_response("Body is not application/json (`unsupported_media_type`)"),
-                "503": error_response("Store unreachable (`store_unavailable`)"),
+                "429": error_response("As for start (`rate_limited`)"),
+                "503": error_response("As for start (`store_unavailable`, `store_full`, `budget_exhausted`)"),
             }
         }
     })
@@ -429,6 +508,41 @@ mod tests {
             .collect();
         assert_eq!(documented, routed);
         assert_eq!(doc["openapi"], "3.1.0");
+    }
+
+    /// Every code the responses (and the Error schema, for the requests
+    /// outside every operation) name is an [`ErrorCode`], and every
+    /// [`ErrorCode`] is named where it can happen.
+    #[test]
+    fn responses_name_exactly_the_error_codes() {
+        let doc = document();
+        let mut named = crate::http::error::tests::code_words(
+            doc["components"]["schemas"]["Error"]["description"]
+                .as_str()
+                .unwrap(),
+        );
+        for operations in doc["paths"].as_object().unwrap().values() {
+            for op in operations.as_object().unwrap().values() {
+                for response in op["responses"].as_object().unwrap().values() {
+                    named.extend(crate::http::error::tests::code_words(
+                        response["description"].as_str().unwrap(),
+                    ));
+                }
+            }
+        }
+        let codes: BTreeSet<String> = ErrorCode::ALL
+            .iter()
+            .map(|c| c.as_str().to_owned())
+            .collect();
+        assert_eq!(named, codes);
+        let schema_codes: BTreeSet<String> = doc["components"]["schemas"]["Error"]["properties"]
+            ["error"]["properties"]["code"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(schema_codes, codes);
     }
 
     #[test]

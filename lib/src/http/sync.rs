@@ -23,7 +23,7 @@ use http::{header, HeaderValue, Request, Response, StatusCode};
 
 use super::{accept, json_response, start_answer, Accepted, ApiError, App, Background};
 use crate::config::ConfigError;
-use crate::model::{JobId, JobStatus};
+use crate::model::{Job, JobId, JobStatus};
 
 /// How often the job's summary is read while waiting: short against a
 /// report's seconds, long against a summary read's milliseconds.
@@ -95,7 +95,15 @@ async fn wait_for(app: &App, id: JobId, wait: Duration) -> Result<Option<JobStat
     }
 }
 
-/// The handler.
+/// How the synchronous request ends.
+enum Outcome {
+    /// Settled with a report.
+    Report(Box<crate::engine::views::ResultView>),
+    /// Not settled within the wait: the job as it stands now.
+    Waiting(Box<Job>),
+}
+
+/// The handler: accept (parse and start, as `start` does), wait, encode.
 pub(super) async fn professional_report(
     app: &App,
     req: Request<Bytes>,
@@ -106,41 +114,52 @@ pub(super) async fn professional_report(
         replayed,
         allowance,
     } = accept(app, req, bg).await?;
+    let mut response = match settle(app, job).await? {
+        Outcome::Waiting(job) => start_answer(&job, replayed),
+        Outcome::Report(view) => report_answer(&view, replayed),
+    };
+    allowance.apply(&mut response);
+    Ok(response)
+}
+
+/// Waits for `job` to settle; its report, or the job as it stands when the
+/// wait ran out. A failed job is the JSON error `result` gives.
+async fn settle(app: &App, mut job: Job) -> Result<Outcome, ApiError> {
     let id = job.id;
     let status = if settled(job.status) {
         Some(job.status)
     } else {
         wait_for(app, id, app.config.sync.wait).await?
     };
-    let Some(status) = status else {
-        let current = app.engine.store().summary(id).await?;
-        let mut job = job;
-        if let Some(s) = current {
-            job.status = s.status;
-            job.message = s.message;
+    match status {
+        None => {
+            if let Some(s) = app.engine.store().summary(id).await? {
+                job.status = s.status;
+                job.message = s.message;
+            }
+            Ok(Outcome::Waiting(Box::new(job)))
         }
-        let mut response = start_answer(&job, replayed);
-        allowance.apply(&mut response);
-        return Ok(response);
-    };
-    if status == JobStatus::Failed {
-        // The same JSON error `result` gives for a failed job.
-        return Err(app.engine.result(id).await.err().map_or(
+        Some(JobStatus::Failed) => Err(app.engine.result(id).await.err().map_or(
             ApiError::Engine(crate::engine::EngineError::JobFailed(
                 "the report could not be built".into(),
             )),
             ApiError::from,
-        ));
+        )),
+        Some(_) => Ok(Outcome::Report(Box::new(app.engine.result(id).await?))),
     }
-    let view = app.engine.result(id).await?;
+}
+
+/// The 200: the synchronous answer, with the job's result URL in
+/// `Content-Location`.
+fn report_answer(view: &crate::engine::views::ResultView, replayed: bool) -> Response<Bytes> {
     let mut response = json_response(StatusCode::OK, &view.answer);
     let headers = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&format!("/api/professional-report/result/{id}")) {
+    let location = format!("/api/professional-report/result/{}", view.job_id);
+    if let Ok(v) = HeaderValue::from_str(&location) {
         headers.insert(header::CONTENT_LOCATION, v);
     }
     if replayed {
         headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
-    allowance.apply(&mut response);
-    Ok(response)
+    response
 }

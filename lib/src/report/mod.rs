@@ -27,7 +27,9 @@ use crate::directory::{Directory, Home};
 use crate::geo::{Geocoder, Location};
 use crate::judgement::{judge, JudgementInput};
 use crate::matching::{match_homes, ScoredHome, Weights, Winners};
-use crate::model::{completeness, MissingSource, Slot, SlotKey, SlotStatus, SourceType};
+use crate::model::{
+    completeness, MissingSource, MissingSourceStatus, Slot, SlotKey, SlotStatus, SourceType,
+};
 use crate::questionnaire::Questionnaire;
 
 use wire::{
@@ -284,7 +286,7 @@ pub fn assemble(
                         .unwrap_or_else(|| Slot::pending(&h.id, &h.name, source));
                     let mut entry = MissingSource::from(&base);
                     if status == SlotStatus::Pending {
-                        entry.status = "pending".to_owned();
+                        entry.status = MissingSourceStatus::Pending;
                     }
                     missing.push(entry);
                 }
@@ -1059,6 +1061,9 @@ mod tests {
         assert!(report.is_partial);
         assert_eq!(report.care_homes[0].data_sources["cqc"], "pending");
         assert_eq!(report.missing_data_sources.len(), 25);
-        assert_eq!(report.missing_data_sources[0].status, "pending");
+        assert_eq!(
+            report.missing_data_sources[0].status,
+            crate::model::MissingSourceStatus::Pending
+        );
     }
 }

@@ -1,0 +1,182 @@
+//! The typed answers of the endpoints whose answer is not an engine view
+//! (those live in `lib/src/engine/views.rs`). Each is the schema of the same
+//! name in [`super::openapi::document`]; `lib/tests/http_api.rs` checks
+//! every answer the handlers give against it.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::ErrorCode;
+use crate::engine::views::window_hours;
+use crate::engine::{ManualRetryReport, SweepReport};
+use crate::model::{Job, JobId, JobStatus};
+
+/// `POST …/start`'s 202 (also the synchronous route's when the job has not
+/// settled in time): schema `StartAccepted`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StartAccepted {
+    /// The job.
+    pub job_id: JobId,
+    /// Its status now.
+    pub status: JobStatus,
+    /// The job's message, or that the request was a replay.
+    pub message: String,
+    /// Where to poll.
+    pub status_url: String,
+    /// Where the report will be.
+    pub result_url: String,
+}
+
+impl StartAccepted {
+    /// The answer for `job`; `replayed` when its idempotency key found it.
+    pub fn of(job: &Job, replayed: bool) -> Self {
+        let id = job.id;
+        Self {
+            job_id: id,
+            status: job.status,
+            message: if replayed {
+                "This request was already accepted; here is its job".to_owned()
+            } else {
+                job.message.clone()
+            },
+            status_url: status_url(id),
+            result_url: format!("/api/professional-report/result/{id}"),
+        }
+    }
+}
+
+/// The status URL of job `id` (also the 202's `Location`).
+pub(crate) fn status_url(id: JobId) -> String {
+    format!("/api/professional-report/status/{id}")
+}
+
+/// `POST …/retry/{job_id}`: schema `RetryAnswer`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RetryAnswer {
+    /// The job.
+    pub job_id: JobId,
+    /// Its status after the retry.
+    pub status: JobStatus,
+    /// Whether sources are still missing.
+    pub is_partial: bool,
+    /// Completeness in percent.
+    pub completeness: u8,
+    /// What the retry did.
+    pub retry_result: ManualRetryReport,
+    /// Hours since the job was created.
+    pub time_elapsed_hours: f64,
+    /// Hours left in the retry window.
+    pub time_remaining_hours: f64,
+}
+
+impl RetryAnswer {
+    /// The answer for `job` after the retry `result`, as of `now`.
+    pub fn of(job: &Job, result: ManualRetryReport, now: DateTime<Utc>) -> Self {
+        let (time_elapsed_hours, time_remaining_hours) = window_hours(job, now);
+        Self {
+            job_id: job.id,
+            status: job.status,
+            is_partial: job.is_partial(),
+            completeness: job.completeness,
+            retry_result: result,
+            time_elapsed_hours,
+            time_remaining_hours,
+        }
+    }
+}
+
+/// `GET /api/cron/retry-missing-data`: schema `SweepAnswer`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SweepAnswer {
+    /// Whether no job's round failed.
+    pub success: bool,
+    /// When the sweep ran, on the engine's clock (like every other time the
+    /// API shows).
+    pub timestamp: DateTime<Utc>,
+    /// The counts.
+    pub result: SweepReport,
+    /// The counts in words.
+    pub message: String,
+}
+
+impl SweepAnswer {
+    /// The answer for a sweep's `report`, run at `now`.
+    pub fn of(report: SweepReport, now: DateTime<Utc>) -> Self {
+        let message = format!(
+            "Checked {} due jobs: {} sources retried ({} loaded), {} completed, {} finalized, {} resumed",
+            report.checked,
+            report.retried,
+            report.succeeded,
+            report.completed,
+            report.finalized,
+            report.resumed
+        );
+        Self {
+            success: report.errors == 0,
+            timestamp: now,
+            result: report,
+            message,
+        }
+    }
+}
+
+/// `GET /health`'s `status`: the only value, since a store that does not
+/// answer makes the endpoint a 503 error instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthStatus {
+    /// Service and store are up.
+    Ok,
+}
+
+/// `GET /health`: schema `Health`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Health {
+    /// Always `ok`.
+    pub status: HealthStatus,
+    /// `memory` or `redis`.
+    pub store: &'static str,
+    /// `sandbox` or `live`.
+    pub sources: &'static str,
+    /// The care-home directory's label.
+    pub directory: String,
+    /// The crate's version.
+    pub version: &'static str,
+    /// Panics caught in source adapters since the process started: absorbed
+    /// bugs are counted so they are seen (`lib/src/metrics.rs`).
+    pub source_adapter_panics: u64,
+}
+
+/// `DELETE …/{job_id}`: schema `Erased`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Erased {
+    /// The job that was erased.
+    pub job_id: JobId,
+    /// Always `true`: a job that is not there is a 404 instead.
+    pub erased: bool,
+}
+
+/// Every error answer: schema `Error`. `detail` repeats the message,
+/// because FastAPI-era clients (the original frontend among them) show
+/// `data.detail || data.message`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+    /// The message again.
+    pub detail: String,
+}
+
+/// The `error` object of an [`ErrorBody`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ErrorDetail {
+    /// The machine-readable code.
+    pub code: ErrorCode,
+    /// For people.
+    pub message: String,
+    /// Facts a client can act on (limits, fields, retry times); absent
+    /// rather than null when there are none.
+    #[serde(skip_serializing_if = "Value::is_null")]
+    pub details: Value,
+}
