@@ -715,7 +715,7 @@ mod cases {
                         .record(
                             &lease,
                             Record {
-                                slot: slot,
+                                slot,
                                 data: Some(json!(i)),
                                 progress: p,
                                 message: format!("{p}"),

@@ -160,7 +160,7 @@ pub(super) fn prelude() -> String {
 }
 
 /// A script's inputs, each with the name its header gives it.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub(super) struct Args {
     keys: Vec<(&'static str, String)>,
     argv: Vec<(&'static str, String)>,
