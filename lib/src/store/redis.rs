@@ -1,10 +1,12 @@
 //! The Redis [`JobStore`]: production state on Vercel KV / Upstash.
 //!
 //! Every transition is one Lua script from `lua/` (one round trip, atomic
-//! on the server), each opening with a comment that lists its `KEYS` and
-//! `ARGV`; every key a script touches is passed in `KEYS`, as Upstash
-//! requires. `lua/common.lua` holds the helpers every script shares and is
-//! prepended to each one when the store is built.
+//! on the server), called through its struct in `store/scripts.rs`, which
+//! names every `KEYS` and `ARGV` entry the script's header lists (a test
+//! holds the two together); every key a script touches is passed in `KEYS`,
+//! as Upstash requires. `lua/common.lua` holds the helpers the job scripts
+//! share and is prepended to each, after the constants generated from Rust
+//! (`store::scripts::prelude`).
 //!
 //! Layout under the prefix `{p}` (default `care-report:`):
 //! - `{p}job:{id}`: hash of the job's scalar fields (instants in epoch ms);
