@@ -688,10 +688,10 @@ struct SweepBeforeClaim {
 
 mod delegate {
     use super::SweepBeforeClaim;
-    use care_report::model::{HistoryEntry, Job, JobId, JobSummary, Lease, Slot, SlotKey};
+    use care_report::model::{HistoryEntry, Job, JobId, JobSummary, Lease, SlotKey};
     use care_report::store::{
         async_trait_shim::BoxFuture, Claim, Created, Finish, JobStore, ManualRetryGate, NewJob,
-        Result,
+        Record, Result, SavePlan,
     };
     use chrono::{DateTime, Utc};
     use serde_json::Value;
@@ -747,25 +747,18 @@ mod delegate {
         fn save_plan(
             &self,
             lease: &Lease,
-            plan: Value,
-            slots: Vec<Slot>,
-            progress: u8,
-            message: String,
+            plan: SavePlan,
             now: DateTime<Utc>,
         ) -> BoxFuture<'_, Result<Job>> {
-            self.inner
-                .save_plan(lease, plan, slots, progress, message, now)
+            self.inner.save_plan(lease, plan, now)
         }
         fn record(
             &self,
             lease: &Lease,
-            slot: Slot,
-            data: Option<Value>,
-            progress: u8,
-            message: String,
+            record: Record,
             now: DateTime<Utc>,
         ) -> BoxFuture<'_, Result<JobSummary>> {
-            self.inner.record(lease, slot, data, progress, message, now)
+            self.inner.record(lease, record, now)
         }
         fn finish(
             &self,

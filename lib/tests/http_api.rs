@@ -24,14 +24,14 @@ use bytes::Bytes;
 use care_report::directory::Directory;
 use care_report::engine::{Clock, Engine, EngineConfig, EngineParts, ManualClock};
 use care_report::http::{self, App, Background, CorsOrigins, Endpoint, HttpConfig};
-use care_report::model::{Job, JobId, JobSummary, Lease, Slot, SlotKey};
+use care_report::model::{Job, JobId, JobSummary, Lease, SlotKey};
 use care_report::retry::RetryPolicy;
 use care_report::sandbox::{FaultPlan, Sandbox};
 use care_report::sources::Sources;
 use care_report::store::async_trait_shim::BoxFuture;
 use care_report::store::{
-    Claim, Created, Finish, JobStore, ManualRetryGate, MemoryStore, NewJob, RedisConfig,
-    RedisStore, StoreError,
+    Claim, Created, Finish, JobStore, ManualRetryGate, MemoryStore, NewJob, Record, RedisConfig,
+    RedisStore, SavePlan, StoreError,
 };
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{json, Value};
@@ -201,38 +201,20 @@ impl JobStore for SwitchableStore {
     fn save_plan(
         &self,
         lease: &Lease,
-        plan: Value,
-        slots: Vec<Slot>,
-        progress: u8,
-        message: String,
+        plan: SavePlan,
         now: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<Job, StoreError>> {
         let lease = lease.clone();
-        self.or_fail(move || {
-            Box::pin(async move {
-                self.inner
-                    .save_plan(&lease, plan, slots, progress, message, now)
-                    .await
-            })
-        })
+        self.or_fail(move || Box::pin(async move { self.inner.save_plan(&lease, plan, now).await }))
     }
     fn record(
         &self,
         lease: &Lease,
-        slot: Slot,
-        data: Option<Value>,
-        progress: u8,
-        message: String,
+        record: Record,
         now: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<JobSummary, StoreError>> {
         let lease = lease.clone();
-        self.or_fail(move || {
-            Box::pin(async move {
-                self.inner
-                    .record(&lease, slot, data, progress, message, now)
-                    .await
-            })
-        })
+        self.or_fail(move || Box::pin(async move { self.inner.record(&lease, record, now).await }))
     }
     fn finish(
         &self,

@@ -25,8 +25,8 @@ use care_report::sources::Sources;
 use care_report::store::health::{judge, EvictionPolicy, Verdict};
 use care_report::store::limits::budget_day;
 use care_report::store::{
-    Claim, Created, Finish, Idempotency, JobStore, MemoryStore, NewJob, RedisConfig, RedisStore,
-    Retention, StoreError,
+    Claim, Created, Finish, Idempotency, JobStore, MemoryStore, NewJob, Record, RedisConfig,
+    RedisStore, Retention, SavePlan, StoreError,
 };
 use care_report::testing::child::ChildGuard;
 use care_report::testing::redis as test_redis;
@@ -400,10 +400,12 @@ async fn a_worker_holding_the_lease_of_an_erased_job_is_fenced_out_and_nothing_r
         store
             .save_plan(
                 &lease,
-                json!({"homes": []}),
-                vec![slot.clone()],
-                20,
-                "planned".into(),
+                SavePlan {
+                    plan: json!({"homes": []}),
+                    slots: vec![slot.clone()],
+                    progress: 20,
+                    message: "planned".into(),
+                },
                 t0(),
             )
             .await
@@ -418,7 +420,16 @@ async fn a_worker_holding_the_lease_of_an_erased_job_is_fenced_out_and_nothing_r
             ..slot
         };
         let r = store
-            .record(&lease, loaded, Some(json!({"x": 1})), 50, "m".into(), later)
+            .record(
+                &lease,
+                Record {
+                    slot: loaded,
+                    data: Some(json!({"x": 1})),
+                    progress: 50,
+                    message: "m".into(),
+                },
+                later,
+            )
             .await;
         assert!(matches!(r, Err(StoreError::LeaseLost)), "{name}: {r:?}");
         assert!(

@@ -15,8 +15,8 @@ use care_report::model::{
     SlotStatus, SourceType,
 };
 use care_report::store::{
-    Claim, Created, Finish, Idempotency, JobStore, ManualRetryGate, MemoryStore, NewJob,
-    RedisStore, Retention, StoreError,
+    Claim, Created, Finish, Idempotency, JobStore, ManualRetryGate, MemoryStore, NewJob, Record,
+    RedisStore, Retention, SavePlan, StoreError,
 };
 use care_report::testing::redis as test_redis;
 use chrono::{DateTime, TimeZone, Utc};
@@ -157,10 +157,12 @@ async fn planned(store: &Arc<dyn JobStore>) -> (Job, Lease) {
     let job = store
         .save_plan(
             &lease,
-            json!({"homes": ["H1", "H2"]}),
-            plan_slots(),
-            10,
-            "Planned".into(),
+            SavePlan {
+                plan: json!({"homes": ["H1", "H2"]}),
+                slots: plan_slots(),
+                progress: 10,
+                message: "Planned".into(),
+            },
             t0(),
         )
         .await
@@ -429,8 +431,17 @@ mod cases {
             matches!(r, Err(StoreError::LeaseLost))
         }
         assert!(lost(
-            s.record(&l1, loaded(slot, at), Some(json!(1)), 50, "x".into(), at)
-                .await
+            s.record(
+                &l1,
+                Record {
+                    slot: loaded(slot, at),
+                    data: Some(json!(1)),
+                    progress: 50,
+                    message: "x".into()
+                },
+                at
+            )
+            .await
         ));
         assert!(matches!(
             s.renew(&l1, at, LEASE).await,
@@ -448,17 +459,28 @@ mod cases {
         assert!(lost(
             s.record(
                 &l1,
-                loaded(slot, before),
-                Some(json!(1)),
-                50,
-                "x".into(),
+                Record {
+                    slot: loaded(slot, before),
+                    data: Some(json!(1)),
+                    progress: 50,
+                    message: "x".into()
+                },
                 before
             )
             .await
         ));
         assert!(lost(
-            s.save_plan(&l1, json!({}), vec![], 90, "x".into(), before)
-                .await
+            s.save_plan(
+                &l1,
+                SavePlan {
+                    plan: json!({}),
+                    slots: vec![],
+                    progress: 90,
+                    message: "x".into()
+                },
+                before
+            )
+            .await
         ));
         assert!(lost(
             s.finish(&l1, finish(JobStatus::Completed, false), before)
@@ -485,16 +507,34 @@ mod cases {
                 .await
         ));
         // The live lease still writes.
-        s.record(&l2, loaded(slot, at), Some(json!(1)), 50, "ok".into(), at)
-            .await
-            .unwrap();
+        s.record(
+            &l2,
+            Record {
+                slot: loaded(slot, at),
+                data: Some(json!(1)),
+                progress: 50,
+                message: "ok".into(),
+            },
+            at,
+        )
+        .await
+        .unwrap();
         // After finish the lease is gone; its token cannot write any more.
         s.finish(&l2, finish(JobStatus::Partial, true), at)
             .await
             .unwrap();
         assert!(lost(
-            s.record(&l2, loaded(slot, at), None, 60, "late".into(), at)
-                .await
+            s.record(
+                &l2,
+                Record {
+                    slot: loaded(slot, at),
+                    data: None,
+                    progress: 60,
+                    message: "late".into()
+                },
+                at
+            )
+            .await
         ));
         fx.done().await;
     }
@@ -520,9 +560,18 @@ mod cases {
         assert_eq!(s.due(r.expires_at, 10).await.unwrap(), vec![job.id]);
         // The old expiry no longer matters: writes between the two succeed.
         let at = l.expires_at + secs(10);
-        s.save_plan(&r, json!({}), plan_slots(), 5, "p".into(), at)
-            .await
-            .unwrap();
+        s.save_plan(
+            &r,
+            SavePlan {
+                plan: json!({}),
+                slots: plan_slots(),
+                progress: 5,
+                message: "p".into(),
+            },
+            at,
+        )
+        .await
+        .unwrap();
         // Claiming while the renewed lease is live is refused.
         assert_eq!(
             s.claim(job.id, "w2", at, LEASE).await.unwrap(),
@@ -546,10 +595,12 @@ mod cases {
         let j = s
             .record(
                 &lease,
-                loaded(&job.slots[0], at),
-                Some(json!({"rating": "Good"})),
-                40,
-                "CQC loaded".into(),
+                Record {
+                    slot: loaded(&job.slots[0], at),
+                    data: Some(json!({"rating": "Good"})),
+                    progress: 40,
+                    message: "CQC loaded".into(),
+                },
                 at,
             )
             .await
@@ -566,10 +617,12 @@ mod cases {
         let j = s
             .record(
                 &lease,
-                missing(&job.slots[1], at, Some(next)),
-                None,
-                30,
-                "FSA failed".into(),
+                Record {
+                    slot: missing(&job.slots[1], at, Some(next)),
+                    data: None,
+                    progress: 30,
+                    message: "FSA failed".into(),
+                },
                 at,
             )
             .await
@@ -581,14 +634,16 @@ mod cases {
         let j = s
             .record(
                 &lease,
-                Slot {
-                    status: SlotStatus::NotFound,
-                    attempts: 1,
-                    ..job.slots[2].clone()
+                Record {
+                    slot: Slot {
+                        status: SlotStatus::NotFound,
+                        attempts: 1,
+                        ..job.slots[2].clone()
+                    },
+                    data: None,
+                    progress: 70,
+                    message: "Places: no record".into(),
                 },
-                None,
-                70,
-                "Places: no record".into(),
                 at,
             )
             .await
@@ -599,10 +654,12 @@ mod cases {
         let j2 = s
             .save_plan(
                 &lease,
-                json!({"homes": ["H1", "H2"]}),
-                plan_slots(),
-                5,
-                "Resumed".into(),
+                SavePlan {
+                    plan: json!({"homes": ["H1", "H2"]}),
+                    slots: plan_slots(),
+                    progress: 5,
+                    message: "Resumed".into(),
+                },
                 at,
             )
             .await
@@ -622,10 +679,12 @@ mod cases {
         let j = s
             .record(
                 &lease,
-                loaded(&j.slots[1], at + secs(30)),
-                Some(json!({"rating": 5})),
-                100,
-                "All loaded".into(),
+                Record {
+                    slot: loaded(&j.slots[1], at + secs(30)),
+                    data: Some(json!({"rating": 5})),
+                    progress: 100,
+                    message: "All loaded".into(),
+                },
                 at + secs(30),
             )
             .await
@@ -653,7 +712,16 @@ mod cases {
                 let p = *p;
                 tokio::spawn(async move {
                     let j = s
-                        .record(&lease, slot, Some(json!(i)), p, format!("{p}"), t0())
+                        .record(
+                            &lease,
+                            Record {
+                                slot,
+                                data: Some(json!(i)),
+                                progress: p,
+                                message: format!("{p}"),
+                            },
+                            t0(),
+                        )
                         .await
                         .unwrap();
                     assert!(j.progress >= p);
@@ -696,20 +764,24 @@ mod cases {
         let at = t0() + secs(10);
         s.record(
             &lease,
-            missing(&job.slots[0], at, Some(at + secs(600))),
-            None,
-            50,
-            "m".into(),
+            Record {
+                slot: missing(&job.slots[0], at, Some(at + secs(600))),
+                data: None,
+                progress: 50,
+                message: "m".into(),
+            },
             at,
         )
         .await
         .unwrap();
         s.record(
             &lease,
-            missing(&job.slots[1], at, Some(at + secs(300))),
-            None,
-            60,
-            "m".into(),
+            Record {
+                slot: missing(&job.slots[1], at, Some(at + secs(300))),
+                data: None,
+                progress: 60,
+                message: "m".into(),
+            },
             at,
         )
         .await
@@ -717,13 +789,15 @@ mod cases {
         // A loaded slot with a stale next_attempt_at does not count.
         s.record(
             &lease,
-            Slot {
-                next_attempt_at: Some(at + secs(1)),
-                ..loaded(&job.slots[2], at)
+            Record {
+                slot: Slot {
+                    next_attempt_at: Some(at + secs(1)),
+                    ..loaded(&job.slots[2], at)
+                },
+                data: Some(json!({})),
+                progress: 70,
+                message: "m".into(),
             },
-            Some(json!({})),
-            70,
-            "m".into(),
             at,
         )
         .await
@@ -750,20 +824,24 @@ mod cases {
         let late = job.deadline_at + secs(3600);
         s.record(
             &l,
-            missing(&job.slots[0], at, Some(late)),
-            None,
-            0,
-            "m".into(),
+            Record {
+                slot: missing(&job.slots[0], at, Some(late)),
+                data: None,
+                progress: 0,
+                message: "m".into(),
+            },
             at + secs(300),
         )
         .await
         .unwrap();
         s.record(
             &l,
-            missing(&job.slots[1], at, Some(late)),
-            None,
-            0,
-            "m".into(),
+            Record {
+                slot: missing(&job.slots[1], at, Some(late)),
+                data: None,
+                progress: 0,
+                message: "m".into(),
+            },
             at + secs(300),
         )
         .await
@@ -821,8 +899,17 @@ mod cases {
         assert_eq!(s.due(at, 10).await.unwrap(), vec![job.id]);
         // A released lease cannot write.
         assert!(matches!(
-            s.record(&lease, loaded(&job.slots[0], at), None, 1, "x".into(), at)
-                .await,
+            s.record(
+                &lease,
+                Record {
+                    slot: loaded(&job.slots[0], at),
+                    data: None,
+                    progress: 1,
+                    message: "x".into()
+                },
+                at
+            )
+            .await,
             Err(StoreError::LeaseLost)
         ));
         // Claimable at once, and releasing a partial job re-files it by its slots.
@@ -834,10 +921,12 @@ mod cases {
             .unwrap();
         s.record(
             &l,
-            missing(&job.slots[0], at, Some(at + secs(900))),
-            None,
-            50,
-            "m".into(),
+            Record {
+                slot: missing(&job.slots[0], at, Some(at + secs(900))),
+                data: None,
+                progress: 50,
+                message: "m".into(),
+            },
             at,
         )
         .await
@@ -990,10 +1079,12 @@ mod cases {
         let recorded = s
             .record(
                 &lease,
-                loaded(&job.slots[0], t0()),
-                Some(json!({"x": 1})),
-                40,
-                "r".into(),
+                Record {
+                    slot: loaded(&job.slots[0], t0()),
+                    data: Some(json!({"x": 1})),
+                    progress: 40,
+                    message: "r".into(),
+                },
                 t0(),
             )
             .await
@@ -1037,23 +1128,27 @@ mod cases {
         s.renew(&lease, at, LEASE).await.unwrap();
         s.record(
             &lease,
-            Slot {
-                attempt_started_at: Some(started),
-                ..loaded(&job.slots[0], at)
+            Record {
+                slot: Slot {
+                    attempt_started_at: Some(started),
+                    ..loaded(&job.slots[0], at)
+                },
+                data: Some(json!({"a": 1})),
+                progress: 40,
+                message: "r".into(),
             },
-            Some(json!({"a": 1})),
-            40,
-            "r".into(),
             at,
         )
         .await
         .unwrap();
         s.record(
             &lease,
-            missing(&job.slots[1], at, Some(at + secs(300))),
-            None,
-            30,
-            "r".into(),
+            Record {
+                slot: missing(&job.slots[1], at, Some(at + secs(300))),
+                data: None,
+                progress: 30,
+                message: "r".into(),
+            },
             at,
         )
         .await
@@ -1063,8 +1158,17 @@ mod cases {
             .unwrap();
         // Refused: the lease was given back by finish.
         assert!(matches!(
-            s.record(&lease, loaded(&job.slots[1], at), None, 90, "x".into(), at)
-                .await,
+            s.record(
+                &lease,
+                Record {
+                    slot: loaded(&job.slots[1], at),
+                    data: None,
+                    progress: 90,
+                    message: "x".into()
+                },
+                at
+            )
+            .await,
             Err(StoreError::LeaseLost)
         ));
         s.gate_manual_retry(job.id, at, Duration::from_secs(60))
@@ -1162,9 +1266,18 @@ mod cases {
         for i in 0..limit {
             let at = t0() + chrono::Duration::milliseconds(i64::try_from(i).unwrap());
             slot = missing(&slot, at, Some(at + secs(300)));
-            s.record(&lease, slot.clone(), None, 20, "r".into(), at)
-                .await
-                .unwrap();
+            s.record(
+                &lease,
+                Record {
+                    slot: slot.clone(),
+                    data: None,
+                    progress: 20,
+                    message: "r".into(),
+                },
+                at,
+            )
+            .await
+            .unwrap();
         }
         let h = s.history(job.id).await.unwrap();
         assert_eq!(h.len(), limit);
@@ -1239,10 +1352,12 @@ async fn full_life(s: &Arc<dyn JobStore>, id: JobId) -> Job {
     let job = s
         .save_plan(
             &l,
-            json!({"homes": ["H1", "H2"]}),
-            plan_slots(),
-            10,
-            "p".into(),
+            SavePlan {
+                plan: json!({"homes": ["H1", "H2"]}),
+                slots: plan_slots(),
+                progress: 10,
+                message: "p".into(),
+            },
             t0(),
         )
         .await
@@ -1250,20 +1365,24 @@ async fn full_life(s: &Arc<dyn JobStore>, id: JobId) -> Job {
     let at = t0() + secs(2);
     s.record(
         &l,
-        loaded(&job.slots[0], at),
-        Some(json!({"a": 1})),
-        40,
-        "r".into(),
+        Record {
+            slot: loaded(&job.slots[0], at),
+            data: Some(json!({"a": 1})),
+            progress: 40,
+            message: "r".into(),
+        },
         at,
     )
     .await
     .unwrap();
     s.record(
         &l,
-        missing(&job.slots[1], at, Some(at + secs(300))),
-        None,
-        60,
-        "r".into(),
+        Record {
+            slot: missing(&job.slots[1], at, Some(at + secs(300))),
+            data: None,
+            progress: 60,
+            message: "r".into(),
+        },
         at,
     )
     .await
@@ -1372,20 +1491,24 @@ async fn restart_writer(spec: &str) {
     let job = s
         .save_plan(
             &l,
-            json!({"homes": ["H1"]}),
-            plan_slots(),
-            10,
-            "p".into(),
+            SavePlan {
+                plan: json!({"homes": ["H1"]}),
+                slots: plan_slots(),
+                progress: 10,
+                message: "p".into(),
+            },
             t0(),
         )
         .await
         .unwrap();
     s.record(
         &l,
-        loaded(&job.slots[0], t0()),
-        Some(json!({"kept": true})),
-        30,
-        "r".into(),
+        Record {
+            slot: loaded(&job.slots[0], t0()),
+            data: Some(json!({"kept": true})),
+            progress: 30,
+            message: "r".into(),
+        },
         t0(),
     )
     .await

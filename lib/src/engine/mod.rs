@@ -44,7 +44,8 @@ use crate::report::Plan;
 use crate::retry::RetryPolicy;
 use crate::sources::{SourceOutcome, Sources};
 use crate::store::{
-    Claim, Created, Finish, Idempotency, JobStore, ManualRetryGate, NewJob, StoreError,
+    Claim, Created, Finish, Idempotency, JobStore, ManualRetryGate, NewJob, Record, SavePlan,
+    StoreError,
 };
 use round::RoundKind;
 
@@ -584,10 +585,12 @@ impl Engine {
                 .store
                 .save_plan(
                     lease,
-                    plan_json,
-                    slots,
-                    PROGRESS_PLANNED,
-                    message,
+                    SavePlan {
+                        plan: plan_json,
+                        slots,
+                        progress: PROGRESS_PLANNED,
+                        message,
+                    },
                     self.now(),
                 )
                 .await?;
@@ -669,7 +672,16 @@ impl Engine {
             let progress = progress_for(done, tally.total);
             let message = format!("Fetched {done} of {} sources", tally.total);
             self.store
-                .record(lease, next, data, progress, message, now)
+                .record(
+                    lease,
+                    Record {
+                        slot: next,
+                        data,
+                        progress,
+                        message,
+                    },
+                    now,
+                )
                 .await
                 .map(|_| ())
         }

@@ -8,6 +8,7 @@
 use super::async_trait_shim::BoxFuture;
 use super::memory::MemoryStore;
 use super::redis::{corrupt, string, RedisStore};
+use super::scripts::{EraseCall, LuaCall};
 use super::{Result, StoreError};
 use crate::model::JobId;
 
@@ -49,12 +50,12 @@ impl EraseStore for RedisStore {
                     .query_async(&mut conn)
                     .await
                     .map_err(super::redis::unavailable)?;
-                let mut inv = self.safety.erase.key(&k.job);
-                inv.key(&k.slots).key(&k.data).key(&k.due).key(&k.history);
-                if let Some(idem) = &idem {
-                    inv.key(idem);
+                let mut inv = EraseCall {
+                    keys: k.clone(),
+                    job_id: id,
+                    idem,
                 }
-                inv.arg(id.to_string()).arg(idem.as_deref().unwrap_or(""));
+                .invocation();
                 let reply = self.status_reply(&mut inv).await?;
                 match reply.into_iter().next().map(string).transpose()?.as_deref() {
                     Some("erased") => return Ok(Erased::Erased),

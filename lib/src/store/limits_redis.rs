@@ -6,36 +6,18 @@
 //!   counter living two windows and a second);
 //! - `{p}budget:{YYYY-MM-DD}`: paid calls taken that UTC day (two days).
 
-use ::redis::{Script, Value};
+use ::redis::Value;
 use chrono::{DateTime, Utc};
 
 use super::async_trait_shim::BoxFuture;
 use super::limits::{bucket, window_ms, HitOutcome, LimitStore, Spend, Window, WindowCount};
 use super::redis::{corrupt, string, unavailable, RedisStore};
+use super::scripts::{LuaCall, RateLimitCall, RateWindow, SpendBudgetCall};
 use super::{to_ms, Result};
 
 /// How long a budget day's counter lives: two days, so yesterday's count is
 /// still there to read around midnight.
 const BUDGET_TTL_MS: i64 = 2 * 24 * 3600 * 1000;
-
-/// The scripts of the limits and of erasure (standalone: `common.lua` is
-/// not prepended).
-#[derive(Debug)]
-pub(super) struct SafetyScripts {
-    pub(super) rate_limit: Script,
-    pub(super) spend_budget: Script,
-    pub(super) erase: Script,
-}
-
-impl SafetyScripts {
-    pub(super) fn new() -> Self {
-        Self {
-            rate_limit: Script::new(include_str!("lua/rate_limit.lua")),
-            spend_budget: Script::new(include_str!("lua/spend_budget.lua")),
-            erase: Script::new(include_str!("lua/erase.lua")),
-        }
-    }
-}
 
 fn ints(v: Value) -> Result<Vec<u64>> {
     let items = match v {
@@ -62,16 +44,23 @@ impl RedisStore {
             return Ok(HitOutcome::Allowed(Vec::new()));
         }
         let now_ms = to_ms(now);
-        let mut inv = self.safety.rate_limit.prepare_invoke();
-        inv.arg(now_ms);
-        for w in windows {
-            let wms = window_ms(w.window);
-            let b = bucket(now_ms, wms);
-            inv.key(format!("{}rl:{}:{b}", self.prefix, w.key))
-                .key(format!("{}rl:{}:{}", self.prefix, w.key, b - 1))
-                .arg(w.limit)
-                .arg(wms);
+        let inv = RateLimitCall {
+            now_ms,
+            windows: windows
+                .iter()
+                .map(|w| {
+                    let wms = window_ms(w.window);
+                    let b = bucket(now_ms, wms);
+                    RateWindow {
+                        current: format!("{}rl:{}:{b}", self.prefix, w.key),
+                        previous: format!("{}rl:{}:{}", self.prefix, w.key, b - 1),
+                        limit: w.limit,
+                        window_ms: wms,
+                    }
+                })
+                .collect(),
         }
+        .invocation();
         let mut conn = self.conn.clone();
         let reply: Value = inv.invoke_async(&mut conn).await.map_err(unavailable)?;
         let n = ints(reply)?;
@@ -107,8 +96,12 @@ impl LimitStore for RedisStore {
 
     fn spend<'a>(&'a self, day: &'a str, limit: u64) -> BoxFuture<'a, Result<Spend>> {
         Box::pin(async move {
-            let mut inv = self.safety.spend_budget.key(self.budget_key(day));
-            inv.arg(limit).arg(BUDGET_TTL_MS);
+            let inv = SpendBudgetCall {
+                counter: self.budget_key(day),
+                limit,
+                lifetime_ms: BUDGET_TTL_MS,
+            }
+            .invocation();
             let mut conn = self.conn.clone();
             let reply: Value = inv.invoke_async(&mut conn).await.map_err(unavailable)?;
             match ints(reply)?.as_slice() {

@@ -23,7 +23,7 @@ use chrono::{DateTime, Utc};
 use super::async_trait_shim::BoxFuture;
 use super::{
     add_ms, dur_ms, refile_score, to_ms, trunc_ms, Claim, Created, Finish, JobStore,
-    ManualRetryGate, NewJob, Result, Retention, StoreError, HISTORY_LIMIT,
+    ManualRetryGate, NewJob, Record, Result, Retention, SavePlan, StoreError, HISTORY_LIMIT,
 };
 use crate::model::{
     completeness, HistoryEntry, HistoryEvent, Job, JobId, JobStatus, JobSummary, Lease, Slot,
@@ -268,15 +268,13 @@ impl MemoryStore {
         inner.set_due(lease.job_id, score);
     }
 
-    fn save_plan_now(
-        &self,
-        lease: &Lease,
-        plan: serde_json::Value,
-        slots: Vec<Slot>,
-        progress: u8,
-        message: String,
-        now: DateTime<Utc>,
-    ) -> Result<Job> {
+    fn save_plan_now(&self, lease: &Lease, plan: SavePlan, now: DateTime<Utc>) -> Result<Job> {
+        let SavePlan {
+            plan,
+            slots,
+            progress,
+            message,
+        } = plan;
         let now = trunc_ms(now);
         let mut inner = self.lock();
         let entry = inner.leased(lease, now)?;
@@ -305,15 +303,13 @@ impl MemoryStore {
         Ok(entry.snapshot())
     }
 
-    fn record_now(
-        &self,
-        lease: &Lease,
-        slot: Slot,
-        data: Option<serde_json::Value>,
-        progress: u8,
-        message: String,
-        now: DateTime<Utc>,
-    ) -> Result<JobSummary> {
+    fn record_now(&self, lease: &Lease, record: Record, now: DateTime<Utc>) -> Result<JobSummary> {
+        let Record {
+            slot,
+            data,
+            progress,
+            message,
+        } = record;
         let now = trunc_ms(now);
         let mut inner = self.lock();
         let entry = inner.leased(lease, now)?;
@@ -645,27 +641,21 @@ impl JobStore for MemoryStore {
     fn save_plan(
         &self,
         lease: &Lease,
-        plan: serde_json::Value,
-        slots: Vec<Slot>,
-        progress: u8,
-        message: String,
+        plan: SavePlan,
         now: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<Job>> {
         let lease = lease.clone();
-        Box::pin(async move { self.save_plan_now(&lease, plan, slots, progress, message, now) })
+        Box::pin(async move { self.save_plan_now(&lease, plan, now) })
     }
 
     fn record(
         &self,
         lease: &Lease,
-        slot: Slot,
-        data: Option<serde_json::Value>,
-        progress: u8,
-        message: String,
+        record: Record,
         now: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<JobSummary>> {
         let lease = lease.clone();
-        Box::pin(async move { self.record_now(&lease, slot, data, progress, message, now) })
+        Box::pin(async move { self.record_now(&lease, record, now) })
     }
 
     fn finish(

@@ -25,6 +25,7 @@ pub mod limits;
 mod limits_redis;
 pub mod memory;
 pub mod redis;
+mod scripts;
 pub mod source_cache;
 mod source_cache_memory;
 mod source_cache_redis;
@@ -110,6 +111,32 @@ impl std::fmt::Debug for NewJob {
             .field("message", &self.message)
             .finish()
     }
+}
+
+/// What [`JobStore::save_plan`] writes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SavePlan {
+    /// The plan (the engine's `Plan` as JSON).
+    pub plan: serde_json::Value,
+    /// Its slots, in plan order; existing ones are kept as they are.
+    pub slots: Vec<Slot>,
+    /// Progress to raise to (never lowered).
+    pub progress: u8,
+    /// The job's new message.
+    pub message: String,
+}
+
+/// What [`JobStore::record`] writes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    /// The slot's new state.
+    pub slot: Slot,
+    /// Its data, stored only when the slot is `Loaded`.
+    pub data: Option<serde_json::Value>,
+    /// Progress to raise to (never lowered; above 100 counts as 100).
+    pub progress: u8,
+    /// The job's new message.
+    pub message: String,
 }
 
 /// The answer of `create`.
@@ -290,7 +317,7 @@ impl Retention {
             to_ms(deadline_at),
             to_ms(now),
         );
-        Duration::from_millis(u64::try_from(ms).unwrap_or(1000))
+        Duration::from_millis(u64::try_from(ms).unwrap_or(MIN_TTL_MS.unsigned_abs()))
     }
 }
 
@@ -356,8 +383,13 @@ pub(crate) fn retention_ms(
     now_ms: i64,
 ) -> i64 {
     let until_deadline = deadline_ms.saturating_add(margin_ms).saturating_sub(now_ms);
-    ttl_after_ms.max(until_deadline).max(1000)
+    ttl_after_ms.max(until_deadline).max(MIN_TTL_MS)
 }
+
+/// The shortest TTL a job's keys get (one second), so a write never sets a
+/// zero or negative expiry. Generated into the Lua prelude
+/// (`store::scripts::prelude`).
+pub(crate) const MIN_TTL_MS: i64 = 1000;
 
 /// A job's slots in plan order (`order` holds [`SlotKey::field`] names),
 /// followed by any slot outside the plan in field order.
@@ -405,7 +437,7 @@ pub(crate) fn refile_score(
 /// How many history entries a job keeps (the oldest are dropped beyond
 /// it). A job makes about 2 + 25 entries in its first round and a few per
 /// retry round; 10 retries of all 25 slots stay well under this.
-/// `lua/common.lua` mirrors it.
+/// Generated into the Lua prelude (`store::scripts::prelude`).
 pub const HISTORY_LIMIT: usize = 1000;
 
 /// The store contract.
@@ -494,10 +526,7 @@ pub trait JobStore: Send + Sync + 'static {
     fn save_plan(
         &self,
         lease: &Lease,
-        plan: serde_json::Value,
-        slots: Vec<Slot>,
-        progress: u8,
-        message: String,
+        plan: SavePlan,
         now: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<Job>>;
 
@@ -510,10 +539,7 @@ pub trait JobStore: Send + Sync + 'static {
     fn record(
         &self,
         lease: &Lease,
-        slot: Slot,
-        data: Option<serde_json::Value>,
-        progress: u8,
-        message: String,
+        record: Record,
         now: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<JobSummary>>;
 

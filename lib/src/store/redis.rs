@@ -1,10 +1,12 @@
 //! The Redis [`JobStore`]: production state on Vercel KV / Upstash.
 //!
 //! Every transition is one Lua script from `lua/` (one round trip, atomic
-//! on the server), each opening with a comment that lists its `KEYS` and
-//! `ARGV`; every key a script touches is passed in `KEYS`, as Upstash
-//! requires. `lua/common.lua` holds the helpers every script shares and is
-//! prepended to each one when the store is built.
+//! on the server), called through its struct in `store/scripts.rs`, which
+//! names every `KEYS` and `ARGV` entry the script's header lists (a test
+//! holds the two together); every key a script touches is passed in `KEYS`,
+//! as Upstash requires. `lua/common.lua` holds the helpers the job scripts
+//! share and is prepended to each, after the constants generated from Rust
+//! (`store::scripts::prelude`).
 //!
 //! Layout under the prefix `{p}` (default `care-report:`):
 //! - `{p}job:{id}`: hash of the job's scalar fields (instants in epoch ms);
@@ -22,17 +24,21 @@
 //! memory, which would silently split state between instances.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 use std::time::Duration;
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use ::redis::{Script, ScriptInvocation, Value};
+use ::redis::{ScriptInvocation, Value};
 use chrono::{DateTime, Utc};
 
 use super::async_trait_shim::BoxFuture;
+pub(super) use super::scripts::JobKeys;
+use super::scripts::{
+    ClaimCall, CreateCall, CreateIdem, DueCall, Fence, FinishCall, GateManualRetryCall, LuaCall,
+    ReadCall, RecordCall, ReleaseCall, RenewCall, SavePlanCall, Ttl,
+};
 use super::{
     add_ms, dur_ms, env_u64, from_ms, order_slots, to_ms, trunc_ms, Claim, Created, Finish,
-    JobStore, ManualRetryGate, NewJob, Result, Retention, StoreError,
+    JobStore, ManualRetryGate, NewJob, Record, Result, Retention, SavePlan, StoreError,
 };
 use crate::model::{
     HistoryEntry, Job, JobId, JobStatus, JobSummary, Lease, Slot, SlotKey, SlotStatus,
@@ -129,40 +135,6 @@ impl RedisConfig {
     }
 }
 
-/// The scripts, each with `common.lua` prepended.
-#[derive(Debug)]
-struct Scripts {
-    create: Script,
-    read: Script,
-    claim: Script,
-    renew: Script,
-    release: Script,
-    save_plan: Script,
-    record: Script,
-    finish: Script,
-    gate_manual_retry: Script,
-    due: Script,
-}
-
-impl Scripts {
-    fn new() -> Self {
-        let with_common =
-            |body: &str| Script::new(&format!("{}\n{body}", include_str!("lua/common.lua")));
-        Self {
-            create: with_common(include_str!("lua/create.lua")),
-            read: with_common(include_str!("lua/read.lua")),
-            claim: with_common(include_str!("lua/claim.lua")),
-            renew: with_common(include_str!("lua/renew.lua")),
-            release: with_common(include_str!("lua/release.lua")),
-            save_plan: with_common(include_str!("lua/save_plan.lua")),
-            record: with_common(include_str!("lua/record.lua")),
-            finish: with_common(include_str!("lua/finish.lua")),
-            gate_manual_retry: with_common(include_str!("lua/gate_manual_retry.lua")),
-            due: with_common(include_str!("lua/due.lua")),
-        }
-    }
-}
-
 /// The Redis store. Cheap to clone; clones share one multiplexed connection
 /// that reconnects in the background.
 #[derive(Clone)]
@@ -170,8 +142,6 @@ pub struct RedisStore {
     pub(super) conn: ConnectionManager,
     pub(super) prefix: String,
     retention: Retention,
-    scripts: Arc<Scripts>,
-    pub(super) safety: Arc<super::limits_redis::SafetyScripts>,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -197,28 +167,6 @@ pub(super) fn corrupt(what: impl Into<String>) -> StoreError {
     StoreError::Corrupt(what.into())
 }
 
-/// The keys of one job.
-pub(super) struct JobKeys {
-    pub(super) job: String,
-    pub(super) slots: String,
-    pub(super) data: String,
-    pub(super) due: String,
-    pub(super) history: String,
-}
-
-impl JobKeys {
-    /// `script` with the four keys every transition names, in the order the
-    /// scripts expect (`KEYS[1..5]`: job, slots, data, due, history).
-    fn invocation<'a>(&self, script: &'a Script) -> ScriptInvocation<'a> {
-        let mut inv = script.key(&self.job);
-        inv.key(&self.slots)
-            .key(&self.data)
-            .key(&self.due)
-            .key(&self.history);
-        inv
-    }
-}
-
 impl RedisStore {
     /// Connects to `url` (`redis://` or `rediss://`). Fails with
     /// [`StoreError::Unavailable`] when the URL is invalid or Redis cannot be
@@ -242,24 +190,16 @@ impl RedisStore {
             conn,
             prefix: config.prefix,
             retention: config.retention,
-            scripts: Arc::new(Scripts::new()),
-            safety: Arc::new(super::limits_redis::SafetyScripts::new()),
         })
     }
 
-    /// A fenced transition: the job's keys, then `ARGV[1..3]` = job id,
-    /// lease token, now (ms), as every fenced script starts.
-    fn fenced<'a>(
-        &self,
-        script: &'a Script,
-        lease: &Lease,
-        now: DateTime<Utc>,
-    ) -> ScriptInvocation<'a> {
-        let mut inv = self.keys(lease.job_id).invocation(script);
-        inv.arg(lease.job_id.to_string())
-            .arg(lease.token.to_string())
-            .arg(to_ms(now));
-        inv
+    /// What a fenced script checks first (`ARGV[1..3]`).
+    fn fence(lease: &Lease, now: DateTime<Utc>) -> Fence {
+        Fence {
+            job_id: lease.job_id,
+            token: lease.token,
+            now_ms: to_ms(now),
+        }
     }
 
     /// A handle on the shared connection (the source cache's scripts use it).
@@ -287,26 +227,26 @@ impl RedisStore {
         format!("{}due", self.prefix)
     }
 
-    fn ttl_args(&self) -> [i64; 2] {
-        [
-            dur_ms(self.retention.ttl_after_update),
-            dur_ms(self.retention.margin_after_deadline),
-        ]
+    fn ttl(&self) -> Ttl {
+        Ttl {
+            ttl_after_update_ms: dur_ms(self.retention.ttl_after_update),
+            margin_after_deadline_ms: dur_ms(self.retention.margin_after_deadline),
+        }
     }
 
     async fn read(&self, id: JobId, with_data: bool) -> Result<Option<Snapshot>> {
         let k = self.keys(id);
         let mut conn = self.conn.clone();
-        let v: Value = self
-            .scripts
-            .read
-            .key(&k.job)
-            .key(&k.slots)
-            .key(&k.data)
-            .arg(if with_data { "1" } else { "0" })
-            .invoke_async(&mut conn)
-            .await
-            .map_err(unavailable)?;
+        let v: Value = ReadCall {
+            job: k.job,
+            slots: k.slots,
+            data: k.data,
+            with_data,
+        }
+        .invocation()
+        .invoke_async(&mut conn)
+        .await
+        .map_err(unavailable)?;
         let parts = array(v)?;
         let [job, slots, data]: [Value; 3] = parts
             .try_into()
@@ -410,29 +350,24 @@ impl RedisStore {
         let now = trunc_ms(new.now);
         let questionnaire = serde_json::to_string(&new.questionnaire)
             .map_err(|e| corrupt(format!("questionnaire: {e}")))?;
-        let [ttl_after, margin] = self.ttl_args();
-        let mut inv = self.scripts.create.key(&k.job);
-        inv.key(&k.due).key(&k.history);
-        if let Some(idem) = &new.idempotency {
-            inv.key(format!("{}idem:{}", self.prefix, idem.key));
-            if let Some(stale) = stale {
-                inv.key(self.keys(stale).job);
-            }
+        let mut inv = CreateCall {
+            idem: new.idempotency.as_ref().map(|idem| CreateIdem {
+                key: format!("{}idem:{}", self.prefix, idem.key),
+                fingerprint: idem.fingerprint.clone(),
+                stale: stale.map(|id| (self.keys(id).job, id)),
+            }),
+            job: k.job,
+            due: k.due,
+            history: k.history,
+            job_id: new.id,
+            now_ms: to_ms(now),
+            deadline_ms: to_ms(new.deadline_at),
+            message: new.message.clone(),
+            questionnaire,
+            due_ms: to_ms(add_ms(now, pending_grace)),
+            ttl: self.ttl(),
         }
-        inv.arg(new.id.to_string())
-            .arg(to_ms(now))
-            .arg(to_ms(new.deadline_at))
-            .arg(&new.message)
-            .arg(questionnaire)
-            .arg(to_ms(add_ms(now, pending_grace)))
-            .arg(ttl_after)
-            .arg(margin);
-        if let Some(idem) = &new.idempotency {
-            inv.arg(&idem.fingerprint);
-            if let Some(stale) = stale {
-                inv.arg(stale.to_string());
-            }
-        }
+        .invocation();
         let reply = self.status_reply(&mut inv).await?;
         let mut parts = reply.into_iter().map(string);
         let tag = parts
@@ -501,11 +436,15 @@ impl RedisStore {
             if fresh.is_empty() {
                 break;
             }
-            let mut inv = self.scripts.due.key(&due_key);
-            inv.arg(now_ms);
-            for (id, member) in &fresh {
-                inv.key(self.keys(*id).job).arg(member);
+            let mut inv = DueCall {
+                due: due_key.clone(),
+                now_ms,
+                candidates: fresh
+                    .iter()
+                    .map(|(id, member)| (self.keys(*id).job, member.clone()))
+                    .collect(),
             }
+            .invocation();
             let alive = self.status_reply(&mut inv).await?;
             let dropped = fresh.len() - alive.len();
             for v in alive {
@@ -759,14 +698,15 @@ impl JobStore for RedisStore {
             let k = self.keys(id);
             let now = trunc_ms(now);
             let expires_at = add_ms(now, ttl);
-            let [ttl_after, margin] = self.ttl_args();
-            let mut inv = k.invocation(&self.scripts.claim);
-            inv.arg(id.to_string())
-                .arg(&owner)
-                .arg(to_ms(now))
-                .arg(to_ms(expires_at))
-                .arg(ttl_after)
-                .arg(margin);
+            let mut inv = ClaimCall {
+                keys: k,
+                job_id: id,
+                owner: owner.clone(),
+                now_ms: to_ms(now),
+                lease_exp_ms: to_ms(expires_at),
+                ttl: self.ttl(),
+            }
+            .invocation();
             let reply = self.status_reply(&mut inv).await?;
             let mut parts = reply.into_iter().map(string);
             let kind = parts.next().transpose()?;
@@ -808,9 +748,13 @@ impl JobStore for RedisStore {
         Box::pin(async move {
             let now = trunc_ms(now);
             let expires_at = add_ms(now, ttl);
-            let [ttl_after, margin] = self.ttl_args();
-            let mut inv = self.fenced(&self.scripts.renew, &lease, now);
-            inv.arg(to_ms(expires_at)).arg(ttl_after).arg(margin);
+            let mut inv = RenewCall {
+                keys: self.keys(lease.job_id),
+                fence: Self::fence(&lease, now),
+                lease_exp_ms: to_ms(expires_at),
+                ttl: self.ttl(),
+            }
+            .invocation();
             let reply = self.status_reply(&mut inv).await?;
             match reply.into_iter().next().map(string).transpose()?.as_deref() {
                 Some("ok") => Ok(Lease {
@@ -826,9 +770,12 @@ impl JobStore for RedisStore {
     fn release(&self, lease: &Lease, now: DateTime<Utc>) -> BoxFuture<'_, Result<()>> {
         let lease = lease.clone();
         Box::pin(async move {
-            let [ttl_after, margin] = self.ttl_args();
-            let mut inv = self.fenced(&self.scripts.release, &lease, now);
-            inv.arg(ttl_after).arg(margin);
+            let mut inv = ReleaseCall {
+                keys: self.keys(lease.job_id),
+                fence: Self::fence(&lease, now),
+                ttl: self.ttl(),
+            }
+            .invocation();
             self.status_reply(&mut inv).await.map(drop)
         })
     }
@@ -836,15 +783,17 @@ impl JobStore for RedisStore {
     fn save_plan(
         &self,
         lease: &Lease,
-        plan: serde_json::Value,
-        slots: Vec<Slot>,
-        progress: u8,
-        message: String,
+        plan: SavePlan,
         now: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<Job>> {
         let lease = lease.clone();
         Box::pin(async move {
-            let [ttl_after, margin] = self.ttl_args();
+            let SavePlan {
+                plan,
+                slots,
+                progress,
+                message,
+            } = plan;
             let mut order: Vec<String> = Vec::with_capacity(slots.len());
             let mut encoded = Vec::with_capacity(slots.len());
             for slot in &slots {
@@ -855,16 +804,17 @@ impl JobStore for RedisStore {
                 encoded.push((field, encode_slot(slot)?));
             }
             let order = serde_json::to_string(&order).map_err(|e| corrupt(e.to_string()))?;
-            let mut inv = self.fenced(&self.scripts.save_plan, &lease, now);
-            inv.arg(plan.to_string())
-                .arg(order)
-                .arg(progress.min(100))
-                .arg(&message)
-                .arg(ttl_after)
-                .arg(margin);
-            for (field, json) in encoded {
-                inv.arg(field).arg(json);
+            let mut inv = SavePlanCall {
+                keys: self.keys(lease.job_id),
+                fence: Self::fence(&lease, now),
+                plan: plan.to_string(),
+                slot_order: order,
+                progress,
+                message,
+                ttl: self.ttl(),
+                slots: encoded,
             }
+            .invocation();
             self.fenced_job(&mut inv).await
         })
     }
@@ -872,32 +822,32 @@ impl JobStore for RedisStore {
     fn record(
         &self,
         lease: &Lease,
-        slot: Slot,
-        data: Option<serde_json::Value>,
-        progress: u8,
-        message: String,
+        record: Record,
         now: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<JobSummary>> {
         let lease = lease.clone();
         Box::pin(async move {
-            let [ttl_after, margin] = self.ttl_args();
-            let loaded = slot.status == SlotStatus::Loaded;
-            let mut inv = self.fenced(&self.scripts.record, &lease, now);
-            inv.arg(slot.key().field())
-                .arg(encode_slot(&slot)?)
-                .arg(data.map(|d| d.to_string()).unwrap_or_default())
-                .arg(if loaded { "1" } else { "0" })
-                .arg(progress.min(100))
-                .arg(&message)
-                .arg(ttl_after)
-                .arg(margin)
-                .arg(slot.status.as_str())
-                .arg(slot.attempts)
-                .arg(
-                    slot.attempt_started_at
-                        .map(|t| to_ms(t).to_string())
-                        .unwrap_or_default(),
-                );
+            let Record {
+                slot,
+                data,
+                progress,
+                message,
+            } = record;
+            let mut inv = RecordCall {
+                keys: self.keys(lease.job_id),
+                fence: Self::fence(&lease, now),
+                slot_field: slot.key().field(),
+                slot_json: encode_slot(&slot)?,
+                data_json: data.map(|d| d.to_string()),
+                loaded: slot.status == SlotStatus::Loaded,
+                progress,
+                message,
+                ttl: self.ttl(),
+                slot_status: slot.status.as_str(),
+                attempts: slot.attempts,
+                attempt_started_ms: slot.attempt_started_at.map(to_ms),
+            }
+            .invocation();
             self.fenced_summary(&mut inv).await
         })
     }
@@ -910,20 +860,17 @@ impl JobStore for RedisStore {
     ) -> BoxFuture<'_, Result<Job>> {
         let lease = lease.clone();
         Box::pin(async move {
-            let [ttl_after, margin] = self.ttl_args();
-            let mut inv = self.fenced(&self.scripts.finish, &lease, now);
-            inv.arg(finish.status().as_str())
-                .arg(finish.message())
-                .arg(finish.error().unwrap_or_default())
-                .arg(if finish.error().is_some() { "1" } else { "0" })
-                .arg(if finish.will_auto_retry() { "1" } else { "0" })
-                .arg(if finish.status().has_report() {
-                    "1"
-                } else {
-                    "0"
-                })
-                .arg(ttl_after)
-                .arg(margin);
+            let mut inv = FinishCall {
+                keys: self.keys(lease.job_id),
+                fence: Self::fence(&lease, now),
+                status: finish.status().as_str(),
+                message: finish.message().to_owned(),
+                error: finish.error().map(str::to_owned),
+                auto_retry: finish.will_auto_retry(),
+                progress_full: finish.status().has_report(),
+                ttl: self.ttl(),
+            }
+            .invocation();
             self.fenced_job(&mut inv).await
         })
     }
@@ -935,13 +882,13 @@ impl JobStore for RedisStore {
         min_interval: Duration,
     ) -> BoxFuture<'_, Result<ManualRetryGate>> {
         Box::pin(async move {
-            let k = self.keys(id);
-            let [ttl_after, margin] = self.ttl_args();
-            let mut inv = k.invocation(&self.scripts.gate_manual_retry);
-            inv.arg(to_ms(now))
-                .arg(dur_ms(min_interval))
-                .arg(ttl_after)
-                .arg(margin);
+            let mut inv = GateManualRetryCall {
+                keys: self.keys(id),
+                now_ms: to_ms(now),
+                min_interval_ms: dur_ms(min_interval),
+                ttl: self.ttl(),
+            }
+            .invocation();
             let reply = self.status_reply(&mut inv).await?;
             let mut parts = reply.into_iter().map(string);
             match parts.next().transpose()?.as_deref() {

@@ -10,36 +10,20 @@
 //!   `cooldown|until_ms`), TTL = the lease's or cool-down's length.
 //!
 //! One Lua script per transition (`lua/cache/`), each naming its `KEYS` and
-//! `ARGV` in its header.
+//! `ARGV` in its header, called through its struct in `store::scripts`.
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
-use ::redis::{Script, Value};
+use ::redis::Value;
 use chrono::{DateTime, Utc};
 
 use super::async_trait_shim::BoxFuture;
+use super::scripts::{
+    CacheAbandonCall, CacheBeginCall, CacheCompleteCall, LeaseAcquireCall, LeaseReleaseCall,
+    LuaCall,
+};
 use super::source_cache::{CacheEntry, FillGate, LeaseGate, SourceCache, UpstreamLease};
 use super::{dur_ms, from_ms, to_ms, RedisStore, Result, StoreError};
-
-struct Scripts {
-    begin: Script,
-    complete: Script,
-    abandon: Script,
-    acquire: Script,
-    release: Script,
-}
-
-fn scripts() -> &'static Scripts {
-    static SCRIPTS: OnceLock<Scripts> = OnceLock::new();
-    SCRIPTS.get_or_init(|| Scripts {
-        begin: Script::new(include_str!("lua/cache/begin.lua")),
-        complete: Script::new(include_str!("lua/cache/complete.lua")),
-        abandon: Script::new(include_str!("lua/cache/abandon.lua")),
-        acquire: Script::new(include_str!("lua/cache/lease_acquire.lua")),
-        release: Script::new(include_str!("lua/cache/lease_release.lua")),
-    })
-}
 
 fn unavailable(err: ::redis::RedisError) -> StoreError {
     StoreError::Unavailable(format!("redis: {err}"))
@@ -90,16 +74,17 @@ impl SourceCache for RedisStore {
         Box::pin(async move {
             let k = self.cache_key(source, key);
             let mut conn = self.connection();
-            let v: Value = scripts()
-                .begin
-                .key(&k)
-                .key(format!("{k}:fill"))
-                .arg(token)
-                .arg(to_ms(now))
-                .arg(dur_ms(fill_ttl))
-                .invoke_async(&mut conn)
-                .await
-                .map_err(unavailable)?;
+            let v: Value = CacheBeginCall {
+                fill: format!("{k}:fill"),
+                entry: k,
+                token: token.to_owned(),
+                now_ms: to_ms(now),
+                fill_ttl_ms: dur_ms(fill_ttl),
+            }
+            .invocation()
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
             let p = parts(v)?;
             match p.first().map(String::as_str) {
                 Some("hit") => {
@@ -132,17 +117,18 @@ impl SourceCache for RedisStore {
         Box::pin(async move {
             let k = self.cache_key(source, key);
             let mut conn = self.connection();
-            let _: Value = scripts()
-                .complete
-                .key(&k)
-                .key(format!("{k}:fill"))
-                .arg(token)
-                .arg(to_ms(now))
-                .arg(dur_ms(ttl))
-                .arg(value.to_string())
-                .invoke_async(&mut conn)
-                .await
-                .map_err(unavailable)?;
+            let _: Value = CacheCompleteCall {
+                fill: format!("{k}:fill"),
+                entry: k,
+                token: token.to_owned(),
+                now_ms: to_ms(now),
+                ttl_ms: dur_ms(ttl),
+                value: value.to_string(),
+            }
+            .invocation()
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
             Ok(())
         })
     }
@@ -156,13 +142,14 @@ impl SourceCache for RedisStore {
         Box::pin(async move {
             let k = self.cache_key(source, key);
             let mut conn = self.connection();
-            let _: Value = scripts()
-                .abandon
-                .key(format!("{k}:fill"))
-                .arg(token)
-                .invoke_async(&mut conn)
-                .await
-                .map_err(unavailable)?;
+            let _: Value = CacheAbandonCall {
+                fill: format!("{k}:fill"),
+                token: token.to_owned(),
+            }
+            .invocation()
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
             Ok(())
         })
     }
@@ -178,15 +165,16 @@ impl UpstreamLease for RedisStore {
     ) -> BoxFuture<'a, Result<LeaseGate>> {
         Box::pin(async move {
             let mut conn = self.connection();
-            let v: Value = scripts()
-                .acquire
-                .key(format!("{}lease:{name}", self.prefix()))
-                .arg(token)
-                .arg(to_ms(now))
-                .arg(dur_ms(ttl))
-                .invoke_async(&mut conn)
-                .await
-                .map_err(unavailable)?;
+            let v: Value = LeaseAcquireCall {
+                lease: format!("{}lease:{name}", self.prefix()),
+                token: token.to_owned(),
+                now_ms: to_ms(now),
+                ttl_ms: dur_ms(ttl),
+            }
+            .invocation()
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
             let p = parts(v)?;
             match p.first().map(String::as_str) {
                 Some("ok") => Ok(LeaseGate::Granted),
@@ -206,15 +194,16 @@ impl UpstreamLease for RedisStore {
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let mut conn = self.connection();
-            let _: Value = scripts()
-                .release
-                .key(format!("{}lease:{name}", self.prefix()))
-                .arg(token)
-                .arg(to_ms(now))
-                .arg(dur_ms(cooldown))
-                .invoke_async(&mut conn)
-                .await
-                .map_err(unavailable)?;
+            let _: Value = LeaseReleaseCall {
+                lease: format!("{}lease:{name}", self.prefix()),
+                token: token.to_owned(),
+                now_ms: to_ms(now),
+                cooldown_ms: dur_ms(cooldown),
+            }
+            .invocation()
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
             Ok(())
         })
     }

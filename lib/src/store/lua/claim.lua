@@ -1,10 +1,18 @@
 -- claim.lua: grants a new lease with a fresh fencing token when the job is
 -- not completed/failed and holds no unexpired lease; files the job at the
--- lease's expiry so a dead worker's job is resumed.
--- KEYS[1] job hash   KEYS[2] slots hash   KEYS[3] data hash   KEYS[4] due zset
--- KEYS[5] history list
--- ARGV[1] job id   ARGV[2] owner   ARGV[3] now_ms   ARGV[4] lease expiry ms
--- ARGV[5] ttl_after_update_ms   ARGV[6] margin_after_deadline_ms
+-- lease's expiry so a dead worker's job is resumed. Called by
+-- store::scripts::ClaimCall.
+-- KEYS[1] job: the job hash
+-- KEYS[2] slots: the slots hash
+-- KEYS[3] data: the data hash
+-- KEYS[4] due: the due zset
+-- KEYS[5] history: the history list
+-- ARGV[1] job_id: the job's id
+-- ARGV[2] owner: the worker claiming it
+-- ARGV[3] now_ms: now
+-- ARGV[4] lease_exp_ms: the new lease's expiry
+-- ARGV[5] ttl_after_update_ms: retention after this write
+-- ARGV[6] margin_after_deadline_ms: retention past the deadline
 -- Returns {'ok', token}, {'held', lease expiry ms}, {'finished', status}
 -- or {'gone'}.
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'gone'} end

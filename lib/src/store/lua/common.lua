@@ -1,13 +1,15 @@
--- common.lua: helpers prepended to every script of this directory (it has
--- no KEYS or ARGV of its own). Instants are epoch milliseconds, durations
--- milliseconds. A job lives in three hashes and a list: the job itself
--- (scalar fields), `:slots` (field `home_id/source` -> slot JSON, with
+-- common.lua: helpers prepended to every job script of this directory (it
+-- has no KEYS or ARGV of its own), after the constants that
+-- store::scripts::prelude generates from Rust: HISTORY_LIMIT
+-- (store::HISTORY_LIMIT) and MIN_TTL_MS (store::MIN_TTL_MS). Instants are
+-- epoch milliseconds, durations milliseconds.
+-- A job lives in three hashes and a list: the job itself (scalar fields), `:slots` (field `home_id/source` -> slot JSON, with
 -- `_next_ms` added for missing slots that have a next attempt), `:data`
 -- (loaded data JSON) and `:history` (one JSON entry per committed
 -- transition, see model::HistoryEntry).
 --
 -- Fenced scripts get the job's keys in the order store::redis::JobKeys
--- passes them: KEYS[1] job hash, KEYS[2] slots hash, KEYS[3] data hash,
+-- passes them (store::scripts::JobKeys): KEYS[1] job hash, KEYS[2] slots hash, KEYS[3] data hash,
 -- KEYS[4] due zset, KEYS[5] history list.
 
 -- Integers as exact decimal strings (Lua 5.1 numbers are doubles).
@@ -20,7 +22,7 @@ local function retention_ms(ttl_after_ms, margin_ms, deadline_ms, now_ms)
   local ttl = ttl_after_ms
   local until_deadline = deadline_ms + margin_ms - now_ms
   if until_deadline > ttl then ttl = until_deadline end
-  if ttl < 1000 then ttl = 1000 end
+  if ttl < MIN_TTL_MS then ttl = MIN_TTL_MS end
   return ttl
 end
 
@@ -43,9 +45,6 @@ local function touch_job(now_ms, ttl_after_ms, margin_ms)
   touch({KEYS[1], KEYS[2], KEYS[3], KEYS[5]}, KEYS[4],
     retention_ms(ttl_after_ms, margin_ms, deadline, now_ms))
 end
-
--- Mirrors store::HISTORY_LIMIT.
-local HISTORY_LIMIT = 1000
 
 -- Appends one history entry (a table in model::HistoryEntry's shape; nil
 -- fields are left out) and keeps only the newest HISTORY_LIMIT.

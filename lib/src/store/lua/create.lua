@@ -1,15 +1,24 @@
 -- create.lua: stores a new pending job and files it in the due index,
--- honouring an optional idempotency key.
--- KEYS[1] job hash   KEYS[2] due zset   KEYS[3] history list
--- KEYS[4] idempotency hash (optional)
--- ARGV[1] job id     ARGV[2] now_ms     ARGV[3] deadline_ms   ARGV[4] message
--- ARGV[5] questionnaire JSON   ARGV[6] due_ms (now + pending grace)
--- ARGV[7] ttl_after_update_ms  ARGV[8] margin_after_deadline_ms
--- ARGV[9] request fingerprint (with KEYS[4])
--- KEYS[5], ARGV[10] (optional, with KEYS[4]): the hash and id of the job the
--- idempotency key pointed at when the caller found that job gone (evicted
--- or erased); if the key still points at it and it is still gone, the key
--- is treated as absent.
+-- honouring an optional idempotency key. Called by
+-- store::scripts::CreateCall.
+-- KEYS[1] job: the job hash
+-- KEYS[2] due: the due zset
+-- KEYS[3] history: the history list
+-- KEYS[4] idem (optional): the idempotency hash {job, fp}
+-- KEYS[5] stale_job (optional, with idem): the hash of the job the
+--   idempotency key pointed at when the caller found that job gone
+-- ARGV[1] job_id: the new job's id
+-- ARGV[2] now_ms: now
+-- ARGV[3] deadline_ms: nothing is retried after it
+-- ARGV[4] message: the new job's message
+-- ARGV[5] questionnaire: its questionnaire JSON
+-- ARGV[6] due_ms: when it is due (now + pending grace)
+-- ARGV[7] ttl_after_update_ms: retention after this write
+-- ARGV[8] margin_after_deadline_ms: retention past the deadline
+-- ARGV[9] fingerprint (optional, with idem): the request's fingerprint
+-- ARGV[10] stale_job_id (optional, with stale_job): that gone job's id; if
+--   the key still points at it and it is still gone, the key is treated as
+--   absent (evicted or erased)
 -- The job hash's `idem` field names KEYS[4], so erase.lua can remove it.
 -- Returns {'new'|'existing', job id} or {'conflict', existing job id}.
 if KEYS[4] then

@@ -1,8 +1,11 @@
 -- due.lua: confirms due candidates read with ZRANGEBYSCORE and drops those
 -- whose job hash expired. The caller passes the candidates' job keys so that
--- every key the script touches is in KEYS (Upstash requires it).
--- KEYS[1] due zset   KEYS[2..n] job hash of each candidate
--- ARGV[1] now_ms     ARGV[2..n] candidate job ids (ARGV[i] belongs to KEYS[i])
+-- every key the script touches is in KEYS (Upstash requires it). Called by
+-- store::scripts::DueCall.
+-- KEYS[1] due: the due zset
+-- KEYS[2..] job (repeated): each candidate's job hash
+-- ARGV[1] now_ms: now
+-- ARGV[2..] job_id (repeated): each candidate's id (ARGV[i] belongs to KEYS[i])
 -- Returns the ids still due, in the given order.
 local now = tonumber(ARGV[1])
 local alive = {}

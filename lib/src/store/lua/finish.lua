@@ -1,12 +1,23 @@
 -- finish.lua: ends a processing round and releases the lease in one step:
 -- status, message, error and auto-retry flag, then re-files the job in the
--- due index (completed/failed/final partial leave it). Fenced.
--- KEYS[1] job hash   KEYS[2] slots hash   KEYS[3] data hash   KEYS[4] due zset
--- KEYS[5] history list
--- ARGV[1] job id   ARGV[2] token   ARGV[3] now_ms   ARGV[4] status
--- ARGV[5] message   ARGV[6] error   ARGV[7] '1' if there is an error
--- ARGV[8] auto_retry '1'/'0'   ARGV[9] '1' to set progress to 100
--- ARGV[10] ttl_after_update_ms   ARGV[11] margin_after_deadline_ms
+-- due index (completed/failed/final partial leave it). Fenced. Called by
+-- store::scripts::FinishCall.
+-- KEYS[1] job: the job hash
+-- KEYS[2] slots: the slots hash
+-- KEYS[3] data: the data hash
+-- KEYS[4] due: the due zset
+-- KEYS[5] history: the history list
+-- ARGV[1] job_id: the job's id
+-- ARGV[2] token: the lease's fencing token
+-- ARGV[3] now_ms: now
+-- ARGV[4] status: the job's new status
+-- ARGV[5] message: its new message
+-- ARGV[6] error: its error ('' with has_error '0')
+-- ARGV[7] has_error: '1' if there is an error
+-- ARGV[8] auto_retry: '1'/'0'
+-- ARGV[9] progress_full: '1' to set progress to 100
+-- ARGV[10] ttl_after_update_ms: retention after this write
+-- ARGV[11] margin_after_deadline_ms: retention past the deadline
 -- Returns {'ok', job hash, slots hash} or {'lost'}.
 local now = tonumber(ARGV[3])
 if not holds(KEYS[1], ARGV[2], now) then return {'lost'} end

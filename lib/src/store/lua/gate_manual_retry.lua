@@ -1,8 +1,14 @@
 -- gate_manual_retry.lua: atomic check-and-set of the manual retry throttle.
--- KEYS[1] job hash   KEYS[2] slots hash   KEYS[3] data hash   KEYS[4] due zset
--- KEYS[5] history list
--- ARGV[1] now_ms   ARGV[2] min interval ms
--- ARGV[3] ttl_after_update_ms   ARGV[4] margin_after_deadline_ms
+-- Called by store::scripts::GateManualRetryCall.
+-- KEYS[1] job: the job hash
+-- KEYS[2] slots: the slots hash
+-- KEYS[3] data: the data hash
+-- KEYS[4] due: the due zset
+-- KEYS[5] history: the history list
+-- ARGV[1] now_ms: now
+-- ARGV[2] min_interval_ms: the least time between two manual retries
+-- ARGV[3] ttl_after_update_ms: retention after this write
+-- ARGV[4] margin_after_deadline_ms: retention past the deadline
 -- Returns {'ok'}, {'wait', ms left} or {'missing'}.
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local now = tonumber(ARGV[1])

@@ -4,9 +4,13 @@
 -- current bucket plus floor((1 - (now % w) / w) * previous bucket). When any
 -- window is already at its limit nothing is counted; else every window's
 -- current bucket is incremented, and a new bucket lives 2 w + 1 s.
--- Standalone (common.lua is not prepended).
--- KEYS[2i-1] window i's current bucket   KEYS[2i] window i's previous bucket
--- ARGV[1] now_ms   ARGV[2i] window i's limit   ARGV[2i+1] window i's length ms
+-- Standalone (common.lua is not prepended). Called by
+-- store::scripts::RateLimitCall; window i is KEYS[2i-1] and KEYS[2i], with
+-- its limit and length in ARGV[2i] and ARGV[2i+1].
+-- KEYS[1..] current, previous (repeated): each window's current and
+--   previous bucket
+-- ARGV[1] now_ms: now
+-- ARGV[2..] limit, window_ms (repeated): each window's limit and length
 -- Returns {1, cur_1, prev_1, cur_2, prev_2, ...} (counts after the hit) or
 -- {0, i, cur_i, prev_i} for the first window i that refused.
 local now = tonumber(ARGV[1])

@@ -1,14 +1,26 @@
 -- record.lua: one slot's new state (and its data when loaded), with
 -- completeness recomputed from every slot, progress raised (never lowered)
--- and the message, in one step. Fenced.
--- KEYS[1] job hash   KEYS[2] slots hash   KEYS[3] data hash   KEYS[4] due zset
--- KEYS[5] history list
--- ARGV[1] job id   ARGV[2] token   ARGV[3] now_ms   ARGV[4] slot field
--- ARGV[5] slot JSON   ARGV[6] data JSON ('' for none)   ARGV[7] '1' if loaded
--- ARGV[8] progress   ARGV[9] message
--- ARGV[10] ttl_after_update_ms   ARGV[11] margin_after_deadline_ms
--- ARGV[12] slot status   ARGV[13] slot attempts
--- ARGV[14] when the attempt started (ms, '' if unknown)
+-- and the message, in one step. Fenced. Called by
+-- store::scripts::RecordCall.
+-- KEYS[1] job: the job hash
+-- KEYS[2] slots: the slots hash
+-- KEYS[3] data: the data hash
+-- KEYS[4] due: the due zset
+-- KEYS[5] history: the history list
+-- ARGV[1] job_id: the job's id
+-- ARGV[2] token: the lease's fencing token
+-- ARGV[3] now_ms: now
+-- ARGV[4] slot_field: the slot's field (`home_id/source`)
+-- ARGV[5] slot_json: the slot's JSON
+-- ARGV[6] data_json: the loaded data's JSON ('' for none)
+-- ARGV[7] loaded: '1' if the slot is loaded
+-- ARGV[8] progress: the progress to raise to
+-- ARGV[9] message: the job's new message
+-- ARGV[10] ttl_after_update_ms: retention after this write
+-- ARGV[11] margin_after_deadline_ms: retention past the deadline
+-- ARGV[12] slot_status: the slot's status (for the history)
+-- ARGV[13] attempts: the slot's attempts (for the history)
+-- ARGV[14] attempt_started_ms: when the attempt started ('' if unknown)
 -- Returns {'ok', summary fields} or {'lost'}: the summary (id, status,
 -- progress, message, created, updated, error, completeness), not the whole
 -- job: a round records 25 answers and needs none of the job back.

@@ -1,10 +1,17 @@
 -- release.lua: gives a lease back without finishing; a pending/processing
 -- job becomes due now, a partial one is re-filed like finish does. A lease
--- that is no longer the current one is ignored.
--- KEYS[1] job hash   KEYS[2] slots hash   KEYS[3] data hash   KEYS[4] due zset
--- KEYS[5] history list
--- ARGV[1] job id   ARGV[2] token   ARGV[3] now_ms
--- ARGV[4] ttl_after_update_ms   ARGV[5] margin_after_deadline_ms
+-- that is no longer the current one is ignored. Called by
+-- store::scripts::ReleaseCall.
+-- KEYS[1] job: the job hash
+-- KEYS[2] slots: the slots hash
+-- KEYS[3] data: the data hash
+-- KEYS[4] due: the due zset
+-- KEYS[5] history: the history list
+-- ARGV[1] job_id: the job's id
+-- ARGV[2] token: the lease's fencing token
+-- ARGV[3] now_ms: now
+-- ARGV[4] ttl_after_update_ms: retention after this write
+-- ARGV[5] margin_after_deadline_ms: retention past the deadline
 -- Returns {'ok'} or {'noop'}.
 if redis.call('HGET', KEYS[1], 'lease_token') ~= ARGV[2] then return {'noop'} end
 local now = tonumber(ARGV[3])

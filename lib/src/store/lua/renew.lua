@@ -1,8 +1,16 @@
 -- renew.lua: extends a live lease and re-files the job at the new expiry.
--- KEYS[1] job hash   KEYS[2] slots hash   KEYS[3] data hash   KEYS[4] due zset
--- KEYS[5] history list
--- ARGV[1] job id   ARGV[2] token   ARGV[3] now_ms   ARGV[4] new expiry ms
--- ARGV[5] ttl_after_update_ms   ARGV[6] margin_after_deadline_ms
+-- Called by store::scripts::RenewCall.
+-- KEYS[1] job: the job hash
+-- KEYS[2] slots: the slots hash
+-- KEYS[3] data: the data hash
+-- KEYS[4] due: the due zset
+-- KEYS[5] history: the history list
+-- ARGV[1] job_id: the job's id
+-- ARGV[2] token: the lease's fencing token
+-- ARGV[3] now_ms: now
+-- ARGV[4] lease_exp_ms: the lease's new expiry
+-- ARGV[5] ttl_after_update_ms: retention after this write
+-- ARGV[6] margin_after_deadline_ms: retention past the deadline
 -- Returns {'ok'} or {'lost'}.
 local now = tonumber(ARGV[3])
 if not holds(KEYS[1], ARGV[2], now) then return {'lost'} end

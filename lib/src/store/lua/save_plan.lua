@@ -1,12 +1,22 @@
 -- save_plan.lua: the checkpoint before any fetch. Stores the plan and its
 -- slot order, creates the slots that do not exist yet (existing answers are
--- kept), raises progress, sets the message. Fenced.
--- KEYS[1] job hash   KEYS[2] slots hash   KEYS[3] data hash   KEYS[4] due zset
--- KEYS[5] history list
--- ARGV[1] job id   ARGV[2] token   ARGV[3] now_ms   ARGV[4] plan JSON
--- ARGV[5] slot order (JSON array of fields)   ARGV[6] progress   ARGV[7] message
--- ARGV[8] ttl_after_update_ms   ARGV[9] margin_after_deadline_ms
--- ARGV[10], ARGV[11], ...: slot field, slot JSON pairs
+-- kept), raises progress, sets the message. Fenced. Called by
+-- store::scripts::SavePlanCall.
+-- KEYS[1] job: the job hash
+-- KEYS[2] slots: the slots hash
+-- KEYS[3] data: the data hash
+-- KEYS[4] due: the due zset
+-- KEYS[5] history: the history list
+-- ARGV[1] job_id: the job's id
+-- ARGV[2] token: the lease's fencing token
+-- ARGV[3] now_ms: now
+-- ARGV[4] plan: the plan's JSON
+-- ARGV[5] slot_order: JSON array of the slots' fields, in plan order
+-- ARGV[6] progress: the progress to raise to
+-- ARGV[7] message: the job's new message
+-- ARGV[8] ttl_after_update_ms: retention after this write
+-- ARGV[9] margin_after_deadline_ms: retention past the deadline
+-- ARGV[10..] slot_field, slot_json (repeated): each planned slot
 -- Returns {'ok', job hash, slots hash} or {'lost'}.
 local now = tonumber(ARGV[3])
 if not holds(KEYS[1], ARGV[2], now) then return {'lost'} end

@@ -1,6 +1,10 @@
 -- Source cache: look up an entry, or take the fill lock (single-flight).
--- KEYS[1] entry hash {exp, at, v}   KEYS[2] fill lock "token|until_ms"
--- ARGV[1] token   ARGV[2] now (ms)   ARGV[3] fill lock TTL (ms)
+-- Called by store::scripts::CacheBeginCall.
+-- KEYS[1] entry: the entry hash {exp, at, v}
+-- KEYS[2] fill: the fill lock "token|until_ms"
+-- ARGV[1] token: the caller's token
+-- ARGV[2] now_ms: now
+-- ARGV[3] fill_ttl_ms: the fill lock's TTL
 -- Returns {'hit', at_ms, value} | {'fill'} | {'wait', ms_left}.
 local now = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])

@@ -1,6 +1,11 @@
 -- Source cache: store a fetched answer and drop our fill lock.
--- KEYS[1] entry hash {exp, at, v}   KEYS[2] fill lock "token|until_ms"
--- ARGV[1] token   ARGV[2] now (ms)   ARGV[3] entry TTL (ms)   ARGV[4] value (JSON)
+-- Called by store::scripts::CacheCompleteCall.
+-- KEYS[1] entry: the entry hash {exp, at, v}
+-- KEYS[2] fill: the fill lock "token|until_ms"
+-- ARGV[1] token: the caller's token
+-- ARGV[2] now_ms: now
+-- ARGV[3] ttl_ms: the entry's TTL
+-- ARGV[4] value: the value (JSON)
 local now = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
 redis.call('DEL', KEYS[1])

@@ -1,6 +1,10 @@
 -- Upstream lease: one request in flight per upstream across instances.
--- KEYS[1] lease "token|until_ms" (token "cooldown" during a cool-down)
--- ARGV[1] token   ARGV[2] now (ms)   ARGV[3] lease TTL (ms)
+-- Called by store::scripts::LeaseAcquireCall.
+-- KEYS[1] lease: the lease "token|until_ms" (token "cooldown" during a
+--   cool-down)
+-- ARGV[1] token: the caller's token
+-- ARGV[2] now_ms: now
+-- ARGV[3] ttl_ms: the lease's TTL
 -- Returns {'ok'} | {'busy', ms_left} | {'cooldown', ms_left}.
 local now = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])

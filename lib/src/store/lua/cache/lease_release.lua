@@ -1,6 +1,9 @@
 -- Upstream lease: give it back; with a cool-down, nobody gets it before then.
--- KEYS[1] lease "token|until_ms"
--- ARGV[1] token   ARGV[2] now (ms)   ARGV[3] cool-down (ms, 0 for none)
+-- Called by store::scripts::LeaseReleaseCall.
+-- KEYS[1] lease: the lease "token|until_ms"
+-- ARGV[1] token: the caller's token
+-- ARGV[2] now_ms: now
+-- ARGV[3] cooldown_ms: the cool-down (0 for none)
 local now = tonumber(ARGV[2])
 local cool = tonumber(ARGV[3])
 local l = redis.call('GET', KEYS[1])
