@@ -667,7 +667,7 @@ async fn a_retry_queued_past_the_deadline_is_not_made(store: Arc<dyn JobStore>) 
     let j = job(&rig, id).await;
     assert_eq!(j.status, JobStatus::Partial);
     assert!(!j.will_auto_retry, "the job is final after its deadline");
-    let report = care_report::testing::invariants::check_store(
+    let report = care_report_testing::invariants::check_store(
         rig.store.as_ref(),
         &[id],
         &exact_policy(),

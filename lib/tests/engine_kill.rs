@@ -13,7 +13,7 @@ use care_report::retry::RetryPolicy;
 use care_report::sandbox::{FaultPlan, Sandbox};
 use care_report::sources::Sources;
 use care_report::store::{JobStore, Retention};
-use care_report::testing::redis as test_redis;
+use care_report_testing::redis as test_redis;
 
 const CHILD_ENV: &str = "CARE_REPORT_TEST_KILLED_WORKER";
 

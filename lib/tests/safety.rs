@@ -28,8 +28,8 @@ use care_report::store::{
     Claim, Created, Finish, Idempotency, JobStore, MemoryStore, NewJob, RedisConfig, RedisStore,
     Retention, StoreError,
 };
-use care_report::testing::child::ChildGuard;
-use care_report::testing::redis as test_redis;
+use care_report_testing::child::ChildGuard;
+use care_report_testing::redis as test_redis;
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -618,7 +618,7 @@ async fn the_budget_stops_paid_calls_across_two_instances_sharing_one_store() {
 
 /// A redis-server of our own, with `args`, for tests that reconfigure it.
 async fn own_redis(args: &[&str]) -> (ChildGuard, String) {
-    let port = care_report::testing::child::free_port();
+    let port = care_report_testing::child::free_port();
     let mut cmd = std::process::Command::new("redis-server");
     cmd.args([
         "--port",

@@ -191,13 +191,13 @@ async fn contract_memory() {
 
 #[tokio::test]
 async fn contract_redis() {
-    let prefix = care_report::testing::redis::unique_prefix();
+    let prefix = care_report_testing::redis::unique_prefix();
     let s = Arc::new(
-        care_report::testing::redis::store_with_prefix(&prefix, Retention::default()).await,
+        care_report_testing::redis::store_with_prefix(&prefix, Retention::default()).await,
     );
     contract(s.clone(), s).await;
     // Every key the cache wrote has a TTL.
-    let without = care_report::testing::redis::keys_without_ttl(&prefix).await;
+    let without = care_report_testing::redis::keys_without_ttl(&prefix).await;
     assert!(without.is_empty(), "{without:?}");
 }
 
@@ -354,10 +354,10 @@ async fn twenty_jobs_one_city_memory() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_jobs_one_city_redis_and_a_restart() {
-    let prefix = care_report::testing::redis::unique_prefix();
+    let prefix = care_report_testing::redis::unique_prefix();
     let open = || async {
         let s = Arc::new(
-            care_report::testing::redis::store_with_prefix(&prefix, Retention::default()).await,
+            care_report_testing::redis::store_with_prefix(&prefix, Retention::default()).await,
         );
         Stores {
             store: s.clone(),
@@ -368,7 +368,7 @@ async fn twenty_jobs_one_city_redis_and_a_restart() {
     let first = open().await;
     let second = open().await;
     cache_is_shared_across_jobs(first, Some(second)).await;
-    let without = care_report::testing::redis::keys_without_ttl(&prefix).await;
+    let without = care_report_testing::redis::keys_without_ttl(&prefix).await;
     assert!(without.is_empty(), "{without:?}");
 }
 
