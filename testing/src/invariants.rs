@@ -37,7 +37,10 @@ pub trait JobReader: Send + Sync {
     /// The job, `None` when the store does not hold it.
     fn read_job(&self, id: JobId) -> BoxFuture<'_, care_report::store::Result<Option<Job>>>;
     /// The job's history, oldest first.
-    fn read_history(&self, id: JobId) -> BoxFuture<'_, care_report::store::Result<Vec<HistoryEntry>>>;
+    fn read_history(
+        &self,
+        id: JobId,
+    ) -> BoxFuture<'_, care_report::store::Result<Vec<HistoryEntry>>>;
 }
 
 impl<T: JobStore + ?Sized> JobReader for T {
@@ -45,7 +48,10 @@ impl<T: JobStore + ?Sized> JobReader for T {
         self.get(id)
     }
 
-    fn read_history(&self, id: JobId) -> BoxFuture<'_, care_report::store::Result<Vec<HistoryEntry>>> {
+    fn read_history(
+        &self,
+        id: JobId,
+    ) -> BoxFuture<'_, care_report::store::Result<Vec<HistoryEntry>>> {
         self.history(id)
     }
 }
@@ -833,7 +839,10 @@ mod tests {
             })
         }
 
-        fn read_history(&self, _: JobId) -> BoxFuture<'_, care_report::store::Result<Vec<HistoryEntry>>> {
+        fn read_history(
+            &self,
+            _: JobId,
+        ) -> BoxFuture<'_, care_report::store::Result<Vec<HistoryEntry>>> {
             Box::pin(async { Err(StoreError::Unavailable("down".into())) })
         }
     }

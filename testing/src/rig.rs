@@ -256,7 +256,13 @@ mod tests {
         let start = Utc.with_ymd_and_hms(2026, 3, 2, 8, 30, 0).unwrap();
         let rig = EngineRig::new(store()).start_at(start).build().await;
         rig.clock.advance(Duration::from_secs(90));
-        let id = rig.engine.submit(questionnaire(), None).await.unwrap().job().id;
+        let id = rig
+            .engine
+            .submit(questionnaire(), None)
+            .await
+            .unwrap()
+            .job()
+            .id;
         let job = rig.engine.store().get(id).await.unwrap().unwrap();
         assert_eq!(job.created_at, start + chrono::Duration::seconds(90));
     }
@@ -264,7 +270,13 @@ mod tests {
     #[tokio::test]
     async fn the_default_clock_stands_at_t0() {
         let rig = EngineRig::new(store()).build().await;
-        let id = rig.engine.submit(questionnaire(), None).await.unwrap().job().id;
+        let id = rig
+            .engine
+            .submit(questionnaire(), None)
+            .await
+            .unwrap()
+            .job()
+            .id;
         let job = rig.engine.store().get(id).await.unwrap().unwrap();
         assert_eq!(job.created_at, t0());
         assert_eq!(t0(), Utc.with_ymd_and_hms(2025, 1, 6, 9, 0, 0).unwrap());
@@ -280,7 +292,13 @@ mod tests {
             })
             .build()
             .await;
-        let id = rig.engine.submit(questionnaire(), None).await.unwrap().job().id;
+        let id = rig
+            .engine
+            .submit(questionnaire(), None)
+            .await
+            .unwrap()
+            .job()
+            .id;
         rig.engine.process(id).await.unwrap();
         let job = rig.engine.store().get(id).await.unwrap().unwrap();
         let missing: Vec<SourceType> = job.missing().map(|s| s.source_type).collect();
@@ -304,7 +322,13 @@ mod tests {
             .build()
             .await;
         assert!(Arc::ptr_eq(&rig.sandbox, &sandbox));
-        let id = rig.engine.submit(questionnaire(), None).await.unwrap().job().id;
+        let id = rig
+            .engine
+            .submit(questionnaire(), None)
+            .await
+            .unwrap()
+            .job()
+            .id;
         rig.engine.process(id).await.unwrap();
         let job = rig.engine.store().get(id).await.unwrap().unwrap();
         assert_eq!(job.missing().count(), 0);
