@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # The proof that the invariant checker can fail (README "Reliability and
 # security suite"): run by hand, not by scripts/test.sh (it rebuilds the
-# library once per mutant, a few minutes).
+# test-support crate once per mutant, a few minutes).
 #
 # Removes, one at a time, each violation branch of the invariant checker
 # (every `.push(` of a violation outside the tests, plus the "still
@@ -9,7 +9,7 @@
 # test failed. Restores the file at the end.
 import os, re, subprocess, sys
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
-p = os.path.join(ROOT, 'lib/src/testing/invariants.rs')
+p = os.path.join(ROOT, 'testing/src/invariants.rs')
 orig = open(p).read()
 body_end = orig.index('#[cfg(test)]\nmod tests')
 code = orig[:body_end]
@@ -34,9 +34,9 @@ results = []
 try:
     for name, mutated in mutants:
         open(p, 'w').write(mutated + orig[body_end:])
-        r = subprocess.run(['cargo', 'test', '-q', '-p', 'care-report', '--lib', 'testing::invariants'],
+        r = subprocess.run(['cargo', 'test', '-q', '-p', 'care-report-testing', '--lib', 'invariants::'],
                            cwd=ROOT, capture_output=True, text=True)
-        failed = re.findall(r'^    testing::invariants::tests::(\S+)$', r.stdout, re.M)
+        failed = re.findall(r'^    invariants::tests::(\S+)$', r.stdout, re.M)
         compiled = 'error[' not in r.stderr
         status = 'COMPILE ERROR' if not compiled else ('caught by ' + ', '.join(failed) if failed else 'NOT CAUGHT')
         results.append((name, status))

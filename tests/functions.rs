@@ -24,9 +24,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use care_report::testing::child::{free_port, ChildGuard};
-use care_report::testing::http::Served;
-use care_report::testing::redis as test_redis;
+use care_report_testing::child::{free_port, ChildGuard};
+use care_report_testing::http::Served;
+use care_report_testing::redis as test_redis;
 use reqwest::StatusCode;
 
 const SAMPLE: &str = include_str!("../dev-server/samples/questionnaire.json");
@@ -37,7 +37,7 @@ const DEADLINE: Duration = Duration::from_secs(30);
 /// `VERCEL_IPC_PATH` must not leak in) plus `env`.
 fn hermetic(bin: &Path, env: &[(&str, String)]) -> Command {
     let mut cmd = Command::new(bin);
-    care_report::testing::child::hermetic(&mut cmd).env("RUST_LOG", "info");
+    care_report_testing::child::hermetic(&mut cmd).env("RUST_LOG", "info");
     cmd.envs(env.iter().map(|(k, v)| (k, v)));
     cmd
 }
@@ -76,7 +76,7 @@ fn dev_server_bin() -> PathBuf {
     let bin = bin_dir.join(format!("dev-server{}", std::env::consts::EXE_SUFFIX));
     if !bin.exists() {
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
-        care_report::testing::child::cargo_build("dev-server", "dev-server", &manifest, bin_dir);
+        care_report_testing::child::cargo_build("dev-server", "dev-server", &manifest, bin_dir);
     }
     bin
 }

@@ -12,8 +12,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use care_report::testing::child::{free_port, ChildGuard};
-use care_report::testing::redis as test_redis;
+use care_report_testing::child::{free_port, ChildGuard};
+use care_report_testing::redis as test_redis;
 use reqwest::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -45,7 +45,7 @@ impl Function {
         for _ in 0..3 {
             let port = free_port();
             let mut cmd = Command::new(Path::new(CRON));
-            care_report::testing::child::hermetic(&mut cmd)
+            care_report_testing::child::hermetic(&mut cmd)
                 .env("RUST_LOG", "debug")
                 .env("REDIS_URL", test_redis::url())
                 .env("REDIS_KEY_PREFIX", &prefix)

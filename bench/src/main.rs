@@ -7,7 +7,7 @@
 //! Each scenario prints a Markdown table on stdout (progress goes to
 //! stderr), so a run's output can be pasted into BENCHMARKS.md as is. The
 //! bench starts everything it measures itself: a private `redis-server` on a
-//! free port (the test harness, `care_report::testing::redis`), the release
+//! free port (the test harness, `care_report_testing::redis`), the release
 //! dev-server and function binaries on free ports, and `redis-benchmark`
 //! against the same Redis for the physical ceiling. It never touches the
 //! shared Redis on 6379. Nothing here asserts a number: the aims are
@@ -151,8 +151,8 @@ async fn main() -> anyhow::Result<()> {
     let opts = parse_args(std::env::args().skip(1))?;
     // The bench needs counters and memory figures of a Redis nobody else
     // uses: always a fresh private server, never TEST_REDIS_URL's.
-    std::env::remove_var(care_report::testing::redis::ENV_TEST_REDIS_URL);
-    let redis_url = tokio::task::spawn_blocking(care_report::testing::redis::url).await?;
+    std::env::remove_var(care_report_testing::redis::ENV_TEST_REDIS_URL);
+    let redis_url = tokio::task::spawn_blocking(care_report_testing::redis::url).await?;
     eprintln!("bench: private redis-server at {redis_url}");
 
     let began = Instant::now();

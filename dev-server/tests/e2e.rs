@@ -5,7 +5,7 @@
 //! Each test starts its own server with `PORT=0` (it prints `listening on
 //! http://…` once bound), a cleared environment plus the settings it needs,
 //! and, with Redis, a unique `REDIS_KEY_PREFIX` on the test run's private
-//! Redis (`care_report::testing::redis`); so the tests run in parallel and
+//! Redis (`care_report_testing::redis`); so the tests run in parallel and
 //! never touch anyone's data. Every server is killed when its guard drops,
 //! also when a test fails (the server's output is then printed). Nothing
 //! sleeps for correctness: every wait is a poll with a deadline.
@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 
 use care_report::model::{JobId, JobStatus, SlotStatus};
 use care_report::store::{JobStore, Retention};
-use care_report::testing::child::ChildGuard;
-use care_report::testing::http::Served;
-use care_report::testing::redis as test_redis;
+use care_report_testing::child::ChildGuard;
+use care_report_testing::http::Served;
+use care_report_testing::redis as test_redis;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -95,7 +95,7 @@ impl DevServer {
     fn start(store: &Store, env: &[(&str, &str)]) -> Self {
         let mut cmd = Command::new(BIN);
         // Hermetic: a developer's REDIS_URL or SANDBOX_FAULTS must not leak in.
-        care_report::testing::child::hermetic(&mut cmd)
+        care_report_testing::child::hermetic(&mut cmd)
             .env("PORT", "0")
             .env("RUST_LOG", "info");
         if let Store::Redis { prefix } = store {
@@ -475,7 +475,7 @@ fn ctrl_c_stops_an_idle_server() {
 #[tokio::test(flavor = "multi_thread")]
 async fn redis_going_down_answers_503_never_memory() {
     // A Redis of our own, so stopping it disturbs no other test.
-    let port = care_report::testing::child::free_port();
+    let port = care_report_testing::child::free_port();
     let start_redis = || {
         let mut cmd = Command::new("redis-server");
         cmd.args(["--port", &port.to_string()]).args([
@@ -549,7 +549,7 @@ async fn redis_going_down_answers_503_never_memory() {
 #[test]
 fn a_malformed_rust_log_fails_at_start() {
     let mut cmd = Command::new(BIN);
-    care_report::testing::child::hermetic(&mut cmd)
+    care_report_testing::child::hermetic(&mut cmd)
         .env("PORT", "0")
         .env("RUST_LOG", "info,care_report=loudest");
     let mut proc = ChildGuard::spawn("dev-server", cmd);

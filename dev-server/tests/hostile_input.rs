@@ -31,9 +31,9 @@ use std::time::{Duration, Instant};
 use care_report::engine::{Clock, SystemClock};
 use care_report::model::JobId;
 use care_report::store::{Created, JobStore, NewJob, Retention};
-use care_report::testing::child::{free_port, ChildGuard};
-use care_report::testing::http::percent_encode as pct;
-use care_report::testing::redis as test_redis;
+use care_report_testing::child::{free_port, ChildGuard};
+use care_report_testing::http::percent_encode as pct;
+use care_report_testing::redis as test_redis;
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_dev-server");
@@ -307,7 +307,7 @@ fn dev_server(prefix: &str) -> (ChildGuard, SocketAddr) {
 /// A cleared environment (a developer's settings must not leak in) plus the
 /// private Redis under `prefix`, the cron secret and the sandbox sources.
 fn hermetic(cmd: &mut Command, prefix: &str) {
-    care_report::testing::child::hermetic(cmd)
+    care_report_testing::child::hermetic(cmd)
         .env("RUST_LOG", "info")
         .env("REDIS_URL", test_redis::url())
         .env("REDIS_KEY_PREFIX", prefix)
@@ -344,7 +344,7 @@ fn start_function_bin() -> PathBuf {
     if built.is_some_and(|built| sources.is_none_or(|newest| newest <= built)) {
         return bin;
     }
-    care_report::testing::child::cargo_build(
+    care_report_testing::child::cargo_build(
         "care-report-functions",
         "start",
         &root.join("Cargo.toml"),

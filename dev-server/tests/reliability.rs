@@ -1,6 +1,6 @@
 //! The reliability suite: the promises of the service proven against the
 //! real `dev-server` binary and a real Redis, then checked job by job with
-//! the invariant checker (`care_report::testing::invariants`) over the
+//! the invariant checker (`care_report_testing::invariants`) over the
 //! store's histories.
 //!
 //! - **Load across instances**: 1,000 jobs started at once against two
@@ -30,9 +30,9 @@ use std::time::{Duration, Instant};
 use care_report::model::{HistoryEvent, JobId, JobStatus, SlotStatus, SourceType};
 use care_report::retry::RetryPolicy;
 use care_report::store::{JobStore, RedisConfig, RedisStore, Retention};
-use care_report::testing::child::{free_port, ChildGuard};
-use care_report::testing::invariants::{check_store, Report};
-use care_report::testing::redis as test_redis;
+use care_report_testing::child::{free_port, ChildGuard};
+use care_report_testing::invariants::{check_store, Report};
+use care_report_testing::redis as test_redis;
 use futures::StreamExt;
 use serde_json::Value;
 
@@ -56,7 +56,7 @@ impl Server {
     /// `env`; returns once it printed where it listens.
     fn start(name: &str, redis_url: &str, prefix: &str, env: &[(&str, &str)]) -> Self {
         let mut cmd = Command::new(BIN);
-        care_report::testing::child::hermetic(&mut cmd)
+        care_report_testing::child::hermetic(&mut cmd)
             .env("PORT", "0")
             .env("RUST_LOG", "info")
             .env("REDIS_URL", redis_url)

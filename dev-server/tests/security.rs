@@ -33,9 +33,9 @@ use care_report::sandbox::{
     FaultPlan, Sandbox, SandboxKeys, CQC_KEY, FIRECRAWL_KEY, GOOGLE_PLACES_KEY,
 };
 use care_report::store::{JobStore, Retention};
-use care_report::testing::child::ChildGuard;
-use care_report::testing::http::Served;
-use care_report::testing::redis as test_redis;
+use care_report_testing::child::ChildGuard;
+use care_report_testing::http::Served;
+use care_report_testing::redis as test_redis;
 use reqwest::header::{HeaderMap, AUTHORIZATION, RETRY_AFTER, WWW_AUTHENTICATE};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -349,7 +349,7 @@ impl Drop for LogFile {
         } else {
             // Tests that never call `stop` still get their stderr scanned
             // (the dev-server is killed by then: nothing more is written).
-            let panics = care_report::testing::child::panic_lines(&self.read());
+            let panics = care_report_testing::child::panic_lines(&self.read());
             if !panics.is_empty() {
                 panic!(
                     "the dev-server panicked (log kept: {}):\n{}",
@@ -381,7 +381,7 @@ impl Server {
             .arg("sh")
             .arg(&log.0)
             .arg(BIN);
-        care_report::testing::child::hermetic(&mut cmd)
+        care_report_testing::child::hermetic(&mut cmd)
             .env("PORT", "0")
             .env("RUST_LOG", "info");
         if let Store::Redis(prefix) = store {
@@ -487,7 +487,7 @@ impl Server {
         assert!(stdout.contains("stdout: listening on"), "{stdout}");
         let log = self.log.read();
         // The whole stderr, not its end, is searched for a panic.
-        let panics = care_report::testing::child::panic_lines(&log);
+        let panics = care_report_testing::child::panic_lines(&log);
         assert!(
             panics.is_empty(),
             "the dev-server panicked ({}):\n{}",

@@ -7,7 +7,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use care_report::testing::child::ChildGuard;
+use care_report_testing::child::ChildGuard;
 use reqwest::StatusCode;
 
 const BIN: &str = env!("CARGO_BIN_EXE_dev-server");
@@ -18,7 +18,7 @@ const DEADLINE: Duration = Duration::from_secs(30);
 /// The dev-server with a clean environment plus `env`; its base URL.
 fn dev_server(env: &[(&str, &str)]) -> (ChildGuard, String) {
     let mut cmd = Command::new(BIN);
-    care_report::testing::child::hermetic(&mut cmd)
+    care_report_testing::child::hermetic(&mut cmd)
         .env("PORT", "0")
         .env("RUST_LOG", "info");
     cmd.envs(env.iter().copied());

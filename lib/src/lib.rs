@@ -19,8 +19,10 @@
 //! - [`service`]: builds everything from the environment.
 //! - [`config`], [`telemetry`]: environment parsing and logging shared by all.
 //! - [`metrics`]: process counters of absorbed failures (shown by `/health`).
-//! - `testing` (hidden): a private `redis-server` and a guard for real
-//!   binaries, for test suites.
+//!
+//! Test support (a private `redis-server`, a guard for real binaries, the
+//! invariant checker, an engine rig) is the `care-report-testing` crate in
+//! `testing/`, a dev-dependency, so none of it is in the function binaries.
 
 #![warn(missing_docs)]
 
@@ -42,7 +44,5 @@ pub mod service;
 pub mod sources;
 pub mod store;
 pub mod telemetry;
-#[doc(hidden)]
-pub mod testing;
 
 pub use store::{MemoryStore, RedisStore};

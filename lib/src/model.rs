@@ -479,7 +479,7 @@ pub enum HistoryEvent {
 ///
 /// Operators read it to see why a report is partial or late; the
 /// reliability suite checks the store's invariants against it (see
-/// `care_report::testing::invariants`).
+/// `care_report_testing::invariants`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEntry {
     /// When the transition was made (the writer's `now`, whole milliseconds).

@@ -6,13 +6,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use care_report::directory::Directory;
-use care_report::engine::{Engine, EngineConfig, EngineError, EngineParts, ManualClock};
+use care_report::engine::{Engine, EngineConfig, EngineError, ManualClock};
 use care_report::model::{Job, JobId, JobStatus, SlotStatus, SourceType};
 use care_report::retry::RetryPolicy;
 use care_report::sandbox::{FaultPlan, Sandbox};
-use care_report::sources::Sources;
 use care_report::store::{JobStore, MemoryStore};
+use care_report_testing::rig::EngineRig;
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
 
@@ -36,7 +35,7 @@ fn exact_policy() -> RetryPolicy {
 
 struct Rig {
     engine: Arc<Engine>,
-    sandbox: Sandbox,
+    sandbox: Arc<Sandbox>,
     clock: Arc<ManualClock>,
     store: Arc<dyn JobStore>,
 }
@@ -67,37 +66,19 @@ async fn rig_timed(
     config: EngineConfig,
     timeout: Option<Duration>,
 ) -> Rig {
-    let directory = Directory::demo();
-    let sandbox = Sandbox::start(directory.homes().to_vec(), faults)
-        .await
-        .unwrap();
-    let mut sources_config = sandbox.sources_config();
+    let mut rig = EngineRig::new(store.clone())
+        .start_at(t0())
+        .faults(faults)
+        .policy(policy)
+        .config(config);
     if let Some(timeout) = timeout {
-        for s in [
-            &mut sources_config.cqc,
-            &mut sources_config.fsa,
-            &mut sources_config.google_places,
-            &mut sources_config.postcodes,
-            &mut sources_config.overpass,
-            &mut sources_config.firecrawl,
-        ] {
-            s.timeout = timeout;
-        }
+        rig = rig.timeout(timeout);
     }
-    let sources = Sources::new(sources_config).unwrap();
-    let clock = Arc::new(ManualClock::new(t0()));
-    let engine = Engine::new(EngineParts {
-        store: store.clone(),
-        sources: Arc::new(sources),
-        directory: Arc::new(directory),
-        policy,
-        config,
-        clock: clock.clone(),
-    });
+    let built = rig.build().await;
     Rig {
-        engine: Arc::new(engine),
-        sandbox,
-        clock,
+        engine: Arc::new(built.engine),
+        sandbox: built.sandbox,
+        clock: built.clock,
         store,
     }
 }
@@ -667,7 +648,7 @@ async fn a_retry_queued_past_the_deadline_is_not_made(store: Arc<dyn JobStore>) 
     let j = job(&rig, id).await;
     assert_eq!(j.status, JobStatus::Partial);
     assert!(!j.will_auto_retry, "the job is final after its deadline");
-    let report = care_report::testing::invariants::check_store(
+    let report = care_report_testing::invariants::check_store(
         rig.store.as_ref(),
         &[id],
         &exact_policy(),
@@ -800,14 +781,13 @@ async fn a_manual_retry_lists_only_what_its_round_fetched() {
     // Google Places always answers 429 asking for 1,000 s.
     let plan = faults("firecrawl:status=503,heal_after=1;google_places:retry_after=1000");
     let rig = rig(wrapper.clone(), plan).await;
-    let sweeper = Engine::new(EngineParts {
-        store: inner,
-        sources: Arc::new(Sources::new(rig.sandbox.sources_config()).unwrap()),
-        directory: Arc::new(Directory::demo()),
-        policy: exact_policy(),
-        config: EngineConfig::default(),
-        clock: rig.clock.clone(),
-    });
+    let sweeper = EngineRig::new(inner)
+        .sandbox(rig.sandbox.clone())
+        .policy(exact_policy())
+        .clock(rig.clock.clone())
+        .build()
+        .await
+        .engine;
     assert!(wrapper.sweeper.set(Arc::new(sweeper)).is_ok());
 
     let id = submit(&rig).await;

@@ -6,14 +6,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use care_report::directory::Directory;
-use care_report::engine::{Engine, EngineConfig, EngineParts, ManualClock, SystemClock};
+use care_report::engine::{Engine, EngineConfig, ManualClock, SystemClock};
 use care_report::model::{JobId, JobStatus, SlotStatus};
-use care_report::retry::RetryPolicy;
 use care_report::sandbox::{FaultPlan, Sandbox};
-use care_report::sources::Sources;
 use care_report::store::{JobStore, Retention};
-use care_report::testing::redis as test_redis;
+use care_report_testing::redis as test_redis;
+use care_report_testing::rig::EngineRig;
 
 const CHILD_ENV: &str = "CARE_REPORT_TEST_KILLED_WORKER";
 
@@ -21,26 +19,20 @@ async fn engine(
     store: Arc<dyn JobStore>,
     faults: FaultPlan,
     clock: Arc<dyn care_report::engine::Clock>,
-) -> (Engine, Sandbox) {
-    let directory = Directory::demo();
-    let sandbox = Sandbox::start(directory.homes().to_vec(), faults)
-        .await
-        .unwrap();
-    let engine = Engine::new(EngineParts {
-        store,
-        sources: Arc::new(Sources::new(sandbox.sources_config()).unwrap()),
-        directory: Arc::new(directory),
-        policy: RetryPolicy::default(),
-        config: EngineConfig {
+) -> (Engine, Arc<Sandbox>) {
+    let rig = EngineRig::new(store)
+        .faults(faults)
+        .config(EngineConfig {
             lease_ttl: Duration::from_secs(30),
             // One fetch at a time, so the kill lands with some slots saved
             // and others not yet started.
             fetch_concurrency: 1,
             ..EngineConfig::default()
-        },
-        clock,
-    });
-    (engine, sandbox)
+        })
+        .dyn_clock(clock)
+        .build()
+        .await;
+    (rig.engine, rig.sandbox)
 }
 
 /// The worker half of the test below, run in a child process (the test

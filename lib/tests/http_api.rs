@@ -21,18 +21,17 @@ use std::time::Duration;
 
 use ::http::{header, HeaderMap, HeaderValue, Method, Request, StatusCode};
 use bytes::Bytes;
-use care_report::directory::Directory;
-use care_report::engine::{Clock, Engine, EngineConfig, EngineParts, ManualClock};
+use care_report::engine::{Clock, EngineConfig, ManualClock};
 use care_report::http::{self, App, Background, CorsOrigins, Endpoint, HttpConfig};
 use care_report::model::{Job, JobId, JobSummary, Lease, SlotKey};
 use care_report::retry::RetryPolicy;
 use care_report::sandbox::{FaultPlan, Sandbox};
-use care_report::sources::Sources;
 use care_report::store::async_trait_shim::BoxFuture;
 use care_report::store::{
     Claim, Created, Finish, JobStore, ManualRetryGate, MemoryStore, NewJob, Record, RedisConfig,
     RedisStore, SavePlan, StoreError,
 };
+use care_report_testing::rig::EngineRig;
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{json, Value};
 
@@ -272,7 +271,7 @@ struct Api {
     bg: Deferred,
     clock: Arc<ManualClock>,
     store: Arc<dyn JobStore>,
-    _sandbox: Sandbox,
+    _sandbox: Arc<Sandbox>,
     /// Every response (headers and body) this rig gave, for privacy checks.
     seen: Mutex<Vec<String>>,
 }
@@ -291,29 +290,22 @@ async fn api_faults(faults: &'static str) -> Api {
 
 async fn api_with(setup: Setup) -> Api {
     captured_logs();
-    let directory = Directory::demo();
     let faults = if setup.faults.is_empty() {
         FaultPlan::none()
     } else {
         FaultPlan::parse(setup.faults).unwrap()
     };
-    let sandbox = Sandbox::start(directory.homes().to_vec(), faults)
-        .await
-        .unwrap();
-    let sources = Sources::new(sandbox.sources_config()).unwrap();
-    let clock = Arc::new(ManualClock::new(t0()));
-    let engine = Engine::new(EngineParts {
-        store: setup.store.clone(),
-        sources: Arc::new(sources),
-        directory: Arc::new(directory),
+    let rig = EngineRig::new(setup.store.clone())
+        .start_at(t0())
+        .faults(faults)
         // No jitter, so retry times are exact.
-        policy: RetryPolicy {
+        .policy(RetryPolicy {
             jitter: 0.0,
             ..RetryPolicy::default()
-        },
-        config: EngineConfig::default(),
-        clock: clock.clone(),
-    });
+        })
+        .build()
+        .await;
+    let (engine, sandbox, clock) = (rig.engine, rig.sandbox, rig.clock);
     Api {
         app: App {
             engine: Arc::new(engine),

@@ -39,7 +39,7 @@ use care_report::questionnaire::Questionnaire;
 use care_report::retry::RetryPolicy;
 use care_report::sources::{Sources, SourcesConfig};
 use care_report::store::{MemoryStore, Retention};
-use care_report::testing::http::percent_encode as pct;
+use care_report_testing::http::percent_encode as pct;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{json, Map, Number, Value};

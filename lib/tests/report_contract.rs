@@ -15,14 +15,12 @@ mod support;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use care_report::directory::Directory;
-use care_report::engine::{Engine, EngineConfig, EngineParts, SystemClock};
+use care_report::engine::SystemClock;
 use care_report::http::{self, App, HttpConfig, TokioBackground};
 use care_report::model::JobId;
-use care_report::retry::RetryPolicy;
 use care_report::sandbox::{FaultPlan, Sandbox};
-use care_report::sources::Sources;
 use care_report::store::{JobStore, MemoryStore};
+use care_report_testing::rig::EngineRig;
 use serde_json::{json, Value};
 
 const SCHEMA: &str = include_str!("schema/professional_report.schema.json");
@@ -92,22 +90,13 @@ fn questionnaires() -> Vec<(&'static str, Value)> {
     ]
 }
 
-async fn app(store: Arc<dyn JobStore>, faults: &str) -> (App, Sandbox) {
-    let directory = Directory::demo();
-    let sandbox = Sandbox::start(
-        directory.homes().to_vec(),
-        FaultPlan::parse(faults).unwrap(),
-    )
-    .await
-    .unwrap();
-    let engine = Engine::new(EngineParts {
-        store,
-        sources: Arc::new(Sources::new(sandbox.sources_config()).unwrap()),
-        directory: Arc::new(directory),
-        policy: RetryPolicy::default(),
-        config: EngineConfig::default(),
-        clock: Arc::new(SystemClock),
-    });
+async fn app(store: Arc<dyn JobStore>, faults: &str) -> (App, Arc<Sandbox>) {
+    let rig = EngineRig::new(store)
+        .faults(FaultPlan::parse(faults).unwrap())
+        .clock(Arc::new(SystemClock))
+        .build()
+        .await;
+    let (engine, sandbox) = (rig.engine, rig.sandbox);
     let app = App {
         engine: Arc::new(engine),
         config: HttpConfig::default(),

@@ -15,21 +15,20 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use care_report::directory::Directory;
-use care_report::engine::{Engine, EngineConfig, EngineParts, ManualClock};
 use care_report::http::limits::{LimitsConfig, PeerAddr, Rate};
 use care_report::http::{self, App, Background, HttpConfig};
 use care_report::model::{JobId, Slot, SlotStatus, SourceType};
 use care_report::retry::RetryPolicy;
 use care_report::sandbox::{FaultPlan, Sandbox};
-use care_report::sources::Sources;
 use care_report::store::health::{judge, EvictionPolicy, Verdict};
 use care_report::store::limits::budget_day;
 use care_report::store::{
     Claim, Created, Finish, Idempotency, JobStore, MemoryStore, NewJob, Record, RedisConfig,
     RedisStore, Retention, SavePlan, StoreError,
 };
-use care_report::testing::child::ChildGuard;
-use care_report::testing::redis as test_redis;
+use care_report_testing::child::ChildGuard;
+use care_report_testing::redis as test_redis;
+use care_report_testing::rig::{EngineRig, Rig as Built};
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -75,28 +74,20 @@ struct Rig {
 }
 
 async fn rig(store: Arc<dyn JobStore>, limits: LimitsConfig, sandbox: Option<Arc<Sandbox>>) -> Rig {
-    let directory = Directory::demo();
-    let sandbox = match sandbox {
-        Some(s) => s,
-        None => Arc::new(
-            Sandbox::start(directory.homes().to_vec(), FaultPlan::none())
-                .await
-                .unwrap(),
-        ),
-    };
     let budget = limits.daily_paid_calls;
-    let engine = Engine::new(EngineParts {
-        store,
-        sources: Arc::new(Sources::new(sandbox.sources_config()).unwrap()),
-        directory: Arc::new(directory),
-        policy: RetryPolicy {
+    let mut engine = EngineRig::new(store)
+        .start_at(t0())
+        .policy(RetryPolicy {
             jitter: 0.0,
             ..RetryPolicy::default()
-        },
-        config: EngineConfig::default(),
-        clock: Arc::new(ManualClock::new(t0())),
-    })
-    .with_budget(budget);
+        })
+        .budget(budget);
+    if let Some(sandbox) = sandbox {
+        engine = engine.sandbox(sandbox);
+    }
+    let Built {
+        engine, sandbox, ..
+    } = engine.build().await;
     Rig {
         app: App {
             engine: Arc::new(engine),
@@ -629,7 +620,7 @@ async fn the_budget_stops_paid_calls_across_two_instances_sharing_one_store() {
 
 /// A redis-server of our own, with `args`, for tests that reconfigure it.
 async fn own_redis(args: &[&str]) -> (ChildGuard, String) {
-    let port = care_report::testing::child::free_port();
+    let port = care_report_testing::child::free_port();
     let mut cmd = std::process::Command::new("redis-server");
     cmd.args([
         "--port",
@@ -772,28 +763,20 @@ async fn slow_connections_are_closed_by_the_header_timeout() {
 /// from the cache, while Google (whose content may not be cached) waits.
 #[tokio::test]
 async fn a_paid_source_answered_from_the_cache_spends_no_budget() {
-    let directory = Directory::demo();
-    let sandbox = Sandbox::start(directory.homes().to_vec(), FaultPlan::none())
-        .await
-        .unwrap();
     let cache = Arc::new(care_report::store::source_cache::MemorySourceCache::new());
-    let clock = Arc::new(ManualClock::new(t0()));
-    let sources = Sources::new(sandbox.sources_config()).unwrap().with_cache(
-        cache.clone(),
-        cache,
-        clock.clone(),
-        care_report::sources::CacheSettings::default(),
-    );
     let store: Arc<dyn JobStore> = Arc::new(MemoryStore::new(Retention::default()));
-    let engine = Engine::new(EngineParts {
-        store: store.clone(),
-        sources: Arc::new(sources),
-        directory: Arc::new(directory),
-        policy: RetryPolicy::default(),
-        config: EngineConfig::default(),
-        clock,
-    })
-    .with_budget(Some(10));
+    let Built {
+        engine, sandbox, ..
+    } = EngineRig::new(store.clone())
+        .start_at(t0())
+        .cache(
+            cache.clone(),
+            cache,
+            care_report::sources::CacheSettings::default(),
+        )
+        .budget(Some(10))
+        .build()
+        .await;
     let q: Value = serde_json::from_str(&start_body()).unwrap();
     let mut jobs = Vec::new();
     for _ in 0..2 {

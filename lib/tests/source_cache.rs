@@ -9,15 +9,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use care_report::directory::Directory;
-use care_report::engine::{Engine, EngineConfig, EngineParts, ManualClock};
+use care_report::engine::{Engine, ManualClock};
 use care_report::model::{JobId, JobStatus, SlotStatus, SourceType};
-use care_report::retry::RetryPolicy;
 use care_report::sandbox::{FaultPlan, Sandbox};
 use care_report::sources::{CacheSettings, Sources};
 use care_report::store::source_cache::{
     FillGate, LeaseGate, MemorySourceCache, SourceCache, UpstreamLease,
 };
 use care_report::store::{JobStore, MemoryStore, Retention};
+use care_report_testing::rig::EngineRig;
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{json, Value};
 
@@ -191,13 +191,13 @@ async fn contract_memory() {
 
 #[tokio::test]
 async fn contract_redis() {
-    let prefix = care_report::testing::redis::unique_prefix();
+    let prefix = care_report_testing::redis::unique_prefix();
     let s = Arc::new(
-        care_report::testing::redis::store_with_prefix(&prefix, Retention::default()).await,
+        care_report_testing::redis::store_with_prefix(&prefix, Retention::default()).await,
     );
     contract(s.clone(), s).await;
     // Every key the cache wrote has a TTL.
-    let without = care_report::testing::redis::keys_without_ttl(&prefix).await;
+    let without = care_report_testing::redis::keys_without_ttl(&prefix).await;
     assert!(without.is_empty(), "{without:?}");
 }
 
@@ -209,21 +209,18 @@ struct Stores {
     lease: Arc<dyn UpstreamLease>,
 }
 
-fn engine(stores: &Stores, sandbox: &Sandbox, clock: Arc<ManualClock>) -> Arc<Engine> {
-    let sources = Sources::new(sandbox.sources_config()).unwrap().with_cache(
-        stores.cache.clone(),
-        stores.lease.clone(),
-        clock.clone(),
-        CacheSettings::default(),
-    );
-    Arc::new(Engine::new(EngineParts {
-        store: stores.store.clone(),
-        sources: Arc::new(sources),
-        directory: Arc::new(Directory::demo()),
-        policy: RetryPolicy::default(),
-        config: EngineConfig::default(),
-        clock,
-    }))
+async fn engine(stores: &Stores, sandbox: &Arc<Sandbox>, clock: Arc<ManualClock>) -> Arc<Engine> {
+    let rig = EngineRig::new(stores.store.clone())
+        .sandbox(sandbox.clone())
+        .cache(
+            stores.cache.clone(),
+            stores.lease.clone(),
+            CacheSettings::default(),
+        )
+        .clock(clock)
+        .build()
+        .await;
+    Arc::new(rig.engine)
 }
 
 fn questionnaire() -> Value {
@@ -265,11 +262,13 @@ async fn counts(stores: &Stores, sandbox: &Sandbox, id: JobId) -> Vec<(SourceTyp
 }
 
 async fn cache_is_shared_across_jobs(stores: Stores, reopen: Option<Stores>) {
-    let sandbox = Sandbox::start(Directory::demo().homes().to_vec(), FaultPlan::none())
-        .await
-        .unwrap();
+    let sandbox = Arc::new(
+        Sandbox::start(Directory::demo().homes().to_vec(), FaultPlan::none())
+            .await
+            .unwrap(),
+    );
     let clock = Arc::new(ManualClock::new(t0()));
-    let e = engine(&stores, &sandbox, clock.clone());
+    let e = engine(&stores, &sandbox, clock.clone()).await;
 
     // 20 concurrent jobs for the same city.
     let ids = run_jobs(&e, 20).await;
@@ -328,7 +327,7 @@ async fn cache_is_shared_across_jobs(stores: Stores, reopen: Option<Stores>) {
 
     // A restart: a new store on the same Redis prefix still has the cache.
     if let Some(reopened) = reopen {
-        let e = engine(&reopened, &sandbox, clock.clone());
+        let e = engine(&reopened, &sandbox, clock.clone()).await;
         let after = run_jobs(&e, 1).await;
         for (source, home, n) in counts(&reopened, &sandbox, after[0]).await {
             let want = match source {
@@ -354,10 +353,10 @@ async fn twenty_jobs_one_city_memory() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_jobs_one_city_redis_and_a_restart() {
-    let prefix = care_report::testing::redis::unique_prefix();
+    let prefix = care_report_testing::redis::unique_prefix();
     let open = || async {
         let s = Arc::new(
-            care_report::testing::redis::store_with_prefix(&prefix, Retention::default()).await,
+            care_report_testing::redis::store_with_prefix(&prefix, Retention::default()).await,
         );
         Stores {
             store: s.clone(),
@@ -368,7 +367,7 @@ async fn twenty_jobs_one_city_redis_and_a_restart() {
     let first = open().await;
     let second = open().await;
     cache_is_shared_across_jobs(first, Some(second)).await;
-    let without = care_report::testing::redis::keys_without_ttl(&prefix).await;
+    let without = care_report_testing::redis::keys_without_ttl(&prefix).await;
     assert!(without.is_empty(), "{without:?}");
 }
 

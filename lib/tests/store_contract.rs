@@ -2,7 +2,7 @@
 //!
 //! Each case is a function of a [`Backend`]; `contract_suite!` instantiates
 //! every case for `MemoryStore` and for `RedisStore` (on the private test
-//! Redis of `care_report::testing::redis`, under a fresh key prefix per
+//! Redis of `care_report_testing::redis`, under a fresh key prefix per
 //! test). After every Redis case, no key under its prefix may lack a TTL.
 //! Time is a parameter everywhere, except in the retention case: Redis
 //! expires keys on its own clock.
@@ -18,7 +18,7 @@ use care_report::store::{
     Claim, Created, Finish, Idempotency, JobStore, ManualRetryGate, MemoryStore, NewJob, Record,
     RedisStore, Retention, SavePlan, StoreError,
 };
-use care_report::testing::redis as test_redis;
+use care_report_testing::redis as test_redis;
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::json;
 

@@ -19,7 +19,7 @@
 //! serving can therefore not pass a test unnoticed.
 //!
 //! ```no_run
-//! use care_report::testing::child::ChildGuard;
+//! use care_report_testing::child::ChildGuard;
 //! use std::time::Duration;
 //! let mut cmd = std::process::Command::new("target/debug/dev-server");
 //! cmd.env("PORT", "0");

@@ -9,7 +9,7 @@
 //!
 //! ```no_run
 //! # async fn demo() {
-//! use care_report::testing::redis as test_redis;
+//! use care_report_testing::redis as test_redis;
 //! let store = test_redis::store(care_report::store::Retention::default()).await;
 //! // ... use `store`; afterwards:
 //! let bare = test_redis::keys_without_ttl(store.prefix()).await;
@@ -23,7 +23,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::store::{RedisConfig, RedisStore, Retention};
+use care_report::store::{RedisConfig, RedisStore, Retention};
 
 /// The variable naming an already running private Redis.
 pub const ENV_TEST_REDIS_URL: &str = "TEST_REDIS_URL";

@@ -25,27 +25,33 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::model::{HistoryEntry, HistoryEvent, Job, JobId, JobStatus, SlotStatus};
-use crate::retry::RetryPolicy;
-use crate::store::async_trait_shim::BoxFuture;
-use crate::store::JobStore;
+use care_report::model::{HistoryEntry, HistoryEvent, Job, JobId, JobStatus, SlotStatus};
+use care_report::retry::RetryPolicy;
+use care_report::store::async_trait_shim::BoxFuture;
+use care_report::store::JobStore;
 
 /// What the checker reads from a store: a job and its history. Every
 /// [`JobStore`] is one; the checker's own tests implement it to make reads
 /// fail.
 pub trait JobReader: Send + Sync {
     /// The job, `None` when the store does not hold it.
-    fn read_job(&self, id: JobId) -> BoxFuture<'_, crate::store::Result<Option<Job>>>;
+    fn read_job(&self, id: JobId) -> BoxFuture<'_, care_report::store::Result<Option<Job>>>;
     /// The job's history, oldest first.
-    fn read_history(&self, id: JobId) -> BoxFuture<'_, crate::store::Result<Vec<HistoryEntry>>>;
+    fn read_history(
+        &self,
+        id: JobId,
+    ) -> BoxFuture<'_, care_report::store::Result<Vec<HistoryEntry>>>;
 }
 
 impl<T: JobStore + ?Sized> JobReader for T {
-    fn read_job(&self, id: JobId) -> BoxFuture<'_, crate::store::Result<Option<Job>>> {
+    fn read_job(&self, id: JobId) -> BoxFuture<'_, care_report::store::Result<Option<Job>>> {
         self.get(id)
     }
 
-    fn read_history(&self, id: JobId) -> BoxFuture<'_, crate::store::Result<Vec<HistoryEntry>>> {
+    fn read_history(
+        &self,
+        id: JobId,
+    ) -> BoxFuture<'_, care_report::store::Result<Vec<HistoryEntry>>> {
         self.history(id)
     }
 }
@@ -388,8 +394,8 @@ mod tests {
     use chrono::{DateTime, Duration, TimeZone, Utc};
 
     use super::*;
-    use crate::model::{Lease, Slot, SourceType};
-    use crate::store::{MemoryStore, NewJob, StoreError};
+    use care_report::model::{Lease, Slot, SourceType};
+    use care_report::store::{MemoryStore, NewJob, StoreError};
 
     fn t(secs: i64) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap() + Duration::seconds(secs)
@@ -825,7 +831,7 @@ mod tests {
     }
 
     impl JobReader for Failing {
-        fn read_job(&self, _: JobId) -> BoxFuture<'_, crate::store::Result<Option<Job>>> {
+        fn read_job(&self, _: JobId) -> BoxFuture<'_, care_report::store::Result<Option<Job>>> {
             let job = self.job.clone();
             Box::pin(async move {
                 job.map(Some)
@@ -833,7 +839,10 @@ mod tests {
             })
         }
 
-        fn read_history(&self, _: JobId) -> BoxFuture<'_, crate::store::Result<Vec<HistoryEntry>>> {
+        fn read_history(
+            &self,
+            _: JobId,
+        ) -> BoxFuture<'_, care_report::store::Result<Vec<HistoryEntry>>> {
             Box::pin(async { Err(StoreError::Unavailable("down".into())) })
         }
     }

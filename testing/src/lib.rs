@@ -1,0 +1,22 @@
+//! Test support for the care-report workspace: a private `redis-server`,
+//! a guard for real binaries, a JSON client, the store's invariant checker
+//! and a rig that builds engines against the sandbox.
+//!
+//! It is its own crate so that none of it (process spawning, `cargo build`,
+//! kills) is compiled into the function binaries: the library's packages
+//! take it as a dev-dependency only (the bench, a tool, as a dependency).
+//!
+//! - [`redis`]: a private Redis for tests (`TEST_REDIS_URL` or a
+//!   `redis-server` of its own on a free port), stores under fresh prefixes.
+//! - [`child`]: [`child::ChildGuard`] and helpers to build and start binaries.
+//! - [`http`]: a JSON client for a served binary.
+//! - [`invariants`]: the store's invariants checked against each job's history.
+//! - [`rig`]: [`rig::EngineRig`], an engine with sandbox sources and a test clock.
+
+#![warn(missing_docs)]
+
+pub mod child;
+pub mod http;
+pub mod invariants;
+pub mod redis;
+pub mod rig;
