@@ -8,7 +8,8 @@
 //! - [`directory`]: the care-home directory (embedded demo or CSV export).
 //! - [`geo`]: city and postcode to coordinates, distances.
 //! - [`matching`]: care-type and distance filters, scoring, the top 5.
-//! - [`report`]: the plan checkpoint, report assembly and merging late sources.
+//! - [`report`]: the plan checkpoint and the client-shaped report, assembled
+//!   (and judged) from the stored facts on every read.
 //! - [`judgement`]: pure rules that write the report's analysis sections,
 //!   each statement traced to its data.
 //! - [`sources`]: the five external source adapters (real HTTP clients).

@@ -1,4 +1,4 @@
-//! Matching: which homes fit the questionnaire, and how well (SPEC §6).
+//! Matching: which homes fit the questionnaire, and how well (README.md "How it works" and `matching.rs`).
 //!
 //! Every rule is a small pure function of the questionnaire and a home, so
 //! each can be tested alone and the whole is deterministic. The pipeline:
@@ -68,7 +68,7 @@ pub struct Weights {
 }
 
 impl Weights {
-    /// The default weights (SPEC §6).
+    /// The default weights (README.md "How it works" and `matching.rs`).
     pub const BASE: Weights = Weights {
         medical_safety: 35.0,
         quality: 25.0,

@@ -4,7 +4,7 @@
 //! into *slots*: one per (home, source type) pair of the chosen homes. Each
 //! slot is saved the moment its source answers, so a job can be resumed after
 //! a crash without fetching again what already answered. The JSON names here
-//! are the wire names of SPEC §2–§3.
+//! are the wire names of README.md "API".
 
 use std::fmt;
 use std::str::FromStr;
@@ -324,7 +324,7 @@ impl Slot {
     }
 }
 
-/// A missing source as the API shows it (SPEC §3).
+/// A missing source as the API shows it (README.md "How it works").
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MissingSource {
     /// The home's directory id.

@@ -36,7 +36,7 @@ pub const MAX_JITTER: f64 = 0.5;
 
 pub use crate::config::ConfigError;
 
-/// The retry policy (SPEC §3). See the module docs.
+/// The retry policy (README.md "How it works"). See the module docs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RetryPolicy {
     /// Delay before the first retry (retry 0).

@@ -156,7 +156,7 @@ pub struct SweepReport {
     pub budget_exhausted: bool,
 }
 
-/// The answer of a manual retry (the `retry_result` of SPEC §2).
+/// The answer of a manual retry (the `retry_result` of README.md "API").
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ManualRetryReport {
     /// `home_id/source_type` of every slot retried.

@@ -1,4 +1,4 @@
-//! The HTTP API of SPEC §2, independent of its host.
+//! The HTTP API of README.md "API", independent of its host.
 //!
 //! Handlers take an `http::Request<Bytes>` and return an
 //! `http::Response<Bytes>`; each host (a `vercel_runtime` function, the
