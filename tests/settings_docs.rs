@@ -164,7 +164,15 @@ fn code_variables() -> BTreeSet<String> {
         if !reads_env {
             continue;
         }
-        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        // Code only: the `#[cfg(test)]` tail and comment lines cut off.
+        let code: String = text
+            .split("#[cfg(test)]")
+            .next()
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
         for literal in code.split('"').skip(1).step_by(2) {
             if !is_name(literal) || not_settings.contains(literal) {
                 continue;
