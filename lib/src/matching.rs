@@ -234,7 +234,7 @@ pub struct MatchOutcome {
 }
 
 /// The care a home must offer.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct CareNeed {
     /// Residential care (met by residential or nursing homes).
     pub residential: bool,
@@ -270,6 +270,21 @@ impl CareNeed {
             && (!self.dementia || home.care.dementia)
             && (!self.residential || home.care.residential || home.care.nursing)
             && (!self.respite || home.care.respite || home.fees.respite_from.is_some())
+    }
+
+    /// The care type fees are compared on: the costliest that applies
+    /// (nursing, then dementia, then respite, then residential), as the
+    /// client spells `care_type`.
+    pub fn market_care_type(&self) -> &'static str {
+        if self.nursing {
+            "nursing"
+        } else if self.dementia {
+            "dementia"
+        } else if self.respite && !self.residential {
+            "respite"
+        } else {
+            "residential"
+        }
     }
 
     /// A plain description, e.g. `nursing and dementia care`.

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::*;
 use crate::directory::{Directory, Home};
-use crate::matching::ScoredHome;
+use crate::matching::{relevant_fee, ScoredHome};
 use crate::model::{Slot, SlotKey, SlotStatus, SourceType};
 use crate::questionnaire::Questionnaire;
 use crate::report::Plan;
@@ -56,19 +56,13 @@ pub fn medication_of(answer: &str) -> MedicationSupport {
 impl FamilyNeeds {
     /// From a validated questionnaire.
     pub fn from_questionnaire(q: &Questionnaire) -> FamilyNeeds {
-        let types: Vec<&str> = q.medical.care_types.iter().map(|t| t.as_str()).collect();
         let conditions: Vec<&str> = q.medical.conditions.iter().map(|c| c.as_str()).collect();
         let dementia = conditions.contains(&"dementia_alzheimers");
         let budget_answer = q.location.budget.as_str().to_owned();
         let (budget_max_weekly, funder) = budget_of(&budget_answer);
         FamilyNeeds {
             city: q.location.preferred_city.clone(),
-            care: NeededCare {
-                residential: types.contains(&"general_residential"),
-                nursing: types.contains(&"medical_nursing"),
-                dementia: types.contains(&"specialised_dementia") || dementia,
-                respite: types.contains(&"temporary_respite"),
-            },
+            care: NeededCare::of(q),
             dementia,
             diabetes: conditions.contains(&"diabetes"),
             heart_condition: conditions.contains(&"heart_conditions"),
@@ -116,34 +110,6 @@ impl FamilyNeeds {
                 .unwrap_or_default(),
         }
     }
-}
-
-/// The weekly fee for the care needed: the highest known of the relevant
-/// "from" fees (nursing and dementia cost more), `None` if none is known.
-pub fn fee_for(home: &Home, care: &NeededCare) -> Option<f64> {
-    let f = &home.fees;
-    let mut relevant = Vec::new();
-    if care.nursing {
-        relevant.push(f.nursing_from);
-    }
-    if care.dementia {
-        relevant.push(f.dementia_from);
-    }
-    if relevant.is_empty() {
-        if care.respite && !care.residential {
-            relevant.push(f.respite_from);
-        } else {
-            relevant.push(f.residential_from.or(f.nursing_from));
-        }
-    }
-    relevant.into_iter().flatten().reduce(f64::max)
-}
-
-/// Whether the home offers all the care needed.
-pub fn offers(home: &Home, care: &NeededCare) -> bool {
-    (!care.nursing || home.care.nursing)
-        && (!care.dementia || home.care.dementia)
-        && (!care.respite || home.care.respite || care.residential || care.nursing)
 }
 
 fn care_offered(home: &Home) -> Vec<&'static str> {
@@ -285,7 +251,7 @@ impl HomeFacts {
             local_authority: h.local_authority.clone(),
             score,
             distance_km,
-            weekly_fee: fee_for(h, care),
+            weekly_fee: relevant_fee(h, care),
             care_offered: care_offered(h),
             cqc: Some(cqc_facts(h, source(SourceType::Cqc))),
             fsa: source(SourceType::Fsa).map(fsa_facts),
@@ -318,10 +284,10 @@ impl MarketFacts {
         let mut all = Vec::new();
         let mut local = Vec::new();
         for h in directory.homes() {
-            if h.serves_older_people == Some(false) || !offers(h, care) {
+            if h.serves_older_people == Some(false) || !care.met_by(h) {
                 continue;
             }
-            let Some(fee) = fee_for(h, care).filter(|f| *f > 0.0) else {
+            let Some(fee) = relevant_fee(h, care).filter(|f| *f > 0.0) else {
                 continue;
             };
             all.push(fee);

@@ -57,56 +57,10 @@ pub struct JudgementInput {
     pub market: Option<MarketFacts>,
 }
 
-/// The care the family needs, from q8 (and dementia among the conditions).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct NeededCare {
-    /// Residential (personal) care.
-    pub residential: bool,
-    /// Nursing care.
-    pub nursing: bool,
-    /// Dementia care.
-    pub dementia: bool,
-    /// A temporary (respite) stay.
-    pub respite: bool,
-}
-
-impl NeededCare {
-    /// The care type the market is compared on: the costliest that applies
-    /// (nursing, then dementia, then respite, then residential), as the
-    /// client spells `care_type`.
-    pub fn market_care_type(&self) -> &'static str {
-        if self.nursing {
-            "nursing"
-        } else if self.dementia {
-            "dementia"
-        } else if self.respite && !self.residential {
-            "respite"
-        } else {
-            "residential"
-        }
-    }
-
-    /// A plain description, e.g. `nursing and dementia care`.
-    pub fn describe(&self) -> String {
-        let mut parts = Vec::new();
-        if self.nursing {
-            parts.push("nursing");
-        } else if self.residential {
-            parts.push("residential");
-        }
-        if self.dementia {
-            parts.push("dementia");
-        }
-        if self.respite {
-            parts.push("respite");
-        }
-        if parts.is_empty() {
-            "care".to_owned()
-        } else {
-            format!("{} care", parts.join(" and "))
-        }
-    }
-}
+/// The care the family needs: the same need matching filters homes on
+/// (q8's care types, and dementia care whenever dementia is a condition),
+/// so the judgement compares exactly the fees and homes the report shows.
+pub use crate::matching::CareNeed as NeededCare;
 
 /// Mobility (q10).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -384,7 +338,7 @@ impl FeeStats {
 /// The market for the care needed, from the directory.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct MarketFacts {
-    /// Care type compared (see [`NeededCare::market_care_type`]).
+    /// Care type compared (see [`crate::matching::CareNeed::market_care_type`]).
     pub care_type: &'static str,
     /// Which directory.
     pub directory: String,
