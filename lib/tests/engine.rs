@@ -671,8 +671,8 @@ mod delegate {
     use super::SweepBeforeClaim;
     use care_report::model::{HistoryEntry, Job, JobId, JobSummary, Lease, SlotKey};
     use care_report::store::{
-        async_trait_shim::BoxFuture, Claim, Created, Finish, JobStore, ManualRetryGate, NewJob,
-        Record, Result, SavePlan,
+        BoxFuture, Claim, Created, Finish, JobStore, ManualRetryGate, NewJob, Record, Result,
+        SavePlan,
     };
     use chrono::{DateTime, Utc};
     use serde_json::Value;

@@ -26,7 +26,7 @@ use care_report::http::{self, App, Background, CorsOrigins, Endpoint, HttpConfig
 use care_report::model::{Job, JobId, JobSummary, Lease, SlotKey};
 use care_report::retry::RetryPolicy;
 use care_report::sandbox::{FaultPlan, Sandbox};
-use care_report::store::async_trait_shim::BoxFuture;
+use care_report::store::BoxFuture;
 use care_report::store::{
     Claim, Created, Finish, JobStore, ManualRetryGate, MemoryStore, NewJob, Record, RedisConfig,
     RedisStore, SavePlan, StoreError,

@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use care_report::model::{HistoryEntry, HistoryEvent, Job, JobId, JobStatus, SlotStatus};
 use care_report::retry::RetryPolicy;
-use care_report::store::async_trait_shim::BoxFuture;
+use care_report::store::BoxFuture;
 use care_report::store::JobStore;
 
 /// What the checker reads from a store: a job and its history. Every

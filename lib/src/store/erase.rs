@@ -5,10 +5,10 @@
 //! `gate_manual_retry`) finds no job and changes nothing, and no
 //! transition re-creates a key of a job that does not exist.
 
-use super::async_trait_shim::BoxFuture;
 use super::memory::MemoryStore;
 use super::redis::{corrupt, string, RedisStore};
 use super::scripts::{EraseCall, LuaCall};
+use super::BoxFuture;
 use super::{Result, StoreError};
 use crate::model::JobId;
 

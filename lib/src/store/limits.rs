@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::async_trait_shim::BoxFuture;
+use super::BoxFuture;
 use super::{to_ms, Result};
 
 /// One sliding window to check: at most `limit` hits per `window` under

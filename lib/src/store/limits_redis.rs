@@ -9,10 +9,10 @@
 use ::redis::Value;
 use chrono::{DateTime, Utc};
 
-use super::async_trait_shim::BoxFuture;
 use super::limits::{bucket, window_ms, HitOutcome, LimitStore, Spend, Window, WindowCount};
 use super::redis::{corrupt, string, unavailable, RedisStore};
 use super::scripts::{LuaCall, RateLimitCall, RateWindow, SpendBudgetCall};
+use super::BoxFuture;
 use super::{to_ms, Result};
 
 /// How long a budget day's counter lives: two days, so yesterday's count is

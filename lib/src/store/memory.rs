@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use super::async_trait_shim::BoxFuture;
+use super::BoxFuture;
 use super::{
     add_ms, dur_ms, refile_score, to_ms, trunc_ms, Claim, Created, Finish, JobStore,
     ManualRetryGate, NewJob, Record, Result, Retention, SavePlan, StoreError, HISTORY_LIMIT,

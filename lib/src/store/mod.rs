@@ -11,7 +11,6 @@
 
 use std::time::Duration;
 
-use async_trait_shim::BoxFuture;
 use chrono::{DateTime, Utc};
 
 use crate::model::{
@@ -591,12 +590,6 @@ pub trait JobStore: Send + Sync + 'static {
     }
 }
 
-/// The boxed-future shape of the trait's methods, so `dyn JobStore` works
-/// without a macro crate.
-pub mod async_trait_shim {
-    use std::future::Future;
-    use std::pin::Pin;
-
-    /// A `Send` boxed future borrowing for `'a`.
-    pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-}
+/// The boxed-future shape of the store traits' methods (the `futures`
+/// crate's own), so `dyn JobStore` works without a macro crate.
+pub use futures::future::BoxFuture;

@@ -30,12 +30,12 @@ use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::{ScriptInvocation, Value};
 use chrono::{DateTime, Utc};
 
-use super::async_trait_shim::BoxFuture;
 pub(super) use super::scripts::JobKeys;
 use super::scripts::{
     ClaimCall, CreateCall, CreateIdem, DueCall, Fence, FinishCall, GateManualRetryCall, LuaCall,
     ReadCall, RecordCall, ReleaseCall, RenewCall, SavePlanCall, Ttl,
 };
+use super::BoxFuture;
 use super::{
     add_ms, dur_ms, env_u64, from_ms, order_slots, to_ms, trunc_ms, Claim, Created, Finish,
     JobStore, ManualRetryGate, NewJob, Record, Result, Retention, SavePlan, StoreError,

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::async_trait_shim::BoxFuture;
+use super::BoxFuture;
 use super::Result;
 
 pub use super::source_cache_memory::MemorySourceCache;

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::async_trait_shim::BoxFuture;
 use super::source_cache::{CacheEntry, FillGate, LeaseGate, SourceCache, UpstreamLease};
+use super::BoxFuture;
 use super::{dur_ms, from_ms, to_ms, Result};
 
 /// Entries beyond this many trigger a purge of the expired ones on the next

@@ -17,12 +17,12 @@ use std::time::Duration;
 use ::redis::Value;
 use chrono::{DateTime, Utc};
 
-use super::async_trait_shim::BoxFuture;
 use super::scripts::{
     CacheAbandonCall, CacheBeginCall, CacheCompleteCall, LeaseAcquireCall, LeaseReleaseCall,
     LuaCall,
 };
 use super::source_cache::{CacheEntry, FillGate, LeaseGate, SourceCache, UpstreamLease};
+use super::BoxFuture;
 use super::{dur_ms, from_ms, to_ms, RedisStore, Result, StoreError};
 
 fn unavailable(err: ::redis::RedisError) -> StoreError {
