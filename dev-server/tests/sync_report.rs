@@ -29,78 +29,15 @@ fn dev_server(env: &[(&str, &str)]) -> (ChildGuard, String) {
     (proc, base)
 }
 
-/// `POST /api/professional-report` with the bare questionnaire (what the
-/// original frontend sends), optionally under an `Idempotency-Key`.
+/// `POST /api/professional-report` with the sample questionnaire.
 async fn sync_report(
     base: &str,
     key: Option<&str>,
 ) -> (StatusCode, reqwest::header::HeaderMap, serde_json::Value) {
-    let client = reqwest::Client::builder()
-        .timeout(DEADLINE)
-        .build()
-        .expect("client");
-    let mut req = client
-        .post(format!("{base}/api/professional-report"))
-        .header("content-type", "application/json")
-        .body(SAMPLE);
-    if let Some(key) = key {
-        req = req.header("idempotency-key", key);
-    }
-    let resp = req.send().await.expect("POST /api/professional-report");
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = resp.json().await.expect("JSON answer");
-    (status, headers, body)
+    care_report_testing::sync_report::post(base, SAMPLE, key, DEADLINE).await
 }
 
-/// A 200 of the synchronous contract: exactly its five fields (no top-level
-/// `job_id`), the report in the client's shape naming its job, and
-/// `Content-Location` pointing at that job's result. The job's id.
-fn check_sync_answer(
-    headers: &reqwest::header::HeaderMap,
-    body: &serde_json::Value,
-    status: &str,
-) -> String {
-    let mut keys: Vec<&str> = body
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
-    assert_eq!(
-        keys,
-        [
-            "generated_at",
-            "questionnaire",
-            "report",
-            "report_id",
-            "status"
-        ],
-        "{body}"
-    );
-    assert_eq!(body["status"], status, "{body}");
-    let report = &body["report"];
-    assert_eq!(report["reportId"], body["report_id"], "{body}");
-    assert_eq!(
-        report["careHomes"].as_array().map(Vec::len),
-        Some(5),
-        "{body}"
-    );
-    assert!(report["careHomes"][0]["distance"].is_string(), "{body}");
-    assert!(report["careHomes"][0]["matchScore"].is_number(), "{body}");
-    assert!(body["questionnaire"]["section_1_contact_emergency"]
-        .get("q2_email")
-        .is_none());
-    let id = report["jobId"].as_str().expect("jobId").to_owned();
-    assert_eq!(
-        headers
-            .get("content-location")
-            .and_then(|v| v.to_str().ok()),
-        Some(format!("/api/professional-report/result/{id}").as_str())
-    );
-    id
-}
+use care_report_testing::sync_report::check_answer as check_sync_answer;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_completed_job_answers_200_with_its_report_and_the_key_finds_it_again() {

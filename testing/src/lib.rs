@@ -12,6 +12,7 @@
 //! - [`http`]: a JSON client for a served binary.
 //! - [`invariants`]: the store's invariants checked against each job's history.
 //! - [`rig`]: [`rig::EngineRig`], an engine with sandbox sources and a test clock.
+//! - [`sync_report`]: the synchronous route's client and contract check.
 
 #![warn(missing_docs)]
 
@@ -20,3 +21,4 @@ pub mod http;
 pub mod invariants;
 pub mod redis;
 pub mod rig;
+pub mod sync_report;
