@@ -313,28 +313,32 @@ pub(crate) fn read_elements(v: &Value) -> Result<Value, SourceFailure> {
     };
     let mut places = Vec::new();
     for el in elements {
-        let Some(tags) = el.get("tags") else { continue };
-        let plat = el
-            .get("lat")
-            .or_else(|| el.pointer("/center/lat"))
-            .and_then(Value::as_f64);
-        let plon = el
-            .get("lon")
-            .or_else(|| el.pointer("/center/lon"))
-            .and_then(Value::as_f64);
-        let Some((plat, plon)) = plat.zip(plon) else {
-            continue;
-        };
-        let category = CATEGORIES.iter().position(|(_, key, values)| {
-            tags.get(*key)
-                .and_then(Value::as_str)
-                .is_some_and(|v| values.contains(&v))
-        });
-        if let Some(i) = category {
+        if let Some((i, plat, plon, tags)) = classify(el) {
             places.push(json!([i, str_at(tags, "/name"), plat, plon]));
         }
     }
     Ok(Value::Array(places))
+}
+
+/// An Overpass element's category (index into [`CATEGORIES`]), position
+/// (a node's own, or a way's or relation's `center`) and tags; `None` for
+/// an element with no position or no category of ours.
+fn classify(el: &Value) -> Option<(usize, f64, f64, &Value)> {
+    let tags = el.get("tags")?;
+    let plat = el
+        .get("lat")
+        .or_else(|| el.pointer("/center/lat"))
+        .and_then(Value::as_f64)?;
+    let plon = el
+        .get("lon")
+        .or_else(|| el.pointer("/center/lon"))
+        .and_then(Value::as_f64)?;
+    let category = CATEGORIES.iter().position(|(_, key, values)| {
+        tags.get(*key)
+            .and_then(Value::as_str)
+            .is_some_and(|v| values.contains(&v))
+    })?;
+    Some((category, plat, plon, tags))
 }
 
 /// [`summarise_amenities`] over the compact places of [`read_elements`],
@@ -363,24 +367,7 @@ pub(crate) fn summarise_places(lat: f64, lon: f64, places: &[Value]) -> Value {
 pub(crate) fn summarise_amenities(lat: f64, lon: f64, elements: &[Value]) -> Value {
     let mut found: Vec<Vec<(f64, Option<&str>)>> = vec![Vec::new(); CATEGORIES.len()];
     for el in elements {
-        let Some(tags) = el.get("tags") else { continue };
-        let plat = el
-            .get("lat")
-            .or_else(|| el.pointer("/center/lat"))
-            .and_then(Value::as_f64);
-        let plon = el
-            .get("lon")
-            .or_else(|| el.pointer("/center/lon"))
-            .and_then(Value::as_f64);
-        let Some((plat, plon)) = plat.zip(plon) else {
-            continue;
-        };
-        let category = CATEGORIES.iter().position(|(_, key, values)| {
-            tags.get(*key)
-                .and_then(Value::as_str)
-                .is_some_and(|v| values.contains(&v))
-        });
-        if let Some(i) = category {
+        if let Some((i, plat, plon, tags)) = classify(el) {
             found[i].push((haversine_m(lat, lon, plat, plon), str_at(tags, "/name")));
         }
     }
