@@ -1,12 +1,15 @@
 //! Every setting is documented, in both places an operator looks: the
-//! README's variable tables and `.env.example` list the same variables, and
-//! every variable name the code reads appears in them. The settings are
-//! read in several modules (each layer's `from_lookup`), so without this
-//! check a new knob drifts out of the docs unnoticed (it happened:
-//! `PROCESS_ON_START` was in neither).
+//! README's variable tables and `.env.example` list the same variables as
+//! the code's table, `care_report::settings::VARIABLES` (whose unit tests
+//! check that the readers ask for exactly its names and that its defaults
+//! are the defaults), and nothing but the settings module reads the
+//! environment. Without these checks a new knob drifts out of the docs
+//! unnoticed (it happened: `PROCESS_ON_START` was in neither).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+
+use care_report::settings::{Scope, VARIABLES};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -21,9 +24,6 @@ const SOURCE_PREFIXES: [&str; 6] = [
     "OVERPASS",
     "FIRECRAWL",
 ];
-
-/// Per-source suffixes the code joins to a prefix at run time.
-const SOURCE_SUFFIXES: [&str; 4] = ["API_KEY", "BASE_URL", "TIMEOUT_MS", "MAX_BYTES"];
 
 /// Which prefixes have which suffix (only keyed sources have `_API_KEY`).
 fn per_source(suffix: &str) -> Vec<String> {
@@ -116,75 +116,9 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Literal names the production code reads: string literals that look
-/// like variable names in the files that read the environment (their
-/// `#[cfg(test)]` tails cut off), with the per-source suffixes expanded.
-fn code_variables() -> BTreeSet<String> {
-    // Literals in those files that are not variables: Redis commands and
-    // replies, HTTP methods, the per-source prefixes and suffixes (joined
-    // at run time, expanded below), Cargo's and the OS's own variables.
-    let not_settings: BTreeSet<&str> = [
-        "DELETE",
-        "GET",
-        "POST",
-        "HGET",
-        "HMGET",
-        "PING",
-        "PTTL",
-        "SCAN",
-        "ZRANGEBYSCORE",
-        "OK",
-        "OOM",
-        "LIMIT",
-        "COUNT",
-        "MATCH",
-        "TERM",
-        "PATH",
-        "CARGO",
-        "CARGO_PKG_VERSION",
-        "RUST_BACKTRACE",
-    ]
-    .into_iter()
-    .chain(SOURCE_PREFIXES)
-    .collect();
-    let mut files = Vec::new();
-    for dir in ["lib/src", "dev-server/src", "api"] {
-        rust_files(&root().join(dir), &mut files);
-    }
-    let mut out = BTreeSet::new();
-    for file in files {
-        // Test support reads its own variables (TEST_REDIS_URL, …).
-        if file.components().any(|c| c.as_os_str() == "testing") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&file).unwrap();
-        let reads_env = ["from_lookup", "from_env", "std::env::var"]
-            .iter()
-            .any(|n| text.contains(n));
-        if !reads_env {
-            continue;
-        }
-        // Code only: the `#[cfg(test)]` tail and comment lines cut off.
-        let code: String = text
-            .split("#[cfg(test)]")
-            .next()
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| !l.trim_start().starts_with("//"))
-            .collect::<Vec<_>>()
-            .join("\n");
-        for literal in code.split('"').skip(1).step_by(2) {
-            if !is_name(literal) || not_settings.contains(literal) {
-                continue;
-            }
-            if SOURCE_SUFFIXES.contains(&literal) {
-                out.extend(per_source(literal));
-            } else {
-                out.insert(literal.to_owned());
-            }
-        }
-    }
-    out
+/// The code's table of every variable (`care_report::settings::VARIABLES`).
+fn table_variables() -> BTreeSet<String> {
+    VARIABLES.iter().map(|v| v.name.to_owned()).collect()
 }
 
 #[test]
@@ -207,18 +141,50 @@ fn the_readme_and_env_example_list_the_same_variables() {
 }
 
 #[test]
-fn every_variable_the_code_reads_is_documented() {
+fn the_readme_lists_exactly_the_code_s_table() {
     let readme = readme_variables();
-    let code = code_variables();
+    let table = table_variables();
+    let only_readme: Vec<&String> = readme.difference(&table).collect();
+    let only_table: Vec<&String> = table.difference(&readme).collect();
     assert!(
-        code.contains("PORT") && code.contains("CQC_API_KEY"),
-        "{code:?}"
+        only_readme.is_empty() && only_table.is_empty(),
+        "README only: {only_readme:?}; settings::VARIABLES only: {only_table:?}"
     );
-    let undocumented: Vec<&String> = code.difference(&readme).collect();
-    assert!(
-        undocumented.is_empty(),
-        "read but not in README's tables: {undocumented:?}"
-    );
+    // What Vercel sets is in the table as such, and nothing else is.
+    let by_vercel: Vec<&str> = VARIABLES
+        .iter()
+        .filter(|v| v.scope == Scope::SetByVercel)
+        .map(|v| v.name)
+        .collect();
+    assert_eq!(by_vercel, SET_BY_VERCEL);
+}
+
+/// The environment is read in one place: `Environment::capture` in
+/// `lib/src/settings.rs`. Anywhere else a variable would bypass the table
+/// (and the test that every reader asks only for its names).
+#[test]
+fn only_the_settings_module_reads_the_environment() {
+    let mut files = Vec::new();
+    for dir in ["lib/src", "dev-server/src", "api"] {
+        rust_files(&root().join(dir), &mut files);
+    }
+    let readers: Vec<String> = files
+        .iter()
+        .filter(|f| !f.ends_with("lib/src/settings.rs"))
+        .filter(|f| {
+            let text = std::fs::read_to_string(f).unwrap();
+            // Production code only: a unit test may read its own switches
+            // (e.g. `JUDGEMENT_RULES_WRITE` regenerates a document).
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            ["std::env::var", "env::vars", "var_os("]
+                .iter()
+                .any(|n| code.contains(n))
+        })
+        .map(|f| f.strip_prefix(root()).unwrap().display().to_string())
+        .collect();
+    assert!(readers.is_empty(), "read the environment: {readers:?}");
+    let settings = std::fs::read_to_string(root().join("lib/src/settings.rs")).unwrap();
+    assert!(settings.contains("std::env::vars_os()"));
 }
 
 #[test]

@@ -24,10 +24,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use care_report::config::{env_bool, env_parse, env_str, ConfigError};
-use care_report::host::hyper::ServerLimits;
 use care_report::http::{App, Background};
-use care_report::service::{HostProfile, Service};
+use care_report::service::Service;
+use care_report::settings::{Environment, HostProfile, Settings};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -54,25 +53,23 @@ impl Background for Tracked {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    care_report::telemetry::init().context("the dev-server could not start")?;
-    let lookup = |k: &str| std::env::var(k).ok();
-    let port: u16 = env_parse(&lookup, "PORT")?.unwrap_or(8000);
-    let host = env_str(&lookup, "HOST").unwrap_or_else(|| "127.0.0.1".to_owned());
-    let addr: SocketAddr = format!("{host}:{port}")
-        .parse()
-        .map_err(|_| ConfigError::invalid("HOST", "expected an IP address"))?;
-    let sweep_every = Duration::from_secs(
-        env_parse::<u64>(&lookup, "SWEEP_INTERVAL_SECS")?
-            .unwrap_or(300)
-            .max(1),
-    );
-    let process_on_start = env_bool(&lookup, "PROCESS_ON_START")?.unwrap_or(true);
+    // Every setting is read here, once; a malformed one stops the server
+    // with a message naming it.
+    let settings = Environment::capture()
+        .and_then(|env| Settings::read(&env, HostProfile::DEV_SERVER))
+        .context("the dev-server could not start")?;
+    care_report::telemetry::init(&settings.log);
+    let server = settings
+        .dev_server
+        .clone()
+        .context("the dev-server's settings were not read")?;
 
     // A Redis URL that is set but unreachable stops the server here, with
     // the reason: falling back to memory would hide lost jobs.
-    let service = Service::from_env(HostProfile::DEV_SERVER)
+    let service = Service::build(settings)
         .await
         .context("the dev-server could not start")?;
+    let addr = server.addr;
     let app = Arc::new(service.app.clone());
     let listener = TcpListener::bind(addr).await.with_context(|| {
         format!("cannot listen on {addr} (set PORT, or PORT=0 for any free port)")
@@ -93,7 +90,7 @@ async fn main() -> anyhow::Result<()> {
 
     let shutdown = CancellationToken::new();
     let tasks = TaskTracker::new();
-    tasks.spawn(scheduler(app.clone(), sweep_every, shutdown.clone()));
+    tasks.spawn(scheduler(app.clone(), server.sweep_every, shutdown.clone()));
     let signal = shutdown.clone();
     tokio::spawn(async move {
         signals.next().await;
@@ -107,13 +104,12 @@ async fn main() -> anyhow::Result<()> {
         std::process::exit(130);
     });
 
-    let server_limits = ServerLimits::from_lookup(&lookup)?;
     let bg = Tracked {
         tasks: tasks.clone(),
-        run: process_on_start,
+        run: server.process_on_start,
     };
     let connections =
-        care_report::host::hyper::serve(listener, app.clone(), bg, server_limits, shutdown.clone())
+        care_report::host::hyper::serve(listener, app.clone(), bg, server.limits, shutdown.clone())
             .await;
 
     // Stop starting fetches; rounds in flight save their answers and give

@@ -17,8 +17,9 @@
 //! - [`engine`]: durable processing under leases, the retry sweep, manual retries.
 //! - [`http`]: the API's handlers, host-independent, and the OpenAPI document.
 //! - [`host`]: adapters for the hosts (Vercel functions; the dev-server uses hyper).
-//! - [`service`]: builds everything from the environment.
-//! - [`config`], [`telemetry`]: environment parsing and logging shared by all.
+//! - [`settings`]: every environment variable, read once into [`settings::Settings`].
+//! - [`service`]: builds everything from the settings.
+//! - [`telemetry`]: logging shared by all.
 //! - [`metrics`]: process counters of absorbed failures (shown by `/health`).
 //!
 //! Test support (a private `redis-server`, a guard for real binaries, the
@@ -27,7 +28,6 @@
 
 #![warn(missing_docs)]
 
-pub mod config;
 pub mod directory;
 pub mod engine;
 pub mod geo;
@@ -42,6 +42,7 @@ pub mod report;
 pub mod retry;
 pub mod sandbox;
 pub mod service;
+pub mod settings;
 pub mod sources;
 pub mod store;
 pub mod telemetry;

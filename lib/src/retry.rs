@@ -8,8 +8,8 @@
 //! a small hash instead of a random generator, so the same inputs always give
 //! the same delay (reproducible tests, and a resumed job keeps its schedule).
 //!
-//! Every knob can be overridden from the environment; see [`RetryPolicy::from_env`]
-//! and the README's "Job store" section.
+//! Every knob can be overridden from the environment; see
+//! [`RetryPolicy::from_lookup`] and the README's "Job store" section.
 
 use std::time::Duration;
 
@@ -34,7 +34,7 @@ pub const ENV_JITTER_SEED: &str = "RETRY_JITTER_SEED";
 /// out shorter than the previous step's delay.
 pub const MAX_JITTER: f64 = 0.5;
 
-pub use crate::config::ConfigError;
+use crate::settings::ConfigError;
 
 /// The retry policy (README.md "How it works"). See the module docs.
 #[derive(Clone, Debug, PartialEq)]
@@ -68,14 +68,9 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// The defaults overridden by the process environment (see the `ENV_*`
-    /// constants). An unset or empty variable keeps its default.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// Like [`RetryPolicy::from_env`], reading variables through `lookup`
-    /// (so tests need not mutate the process environment).
+    /// The defaults overridden by the variables of the `ENV_*` constants,
+    /// read through `lookup` (so tests need not mutate the process
+    /// environment). An unset or empty variable keeps its default.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |var: &'static str| {
             lookup(var)

@@ -1,4 +1,4 @@
-//! Builds the whole service from the environment: store, directory,
+//! Builds the whole service from its [`Settings`]: store, directory,
 //! sources (live or sandbox), retry policy, engine, HTTP settings.
 //!
 //! Both hosts use this: the Vercel functions (Redis mandatory, live sources
@@ -8,59 +8,16 @@
 
 use std::sync::Arc;
 
-use crate::config::{env_str, ConfigError};
 use crate::directory::{Directory, DirectoryError};
-use crate::engine::{Engine, EngineConfig, EngineParts, SystemClock};
-use crate::http::{App, HttpConfig};
-use crate::retry::RetryPolicy;
-use crate::sandbox::{FaultPlan, Sandbox};
-use crate::sources::{CacheSettings, Sources, SourcesConfig};
+use crate::engine::{Engine, EngineParts, SystemClock};
+use crate::http::App;
+use crate::sandbox::Sandbox;
+use crate::settings::{ConfigError, Settings, SourcesMode};
+use crate::sources::{ClientError, Sources};
 use crate::store::health::Verdict;
-use crate::store::redis::{redis_url_from_env, RedisConfig, RedisStore};
+use crate::store::redis::RedisStore;
 use crate::store::source_cache::{MemorySourceCache, SourceCache, UpstreamLease};
-use crate::store::{JobStore, MemoryStore, Retention, StoreError};
-
-/// Where the sources' requests go.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SourcesMode {
-    /// In-process fake servers (no keys, no network).
-    Sandbox,
-    /// The real public APIs.
-    Live,
-}
-
-impl SourcesMode {
-    /// `"sandbox"` or `"live"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Sandbox => "sandbox",
-            Self::Live => "live",
-        }
-    }
-}
-
-/// What differs between hosts.
-#[derive(Clone, Copy, Debug)]
-pub struct HostProfile {
-    /// Whether memory may be used when no Redis URL is set (dev-server yes,
-    /// Vercel no).
-    pub allow_memory: bool,
-    /// Sources mode when `SOURCES_MODE` is unset.
-    pub default_sources: SourcesMode,
-}
-
-impl HostProfile {
-    /// The dev-server: memory allowed, sandbox by default.
-    pub const DEV_SERVER: Self = Self {
-        allow_memory: true,
-        default_sources: SourcesMode::Sandbox,
-    };
-    /// A Vercel function: Redis mandatory, live sources by default.
-    pub const VERCEL: Self = Self {
-        allow_memory: false,
-        default_sources: SourcesMode::Live,
-    };
-}
+use crate::store::{JobStore, MemoryStore, StoreError};
 
 /// Why the service could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -81,9 +38,9 @@ pub enum ServiceError {
     /// The sandbox could not start.
     #[error("sandbox: {0}")]
     Sandbox(#[from] std::io::Error),
-    /// The sources could not be set up.
-    #[error("sources: {0}")]
-    Sources(String),
+    /// The sources' HTTP client could not be built.
+    #[error(transparent)]
+    Sources(#[from] ClientError),
     /// Redis may evict keys (see `store::health`); refused on Vercel.
     #[error("{0}")]
     Eviction(String),
@@ -100,102 +57,92 @@ pub struct Service {
     pub sources_mode: SourcesMode,
 }
 
+/// The job store, and the source cache and Overpass lease beside it.
+struct Stores {
+    jobs: Arc<dyn JobStore>,
+    cache: Arc<dyn SourceCache>,
+    lease: Arc<dyn UpstreamLease>,
+}
+
 impl Service {
-    /// Builds the service from the process environment.
-    pub async fn from_env(profile: HostProfile) -> Result<Self, ServiceError> {
-        let lookup = |k: &str| std::env::var(k).ok();
-        // The source cache and the Overpass lease live in the job store's
-        // Redis (shared by every instance), or in memory beside a memory store.
-        let (store, cache, lease): (
-            Arc<dyn JobStore>,
-            Arc<dyn SourceCache>,
-            Arc<dyn UpstreamLease>,
-        ) = match redis_url_from_env() {
-            Some(url) => {
-                let redis = RedisStore::connect(&url, RedisConfig::from_env()?).await?;
-                // Where memory is not allowed (Vercel) an evicting Redis is
-                // refused; the dev-server warns.
-                let policy = redis.eviction_policy().await?;
-                match crate::store::health::judge(&policy, !profile.allow_memory) {
-                    Verdict::Ok => {}
-                    Verdict::Warn(msg) => tracing::warn!("{msg}"),
-                    Verdict::Refuse(msg) => return Err(ServiceError::Eviction(msg)),
+    /// Builds the service the settings describe.
+    pub async fn build(settings: Settings) -> Result<Self, ServiceError> {
+        let stores = open_stores(&settings).await?;
+        let directory = Arc::new(Directory::load(settings.directory_csv.as_deref())?);
+        let (sources_config, sandbox) = match settings.sources_mode {
+            SourcesMode::Live => {
+                if settings.sources.user_agent_is_default() {
+                    tracing::warn!(
+                        "SOURCES_USER_AGENT is not set: upstreams see no operator contact"
+                    );
                 }
-                (
-                    Arc::new(redis.clone()),
-                    Arc::new(redis.clone()),
-                    Arc::new(redis),
-                )
+                (settings.sources, None)
             }
-            None if profile.allow_memory => {
-                let cache = Arc::new(MemorySourceCache::new());
-                (
-                    Arc::new(MemoryStore::new(Retention::from_env()?)),
-                    cache.clone(),
-                    cache,
-                )
-            }
-            None => return Err(ServiceError::RedisRequired),
-        };
-        let directory = Arc::new(Directory::from_env()?);
-        let sources_mode = match env_str(&lookup, "SOURCES_MODE").as_deref() {
-            None => profile.default_sources,
-            Some("sandbox") => SourcesMode::Sandbox,
-            Some("live") => SourcesMode::Live,
-            Some(_) => {
-                return Err(ConfigError::invalid("SOURCES_MODE", "expected sandbox or live").into())
-            }
-        };
-        let (sources_config, sandbox) = match sources_mode {
-            SourcesMode::Live => (
-                SourcesConfig::live_from_env().map_err(|e| ServiceError::Sources(e.to_string()))?,
-                None,
-            ),
             SourcesMode::Sandbox => {
-                let faults =
-                    FaultPlan::from_env().map_err(|e| ServiceError::Sources(e.to_string()))?;
-                let sandbox = Sandbox::start(directory.homes().to_vec(), faults).await?;
+                let sandbox = Sandbox::start(directory.homes().to_vec(), settings.faults).await?;
                 (sandbox.sources_config(), Some(Arc::new(sandbox)))
             }
         };
-        if sources_mode == SourcesMode::Live && sources_config.user_agent_is_default() {
-            tracing::warn!("SOURCES_USER_AGENT is not set: upstreams see no operator contact");
-        }
-        let sources = Arc::new(
-            Sources::new(sources_config)
-                .map_err(|e| ServiceError::Sources(e.to_string()))?
-                .with_cache(
-                    cache,
-                    lease,
-                    Arc::new(SystemClock),
-                    CacheSettings::from_env()?,
-                ),
-        );
-        let http = HttpConfig::from_env()?;
+        let sources = Arc::new(Sources::new(sources_config)?.with_cache(
+            stores.cache,
+            stores.lease,
+            Arc::new(SystemClock),
+            settings.cache,
+        ));
         let engine = Engine::new(EngineParts {
-            store,
+            store: stores.jobs,
             sources,
             directory,
-            policy: RetryPolicy::from_env()?,
-            config: EngineConfig::from_env()?,
+            policy: settings.retry,
+            config: settings.engine,
             clock: Arc::new(SystemClock),
         })
-        .with_budget(http.limits.daily_paid_calls);
+        .with_budget(settings.http.limits.daily_paid_calls);
         let app = App {
             engine: Arc::new(engine),
-            config: http,
-            sources_mode: sources_mode.as_str(),
+            config: settings.http,
+            sources_mode: settings.sources_mode.as_str(),
         };
         tracing::info!(
             store = app.engine.store().kind(),
-            sources = sources_mode.as_str(),
+            sources = settings.sources_mode.as_str(),
             directory = app.engine.directory().label(),
             "service ready"
         );
         Ok(Self {
             app,
             sandbox,
-            sources_mode,
+            sources_mode: settings.sources_mode,
         })
     }
+}
+
+/// The stores in the Redis the settings name (shared by every instance),
+/// or in memory where the host allows it. A Redis URL that is set but
+/// unreachable is an error, never a fall-back to memory. Where memory is not
+/// allowed (Vercel) an evicting Redis is refused; the dev-server warns.
+async fn open_stores(settings: &Settings) -> Result<Stores, ServiceError> {
+    let Some(url) = &settings.redis_url else {
+        if !settings.profile.allow_memory {
+            return Err(ServiceError::RedisRequired);
+        }
+        let cache = Arc::new(MemorySourceCache::new());
+        return Ok(Stores {
+            jobs: Arc::new(MemoryStore::new(settings.redis.retention.clone())),
+            cache: cache.clone(),
+            lease: cache,
+        });
+    };
+    let redis = RedisStore::connect(url, settings.redis.clone()).await?;
+    let policy = redis.eviction_policy().await?;
+    match crate::store::health::judge(&policy, !settings.profile.allow_memory) {
+        Verdict::Ok => {}
+        Verdict::Warn(msg) => tracing::warn!("{msg}"),
+        Verdict::Refuse(msg) => return Err(ServiceError::Eviction(msg)),
+    }
+    Ok(Stores {
+        jobs: Arc::new(redis.clone()),
+        cache: Arc::new(redis.clone()),
+        lease: Arc::new(redis),
+    })
 }

@@ -13,7 +13,7 @@ use std::io::IsTerminal as _;
 
 use tracing_subscriber::EnvFilter;
 
-use crate::config::{env_str, ConfigError};
+use crate::settings::{env_str, ConfigError, LogSettings};
 
 /// The variable holding the log filter.
 pub const ENV_RUST_LOG: &str = "RUST_LOG";
@@ -34,15 +34,11 @@ pub fn filter_from_lookup(
     }
 }
 
-/// Installs the global subscriber once; later calls do nothing.
-///
-/// # Errors
-/// When `RUST_LOG` is set but does not parse (see [`filter_from_lookup`]).
-pub fn init() -> Result<(), ConfigError> {
-    let lookup = |k: &str| std::env::var(k).ok();
-    let filter = filter_from_lookup(&lookup)?;
-    let vercel = crate::config::is_vercel(&lookup);
-    let result = if vercel {
+/// Installs the global subscriber once; later calls do nothing. The
+/// filter was checked when the settings were read.
+pub fn init(log: &LogSettings) {
+    let filter = EnvFilter::new(&log.filter);
+    let result = if log.json {
         tracing_subscriber::fmt()
             .json()
             .with_env_filter(filter)
@@ -59,7 +55,6 @@ pub fn init() -> Result<(), ConfigError> {
     };
     // Already installed (tests, or a second call): keep the first.
     drop(result);
-    Ok(())
 }
 
 #[cfg(test)]

@@ -303,12 +303,12 @@ impl Directory {
         Ok((Directory { label, homes }, report))
     }
 
-    /// The directory the environment asks for: the export named by
-    /// `CARE_HOMES_CSV`, or the demo directory when it is unset or empty.
-    pub fn from_env() -> Result<Directory, DirectoryError> {
-        match std::env::var_os(CSV_ENV) {
-            Some(path) if !path.is_empty() => {
-                let (directory, report) = Self::from_csv_path(Path::new(&path))?;
+    /// The directory the settings ask for: the export at `csv` (the
+    /// `CARE_HOMES_CSV` variable), or the demo directory when it is `None`.
+    pub fn load(csv: Option<&Path>) -> Result<Directory, DirectoryError> {
+        match csv {
+            Some(path) => {
+                let (directory, report) = Self::from_csv_path(path)?;
                 tracing::info!(
                     directory = %directory.label,
                     loaded = report.loaded,
@@ -319,7 +319,7 @@ impl Directory {
                 );
                 Ok(directory)
             }
-            _ => Ok(Self::demo()),
+            None => Ok(Self::demo()),
         }
     }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::config::{env_parse, ConfigError};
+use crate::settings::{env_parse, ConfigError};
 
 /// How the engine schedules its work. Every field has an environment
 /// variable (see the README's table); defaults suit Vercel's limits.
@@ -55,12 +55,8 @@ impl Default for EngineConfig {
 }
 
 impl EngineConfig {
-    /// Reads the configuration from the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// Reads the configuration through `lookup` (tests pass a map).
+    /// Reads the variables of the fields' docs through `lookup` (for
+    /// [`crate::settings::Settings`]; tests pass a map).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let d = Self::default();
         let secs = |name: &str, default: Duration| -> Result<Duration, ConfigError> {

@@ -37,9 +37,9 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::{env_parse, ConfigError};
 use crate::http::limits::PeerAddr;
 use crate::http::{handle, ApiError, App, Background};
+use crate::settings::{env_parse, ConfigError};
 
 /// The server's limits (module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,14 +1,16 @@
 //! The `vercel_runtime` adapter: what each `api/` function's `main` calls.
 //!
-//! The service (Redis connection, HTTP client, directory) is built once per
-//! function instance, on the first request, and reused while the instance
-//! stays warm. If it cannot be built (Redis down, bad setting) the request
-//! answers 503 and the next request tries again. Background work (processing
+//! The settings are read once per function instance, at start; the service
+//! (Redis connection, HTTP client, directory) is built from them on the
+//! first request and reused while the instance stays warm. If it cannot be
+//! built the request answers 503 (Redis down: the next request tries again)
+//! or 500 (a bad setting, logged once at start and on each request). Background work (processing
 //! a new job) runs inside `AppState::wait_until`, which keeps the invocation
 //! open until it ends (capped by the function's `maxDuration`).
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::StatusCode;
@@ -16,7 +18,8 @@ use tokio::sync::OnceCell;
 use vercel_runtime::{AppState, Request, Response, ResponseBody};
 
 use crate::http::{error_body, handle_only, json_response, App, Background, Endpoint, ErrorCode};
-use crate::service::{HostProfile, Service, ServiceError};
+use crate::service::{Service, ServiceError};
+use crate::settings::{ConfigError, Environment, HostProfile, LogSettings, Settings};
 use crate::store::StoreError;
 
 static SERVICE: OnceCell<Service> = OnceCell::const_new();
@@ -31,24 +34,40 @@ impl Background for WaitUntil {
 
 /// Runs a function serving `endpoint` (and answering 404 for anything else).
 pub async fn run(endpoint: Endpoint) -> Result<(), vercel_runtime::Error> {
-    if let Err(e) = crate::telemetry::init() {
-        // No subscriber yet: say it where Vercel shows a crashed start.
-        #[allow(clippy::print_stderr, reason = "logging could not be set up")]
-        {
-            eprintln!("the function could not start: {e}");
+    let settings = Environment::capture()
+        .and_then(|env| Settings::read(&env, HostProfile::VERCEL))
+        .map(Arc::new);
+    // A bad setting (even `RUST_LOG`) must still reach the logs: then they
+    // are written with the defaults, and every request answers 500.
+    match &settings {
+        Ok(s) => crate::telemetry::init(&s.log),
+        Err(e) => {
+            crate::telemetry::init(&LogSettings {
+                json: true,
+                ..LogSettings::default()
+            });
+            tracing::error!(error = %e, "the function's settings are wrong");
         }
-        return Err(e.into());
     }
+    let settings = Arc::new(settings);
     vercel_runtime::run(vercel_runtime::service_fn(
-        move |req: Request, state: AppState| async move {
-            Ok::<_, vercel_runtime::Error>(serve(endpoint, req, state).await)
+        move |req: Request, state: AppState| {
+            let settings = settings.clone();
+            async move {
+                Ok::<_, vercel_runtime::Error>(serve(&settings, endpoint, req, state).await)
+            }
         },
     ))
     .await
 }
 
-async fn serve(endpoint: Endpoint, req: Request, state: AppState) -> Response<ResponseBody> {
-    let service = match SERVICE.get_or_try_init(build).await {
+async fn serve(
+    settings: &Result<Arc<Settings>, ConfigError>,
+    endpoint: Endpoint,
+    req: Request,
+    state: AppState,
+) -> Response<ResponseBody> {
+    let service = match SERVICE.get_or_try_init(|| build(settings)).await {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "service could not start");
@@ -69,16 +88,12 @@ async fn serve(endpoint: Endpoint, req: Request, state: AppState) -> Response<Re
     to_vercel(response)
 }
 
-/// The service as a Vercel function runs it. This binary IS a Vercel
-/// function, whatever the environment says: it never depends on detecting
-/// Vercel's system variables (which a project may not expose), so the cron
-/// endpoint always requires `CRON_SECRET` and client addresses always come
-/// from Vercel's edge headers.
-async fn build() -> Result<Service, ServiceError> {
-    let mut service = Service::from_env(HostProfile::VERCEL).await?;
-    service.app.config.require_cron_secret = true;
-    service.app.config.limits.client_ip = crate::http::limits::ClientIp::Vercel;
-    Ok(service)
+/// The service as a Vercel function runs it ([`HostProfile::VERCEL`]: the
+/// cron endpoint always requires `CRON_SECRET`, client addresses always come
+/// from Vercel's edge headers).
+async fn build(settings: &Result<Arc<Settings>, ConfigError>) -> Result<Service, ServiceError> {
+    let settings = settings.as_ref().map_err(Clone::clone)?;
+    Service::build(Settings::clone(settings)).await
 }
 
 /// 503 while the store is unreachable (the next request tries again);

@@ -27,7 +27,7 @@ use http::{HeaderMap, HeaderValue, Request, Response};
 use sha2::{Digest, Sha256};
 
 use super::{hex, ApiError, App};
-use crate::config::{env_str, ConfigError};
+use crate::settings::{env_str, ConfigError};
 use crate::store::limits::{
     budget_day, remaining, retry_after, until_budget_reset, HitOutcome, Window, WindowCount,
 };

@@ -25,9 +25,9 @@ use subtle::ConstantTimeEq;
 
 pub use error::{error_body, ApiError, ErrorCode};
 
-use crate::config::{env_str, is_vercel, ConfigError};
 use crate::engine::Engine;
 use crate::model::JobId;
+use crate::settings::{env_str, is_vercel, ConfigError};
 use crate::store::{Created, Idempotency, StoreError};
 use answers::{Erased, Health, HealthStatus, RetryAnswer, StartAccepted, SweepAnswer};
 
@@ -194,12 +194,8 @@ impl Default for HttpConfig {
 }
 
 impl HttpConfig {
-    /// Reads the settings from the environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok())
-    }
-
-    /// Reads the settings through `lookup`.
+    /// Reads `CRON_SECRET`, `CORS_ALLOWED_ORIGINS`, `MAX_BODY_BYTES`, the
+    /// synchronous route's and the limits' variables through `lookup`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let cors = match lookup("CORS_ALLOWED_ORIGINS") {
             None => CorsOrigins::None,
@@ -217,7 +213,7 @@ impl HttpConfig {
                 }
             }
         };
-        let max_body_bytes = crate::config::env_parse::<usize>(&lookup, "MAX_BODY_BYTES")?
+        let max_body_bytes = crate::settings::env_parse::<usize>(&lookup, "MAX_BODY_BYTES")?
             .unwrap_or(DEFAULT_MAX_BODY_BYTES);
         if max_body_bytes < 1024 {
             return Err(ConfigError::invalid(

@@ -22,8 +22,8 @@ use bytes::Bytes;
 use http::{header, HeaderValue, Request, Response, StatusCode};
 
 use super::{accept, json_response, start_answer, Accepted, ApiError, App, Background};
-use crate::config::ConfigError;
 use crate::model::{Job, JobId, JobStatus};
+use crate::settings::ConfigError;
 
 /// How often the job's summary is read while waiting: short against a
 /// report's seconds, long against a summary read's milliseconds.
@@ -54,7 +54,7 @@ impl Default for SyncConfig {
 impl SyncConfig {
     /// Reads `SYNC_REPORT_WAIT_SECS` through `lookup`.
     pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let wait = match crate::config::env_parse::<u64>(lookup, "SYNC_REPORT_WAIT_SECS")? {
+        let wait = match crate::settings::env_parse::<u64>(lookup, "SYNC_REPORT_WAIT_SECS")? {
             None => DEFAULT_WAIT,
             Some(secs) if Duration::from_secs(secs) <= MAX_WAIT => Duration::from_secs(secs),
             Some(_) => {

@@ -43,6 +43,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::model::SourceType;
+use crate::settings::{env_parse, env_str, ConfigError};
 
 /// Why a fault plan string was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -284,15 +285,12 @@ impl FaultPlan {
 
     /// `SANDBOX_FAULTS` parsed (none when unset), with `SANDBOX_SEED`
     /// (when set) overriding any `seed=` clause.
-    pub fn from_env() -> Result<Self, FaultPlanError> {
-        let mut plan = Self::parse(&std::env::var("SANDBOX_FAULTS").unwrap_or_default())?;
-        if let Ok(seed) = std::env::var("SANDBOX_SEED") {
-            if !seed.trim().is_empty() {
-                plan.seed = seed
-                    .trim()
-                    .parse()
-                    .map_err(|_| FaultPlanError::BadValue("SANDBOX_SEED".into()))?;
-            }
+    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let spec = env_str(lookup, "SANDBOX_FAULTS").unwrap_or_default();
+        let mut plan = Self::parse(&spec)
+            .map_err(|e| ConfigError::invalid("SANDBOX_FAULTS", e.to_string()))?;
+        if let Some(seed) = env_parse(lookup, "SANDBOX_SEED")? {
+            plan.seed = seed;
         }
         Ok(plan)
     }

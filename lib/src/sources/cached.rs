@@ -30,9 +30,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 
 use super::SourceOutcome;
-use crate::config::{env_parse, env_str, ConfigError};
 use crate::engine::Clock;
 use crate::model::SourceType;
+use crate::settings::{env_parse, env_str, ConfigError};
 use crate::store::source_cache::{FillGate, LeaseGate, SourceCache, UpstreamLease};
 
 /// How often a waiter asks the store again for a key another caller is
@@ -79,12 +79,8 @@ impl Default for CacheSettings {
 }
 
 impl CacheSettings {
-    /// Reads `SOURCE_CACHE` and the `SOURCE_CACHE_TTL_*_SECS` variables.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok())
-    }
-
-    /// [`CacheSettings::from_env`] through `lookup`.
+    /// Reads `SOURCE_CACHE` and the `SOURCE_CACHE_TTL_*_SECS` variables
+    /// through `lookup`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let d = Self::default();
         let enabled = match env_str(&lookup, "SOURCE_CACHE").as_deref() {

@@ -5,44 +5,15 @@
 //! `<PREFIX>_BASE_URL`, `<PREFIX>_TIMEOUT_MS` and, for the keyed sources,
 //! `<PREFIX>_API_KEY`. The neighbourhood source talks to two services
 //! (postcodes.io and Overpass), so it has two prefixes. Defaults are the real
-//! public endpoints; the environment is read once, in
-//! [`SourcesConfig::live_from_env`]. Keys never show in `Debug` output.
+//! public endpoints; the variables are read once, by
+//! [`crate::settings::Settings`]. Keys never show in `Debug` output.
 
 use std::fmt;
 use std::time::Duration;
 
 use url::Url;
 
-/// Why the source configuration could not be built.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// A `*_BASE_URL` is not an absolute http(s) URL.
-    #[error("{var} is not a valid http(s) base URL")]
-    InvalidBaseUrl {
-        /// The variable.
-        var: String,
-    },
-    /// A `*_TIMEOUT_MS` is not a positive whole number of milliseconds.
-    #[error("{var} must be a positive number of milliseconds")]
-    InvalidTimeout {
-        /// The variable.
-        var: String,
-    },
-    /// `SOURCES_USER_AGENT` is not a usable header value (at most 256
-    /// visible ASCII characters).
-    #[error("SOURCES_USER_AGENT must be at most 256 visible ASCII characters")]
-    InvalidUserAgent,
-    /// A `*_MAX_BYTES` is not a positive whole number of bytes.
-    #[error("{var} must be a positive number of bytes")]
-    InvalidMaxBytes {
-        /// The variable.
-        var: String,
-    },
-    /// The shared HTTP client could not be built (TLS set-up).
-    #[error("cannot build the HTTP client: {0}")]
-    Client(String),
-}
+use crate::settings::ConfigError;
 
 /// One upstream service: base URL, key and timeout.
 #[derive(Clone, PartialEq, Eq)]
@@ -208,12 +179,8 @@ impl SourcesConfig {
     /// Reads `<PREFIX>_BASE_URL`, `<PREFIX>_TIMEOUT_MS` and (for CQC, Google
     /// Places and Firecrawl) `<PREFIX>_API_KEY` for the prefixes `CQC`, `FSA`,
     /// `GOOGLE_PLACES`, `POSTCODES`, `OVERPASS` and `FIRECRAWL`. Unset or
-    /// blank variables take the defaults; a blank key counts as unset.
-    pub fn live_from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// [`SourcesConfig::live_from_env`] over any variable lookup (for tests).
+    /// blank variables take the defaults; a blank key counts as unset. Also
+    /// `OVERPASS_BASE_URLS` and `SOURCES_USER_AGENT`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let read = |d: &Defaults| settings_from(d, &lookup);
         let mut overpass = read(&OVERPASS)?;
@@ -221,9 +188,10 @@ impl SourcesConfig {
         if let Some(list) = lookup("OVERPASS_BASE_URLS").filter(|v| !v.trim().is_empty()) {
             let mut urls = Vec::new();
             for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                urls.push(parse_base_url(part).ok_or(ConfigError::InvalidBaseUrl {
-                    var: "OVERPASS_BASE_URLS".to_owned(),
-                })?);
+                urls.push(
+                    parse_base_url(part)
+                        .ok_or_else(|| ConfigError::invalid("OVERPASS_BASE_URLS", BAD_BASE_URL))?,
+                );
             }
             let mut urls = urls.into_iter();
             if let Some(first) = urls.next() {
@@ -234,7 +202,10 @@ impl SourcesConfig {
         let user_agent = match lookup("SOURCES_USER_AGENT").map(|v| v.trim().to_owned()) {
             Some(ua) if !ua.is_empty() => {
                 if ua.len() > 256 || reqwest::header::HeaderValue::from_str(&ua).is_err() {
-                    return Err(ConfigError::InvalidUserAgent);
+                    return Err(ConfigError::invalid(
+                        "SOURCES_USER_AGENT",
+                        "must be at most 256 visible ASCII characters",
+                    ));
                 }
                 ua
             }
@@ -277,14 +248,19 @@ fn settings_from(
 
     let (name, value) = var("BASE_URL");
     let base_url = parse_base_url(value.as_deref().unwrap_or(d.base_url))
-        .ok_or(ConfigError::InvalidBaseUrl { var: name })?;
+        .ok_or_else(|| ConfigError::invalid(&name, BAD_BASE_URL))?;
 
     let (name, value) = var("TIMEOUT_MS");
     let timeout = match value {
         None => Duration::from_millis(d.timeout_ms),
         Some(v) => match v.parse::<u64>() {
             Ok(ms) if ms > 0 => Duration::from_millis(ms),
-            _ => return Err(ConfigError::InvalidTimeout { var: name }),
+            _ => {
+                return Err(ConfigError::invalid(
+                    &name,
+                    "must be a positive number of milliseconds",
+                ))
+            }
         },
     };
 
@@ -293,7 +269,12 @@ fn settings_from(
         None => d.max_bytes,
         Some(v) => match v.parse::<usize>() {
             Ok(n) if n > 0 => n,
-            _ => return Err(ConfigError::InvalidMaxBytes { var: name }),
+            _ => {
+                return Err(ConfigError::invalid(
+                    &name,
+                    "must be a positive number of bytes",
+                ))
+            }
         },
     };
 
@@ -305,6 +286,9 @@ fn settings_from(
     }
     Ok(settings)
 }
+
+/// Why a `*_BASE_URL` was refused.
+const BAD_BASE_URL: &str = "is not a valid http(s) base URL";
 
 /// Parses a base URL and gives its path a trailing `/`, so appending
 /// endpoint segments never drops the last segment of the base.
@@ -416,7 +400,7 @@ mod tests {
         let err = SourcesConfig::from_lookup(lookup(&[("FIRECRAWL_TIMEOUT_MS", "0")])).unwrap_err();
         assert!(err.to_string().contains("FIRECRAWL_TIMEOUT_MS"));
         let err = SourcesConfig::from_lookup(lookup(&[("FSA_TIMEOUT_MS", "abc")])).unwrap_err();
-        assert!(matches!(err, ConfigError::InvalidTimeout { .. }));
+        assert_eq!(err.name, "FSA_TIMEOUT_MS");
     }
 
     #[test]

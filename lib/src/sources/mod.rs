@@ -25,7 +25,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize, Serializer};
 
 pub use cached::CacheSettings;
-pub use config::{ConfigError, SourceSettings, SourcesConfig};
+pub use config::{SourceSettings, SourcesConfig};
 pub use neighbourhood::{
     overpass_query, rounded_point as neighbourhood_rounded_point,
     RADIUS_M as NEIGHBOURHOOD_RADIUS_M,
@@ -120,12 +120,17 @@ pub struct Sources {
     shared: Arc<cached::Shared>,
 }
 
+/// The shared HTTP client could not be built (its TLS set-up failed).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the sources' HTTP client")]
+pub struct ClientError(#[source] reqwest::Error);
+
 impl Sources {
     /// Builds the shared client (rustls, no redirects, `SOURCES_USER_AGENT`;
     /// per-request timeouts come from each source's settings). No cache;
     /// Overpass one request at a time within this process (see
     /// [`Sources::with_cache`] for the shared ones).
-    pub fn new(config: SourcesConfig) -> Result<Self, ConfigError> {
+    pub fn new(config: SourcesConfig) -> Result<Self, ClientError> {
         let client = reqwest::Client::builder()
             .use_rustls_tls()
             .user_agent(config.user_agent.as_str())
@@ -133,7 +138,7 @@ impl Sources {
             // header to another host, so a 3xx is reported instead.
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| ConfigError::Client(e.without_url().to_string()))?;
+            .map_err(ClientError)?;
         Ok(Self {
             config,
             client,

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use crate::model::{
     HistoryEntry, Job, JobId, JobStatus, JobSummary, Lease, Slot, SlotKey, SlotStatus,
 };
-use crate::retry::ConfigError;
+use crate::settings::{env_whole, ConfigError};
 
 pub mod erase;
 pub mod health;
@@ -32,7 +32,7 @@ mod source_cache_redis;
 pub use self::erase::{EraseStore, Erased};
 pub use self::limits::LimitStore;
 pub use self::memory::MemoryStore;
-pub use self::redis::{redis_url_from_env, RedisConfig, RedisStore};
+pub use self::redis::{RedisConfig, RedisStore};
 
 /// Store errors. `Unavailable` is the only one that is not the caller's or
 /// the data's fault: the API answers it with 503 `store_unavailable`.
@@ -288,18 +288,14 @@ pub const ENV_JOB_TTL_DEADLINE_MARGIN_SECS: &str = "JOB_TTL_DEADLINE_MARGIN_SECS
 
 impl Retention {
     /// The defaults overridden by `JOB_TTL_SECS` and
-    /// `JOB_TTL_DEADLINE_MARGIN_SECS` (unset or empty keeps the default).
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// Like [`Retention::from_env`], reading variables through `lookup`.
+    /// `JOB_TTL_DEADLINE_MARGIN_SECS` (unset or empty keeps the default),
+    /// read through `lookup`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut retention = Self::default();
-        if let Some(secs) = env_u64(&lookup, ENV_JOB_TTL_SECS, 1)? {
+        if let Some(secs) = env_whole(&lookup, ENV_JOB_TTL_SECS, 1)? {
             retention.ttl_after_update = Duration::from_secs(secs);
         }
-        if let Some(secs) = env_u64(&lookup, ENV_JOB_TTL_DEADLINE_MARGIN_SECS, 0)? {
+        if let Some(secs) = env_whole(&lookup, ENV_JOB_TTL_DEADLINE_MARGIN_SECS, 0)? {
             retention.margin_after_deadline = Duration::from_secs(secs);
         }
         Ok(retention)
@@ -317,31 +313,6 @@ impl Retention {
             to_ms(now),
         );
         Duration::from_millis(u64::try_from(ms).unwrap_or(MIN_TTL_MS.unsigned_abs()))
-    }
-}
-
-/// Reads an optional whole number of seconds (at least `min`) from `lookup`.
-pub(crate) fn env_u64(
-    lookup: &impl Fn(&str) -> Option<String>,
-    var: &'static str,
-    min: u64,
-) -> Result<Option<u64>, ConfigError> {
-    let Some(value) = lookup(var)
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-    else {
-        return Ok(None);
-    };
-    match value.parse::<u64>() {
-        Ok(n) if n >= min => Ok(Some(n)),
-        _ => Err(ConfigError::invalid(
-            var,
-            if min == 0 {
-                "expected a whole non-negative number"
-            } else {
-                "expected a whole positive number"
-            },
-        )),
     }
 }
 

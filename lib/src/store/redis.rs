@@ -37,13 +37,13 @@ use super::scripts::{
 };
 use super::BoxFuture;
 use super::{
-    add_ms, dur_ms, env_u64, from_ms, order_slots, to_ms, trunc_ms, Claim, Created, Finish,
-    JobStore, ManualRetryGate, NewJob, Record, Result, Retention, SavePlan, StoreError,
+    add_ms, dur_ms, from_ms, order_slots, to_ms, trunc_ms, Claim, Created, Finish, JobStore,
+    ManualRetryGate, NewJob, Record, Result, Retention, SavePlan, StoreError,
 };
 use crate::model::{
     HistoryEntry, Job, JobId, JobStatus, JobSummary, Lease, Slot, SlotKey, SlotStatus,
 };
-use crate::retry::ConfigError;
+use crate::settings::{env_whole, ConfigError};
 
 /// Environment variable: key prefix (default `care-report:`).
 pub const ENV_KEY_PREFIX: &str = "REDIS_KEY_PREFIX";
@@ -54,14 +54,9 @@ pub const ENV_CONNECT_TIMEOUT_MS: &str = "REDIS_CONNECT_TIMEOUT_MS";
 /// The variables holding the Redis URL, in order of precedence.
 pub const URL_VARS: [&str; 3] = ["KV_REDIS_URL", "KV_URL", "REDIS_URL"];
 
-/// The Redis URL from the environment: `KV_REDIS_URL`, then `KV_URL`, then
+/// The Redis URL read through `lookup`: `KV_REDIS_URL`, then `KV_URL`, then
 /// `REDIS_URL`; the first one set and non-empty wins. It holds a password:
 /// never log it.
-pub fn redis_url_from_env() -> Option<String> {
-    redis_url_from_lookup(|name| std::env::var(name).ok())
-}
-
-/// Like [`redis_url_from_env`], reading variables through `lookup`.
 pub fn redis_url_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
     URL_VARS
         .iter()
@@ -111,12 +106,7 @@ impl Default for RedisConfig {
 impl RedisConfig {
     /// The defaults overridden by `REDIS_KEY_PREFIX`,
     /// `REDIS_RESPONSE_TIMEOUT_MS`, `REDIS_CONNECT_TIMEOUT_MS` and the
-    /// retention variables of [`Retention::from_env`].
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// Like [`RedisConfig::from_env`], reading variables through `lookup`.
+    /// retention variables of [`Retention::from_lookup`], read through `lookup`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut config = Self {
             retention: Retention::from_lookup(&lookup)?,
@@ -125,10 +115,10 @@ impl RedisConfig {
         if let Some(prefix) = lookup(ENV_KEY_PREFIX).filter(|p| !p.trim().is_empty()) {
             config.prefix = prefix.trim().to_owned();
         }
-        if let Some(ms) = env_u64(&lookup, ENV_RESPONSE_TIMEOUT_MS, 1)? {
+        if let Some(ms) = env_whole(&lookup, ENV_RESPONSE_TIMEOUT_MS, 1)? {
             config.response_timeout = Duration::from_millis(ms);
         }
-        if let Some(ms) = env_u64(&lookup, ENV_CONNECT_TIMEOUT_MS, 1)? {
+        if let Some(ms) = env_whole(&lookup, ENV_CONNECT_TIMEOUT_MS, 1)? {
             config.connection_timeout = Duration::from_millis(ms);
         }
         Ok(config)
