@@ -367,18 +367,61 @@ fn row(
 }
 
 fn table(homes: &[HomeFacts]) -> Vec<ComparisonRow> {
-    let num = |v: f64| Cell {
+    let mut rows = basic_rows(homes);
+    rows.push(row(
+        homes,
+        "Match Score",
+        "Match Score",
+        |h| h.score.map(|s| number_cell(round1(s))),
+        Some(true),
+    ));
+    rows.extend(cqc_rows(homes));
+    rows.push(row(
+        homes,
+        "Food Hygiene",
+        "FSA Rating",
+        |h| h.fsa.as_ref().and_then(|f| f.rating).map(fsa_cell),
+        Some(true),
+    ));
+    rows.extend(review_rows(homes));
+    rows.extend(pricing_rows(homes));
+    rows
+}
+
+/// A number shown as it is and sorted on.
+fn number_cell(v: f64) -> Cell {
+    Cell {
         sort_value: Some(v),
         ..Cell::text(v)
-    };
-    let rating_cell = |r: Option<CqcRating>| {
-        r.map(|r| Cell {
-            sort_value: rating_points(Some(r)),
-            badge: Some(rating_badge(r)),
-            ..Cell::text(r.label())
-        })
-    };
-    let mut rows = vec![
+    }
+}
+
+/// A CQC rating with its badge, sorted on its points.
+fn rating_cell(r: Option<CqcRating>) -> Option<Cell> {
+    r.map(|r| Cell {
+        sort_value: rating_points(Some(r)),
+        badge: Some(rating_badge(r)),
+        ..Cell::text(r.label())
+    })
+}
+
+/// An FSA rating out of 5 with its badge, sorted on the rating.
+fn fsa_cell(r: u8) -> Cell {
+    Cell {
+        sort_value: Some(f64::from(r)),
+        badge: Some(match r {
+            5 => "excellent",
+            4 => "good",
+            3 => "fair",
+            _ => "poor",
+        }),
+        ..Cell::text(format!("{r}/5"))
+    }
+}
+
+/// The `Basic Information` rows: name, location, distance and care types.
+fn basic_rows(homes: &[HomeFacts]) -> Vec<ComparisonRow> {
+    vec![
         // The client takes the home keys from the first row: every home has a name.
         row(
             homes,
@@ -418,14 +461,11 @@ fn table(homes: &[HomeFacts]) -> Vec<ComparisonRow> {
             },
             None,
         ),
-        row(
-            homes,
-            "Match Score",
-            "Match Score",
-            |h| h.score.map(|s| num(round1(s))),
-            Some(true),
-        ),
-    ];
+    ]
+}
+
+/// The `CQC Ratings` rows: overall, each key question, the last inspection.
+fn cqc_rows(homes: &[HomeFacts]) -> Vec<ComparisonRow> {
     let questions: [(&'static str, RatingOf); 6] = [
         ("Overall", |c| c.overall),
         ("Safe", |c| c.safe),
@@ -434,15 +474,18 @@ fn table(homes: &[HomeFacts]) -> Vec<ComparisonRow> {
         ("Responsive", |c| c.responsive),
         ("Well-led", |c| c.well_led),
     ];
-    for (metric, get) in questions {
-        rows.push(row(
-            homes,
-            "CQC Ratings",
-            metric,
-            |h| rating_cell(h.cqc.as_ref().and_then(get)),
-            Some(true),
-        ));
-    }
+    let mut rows: Vec<ComparisonRow> = questions
+        .into_iter()
+        .map(|(metric, get)| {
+            row(
+                homes,
+                "CQC Ratings",
+                metric,
+                |h| rating_cell(h.cqc.as_ref().and_then(get)),
+                Some(true),
+            )
+        })
+        .collect();
     rows.push(row(
         homes,
         "CQC Ratings",
@@ -455,68 +498,62 @@ fn table(homes: &[HomeFacts]) -> Vec<ComparisonRow> {
         },
         None,
     ));
-    rows.push(row(
-        homes,
-        "Food Hygiene",
-        "FSA Rating",
-        |h| {
-            h.fsa.as_ref().and_then(|f| f.rating).map(|r| Cell {
-                sort_value: Some(f64::from(r)),
-                badge: Some(match r {
-                    5 => "excellent",
-                    4 => "good",
-                    3 => "fair",
-                    _ => "poor",
-                }),
-                ..Cell::text(format!("{r}/5"))
-            })
-        },
-        Some(true),
-    ));
-    rows.push(row(
-        homes,
-        "Reviews",
-        "Google Rating",
-        |h| h.google.as_ref().and_then(|g| g.rating).map(num),
-        Some(true),
-    ));
-    rows.push(row(
-        homes,
-        "Reviews",
-        "Review Count",
-        |h| {
-            h.google
-                .as_ref()
-                .and_then(|g| g.review_count)
-                .map(|c| num(c as f64))
-        },
-        None,
-    ));
-    rows.push(row(
-        homes,
-        "Pricing",
-        "Weekly Price",
-        |h| {
-            h.weekly_fee.map(|f| Cell {
-                sort_value: Some(f),
-                ..Cell::text(super::pounds(f))
-            })
-        },
-        Some(false),
-    ));
-    rows.push(row(
-        homes,
-        "Pricing",
-        "Annual Price",
-        |h| {
-            h.weekly_fee.map(|f| Cell {
-                sort_value: Some(f * 52.0),
-                ..Cell::text(super::pounds(f * 52.0))
-            })
-        },
-        Some(false),
-    ));
     rows
+}
+
+/// The `Reviews` rows: Google's rating and how many reviews it is over.
+fn review_rows(homes: &[HomeFacts]) -> Vec<ComparisonRow> {
+    vec![
+        row(
+            homes,
+            "Reviews",
+            "Google Rating",
+            |h| h.google.as_ref().and_then(|g| g.rating).map(number_cell),
+            Some(true),
+        ),
+        row(
+            homes,
+            "Reviews",
+            "Review Count",
+            |h| {
+                h.google
+                    .as_ref()
+                    .and_then(|g| g.review_count)
+                    .map(|c| number_cell(c as f64))
+            },
+            None,
+        ),
+    ]
+}
+
+/// The `Pricing` rows: the weekly and the annual fee, cheapest best.
+fn pricing_rows(homes: &[HomeFacts]) -> Vec<ComparisonRow> {
+    vec![
+        row(
+            homes,
+            "Pricing",
+            "Weekly Price",
+            |h| {
+                h.weekly_fee.map(|f| Cell {
+                    sort_value: Some(f),
+                    ..Cell::text(super::pounds(f))
+                })
+            },
+            Some(false),
+        ),
+        row(
+            homes,
+            "Pricing",
+            "Annual Price",
+            |h| {
+                h.weekly_fee.map(|f| Cell {
+                    sort_value: Some(f * 52.0),
+                    ..Cell::text(super::pounds(f * 52.0))
+                })
+            },
+            Some(false),
+        ),
+    ]
 }
 
 fn rankings(homes: &[HomeFacts]) -> Rankings {
@@ -525,9 +562,19 @@ fn rankings(homes: &[HomeFacts]) -> Rankings {
         .filter_map(|h| h.score.map(|s| (h, round1(s))))
         .collect();
     scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.rank.cmp(&b.0.rank)));
+    let scores: Vec<f64> = scored.iter().map(|s| s.1).collect();
+    Rankings {
+        rankings: ranking_list(&scored),
+        statistics: score_statistics(&scores),
+        tier_analysis: tier_analysis(&scored),
+    }
+}
+
+/// Each scored home, best first, with its gap to the top and percentile.
+fn ranking_list(scored: &[(&HomeFacts, f64)]) -> Vec<Ranking> {
     let n = scored.len();
     let top = scored.first().map_or(0.0, |s| s.1);
-    let list: Vec<Ranking> = scored
+    scored
         .iter()
         .enumerate()
         .map(|(i, (h, s))| {
@@ -549,8 +596,12 @@ fn rankings(homes: &[HomeFacts]) -> Rankings {
                 },
             }
         })
-        .collect();
-    let scores: Vec<f64> = scored.iter().map(|s| s.1).collect();
+        .collect()
+}
+
+/// The scores' range, mean and population variance (zeros without scores).
+fn score_statistics(scores: &[f64]) -> ScoreStatistics {
+    let n = scores.len();
     let (hi, lo) = (
         scores.iter().copied().reduce(f64::max).unwrap_or(0.0),
         scores.iter().copied().reduce(f64::min).unwrap_or(0.0),
@@ -565,6 +616,17 @@ fn rankings(homes: &[HomeFacts]) -> Rankings {
     } else {
         0.0
     };
+    ScoreStatistics {
+        highest_score: hi,
+        lowest_score: lo,
+        average_score: round1(mean),
+        score_range: round1(hi - lo),
+        score_variance: round2(variance),
+    }
+}
+
+/// The scored homes by tier of match score.
+fn tier_analysis(scored: &[(&HomeFacts, f64)]) -> TierAnalysis {
     let tier = |range: &'static str, test: &dyn Fn(f64) -> bool| {
         let names: Vec<String> = scored
             .iter()
@@ -577,21 +639,11 @@ fn rankings(homes: &[HomeFacts]) -> Rankings {
             range,
         }
     };
-    Rankings {
-        rankings: list,
-        statistics: ScoreStatistics {
-            highest_score: hi,
-            lowest_score: lo,
-            average_score: round1(mean),
-            score_range: round1(hi - lo),
-            score_variance: round2(variance),
-        },
-        tier_analysis: TierAnalysis {
-            tier_1_excellent: tier("85-100", &|s| s >= 85.0),
-            tier_2_very_good: tier("75-84.9", &|s| (75.0..85.0).contains(&s)),
-            tier_3_good: tier("65-74.9", &|s| (65.0..75.0).contains(&s)),
-            tier_4_fair: tier("0-64.9", &|s| s < 65.0),
-        },
+    TierAnalysis {
+        tier_1_excellent: tier("85-100", &|s| s >= 85.0),
+        tier_2_very_good: tier("75-84.9", &|s| (75.0..85.0).contains(&s)),
+        tier_3_good: tier("65-74.9", &|s| (65.0..75.0).contains(&s)),
+        tier_4_fair: tier("0-64.9", &|s| s < 65.0),
     }
 }
 
@@ -601,13 +653,8 @@ fn prices(homes: &[HomeFacts]) -> PriceComparison {
         .filter_map(|h| h.weekly_fee.map(|f| (h, f)))
         .filter(|(_, f)| *f > 0.0)
         .collect();
-    let lowest = priced.iter().map(|p| p.1).reduce(f64::min).unwrap_or(0.0);
-    let highest = priced.iter().map(|p| p.1).reduce(f64::max).unwrap_or(0.0);
-    let mean = if priced.is_empty() {
-        0.0
-    } else {
-        priced.iter().map(|p| p.1).sum::<f64>() / priced.len() as f64
-    };
+    let statistics = price_statistics(&priced);
+    let lowest = statistics.lowest_weekly;
     let mut by_price = priced.clone();
     by_price.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.rank.cmp(&b.0.rank)));
     let item = |h: &HomeFacts, fee: f64| PriceItem {
@@ -627,7 +674,37 @@ fn prices(homes: &[HomeFacts]) -> PriceComparison {
         },
         value_score: h.score.map_or(0.0, |s| value_score(s, fee)),
     };
-    let best_value = priced
+    PriceComparison {
+        comparison: priced.iter().map(|(h, f)| item(h, *f)).collect(),
+        sorted_by_price: by_price.iter().map(|(h, f)| item(h, *f)).collect(),
+        statistics,
+        best_value: best_value(&priced),
+    }
+}
+
+/// The weekly and annual range and mean of the fees (zeros without fees).
+fn price_statistics(priced: &[(&HomeFacts, f64)]) -> PriceStatistics {
+    let lowest = priced.iter().map(|p| p.1).reduce(f64::min).unwrap_or(0.0);
+    let highest = priced.iter().map(|p| p.1).reduce(f64::max).unwrap_or(0.0);
+    let mean = if priced.is_empty() {
+        0.0
+    } else {
+        priced.iter().map(|p| p.1).sum::<f64>() / priced.len() as f64
+    };
+    PriceStatistics {
+        highest_weekly: highest,
+        lowest_weekly: lowest,
+        average_weekly: round2(mean),
+        price_range: round2(highest - lowest),
+        highest_annual: round2(highest * 52.0),
+        lowest_annual: round2(lowest * 52.0),
+        average_annual: round2(mean * 52.0),
+    }
+}
+
+/// The home with the most match score per pound (ties to the better rank).
+fn best_value(priced: &[(&HomeFacts, f64)]) -> Option<BestValue> {
+    priced
         .iter()
         .filter_map(|(h, fee)| h.score.map(|s| (h, *fee, s, value_score(s, *fee))))
         .max_by(|a, b| a.3.total_cmp(&b.3).then(b.0.rank.cmp(&a.0.rank)))
@@ -646,211 +723,201 @@ fn prices(homes: &[HomeFacts]) -> PriceComparison {
                     Evidence::new("value_score", value),
                 ],
             ),
-        });
-    PriceComparison {
-        comparison: priced.iter().map(|(h, f)| item(h, *f)).collect(),
-        sorted_by_price: by_price.iter().map(|(h, f)| item(h, *f)).collect(),
-        statistics: PriceStatistics {
-            highest_weekly: highest,
-            lowest_weekly: lowest,
-            average_weekly: round2(mean),
-            price_range: round2(highest - lowest),
-            highest_annual: round2(highest * 52.0),
-            lowest_annual: round2(lowest * 52.0),
-            average_annual: round2(mean * 52.0),
-        },
-        best_value,
-    }
+        })
 }
 
 /// The differentiators, each from its rule (see the tests for thresholds).
 pub fn differentiators(homes: &[HomeFacts]) -> Vec<Differentiator> {
-    let mut out = Vec::new();
-    let mut push = |kind,
-                    rule_id: &'static str,
-                    h: &HomeFacts,
-                    value: Value,
-                    importance,
-                    ev: Vec<Evidence>| {
-        let trace = Trace::new(rule_id, ev);
-        out.push(Differentiator {
-            kind,
-            title: rules::rule(rule_id).title,
-            description: trace.statement(),
-            home_name: h.name.clone(),
-            value,
-            importance,
-            trace,
-        });
-    };
-    // Best CQC rating, held by one home only.
+    top_cqc(homes)
+        .into_iter()
+        .chain(lowest_fee(homes))
+        .chain(nearest(homes))
+        .chain(strong_reputations(homes))
+        .collect()
+}
+
+/// A differentiator for one home from the rule with this id.
+fn differentiator(
+    kind: &'static str,
+    rule_id: &'static str,
+    h: &HomeFacts,
+    value: Value,
+    importance: &'static str,
+    ev: Vec<Evidence>,
+) -> Differentiator {
+    let trace = Trace::new(rule_id, ev);
+    Differentiator {
+        kind,
+        title: rules::rule(rule_id).title,
+        description: trace.statement(),
+        home_name: h.name.clone(),
+        value,
+        importance,
+        trace,
+    }
+}
+
+/// The best CQC rating, when one home alone holds it.
+fn top_cqc(homes: &[HomeFacts]) -> Option<Differentiator> {
     let rated: Vec<(&HomeFacts, CqcRating)> = homes
         .iter()
         .filter_map(|h| h.cqc.as_ref().and_then(|c| c.overall).map(|r| (h, r)))
         .collect();
-    if let Some(best) = rated.iter().map(|(_, r)| *r).max() {
-        let holders: Vec<&&HomeFacts> = rated
-            .iter()
-            .filter(|(_, r)| *r == best)
-            .map(|(h, _)| h)
-            .collect();
-        if holders.len() == 1 && homes.len() > 1 {
-            let h = holders[0];
-            push(
-                "quality",
-                "comparative.top_cqc",
-                h,
-                best.label().into(),
-                "high",
-                vec![
-                    Evidence::new("home", h.name.clone()),
-                    Evidence::new("overall", best.label()),
-                ],
-            );
-        }
-    }
-    // Lowest fee, at least two fees known and not all equal.
+    let best = rated.iter().map(|(_, r)| *r).max()?;
+    let holders: Vec<&&HomeFacts> = rated
+        .iter()
+        .filter(|(_, r)| *r == best)
+        .map(|(h, _)| h)
+        .collect();
+    (holders.len() == 1 && homes.len() > 1).then(|| {
+        let h = holders[0];
+        differentiator(
+            "quality",
+            "comparative.top_cqc",
+            h,
+            best.label().into(),
+            "high",
+            vec![
+                Evidence::new("home", h.name.clone()),
+                Evidence::new("overall", best.label()),
+            ],
+        )
+    })
+}
+
+/// The lowest fee, when at least two fees are known and not all equal.
+fn lowest_fee(homes: &[HomeFacts]) -> Option<Differentiator> {
     let priced: Vec<(&HomeFacts, f64)> = homes
         .iter()
         .filter_map(|h| h.weekly_fee.map(|f| (h, f)))
         .collect();
-    let cheapest = priced.iter().copied().min_by(|a, b| a.1.total_cmp(&b.1));
-    if let (true, Some((cheap, low))) = (priced.len() >= 2, cheapest) {
-        let high = priced.iter().map(|p| p.1).reduce(f64::max).unwrap_or(low);
-        if high > low {
-            push(
-                "price",
-                "comparative.lowest_fee",
-                cheap,
-                low.into(),
-                "high",
-                vec![
-                    Evidence::new("home", cheap.name.clone()),
-                    Evidence::new("weekly_fee", super::pounds(low)),
-                    Evidence::new("saving", super::pounds(high - low)),
-                ],
-            );
-        }
+    if priced.len() < 2 {
+        return None;
     }
-    // Closest, at least two homes with a distance.
+    let (cheap, low) = priced.iter().copied().min_by(|a, b| a.1.total_cmp(&b.1))?;
+    let high = priced.iter().map(|p| p.1).reduce(f64::max).unwrap_or(low);
+    (high > low).then(|| {
+        differentiator(
+            "price",
+            "comparative.lowest_fee",
+            cheap,
+            low.into(),
+            "high",
+            vec![
+                Evidence::new("home", cheap.name.clone()),
+                Evidence::new("weekly_fee", super::pounds(low)),
+                Evidence::new("saving", super::pounds(high - low)),
+            ],
+        )
+    })
+}
+
+/// The closest home, when at least two homes have a distance.
+fn nearest(homes: &[HomeFacts]) -> Option<Differentiator> {
     let placed: Vec<(&HomeFacts, f64)> = homes
         .iter()
         .filter_map(|h| h.distance_km.map(|d| (h, d)))
         .collect();
-    if placed.len() >= 2 {
-        if let Some((h, d)) = placed.iter().copied().min_by(|a, b| a.1.total_cmp(&b.1)) {
-            push(
-                "location",
-                "comparative.nearest",
+    if placed.len() < 2 {
+        return None;
+    }
+    let (h, d) = placed.iter().copied().min_by(|a, b| a.1.total_cmp(&b.1))?;
+    Some(differentiator(
+        "location",
+        "comparative.nearest",
+        h,
+        d.into(),
+        "medium",
+        vec![
+            Evidence::new("home", h.name.clone()),
+            Evidence::new("distance_km", d),
+        ],
+    ))
+}
+
+/// Each home with a strong public reputation: a high Google rating over
+/// enough reviews.
+fn strong_reputations(homes: &[HomeFacts]) -> impl Iterator<Item = Differentiator> + '_ {
+    homes.iter().filter_map(|h| {
+        let g = h.google.as_ref()?;
+        let (r, n) = (g.rating?, g.review_count?);
+        (r >= rules::GOOGLE_STRONG_RATING && n >= rules::GOOGLE_MIN_REVIEWS).then(|| {
+            differentiator(
+                "reputation",
+                "comparative.strong_reputation",
                 h,
-                d.into(),
+                r.into(),
                 "medium",
                 vec![
                     Evidence::new("home", h.name.clone()),
-                    Evidence::new("distance_km", d),
+                    Evidence::new("google_rating", r),
+                    Evidence::new("review_count", n),
                 ],
-            );
-        }
-    }
-    // Strong public reputation.
-    for h in homes {
-        if let Some(g) = &h.google {
-            if let (Some(r), Some(n)) = (g.rating, g.review_count) {
-                if r >= rules::GOOGLE_STRONG_RATING && n >= rules::GOOGLE_MIN_REVIEWS {
-                    push(
-                        "reputation",
-                        "comparative.strong_reputation",
-                        h,
-                        r.into(),
-                        "medium",
-                        vec![
-                            Evidence::new("home", h.name.clone()),
-                            Evidence::new("google_rating", r),
-                            Evidence::new("review_count", n),
-                        ],
-                    );
-                }
-            }
-        }
-    }
-    out
+            )
+        })
+    })
 }
 
 fn category_rankings(homes: &[HomeFacts]) -> BTreeMap<&'static str, Vec<CategoryRank>> {
-    let rank = |mut v: Vec<(&HomeFacts, f64, Value)>, best_is_max: bool| {
-        v.sort_by(|a, b| {
-            let o = if best_is_max {
-                b.1.total_cmp(&a.1)
-            } else {
-                a.1.total_cmp(&b.1)
-            };
-            o.then(a.0.rank.cmp(&b.0.rank))
-        });
-        v.into_iter()
-            .enumerate()
-            .map(|(i, (h, _, value))| CategoryRank {
-                rank: i + 1,
-                home_id: h.id.clone(),
-                home_name: h.name.clone(),
-                value,
-            })
-            .collect::<Vec<_>>()
-    };
-    let mut out = BTreeMap::new();
-    out.insert(
-        "cqc",
-        rank(
-            homes
-                .iter()
-                .filter_map(|h| {
-                    let r = h.cqc.as_ref()?.overall?;
-                    Some((h, rating_points(Some(r))?, Value::from(r.label())))
-                })
-                .collect(),
-            true,
+    BTreeMap::from([
+        (
+            "cqc",
+            rank_by(homes, true, |h| {
+                let r = h.cqc.as_ref()?.overall?;
+                Some((rating_points(Some(r))?, Value::from(r.label())))
+            }),
         ),
-    );
-    out.insert(
-        "price",
-        rank(
-            homes
-                .iter()
-                .filter_map(|h| h.weekly_fee.map(|f| (h, f, f.into())))
-                .collect(),
-            false,
+        (
+            "price",
+            rank_by(homes, false, |h| h.weekly_fee.map(|f| (f, f.into()))),
         ),
-    );
-    out.insert(
-        "distance",
-        rank(
-            homes
-                .iter()
-                .filter_map(|h| h.distance_km.map(|d| (h, d, d.into())))
-                .collect(),
-            false,
+        (
+            "distance",
+            rank_by(homes, false, |h| h.distance_km.map(|d| (d, d.into()))),
         ),
-    );
-    out.insert(
-        "google",
-        rank(
-            homes
-                .iter()
-                .filter_map(|h| h.google.as_ref()?.rating.map(|r| (h, r, r.into())))
-                .collect(),
-            true,
+        (
+            "google",
+            rank_by(homes, true, |h| {
+                h.google.as_ref()?.rating.map(|r| (r, r.into()))
+            }),
         ),
-    );
-    out.insert(
-        "fsa",
-        rank(
-            homes
-                .iter()
-                .filter_map(|h| h.fsa.as_ref()?.rating.map(|r| (h, f64::from(r), r.into())))
-                .collect(),
-            true,
+        (
+            "fsa",
+            rank_by(homes, true, |h| {
+                h.fsa.as_ref()?.rating.map(|r| (f64::from(r), r.into()))
+            }),
         ),
-    );
-    out
+    ])
+}
+
+/// The homes holding a fact, ranked on its number (ties by match rank),
+/// each shown with the fact's value; homes without it are left out.
+fn rank_by(
+    homes: &[HomeFacts],
+    best_is_max: bool,
+    fact: impl Fn(&HomeFacts) -> Option<(f64, Value)>,
+) -> Vec<CategoryRank> {
+    let mut v: Vec<(&HomeFacts, f64, Value)> = homes
+        .iter()
+        .filter_map(|h| fact(h).map(|(key, value)| (h, key, value)))
+        .collect();
+    v.sort_by(|a, b| {
+        let o = if best_is_max {
+            b.1.total_cmp(&a.1)
+        } else {
+            a.1.total_cmp(&b.1)
+        };
+        o.then(a.0.rank.cmp(&b.0.rank))
+    });
+    v.into_iter()
+        .enumerate()
+        .map(|(i, (h, _, value))| CategoryRank {
+            rank: i + 1,
+            home_id: h.id.clone(),
+            home_name: h.name.clone(),
+            value,
+        })
+        .collect()
 }
 
 fn recommendation(homes: &[HomeFacts], prices: &PriceComparison) -> String {

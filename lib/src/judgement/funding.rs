@@ -167,124 +167,22 @@ pub fn guidance(n: &FamilyNeeds, today: NaiveDate, generated_at: &str) -> Option
     let upper = figure("upper_capital_limit", today);
     let lower = figure("lower_capital_limit", today);
     let mut routes = Vec::new();
-    let route = |route,
-                 rule_id: &'static str,
-                 ask: Vec<&'static str>,
-                 figures: Vec<Figure>,
-                 ev: Vec<Evidence>| {
-        let trace = Trace::new(rule_id, ev);
-        FundingRoute {
-            route,
-            title: super::rules::rule(rule_id).title,
-            summary: trace.statement(),
-            ask,
-            figures,
-            trace,
-        }
-    };
     let indicators = chc_indicators(n);
     if indicators.len() >= super::rules::CHC_MIN_INDICATORS {
-        routes.push(route(
-            "chc_screening",
-            "funding.chc_screening",
-            vec![
-                "Ask the GP, hospital discharge team or social worker for the NHS Continuing Healthcare checklist.",
-                "If the checklist is positive, a full assessment (the Decision Support Tool) follows; if eligible, the NHS pays the whole fee.",
-            ],
-            vec![],
-            vec![
-                Evidence::new("count", indicators.len()),
-                Evidence::new("indicators", indicators.clone()),
-            ],
-        ));
+        routes.push(chc_screening(indicators));
     }
     if n.care.nursing {
-        let fnc = figure("nhs_funded_nursing_care_weekly", today);
-        routes.push(route(
-            "nursing_care_contribution",
-            "funding.nursing_care_contribution",
-            vec!["Ask each nursing home whether its quoted fee is before or after the NHS-funded nursing care contribution."],
-            vec![*fnc],
-            vec![
-                Evidence::new("weekly_rate", pounds(fnc.amount)),
-                Evidence::new("tax_year", fnc.tax_year),
-            ],
-        ));
+        routes.push(nursing_care_contribution(today));
     }
     if matches!(n.funder, Funder::LocalAuthority | Funder::Unsure) {
-        routes.push(route(
-            "council_assessment",
-            "funding.council_assessment",
-            vec![
-                "Ask the council's adult social care team for a care needs assessment.",
-                "Ask for a financial assessment and which homes the council pays for at its usual rate.",
-            ],
-            vec![],
-            vec![Evidence::new("budget", n.budget_answer.clone())],
-        ));
+        routes.push(council_assessment(n));
     }
-    routes.push(route(
-        "means_test",
-        "funding.means_test",
-        vec!["Between the two limits the council assumes £1 a week of income for every £250 of capital: ask for the calculation in writing."],
-        vec![*upper, *lower],
-        vec![
-            Evidence::new("upper_limit", pounds(upper.amount)),
-            Evidence::new("lower_limit", pounds(lower.amount)),
-            Evidence::new("tax_year", upper.tax_year),
-        ],
-    ));
+    routes.push(means_test(upper, lower));
     if matches!(n.funder, Funder::SelfFunded | Funder::Unsure) {
-        let (hi, lo) = (
-            figure("attendance_allowance_higher_weekly", today),
-            figure("attendance_allowance_lower_weekly", today),
-        );
-        routes.push(route(
-            "attendance_allowance",
-            "funding.attendance_allowance",
-            vec!["Claim from the Department for Work and Pensions if the person is over State Pension age and not already receiving it."],
-            vec![*hi, *lo],
-            vec![
-                Evidence::new("lower_rate", pounds(lo.amount)),
-                Evidence::new("higher_rate", pounds(hi.amount)),
-                Evidence::new("tax_year", hi.tax_year),
-                Evidence::new("funder", format!("{:?}", n.funder)),
-            ],
-        ));
-        routes.push(route(
-            "deferred_payment",
-            "funding.deferred_payment",
-            vec![
-                "Ask the council about a deferred payment agreement, its interest rate and fees.",
-                "The home is not counted for the first 12 weeks of a permanent placement: ask the council how this applies.",
-            ],
-            vec![*upper],
-            vec![
-                Evidence::new("upper_limit", pounds(upper.amount)),
-                Evidence::new("funder", format!("{:?}", n.funder)),
-            ],
-        ));
+        routes.push(attendance_allowance(n, today));
+        routes.push(deferred_payment(n, upper));
     }
-    let report_year = tax_year_start(today);
-    let mut out_of_date: Vec<String> = Vec::new();
-    for r in &routes {
-        for f in &r.figures {
-            if f.year_start < report_year {
-                let s = Trace::new(
-                    "funding.figures_out_of_date",
-                    vec![
-                        Evidence::new("figure", f.name),
-                        Evidence::new("tax_year", f.tax_year),
-                        Evidence::new("report_date", today.to_string()),
-                    ],
-                )
-                .statement();
-                if !out_of_date.contains(&s) {
-                    out_of_date.push(s);
-                }
-            }
-        }
-    }
+    let out_of_date = out_of_date(&routes, today);
     Some(FundingGuidance {
         jurisdiction: "England",
         routes,
@@ -304,6 +202,149 @@ pub fn guidance(n: &FamilyNeeds, today: NaiveDate, generated_at: &str) -> Option
         generated_at: generated_at.to_owned(),
         missing_inputs: vec!["savings", "property", "income"],
     })
+}
+
+/// A route from the rule with this id: its title, and its statement from
+/// the evidence.
+fn route(
+    route: &'static str,
+    rule_id: &'static str,
+    ask: Vec<&'static str>,
+    figures: Vec<Figure>,
+    ev: Vec<Evidence>,
+) -> FundingRoute {
+    let trace = Trace::new(rule_id, ev);
+    FundingRoute {
+        route,
+        title: super::rules::rule(rule_id).title,
+        summary: trace.statement(),
+        ask,
+        figures,
+        trace,
+    }
+}
+
+/// NHS Continuing Healthcare screening, for the CHC indicators the answers
+/// show.
+fn chc_screening(indicators: Vec<&'static str>) -> FundingRoute {
+    route(
+        "chc_screening",
+        "funding.chc_screening",
+        vec![
+            "Ask the GP, hospital discharge team or social worker for the NHS Continuing Healthcare checklist.",
+            "If the checklist is positive, a full assessment (the Decision Support Tool) follows; if eligible, the NHS pays the whole fee.",
+        ],
+        vec![],
+        vec![
+            Evidence::new("count", indicators.len()),
+            Evidence::new("indicators", indicators),
+        ],
+    )
+}
+
+/// The NHS-funded nursing care contribution at the rate in force.
+fn nursing_care_contribution(today: NaiveDate) -> FundingRoute {
+    let fnc = figure("nhs_funded_nursing_care_weekly", today);
+    route(
+        "nursing_care_contribution",
+        "funding.nursing_care_contribution",
+        vec!["Ask each nursing home whether its quoted fee is before or after the NHS-funded nursing care contribution."],
+        vec![*fnc],
+        vec![
+            Evidence::new("weekly_rate", pounds(fnc.amount)),
+            Evidence::new("tax_year", fnc.tax_year),
+        ],
+    )
+}
+
+/// The council's needs and financial assessments.
+fn council_assessment(n: &FamilyNeeds) -> FundingRoute {
+    route(
+        "council_assessment",
+        "funding.council_assessment",
+        vec![
+            "Ask the council's adult social care team for a care needs assessment.",
+            "Ask for a financial assessment and which homes the council pays for at its usual rate.",
+        ],
+        vec![],
+        vec![Evidence::new("budget", n.budget_answer.clone())],
+    )
+}
+
+/// The means test with its capital limits.
+fn means_test(upper: &Figure, lower: &Figure) -> FundingRoute {
+    route(
+        "means_test",
+        "funding.means_test",
+        vec!["Between the two limits the council assumes £1 a week of income for every £250 of capital: ask for the calculation in writing."],
+        vec![*upper, *lower],
+        vec![
+            Evidence::new("upper_limit", pounds(upper.amount)),
+            Evidence::new("lower_limit", pounds(lower.amount)),
+            Evidence::new("tax_year", upper.tax_year),
+        ],
+    )
+}
+
+/// Attendance Allowance at its rates in force.
+fn attendance_allowance(n: &FamilyNeeds, today: NaiveDate) -> FundingRoute {
+    let (hi, lo) = (
+        figure("attendance_allowance_higher_weekly", today),
+        figure("attendance_allowance_lower_weekly", today),
+    );
+    route(
+        "attendance_allowance",
+        "funding.attendance_allowance",
+        vec!["Claim from the Department for Work and Pensions if the person is over State Pension age and not already receiving it."],
+        vec![*hi, *lo],
+        vec![
+            Evidence::new("lower_rate", pounds(lo.amount)),
+            Evidence::new("higher_rate", pounds(hi.amount)),
+            Evidence::new("tax_year", hi.tax_year),
+            Evidence::new("funder", format!("{:?}", n.funder)),
+        ],
+    )
+}
+
+/// A deferred payment agreement against the upper capital limit.
+fn deferred_payment(n: &FamilyNeeds, upper: &Figure) -> FundingRoute {
+    route(
+        "deferred_payment",
+        "funding.deferred_payment",
+        vec![
+            "Ask the council about a deferred payment agreement, its interest rate and fees.",
+            "The home is not counted for the first 12 weeks of a permanent placement: ask the council how this applies.",
+        ],
+        vec![*upper],
+        vec![
+            Evidence::new("upper_limit", pounds(upper.amount)),
+            Evidence::new("funder", format!("{:?}", n.funder)),
+        ],
+    )
+}
+
+/// One statement per figure the routes use that is older than the report's
+/// tax year, without repeats.
+fn out_of_date(routes: &[FundingRoute], today: NaiveDate) -> Vec<String> {
+    let report_year = tax_year_start(today);
+    let mut out_of_date: Vec<String> = Vec::new();
+    for f in routes.iter().flat_map(|r| &r.figures) {
+        if f.year_start < report_year {
+            let s = Trace::new(
+                "funding.figures_out_of_date",
+                vec![
+                    Evidence::new("figure", f.name),
+                    Evidence::new("tax_year", f.tax_year),
+                    Evidence::new("report_date", today.to_string()),
+                ],
+            )
+            .statement();
+            if !out_of_date.contains(&s) {
+                out_of_date.push(s);
+            }
+        }
+    }
+    out_of_date
 }
 
 #[cfg(test)]

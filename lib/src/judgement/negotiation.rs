@@ -15,7 +15,9 @@ use serde::Serialize;
 use super::comparative::value_score;
 use super::risk::RiskAssessment;
 use super::rules;
-use super::{pounds, round1, Evidence, FeeStats, HomeFacts, JudgementInput, Trace, Urgency};
+use super::{
+    pounds, round1, Evidence, FeeStats, HomeFacts, JudgementInput, MarketFacts, Trace, Urgency,
+};
 
 /// Client `negotiation_potential`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -453,31 +455,44 @@ pub fn strategy(
         .iter()
         .filter_map(|h| h.weekly_fee.map(|f| home_position(h, f, local, all)))
         .collect();
-    let option = |h: &HomeFacts| PriceOption {
-        home_name: h.name.clone(),
-        weekly_price: h.weekly_fee.unwrap_or_default(),
-        match_score: round1(h.score.unwrap_or_default()),
-    };
-    let with_fee: Vec<&HomeFacts> = input
-        .homes
-        .iter()
-        .filter(|h| h.weekly_fee.is_some())
-        .collect();
-    let pct_of =
-        |h: &HomeFacts| (h.weekly_fee.unwrap_or_default() - local.median) * 100.0 / local.median;
-    let best_value = with_fee
-        .iter()
-        .filter_map(|h| {
-            let (s, f) = (h.score?, h.weekly_fee?);
-            Some(ValuePick {
-                home_name: h.name.clone(),
-                match_score: round1(s),
-                weekly_price: f,
-                value_score: value_score(s, f),
-            })
-        })
-        .max_by(|a, b| a.value_score.total_cmp(&b.value_score));
+    let insights = market_insights(input, market, local, all, &region);
+    Some(NegotiationStrategy {
+        discount_negotiation_points: discount_negotiation(
+            input,
+            risk,
+            &positions,
+            local,
+            insights.clone(),
+        ),
+        contract_review_checklist: contract_checklist(&positions),
+        market_rate_analysis: MarketRateAnalysis {
+            uk_average_weekly: all.mean,
+            regional_average_weekly: local.mean,
+            region,
+            care_type: market.care_type,
+            market_price_range: local.into(),
+            value_positioning: value_positioning(&input.homes, local),
+            price_comparison: positions,
+            market_insights: insights,
+            directory_price_range: market.all.as_ref().map(PriceRange::from),
+            directory: market.directory.clone(),
+        },
+        email_templates: emails(&input.needs.care.describe()),
+        questions_to_ask_at_visit: visit_questions(input, risk),
+        generated_at: generated_at.to_owned(),
+        missing_inputs: Vec::new(),
+    })
+}
 
+/// The market in plain statements with their numbers, shown as insights and
+/// reused as talking points.
+fn market_insights(
+    input: &JudgementInput,
+    market: &MarketFacts,
+    local: &FeeStats,
+    all: &FeeStats,
+    region: &str,
+) -> Vec<String> {
     let mut insights = vec![format!(
         "Local market for {} care ({}): median {} a week, mean {}, range {}–{}, over {} homes in {}.",
         market.care_type,
@@ -516,50 +531,169 @@ pub fn strategy(
     if !no_fee.is_empty() {
         insights.push(format!("No published fee for: {}.", no_fee.join(", ")));
     }
+    insights
+}
 
-    let discounts: Vec<DiscountPoint> = positions
+/// The best score per pound, and the homes at least the near-market margin
+/// above or below the local median.
+fn value_positioning(homes: &[HomeFacts], local: &FeeStats) -> ValuePositioning {
+    let option = |h: &HomeFacts| PriceOption {
+        home_name: h.name.clone(),
+        weekly_price: h.weekly_fee.unwrap_or_default(),
+        match_score: round1(h.score.unwrap_or_default()),
+    };
+    let with_fee: Vec<&HomeFacts> = homes.iter().filter(|h| h.weekly_fee.is_some()).collect();
+    let pct_of =
+        |h: &HomeFacts| (h.weekly_fee.unwrap_or_default() - local.median) * 100.0 / local.median;
+    let best_value = with_fee
         .iter()
-        .filter(|p| matches!(p.negotiation_potential.potential, "high" | "medium"))
-        .map(|p| DiscountPoint {
-            kind: "market_rate",
-            title: format!("Ask {} to move towards the local market rate", p.home_name),
-            description: p.negotiation_potential.reasoning.clone(),
-            potential_discount: p.negotiation_potential.discount_range.clone(),
-            reasoning: p.negotiation_potential.reasoning.clone(),
-            how_to_negotiate: p.negotiation_potential.recommended_approach.clone(),
-            priority: p.negotiation_potential.potential,
+        .filter_map(|h| {
+            let (s, f) = (h.score?, h.weekly_fee?);
+            Some(ValuePick {
+                home_name: h.name.clone(),
+                match_score: round1(s),
+                weekly_price: f,
+                value_score: value_score(s, f),
+            })
         })
-        .collect();
-    let biggest_gap = with_fee
+        .max_by(|a, b| a.value_score.total_cmp(&b.value_score));
+    ValuePositioning {
+        best_value,
+        premium_options: with_fee
+            .iter()
+            .filter(|h| pct_of(h) >= rules::MARKET_NEAR_PCT)
+            .map(|h| option(h))
+            .collect(),
+        budget_options: with_fee
+            .iter()
+            .filter(|h| pct_of(h) <= -rules::MARKET_NEAR_PCT)
+            .map(|h| option(h))
+            .collect(),
+        market_average: local.mean,
+    }
+}
+
+/// A market-rate point for each home with room to negotiate, the totals in
+/// words and the approach.
+fn discount_negotiation(
+    input: &JudgementInput,
+    risk: Option<&RiskAssessment>,
+    positions: &[MarketPosition],
+    local: &FeeStats,
+    insights: Vec<String>,
+) -> DiscountNegotiation {
+    DiscountNegotiation {
+        available_discounts: positions
+            .iter()
+            .filter(|p| matches!(p.negotiation_potential.potential, "high" | "medium"))
+            .map(|p| DiscountPoint {
+                kind: "market_rate",
+                title: format!("Ask {} to move towards the local market rate", p.home_name),
+                description: p.negotiation_potential.reasoning.clone(),
+                potential_discount: p.negotiation_potential.discount_range.clone(),
+                reasoning: p.negotiation_potential.reasoning.clone(),
+                how_to_negotiate: p.negotiation_potential.recommended_approach.clone(),
+                priority: p.negotiation_potential.potential,
+            })
+            .collect(),
+        total_potential_discount: total_discount(&input.homes, local),
+        negotiation_strategy: approach(input.needs.urgency, risk, insights),
+    }
+}
+
+/// The totals: no discount is promised, only the largest gap to the local
+/// median as the most a market argument supports.
+fn total_discount(homes: &[HomeFacts], local: &FeeStats) -> TotalDiscount {
+    let biggest_gap = homes
         .iter()
-        .map(|h| h.weekly_fee.unwrap_or_default() - local.median)
+        .filter_map(|h| h.weekly_fee)
+        .map(|fee| fee - local.median)
         .fold(0.0_f64, f64::max);
-    let red_flags: Vec<String> = risk
-        .map(|r| {
-            r.homes_assessment
-                .iter()
-                .flat_map(|h| {
-                    h.red_flags
-                        .iter()
-                        .map(move |f| format!("{}: {}", h.home_name, f.description))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let timing = match input.needs.urgency {
+    TotalDiscount {
+        conservative_range: "£0 a week: a home may decline to move on its fee".to_owned(),
+        optimistic_range: if biggest_gap > 0.0 {
+            format!(
+                "up to {} a week (the largest gap to the local median)",
+                pounds(biggest_gap)
+            )
+        } else {
+            "none identified: no home is above the local median".to_owned()
+        },
+        realistic_expectation: "Not estimated: the service holds no record of what these homes have agreed with other families.".to_owned(),
+        note: "Figures are gaps to the local median fee for the same care type in the directory, not promised discounts.".to_owned(),
+    }
+}
+
+/// How to negotiate: opening moves, the market insights as talking points,
+/// timing from the urgency and the homes' red flags to raise.
+fn approach(
+    urgency: Urgency,
+    risk: Option<&RiskAssessment>,
+    key_talking_points: Vec<String>,
+) -> Approach {
+    let timing = match urgency {
         Urgency::Urgent => "You need a place within two weeks, which leaves little room to negotiate: agree the fee and terms in writing before the move, and ask for a review after the trial period.",
         Urgency::NextMonth => "Ask about fees after your visit and before accepting a room; a start date you can commit to is worth mentioning.",
         Urgency::Planning | Urgency::Exploring => "You have time: compare written quotes from several homes and negotiate before committing to a start date.",
     };
-    let leverage: Vec<Leverage> = positions
-        .iter()
-        .map(|p| Leverage {
-            home_name: p.home_name.clone(),
-            leverage: p.negotiation_potential.reasoning.clone(),
-            suggestion: p.negotiation_potential.recommended_approach.clone(),
-        })
-        .collect();
+    Approach {
+        opening_strategy: vec![
+            "Ask each home for its weekly fee for the care needed in writing, with what it includes.".to_owned(),
+            "Compare it with the local median before discussing price.".to_owned(),
+            "Raise any red flag from this report and ask what has changed.".to_owned(),
+        ],
+        key_talking_points,
+        timing: timing.to_owned(),
+        approach: "Be factual and polite: quote the local figures, ask what justifies a higher fee, and get any agreement in the contract.".to_owned(),
+        red_flags: red_flag_lines(risk, |home, flag| format!("{home}: {flag}")),
+    }
+}
 
+/// Every red flag of the assessed homes, one line each from the home's name
+/// and the flag's description.
+fn red_flag_lines(
+    risk: Option<&RiskAssessment>,
+    line: impl Fn(&str, &str) -> String,
+) -> Vec<String> {
+    let line = &line;
+    risk.map(|r| {
+        r.homes_assessment
+            .iter()
+            .flat_map(|h| {
+                h.red_flags
+                    .iter()
+                    .map(move |f| line(&h.home_name, &f.description))
+            })
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// The contract checklist, with each home's market position as leverage.
+fn contract_checklist(positions: &[MarketPosition]) -> ContractChecklist {
+    ContractChecklist {
+        essential_terms: essential_terms(),
+        recommended_additions: vec![
+            "A cap or fixed formula for fee increases",
+            "A written list of what the fee includes",
+            "A trial period with a short notice period",
+            "Fees after death limited to a few days",
+        ],
+        negotiation_leverage_points: positions
+            .iter()
+            .map(|p| Leverage {
+                home_name: p.home_name.clone(),
+                leverage: p.negotiation_potential.reasoning.clone(),
+                suggestion: p.negotiation_potential.recommended_approach.clone(),
+            })
+            .collect(),
+        source: CONTRACT_SOURCE,
+    }
+}
+
+/// The visit questions from the family's needs: the first of each care
+/// category, then the first about fees, and one per red flag.
+fn visit_questions(input: &JudgementInput, risk: Option<&RiskAssessment>) -> VisitQuestions {
     let grouped = super::questions::for_needs(&input.needs);
     let priority_questions: Vec<String> = grouped
         .iter()
@@ -572,92 +706,13 @@ pub fn strategy(
                 .flat_map(|(_, qs)| qs.first().cloned()),
         )
         .collect();
-    let red_flag_questions: Vec<String> = risk
-        .map(|r| {
-            r.homes_assessment
-                .iter()
-                .flat_map(|h| {
-                    h.red_flags.iter().map(move |f| {
-                        format!(
-                            "{}: {} What has changed since, and can we see the evidence?",
-                            h.home_name, f.description
-                        )
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-
-    Some(NegotiationStrategy {
-        market_rate_analysis: MarketRateAnalysis {
-            uk_average_weekly: all.mean,
-            regional_average_weekly: local.mean,
-            region,
-            care_type: market.care_type,
-            market_price_range: local.into(),
-            value_positioning: ValuePositioning {
-                best_value,
-                premium_options: with_fee
-                    .iter()
-                    .filter(|h| pct_of(h) >= rules::MARKET_NEAR_PCT)
-                    .map(|h| option(h))
-                    .collect(),
-                budget_options: with_fee
-                    .iter()
-                    .filter(|h| pct_of(h) <= -rules::MARKET_NEAR_PCT)
-                    .map(|h| option(h))
-                    .collect(),
-                market_average: local.mean,
-            },
-            price_comparison: positions,
-            market_insights: insights.clone(),
-            directory_price_range: market.all.as_ref().map(PriceRange::from),
-            directory: market.directory.clone(),
-        },
-        discount_negotiation_points: DiscountNegotiation {
-            total_potential_discount: TotalDiscount {
-                conservative_range: "£0 a week: a home may decline to move on its fee".to_owned(),
-                optimistic_range: if biggest_gap > 0.0 {
-                    format!("up to {} a week (the largest gap to the local median)", pounds(biggest_gap))
-                } else {
-                    "none identified: no home is above the local median".to_owned()
-                },
-                realistic_expectation: "Not estimated: the service holds no record of what these homes have agreed with other families.".to_owned(),
-                note: "Figures are gaps to the local median fee for the same care type in the directory, not promised discounts.".to_owned(),
-            },
-            available_discounts: discounts,
-            negotiation_strategy: Approach {
-                opening_strategy: vec![
-                    "Ask each home for its weekly fee for the care needed in writing, with what it includes.".to_owned(),
-                    "Compare it with the local median before discussing price.".to_owned(),
-                    "Raise any red flag from this report and ask what has changed.".to_owned(),
-                ],
-                key_talking_points: insights,
-                timing: timing.to_owned(),
-                approach: "Be factual and polite: quote the local figures, ask what justifies a higher fee, and get any agreement in the contract.".to_owned(),
-                red_flags,
-            },
-        },
-        contract_review_checklist: ContractChecklist {
-            essential_terms: essential_terms(),
-            recommended_additions: vec![
-                "A cap or fixed formula for fee increases",
-                "A written list of what the fee includes",
-                "A trial period with a short notice period",
-                "Fees after death limited to a few days",
-            ],
-            negotiation_leverage_points: leverage,
-            source: CONTRACT_SOURCE,
-        },
-        email_templates: emails(&input.needs.care.describe()),
-        questions_to_ask_at_visit: VisitQuestions {
-            questions_by_category: grouped.into_iter().collect(),
-            priority_questions,
-            red_flag_questions,
-        },
-        generated_at: generated_at.to_owned(),
-        missing_inputs: Vec::new(),
-    })
+    VisitQuestions {
+        questions_by_category: grouped.into_iter().collect(),
+        priority_questions,
+        red_flag_questions: red_flag_lines(risk, |home, flag| {
+            format!("{home}: {flag} What has changed since, and can we see the evidence?")
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use super::risk::RiskAssessment;
-use super::{Evidence, JudgementInput, Trace, Urgency};
+use super::{Evidence, HomeFacts, JudgementInput, Trace, Urgency};
 
 /// Client `recommendedActions[]`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -78,53 +78,75 @@ pub fn plan(
         return None;
     }
     let urgent = input.needs.urgency == Urgency::Urgent;
-    let mut homes: Vec<&super::HomeFacts> = input.homes.iter().collect();
+    let mut homes: Vec<&HomeFacts> = input.homes.iter().collect();
     homes.sort_by_key(|h| h.rank);
     let red_flags = |id: &str| {
         risk.and_then(|r| r.homes_assessment.iter().find(|h| h.home_id == id))
             .map_or(0, |h| h.red_flags.len())
     };
+    Some(NextSteps {
+        recommended_actions: homes
+            .iter()
+            .flat_map(|h| home_actions(h, urgent, red_flags(&h.id)))
+            .collect(),
+        questions_for_home_manager: manager_questions(input, risk),
+        generated_at: generated_at.to_owned(),
+        compressed: urgent,
+        compressed_because: urgent.then(|| {
+            Trace::new(
+                "next_steps.urgent_timeline",
+                vec![Evidence::new("timeline", "urgent_2_weeks")],
+            )
+        }),
+    })
+}
+
+/// One home's actions: asking about its red flags first when it has any,
+/// then the contact its rank and the urgency call for.
+fn home_actions(h: &HomeFacts, urgent: bool, flags: usize) -> Vec<Action> {
+    let first = h.rank <= 2;
+    let (timeline, action) = match (urgent, first) {
+        (true, true) => ("Within 3 days", format!("Call {} today to check a room is free from your start date, and visit within 3 days.", h.name)),
+        (true, false) => ("Within 7 days", format!("Call {} this week as a back-up; visit if the first two have no room.", h.name)),
+        (false, true) => ("This week", format!("Call {} to check availability and the weekly fee in writing, and book a visit.", h.name)),
+        (false, false) => ("Next two weeks", format!("Visit {} or ask for its brochure, contract and fee list to compare.", h.name)),
+    };
     let mut actions = Vec::new();
-    for h in &homes {
-        let flags = red_flags(&h.id);
-        let first = h.rank <= 2;
-        let (timeline, action) = match (urgent, first) {
-            (true, true) => ("Within 3 days", format!("Call {} today to check a room is free from your start date, and visit within 3 days.", h.name)),
-            (true, false) => ("Within 7 days", format!("Call {} this week as a back-up; visit if the first two have no room.", h.name)),
-            (false, true) => ("This week", format!("Call {} to check availability and the weekly fee in writing, and book a visit.", h.name)),
-            (false, false) => ("Next two weeks", format!("Visit {} or ask for its brochure, contract and fee list to compare.", h.name)),
-        };
-        if flags > 0 {
-            actions.push(Action {
-                home_name: h.name.clone(),
-                home_rank: h.rank,
-                action: format!(
-                    "Before visiting, ask {} about its red flags (see Risk Assessment).",
-                    h.name
-                ),
-                timeline,
-                priority: "high",
-                local_authority: h.local_authority.clone(),
-                trace: Some(Trace::new(
-                    "next_steps.visit_flagged_home",
-                    vec![
-                        Evidence::new("home", h.name.clone()),
-                        Evidence::new("red_flags", flags),
-                    ],
-                )),
-            });
-        }
+    if flags > 0 {
         actions.push(Action {
             home_name: h.name.clone(),
             home_rank: h.rank,
-            action,
+            action: format!(
+                "Before visiting, ask {} about its red flags (see Risk Assessment).",
+                h.name
+            ),
             timeline,
-            priority: if first { "high" } else { "medium" },
+            priority: "high",
             local_authority: h.local_authority.clone(),
-            trace: None,
+            trace: Some(Trace::new(
+                "next_steps.visit_flagged_home",
+                vec![
+                    Evidence::new("home", h.name.clone()),
+                    Evidence::new("red_flags", flags),
+                ],
+            )),
         });
     }
+    actions.push(Action {
+        home_name: h.name.clone(),
+        home_rank: h.rank,
+        action,
+        timeline,
+        priority: if first { "high" } else { "medium" },
+        local_authority: h.local_authority.clone(),
+        trace: None,
+    });
+    actions
+}
 
+/// The questions for the managers, by topic: the family's needs' questions
+/// grouped as the client shows them, plus fixed ones on stability and terms.
+fn manager_questions(input: &JudgementInput, risk: Option<&RiskAssessment>) -> ManagerQuestions {
     let grouped = super::questions::for_needs(&input.needs);
     let take = |cats: &[&str]| -> Vec<String> {
         grouped
@@ -133,6 +155,37 @@ pub fn plan(
             .flat_map(|(_, qs)| qs.iter().cloned())
             .collect()
     };
+    ManagerQuestions {
+        medical_care: take(&[
+            "dementia_care",
+            "falls_prevention",
+            "medication",
+            "diet",
+            "nursing",
+            "medical_care",
+            "mobility",
+            "environment",
+        ]),
+        staff_qualifications: {
+            let mut s = take(&["staffing"]);
+            s.push("How long have the manager and the senior staff been in post?".to_owned());
+            s
+        },
+        cqc_feedback: cqc_feedback(risk),
+        financial_stability: vec![
+            "Who owns the home, and has the owner or manager changed in the last two years?"
+                .to_owned(),
+            "Do you have plans to sell, close or refurbish the home?".to_owned(),
+        ],
+        trial_period: vec![
+            "Is there a trial period, how long, and what notice applies during it?".to_owned(),
+        ],
+        cancellation_terms: take(&["contract"]),
+    }
+}
+
+/// The CQC question for every home, then one per CQC flag of each home.
+fn cqc_feedback(risk: Option<&RiskAssessment>) -> Vec<String> {
     let mut cqc_feedback = vec![
         "What did CQC ask you to improve at the last inspection, and what has changed since?"
             .to_owned(),
@@ -154,44 +207,7 @@ pub fn plan(
             }
         }
     }
-    Some(NextSteps {
-        recommended_actions: actions,
-        questions_for_home_manager: ManagerQuestions {
-            medical_care: take(&[
-                "dementia_care",
-                "falls_prevention",
-                "medication",
-                "diet",
-                "nursing",
-                "medical_care",
-                "mobility",
-                "environment",
-            ]),
-            staff_qualifications: {
-                let mut s = take(&["staffing"]);
-                s.push("How long have the manager and the senior staff been in post?".to_owned());
-                s
-            },
-            cqc_feedback,
-            financial_stability: vec![
-                "Who owns the home, and has the owner or manager changed in the last two years?"
-                    .to_owned(),
-                "Do you have plans to sell, close or refurbish the home?".to_owned(),
-            ],
-            trial_period: vec![
-                "Is there a trial period, how long, and what notice applies during it?".to_owned(),
-            ],
-            cancellation_terms: take(&["contract"]),
-        },
-        generated_at: generated_at.to_owned(),
-        compressed: urgent,
-        compressed_because: urgent.then(|| {
-            Trace::new(
-                "next_steps.urgent_timeline",
-                vec![Evidence::new("timeline", "urgent_2_weeks")],
-            )
-        }),
-    })
+    cqc_feedback
 }
 
 #[cfg(test)]

@@ -12,7 +12,10 @@ use chrono::{Datelike, Months, NaiveDate};
 use serde::Serialize;
 
 use super::rules::{self, rule};
-use super::{CqcRating, Evidence, HomeFacts, JudgementInput, Trace};
+use super::{
+    CqcFacts, CqcRating, Evidence, FamilyNeeds, FsaFacts, GoogleFacts, HomeFacts, JudgementInput,
+    Trace,
+};
 
 /// A red flag or warning in the client's shape (`RedFlag`, `Warning`), plus
 /// its trace.
@@ -250,24 +253,56 @@ pub fn assess(
         .iter()
         .map(|h| assess_home(input, h, today))
         .collect();
+    let total_red_flags: usize = homes.iter().map(|h| h.red_flags.len()).sum();
+    let missing = super::missing_inputs(&input.homes, &["cqc", "fsa", "google_places"]);
+    let overall_assessment = overall_text(&homes, total_red_flags, &missing);
+    Some(RiskAssessment {
+        summary: RiskSummary {
+            total_homes_assessed: homes.len(),
+            total_red_flags,
+            risk_distribution: distribution(&homes),
+            flags_by_category: flags_by_category(&homes),
+            highest_risk_homes: riskiest(&homes),
+            overall_assessment,
+        },
+        homes_assessment: homes,
+        generated_at: generated_at.to_owned(),
+        missing_inputs: missing,
+    })
+}
 
+/// How many homes are at each risk level.
+fn distribution(homes: &[HomeRiskAssessment]) -> RiskDistribution {
     let mut distribution = RiskDistribution::default();
-    let mut by_category = FlagsByCategory::default();
-    for h in &homes {
+    for h in homes {
         match h.overall_risk_level {
             "high" => distribution.high += 1,
             "medium" => distribution.medium += 1,
             _ => distribution.low += 1,
         }
-        for f in h.red_flags.iter().chain(&h.warnings) {
-            match f.category {
-                "financial" => by_category.financial += 1,
-                "staff" => by_category.staff += 1,
-                "pricing" => by_category.pricing += 1,
-                _ => by_category.cqc += 1,
-            }
+    }
+    distribution
+}
+
+/// The red flags and warnings of all homes, counted by client category.
+fn flags_by_category(homes: &[HomeRiskAssessment]) -> FlagsByCategory {
+    let mut by_category = FlagsByCategory::default();
+    for f in homes
+        .iter()
+        .flat_map(|h| h.red_flags.iter().chain(&h.warnings))
+    {
+        match f.category {
+            "financial" => by_category.financial += 1,
+            "staff" => by_category.staff += 1,
+            "pricing" => by_category.pricing += 1,
+            _ => by_category.cqc += 1,
         }
     }
+    by_category
+}
+
+/// The three riskiest homes with a red flag, riskiest first.
+fn riskiest(homes: &[HomeRiskAssessment]) -> Vec<RiskiestHome> {
     let mut riskiest: Vec<RiskiestHome> = homes
         .iter()
         .filter(|h| !h.red_flags.is_empty())
@@ -280,23 +315,7 @@ pub fn assess(
         .collect();
     riskiest.sort_by_key(|h| std::cmp::Reverse(h.risk_score));
     riskiest.truncate(3);
-    let total_red_flags: usize = homes.iter().map(|h| h.red_flags.len()).sum();
-
-    let missing = super::missing_inputs(&input.homes, &["cqc", "fsa", "google_places"]);
-    let overall_assessment = overall_text(&homes, total_red_flags, &missing);
-    Some(RiskAssessment {
-        summary: RiskSummary {
-            total_homes_assessed: homes.len(),
-            total_red_flags,
-            risk_distribution: distribution,
-            flags_by_category: by_category,
-            highest_risk_homes: riskiest,
-            overall_assessment,
-        },
-        homes_assessment: homes,
-        generated_at: generated_at.to_owned(),
-        missing_inputs: missing,
-    })
+    riskiest
 }
 
 fn overall_text(homes: &[HomeRiskAssessment], red: usize, missing: &[String]) -> String {
@@ -338,193 +357,320 @@ fn overall_text(homes: &[HomeRiskAssessment], red: usize, missing: &[String]) ->
 /// The flags of one home, in rule order.
 pub fn flags_for(input: &JudgementInput, h: &HomeFacts, today: NaiveDate) -> Vec<Flag> {
     let mut flags = Vec::new();
-    let home = || Evidence::new("home", h.name.clone());
     if let Some(c) = &h.cqc {
-        let origin = || Evidence::new("origin", c.origin);
-        if c.registration_status
-            .as_deref()
-            .is_some_and(|s| s.trim().eq_ignore_ascii_case("deregistered"))
-        {
-            flags.push(Flag::from_rule(
-                "cqc.deregistered",
-                vec![
-                    home(),
-                    Evidence::new("registration_status", c.registration_status.clone()),
-                    Evidence::new(
-                        "deregistration_date",
-                        c.deregistration_date.map(|d| d.to_string()),
-                    ),
-                    origin(),
-                ],
-            ));
-        }
-        let inspected =
-            || Evidence::new("last_inspection", c.last_inspection.map(|d| d.to_string()));
-        match c.overall {
-            Some(CqcRating::Inadequate) => flags.push(Flag::from_rule(
-                "cqc.overall_inadequate",
-                vec![home(), Evidence::new("overall", "Inadequate"), inspected()],
-            )),
-            Some(CqcRating::RequiresImprovement) => flags.push(Flag::from_rule(
-                "cqc.overall_requires_improvement",
-                vec![
-                    home(),
-                    Evidence::new("overall", "Requires improvement"),
-                    inspected(),
-                ],
-            )),
-            Some(_) => {}
-            None => flags.push(Flag::from_rule("cqc.not_rated", vec![home(), origin()])),
-        }
-        for (question, rating) in c.key_questions() {
-            let weighty = matches!(question, "safe" | "well_led");
-            let id = match (rating, weighty) {
-                (Some(CqcRating::Inadequate), true) => "cqc.safe_or_well_led_inadequate",
-                (Some(CqcRating::RequiresImprovement), true) => {
-                    "cqc.safe_or_well_led_requires_improvement"
-                }
-                (Some(CqcRating::Inadequate), false) => "cqc.other_key_question_inadequate",
-                (Some(CqcRating::RequiresImprovement), false) => {
-                    "cqc.other_key_question_requires_improvement"
-                }
-                _ => continue,
-            };
-            let label = match question {
-                "well_led" => "Well-led",
-                "safe" => "Safe",
-                "effective" => "Effective",
-                "caring" => "Caring",
-                _ => "Responsive",
-            };
-            flags.push(Flag::from_rule(
-                id,
-                vec![
-                    home(),
-                    Evidence::new("key_question", label),
-                    Evidence::new("rating", rating.map(CqcRating::label)),
-                ],
-            ));
-        }
-        if let Some(date) = c.last_inspection {
-            if inspection_too_old(date, today) {
-                flags.push(Flag::from_rule(
-                    "cqc.inspection_over_24_months",
-                    vec![
-                        home(),
-                        inspected(),
-                        Evidence::new("months", months_between(date, today)),
-                    ],
-                ));
-            }
-        }
+        flags.extend(cqc_flags(h, c, today));
     }
     if let Some(f) = &h.fsa {
-        if let Some(r) = f.rating.filter(|r| *r <= rules::FSA_LOW_RATING) {
-            flags.push(Flag::from_rule(
-                "fsa.rating_2_or_below",
-                vec![
-                    home(),
-                    Evidence::new("fsa_rating", r),
-                    Evidence::new("rating_date", f.rating_date.map(|d| d.to_string())),
-                ],
-            ));
-        }
+        flags.extend(fsa_flag(h, f));
     }
     if let Some(g) = &h.google {
-        if let (Some(rating), Some(count)) = (g.rating, g.review_count) {
-            if rating < rules::GOOGLE_LOW_RATING && count >= rules::GOOGLE_MIN_REVIEWS {
-                flags.push(Flag::from_rule(
-                    "google.low_rating",
-                    vec![
-                        home(),
-                        Evidence::new("google_rating", rating),
-                        Evidence::new("review_count", count),
-                    ],
-                ));
-            }
+        flags.extend(google_flags(h, g));
+    }
+    flags.extend(fee_flag(&input.needs, h));
+    flags.extend(distance_flag(&input.needs, h));
+    flags.extend(missing_source_flags(h));
+    flags
+}
+
+/// The evidence naming the home, first in every flag.
+fn home_evidence(h: &HomeFacts) -> Evidence {
+    Evidence::new("home", h.name.clone())
+}
+
+/// The evidence saying where the CQC record comes from.
+fn origin_evidence(c: &CqcFacts) -> Evidence {
+    Evidence::new("origin", c.origin)
+}
+
+/// The evidence of the last inspection's date.
+fn inspection_evidence(c: &CqcFacts) -> Evidence {
+    Evidence::new("last_inspection", c.last_inspection.map(|d| d.to_string()))
+}
+
+/// CQC's flags: registration, the overall rating, each key question, then
+/// the inspection's age.
+fn cqc_flags(h: &HomeFacts, c: &CqcFacts, today: NaiveDate) -> Vec<Flag> {
+    let key_questions = c
+        .key_questions()
+        .into_iter()
+        .filter_map(|(question, rating)| key_question_flag(h, question, rating));
+    deregistered_flag(h, c)
+        .into_iter()
+        .chain(overall_flag(h, c))
+        .chain(key_questions)
+        .chain(inspection_age_flag(h, c, today))
+        .collect()
+}
+
+/// A flag when CQC lists the home as deregistered.
+fn deregistered_flag(h: &HomeFacts, c: &CqcFacts) -> Option<Flag> {
+    let deregistered = c
+        .registration_status
+        .as_deref()
+        .is_some_and(|s| s.trim().eq_ignore_ascii_case("deregistered"));
+    deregistered.then(|| {
+        Flag::from_rule(
+            "cqc.deregistered",
+            vec![
+                home_evidence(h),
+                Evidence::new("registration_status", c.registration_status.clone()),
+                Evidence::new(
+                    "deregistration_date",
+                    c.deregistration_date.map(|d| d.to_string()),
+                ),
+                origin_evidence(c),
+            ],
+        )
+    })
+}
+
+/// A flag for an overall rating below Good, or for no overall rating.
+fn overall_flag(h: &HomeFacts, c: &CqcFacts) -> Option<Flag> {
+    match c.overall {
+        Some(CqcRating::Inadequate) => Some(Flag::from_rule(
+            "cqc.overall_inadequate",
+            vec![
+                home_evidence(h),
+                Evidence::new("overall", "Inadequate"),
+                inspection_evidence(c),
+            ],
+        )),
+        Some(CqcRating::RequiresImprovement) => Some(Flag::from_rule(
+            "cqc.overall_requires_improvement",
+            vec![
+                home_evidence(h),
+                Evidence::new("overall", "Requires improvement"),
+                inspection_evidence(c),
+            ],
+        )),
+        Some(_) => None,
+        None => Some(Flag::from_rule(
+            "cqc.not_rated",
+            vec![home_evidence(h), origin_evidence(c)],
+        )),
+    }
+}
+
+/// A flag for a key question rated below Good; Safe and Well-led weigh more.
+fn key_question_flag(
+    h: &HomeFacts,
+    question: &'static str,
+    rating: Option<CqcRating>,
+) -> Option<Flag> {
+    let weighty = matches!(question, "safe" | "well_led");
+    let id = match (rating, weighty) {
+        (Some(CqcRating::Inadequate), true) => "cqc.safe_or_well_led_inadequate",
+        (Some(CqcRating::RequiresImprovement), true) => "cqc.safe_or_well_led_requires_improvement",
+        (Some(CqcRating::Inadequate), false) => "cqc.other_key_question_inadequate",
+        (Some(CqcRating::RequiresImprovement), false) => {
+            "cqc.other_key_question_requires_improvement"
         }
-        for (theme, count, keywords) in recurring_themes(&g.reviews) {
-            flags.push(Flag::from_rule(
+        _ => return None,
+    };
+    let label = match question {
+        "well_led" => "Well-led",
+        "safe" => "Safe",
+        "effective" => "Effective",
+        "caring" => "Caring",
+        _ => "Responsive",
+    };
+    Some(Flag::from_rule(
+        id,
+        vec![
+            home_evidence(h),
+            Evidence::new("key_question", label),
+            Evidence::new("rating", rating.map(CqcRating::label)),
+        ],
+    ))
+}
+
+/// A flag when the last inspection is older than the limit.
+fn inspection_age_flag(h: &HomeFacts, c: &CqcFacts, today: NaiveDate) -> Option<Flag> {
+    let date = c.last_inspection?;
+    inspection_too_old(date, today).then(|| {
+        Flag::from_rule(
+            "cqc.inspection_over_24_months",
+            vec![
+                home_evidence(h),
+                inspection_evidence(c),
+                Evidence::new("months", months_between(date, today)),
+            ],
+        )
+    })
+}
+
+/// A flag for a low food hygiene rating.
+fn fsa_flag(h: &HomeFacts, f: &FsaFacts) -> Option<Flag> {
+    let r = f.rating.filter(|r| *r <= rules::FSA_LOW_RATING)?;
+    Some(Flag::from_rule(
+        "fsa.rating_2_or_below",
+        vec![
+            home_evidence(h),
+            Evidence::new("fsa_rating", r),
+            Evidence::new("rating_date", f.rating_date.map(|d| d.to_string())),
+        ],
+    ))
+}
+
+/// Google's flags: a low rating over enough reviews, then one per theme
+/// recurring in low reviews.
+fn google_flags(h: &HomeFacts, g: &GoogleFacts) -> Vec<Flag> {
+    let low_rating = match (g.rating, g.review_count) {
+        (Some(rating), Some(count))
+            if rating < rules::GOOGLE_LOW_RATING && count >= rules::GOOGLE_MIN_REVIEWS =>
+        {
+            Some(Flag::from_rule(
+                "google.low_rating",
+                vec![
+                    home_evidence(h),
+                    Evidence::new("google_rating", rating),
+                    Evidence::new("review_count", count),
+                ],
+            ))
+        }
+        _ => None,
+    };
+    let complaints = recurring_themes(&g.reviews)
+        .into_iter()
+        .map(|(theme, count, keywords)| {
+            Flag::from_rule(
                 "google.recurring_complaint",
                 vec![
-                    home(),
+                    home_evidence(h),
                     Evidence::new("theme", theme),
                     Evidence::new("count", count),
                     Evidence::new("keywords", keywords),
                 ],
-            ));
-        }
-    }
-    let needs = &input.needs;
-    match h.weekly_fee {
-        Some(fee) => {
-            if let Some(max) = needs.budget_max_weekly.filter(|max| fee > *max) {
-                flags.push(Flag::from_rule(
-                    "pricing.over_budget",
-                    vec![
-                        home(),
-                        Evidence::new("weekly_fee", super::pounds(fee)),
-                        Evidence::new("budget_max_weekly", super::pounds(max)),
-                        Evidence::new("budget", needs.budget_answer.clone()),
-                    ],
-                ));
-            }
-        }
-        None => flags.push(Flag::from_rule(
+            )
+        });
+    low_rating.into_iter().chain(complaints).collect()
+}
+
+/// A flag for a fee above the budget band, or for no published fee.
+fn fee_flag(needs: &FamilyNeeds, h: &HomeFacts) -> Option<Flag> {
+    let Some(fee) = h.weekly_fee else {
+        return Some(Flag::from_rule(
             "pricing.fee_unknown",
-            vec![home(), Evidence::new("care_type", needs.care.describe())],
-        )),
-    }
-    if let (Some(d), Some(max)) = (h.distance_km, needs.max_distance_km) {
-        if d > max {
-            flags.push(Flag::from_rule(
-                "location.beyond_requested_distance",
-                vec![
-                    home(),
-                    Evidence::new("distance_km", d),
-                    Evidence::new("max_distance_km", max),
-                ],
-            ));
-        }
-    }
-    for m in &h.missing {
-        if matches!(m.source.as_str(), "cqc" | "fsa" | "google_places") {
-            flags.push(Flag::from_rule(
+            vec![
+                home_evidence(h),
+                Evidence::new("care_type", needs.care.describe()),
+            ],
+        ));
+    };
+    let max = needs.budget_max_weekly.filter(|max| fee > *max)?;
+    Some(Flag::from_rule(
+        "pricing.over_budget",
+        vec![
+            home_evidence(h),
+            Evidence::new("weekly_fee", super::pounds(fee)),
+            Evidence::new("budget_max_weekly", super::pounds(max)),
+            Evidence::new("budget", needs.budget_answer.clone()),
+        ],
+    ))
+}
+
+/// A flag for a home further away than the distance asked for.
+fn distance_flag(needs: &FamilyNeeds, h: &HomeFacts) -> Option<Flag> {
+    let (d, max) = (h.distance_km?, needs.max_distance_km?);
+    (d > max).then(|| {
+        Flag::from_rule(
+            "location.beyond_requested_distance",
+            vec![
+                home_evidence(h),
+                Evidence::new("distance_km", d),
+                Evidence::new("max_distance_km", max),
+            ],
+        )
+    })
+}
+
+/// A warning for each judged source whose data has not arrived.
+fn missing_source_flags(h: &HomeFacts) -> impl Iterator<Item = Flag> + '_ {
+    h.missing
+        .iter()
+        .filter(|m| matches!(m.source.as_str(), "cqc" | "fsa" | "google_places"))
+        .map(|m| {
+            Flag::from_rule(
                 "data.source_missing",
                 vec![
-                    home(),
+                    home_evidence(h),
                     Evidence::new("source", m.source.clone()),
                     Evidence::new("status", m.status.clone()),
                 ],
-            ));
-        }
-    }
-    flags
+            )
+        })
 }
 
 fn assess_home(input: &JudgementInput, h: &HomeFacts, today: NaiveDate) -> HomeRiskAssessment {
     let flags = flags_for(input, h, today);
-    let category = |cat: &str, status: &'static str, note: String| {
-        let mine: Vec<&Flag> = flags.iter().filter(|f| f.category == cat).collect();
-        CategoryAssessment {
-            red_flags: mine
-                .iter()
-                .filter(|f| f.is_red())
-                .map(|f| (*f).clone())
-                .collect(),
-            warnings: mine
-                .iter()
-                .filter(|f| !f.is_red())
-                .map(|f| (*f).clone())
-                .collect(),
-            risk_score: mine.iter().map(|f| f.points()).sum::<u32>().min(100),
-            status,
-            status_note: note,
-            overall_rating: None,
-            detailed_ratings_count: None,
-            pricing_history_available: None,
-        }
+    let risk_score = score(&flags);
+    let any_high_red = flags.iter().any(|f| f.is_red() && f.severity == "high");
+    let overall_risk_level = if any_high_red || risk_score >= 50 {
+        "high"
+    } else if risk_score >= 20 {
+        "medium"
+    } else {
+        "low"
     };
+    let (red_flags, warnings) = red_and_warnings(&flags);
+    HomeRiskAssessment {
+        home_id: h.id.clone(),
+        home_name: h.name.clone(),
+        red_flags,
+        warnings,
+        risk_score,
+        overall_risk_level,
+        financial_assessment: category(
+            &flags,
+            "financial",
+            "no_data",
+            "The service holds no accounts or financial-stability data for this home.".to_owned(),
+        ),
+        cqc_assessment: cqc_assessment(h, &flags),
+        staff_assessment: category(
+            &flags,
+            "staff",
+            "no_data",
+            "The service holds no staffing data (turnover, tenure, staff reviews) for this home."
+                .to_owned(),
+        ),
+        pricing_assessment: pricing_assessment(h, &flags),
+    }
+}
+
+/// The sum of the flags' points, at most 100.
+fn score<'a>(flags: impl IntoIterator<Item = &'a Flag>) -> u32 {
+    flags.into_iter().map(Flag::points).sum::<u32>().min(100)
+}
+
+/// The flags split into red flags and warnings, each in rule order.
+fn red_and_warnings<'a>(flags: impl IntoIterator<Item = &'a Flag>) -> (Vec<Flag>, Vec<Flag>) {
+    flags.into_iter().cloned().partition(Flag::is_red)
+}
+
+/// One category's assessment from the home's flags of that category.
+fn category(
+    flags: &[Flag],
+    cat: &str,
+    status: &'static str,
+    status_note: String,
+) -> CategoryAssessment {
+    let mine: Vec<&Flag> = flags.iter().filter(|f| f.category == cat).collect();
+    let (red_flags, warnings) = red_and_warnings(mine.iter().copied());
+    CategoryAssessment {
+        red_flags,
+        warnings,
+        risk_score: score(mine),
+        status,
+        status_note,
+        overall_rating: None,
+        detailed_ratings_count: None,
+        pricing_history_available: None,
+    }
+}
+
+/// The CQC category, with how fresh its record is and the ratings held.
+fn cqc_assessment(h: &HomeFacts, flags: &[Flag]) -> CategoryAssessment {
     let cqc_missing = h.missing.iter().any(|m| m.source == "cqc");
     let (cqc_status, cqc_note) = match &h.cqc {
         None => (
@@ -547,7 +693,7 @@ fn assess_home(input: &JudgementInput, h: &HomeFacts, today: NaiveDate) -> HomeR
             ),
         ),
     };
-    let mut cqc = category("cqc", cqc_status, cqc_note);
+    let mut cqc = category(flags, "cqc", cqc_status, cqc_note);
     if let Some(c) = &h.cqc {
         cqc.overall_rating = c.overall.map(CqcRating::label);
         cqc.detailed_ratings_count = Some(
@@ -557,7 +703,13 @@ fn assess_home(input: &JudgementInput, h: &HomeFacts, today: NaiveDate) -> HomeR
                 .count(),
         );
     }
+    cqc
+}
+
+/// The pricing category, assessed when the home publishes a fee.
+fn pricing_assessment(h: &HomeFacts, flags: &[Flag]) -> CategoryAssessment {
     let mut pricing = category(
+        flags,
         "pricing",
         if h.weekly_fee.is_some() {
             "assessed"
@@ -571,38 +723,7 @@ fn assess_home(input: &JudgementInput, h: &HomeFacts, today: NaiveDate) -> HomeR
         },
     );
     pricing.pricing_history_available = Some(false);
-    let financial = category(
-        "financial",
-        "no_data",
-        "The service holds no accounts or financial-stability data for this home.".to_owned(),
-    );
-    let staff = category(
-        "staff",
-        "no_data",
-        "The service holds no staffing data (turnover, tenure, staff reviews) for this home."
-            .to_owned(),
-    );
-    let risk_score = flags.iter().map(Flag::points).sum::<u32>().min(100);
-    let any_high_red = flags.iter().any(|f| f.is_red() && f.severity == "high");
-    let overall_risk_level = if any_high_red || risk_score >= 50 {
-        "high"
-    } else if risk_score >= 20 {
-        "medium"
-    } else {
-        "low"
-    };
-    HomeRiskAssessment {
-        home_id: h.id.clone(),
-        home_name: h.name.clone(),
-        red_flags: flags.iter().filter(|f| f.is_red()).cloned().collect(),
-        warnings: flags.iter().filter(|f| !f.is_red()).cloned().collect(),
-        risk_score,
-        overall_risk_level,
-        financial_assessment: financial,
-        cqc_assessment: cqc,
-        staff_assessment: staff,
-        pricing_assessment: pricing,
-    }
+    pricing
 }
 
 /// Whether an inspection on `date` is more than 24 calendar months before
