@@ -85,24 +85,13 @@ async fn main() -> anyhow::Result<()> {
     // Signal handlers are in place before the line that tells scripts we
     // are up: a Ctrl-C right after it must take the graceful path, not the
     // default action.
-    let mut signals = Signals::install();
+    let signals = Signals::install();
     announce(local);
 
     let shutdown = CancellationToken::new();
     let tasks = TaskTracker::new();
     tasks.spawn(scheduler(app.clone(), server.sweep_every, shutdown.clone()));
-    let signal = shutdown.clone();
-    tokio::spawn(async move {
-        signals.next().await;
-        tracing::info!(
-            grace_secs = SHUTDOWN_GRACE.as_secs(),
-            "shutdown requested: finishing running work (signal again to exit at once)"
-        );
-        signal.cancel();
-        signals.next().await;
-        tracing::warn!("second signal: exiting now; the sweep resumes unfinished jobs");
-        std::process::exit(130);
-    });
+    tokio::spawn(on_signals(signals, shutdown.clone()));
 
     let bg = Tracked {
         tasks: tasks.clone(),
@@ -111,9 +100,29 @@ async fn main() -> anyhow::Result<()> {
     let connections =
         care_report::host::hyper::serve(listener, app.clone(), bg, server.limits, shutdown.clone())
             .await;
+    drain(&app, &tasks, &connections).await;
+    drop(service.sandbox);
+    tracing::info!("dev-server stopped");
+    Ok(())
+}
 
-    // Stop starting fetches; rounds in flight save their answers and give
-    // their leases back, so the next sweep resumes at once.
+/// The first signal starts the graceful shutdown; a second exits at once.
+async fn on_signals(mut signals: Signals, shutdown: CancellationToken) {
+    signals.next().await;
+    tracing::info!(
+        grace_secs = SHUTDOWN_GRACE.as_secs(),
+        "shutdown requested: finishing running work (signal again to exit at once)"
+    );
+    shutdown.cancel();
+    signals.next().await;
+    tracing::warn!("second signal: exiting now; the sweep resumes unfinished jobs");
+    std::process::exit(130);
+}
+
+/// Stops starting fetches (rounds in flight save their answers and give
+/// their leases back, so the next sweep resumes at once), then waits up to
+/// [`SHUTDOWN_GRACE`] for the connections and the background work.
+async fn drain(app: &App, tasks: &TaskTracker, connections: &TaskTracker) {
     app.engine.shutdown();
     tasks.close();
     let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
@@ -124,9 +133,6 @@ async fn main() -> anyhow::Result<()> {
     if drained.is_err() {
         tracing::warn!("shutdown grace over; unfinished jobs are resumed by the next sweep");
     }
-    drop(service.sandbox);
-    tracing::info!("dev-server stopped");
-    Ok(())
 }
 
 /// The one stdout line: where the server listens (tests and scripts read it,

@@ -97,6 +97,50 @@ pub enum EngineError {
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),
+    /// A stored job the engine wrote does not decode (its plan or its
+    /// questionnaire): corruption, or a version skew between instances.
+    #[error("the stored {part} of a job does not decode")]
+    CorruptJob {
+        /// What did not decode.
+        part: JobPart,
+        /// Why (absent when the part is missing altogether).
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// The plan could not be encoded (every plan encodes: a bug).
+    #[error("the plan could not be encoded")]
+    PlanEncoding(#[source] serde_json::Error),
+}
+
+/// The parts of a stored job the engine decodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobPart {
+    /// The plan checkpoint (the chosen homes and their slots).
+    Plan,
+    /// The stored canonical questionnaire.
+    Questionnaire,
+}
+
+impl std::fmt::Display for JobPart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Plan => "plan",
+            Self::Questionnaire => "questionnaire",
+        })
+    }
+}
+
+impl EngineError {
+    /// `part` of a stored job did not decode, for `source`.
+    pub(crate) fn corrupt(
+        part: JobPart,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::CorruptJob {
+            part,
+            source: Some(Box::new(source)),
+        }
+    }
 }
 
 impl From<StoreError> for EngineError {
@@ -579,8 +623,7 @@ impl Engine {
                 plan.homes().count(),
                 slots.len()
             );
-            let plan_json = serde_json::to_value(&plan)
-                .map_err(|e| EngineError::Store(StoreError::Corrupt(e.to_string())))?;
+            let plan_json = serde_json::to_value(&plan).map_err(EngineError::PlanEncoding)?;
             job = self
                 .store
                 .save_plan(
@@ -596,7 +639,7 @@ impl Engine {
                 .await?;
         }
         let plan: Plan = serde_json::from_value(job.plan.clone().unwrap_or_default())
-            .map_err(|e| EngineError::Store(StoreError::Corrupt(format!("plan: {e}"))))?;
+            .map_err(|e| EngineError::corrupt(JobPart::Plan, e))?;
         Ok(Some((job, plan)))
     }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{Engine, EngineError, Result};
+use super::{Engine, EngineError, JobPart, Result};
 use crate::model::{Job, JobId, JobStatus, JobSummary, MissingSource, SlotStatus, SourceType};
 use crate::questionnaire::Questionnaire;
 use crate::report::wire::ProfessionalReport;
@@ -260,15 +260,12 @@ impl Engine {
         let plan: Plan = job
             .plan
             .clone()
-            .ok_or_else(|| {
-                EngineError::Store(crate::store::StoreError::Corrupt(
-                    "finished job without a plan".into(),
-                ))
+            .ok_or(EngineError::CorruptJob {
+                part: JobPart::Plan,
+                source: None,
             })
             .and_then(|p| {
-                serde_json::from_value(p).map_err(|e| {
-                    EngineError::Store(crate::store::StoreError::Corrupt(format!("plan: {e}")))
-                })
+                serde_json::from_value(p).map_err(|e| EngineError::corrupt(JobPart::Plan, e))
             })?;
         let data = if job.slots.iter().any(|s| s.status == SlotStatus::Loaded) {
             self.store.source_data(id).await?
@@ -277,11 +274,8 @@ impl Engine {
         };
         // The stored questionnaire is the validated canonical form: it
         // parses, or the job is corrupt.
-        let q = Questionnaire::parse(&job.questionnaire).map_err(|e| {
-            EngineError::Store(crate::store::StoreError::Corrupt(format!(
-                "stored questionnaire: {e}"
-            )))
-        })?;
+        let q = Questionnaire::parse(&job.questionnaire)
+            .map_err(|e| EngineError::corrupt(JobPart::Questionnaire, e))?;
         let report = judged(
             &q,
             &plan,
