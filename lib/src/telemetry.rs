@@ -57,6 +57,23 @@ pub fn init(log: &LogSettings) {
     drop(result);
 }
 
+/// An error followed by its causes, `outer: cause: root`, for a log field:
+/// typed errors keep their causes as `source()`, which `%error` alone would
+/// not show.
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(c) = cause {
+            write!(f, ": {c}")?;
+            cause = c.source();
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +81,15 @@ mod tests {
     fn filter(value: Option<&str>) -> Result<EnvFilter, ConfigError> {
         let value = value.map(str::to_owned);
         filter_from_lookup(&move |k: &str| (k == ENV_RUST_LOG).then(|| value.clone()).flatten())
+    }
+
+    #[test]
+    fn a_chain_shows_every_cause() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("outer")]
+        struct Outer(#[source] std::io::Error);
+        let e = Outer(std::io::Error::other("root cause"));
+        assert_eq!(Chain(&e).to_string(), "outer: root cause");
     }
 
     #[test]

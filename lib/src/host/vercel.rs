@@ -21,6 +21,7 @@ use crate::http::{error_body, handle_only, json_response, App, Background, Endpo
 use crate::service::{Service, ServiceError};
 use crate::settings::{ConfigError, Environment, HostProfile, LogSettings, Settings};
 use crate::store::StoreError;
+use crate::telemetry::Chain;
 
 static SERVICE: OnceCell<Service> = OnceCell::const_new();
 
@@ -46,7 +47,7 @@ pub async fn run(endpoint: Endpoint) -> Result<(), vercel_runtime::Error> {
                 json: true,
                 ..LogSettings::default()
             });
-            tracing::error!(error = %e, "the function's settings are wrong");
+            tracing::error!(error = %Chain(e), "the function's settings are wrong");
         }
     }
     let settings = Arc::new(settings);
@@ -70,7 +71,7 @@ async fn serve(
     let service = match SERVICE.get_or_try_init(|| build(settings)).await {
         Ok(s) => s,
         Err(e) => {
-            tracing::error!(error = %e, "service could not start");
+            tracing::error!(error = %Chain(&e), "service could not start");
             return to_vercel(unavailable(&e));
         }
     };
