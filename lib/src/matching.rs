@@ -687,51 +687,14 @@ pub fn winners(homes: &[ScoredHome]) -> Winners {
 /// `origin`.
 pub fn match_homes(q: &Questionnaire, homes: &[Home], origin: &Location) -> MatchOutcome {
     let need = CareNeed::of(q);
-    let budget = q.location.budget;
-    let band = weekly_band(budget);
     let requested = q.location.max_distance.km();
     let (weights, conditions) = adjusted_weights(q);
-
-    // (home, distance, within budget) for every home passing the hard filters.
-    let eligible: Vec<(&Home, f64, bool)> = homes
-        .iter()
-        .filter(|h| h.serves_older_people != Some(false))
-        .filter(|h| need.met_by(h) && accepts_funding(h, budget))
-        .filter_map(|h| {
-            let d = haversine_km((origin.lat, origin.lon), h.coordinates()?);
-            d.is_finite()
-                .then(|| (h, d, within_budget(relevant_fee(h, &need), band)))
-        })
-        .collect();
-
-    let steps = radius_steps(requested);
-    let max_radius = steps.last().copied().unwrap_or(NOT_IMPORTANT_START_KM);
-    let in_budget: Vec<f64> = eligible.iter().filter(|e| e.2).map(|e| e.1).collect();
-    let mut radius = widen_radius(&in_budget, &steps);
-    let mut relax_budget = false;
-    let mut note = None;
-    let in_budget_count = in_budget.iter().filter(|d| **d <= radius).count();
-    if in_budget_count < TOP_N {
-        let all: Vec<f64> = eligible.iter().map(|e| e.1).collect();
-        let any_over = all.iter().filter(|d| **d <= max_radius).count() > in_budget_count;
-        if any_over {
-            relax_budget = true;
-            radius = widen_radius(&all, &steps);
-            let max = band.and_then(|b| b.max_weekly).unwrap_or_default();
-            let found = match in_budget_count {
-                0 => "No home".to_owned(),
-                n => format!("Only {n} home(s)"),
-            };
-            note = Some(format!(
-                "{found} offering {} within the budget (up to £{max:.0} a week) found within {max_radius:.0} km; homes above the budget are included and score lower on cost.",
-                need.describe()
-            ));
-        }
-    }
+    let eligible = eligible_homes(homes, origin, &need, q.location.budget);
+    let reach = reach(&eligible, requested, &need, q.location.budget);
 
     let mut scored: Vec<ScoredHome> = eligible
         .iter()
-        .filter(|(_, d, ok)| *d <= radius && (*ok || relax_budget))
+        .filter(|(_, d, ok)| *d <= reach.radius && (*ok || reach.relax_budget))
         .map(|(h, d, ok)| {
             let factor_scores = factor_scores(h, q, *d);
             ScoredHome {
@@ -748,21 +711,9 @@ pub fn match_homes(q: &Questionnaire, homes: &[Home], origin: &Location) -> Matc
     scored.sort_by(rank);
     scored.truncate(TOP_N);
 
+    let mut note = reach.note;
     if scored.len() < TOP_N {
-        let why = if scored.is_empty() {
-            format!(
-                "No home offering {} within {max_radius:.0} km of {} in the directory.",
-                need.describe(),
-                origin.label
-            )
-        } else {
-            format!(
-                "Only {} home(s) offering {} within {max_radius:.0} km of {} in the directory.",
-                scored.len(),
-                need.describe(),
-                origin.label
-            )
-        };
+        let why = shortfall(scored.len(), &need, reach.max_radius, origin);
         note = Some(match note {
             Some(n) => format!("{why} {n}"),
             None => why,
@@ -772,12 +723,110 @@ pub fn match_homes(q: &Questionnaire, homes: &[Home], origin: &Location) -> Matc
     MatchOutcome {
         winners: winners(&scored),
         homes: scored,
-        radius_km: radius,
+        radius_km: reach.radius,
         requested_radius_km: requested,
         considered,
         note,
         weights,
         conditions,
+    }
+}
+
+/// A home passing the hard filters: the home, its distance in km and
+/// whether its fee for the care needed is within the budget.
+type Eligible<'h> = (&'h Home, f64, bool);
+
+/// The homes passing the hard filters (serves older people, offers the care
+/// needed, takes the funding, has a position), each with its distance and
+/// budget fit.
+fn eligible_homes<'h>(
+    homes: &'h [Home],
+    origin: &Location,
+    need: &CareNeed,
+    budget: Budget,
+) -> Vec<Eligible<'h>> {
+    let band = weekly_band(budget);
+    homes
+        .iter()
+        .filter(|h| h.serves_older_people != Some(false))
+        .filter(|h| need.met_by(h) && accepts_funding(h, budget))
+        .filter_map(|h| {
+            let d = haversine_km((origin.lat, origin.lon), h.coordinates()?);
+            d.is_finite()
+                .then(|| (h, d, within_budget(relevant_fee(h, need), band)))
+        })
+        .collect()
+}
+
+/// How far the search reaches, and whether homes over the budget come in.
+struct Reach {
+    /// The radius searched, km.
+    radius: f64,
+    /// The widest radius the search may reach, km.
+    max_radius: f64,
+    /// Whether homes over the budget are included.
+    relax_budget: bool,
+    /// Why homes over the budget are included, when they are.
+    note: Option<String>,
+}
+
+/// The radius to search: widened until enough homes within the budget are
+/// in it; when too few are within the widest radius but homes over the
+/// budget are, those are let in too (the radius widened over all homes)
+/// and a note says so.
+fn reach(
+    eligible: &[Eligible<'_>],
+    requested: Option<f64>,
+    need: &CareNeed,
+    budget: Budget,
+) -> Reach {
+    let steps = radius_steps(requested);
+    let max_radius = steps.last().copied().unwrap_or(NOT_IMPORTANT_START_KM);
+    let in_budget: Vec<f64> = eligible.iter().filter(|e| e.2).map(|e| e.1).collect();
+    let mut reach = Reach {
+        radius: widen_radius(&in_budget, &steps),
+        max_radius,
+        relax_budget: false,
+        note: None,
+    };
+    let in_budget_count = in_budget.iter().filter(|d| **d <= reach.radius).count();
+    if in_budget_count < TOP_N {
+        let all: Vec<f64> = eligible.iter().map(|e| e.1).collect();
+        let any_over = all.iter().filter(|d| **d <= max_radius).count() > in_budget_count;
+        if any_over {
+            reach.relax_budget = true;
+            reach.radius = widen_radius(&all, &steps);
+            let max = weekly_band(budget)
+                .and_then(|b| b.max_weekly)
+                .unwrap_or_default();
+            let found = match in_budget_count {
+                0 => "No home".to_owned(),
+                n => format!("Only {n} home(s)"),
+            };
+            reach.note = Some(format!(
+                "{found} offering {} within the budget (up to £{max:.0} a week) found within {max_radius:.0} km; homes above the budget are included and score lower on cost.",
+                need.describe()
+            ));
+        }
+    }
+    reach
+}
+
+/// Why fewer than [`TOP_N`] homes were chosen: `found` of them within
+/// `max_radius` of the origin.
+fn shortfall(found: usize, need: &CareNeed, max_radius: f64, origin: &Location) -> String {
+    if found == 0 {
+        format!(
+            "No home offering {} within {max_radius:.0} km of {} in the directory.",
+            need.describe(),
+            origin.label
+        )
+    } else {
+        format!(
+            "Only {found} home(s) offering {} within {max_radius:.0} km of {} in the directory.",
+            need.describe(),
+            origin.label
+        )
     }
 }
 

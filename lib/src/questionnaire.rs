@@ -487,89 +487,14 @@ impl Questionnaire {
             MAX_DESCRIPTION_CHARS,
         );
 
-        let contact = p.section(root, S1).map(|s| Contact {
-            names: p.req_string(s, S1, "q1_names").unwrap_or_default(),
-            email: p.email(s, &join(S1, "q2_email")),
-            phone: p.opt_string(s, &join(S1, "q3_phone"), "q3_phone", MAX_TEXT_CHARS),
-            emergency_contact: p.opt_string(
-                s,
-                &join(S1, "q4_emergency_contact"),
-                "q4_emergency_contact",
-                MAX_TEXT_CHARS,
-            ),
-        });
-
-        let location = p.section(root, S2).and_then(|s| {
-            let postcode = p.opt_string(s, &join(S2, "q4_postcode"), "q4_postcode", MAX_TEXT_CHARS);
-            let city = p.req_string(s, S2, "q5_preferred_city");
-            let distance = p.one::<MaxDistance>(s, S2, "q6_max_distance");
-            let budget = p.one::<Budget>(s, S2, "q7_budget");
-            Some(LocationBudget {
-                postcode,
-                preferred_city: city?,
-                max_distance: distance?,
-                budget: budget?,
-            })
-        });
-
-        let medical = p.section(root, S3).and_then(|s| {
-            let care_types = p.list::<CareType>(s, S3, "q8_care_types", false);
-            let conditions = p.list::<MedicalCondition>(s, S3, "q9_medical_conditions", false);
-            let mobility = p.one::<Mobility>(s, S3, "q10_mobility_level");
-            let medication = p.one::<Medication>(s, S3, "q11_medication_management");
-            // Current form: q12_age_range. Legacy form: q12_special_equipment
-            // and q13_age_range.
-            let age_key = if s.contains_key("q12_age_range") || !s.contains_key("q13_age_range") {
-                "q12_age_range"
-            } else {
-                "q13_age_range"
-            };
-            let age = p.one::<AgeRange>(s, S3, age_key);
-            let special_equipment = p.free_list(s, S3, "q12_special_equipment");
-            Some(MedicalNeeds {
-                care_types: care_types?,
-                conditions: conditions?,
-                mobility: mobility?,
-                medication: medication?,
-                age_range: age?,
-                special_equipment,
-            })
-        });
-
-        // q16 may sit in section 5 instead (the original validator accepted
-        // both places); section 4 wins when both have it.
-        let s5 = root.get(S5).and_then(Value::as_object);
-        let safety = p.section(root, S4).and_then(|s| {
-            let falls = p.one_named::<FallHistory>(s, S4, "q13_fall_history");
-            let allergies = p.list_named::<Allergy>(s, S4, "q14_allergies", true);
-            let dietary = p.list_named::<Diet>(s, S4, "q15_dietary_requirements", true);
-            let q16 = "q16_social_personality";
-            let social = match s5 {
-                Some(s5) if Parser::lookup(s, q16).is_none() && s5.contains_key(q16) => {
-                    p.one::<Social>(s5, S5, q16)
-                }
-                _ => p.one_named::<Social>(s, S4, q16),
-            };
-            Some(SafetyNeeds {
-                fall_history: falls?,
-                allergies: allergies?,
-                dietary: dietary?,
-                social: social?,
-            })
-        });
-
+        let contact = p.contact(root);
+        let location = p.location(root);
+        let medical = p.medical(root);
+        let safety = p.safety(root);
         let timeline = p
             .section(root, S5)
             .and_then(|s| p.one_named::<Timeline>(s, S5, "q17_placement_timeline"));
-
-        let priorities = match root.get(S6) {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(s)) => p.priorities(s),
-            Some(_) => {
-                p.error(S6, "must be an object");
-                None
-            }
-        };
+        let priorities = p.priority_section(root);
 
         match (contact, location, medical, safety, timeline) {
             (Some(contact), Some(location), Some(medical), Some(safety), Some(timeline))
@@ -601,65 +526,14 @@ impl Questionnaire {
     /// questionnaire except for those left-out fields, so a resumed job
     /// matches the very same way.
     pub fn to_stored_json(&self) -> Value {
-        let names = match patient_name(&self.contact.names) {
-            // A bare name is read back as the patient's; one with a
-            // separator needs the label (it is then short enough for it:
-            // it came out of a labelled q1 under the length cap).
-            Some(name) if name.contains([':', ';']) => format!("Patient: {name}"),
-            Some(name) => name,
-            // Still non-empty (q1 is required) and still names nobody.
-            None => "Patient:".to_owned(),
-        };
-        let strs = |v: &[&'static str]| Value::from(v.to_vec());
-        let m = &self.medical;
-        let mut s2 = Map::new();
-        if let Some(pc) = &self.location.postcode {
-            s2.insert("q4_postcode".into(), pc.clone().into());
-        }
-        s2.insert(
-            "q5_preferred_city".into(),
-            self.location.preferred_city.clone().into(),
-        );
-        s2.insert(
-            "q6_max_distance".into(),
-            self.location.max_distance.as_str().into(),
-        );
-        s2.insert("q7_budget".into(), self.location.budget.as_str().into());
-        let mut s3 = Map::new();
-        s3.insert(
-            "q8_care_types".into(),
-            strs(&m.care_types.iter().map(|c| c.as_str()).collect::<Vec<_>>()),
-        );
-        s3.insert(
-            "q9_medical_conditions".into(),
-            strs(&m.conditions.iter().map(|c| c.as_str()).collect::<Vec<_>>()),
-        );
-        s3.insert("q10_mobility_level".into(), m.mobility.as_str().into());
-        s3.insert(
-            "q11_medication_management".into(),
-            m.medication.as_str().into(),
-        );
-        s3.insert("q12_age_range".into(), m.age_range.as_str().into());
-        if !m.special_equipment.is_empty() {
-            s3.insert(
-                "q12_special_equipment".into(),
-                m.special_equipment.clone().into(),
-            );
-        }
-        let f = &self.safety;
         let mut root = Map::new();
-        root.insert(S1.into(), serde_json::json!({ "q1_names": names }));
-        root.insert(S2.into(), Value::Object(s2));
-        root.insert(S3.into(), Value::Object(s3));
         root.insert(
-            S4.into(),
-            serde_json::json!({
-                "q13_fall_history": f.fall_history.as_str(),
-                "q14_allergies": f.allergies.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
-                "q15_dietary_requirements": f.dietary.iter().map(|d| d.as_str()).collect::<Vec<_>>(),
-                "q16_social_personality": f.social.as_str(),
-            }),
+            S1.into(),
+            serde_json::json!({ "q1_names": stored_names(&self.contact.names) }),
         );
+        root.insert(S2.into(), Value::Object(stored_location(&self.location)));
+        root.insert(S3.into(), Value::Object(stored_medical(&self.medical)));
+        root.insert(S4.into(), stored_safety(&self.safety));
         root.insert(
             S5.into(),
             serde_json::json!({ "q17_placement_timeline": self.timeline.as_str() }),
@@ -702,6 +576,69 @@ impl Questionnaire {
     pub fn is_urgent(&self) -> bool {
         self.timeline == Timeline::Urgent2Weeks
     }
+}
+
+/// The stored q1: the patient's name alone, labelled when it needs to be.
+fn stored_names(names: &str) -> String {
+    match patient_name(names) {
+        // A bare name is read back as the patient's; one with a
+        // separator needs the label (it is then short enough for it:
+        // it came out of a labelled q1 under the length cap).
+        Some(name) if name.contains([':', ';']) => format!("Patient: {name}"),
+        Some(name) => name,
+        // Still non-empty (q1 is required) and still names nobody.
+        None => "Patient:".to_owned(),
+    }
+}
+
+/// The stored section 2; the postcode only when given.
+fn stored_location(l: &LocationBudget) -> Map<String, Value> {
+    let mut s2 = Map::new();
+    if let Some(pc) = &l.postcode {
+        s2.insert("q4_postcode".into(), pc.clone().into());
+    }
+    s2.insert("q5_preferred_city".into(), l.preferred_city.clone().into());
+    s2.insert("q6_max_distance".into(), l.max_distance.as_str().into());
+    s2.insert("q7_budget".into(), l.budget.as_str().into());
+    s2
+}
+
+/// The stored section 3, in the current numbering (`q12_age_range`); the
+/// legacy equipment list only when it has items.
+fn stored_medical(m: &MedicalNeeds) -> Map<String, Value> {
+    let strs = |v: &[&'static str]| Value::from(v.to_vec());
+    let mut s3 = Map::new();
+    s3.insert(
+        "q8_care_types".into(),
+        strs(&m.care_types.iter().map(|c| c.as_str()).collect::<Vec<_>>()),
+    );
+    s3.insert(
+        "q9_medical_conditions".into(),
+        strs(&m.conditions.iter().map(|c| c.as_str()).collect::<Vec<_>>()),
+    );
+    s3.insert("q10_mobility_level".into(), m.mobility.as_str().into());
+    s3.insert(
+        "q11_medication_management".into(),
+        m.medication.as_str().into(),
+    );
+    s3.insert("q12_age_range".into(), m.age_range.as_str().into());
+    if !m.special_equipment.is_empty() {
+        s3.insert(
+            "q12_special_equipment".into(),
+            m.special_equipment.clone().into(),
+        );
+    }
+    s3
+}
+
+/// The stored section 4, with q16 in it wherever it was given.
+fn stored_safety(f: &SafetyNeeds) -> Value {
+    serde_json::json!({
+        "q13_fall_history": f.fall_history.as_str(),
+        "q14_allergies": f.allergies.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+        "q15_dietary_requirements": f.dietary.iter().map(|d| d.as_str()).collect::<Vec<_>>(),
+        "q16_social_personality": f.social.as_str(),
+    })
 }
 
 /// `Contact: A; Patient: B` → `B`. An unlabelled single name is taken as is.
@@ -968,48 +905,72 @@ impl Parser {
         allow_empty: bool,
     ) -> Option<Vec<T>> {
         let path = join(section, key);
-        let items = match obj.get(key) {
+        let items = self.list_array::<T>(obj.get(key), &path)?;
+        if items.is_empty() && allow_empty {
+            return Some(Vec::new());
+        }
+        if !self.list_length_fits::<T>(items.len(), &path) {
+            return None;
+        }
+        self.distinct_answers(items, &path)
+    }
+
+    /// The array a list answer must be, or `None` with the error recorded.
+    fn list_array<'v, T: Answer>(
+        &mut self,
+        value: Option<&'v Value>,
+        path: &str,
+    ) -> Option<&'v [Value]> {
+        match value {
             None | Some(Value::Null) => {
                 self.error(
-                    &path,
+                    path,
                     format!("is required: a list of one or more of: {}", T::expected()),
                 );
-                return None;
+                None
             }
-            Some(Value::Array(items)) => items,
+            Some(Value::Array(items)) => Some(items),
             // A lone string is a type error like any other (the original
             // validator refused it too): guessing a one-item list would
             // hide a client bug.
             Some(other) => {
                 self.error(
-                    &path,
+                    path,
                     format!("must be a list of strings, not {}", type_name(other)),
                 );
-                return None;
+                None
             }
-        };
-        if items.is_empty() && allow_empty {
-            return Some(Vec::new());
         }
-        if items.is_empty() {
+    }
+
+    /// Whether a list of `len` items is neither empty nor longer than the
+    /// allowed values; when not, the one error for the whole list is recorded.
+    fn list_length_fits<T: Answer>(&mut self, len: usize, path: &str) -> bool {
+        if len == 0 {
             self.error(
-                &path,
+                path,
                 format!("must contain at least one of: {}", T::expected()),
             );
-            return None;
+            return false;
         }
-        if items.len() > T::ALL.len() {
+        if len > T::ALL.len() {
             self.error(
-                &path,
+                path,
                 format!(
                     "has {} items; at most {}, each of these at most once: {}",
-                    items.len(),
+                    len,
                     T::ALL.len(),
                     T::expected()
                 ),
             );
-            return None;
+            return false;
         }
+        true
+    }
+
+    /// The list's items as answers, each at most once; `None` when any item
+    /// is refused (every item's error is recorded).
+    fn distinct_answers<T: Answer>(&mut self, items: &[Value], path: &str) -> Option<Vec<T>> {
         let before = self.errors.len();
         let mut out = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
@@ -1090,6 +1051,100 @@ impl Parser {
         }
     }
 
+    /// Section 1: the names, and how to reach the family.
+    fn contact(&mut self, root: &Map<String, Value>) -> Option<Contact> {
+        self.section(root, S1).map(|s| Contact {
+            names: self.req_string(s, S1, "q1_names").unwrap_or_default(),
+            email: self.email(s, &join(S1, "q2_email")),
+            phone: self.opt_string(s, &join(S1, "q3_phone"), "q3_phone", MAX_TEXT_CHARS),
+            emergency_contact: self.opt_string(
+                s,
+                &join(S1, "q4_emergency_contact"),
+                "q4_emergency_contact",
+                MAX_TEXT_CHARS,
+            ),
+        })
+    }
+
+    /// Section 2: where, how far and at what budget. Every field is read
+    /// before any is required, so all their errors are reported at once.
+    fn location(&mut self, root: &Map<String, Value>) -> Option<LocationBudget> {
+        let s = self.section(root, S2)?;
+        let postcode = self.opt_string(s, &join(S2, "q4_postcode"), "q4_postcode", MAX_TEXT_CHARS);
+        let city = self.req_string(s, S2, "q5_preferred_city");
+        let distance = self.one::<MaxDistance>(s, S2, "q6_max_distance");
+        let budget = self.one::<Budget>(s, S2, "q7_budget");
+        Some(LocationBudget {
+            postcode,
+            preferred_city: city?,
+            max_distance: distance?,
+            budget: budget?,
+        })
+    }
+
+    /// Section 3: the care and medical needs, in the current or the legacy
+    /// numbering.
+    fn medical(&mut self, root: &Map<String, Value>) -> Option<MedicalNeeds> {
+        let s = self.section(root, S3)?;
+        let care_types = self.list::<CareType>(s, S3, "q8_care_types", false);
+        let conditions = self.list::<MedicalCondition>(s, S3, "q9_medical_conditions", false);
+        let mobility = self.one::<Mobility>(s, S3, "q10_mobility_level");
+        let medication = self.one::<Medication>(s, S3, "q11_medication_management");
+        // Current form: q12_age_range. Legacy form: q12_special_equipment
+        // and q13_age_range.
+        let age_key = if s.contains_key("q12_age_range") || !s.contains_key("q13_age_range") {
+            "q12_age_range"
+        } else {
+            "q13_age_range"
+        };
+        let age = self.one::<AgeRange>(s, S3, age_key);
+        let special_equipment = self.free_list(s, S3, "q12_special_equipment");
+        Some(MedicalNeeds {
+            care_types: care_types?,
+            conditions: conditions?,
+            mobility: mobility?,
+            medication: medication?,
+            age_range: age?,
+            special_equipment,
+        })
+    }
+
+    /// Section 4: falls, allergies, diet and the social personality.
+    fn safety(&mut self, root: &Map<String, Value>) -> Option<SafetyNeeds> {
+        // q16 may sit in section 5 instead (the original validator accepted
+        // both places); section 4 wins when both have it.
+        let s5 = root.get(S5).and_then(Value::as_object);
+        let s = self.section(root, S4)?;
+        let falls = self.one_named::<FallHistory>(s, S4, "q13_fall_history");
+        let allergies = self.list_named::<Allergy>(s, S4, "q14_allergies", true);
+        let dietary = self.list_named::<Diet>(s, S4, "q15_dietary_requirements", true);
+        let q16 = "q16_social_personality";
+        let social = match s5 {
+            Some(s5) if Parser::lookup(s, q16).is_none() && s5.contains_key(q16) => {
+                self.one::<Social>(s5, S5, q16)
+            }
+            _ => self.one_named::<Social>(s, S4, q16),
+        };
+        Some(SafetyNeeds {
+            fall_history: falls?,
+            allergies: allergies?,
+            dietary: dietary?,
+            social: social?,
+        })
+    }
+
+    /// Section 6, which may be left out or null.
+    fn priority_section(&mut self, root: &Map<String, Value>) -> Option<PriorityRanking> {
+        match root.get(S6) {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(s)) => self.priorities(s),
+            Some(_) => {
+                self.error(S6, "must be an object");
+                None
+            }
+        }
+    }
+
     fn priorities(&mut self, section: &Map<String, Value>) -> Option<PriorityRanking> {
         let key = "q18_priority_ranking";
         let path = join(S6, key);
@@ -1107,13 +1162,26 @@ impl Parser {
         // Each priority at most once: `list` refuses repeats.
         let order = self.list::<Priority>(ranking, &path, "priority_order", false);
         let weights_path = format!("{path}.priority_weights");
-        let weights = match ranking.get("priority_weights") {
+        let weights = self.priority_weights(ranking, &weights_path);
+        let order = order?;
+        let weights = self.weights_for(&order, weights, &weights_path)?;
+        Some(PriorityRanking { order, weights })
+    }
+
+    /// q18's `priority_weights`: whole numbers from 0 to 100, at most one per
+    /// priority; `None` when left out or refused (the error is recorded).
+    fn priority_weights(
+        &mut self,
+        ranking: &Map<String, Value>,
+        weights_path: &str,
+    ) -> Option<Vec<u32>> {
+        match ranking.get("priority_weights") {
             None | Some(Value::Null) => None,
             // One weight per priority: a longer list is one error, not one
             // per item (see `list`).
             Some(Value::Array(items)) if items.len() > Priority::ALL.len() => {
                 self.error(
-                    &weights_path,
+                    weights_path,
                     format!(
                         "has {} weights; at most {}, one per priority",
                         items.len(),
@@ -1137,34 +1205,42 @@ impl Parser {
             }
             Some(other) => {
                 self.error(
-                    &weights_path,
+                    weights_path,
                     format!("must be a list of numbers, not {}", type_name(other)),
                 );
                 None
             }
-        };
-        let order = order?;
-        let weights = match weights {
+        }
+    }
+
+    /// The weights for a valid priority order: the ones given when they fit
+    /// it, else the rank weights.
+    fn weights_for(
+        &mut self,
+        order: &[Priority],
+        weights: Option<Vec<u32>>,
+        weights_path: &str,
+    ) -> Option<Vec<u32>> {
+        match weights {
             Some(w) if w.len() != order.len() => {
                 self.error(
-                    &weights_path,
+                    weights_path,
                     format!(
                         "must have one weight per priority ({} expected, {} given)",
                         order.len(),
                         w.len()
                     ),
                 );
-                return None;
+                None
             }
             Some(w) if w.iter().all(|w| *w == 0) => {
-                self.error(&weights_path, "at least one weight must be above 0");
-                return None;
+                self.error(weights_path, "at least one weight must be above 0");
+                None
             }
-            Some(w) => w,
+            Some(w) => Some(w),
             // A fifth priority (the order may name all five) gets no weight.
-            None => [40, 30, 20, 10, 0].into_iter().take(order.len()).collect(),
-        };
-        Some(PriorityRanking { order, weights })
+            None => Some([40, 30, 20, 10, 0].into_iter().take(order.len()).collect()),
+        }
     }
 }
 

@@ -350,20 +350,39 @@ impl Directory {
 /// Reads an export from bytes. Only structural problems are errors; rows
 /// that cannot be used are skipped and counted.
 fn parse_export(bytes: &[u8], path: &Path) -> Result<(Vec<Home>, ImportReport), DirectoryError> {
-    let not_export = |reason: String| DirectoryError::NotCareHomesExport {
-        path: path.to_owned(),
-        reason,
-    };
     // Tolerate a UTF-8 byte order mark from spreadsheet tools.
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
         .from_reader(bytes);
+    let (width, columns) = export_columns(&mut reader, path)?;
+    let mut import = Import::default();
+    for (index, record) in reader.records().enumerate() {
+        // Line 1 is the header; quoted cells may span lines, so this is the
+        // record number as a spreadsheet shows it.
+        let row = index + 2;
+        match record {
+            Ok(record) => import.record(row, &record, width, &columns),
+            Err(e) => import.skip(format!("row {row}: unreadable ({e})")),
+        }
+    }
+    Ok(import.finish())
+}
+
+/// The header's width and each column's index by lower-case name; an error
+/// when the header is unreadable or lacks a required column.
+fn export_columns<R: std::io::Read>(
+    reader: &mut csv::Reader<R>,
+    path: &Path,
+) -> Result<(usize, HashMap<String, usize>), DirectoryError> {
+    let not_export = |reason: String| DirectoryError::NotCareHomesExport {
+        path: path.to_owned(),
+        reason,
+    };
     let headers = reader
         .headers()
-        .map_err(|e| not_export(format!("unreadable header ({e})")))?
-        .clone();
+        .map_err(|e| not_export(format!("unreadable header ({e})")))?;
     let columns: HashMap<String, usize> = headers
         .iter()
         .enumerate()
@@ -380,61 +399,66 @@ fn parse_export(bytes: &[u8], path: &Path) -> Result<(Vec<Home>, ImportReport), 
             missing.join(", ")
         )));
     }
+    Ok((headers.len(), columns))
+}
 
-    let mut report = ImportReport::default();
-    let mut homes = Vec::new();
-    let mut seen = HashSet::new();
-    let skip = |report: &mut ImportReport, reason: String| {
-        report.skipped += 1;
-        if report.reasons.len() < MAX_REASONS {
-            report.reasons.push(reason);
-        }
-    };
-    for (index, record) in reader.records().enumerate() {
-        // Line 1 is the header; quoted cells may span lines, so this is the
-        // record number as a spreadsheet shows it.
-        let row = index + 2;
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                skip(&mut report, format!("row {row}: unreadable ({e})"));
-                continue;
-            }
-        };
-        if record.iter().all(str::is_empty) {
-            continue;
-        }
-        if record.len() != headers.len() {
-            skip(
-                &mut report,
-                format!(
-                    "row {row}: {} fields, expected {}",
-                    record.len(),
-                    headers.len()
-                ),
-            );
-            continue;
-        }
-        let row_view = Row {
-            record: &record,
-            columns: &columns,
-        };
-        match row_view.home() {
-            Ok(home) => {
-                if !seen.insert(home.id.clone()) {
-                    skip(&mut report, format!("row {row}: duplicate id {}", home.id));
-                    continue;
-                }
-                if home.coordinates().is_none() {
-                    report.without_coordinates += 1;
-                }
-                homes.push(home);
-            }
-            Err(reason) => skip(&mut report, format!("row {row}: {reason}")),
+/// An export's homes as its records are read, and what was skipped.
+#[derive(Default)]
+struct Import {
+    homes: Vec<Home>,
+    /// The ids taken so far: a repeated id is skipped.
+    seen: HashSet<String>,
+    report: ImportReport,
+}
+
+impl Import {
+    /// Counts a skipped row, keeping the first [`MAX_REASONS`] reasons.
+    fn skip(&mut self, reason: String) {
+        self.report.skipped += 1;
+        if self.report.reasons.len() < MAX_REASONS {
+            self.report.reasons.push(reason);
         }
     }
-    report.loaded = homes.len();
-    Ok((homes, report))
+
+    /// Takes the home of spreadsheet row `row`, or skips the row saying why;
+    /// a blank row is neither.
+    fn record(
+        &mut self,
+        row: usize,
+        record: &csv::StringRecord,
+        width: usize,
+        columns: &HashMap<String, usize>,
+    ) {
+        if record.iter().all(str::is_empty) {
+            return;
+        }
+        if record.len() != width {
+            self.skip(format!(
+                "row {row}: {} fields, expected {width}",
+                record.len()
+            ));
+            return;
+        }
+        match (Row { record, columns }).home() {
+            Ok(home) => {
+                if !self.seen.insert(home.id.clone()) {
+                    self.skip(format!("row {row}: duplicate id {}", home.id));
+                    return;
+                }
+                if home.coordinates().is_none() {
+                    self.report.without_coordinates += 1;
+                }
+                self.homes.push(home);
+            }
+            Err(reason) => self.skip(format!("row {row}: {reason}")),
+        }
+    }
+
+    /// The homes taken and the report, with the count loaded.
+    fn finish(mut self) -> (Vec<Home>, ImportReport) {
+        self.report.loaded = self.homes.len();
+        (self.homes, self.report)
+    }
 }
 
 /// One record with access by column name.
@@ -474,6 +498,47 @@ impl Row<'_> {
     fn home(&self) -> Result<Home, String> {
         let id = self.string("cqc_location_id").ok_or("no cqc_location_id")?;
         let name = self.string("name").ok_or("no name")?;
+        let (latitude, longitude) = self.position();
+        let building = self.json("building_info");
+        let city = self
+            .string("city")
+            .or_else(|| building_text(building.as_ref(), "provider_city"))
+            .unwrap_or_default();
+        let last_inspection = self.text("cqc_last_inspection_date").and_then(parse_date);
+        Ok(Home {
+            id,
+            name,
+            address: building_address(building.as_ref()),
+            city,
+            postcode: self.string("postcode").map(|p| p.to_ascii_uppercase()),
+            local_authority: self.string("local_authority"),
+            latitude,
+            longitude,
+            care: self.care(),
+            beds: self
+                .number("beds_total")
+                .filter(|b| *b >= 0.0 && *b < 100_000.0)
+                .map(|b| b.round() as u32),
+            ratings: self.ratings(),
+            last_inspection,
+            fees: self.fees(),
+            accepts_local_authority: self.flag("accepts_local_authority"),
+            accepts_self_funding: self.flag("accepts_self_funding"),
+            website: self.string("website"),
+            provider: self.string("provider_name"),
+            serves_older_people: self.flag("serves_older_people"),
+            facilities: self.facilities(),
+            cqc_report_url: self.string("cqc_latest_report_url"),
+            telephone: self
+                .string("telephone")
+                .or_else(|| self.string("provider_telephone_number")),
+            email: self.string("email"),
+            dietary_options: self.dietary_options(),
+        })
+    }
+
+    /// Latitude and longitude, each only when in range.
+    fn position(&self) -> (Option<f64>, Option<f64>) {
         let latitude = self
             .number("latitude")
             .filter(|v| (-90.0..=90.0).contains(v));
@@ -481,33 +546,14 @@ impl Row<'_> {
             .number("longitude")
             .filter(|v| (-180.0..=180.0).contains(v));
         // (0, 0) is a placeholder some exports use for "unknown".
-        let (latitude, longitude) = match (latitude, longitude) {
+        match (latitude, longitude) {
             (Some(a), Some(b)) if a == 0.0 && b == 0.0 => (None, None),
             other => other,
-        };
+        }
+    }
 
-        let building = self.json("building_info");
-        let building_text = |key: &str| {
-            building
-                .as_ref()
-                .and_then(|b| b.get(key))
-                .and_then(|v| v.as_str())
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-        };
-        let address = match (
-            building_text("street_address"),
-            building_text("address_line_2"),
-        ) {
-            (Some(a), Some(b)) => Some(format!("{a}, {b}")),
-            (a, b) => a.or(b),
-        };
-        let city = self
-            .string("city")
-            .or_else(|| building_text("provider_city"))
-            .unwrap_or_default();
-
+    /// The care registered, from the flag columns and the CQC service types.
+    fn care(&self) -> CareFlags {
         // The CQC service types say "with nursing" even where the flag columns
         // were never filled in.
         let services: Vec<String> = self
@@ -520,7 +566,7 @@ impl Row<'_> {
                 .iter()
                 .any(|s| s.to_ascii_lowercase().contains(needle))
         };
-        let care = CareFlags {
+        CareFlags {
             residential: self.flag("care_residential").unwrap_or(false)
                 || service_has("without nursing"),
             nursing: self.flag("care_nursing").unwrap_or(false)
@@ -529,69 +575,77 @@ impl Row<'_> {
             dementia: self.flag("care_dementia").unwrap_or(false)
                 || self.flag("serves_dementia_band").unwrap_or(false),
             respite: self.flag("care_respite").unwrap_or(false),
-        };
+        }
+    }
 
-        let last_inspection = self.text("cqc_last_inspection_date").and_then(parse_date);
-        Ok(Home {
-            id,
-            name,
-            address,
-            city,
-            postcode: self.string("postcode").map(|p| p.to_ascii_uppercase()),
-            local_authority: self.string("local_authority"),
-            latitude,
-            longitude,
-            care,
-            beds: self
-                .number("beds_total")
-                .filter(|b| *b >= 0.0 && *b < 100_000.0)
-                .map(|b| b.round() as u32),
-            ratings: CqcRatings {
-                overall: self.rating("cqc_rating_overall"),
-                safe: self.rating("cqc_rating_safe"),
-                effective: self.rating("cqc_rating_effective"),
-                caring: self.rating("cqc_rating_caring"),
-                responsive: self.rating("cqc_rating_responsive"),
-                well_led: self.rating("cqc_rating_well_led"),
-            },
-            last_inspection,
-            fees: Fees {
-                residential_from: self.fee("fee_residential_from"),
-                nursing_from: self.fee("fee_nursing_from"),
-                dementia_from: self.fee("fee_dementia_from"),
-                respite_from: self.fee("fee_respite_from"),
-            },
-            accepts_local_authority: self.flag("accepts_local_authority"),
-            accepts_self_funding: self.flag("accepts_self_funding"),
-            website: self.string("website"),
-            provider: self.string("provider_name"),
-            serves_older_people: self.flag("serves_older_people"),
-            facilities: Facilities {
-                wheelchair_access: self.flag("wheelchair_access"),
-                ensuite_rooms: self.flag("ensuite_rooms"),
-                secure_garden: self.flag("secure_garden"),
-                wifi: self.flag("wifi_available"),
-                parking: self.flag("parking_onsite"),
-            },
-            cqc_report_url: self.string("cqc_latest_report_url"),
-            telephone: self
-                .string("telephone")
-                .or_else(|| self.string("provider_telephone_number")),
-            email: self.string("email"),
-            dietary_options: self
-                .json("dietary_options")
-                .map(|v| {
-                    let mut out = Vec::new();
-                    collect_strings(&v, &mut out);
-                    out
-                })
-                .unwrap_or_default(),
-        })
+    /// The CQC ratings, overall and per key question.
+    fn ratings(&self) -> CqcRatings {
+        CqcRatings {
+            overall: self.rating("cqc_rating_overall"),
+            safe: self.rating("cqc_rating_safe"),
+            effective: self.rating("cqc_rating_effective"),
+            caring: self.rating("cqc_rating_caring"),
+            responsive: self.rating("cqc_rating_responsive"),
+            well_led: self.rating("cqc_rating_well_led"),
+        }
+    }
+
+    /// The weekly fees from which each kind of care is offered.
+    fn fees(&self) -> Fees {
+        Fees {
+            residential_from: self.fee("fee_residential_from"),
+            nursing_from: self.fee("fee_nursing_from"),
+            dementia_from: self.fee("fee_dementia_from"),
+            respite_from: self.fee("fee_respite_from"),
+        }
+    }
+
+    /// The facilities the export records.
+    fn facilities(&self) -> Facilities {
+        Facilities {
+            wheelchair_access: self.flag("wheelchair_access"),
+            ensuite_rooms: self.flag("ensuite_rooms"),
+            secure_garden: self.flag("secure_garden"),
+            wifi: self.flag("wifi_available"),
+            parking: self.flag("parking_onsite"),
+        }
+    }
+
+    /// The dietary options, whatever the JSON cell's layout.
+    fn dietary_options(&self) -> Vec<String> {
+        self.json("dietary_options")
+            .map(|v| {
+                let mut out = Vec::new();
+                collect_strings(&v, &mut out);
+                out
+            })
+            .unwrap_or_default()
     }
 
     /// A weekly fee; zero and negative amounts mean "unknown" in exports.
     fn fee(&self, column: &str) -> Option<f64> {
         self.number(column).filter(|f| *f > 0.0)
+    }
+}
+
+/// A non-empty text field of the `building_info` JSON cell, trimmed.
+fn building_text(building: Option<&serde_json::Value>, key: &str) -> Option<String> {
+    building
+        .and_then(|b| b.get(key))
+        .and_then(|v| v.as_str())
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+/// The street address from `building_info`: its two lines, joined.
+fn building_address(building: Option<&serde_json::Value>) -> Option<String> {
+    match (
+        building_text(building, "street_address"),
+        building_text(building, "address_line_2"),
+    ) {
+        (Some(a), Some(b)) => Some(format!("{a}, {b}")),
+        (a, b) => a.or(b),
     }
 }
 

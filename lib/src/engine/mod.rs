@@ -437,14 +437,7 @@ impl Engine {
         // At the end of the budget, rounds in flight stop starting fetches,
         // save what is in flight and give their jobs back (due at once).
         let stop = self.shutdown.child_token();
-        let _budget_timer = {
-            let stop = stop.clone();
-            let timer = tokio::spawn(async move {
-                tokio::time::sleep(budget).await;
-                stop.cancel();
-            });
-            AbortOnDrop(timer)
-        };
+        let _budget_timer = AbortOnDrop::cancel_after(stop.clone(), budget);
         loop {
             if started.elapsed() >= take_until || self.shutdown.is_cancelled() {
                 report.budget_exhausted = started.elapsed() >= take_until;
@@ -466,37 +459,36 @@ impl Engine {
             if fresh.is_empty() {
                 break;
             }
-            let outcomes: Vec<(JobId, Result<SweepAction>)> = futures::stream::iter(fresh)
-                .map(|id| {
-                    let stop = &stop;
-                    async move { (id, self.sweep_one(id, stop).await) }
-                })
-                .buffer_unordered(self.config.sweep_job_concurrency)
-                .collect()
-                .await;
-            for (id, outcome) in outcomes {
-                report.checked += 1;
-                match outcome {
-                    Ok(action) => action.add_to(&mut report),
-                    Err(e) => {
-                        report.errors += 1;
-                        tracing::warn!(job_id = %id, error = %e, "sweep could not work on a job");
-                    }
+            self.sweep_batch(fresh, &stop, &mut report).await;
+        }
+        report.log_finished();
+        Ok(report)
+    }
+
+    /// Works on a batch of due jobs, a few at a time, and counts what
+    /// became of each in `report`. A job that fails is logged and left for
+    /// the next sweep: one bad job does not stop the others.
+    async fn sweep_batch(
+        &self,
+        batch: Vec<JobId>,
+        stop: &CancellationToken,
+        report: &mut SweepReport,
+    ) {
+        let outcomes: Vec<(JobId, Result<SweepAction>)> = futures::stream::iter(batch)
+            .map(|id| async move { (id, self.sweep_one(id, stop).await) })
+            .buffer_unordered(self.config.sweep_job_concurrency)
+            .collect()
+            .await;
+        for (id, outcome) in outcomes {
+            report.checked += 1;
+            match outcome {
+                Ok(action) => action.add_to(report),
+                Err(e) => {
+                    report.errors += 1;
+                    tracing::warn!(job_id = %id, error = %e, "sweep could not work on a job");
                 }
             }
         }
-        tracing::info!(
-            checked = report.checked,
-            retried = report.retried,
-            succeeded = report.succeeded,
-            completed = report.completed,
-            finalized = report.finalized,
-            resumed = report.resumed,
-            busy = report.busy,
-            errors = report.errors,
-            "sweep finished"
-        );
-        Ok(report)
     }
 
     async fn sweep_one(&self, id: JobId, stop: &CancellationToken) -> Result<SweepAction> {
@@ -940,8 +932,35 @@ impl SweepAction {
     }
 }
 
+impl SweepReport {
+    /// Logs the finished sweep's counts, one line per sweep.
+    fn log_finished(&self) {
+        tracing::info!(
+            checked = self.checked,
+            retried = self.retried,
+            succeeded = self.succeeded,
+            completed = self.completed,
+            finalized = self.finalized,
+            resumed = self.resumed,
+            busy = self.busy,
+            errors = self.errors,
+            "sweep finished"
+        );
+    }
+}
+
 /// Aborts a spawned task when dropped.
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl AbortOnDrop {
+    /// Cancels `token` once `after` has passed, unless dropped before.
+    fn cancel_after(token: CancellationToken, after: Duration) -> Self {
+        AbortOnDrop(tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            token.cancel();
+        }))
+    }
+}
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {

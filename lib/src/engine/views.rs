@@ -242,40 +242,14 @@ impl Engine {
     /// plan and every slot's saved answer.
     pub async fn result(&self, id: JobId) -> Result<ResultView> {
         let job = self.job(id).await?;
-        match job.status {
-            JobStatus::Completed | JobStatus::Partial => {}
-            JobStatus::Failed => {
-                return Err(EngineError::JobFailed(
-                    job.error
-                        .unwrap_or_else(|| "the report could not be built".to_owned()),
-                ))
-            }
-            status => {
-                return Err(EngineError::NotReady {
-                    status,
-                    progress: job.progress,
-                })
-            }
-        }
-        let plan: Plan = job
-            .plan
-            .clone()
-            .ok_or(EngineError::CorruptJob {
-                part: JobPart::Plan,
-                source: None,
-            })
-            .and_then(|p| {
-                serde_json::from_value(p).map_err(|e| EngineError::corrupt(JobPart::Plan, e))
-            })?;
+        has_report(&job)?;
+        let plan = stored_plan(&job)?;
         let data = if job.slots.iter().any(|s| s.status == SlotStatus::Loaded) {
             self.store.source_data(id).await?
         } else {
             Vec::new()
         };
-        // The stored questionnaire is the validated canonical form: it
-        // parses, or the job is corrupt.
-        let q = Questionnaire::parse(&job.questionnaire)
-            .map_err(|e| EngineError::corrupt(JobPart::Questionnaire, e))?;
+        let q = stored_questionnaire(&job)?;
         let report = judged(
             &q,
             &plan,
@@ -310,4 +284,38 @@ impl Engine {
         let job = self.job(id).await?;
         Ok(RetryStatusView::of(&job, &self.policy, self.now()))
     }
+}
+
+/// `Ok` when the job has a report to show: it is `completed` or `partial`.
+/// A failed job says why; one still being built says how far it got.
+fn has_report(job: &Job) -> Result<()> {
+    match job.status {
+        JobStatus::Completed | JobStatus::Partial => Ok(()),
+        JobStatus::Failed => {
+            Err(EngineError::JobFailed(job.error.clone().unwrap_or_else(
+                || "the report could not be built".to_owned(),
+            )))
+        }
+        status => Err(EngineError::NotReady {
+            status,
+            progress: job.progress,
+        }),
+    }
+}
+
+/// The finished job's plan; a job without one, or with one that does not
+/// read back, is corrupt.
+fn stored_plan(job: &Job) -> Result<Plan> {
+    let plan = job.plan.clone().ok_or(EngineError::CorruptJob {
+        part: JobPart::Plan,
+        source: None,
+    })?;
+    serde_json::from_value(plan).map_err(|e| EngineError::corrupt(JobPart::Plan, e))
+}
+
+/// The job's questionnaire. The stored one is the validated canonical form:
+/// it parses, or the job is corrupt.
+fn stored_questionnaire(job: &Job) -> Result<Questionnaire> {
+    Questionnaire::parse(&job.questionnaire)
+        .map_err(|e| EngineError::corrupt(JobPart::Questionnaire, e))
 }

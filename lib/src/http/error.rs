@@ -10,6 +10,7 @@
 //! Client mistakes are 4xx and logged at debug level; server faults are 5xx,
 //! logged once here, and show no internals.
 
+use crate::telemetry::Chain;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -227,7 +228,6 @@ impl From<StoreError> for ApiError {
 impl ApiError {
     /// Status, code, message and details: the one mapping.
     fn parts(&self) -> (StatusCode, ErrorCode, String, Value) {
-        use EngineError as E;
         use ErrorCode as C;
         let msg = self.to_string();
         match self {
@@ -246,7 +246,12 @@ impl ApiError {
                 json!({ "limit_bytes": limit }),
             ),
             Self::IncompleteBody => (StatusCode::BAD_REQUEST, C::IncompleteBody, msg, Value::Null),
-            Self::BodyTimeout => (StatusCode::REQUEST_TIMEOUT, C::BodyTimeout, msg, Value::Null),
+            Self::BodyTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                C::BodyTimeout,
+                msg,
+                Value::Null,
+            ),
             Self::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 C::UnsupportedMediaType,
@@ -289,77 +294,7 @@ impl ApiError {
                 msg,
                 json!({ "retry_after_seconds": retry_after_secs(*retry_after) }),
             ),
-            Self::Engine(e) => match e {
-                E::Invalid(errors) => (
-                    StatusCode::BAD_REQUEST,
-                    C::ValidationFailed,
-                    validation_message(errors),
-                    json!({ "fields": errors.errors }),
-                ),
-                E::NotFound => (
-                    StatusCode::NOT_FOUND,
-                    C::JobNotFound,
-                    "no job with this id (it may have expired)".into(),
-                    Value::Null,
-                ),
-                E::NotReady { status, progress } => (
-                    StatusCode::CONFLICT,
-                    C::NotReady,
-                    format!("the report is not ready yet (status {status}, {progress}%)"),
-                    json!({ "status": status, "progress": progress }),
-                ),
-                E::JobFailed(error) => (
-                    StatusCode::CONFLICT,
-                    C::JobFailed,
-                    "the report could not be built".into(),
-                    json!({ "status": JobStatus::Failed, "error": error }),
-                ),
-                E::RetryNotAllowed(status) => (
-                    StatusCode::CONFLICT,
-                    C::RetryNotAllowed,
-                    e.to_string(),
-                    json!({ "status": status }),
-                ),
-                E::RetryWindowClosed => (
-                    StatusCode::CONFLICT,
-                    C::RetryWindowClosed,
-                    e.to_string(),
-                    Value::Null,
-                ),
-                E::RetryTooSoon { retry_after } => (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    C::RetryTooSoon,
-                    e.to_string(),
-                    json!({ "retry_after_seconds": retry_after_secs(*retry_after) }),
-                ),
-                E::Busy => (StatusCode::CONFLICT, C::JobBusy, e.to_string(), Value::Null),
-                // Names no job: the first request's job id is all it takes
-                // to read that report, and it may be another family's.
-                E::IdempotencyConflict { .. } => (
-                    StatusCode::CONFLICT,
-                    C::IdempotencyKeyReused,
-                    "this Idempotency-Key was already used with a different request body; use a new key".into(),
-                    Value::Null,
-                ),
-                E::Store(StoreError::Full(_)) => (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    C::StoreFull,
-                    "the job store is full and accepts no new data; try again later".into(),
-                    Value::Null,
-                ),
-                E::Store(StoreError::Unavailable(_)) => (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    C::StoreUnavailable,
-                    "the job store is unreachable; try again shortly".into(),
-                    Value::Null,
-                ),
-                _ => (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    C::InternalError,
-                    "internal server error".into(),
-                    Value::Null,
-                ),
-            },
+            Self::Engine(e) => engine_parts(e),
         }
     }
 
@@ -377,7 +312,7 @@ impl ApiError {
     pub fn into_response(self) -> Response<Bytes> {
         let (status, code, message, details) = self.parts();
         if status.is_server_error() {
-            tracing::error!(code = code.as_str(), error = %self, "request failed");
+            tracing::error!(code = code.as_str(), error = %Chain(&self), "request failed");
         } else {
             tracing::debug!(
                 code = code.as_str(),
@@ -432,6 +367,110 @@ impl ApiError {
             );
         }
         response
+    }
+}
+
+/// The status, code, message and details of an engine error: a request the
+/// questionnaire or the job's state refuses (4xx), or the store's fault.
+fn engine_parts(e: &EngineError) -> (StatusCode, ErrorCode, String, Value) {
+    use EngineError as E;
+    use ErrorCode as C;
+    match e {
+        E::Invalid(errors) => invalid_parts(errors),
+        E::NotFound => (
+            StatusCode::NOT_FOUND,
+            C::JobNotFound,
+            "no job with this id (it may have expired)".into(),
+            Value::Null,
+        ),
+        E::NotReady { status, progress } => (
+            StatusCode::CONFLICT,
+            C::NotReady,
+            format!("the report is not ready yet (status {status}, {progress}%)"),
+            json!({ "status": status, "progress": progress }),
+        ),
+        E::JobFailed(error) => (
+            StatusCode::CONFLICT,
+            C::JobFailed,
+            "the report could not be built".into(),
+            json!({ "status": JobStatus::Failed, "error": error }),
+        ),
+        E::RetryNotAllowed(status) => (
+            StatusCode::CONFLICT,
+            C::RetryNotAllowed,
+            e.to_string(),
+            json!({ "status": status }),
+        ),
+        E::RetryWindowClosed => (
+            StatusCode::CONFLICT,
+            C::RetryWindowClosed,
+            e.to_string(),
+            Value::Null,
+        ),
+        E::RetryTooSoon { retry_after } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            C::RetryTooSoon,
+            e.to_string(),
+            json!({ "retry_after_seconds": retry_after_secs(*retry_after) }),
+        ),
+        E::Busy => (StatusCode::CONFLICT, C::JobBusy, e.to_string(), Value::Null),
+        // Names no job: the first request's job id is all it takes
+        // to read that report, and it may be another family's.
+        E::IdempotencyConflict { .. } => (
+            StatusCode::CONFLICT,
+            C::IdempotencyKeyReused,
+            "this Idempotency-Key was already used with a different request body; use a new key"
+                .into(),
+            Value::Null,
+        ),
+        E::Store(e) => store_parts(e),
+        // The job's own records do not decode: the cause is logged, not shown.
+        E::CorruptJob { .. } | E::PlanEncoding(_) => internal_parts(),
+    }
+}
+
+/// The answer to a questionnaire that does not validate: every problem, by
+/// field.
+fn invalid_parts(
+    errors: &crate::questionnaire::ValidationErrors,
+) -> (StatusCode, ErrorCode, String, Value) {
+    (
+        StatusCode::BAD_REQUEST,
+        ErrorCode::ValidationFailed,
+        validation_message(errors),
+        json!({ "fields": errors.errors }),
+    )
+}
+
+/// The answer to a server fault whose cause is not the client's to see.
+fn internal_parts() -> (StatusCode, ErrorCode, String, Value) {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::InternalError,
+        "internal server error".into(),
+        Value::Null,
+    )
+}
+
+/// The status, code, message and details of a store fault: full and
+/// unreachable are named (the client may try again later); any other is an
+/// internal error that shows no cause.
+fn store_parts(e: &StoreError) -> (StatusCode, ErrorCode, String, Value) {
+    use ErrorCode as C;
+    match e {
+        StoreError::Full(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            C::StoreFull,
+            "the job store is full and accepts no new data; try again later".into(),
+            Value::Null,
+        ),
+        StoreError::Unavailable(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            C::StoreUnavailable,
+            "the job store is unreachable; try again shortly".into(),
+            Value::Null,
+        ),
+        _ => internal_parts(),
     }
 }
 

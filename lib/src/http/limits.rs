@@ -310,6 +310,42 @@ pub(crate) fn secs_up(d: Duration) -> u64 {
 pub async fn check(app: &App, req: &Request<Bytes>, action: Action) -> Result<Allowance, ApiError> {
     let config = &app.config.limits;
     let client = client_key(client_ip(req, config.client_ip));
+    let windows = windows(config, action, &client);
+    let store = app.engine.store();
+    let (Some(limits), false) = (store.limits(), windows.is_empty()) else {
+        return Ok(Allowance {
+            headers: Vec::new(),
+            client,
+        });
+    };
+    let now = app.engine.now();
+    let now_ms = to_ms(now);
+    let plain: Vec<Window> = windows.iter().map(|(w, _)| w.clone()).collect();
+    match limits.hit(&plain, now).await? {
+        HitOutcome::Allowed(counts) => Ok(Allowance {
+            headers: tightest_headers(&plain, &counts, now_ms),
+            client,
+        }),
+        HitOutcome::Refused { index, count } => {
+            let (w, scope) = windows
+                .get(index)
+                .cloned()
+                .ok_or_else(|| StoreError::Corrupt("rate limit window index".into()))?;
+            let wait = retry_after(count, w.limit, now_ms, window_ms(&w));
+            tracing::info!(action = action.name(), scope, "rate limited");
+            Err(ApiError::RateLimited {
+                scope,
+                limit: w.limit,
+                window: w.window,
+                retry_after: wait.max(Duration::from_secs(1)),
+            })
+        }
+    }
+}
+
+/// The windows `action` counts against, each with its scope (`client` or
+/// `overall`); a window that is off is left out.
+fn windows(config: &LimitsConfig, action: Action, client: &str) -> Vec<(Window, &'static str)> {
     let (per_client, overall) = match action {
         Action::Start => (config.start_per_client, config.start_overall),
         Action::Retry => (config.retry_per_client, config.retry_overall),
@@ -335,56 +371,40 @@ pub async fn check(app: &App, req: &Request<Bytes>, action: Action) -> Result<Al
             "overall",
         ));
     }
-    let store = app.engine.store();
-    let (Some(limits), false) = (store.limits(), windows.is_empty()) else {
-        return Ok(Allowance {
-            headers: Vec::new(),
-            client,
-        });
-    };
-    let now = app.engine.now();
-    let now_ms = to_ms(now);
-    let plain: Vec<Window> = windows.iter().map(|(w, _)| w.clone()).collect();
-    let wms = |w: &Window| crate::store::limits::window_ms(w.window);
-    match limits.hit(&plain, now).await? {
-        HitOutcome::Allowed(counts) => {
-            // Report the window with the fewest hits left.
-            let tightest = plain
-                .iter()
-                .zip(&counts)
-                .min_by_key(|(w, c)| remaining(**c, w.limit, now_ms, wms(w)));
-            let headers = match tightest {
-                Some((w, c)) => {
-                    let left = remaining(*c, w.limit, now_ms, wms(w));
-                    let full = WindowCount {
-                        current: c.current + left,
-                        previous: c.previous,
-                    };
-                    rate_headers(
-                        w.limit,
-                        w.window,
-                        left,
-                        retry_after(full, w.limit, now_ms, wms(w)).max(Duration::from_secs(0)),
-                    )
-                }
-                None => Vec::new(),
+    windows
+}
+
+/// A window's length in milliseconds, as the store counts it.
+fn window_ms(w: &Window) -> i64 {
+    crate::store::limits::window_ms(w.window)
+}
+
+/// The `RateLimit-*` headers of the window with the fewest hits left once a
+/// hit was allowed; none when there is no window.
+fn tightest_headers(
+    windows: &[Window],
+    counts: &[WindowCount],
+    now_ms: i64,
+) -> Vec<(&'static str, HeaderValue)> {
+    let tightest = windows
+        .iter()
+        .zip(counts)
+        .min_by_key(|(w, c)| remaining(**c, w.limit, now_ms, window_ms(w)));
+    match tightest {
+        Some((w, c)) => {
+            let left = remaining(*c, w.limit, now_ms, window_ms(w));
+            let full = WindowCount {
+                current: c.current + left,
+                previous: c.previous,
             };
-            Ok(Allowance { headers, client })
+            rate_headers(
+                w.limit,
+                w.window,
+                left,
+                retry_after(full, w.limit, now_ms, window_ms(w)).max(Duration::from_secs(0)),
+            )
         }
-        HitOutcome::Refused { index, count } => {
-            let (w, scope) = windows
-                .get(index)
-                .cloned()
-                .ok_or_else(|| StoreError::Corrupt("rate limit window index".into()))?;
-            let wait = retry_after(count, w.limit, now_ms, wms(&w));
-            tracing::info!(action = action.name(), scope, "rate limited");
-            Err(ApiError::RateLimited {
-                scope,
-                limit: w.limit,
-                window: w.window,
-                retry_after: wait.max(Duration::from_secs(1)),
-            })
-        }
+        None => Vec::new(),
     }
 }
 

@@ -312,28 +312,8 @@ fn route(
         if only.is_some_and(|o| o != r.endpoint) {
             continue;
         }
-        let segment = match r.path.strip_suffix("{job_id}") {
-            Some(prefix) => match path.strip_prefix(prefix) {
-                // The literal `[job_id]` is the route's own file name: a
-                // platform that hands the function its destination path
-                // passes the id in the query.
-                Some(seg) if !seg.is_empty() && !seg.contains('/') => {
-                    let seg = percent_decode(seg);
-                    if seg.starts_with('[') && seg.ends_with(']') {
-                        query_param(req.uri().query(), "job_id")
-                    } else {
-                        Some(seg)
-                    }
-                }
-                // `/api/professional-report` itself is not the erasure
-                // route without an id segment.
-                _ if path == prefix.trim_end_matches('/') && r.endpoint != Endpoint::Delete => {
-                    query_param(req.uri().query(), "job_id")
-                }
-                _ => continue,
-            },
-            None if r.path == path => None,
-            None => continue,
+        let Some(segment) = route_segment(r, path, req.uri().query()) else {
+            continue;
         };
         if r.method != req.method() {
             // `/api/professional-report/<anything>` is the erasure route
@@ -357,6 +337,33 @@ fn route(
         Some(allow) => ApiError::MethodNotAllowed { allow },
         None => ApiError::RouteNotFound,
     })
+}
+
+/// Whether `path` is `r`'s path: `None` when not, else the raw `{job_id}`
+/// segment it carries (`Some(None)` when the route has none or none is given).
+fn route_segment(r: &Route, path: &str, query: Option<&str>) -> Option<Option<String>> {
+    let Some(prefix) = r.path.strip_suffix("{job_id}") else {
+        return (r.path == path).then_some(None);
+    };
+    match path.strip_prefix(prefix) {
+        // The literal `[job_id]` is the route's own file name: a
+        // platform that hands the function its destination path
+        // passes the id in the query.
+        Some(seg) if !seg.is_empty() && !seg.contains('/') => {
+            let seg = percent_decode(seg);
+            if seg.starts_with('[') && seg.ends_with(']') {
+                Some(query_param(query, "job_id"))
+            } else {
+                Some(Some(seg))
+            }
+        }
+        // `/api/professional-report` itself is not the erasure
+        // route without an id segment.
+        _ if path == prefix.trim_end_matches('/') && r.endpoint != Endpoint::Delete => {
+            Some(query_param(query, "job_id"))
+        }
+        _ => None,
+    }
 }
 
 async fn dispatch(

@@ -245,143 +245,22 @@ pub fn assemble(
     data: &[(SlotKey, Value)],
     generated_at: DateTime<Utc>,
 ) -> ProfessionalReport {
-    let w = &plan.weights;
-    let weights = [
-        w.medical_safety,
-        w.quality,
-        w.location,
-        w.financial,
-        w.lifestyle,
-    ];
     let mut all_slots: Vec<Slot> = Vec::new();
     let mut missing: Vec<MissingSource> = Vec::new();
-    let care_homes = plan
-        .homes
-        .iter()
-        .enumerate()
-        .map(|(i, scored)| {
-            let h = &scored.home;
-            let find = |source: SourceType| {
-                data.iter()
-                    .find(|(k, _)| k.home_id == h.id && k.source_type == source)
-                    .map(|(_, v)| v)
-            };
-            let mut statuses = BTreeMap::new();
-            let mut answered = Vec::new();
-            for source in SourceType::ALL {
-                let slot = slots
-                    .iter()
-                    .find(|s| s.home_id == h.id && s.source_type == source);
-                let mut status = slot.map_or(SlotStatus::Pending, |s| s.status.clone());
-                if let Some(v) = find(source) {
-                    status = if v.is_null() {
-                        SlotStatus::NotFound
-                    } else {
-                        SlotStatus::Loaded
-                    };
-                }
-                if matches!(status, SlotStatus::Missing | SlotStatus::Pending) {
-                    let base = slot
-                        .cloned()
-                        .unwrap_or_else(|| Slot::pending(&h.id, &h.name, source));
-                    let mut entry = MissingSource::from(&base);
-                    if status == SlotStatus::Pending {
-                        entry.status = MissingSourceStatus::Pending;
-                    }
-                    missing.push(entry);
-                }
-                if status == SlotStatus::Loaded {
-                    answered.push(source.display_name().to_owned());
-                }
-                let mut counted = Slot::pending(&h.id, &h.name, source);
-                counted.status = status.clone();
-                all_slots.push(counted);
-                statuses.insert(source.as_str(), status_name(&status));
-            }
-            let loaded = |source: SourceType| find(source).filter(|v| !v.is_null());
-            let f = &scored.factor_scores;
-            let factor_scores: Vec<FactorScore> = FACTOR_CATEGORIES
-                .iter()
-                .zip([
-                    f.medical_safety,
-                    f.quality,
-                    f.location,
-                    f.financial,
-                    f.lifestyle,
-                ])
-                .zip(weights)
-                .map(|((category, score), weight)| FactorScore {
-                    category: (*category).to_owned(),
-                    score,
-                    max_score: 100.0,
-                    weight,
-                })
-                .collect();
-            let website = loaded(SourceType::Firecrawl);
-            let (site_phone, site_email) = website.map(wire::website_contact).unwrap_or_default();
-            let neighbourhood = loaded(SourceType::Neighbourhood);
-            let location = match &h.local_authority {
-                Some(la) if !la.eq_ignore_ascii_case(&h.city) && !h.city.is_empty() => {
-                    format!("{}, {la}", h.city)
-                }
-                _ => h.city.clone(),
-            };
-            CareHome {
-                id: h.id.clone(),
-                name: h.name.clone(),
-                rank: i + 1,
-                location,
-                postcode: h.postcode.clone(),
-                address: h.address.clone(),
-                cqc_rating: h.ratings.overall.map(|r| r.label().to_owned()).or_else(|| {
-                    loaded(SourceType::Cqc)
-                        .and_then(|v| v.get("overallRating"))
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                }),
-                distance: format!("{:.1} km", scored.distance_km),
-                distance_km: scored.distance_km,
-                weekly_price: scored.weekly_fee,
-                over_budget: scored.over_budget,
-                match_score: scored.match_score,
-                match_reason: None,
-                factor_scores,
-                category_labels: Vec::new(),
-                contact: Contact {
-                    phone: h.telephone.clone().or(site_phone),
-                    email: h.email.clone().or(site_email),
-                },
-                last_audited: h.last_inspection.map(|d| d.to_string()),
-                beds_total: h.beds,
-                website: h.website.clone(),
-                provider: h.provider.clone(),
-                cqc_report_url: h.cqc_report_url.clone(),
-                data_source: answered,
-                data_sources: statuses,
-                cached_at: SourceType::ALL
-                    .into_iter()
-                    .filter_map(|source| {
-                        let at = loaded(source)?.get("cachedAt")?.as_str()?;
-                        Some((source.as_str(), at.to_owned()))
-                    })
-                    .collect(),
-                medical_care: MedicalCare {
-                    care_residential: h.care.residential,
-                    care_nursing: h.care.nursing,
-                    care_dementia: h.care.dementia,
-                    care_respite: h.care.respite,
-                    medical_specialisms: website.map(wire::website_specialisms).unwrap_or_default(),
-                },
-                fsa_detailed: loaded(SourceType::Fsa).map(FsaDetailed::from_stored),
-                google_places: loaded(SourceType::GooglePlaces).map(GooglePlaces::from_stored),
-                cqc_deep_dive: loaded(SourceType::Cqc)
-                    .map(|v| CqcDeepDive::from_stored(v, generated_at)),
-                neighbourhood: neighbourhood.and_then(Neighbourhood::from_stored),
-                area_map: neighbourhood.and_then(AreaMap::from_stored),
-                website_insights: website.cloned(),
-            }
-        })
-        .collect();
+    let mut care_homes = Vec::with_capacity(plan.homes.len());
+    for (i, scored) in plan.homes.iter().enumerate() {
+        let mut sources = source_states(&scored.home, slots, data);
+        all_slots.append(&mut sources.counted);
+        missing.append(&mut sources.missing);
+        care_homes.push(care_home(
+            i + 1,
+            scored,
+            &plan.weights,
+            sources,
+            data,
+            generated_at,
+        ));
+    }
 
     ProfessionalReport {
         report_id: plan.report_id.clone(),
@@ -393,32 +272,14 @@ pub fn assemble(
             .unwrap_or_else(|| plan.origin.label.clone()),
         postcode: plan.postcode.clone(),
         client_needs: plan.client_needs.clone(),
-        analysis_summary: AnalysisSummary {
-            total_homes_analyzed: plan.considered,
-            factors_analyzed: plan.considered * FACTOR_CATEGORIES.len(),
-            analysis_time: plain_duration(generated_at - plan.created_at),
-        },
-        applied_weights: AppliedWeights {
-            medical: w.medical_safety,
-            cqc: w.quality,
-            location: w.location,
-            financial: w.financial,
-            social: w.lifestyle,
-        },
+        analysis_summary: analysis_summary(plan, generated_at),
+        applied_weights: applied_weights(&plan.weights),
         applied_conditions: plan.conditions.clone(),
         care_homes,
         generated_at,
         created_at: plan.created_at,
         directory: plan.directory.clone(),
-        search: Search {
-            origin: plan.origin.label.clone(),
-            latitude: plan.origin.lat,
-            longitude: plan.origin.lon,
-            radius_km: plan.radius_km,
-            requested_radius_km: plan.requested_radius_km,
-            homes_considered: plan.considered,
-            note: plan.note.clone(),
-        },
+        search: search(plan),
         is_partial: !missing.is_empty(),
         completeness: completeness(&all_slots),
         missing_data_sources: missing,
@@ -428,6 +289,234 @@ pub fn assemble(
         negotiation_strategy: None,
         next_steps: None,
         funding_guidance: None,
+    }
+}
+
+/// What the slots and the saved data say of one home's sources.
+#[derive(Default)]
+struct SourceStates {
+    /// Each source's wire status, for `dataSources`.
+    statuses: BTreeMap<&'static str, &'static str>,
+    /// The display names of the sources that loaded, for `dataSource`.
+    answered: Vec<String>,
+    /// One slot per source with its resolved status, for `completeness`.
+    counted: Vec<Slot>,
+    /// The sources still missing or pending, for `missingDataSources`.
+    missing: Vec<MissingSource>,
+}
+
+/// The data saved for a home's source, if any (null: the source found nothing).
+fn saved<'a>(data: &'a [(SlotKey, Value)], home_id: &str, source: SourceType) -> Option<&'a Value> {
+    data.iter()
+        .find(|(k, _)| k.home_id == home_id && k.source_type == source)
+        .map(|(_, v)| v)
+}
+
+/// The data a home's source loaded: saved and not null.
+fn loaded<'a>(
+    data: &'a [(SlotKey, Value)],
+    home_id: &str,
+    source: SourceType,
+) -> Option<&'a Value> {
+    saved(data, home_id, source).filter(|v| !v.is_null())
+}
+
+/// Each source's state for one home. Saved data wins over the slot's status:
+/// data is saved when it loads, so the status may be stale.
+fn source_states(h: &Home, slots: &[Slot], data: &[(SlotKey, Value)]) -> SourceStates {
+    let mut states = SourceStates::default();
+    for source in SourceType::ALL {
+        let slot = slots
+            .iter()
+            .find(|s| s.home_id == h.id && s.source_type == source);
+        let mut status = slot.map_or(SlotStatus::Pending, |s| s.status.clone());
+        if let Some(v) = saved(data, &h.id, source) {
+            status = if v.is_null() {
+                SlotStatus::NotFound
+            } else {
+                SlotStatus::Loaded
+            };
+        }
+        if matches!(status, SlotStatus::Missing | SlotStatus::Pending) {
+            let base = slot
+                .cloned()
+                .unwrap_or_else(|| Slot::pending(&h.id, &h.name, source));
+            let mut entry = MissingSource::from(&base);
+            if status == SlotStatus::Pending {
+                entry.status = MissingSourceStatus::Pending;
+            }
+            states.missing.push(entry);
+        }
+        if status == SlotStatus::Loaded {
+            states.answered.push(source.display_name().to_owned());
+        }
+        let mut counted = Slot::pending(&h.id, &h.name, source);
+        counted.status = status.clone();
+        states.counted.push(counted);
+        states
+            .statuses
+            .insert(source.as_str(), status_name(&status));
+    }
+    states
+}
+
+/// One home of the report: the plan's scored home dressed with what its
+/// sources loaded.
+fn care_home(
+    rank: usize,
+    scored: &ScoredHome,
+    weights: &Weights,
+    sources: SourceStates,
+    data: &[(SlotKey, Value)],
+    generated_at: DateTime<Utc>,
+) -> CareHome {
+    let h = &scored.home;
+    let loaded = |source: SourceType| loaded(data, &h.id, source);
+    let website = loaded(SourceType::Firecrawl);
+    let (site_phone, site_email) = website.map(wire::website_contact).unwrap_or_default();
+    let neighbourhood = loaded(SourceType::Neighbourhood);
+    CareHome {
+        id: h.id.clone(),
+        name: h.name.clone(),
+        rank,
+        location: home_location(h),
+        postcode: h.postcode.clone(),
+        address: h.address.clone(),
+        cqc_rating: cqc_rating(h, loaded(SourceType::Cqc)),
+        distance: format!("{:.1} km", scored.distance_km),
+        distance_km: scored.distance_km,
+        weekly_price: scored.weekly_fee,
+        over_budget: scored.over_budget,
+        match_score: scored.match_score,
+        match_reason: None,
+        factor_scores: factor_scores(scored, weights),
+        category_labels: Vec::new(),
+        contact: Contact {
+            phone: h.telephone.clone().or(site_phone),
+            email: h.email.clone().or(site_email),
+        },
+        last_audited: h.last_inspection.map(|d| d.to_string()),
+        beds_total: h.beds,
+        website: h.website.clone(),
+        provider: h.provider.clone(),
+        cqc_report_url: h.cqc_report_url.clone(),
+        data_source: sources.answered,
+        data_sources: sources.statuses,
+        cached_at: cached_at(data, &h.id),
+        medical_care: medical_care(h, website),
+        fsa_detailed: loaded(SourceType::Fsa).map(FsaDetailed::from_stored),
+        google_places: loaded(SourceType::GooglePlaces).map(GooglePlaces::from_stored),
+        cqc_deep_dive: loaded(SourceType::Cqc).map(|v| CqcDeepDive::from_stored(v, generated_at)),
+        neighbourhood: neighbourhood.and_then(Neighbourhood::from_stored),
+        area_map: neighbourhood.and_then(AreaMap::from_stored),
+        website_insights: website.cloned(),
+    }
+}
+
+/// `City, Local authority`, or the city alone when the authority is unknown,
+/// the same as the city, or there is no city to go before it.
+fn home_location(h: &Home) -> String {
+    match &h.local_authority {
+        Some(la) if !la.eq_ignore_ascii_case(&h.city) && !h.city.is_empty() => {
+            format!("{}, {la}", h.city)
+        }
+        _ => h.city.clone(),
+    }
+}
+
+/// The directory's overall CQC rating, else the one the CQC source loaded.
+fn cqc_rating(h: &Home, cqc: Option<&Value>) -> Option<String> {
+    h.ratings.overall.map(|r| r.label().to_owned()).or_else(|| {
+        cqc.and_then(|v| v.get("overallRating"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    })
+}
+
+/// The five factor scores with the weights applied, in [`FACTOR_CATEGORIES`]
+/// order.
+fn factor_scores(scored: &ScoredHome, w: &Weights) -> Vec<FactorScore> {
+    let f = &scored.factor_scores;
+    let weights = [
+        w.medical_safety,
+        w.quality,
+        w.location,
+        w.financial,
+        w.lifestyle,
+    ];
+    FACTOR_CATEGORIES
+        .iter()
+        .zip([
+            f.medical_safety,
+            f.quality,
+            f.location,
+            f.financial,
+            f.lifestyle,
+        ])
+        .zip(weights)
+        .map(|((category, score), weight)| FactorScore {
+            category: (*category).to_owned(),
+            score,
+            max_score: 100.0,
+            weight,
+        })
+        .collect()
+}
+
+/// When each source answered from the shared source cache was fetched
+/// upstream, by source type; sources fetched for this report have none.
+fn cached_at(data: &[(SlotKey, Value)], home_id: &str) -> BTreeMap<&'static str, String> {
+    SourceType::ALL
+        .into_iter()
+        .filter_map(|source| {
+            let at = loaded(data, home_id, source)?.get("cachedAt")?.as_str()?;
+            Some((source.as_str(), at.to_owned()))
+        })
+        .collect()
+}
+
+/// The care the directory registers, with the specialisms the website names.
+fn medical_care(h: &Home, website: Option<&Value>) -> MedicalCare {
+    MedicalCare {
+        care_residential: h.care.residential,
+        care_nursing: h.care.nursing,
+        care_dementia: h.care.dementia,
+        care_respite: h.care.respite,
+        medical_specialisms: website.map(wire::website_specialisms).unwrap_or_default(),
+    }
+}
+
+/// `analysisSummary`: how many homes and factors were weighed, and how long
+/// the report took from plan to this read.
+fn analysis_summary(plan: &Plan, generated_at: DateTime<Utc>) -> AnalysisSummary {
+    AnalysisSummary {
+        total_homes_analyzed: plan.considered,
+        factors_analyzed: plan.considered * FACTOR_CATEGORIES.len(),
+        analysis_time: plain_duration(generated_at - plan.created_at),
+    }
+}
+
+/// `appliedWeights`: the plan's weights under the client's names.
+fn applied_weights(w: &Weights) -> AppliedWeights {
+    AppliedWeights {
+        medical: w.medical_safety,
+        cqc: w.quality,
+        location: w.location,
+        financial: w.financial,
+        social: w.lifestyle,
+    }
+}
+
+/// `search`: where the plan searched from, how far, and what it found.
+fn search(plan: &Plan) -> Search {
+    Search {
+        origin: plan.origin.label.clone(),
+        latitude: plan.origin.lat,
+        longitude: plan.origin.lon,
+        radius_km: plan.radius_km,
+        requested_radius_km: plan.requested_radius_km,
+        homes_considered: plan.considered,
+        note: plan.note.clone(),
     }
 }
 
