@@ -221,15 +221,17 @@ impl Sources {
         match source {
             SourceType::Cqc => {
                 let ttl = settings.cqc;
-                self.through_cache(home, gate, source, ttl, &c.cqc).await
+                self.whole_answer_cached(home, gate, source, ttl, &c.cqc)
+                    .await
             }
             SourceType::Fsa => {
                 let ttl = settings.fsa;
-                self.through_cache(home, gate, source, ttl, &c.fsa).await
+                self.whole_answer_cached(home, gate, source, ttl, &c.fsa)
+                    .await
             }
             SourceType::Firecrawl => {
                 let ttl = settings.firecrawl;
-                self.through_cache(home, gate, source, ttl, &c.firecrawl)
+                self.whole_answer_cached(home, gate, source, ttl, &c.firecrawl)
                     .await
             }
             SourceType::Neighbourhood => self.fetch_upstream(source, home, None, gate).await,
@@ -239,7 +241,7 @@ impl Sources {
 
     /// A whole answer of `source` (configured as `upstream`) through the
     /// cache, kept for `ttl`.
-    async fn through_cache(
+    async fn whole_answer_cached(
         &self,
         home: &Home,
         gate: Option<&dyn UpstreamGate>,
