@@ -23,6 +23,7 @@
 //! which the rate limits use as the client's identity.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,7 +33,7 @@ use ::hyper::service::service_fn;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -104,8 +105,7 @@ where
 {
     let connections = TaskTracker::new();
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
-    let mut errors: u64 = 0;
-    let mut backoff = ACCEPT_BACKOFF_MIN;
+    let mut failures = AcceptFailures::default();
     loop {
         let permit = tokio::select! {
             p = slots.clone().acquire_owned() => match p {
@@ -118,61 +118,114 @@ where
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) => {
-                    errors += 1;
-                    if errors == 1 {
-                        tracing::warn!(error = %e, "accept failed; backing off until it recovers (logged once)");
-                    }
+                    let wait = failures.failed(&e);
                     tokio::select! {
-                        () = tokio::time::sleep(backoff) => {}
+                        () = tokio::time::sleep(wait) => {}
                         () = shutdown.cancelled() => break,
                     }
-                    backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
                     continue;
                 }
             },
             () = shutdown.cancelled() => break,
         };
-        if errors > 0 {
-            tracing::info!(failed_accepts = errors, "accepting again");
-            errors = 0;
-            backoff = ACCEPT_BACKOFF_MIN;
-        }
-        let app = app.clone();
-        let bg = bg.clone();
-        let stop = shutdown.clone();
+        failures.recovered();
+        let connection = serve_connection(
+            stream,
+            peer,
+            app.clone(),
+            bg.clone(),
+            limits,
+            shutdown.clone(),
+        );
         connections.spawn(async move {
+            // The slot is held until the connection is done.
             let _permit = permit;
-            let service = service_fn(move |mut req: ::hyper::Request<Incoming>| {
-                let app = app.clone();
-                let bg = bg.clone();
-                req.extensions_mut().insert(PeerAddr(peer));
-                async move { Ok::<_, Infallible>(serve_one(&app, req, &bg, limits).await) }
-            });
-            let mut builder = http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_read_timeout);
-            let conn = builder.serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(conn);
-            tokio::select! {
-                result = conn.as_mut() => {
-                    if let Err(e) = result {
-                        tracing::debug!(error = %e, "connection closed with an error");
-                    }
-                }
-                () = stop.cancelled() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
-                }
-            }
+            connection.await;
         });
     }
     connections.close();
     connections
 }
 
+/// Serves one accepted connection until it closes; once `stop` is
+/// cancelled, lets it finish its request in flight and close.
+async fn serve_connection<B>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    app: Arc<App>,
+    bg: B,
+    limits: ServerLimits,
+    stop: CancellationToken,
+) where
+    B: Background + Clone + 'static,
+{
+    let service = service_fn(move |mut req: ::hyper::Request<Incoming>| {
+        let app = app.clone();
+        let bg = bg.clone();
+        req.extensions_mut().insert(PeerAddr(peer));
+        async move { Ok::<_, Infallible>(serve_one(&app, req, &bg, limits).await) }
+    });
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        result = conn.as_mut() => {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "connection closed with an error");
+            }
+        }
+        () = stop.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}
+
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// The current streak of failed accepts: logged once, backed off (doubling)
+/// instead of spinning, and its count logged on recovery.
+struct AcceptFailures {
+    /// Failed accepts in the streak.
+    count: u64,
+    /// The wait after the next failure.
+    backoff: Duration,
+}
+
+impl Default for AcceptFailures {
+    fn default() -> Self {
+        Self {
+            count: 0,
+            backoff: ACCEPT_BACKOFF_MIN,
+        }
+    }
+}
+
+impl AcceptFailures {
+    /// Counts a failed accept (logging the first of a streak) and returns
+    /// how long to wait before the next.
+    fn failed(&mut self, e: &std::io::Error) -> Duration {
+        self.count += 1;
+        if self.count == 1 {
+            tracing::warn!(error = %e, "accept failed; backing off until it recovers (logged once)");
+        }
+        let wait = self.backoff;
+        self.backoff = (self.backoff * 2).min(ACCEPT_BACKOFF_MAX);
+        wait
+    }
+
+    /// Ends a streak, if there was one, logging its count.
+    fn recovered(&mut self) {
+        if self.count > 0 {
+            tracing::info!(failed_accepts = self.count, "accepting again");
+            *self = Self::default();
+        }
+    }
+}
 
 /// Collects the body under the size and time limits and hands the request
 /// to the library.

@@ -155,32 +155,8 @@ fn cqc_location_plain(home: &Home) -> Value {
         .map(|d| d.format("%Y-%m-%d").to_string())
         .unwrap_or_else(|| date_days_ago(home, "inspection", 900));
     let report_id = link_id(home, "report");
-    let r = &home.ratings;
-    let key_questions: Vec<Value> = [
-        ("Safe", r.safe),
-        ("Effective", r.effective),
-        ("Caring", r.caring),
-        ("Responsive", r.responsive),
-        ("Well-led", r.well_led),
-    ]
-    .into_iter()
-    .filter_map(|(name, rating)| {
-        rating.map(|rt| {
-            json!({"name": name, "rating": rating_name(rt), "reportDate": inspected,
-                   "reportLinkId": report_id})
-        })
-    })
-    .collect();
     let (lat, lon) = coords(home);
-    let mut current = json!({"reportDate": inspected});
-    if let Some(overall) = r.overall {
-        current["overall"] = json!({
-            "rating": rating_name(overall),
-            "reportDate": inspected,
-            "reportLinkId": report_id,
-            "keyQuestionRatings": key_questions,
-        });
-    }
+    let current = current_ratings(home, &inspected, &report_id);
     let older = date_days_ago(home, "older", 1500);
     json!({
         "locationId": home.id,
@@ -209,6 +185,37 @@ fn cqc_location_plain(home: &Home) -> Value {
             {"linkId": report_id, "reportDate": inspected, "reportUri": format!("/reports/{report_id}"), "firstVisitDate": inspected, "reportType": "Location"}
         ],
     })
+}
+
+/// A location's `currentRatings`: the overall rating with its key
+/// questions, when the home has one.
+fn current_ratings(home: &Home, inspected: &str, report_id: &str) -> Value {
+    let r = &home.ratings;
+    let key_questions: Vec<Value> = [
+        ("Safe", r.safe),
+        ("Effective", r.effective),
+        ("Caring", r.caring),
+        ("Responsive", r.responsive),
+        ("Well-led", r.well_led),
+    ]
+    .into_iter()
+    .filter_map(|(name, rating)| {
+        rating.map(|rt| {
+            json!({"name": name, "rating": rating_name(rt), "reportDate": inspected,
+                   "reportLinkId": report_id})
+        })
+    })
+    .collect();
+    let mut current = json!({"reportDate": inspected});
+    if let Some(overall) = r.overall {
+        current["overall"] = json!({
+            "rating": rating_name(overall),
+            "reportDate": inspected,
+            "reportLinkId": report_id,
+            "keyQuestionRatings": key_questions,
+        });
+    }
+    current
 }
 
 fn establishment(id: u64, name: &str, postcode: &str, home: &Home, salt: &str) -> Value {
@@ -469,8 +476,9 @@ pub(crate) fn overpass_elements(lat: f64, lon: f64) -> Value {
     })
 }
 
-/// `POST /v1/scrape` for a home's site.
-pub(crate) fn scrape(home: &Home, url: &str) -> Value {
+/// The care a home's site says it offers, as a phrase ("residential care"
+/// when the directory lists none).
+fn care_offered(home: &Home) -> String {
     let mut care = Vec::new();
     if home.care.residential {
         care.push("residential care");
@@ -487,6 +495,11 @@ pub(crate) fn scrape(home: &Home, url: &str) -> Value {
     if care.is_empty() {
         care.push("residential care");
     }
+    care.join(", ")
+}
+
+/// `POST /v1/scrape` for a home's site.
+pub(crate) fn scrape(home: &Home, url: &str) -> Value {
     let fee = home
         .fees
         .residential_from
@@ -519,7 +532,7 @@ pub(crate) fn scrape(home: &Home, url: &str) -> Value {
          ## Contact\n\nCall us on 0113 496 {phone:04} or email info@{domain}.\n",
         name = home.name,
         city = home.city,
-        care = care.join(", "),
+        care = care_offered(home),
         a1 = activities[a],
         a2 = activities[a + 1],
         a3 = activities[a + 3],

@@ -154,6 +154,56 @@ impl FaultSpec {
         self.heal_after = Some(n);
         self
     }
+
+    /// Applies one option of a plan clause (`key=value`, or a bare `key`).
+    fn set_option(&mut self, key: &str, value: &str) -> Result<(), FaultPlanError> {
+        let bad = || FaultPlanError::BadValue(key.to_owned());
+        match key {
+            "rate" => {
+                let r: f64 = value.parse().map_err(|_| bad())?;
+                if !(0.0..=1.0).contains(&r) {
+                    return Err(bad());
+                }
+                self.failure_rate = r;
+            }
+            "status" => self.fixed_status = Some(status_value(value).ok_or_else(bad)?),
+            "delay_ms" => {
+                self.delay = Some(Duration::from_millis(value.parse().map_err(|_| bad())?))
+            }
+            "retry_after" => {
+                self.retry_after = Some(Duration::from_secs(value.parse().map_err(|_| bad())?))
+            }
+            "heal_after" => self.heal_after = Some(value.parse().map_err(|_| bad())?),
+            "malformed" if value.is_empty() || value == "true" => self.malformed = true,
+            "saf_only" => self.quirk = Some(Quirk::SafOnly),
+            "saf_newer" => self.quirk = Some(Quirk::SafNewer),
+            "deregistered" => self.quirk = Some(Quirk::Deregistered),
+            "remark" => self.quirk = Some(Quirk::Remark),
+            "html_429" => self.quirk = Some(Quirk::Html429),
+            "html_403" => self.quirk = Some(Quirk::Html403),
+            "blocklisted" => self.quirk = Some(Quirk::Blocklisted),
+            "branded" => self.quirk = Some(Quirk::Branded),
+            "endless" => self.quirk = Some(Quirk::Endless),
+            "huge_string" => self.quirk = Some(Quirk::HugeString),
+            "scrape_error" => {
+                if value.is_empty() || !value.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
+                    return Err(bad());
+                }
+                self.quirk = Some(Quirk::ScrapeError(value.to_owned()));
+            }
+            "page_status" => {
+                self.quirk = Some(Quirk::PageStatus(status_value(value).ok_or_else(bad)?))
+            }
+            "malformed" => return Err(bad()),
+            _ => return Err(FaultPlanError::UnknownOption(key.to_owned())),
+        }
+        Ok(())
+    }
+}
+
+/// An HTTP status option's value, when it is one (100..=599).
+fn status_value(value: &str) -> Option<u16> {
+    value.parse().ok().filter(|code| (100..=599).contains(code))
 }
 
 /// What a failing attempt does, as decided by [`FaultPlan::decide`].
@@ -224,59 +274,7 @@ impl FaultPlan {
             let mut s = FaultSpec::always();
             for option in options.split(',').map(str::trim).filter(|o| !o.is_empty()) {
                 let (key, value) = option.split_once('=').unwrap_or((option, ""));
-                let (key, value) = (key.trim(), value.trim());
-                let bad = || FaultPlanError::BadValue(key.to_owned());
-                match key {
-                    "rate" => {
-                        let r: f64 = value.parse().map_err(|_| bad())?;
-                        if !(0.0..=1.0).contains(&r) {
-                            return Err(bad());
-                        }
-                        s.failure_rate = r;
-                    }
-                    "status" => {
-                        let code: u16 = value.parse().map_err(|_| bad())?;
-                        if !(100..=599).contains(&code) {
-                            return Err(bad());
-                        }
-                        s.fixed_status = Some(code);
-                    }
-                    "delay_ms" => {
-                        s.delay = Some(Duration::from_millis(value.parse().map_err(|_| bad())?))
-                    }
-                    "retry_after" => {
-                        s.retry_after = Some(Duration::from_secs(value.parse().map_err(|_| bad())?))
-                    }
-                    "heal_after" => s.heal_after = Some(value.parse().map_err(|_| bad())?),
-                    "malformed" if value.is_empty() || value == "true" => s.malformed = true,
-                    "saf_only" => s.quirk = Some(Quirk::SafOnly),
-                    "saf_newer" => s.quirk = Some(Quirk::SafNewer),
-                    "deregistered" => s.quirk = Some(Quirk::Deregistered),
-                    "remark" => s.quirk = Some(Quirk::Remark),
-                    "html_429" => s.quirk = Some(Quirk::Html429),
-                    "html_403" => s.quirk = Some(Quirk::Html403),
-                    "blocklisted" => s.quirk = Some(Quirk::Blocklisted),
-                    "branded" => s.quirk = Some(Quirk::Branded),
-                    "endless" => s.quirk = Some(Quirk::Endless),
-                    "huge_string" => s.quirk = Some(Quirk::HugeString),
-                    "scrape_error" => {
-                        if value.is_empty()
-                            || !value.chars().all(|c| c.is_ascii_uppercase() || c == '_')
-                        {
-                            return Err(bad());
-                        }
-                        s.quirk = Some(Quirk::ScrapeError(value.to_owned()));
-                    }
-                    "page_status" => {
-                        let code: u16 = value.parse().map_err(|_| bad())?;
-                        if !(100..=599).contains(&code) {
-                            return Err(bad());
-                        }
-                        s.quirk = Some(Quirk::PageStatus(code));
-                    }
-                    "malformed" => return Err(bad()),
-                    _ => return Err(FaultPlanError::UnknownOption(key.to_owned())),
-                }
+                s.set_option(key.trim(), value.trim())?;
             }
             plan.specs.insert(source, s);
         }

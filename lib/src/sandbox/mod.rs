@@ -158,6 +158,16 @@ impl State {
         counts.get(&(source, key.to_owned())).copied().unwrap_or(0)
     }
 
+    /// Counts one HTTP request to `api`, whatever it turns out to be.
+    fn count_call(&self, api: Api) {
+        *self
+            .calls
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(api_name(api))
+            .or_insert(0) += 1;
+    }
+
     fn fault(&self, source: SourceType, key: &str, attempt: u64) -> Option<Fault> {
         self.faults
             .lock()
@@ -425,20 +435,34 @@ fn percent_decode(s: &str) -> String {
 }
 
 async fn handle(api: Api, state: Arc<State>, req: Request<Incoming>) -> Result<Reply, Infallible> {
-    *state
-        .calls
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .entry(api_name(api))
-        .or_insert(0) += 1;
+    state.count_call(api);
+    let req = match read_request(api, req).await {
+        Ok(req) => req,
+        Err(refused) => return Ok(refused),
+    };
+    let Routed { counted, answer } = route(api, &state, &req);
+    if let Some((source, key)) = counted {
+        let attempt = state.count(source, &key);
+        if let Some(fault) = state.fault(source, &key, attempt) {
+            if let Some(r) = fault_reply(api, &state, &key, fault).await {
+                return Ok(r);
+            }
+        }
+    }
+    Ok(answer)
+}
+
+/// Reads the body and splits the path under `api`'s prefix, or the error
+/// answer when either fails.
+async fn read_request(api: Api, req: Request<Incoming>) -> Result<Req, Reply> {
     let (parts, body) = req.into_parts();
     let body = match body.collect().await {
         Ok(b) => b.to_bytes(),
-        Err(_) => return Ok(reply(400, &json!({"error": "unreadable body"}))),
+        Err(_) => return Err(reply(400, &json!({"error": "unreadable body"}))),
     };
     let path = parts.uri.path();
     let Some(rest) = path.strip_prefix(api.prefix()) else {
-        return Ok(not_found_route(api));
+        return Err(not_found_route(api));
     };
     let query = parts
         .uri
@@ -449,54 +473,52 @@ async fn handle(api: Api, state: Arc<State>, req: Request<Incoming>) -> Result<R
                 .collect()
         })
         .unwrap_or_default();
-    let req = Req {
+    Ok(Req {
         method: parts.method,
         segments: rest.split('/').map(percent_decode).collect(),
         query,
         headers: parts.headers,
         body,
-    };
-    let routed = match api {
-        Api::Cqc => cqc(&state, &req),
-        Api::Fsa => fsa(&state, &req),
-        Api::Google => google(&state, &req),
-        Api::Postcodes => postcodes(&state, &req),
-        Api::Overpass => overpass(&state, &req),
-        Api::Firecrawl => firecrawl(&state, &req),
-    };
-    let Routed { counted, answer } = routed;
-    if let Some((source, key)) = counted {
-        let attempt = state.count(source, &key);
-        if let Some(fault) = state.fault(source, &key, attempt) {
-            if let Some(delay) = fault.delay {
-                tokio::time::sleep(delay).await;
-            }
-            match fault.answer {
-                FaultAnswer::Normal => {}
-                FaultAnswer::Status(status) => return Ok(reply(status, &error_body(api, status))),
-                FaultAnswer::RateLimited(after) => {
-                    let mut r = reply(429, &error_body(api, 429));
-                    if let Ok(v) = http::HeaderValue::from_str(&after.as_secs().to_string()) {
-                        r.headers_mut().insert(http::header::RETRY_AFTER, v);
-                    }
-                    return Ok(r);
-                }
-                FaultAnswer::Malformed => {
-                    let mut r = reply(200, &Value::Null);
-                    *r.body_mut() = full(Bytes::from_static(
-                        b"<html><body>502 Bad Gateway</body></html>{\"trunc",
-                    ));
-                    return Ok(r);
-                }
-                FaultAnswer::Quirk(q) => {
-                    if let Some(r) = quirk_answer(api, &state, &key, &q) {
-                        return Ok(r);
-                    }
-                }
-            }
-        }
+    })
+}
+
+/// The normal answer of `api` to `req`.
+fn route(api: Api, state: &State, req: &Req) -> Routed {
+    match api {
+        Api::Cqc => cqc(state, req),
+        Api::Fsa => fsa(state, req),
+        Api::Google => google(state, req),
+        Api::Postcodes => postcodes(state, req),
+        Api::Overpass => overpass(state, req),
+        Api::Firecrawl => firecrawl(state, req),
     }
-    Ok(answer)
+}
+
+/// Waits out `fault`'s delay, then its answer in place of the normal one,
+/// or `None` when the normal answer stands (after the delay).
+async fn fault_reply(api: Api, state: &State, key: &str, fault: Fault) -> Option<Reply> {
+    if let Some(delay) = fault.delay {
+        tokio::time::sleep(delay).await;
+    }
+    match fault.answer {
+        FaultAnswer::Normal => None,
+        FaultAnswer::Status(status) => Some(reply(status, &error_body(api, status))),
+        FaultAnswer::RateLimited(after) => {
+            let mut r = reply(429, &error_body(api, 429));
+            if let Ok(v) = http::HeaderValue::from_str(&after.as_secs().to_string()) {
+                r.headers_mut().insert(http::header::RETRY_AFTER, v);
+            }
+            Some(r)
+        }
+        FaultAnswer::Malformed => {
+            let mut r = reply(200, &Value::Null);
+            *r.body_mut() = full(Bytes::from_static(
+                b"<html><body>502 Bad Gateway</body></html>{\"trunc",
+            ));
+            Some(r)
+        }
+        FaultAnswer::Quirk(q) => quirk_answer(api, state, key, &q),
+    }
 }
 
 /// A 600 KB name (under every body cap, far over every string cut).
@@ -507,52 +529,89 @@ fn huge_name() -> String {
 /// The answer of a quirk for the call counted under `key` (a home id), or
 /// `None` when the quirk does not apply to this API (the normal answer).
 fn quirk_answer(api: Api, state: &State, key: &str, quirk: &Quirk) -> Option<Reply> {
+    if *quirk == Quirk::Endless && api != Api::Postcodes {
+        return Some(endless());
+    }
     let home = state.homes.iter().find(|h| h.id == key);
-    match (api, quirk) {
-        (_, Quirk::Endless) if api != Api::Postcodes => Some(endless()),
-        (Api::Cqc, Quirk::SafOnly | Quirk::SafNewer | Quirk::Deregistered) => {
+    match api {
+        Api::Cqc => cqc_quirk(home, quirk),
+        Api::Fsa => (*quirk == Quirk::Html403).then(|| {
+            html(
+                403,
+                "This is a CPU intensive query. Access to this resource is forbidden.",
+            )
+        }),
+        Api::Google => google_quirk(home, quirk),
+        Api::Postcodes => match quirk {
+            Quirk::HugeString => home.map(|h| {
+                let pc = h.postcode.clone().unwrap_or_default();
+                let mut v = data::postcode_result(h, &pc);
+                v["result"]["admin_ward"] = json!(huge_name());
+                reply(200, &v)
+            }),
+            _ => None,
+        },
+        Api::Overpass => overpass_quirk(quirk),
+        Api::Firecrawl => firecrawl_quirk(home, quirk),
+    }
+}
+
+/// CQC's quirks: a location answered differently, or a huge name.
+fn cqc_quirk(home: Option<&Home>, quirk: &Quirk) -> Option<Reply> {
+    match quirk {
+        Quirk::SafOnly | Quirk::SafNewer | Quirk::Deregistered => {
             home.map(|h| reply(200, &data::cqc_location_as(h, Some(quirk))))
         }
-        (Api::Cqc, Quirk::HugeString) => home.map(|h| {
+        Quirk::HugeString => home.map(|h| {
             let mut v = data::cqc_location(h);
             v["name"] = json!(huge_name());
             reply(200, &v)
         }),
-        (Api::Fsa, Quirk::Html403) => Some(html(
-            403,
-            "This is a CPU intensive query. Access to this resource is forbidden.",
-        )),
-        (Api::Google, Quirk::Branded) => {
-            home.map(|h| reply(200, &data::places_search_as(Some(h), Some(quirk))))
-        }
-        (Api::Google, Quirk::HugeString) => home.map(|h| {
+        _ => None,
+    }
+}
+
+/// Google's quirks: a branded name, or a huge one.
+fn google_quirk(home: Option<&Home>, quirk: &Quirk) -> Option<Reply> {
+    match quirk {
+        Quirk::Branded => home.map(|h| reply(200, &data::places_search_as(Some(h), Some(quirk)))),
+        Quirk::HugeString => home.map(|h| {
             let mut v = data::places_search(Some(h));
             v["places"][1]["displayName"]["text"] = json!(format!("{} {}", h.name, huge_name()));
             reply(200, &v)
         }),
-        (Api::Postcodes, Quirk::HugeString) => home.map(|h| {
-            let pc = h.postcode.clone().unwrap_or_default();
-            let mut v = data::postcode_result(h, &pc);
-            v["result"]["admin_ward"] = json!(huge_name());
-            reply(200, &v)
-        }),
-        (Api::Overpass, Quirk::Remark) => Some(reply(
+        _ => None,
+    }
+}
+
+/// Overpass' quirks: a runtime-error remark, or its HTML 429 page.
+fn overpass_quirk(quirk: &Quirk) -> Option<Reply> {
+    match quirk {
+        Quirk::Remark => Some(reply(
             200,
             &json!({"version": 0.6, "generator": "Overpass API (care-report sandbox)",
                     "osm3s": {"timestamp_osm_base": "2025-06-01T00:00:00Z"},
                     "elements": [],
                     "remark": "runtime error: Query timed out in \"query\" at line 3 after 21 seconds."}),
         )),
-        (Api::Overpass, Quirk::Html429) => Some(html(
+        Quirk::Html429 => Some(html(
             429,
             "Error: rate_limited: Please check /api/status for the quota of your IP address.",
         )),
-        (Api::Firecrawl, Quirk::ScrapeError(code)) => Some(reply(
+        _ => None,
+    }
+}
+
+/// Firecrawl's quirks: a failed scrape, a blocked or blocklisted page, or a
+/// huge title.
+fn firecrawl_quirk(home: Option<&Home>, quirk: &Quirk) -> Option<Reply> {
+    match quirk {
+        Quirk::ScrapeError(code) => Some(reply(
             500,
             &json!({"success": false, "code": code,
                     "error": format!("Specified URL is failing to load in the browser. Error code: {code}")}),
         )),
-        (Api::Firecrawl, Quirk::PageStatus(status)) => home.map(|h| {
+        Quirk::PageStatus(status) => home.map(|h| {
             let url = h.website.clone().unwrap_or_default();
             let mut v = data::scrape(h, &url);
             v["data"]["markdown"] = json!("# Access denied\n\nPlease verify you are a human.");
@@ -560,11 +619,11 @@ fn quirk_answer(api: Api, state: &State, key: &str, quirk: &Quirk) -> Option<Rep
             v["data"]["metadata"]["title"] = json!("Just a moment...");
             reply(200, &v)
         }),
-        (Api::Firecrawl, Quirk::Blocklisted) => Some(reply(
+        Quirk::Blocklisted => Some(reply(
             403,
             &json!({"success": false, "error": "This website is no longer supported, please reach out to help@firecrawl.com for more info on how to activate it on your account."}),
         )),
-        (Api::Firecrawl, Quirk::HugeString) => home.map(|h| {
+        Quirk::HugeString => home.map(|h| {
             let url = h.website.clone().unwrap_or_default();
             let mut v = data::scrape(h, &url);
             v["data"]["metadata"]["title"] = json!(huge_name());
@@ -667,34 +726,54 @@ fn fsa(state: &State, req: &Req) -> Routed {
         .get("latitude")
         .zip(req.query.get("longitude"))
         .and_then(|(a, o)| a.parse::<f64>().ok().zip(o.parse::<f64>().ok()));
-    if let Some((lat, lon)) = geo {
-        // The geo search (the adapter's fallback): care premises within
-        // `maxDistanceLimit` miles. Uncounted: the fetch was counted at its
-        // name search.
-        let miles: f64 = req
-            .query
-            .get("maxDistanceLimit")
-            .and_then(|m| m.parse().ok())
-            .unwrap_or(1.0);
-        let type_ok = req.query.get("businessTypeId").is_none_or(|t| t == "5");
-        let near: Vec<&Home> = state
-            .homes
-            .iter()
-            .filter(|h| {
-                let (hl, ho) = data::coords(h);
-                type_ok && crate::sources::http::haversine_m(lat, lon, hl, ho) <= miles * 1609.344
-            })
-            .collect();
+    if let Some(point) = geo {
+        // Uncounted: the fetch was counted at its name search.
         let answer = if versioned {
-            reply(200, &data::fsa_nearby(&near))
+            reply(200, &data::fsa_nearby(&fsa_near(state, req, point)))
         } else {
-            reply(
-                404,
-                &json!({"Message": "No HTTP resource was found that matches the request URI."}),
-            )
+            fsa_unversioned()
         };
         return uncounted(answer);
     }
+    let (key, registered) = fsa_named(state, req);
+    let answer = if !versioned {
+        fsa_unversioned()
+    } else {
+        reply(200, &data::fsa_search(registered))
+    };
+    counted(SourceType::Fsa, key, answer)
+}
+
+/// FSA's "misleading 404" to a request without `x-api-version: 2`.
+fn fsa_unversioned() -> Reply {
+    reply(
+        404,
+        &json!({"Message": "No HTTP resource was found that matches the request URI."}),
+    )
+}
+
+/// The geo search (the adapter's fallback): care premises within
+/// `maxDistanceLimit` miles of `(lat, lon)`.
+fn fsa_near<'a>(state: &'a State, req: &Req, (lat, lon): (f64, f64)) -> Vec<&'a Home> {
+    let miles: f64 = req
+        .query
+        .get("maxDistanceLimit")
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(1.0);
+    let type_ok = req.query.get("businessTypeId").is_none_or(|t| t == "5");
+    state
+        .homes
+        .iter()
+        .filter(|h| {
+            let (hl, ho) = data::coords(h);
+            type_ok && crate::sources::http::haversine_m(lat, lon, hl, ho) <= miles * 1609.344
+        })
+        .collect()
+}
+
+/// The name search: the key the fetch counts under, and the home whose
+/// registered name and place match (what FSA answers with).
+fn fsa_named<'a>(state: &'a State, req: &Req) -> (String, Option<&'a Home>) {
     let name = req.query.get("name").cloned().unwrap_or_default();
     let address = req.query.get("address").cloned().unwrap_or_default();
     let same_place = |h: &Home| match h.postcode.as_deref() {
@@ -714,15 +793,7 @@ fn fsa(state: &State, req: &Req) -> Routed {
     let key = asked_for
         .or(registered)
         .map_or_else(|| format!("{name}|{address}"), |h| h.id.clone());
-    let answer = if !versioned {
-        reply(
-            404,
-            &json!({"Message": "No HTTP resource was found that matches the request URI."}),
-        )
-    } else {
-        reply(200, &data::fsa_search(registered))
-    };
-    counted(SourceType::Fsa, key, answer)
+    (key, registered)
 }
 
 fn google_auth(state: &State, req: &Req) -> Option<Reply> {
@@ -860,7 +931,18 @@ fn overpass(state: &State, req: &Req) -> Routed {
         ));
         return uncounted(r);
     };
-    let answer = reply(200, &data::overpass_elements(lat, lon));
+    overpass_counted(
+        state,
+        lat,
+        lon,
+        reply(200, &data::overpass_elements(lat, lon)),
+    )
+}
+
+/// Ties an Overpass answer around `(lat, lon)` to the home it was asked
+/// for: counted, or (when postcodes.io counted the fetch) with that
+/// attempt's Overpass quirk applied.
+fn overpass_counted(state: &State, lat: f64, lon: f64, answer: Reply) -> Routed {
     // The adapter asks around the home's point rounded to 3 decimals.
     let nearest = state.homes.iter().find(|h| {
         let (hl, ho) = data::coords(h);

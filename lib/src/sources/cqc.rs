@@ -182,16 +182,9 @@ fn ratings_in_force(body: &Value) -> Option<Ratings> {
     }
 }
 
-/// The useful part of a location record; `None` when it is not one.
-pub(crate) fn summarise(body: &Value) -> Option<Value> {
-    let location_id = str_at(body, "/locationId")?;
-    let registration_status = str_at(body, "/registrationStatus");
-    let deregistered = registration_status.is_some_and(|s| s.eq_ignore_ascii_case("deregistered"))
-        || str_at(body, "/deregistrationDate").is_some();
-    let ratings = ratings_in_force(body).unwrap_or_default();
-
-    let latest_report = body
-        .get("reports")
+/// The newest report with a link id, as `{linkId, reportDate, reportType}`.
+fn latest_report(body: &Value) -> Option<Value> {
+    body.get("reports")
         .and_then(Value::as_array)
         .and_then(|reports| {
             reports
@@ -209,8 +202,18 @@ pub(crate) fn summarise(body: &Value) -> Option<Value> {
                 "reportDate": str_at(r, "/reportDate"),
                 "reportType": str_at(r, "/reportType"),
             })
-        });
+        })
+}
 
+/// The useful part of a location record; `None` when it is not one.
+pub(crate) fn summarise(body: &Value) -> Option<Value> {
+    let location_id = str_at(body, "/locationId")?;
+    let registration_status = str_at(body, "/registrationStatus");
+    let deregistered = registration_status.is_some_and(|s| s.eq_ignore_ascii_case("deregistered"))
+        || str_at(body, "/deregistrationDate").is_some();
+    let ratings = ratings_in_force(body).unwrap_or_default();
+
+    let latest_report = latest_report(body);
     let rated = ratings.overall.is_some() || !ratings.key_questions.is_empty();
     let source = rated.then_some(ratings.source);
     // A deregistered home's ratings describe a service that no longer

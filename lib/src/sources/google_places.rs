@@ -57,44 +57,11 @@ pub(crate) async fn fetch(
     };
     let call = Call::new("Google Places", settings, true);
     if let Some(id) = known_place_id {
-        let details = client
-            .get(endpoint(&settings.base_url, &["places", id]))
-            .header(KEY_HEADER, key)
-            .header(FIELD_MASK_HEADER, DETAIL_FIELDS);
-        return match send_json(details, &call).await {
-            Ok(Body::Json(v)) if v.is_object() => SourceOutcome::Loaded(summarise(id, &v)),
-            Ok(Body::Json(_)) => {
-                SourceOutcome::Failed(transient("Google Places sent unexpected place details"))
-            }
-            // The place is gone (closed, merged): no record.
-            Ok(Body::NotFound) => SourceOutcome::NotFound,
-            Err(failure) => SourceOutcome::Failed(failure),
-        };
+        return read_place(client, &call, settings, key, id).await;
     }
-    let locality = home
-        .postcode
-        .as_deref()
-        .filter(|p| !p.trim().is_empty())
-        .unwrap_or(&home.city);
-    let body = json!({
-        "textQuery": format!("{}, {}", home.name.trim(), locality.trim()),
-        "regionCode": "GB",
-        "pageSize": 5,
-    });
-    let search = client
-        .post(endpoint(&settings.base_url, &["places:searchText"]))
-        .header(KEY_HEADER, key)
-        .header(FIELD_MASK_HEADER, SEARCH_FIELDS)
-        .json(&body);
-    let places = match send_json(search, &call).await {
-        Ok(Body::Json(v)) if v.is_object() => v,
-        Ok(Body::Json(_)) => {
-            return SourceOutcome::Failed(transient(
-                "Google Places sent an unexpected search result",
-            ))
-        }
-        Ok(Body::NotFound) => return SourceOutcome::NotFound,
-        Err(failure) => return SourceOutcome::Failed(failure),
+    let places = match search(client, &call, settings, key, home).await {
+        Ok(places) => places,
+        Err(outcome) => return outcome,
     };
     // No match is an empty object, not an empty list.
     let candidates = places
@@ -111,6 +78,63 @@ pub(crate) async fn fetch(
     {
         Some(place) => SourceOutcome::Loaded(summarise(&place_id, place)),
         None => SourceOutcome::NotFound,
+    }
+}
+
+/// The one details call for a place id the cache knew.
+async fn read_place(
+    client: &reqwest::Client,
+    call: &Call<'_>,
+    settings: &SourceSettings,
+    key: &str,
+    id: &str,
+) -> SourceOutcome {
+    let details = client
+        .get(endpoint(&settings.base_url, &["places", id]))
+        .header(KEY_HEADER, key)
+        .header(FIELD_MASK_HEADER, DETAIL_FIELDS);
+    match send_json(details, call).await {
+        Ok(Body::Json(v)) if v.is_object() => SourceOutcome::Loaded(summarise(id, &v)),
+        Ok(Body::Json(_)) => {
+            SourceOutcome::Failed(transient("Google Places sent unexpected place details"))
+        }
+        // The place is gone (closed, merged): no record.
+        Ok(Body::NotFound) => SourceOutcome::NotFound,
+        Err(failure) => SourceOutcome::Failed(failure),
+    }
+}
+
+/// The text search for the home by name and postcode (or town): its
+/// answer, or the outcome that ends the fetch.
+async fn search(
+    client: &reqwest::Client,
+    call: &Call<'_>,
+    settings: &SourceSettings,
+    key: &str,
+    home: &Home,
+) -> Result<Value, SourceOutcome> {
+    let locality = home
+        .postcode
+        .as_deref()
+        .filter(|p| !p.trim().is_empty())
+        .unwrap_or(&home.city);
+    let body = json!({
+        "textQuery": format!("{}, {}", home.name.trim(), locality.trim()),
+        "regionCode": "GB",
+        "pageSize": 5,
+    });
+    let search = client
+        .post(endpoint(&settings.base_url, &["places:searchText"]))
+        .header(KEY_HEADER, key)
+        .header(FIELD_MASK_HEADER, SEARCH_FIELDS)
+        .json(&body);
+    match send_json(search, call).await {
+        Ok(Body::Json(v)) if v.is_object() => Ok(v),
+        Ok(Body::Json(_)) => Err(SourceOutcome::Failed(transient(
+            "Google Places sent an unexpected search result",
+        ))),
+        Ok(Body::NotFound) => Err(SourceOutcome::NotFound),
+        Err(failure) => Err(SourceOutcome::Failed(failure)),
     }
 }
 

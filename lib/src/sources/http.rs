@@ -123,6 +123,24 @@ pub(crate) async fn send(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
+    let bytes = read_capped(&mut response, call).await?;
+    let json = serde_json::from_slice::<Value>(&bytes).ok();
+    let html = content_type.contains("html") || starts_like_html(&bytes);
+    Ok(Answer {
+        status,
+        retry_after,
+        json,
+        html,
+    })
+}
+
+/// The whole body of `response`, or a transient failure as soon as it is
+/// known to exceed `call.max_bytes` (an upstream that never stops sending
+/// costs at most that much memory).
+async fn read_capped(
+    response: &mut reqwest::Response,
+    call: &Call<'_>,
+) -> Result<Vec<u8>, SourceFailure> {
     let too_big = || {
         transient(format!(
             "{} sent more than {} bytes",
@@ -149,23 +167,16 @@ pub(crate) async fn send(
             Err(e) => return Err(transport_failure(&e, call.timeout, call.service)),
         }
     }
-    let json = serde_json::from_slice::<Value>(&bytes).ok();
+    Ok(bytes)
+}
+
+/// Whether a body opens like an HTML page, whatever its content type says.
+fn starts_like_html(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(512)];
-    let html = content_type.contains("html")
-        || String::from_utf8_lossy(head)
-            .trim_start()
-            .to_ascii_lowercase()
-            .starts_with("<!doctype html")
-        || String::from_utf8_lossy(head)
-            .trim_start()
-            .to_ascii_lowercase()
-            .starts_with("<html");
-    Ok(Answer {
-        status,
-        retry_after,
-        json,
-        html,
-    })
+    let head = String::from_utf8_lossy(head)
+        .trim_start()
+        .to_ascii_lowercase();
+    head.starts_with("<!doctype html") || head.starts_with("<html")
 }
 
 /// Sends `request` and reads a JSON body, mapping statuses with

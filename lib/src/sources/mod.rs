@@ -221,61 +221,78 @@ impl Sources {
         home: &Home,
         gate: Option<&dyn UpstreamGate>,
     ) -> SourceOutcome {
-        let shared = &self.shared;
-        let settings = shared.settings();
-        let fill_ttl = |s: &SourceSettings| s.timeout * 3 + Duration::from_secs(5);
+        let settings = self.shared.settings();
         let c = &self.config;
         match source {
             SourceType::Cqc => {
                 let ttl = settings.cqc;
-                let fetch = self.fetch_upstream(source, home, None, gate);
-                shared
-                    .through(source, home.id.trim(), ttl, fill_ttl(&c.cqc), fetch)
+                self.whole_answer_cached(home, gate, source, ttl, &c.cqc)
                     .await
             }
             SourceType::Fsa => {
                 let ttl = settings.fsa;
-                let fetch = self.fetch_upstream(source, home, None, gate);
-                shared
-                    .through(source, home.id.trim(), ttl, fill_ttl(&c.fsa), fetch)
+                self.whole_answer_cached(home, gate, source, ttl, &c.fsa)
                     .await
             }
             SourceType::Firecrawl => {
                 let ttl = settings.firecrawl;
-                let fetch = self.fetch_upstream(source, home, None, gate);
-                shared
-                    .through(source, home.id.trim(), ttl, fill_ttl(&c.firecrawl), fetch)
+                self.whole_answer_cached(home, gate, source, ttl, &c.firecrawl)
                     .await
             }
             SourceType::Neighbourhood => self.fetch_upstream(source, home, None, gate).await,
-            SourceType::GooglePlaces => {
-                // Only the place id is kept (Google's terms): a hit turns the
-                // search into one details call, never into cached content.
-                let key = home.id.trim();
-                match shared
-                    .lookup(source.as_str(), key, fill_ttl(&c.google_places))
-                    .await
-                {
-                    cached::Lookup::Hit(v, _) => match v.get("placeId").and_then(|p| p.as_str()) {
-                        Some(id) => self.fetch_upstream(source, home, Some(id), gate).await,
-                        None => SourceOutcome::NotFound,
-                    },
-                    cached::Lookup::Miss(fill) => {
-                        let outcome = self.fetch_upstream(source, home, None, gate).await;
-                        let keep = match &outcome {
-                            SourceOutcome::Loaded(d) => d
-                                .get("placeId")
-                                .and_then(|p| p.as_str())
-                                .map(|id| serde_json::json!({"placeId": id})),
-                            SourceOutcome::NotFound => Some(serde_json::json!({"placeId": null})),
-                            _ => None,
-                        };
-                        shared
-                            .finish(fill, keep.as_ref(), settings.google_place_id)
-                            .await;
-                        outcome
-                    }
-                }
+            SourceType::GooglePlaces => self.google_through_place_id(home, gate).await,
+        }
+    }
+
+    /// A whole answer of `source` (configured as `upstream`) through the
+    /// cache, kept for `ttl`.
+    async fn whole_answer_cached(
+        &self,
+        home: &Home,
+        gate: Option<&dyn UpstreamGate>,
+        source: SourceType,
+        ttl: Duration,
+        upstream: &SourceSettings,
+    ) -> SourceOutcome {
+        let fetch = self.fetch_upstream(source, home, None, gate);
+        self.shared
+            .through(source, home.id.trim(), ttl, fill_ttl(upstream), fetch)
+            .await
+    }
+
+    /// Google through the cache of its place id: only the place id is kept
+    /// (Google's terms), so a hit turns the search into one details call,
+    /// never into cached content.
+    async fn google_through_place_id(
+        &self,
+        home: &Home,
+        gate: Option<&dyn UpstreamGate>,
+    ) -> SourceOutcome {
+        let source = SourceType::GooglePlaces;
+        let shared = &self.shared;
+        let key = home.id.trim();
+        match shared
+            .lookup(source.as_str(), key, fill_ttl(&self.config.google_places))
+            .await
+        {
+            cached::Lookup::Hit(v, _) => match v.get("placeId").and_then(|p| p.as_str()) {
+                Some(id) => self.fetch_upstream(source, home, Some(id), gate).await,
+                None => SourceOutcome::NotFound,
+            },
+            cached::Lookup::Miss(fill) => {
+                let outcome = self.fetch_upstream(source, home, None, gate).await;
+                let keep = match &outcome {
+                    SourceOutcome::Loaded(d) => d
+                        .get("placeId")
+                        .and_then(|p| p.as_str())
+                        .map(|id| serde_json::json!({"placeId": id})),
+                    SourceOutcome::NotFound => Some(serde_json::json!({"placeId": null})),
+                    _ => None,
+                };
+                shared
+                    .finish(fill, keep.as_ref(), shared.settings().google_place_id)
+                    .await;
+                outcome
             }
         }
     }
@@ -306,4 +323,10 @@ impl Sources {
             SourceType::Firecrawl => firecrawl::fetch(client, &c.firecrawl, home).await,
         }
     }
+}
+
+/// How long a fill lock for one fetch from `upstream` may live: a few of
+/// its timeouts, since an adapter may make more than one call.
+fn fill_ttl(upstream: &SourceSettings) -> Duration {
+    upstream.timeout * 3 + Duration::from_secs(5)
 }

@@ -36,8 +36,10 @@
 //! - further instances (`OVERPASS_BASE_URLS`) are tried in order after a
 //!   transient failure of the one before, each under its own lease.
 
+use std::future::Future;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use super::cached::{stamp, Lookup, Shared};
@@ -109,78 +111,29 @@ pub(crate) async fn fetch(
     shared: &Shared,
     home: &Home,
 ) -> SourceOutcome {
-    let postcodes = &config.postcodes;
-    let mut area = Value::Null;
-    let mut point = home.latitude.zip(home.longitude);
-    let mut cached_at = None;
-    if let Some(pc) = home
-        .postcode
-        .as_deref()
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-    {
-        let key = normalise_postcode(pc);
-        let lookup = shared.lookup("postcodes", &key, fill_ttl(postcodes)).await;
-        let (answer, fill) = match lookup {
-            Lookup::Hit(v, at) => {
-                cached_at = Some(at);
-                (Ok(v), None)
-            }
-            Lookup::Miss(fill) => (lookup_postcode(client, postcodes, pc).await, fill),
-        };
-        match answer {
-            Ok(v) => {
-                if fill.is_some() {
-                    shared
-                        .finish(fill, Some(&v), shared.settings().postcodes)
-                        .await;
-                }
-                if let Some(p) = v
-                    .get("lat")
-                    .and_then(Value::as_f64)
-                    .zip(v.get("lon").and_then(Value::as_f64))
-                {
-                    point = Some(p);
-                }
-                area = v.get("area").cloned().unwrap_or(Value::Null);
-            }
-            Err(failure) => {
-                shared.finish(fill, None, shared.settings().postcodes).await;
-                return SourceOutcome::Failed(failure);
-            }
-        }
-    }
-    let Some((lat, lon)) = point.filter(|(a, o)| a.is_finite() && o.is_finite()) else {
+    let located = match locate(client, &config.postcodes, shared, home).await {
+        Ok(located) => located,
+        Err(failure) => return SourceOutcome::Failed(failure),
+    };
+    let mut cached_at = located.cached_at;
+    let Some((lat, lon)) = located
+        .point
+        .filter(|(a, o)| a.is_finite() && o.is_finite())
+    else {
         return SourceOutcome::NotFound;
     };
-
-    let (rlat, rlon) = rounded_point(lat, lon);
-    let key = format!("{rlat:.3},{rlon:.3}");
-    let places = match shared
-        .lookup("overpass", &key, fill_ttl(&config.overpass))
-        .await
-    {
-        Lookup::Hit(v, at) => {
-            cached_at = Some(cached_at.map_or(at, |c: chrono::DateTime<chrono::Utc>| c.min(at)));
+    let places = match places_near(client, config, shared, lat, lon).await {
+        Ok((v, Some(at))) => {
+            cached_at = Some(cached_at.map_or(at, |c| c.min(at)));
             v
         }
-        Lookup::Miss(fill) => match overpass(client, config, shared, rlat, rlon).await {
-            Ok(v) => {
-                shared
-                    .finish(fill, Some(&v), shared.settings().overpass)
-                    .await;
-                v
-            }
-            Err(failure) => {
-                shared.finish(fill, None, shared.settings().overpass).await;
-                return SourceOutcome::Failed(failure);
-            }
-        },
+        Ok((v, None)) => v,
+        Err(failure) => return SourceOutcome::Failed(failure),
     };
     let mut data = json!({
         "latitude": lat,
         "longitude": lon,
-        "area": area,
+        "area": located.area,
         "radiusMeters": RADIUS_M,
         "amenities": summarise_places(lat, lon, places.as_array().map_or(&[][..], Vec::as_slice)),
     });
@@ -188,6 +141,101 @@ pub(crate) async fn fetch(
         obj.insert("cachedAt".to_owned(), json!(stamp(at)));
     }
     SourceOutcome::Loaded(data)
+}
+
+/// Where a home is, for its surroundings.
+struct Located {
+    /// postcodes.io's area (null without a known postcode).
+    area: Value,
+    /// postcodes.io's point, else the directory's.
+    point: Option<(f64, f64)>,
+    /// On a cache hit, when the area was fetched.
+    cached_at: Option<DateTime<Utc>>,
+}
+
+/// The home's area and point: its postcode looked up (through the cache)
+/// first, since directory coordinates are sometimes missing or rough.
+async fn locate(
+    client: &reqwest::Client,
+    postcodes: &SourceSettings,
+    shared: &Shared,
+    home: &Home,
+) -> Result<Located, SourceFailure> {
+    let mut located = Located {
+        area: Value::Null,
+        point: home.latitude.zip(home.longitude),
+        cached_at: None,
+    };
+    let Some(pc) = home
+        .postcode
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    else {
+        return Ok(located);
+    };
+    let (v, at) = through_cache(
+        shared,
+        "postcodes",
+        &normalise_postcode(pc),
+        fill_ttl(postcodes),
+        shared.settings().postcodes,
+        lookup_postcode(client, postcodes, pc),
+    )
+    .await?;
+    located.cached_at = at;
+    if let Some(p) = v
+        .get("lat")
+        .and_then(Value::as_f64)
+        .zip(v.get("lon").and_then(Value::as_f64))
+    {
+        located.point = Some(p);
+    }
+    located.area = v.get("area").cloned().unwrap_or(Value::Null);
+    Ok(located)
+}
+
+/// The compact amenities around the point rounded from `(lat, lon)`
+/// (through the cache, so homes sharing it share one Overpass answer), and
+/// on a cache hit when they were fetched.
+async fn places_near(
+    client: &reqwest::Client,
+    config: &SourcesConfig,
+    shared: &Shared,
+    lat: f64,
+    lon: f64,
+) -> Result<(Value, Option<DateTime<Utc>>), SourceFailure> {
+    let (rlat, rlon) = rounded_point(lat, lon);
+    through_cache(
+        shared,
+        "overpass",
+        &format!("{rlat:.3},{rlon:.3}"),
+        fill_ttl(&config.overpass),
+        shared.settings().overpass,
+        overpass(client, config, shared, rlat, rlon),
+    )
+    .await
+}
+
+/// One half of a fetch through the source cache under `source` and `key`:
+/// the cached value and when it was fetched, or else `miss`'s value, kept
+/// for `ttl` (a failure is not kept).
+async fn through_cache(
+    shared: &Shared,
+    source: &'static str,
+    key: &str,
+    fill_ttl: Duration,
+    ttl: Duration,
+    miss: impl Future<Output = Result<Value, SourceFailure>>,
+) -> Result<(Value, Option<DateTime<Utc>>), SourceFailure> {
+    match shared.lookup(source, key, fill_ttl).await {
+        Lookup::Hit(v, at) => Ok((v, Some(at))),
+        Lookup::Miss(fill) => {
+            let answer = miss.await;
+            shared.finish(fill, answer.as_ref().ok(), ttl).await;
+            answer.map(|v| (v, None))
+        }
+    }
 }
 
 /// How long a fill lock for one call to `settings` may live.
@@ -244,47 +292,7 @@ async fn overpass(
     let query = overpass_query(lat, lon, RADIUS_M + ROUND_MARGIN_M);
     let mut last = transient("no Overpass instance configured");
     for base in std::iter::once(&settings.base_url).chain(config.overpass_mirrors.iter()) {
-        let name = base.host_str().unwrap_or("overpass").to_owned();
-        let lease_ttl = settings.timeout + Duration::from_secs(5);
-        let token = match shared.acquire_lease(&name, lease_ttl, LEASE_MAX_WAIT).await {
-            Ok(token) => token,
-            Err(left) => {
-                last = SourceFailure {
-                    kind: FailureKind::Transient,
-                    retry_after: Some(left),
-                    message: "Overpass busy or cooling down after a 429 (one request at a time)"
-                        .to_owned(),
-                };
-                continue;
-            }
-        };
-        let request = client
-            .post(endpoint(base, &["interpreter"]))
-            .header(reqwest::header::ACCEPT, "application/json")
-            .form(&[("data", query.as_str())]);
-        let answer = send(request, &call).await;
-        let cooldown = match &answer {
-            Ok(a) if a.status == 429 => a.retry_after.unwrap_or_default().max(MIN_429_PAUSE),
-            _ => Duration::ZERO,
-        };
-        shared.release_lease(&name, token, cooldown).await;
-        let result = answer.and_then(|a| {
-            if a.status == 406 {
-                return Err(SourceFailure {
-                    kind: FailureKind::Permanent,
-                    retry_after: None,
-                    message: "Overpass answered HTTP 406: it refuses requests without an identifying User-Agent (set SOURCES_USER_AGENT)".to_owned(),
-                });
-            }
-            let status = a.status;
-            json_body(a, &call).map_err(|mut f| {
-                if status == 429 {
-                    f.retry_after = Some(cooldown);
-                }
-                f
-            })
-        });
-        match result {
+        match ask_instance(client, shared, &call, base, &query).await {
             Ok(Body::Json(v)) => match read_elements(&v) {
                 Ok(places) => return Ok(places),
                 Err(f) => last = f,
@@ -296,6 +304,56 @@ async fn overpass(
         }
     }
     Err(last)
+}
+
+/// Sends `query` to the Overpass instance at `base` under its lease, and
+/// cools the lease down after a 429.
+async fn ask_instance(
+    client: &reqwest::Client,
+    shared: &Shared,
+    call: &Call<'_>,
+    base: &url::Url,
+    query: &str,
+) -> Result<Body, SourceFailure> {
+    let name = base.host_str().unwrap_or("overpass").to_owned();
+    let lease_ttl = call.timeout + Duration::from_secs(5);
+    let token = match shared.acquire_lease(&name, lease_ttl, LEASE_MAX_WAIT).await {
+        Ok(token) => token,
+        Err(left) => {
+            return Err(SourceFailure {
+                kind: FailureKind::Transient,
+                retry_after: Some(left),
+                message: "Overpass busy or cooling down after a 429 (one request at a time)"
+                    .to_owned(),
+            })
+        }
+    };
+    let request = client
+        .post(endpoint(base, &["interpreter"]))
+        .header(reqwest::header::ACCEPT, "application/json")
+        .form(&[("data", query)]);
+    let answer = send(request, call).await;
+    let cooldown = match &answer {
+        Ok(a) if a.status == 429 => a.retry_after.unwrap_or_default().max(MIN_429_PAUSE),
+        _ => Duration::ZERO,
+    };
+    shared.release_lease(&name, token, cooldown).await;
+    answer.and_then(|a| {
+        if a.status == 406 {
+            return Err(SourceFailure {
+                kind: FailureKind::Permanent,
+                retry_after: None,
+                message: "Overpass answered HTTP 406: it refuses requests without an identifying User-Agent (set SOURCES_USER_AGENT)".to_owned(),
+            });
+        }
+        let status = a.status;
+        json_body(a, call).map_err(|mut f| {
+            if status == 429 {
+                f.retry_after = Some(cooldown);
+            }
+            f
+        })
+    })
 }
 
 /// The places of an Overpass answer, or why it is not one.

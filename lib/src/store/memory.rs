@@ -101,83 +101,25 @@ impl MemoryStore {
         Instant::now() + self.retention.ttl(deadline_at, now)
     }
 
-    fn create_now(&self, new: NewJob, pending_grace: Duration) -> Result<Created> {
+    fn create_now(&self, mut new: NewJob, pending_grace: Duration) -> Result<Created> {
         let mut inner = self.lock();
-        if let Some(idem) = &new.idempotency {
-            // A key whose job is gone (expired or erased) is treated as
-            // absent, as in Redis.
-            let stale = inner
-                .idempotency_entry(&idem.key)
-                .map(|e| e.job)
-                .filter(|job| *job != new.id);
-            if let Some(job) = stale {
-                if inner.live(job).is_none() {
-                    inner.idempotency.remove(&idem.key);
-                }
-            }
-            if let Some(existing) = inner.idempotency_entry(&idem.key) {
-                if existing.fingerprint != idem.fingerprint {
-                    return Err(StoreError::IdempotencyConflict {
-                        existing: existing.job,
-                    });
-                }
-                let id = existing.job;
-                return match inner.live(id) {
-                    Some(entry) => Ok(Created::Existing(entry.snapshot())),
-                    None => Err(StoreError::Corrupt(
-                        "idempotency key refers to a job that no longer exists".into(),
-                    )),
-                };
-            }
+        if let Some(taken) = inner.already_created(&new) {
+            return taken;
         }
-        if let Some(entry) = inner.live(new.id) {
-            return Ok(Created::Existing(entry.snapshot()));
-        }
-        let now = trunc_ms(new.now);
-        let deadline_at = trunc_ms(new.deadline_at);
-        let expires = self.expiry(deadline_at, now);
-        let job = Job {
-            id: new.id,
-            status: JobStatus::Pending,
-            progress: 0,
-            message: new.message,
-            created_at: now,
-            updated_at: now,
-            deadline_at,
-            error: None,
-            questionnaire: serde_json::Value::Null,
-            plan: None,
-            slots: Vec::new(),
-            completeness: 0,
-            lease: None,
-            will_auto_retry: true,
-            last_manual_retry_at: None,
-        };
-        let mut entry = Entry {
-            job,
-            questionnaire: to_text(&new.questionnaire),
-            plan: None,
-            completeness: 0,
-            slot_order: Vec::new(),
-            slots: BTreeMap::new(),
-            data: BTreeMap::new(),
-            fence: 0,
-            history: VecDeque::new(),
-            expires,
-        };
-        entry.log(HistoryEntry {
-            progress: Some(0),
-            ..HistoryEntry::new(now, HistoryEvent::Created)
-        });
+        let id = new.id;
+        let idempotency = new.idempotency.take();
+        let expires = self.expiry(trunc_ms(new.deadline_at), trunc_ms(new.now));
+        let entry = Entry::pending(new, expires);
         let snapshot = entry.snapshot();
+        let due = to_ms(add_ms(entry.job.created_at, pending_grace));
         inner.purge_now_and_then();
-        inner.jobs.insert(new.id, entry);
-        inner.set_due(new.id, Some(to_ms(add_ms(now, pending_grace))));
-        if let Some(idem) = new.idempotency {
+        inner.jobs.insert(id, entry);
+        inner.set_due(id, Some(due));
+        if let Some(idem) = idempotency {
             inner.idempotency.insert(
                 idem.key,
                 IdemEntry {
-                    job: new.id,
+                    job: id,
                     fingerprint: idem.fingerprint,
                     expires,
                 },
@@ -447,6 +389,40 @@ impl MemoryStore {
 }
 
 impl Inner {
+    /// The answer to a create whose idempotency key or id is taken by a
+    /// live job (that job, or the key's conflict); `None` for a new job.
+    fn already_created(&mut self, new: &NewJob) -> Option<Result<Created>> {
+        if let Some(idem) = &new.idempotency {
+            // A key whose job is gone (expired or erased) is treated as
+            // absent, as in Redis.
+            let stale = self
+                .idempotency_entry(&idem.key)
+                .map(|e| e.job)
+                .filter(|job| *job != new.id);
+            if let Some(job) = stale {
+                if self.live(job).is_none() {
+                    self.idempotency.remove(&idem.key);
+                }
+            }
+            if let Some(existing) = self.idempotency_entry(&idem.key) {
+                if existing.fingerprint != idem.fingerprint {
+                    return Some(Err(StoreError::IdempotencyConflict {
+                        existing: existing.job,
+                    }));
+                }
+                let id = existing.job;
+                return Some(match self.live(id) {
+                    Some(entry) => Ok(Created::Existing(entry.snapshot())),
+                    None => Err(StoreError::Corrupt(
+                        "idempotency key refers to a job that no longer exists".into(),
+                    )),
+                });
+            }
+        }
+        self.live(new.id)
+            .map(|entry| Ok(Created::Existing(entry.snapshot())))
+    }
+
     /// Every [`PURGE_EVERY_CREATES`] creates, drops every expired job and
     /// idempotency key, as Redis' own expiry would have.
     fn purge_now_and_then(&mut self) {
@@ -518,6 +494,47 @@ impl Inner {
 }
 
 impl Entry {
+    /// A new `pending` job from `new` (its idempotency key already taken
+    /// out), expiring at `expires`, with its `Created` history entry.
+    fn pending(new: NewJob, expires: Instant) -> Self {
+        let now = trunc_ms(new.now);
+        let deadline_at = trunc_ms(new.deadline_at);
+        let job = Job {
+            id: new.id,
+            status: JobStatus::Pending,
+            progress: 0,
+            message: new.message,
+            created_at: now,
+            updated_at: now,
+            deadline_at,
+            error: None,
+            questionnaire: serde_json::Value::Null,
+            plan: None,
+            slots: Vec::new(),
+            completeness: 0,
+            lease: None,
+            will_auto_retry: true,
+            last_manual_retry_at: None,
+        };
+        let mut entry = Entry {
+            job,
+            questionnaire: to_text(&new.questionnaire),
+            plan: None,
+            completeness: 0,
+            slot_order: Vec::new(),
+            slots: BTreeMap::new(),
+            data: BTreeMap::new(),
+            fence: 0,
+            history: VecDeque::new(),
+            expires,
+        };
+        entry.log(HistoryEntry {
+            progress: Some(0),
+            ..HistoryEntry::new(now, HistoryEvent::Created)
+        });
+        entry
+    }
+
     /// Appends to the history, dropping the oldest entry beyond the limit
     /// (as `LTRIM` does in Redis).
     fn log(&mut self, entry: HistoryEntry) {
