@@ -29,7 +29,7 @@ pub struct Location {
 /// Why a place could not be resolved.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum GeoError {
+pub(crate) enum GeoError {
     /// The city is not in the built-in table (and no postcode resolved).
     #[error("unknown city '{0}': give one of the UK's larger towns or a postcode")]
     UnknownCity(String),
@@ -54,7 +54,11 @@ impl Geocoder {
 
     /// The postcode's coordinates when it can be looked up, otherwise the
     /// city's from the built-in table.
-    pub async fn resolve(&self, city: &str, postcode: Option<&str>) -> Result<Location, GeoError> {
+    pub(crate) async fn resolve(
+        &self,
+        city: &str,
+        postcode: Option<&str>,
+    ) -> Result<Location, GeoError> {
         if let (Some(base), Some(postcode)) = (&self.postcodes_base, postcode) {
             match self.lookup_postcode(base, postcode).await {
                 Ok(location) => return Ok(location),
@@ -103,7 +107,7 @@ impl Geocoder {
 }
 
 /// Great-circle distance in km between two (lat, lon) points.
-pub fn haversine_km(a: (f64, f64), b: (f64, f64)) -> f64 {
+pub(crate) fn haversine_km(a: (f64, f64), b: (f64, f64)) -> f64 {
     const EARTH_RADIUS_KM: f64 = 6371.0088;
     let (lat1, lon1) = (a.0.to_radians(), a.1.to_radians());
     let (lat2, lon2) = (b.0.to_radians(), b.1.to_radians());

@@ -27,6 +27,7 @@
 //! `testing/`, a dev-dependency, so none of it is in the function binaries.
 
 #![warn(missing_docs)]
+#![warn(unreachable_pub)]
 
 pub mod directory;
 pub mod engine;
@@ -46,5 +47,3 @@ pub mod settings;
 pub mod sources;
 pub mod store;
 pub mod telemetry;
-
-pub use store::{MemoryStore, RedisStore};

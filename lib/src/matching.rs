@@ -41,13 +41,13 @@ use crate::questionnaire::{
 };
 
 /// How many homes a report shows.
-pub const TOP_N: usize = 5;
+pub(crate) const TOP_N: usize = 5;
 
 /// The radius steps (km) tried in turn when too few homes are inside.
-pub const RADIUS_STEPS_KM: [f64; 7] = [5.0, 10.0, 15.0, 30.0, 50.0, 75.0, 100.0];
+pub(crate) const RADIUS_STEPS_KM: [f64; 7] = [5.0, 10.0, 15.0, 30.0, 50.0, 75.0, 100.0];
 
 /// Where the search starts when the family says distance is not important.
-pub const NOT_IMPORTANT_START_KM: f64 = 50.0;
+pub(crate) const NOT_IMPORTANT_START_KM: f64 = 50.0;
 
 /// Weeks per month, for turning monthly budgets into weekly fees.
 const WEEKS_PER_MONTH: f64 = 52.0 / 12.0;
@@ -69,7 +69,7 @@ pub struct Weights {
 
 impl Weights {
     /// The default weights (README.md "How it works" and `matching.rs`).
-    pub const BASE: Weights = Weights {
+    pub(crate) const BASE: Weights = Weights {
         medical_safety: 35.0,
         quality: 25.0,
         location: 15.0,
@@ -104,7 +104,7 @@ impl Weights {
 
     /// Scaled to sum to exactly 100, in tenths of a point (largest-remainder
     /// rounding, so the displayed weights add up). All-zero gives the base.
-    pub fn renormalised(self) -> Weights {
+    pub(crate) fn renormalised(self) -> Weights {
         let total = self.total();
         if !(total.is_finite() && total > 0.0) {
             return Self::BASE;
@@ -154,7 +154,7 @@ pub struct FactorScores {
 
 impl FactorScores {
     /// The weighted match score out of 100, to one decimal.
-    pub fn weighted(&self, w: &Weights) -> f64 {
+    pub(crate) fn weighted(&self, w: &Weights) -> f64 {
         let total = w.total();
         if total <= 0.0 {
             return 0.0;
@@ -213,7 +213,7 @@ pub struct Winners {
 
 /// What matching produced.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct MatchOutcome {
+pub(crate) struct MatchOutcome {
     /// At most 5 homes, best first.
     pub homes: Vec<ScoredHome>,
     /// The radius finally used, km.
@@ -265,7 +265,7 @@ impl CareNeed {
     /// offer). Homes whose directory row says neither are not offered for
     /// a respite stay: placing someone for two weeks in a home that only
     /// takes permanent residents is not a placement.
-    pub fn met_by(&self, home: &Home) -> bool {
+    pub(crate) fn met_by(&self, home: &Home) -> bool {
         (!self.nursing || home.care.nursing)
             && (!self.dementia || home.care.dementia)
             && (!self.residential || home.care.residential || home.care.nursing)
@@ -275,7 +275,7 @@ impl CareNeed {
     /// The care type fees are compared on: the costliest that applies
     /// (nursing, then dementia, then respite, then residential), as the
     /// client spells `care_type`.
-    pub fn market_care_type(&self) -> &'static str {
+    pub(crate) fn market_care_type(&self) -> &'static str {
         if self.nursing {
             "nursing"
         } else if self.dementia {
@@ -288,7 +288,7 @@ impl CareNeed {
     }
 
     /// A plain description, e.g. `nursing and dementia care`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let mut parts = Vec::new();
         if self.nursing {
             parts.push("nursing");
@@ -311,7 +311,7 @@ impl CareNeed {
 
 /// A weekly fee band in pounds.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct BudgetBand {
+pub(crate) struct BudgetBand {
     /// Lower end.
     pub min_weekly: f64,
     /// Upper end (`None`: no upper limit).
@@ -322,7 +322,7 @@ pub struct BudgetBand {
 /// `need_budget_guidance` (no budget filter). Bands: under £3,000 a month is
 /// up to £692 a week, £3,000–5,000 is £692–1,154, £5,000–7,000 is
 /// £1,154–1,615, over £7,000 is £1,615 and up.
-pub fn weekly_band(budget: Budget) -> Option<BudgetBand> {
+pub(crate) fn weekly_band(budget: Budget) -> Option<BudgetBand> {
     let weekly = |monthly: f64| (monthly / WEEKS_PER_MONTH).round();
     let (min, max) = match budget {
         Budget::Under3000Self | Budget::Under3000Local => (0.0, Some(3000.0)),
@@ -338,7 +338,7 @@ pub fn weekly_band(budget: Budget) -> Option<BudgetBand> {
 }
 
 /// Whether the budget is local-authority funded (`_local`).
-pub fn is_local_authority_funded(budget: Budget) -> bool {
+pub(crate) fn is_local_authority_funded(budget: Budget) -> bool {
     matches!(
         budget,
         Budget::Under3000Local
@@ -349,7 +349,7 @@ pub fn is_local_authority_funded(budget: Budget) -> bool {
 }
 
 /// Whether the home takes the client's funding; unknown counts as yes.
-pub fn accepts_funding(home: &Home, budget: Budget) -> bool {
+pub(crate) fn accepts_funding(home: &Home, budget: Budget) -> bool {
     match budget {
         Budget::NeedGuidance => true,
         b if is_local_authority_funded(b) => home.accepts_local_authority != Some(false),
@@ -360,7 +360,7 @@ pub fn accepts_funding(home: &Home, budget: Budget) -> bool {
 /// The weekly fee that applies to this need: the highest known of the
 /// relevant "from" fees (dementia or nursing care cost more), `None` if none
 /// is known.
-pub fn relevant_fee(home: &Home, need: &CareNeed) -> Option<f64> {
+pub(crate) fn relevant_fee(home: &Home, need: &CareNeed) -> Option<f64> {
     let f = &home.fees;
     let mut relevant = Vec::new();
     if need.nursing {
@@ -379,7 +379,7 @@ pub fn relevant_fee(home: &Home, need: &CareNeed) -> Option<f64> {
 }
 
 /// Whether the home's fee fits the band; unknown fees and open bands pass.
-pub fn within_budget(fee: Option<f64>, band: Option<BudgetBand>) -> bool {
+pub(crate) fn within_budget(fee: Option<f64>, band: Option<BudgetBand>) -> bool {
     match (fee, band.and_then(|b| b.max_weekly)) {
         (Some(fee), Some(max)) => fee <= max,
         _ => true,
@@ -388,7 +388,7 @@ pub fn within_budget(fee: Option<f64>, band: Option<BudgetBand>) -> bool {
 
 /// Radii to try, starting at the requested one (or
 /// [`NOT_IMPORTANT_START_KM`]) and continuing through the larger steps.
-pub fn radius_steps(requested_km: Option<f64>) -> Vec<f64> {
+pub(crate) fn radius_steps(requested_km: Option<f64>) -> Vec<f64> {
     let start = requested_km.unwrap_or(NOT_IMPORTANT_START_KM);
     let mut steps = vec![start];
     steps.extend(RADIUS_STEPS_KM.iter().copied().filter(|r| *r > start));
@@ -397,7 +397,7 @@ pub fn radius_steps(requested_km: Option<f64>) -> Vec<f64> {
 
 /// The first radius with at least [`TOP_N`] of the distances inside, or
 /// the last step when none has.
-pub fn widen_radius(distances: &[f64], steps: &[f64]) -> f64 {
+pub(crate) fn widen_radius(distances: &[f64], steps: &[f64]) -> f64 {
     for &r in steps {
         if distances.iter().filter(|d| **d <= r).count() >= TOP_N {
             return r;
@@ -407,7 +407,7 @@ pub fn widen_radius(distances: &[f64], steps: &[f64]) -> f64 {
 }
 
 /// Points for a CQC rating; unknown is neutral.
-pub fn rating_points(rating: Option<CqcRating>) -> f64 {
+pub(crate) fn rating_points(rating: Option<CqcRating>) -> f64 {
     match rating {
         Some(CqcRating::Outstanding) => 100.0,
         Some(CqcRating::Good) => 80.0,
@@ -444,7 +444,7 @@ fn diet_words(diet: Diet) -> &'static [&'static str] {
 /// directory says nothing about the home's kitchen: an unknown is never
 /// scored as a "no". The home's website, when scraped, is shown in the
 /// report; it arrives after the homes are chosen, so it cannot move them.
-pub fn dietary_fit(home: &Home, diets: &[Diet]) -> Option<f64> {
+pub(crate) fn dietary_fit(home: &Home, diets: &[Diet]) -> Option<f64> {
     let needs: Vec<Diet> = diets
         .iter()
         .copied()
@@ -475,7 +475,7 @@ pub fn dietary_fit(home: &Home, diets: &[Diet]) -> Option<f64> {
 /// use or high fall risk; wheelchair access for mobility problems; a secure
 /// garden for dementia; the diets they need, where the directory says what
 /// the kitchen caters for).
-pub fn medical_safety_score(home: &Home, q: &Questionnaire) -> f64 {
+pub(crate) fn medical_safety_score(home: &Home, q: &Questionnaire) -> f64 {
     let m = &q.medical;
     let mut checks = Vec::new();
     let wants_nurses = m.medication.needs_nursing_oversight()
@@ -511,7 +511,7 @@ pub fn medical_safety_score(home: &Home, q: &Questionnaire) -> f64 {
 }
 
 /// Quality: CQC overall, caring, responsive and well-led.
-pub fn quality_score(home: &Home) -> f64 {
+pub(crate) fn quality_score(home: &Home) -> f64 {
     let r = &home.ratings;
     round1(
         0.4 * rating_points(r.overall)
@@ -523,7 +523,7 @@ pub fn quality_score(home: &Home) -> f64 {
 
 /// Location: 100 at the door, 60 at the requested radius, falling to 0 at
 /// three times it (homes the widening brought in score less).
-pub fn location_score(distance_km: f64, requested_km: Option<f64>) -> f64 {
+pub(crate) fn location_score(distance_km: f64, requested_km: Option<f64>) -> f64 {
     let r = requested_km.unwrap_or(NOT_IMPORTANT_START_KM).max(1.0);
     let d = distance_km.max(0.0);
     let s = if d <= r {
@@ -537,7 +537,7 @@ pub fn location_score(distance_km: f64, requested_km: Option<f64>) -> f64 {
 /// Financial: within a capped band, cheaper is better (100 down to 70 at the
 /// cap); above the cap 40 falling fast; open bands 80; with no budget given,
 /// cheaper is better on an absolute scale; unknown fees 50.
-pub fn financial_score(fee: Option<f64>, budget: Budget) -> f64 {
+pub(crate) fn financial_score(fee: Option<f64>, budget: Budget) -> f64 {
     let Some(fee) = fee else { return 50.0 };
     let s = match weekly_band(budget) {
         Some(BudgetBand {
@@ -558,7 +558,7 @@ pub fn financial_score(fee: Option<f64>, budget: Budget) -> f64 {
 
 /// Lifestyle: home size against the social personality (sociable people do
 /// better in larger homes, quiet ones in small), and comfort facilities.
-pub fn lifestyle_score(home: &Home, social: Social) -> f64 {
+pub(crate) fn lifestyle_score(home: &Home, social: Social) -> f64 {
     let size = match (home.beds, social) {
         (None, _) => 60.0,
         (Some(b), Social::VerySociable) if b >= 40 => 100.0,
@@ -577,7 +577,7 @@ pub fn lifestyle_score(home: &Home, social: Social) -> f64 {
 }
 
 /// All five category scores for a home at a distance.
-pub fn factor_scores(home: &Home, q: &Questionnaire, distance_km: f64) -> FactorScores {
+pub(crate) fn factor_scores(home: &Home, q: &Questionnaire, distance_km: f64) -> FactorScores {
     let need = CareNeed::of(q);
     FactorScores {
         medical_safety: medical_safety_score(home, q),
@@ -624,7 +624,7 @@ pub fn priority_weights(ranking: &PriorityRanking) -> Option<Weights> {
 /// (nurses manage those regimes); urgent placement location
 /// +10 (a nearby place the family can reach and visit quickly). Finally the
 /// weights are renormalised to 100.
-pub fn adjusted_weights(q: &Questionnaire) -> (Weights, Vec<String>) {
+pub(crate) fn adjusted_weights(q: &Questionnaire) -> (Weights, Vec<String>) {
     let mut conditions = Vec::new();
     let mut w = Weights::BASE.as_array();
     if let Some(client) = q.priorities.as_ref().and_then(priority_weights) {
@@ -685,7 +685,7 @@ pub fn winners(homes: &[ScoredHome]) -> Winners {
 
 /// Filters, widens, scores and ranks the directory's homes for `q` around
 /// `origin`.
-pub fn match_homes(q: &Questionnaire, homes: &[Home], origin: &Location) -> MatchOutcome {
+pub(crate) fn match_homes(q: &Questionnaire, homes: &[Home], origin: &Location) -> MatchOutcome {
     let need = CareNeed::of(q);
     let requested = q.location.max_distance.km();
     let (weights, conditions) = adjusted_weights(q);

@@ -184,7 +184,7 @@ impl SourceType {
     }
 
     /// A human name for reports and messages.
-    pub fn display_name(self) -> &'static str {
+    pub(crate) fn display_name(self) -> &'static str {
         match self {
             Self::Cqc => "CQC inspection record",
             Self::Fsa => "FSA food hygiene rating",
@@ -225,7 +225,8 @@ impl SlotKey {
     }
 
     /// Parses [`SlotKey::field`]'s form.
-    pub fn parse_field(s: &str) -> Option<Self> {
+    #[cfg(test)]
+    pub(crate) fn parse_field(s: &str) -> Option<Self> {
         let (home, source) = s.rsplit_once('/')?;
         Some(Self::new(home, SourceType::parse(source)?))
     }

@@ -258,7 +258,7 @@ impl Medication {
     /// routine, or staff giving every dose. Matching weighs nursing for it
     /// (a registered nurse manages a complex or fully administered regime;
     /// reminders and simple routines are within residential care).
-    pub fn needs_nursing_oversight(self) -> bool {
+    pub(crate) fn needs_nursing_oversight(self) -> bool {
         matches!(
             self,
             Self::ManyComplexRoutine | Self::FullAdministrationRequired
@@ -296,7 +296,7 @@ answer_enum! {
 
 impl FallHistory {
     /// Whether this counts as a high fall risk for scoring.
-    pub fn is_high_risk(self) -> bool {
+    pub(crate) fn is_high_risk(self) -> bool {
         matches!(self, Self::ThreePlusOrSerious | Self::HighRisk)
     }
 }
@@ -525,7 +525,7 @@ impl Questionnaire {
     /// keys, q16 from section 5). Parsing the result gives back an equal
     /// questionnaire except for those left-out fields, so a resumed job
     /// matches the very same way.
-    pub fn to_stored_json(&self) -> Value {
+    pub(crate) fn to_stored_json(&self) -> Value {
         let mut root = Map::new();
         root.insert(
             S1.into(),
@@ -552,12 +552,12 @@ impl Questionnaire {
 
     /// The name of the person who needs care, from q1 (`Patient: …`), or
     /// "the client" when it cannot be told.
-    pub fn client_name(&self) -> String {
+    pub(crate) fn client_name(&self) -> String {
         patient_name(&self.contact.names).unwrap_or_else(|| "the client".to_owned())
     }
 
     /// Whether dementia care is needed (asked for as care type or condition).
-    pub fn needs_dementia_care(&self) -> bool {
+    pub(crate) fn needs_dementia_care(&self) -> bool {
         self.medical
             .care_types
             .contains(&CareType::SpecialisedDementia)
@@ -567,13 +567,8 @@ impl Questionnaire {
                 .contains(&MedicalCondition::DementiaAlzheimers)
     }
 
-    /// Whether nursing care is needed.
-    pub fn needs_nursing_care(&self) -> bool {
-        self.medical.care_types.contains(&CareType::MedicalNursing)
-    }
-
     /// Whether a place is needed within two weeks.
-    pub fn is_urgent(&self) -> bool {
+    pub(crate) fn is_urgent(&self) -> bool {
         self.timeline == Timeline::Urgent2Weeks
     }
 }
@@ -698,7 +693,7 @@ const MAX_DESCRIPTION_CHARS: usize = 10_000;
 /// equipment lines of at most 500 characters, 4 bytes each in UTF-8, plus
 /// the enumerated answers: under 60 KiB); a test holds the worst case
 /// under this, and the engine refuses anything over it rather than store it.
-pub const MAX_STORED_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_STORED_BYTES: usize = 64 * 1024;
 
 /// Most items of the legacy free-text `q12_special_equipment` list (the
 /// paper form had a handful of lines for it).

@@ -18,21 +18,21 @@ use chrono::{DateTime, Utc};
 use crate::sources::FailureKind;
 
 /// Environment variable: base delay before the first retry, in seconds.
-pub const ENV_BASE_DELAY_SECS: &str = "RETRY_BASE_DELAY_SECS";
+pub(crate) const ENV_BASE_DELAY_SECS: &str = "RETRY_BASE_DELAY_SECS";
 /// Environment variable: backoff multiplier per retry already made.
-pub const ENV_MULTIPLIER: &str = "RETRY_MULTIPLIER";
+pub(crate) const ENV_MULTIPLIER: &str = "RETRY_MULTIPLIER";
 /// Environment variable: maximum number of retries per source.
-pub const ENV_MAX_RETRIES: &str = "RETRY_MAX_RETRIES";
+pub(crate) const ENV_MAX_RETRIES: &str = "RETRY_MAX_RETRIES";
 /// Environment variable: the job's retry window from creation, in seconds.
-pub const ENV_DEADLINE_SECS: &str = "RETRY_DEADLINE_SECS";
+pub(crate) const ENV_DEADLINE_SECS: &str = "RETRY_DEADLINE_SECS";
 /// Environment variable: jitter as a fraction of the delay, in `[0, 0.5]`.
-pub const ENV_JITTER: &str = "RETRY_JITTER";
+pub(crate) const ENV_JITTER: &str = "RETRY_JITTER";
 /// Environment variable: seed of the deterministic jitter.
-pub const ENV_JITTER_SEED: &str = "RETRY_JITTER_SEED";
+pub(crate) const ENV_JITTER_SEED: &str = "RETRY_JITTER_SEED";
 
 /// The largest jitter fraction accepted: beyond it a "backoff" could come
 /// out shorter than the previous step's delay.
-pub const MAX_JITTER: f64 = 0.5;
+pub(crate) const MAX_JITTER: f64 = 0.5;
 
 use crate::settings::ConfigError;
 
@@ -136,7 +136,7 @@ impl RetryPolicy {
 
     /// Whether `now` is past the job's deadline (the deadline instant itself
     /// is still inside the window).
-    pub fn past_deadline(&self, deadline_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    pub(crate) fn past_deadline(&self, deadline_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
         now > deadline_at
     }
 
@@ -158,7 +158,7 @@ impl RetryPolicy {
     }
 
     /// Whether a source that has had `retries_made` retries gets no more.
-    pub fn is_exhausted(&self, retries_made: u32) -> bool {
+    pub(crate) fn is_exhausted(&self, retries_made: u32) -> bool {
         retries_made >= self.max_retries
     }
 
@@ -169,7 +169,7 @@ impl RetryPolicy {
     /// attempt would fall after `deadline_at`. Otherwise
     /// `now + max(delay(attempts_made - 1), retry_after)`: a source's
     /// `Retry-After` wins when it asks for longer.
-    pub fn next_attempt(
+    pub(crate) fn next_attempt(
         &self,
         attempts_made: u32,
         kind: FailureKind,

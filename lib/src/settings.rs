@@ -39,14 +39,14 @@ impl ConfigError {
 }
 
 /// The variable's value, trimmed, with empty counting as unset.
-pub fn env_str(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+pub(crate) fn env_str(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
     lookup(name)
         .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty())
 }
 
 /// The variable parsed as `T`; unset or empty is `Ok(None)`.
-pub fn env_parse<T: FromStr>(
+pub(crate) fn env_parse<T: FromStr>(
     lookup: &impl Fn(&str) -> Option<String>,
     name: &str,
 ) -> Result<Option<T>, ConfigError> {
@@ -69,7 +69,7 @@ pub fn env_parse<T: FromStr>(
 
 /// The variable as a whole number of at least `min`; unset or empty is
 /// `Ok(None)`.
-pub fn env_whole(
+pub(crate) fn env_whole(
     lookup: &impl Fn(&str) -> Option<String>,
     name: &str,
     min: u64,
@@ -91,7 +91,7 @@ pub fn env_whole(
 }
 
 /// A boolean variable: `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off`.
-pub fn env_bool(
+pub(crate) fn env_bool(
     lookup: &impl Fn(&str) -> Option<String>,
     name: &str,
 ) -> Result<Option<bool>, ConfigError> {
@@ -106,7 +106,7 @@ pub fn env_bool(
 }
 
 /// Whether the process runs on Vercel (`VERCEL=1` or `VERCEL_ENV` set).
-pub fn is_vercel(lookup: &impl Fn(&str) -> Option<String>) -> bool {
+pub(crate) fn is_vercel(lookup: &impl Fn(&str) -> Option<String>) -> bool {
     env_str(lookup, "VERCEL").as_deref() == Some("1") || env_str(lookup, "VERCEL_ENV").is_some()
 }
 
@@ -196,8 +196,9 @@ impl Environment {
         Ok(Self { vars })
     }
 
-    /// An environment of the given pairs (tests, embedding callers).
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+    /// An environment of the given pairs (tests).
+    #[cfg(test)]
+    pub(crate) fn from_pairs<K: Into<String>, V: Into<String>>(
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         Self {

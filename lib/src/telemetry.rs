@@ -16,11 +16,11 @@ use tracing_subscriber::EnvFilter;
 use crate::settings::{env_str, ConfigError, LogSettings};
 
 /// The variable holding the log filter.
-pub const ENV_RUST_LOG: &str = "RUST_LOG";
+pub(crate) const ENV_RUST_LOG: &str = "RUST_LOG";
 
 /// The log filter from `RUST_LOG` read through `lookup`: `info` when unset
 /// or empty, an error naming the variable when it does not parse.
-pub fn filter_from_lookup(
+pub(crate) fn filter_from_lookup(
     lookup: &impl Fn(&str) -> Option<String>,
 ) -> Result<EnvFilter, ConfigError> {
     match env_str(lookup, ENV_RUST_LOG) {
@@ -60,7 +60,7 @@ pub fn init(log: &LogSettings) {
 /// An error followed by its causes, `outer: cause: root`, for a log field:
 /// typed errors keep their causes as `source()`, which `%error` alone would
 /// not show.
-pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+pub(crate) struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
 
 impl std::fmt::Display for Chain<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -14,7 +14,8 @@ use serde_json::{json, Value};
 
 use care_report::directory::Directory;
 use care_report::geo::city_location;
-use care_report::judgement::{judge, FamilyNeeds, HomeFacts, JudgementInput, NeededCare};
+use care_report::judgement::{judge, FamilyNeeds, HomeFacts, JudgementInput};
+use care_report::matching::CareNeed;
 use care_report::model::{Slot, SlotKey, SlotStatus, SourceType};
 use care_report::questionnaire::Questionnaire;
 use care_report::report::Plan;
@@ -556,9 +557,9 @@ fn fixture_directory() -> Directory {
 #[test]
 fn export_homes_trip_each_cqc_rule_with_their_evidence() {
     let dir = fixture_directory();
-    let care = NeededCare {
+    let care = CareNeed {
         residential: true,
-        ..NeededCare::default()
+        ..CareNeed::default()
     };
     // The deregistered home: the CQC API's record says so (our own record).
     let data = vec![(

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 const DEMO_CSV: &str = include_str!("demo_homes.csv");
 
 /// The environment variable naming a `care_homes` CSV export to load.
-pub const CSV_ENV: &str = "CARE_HOMES_CSV";
+pub(crate) const CSV_ENV: &str = "CARE_HOMES_CSV";
 
 /// How many skip reasons an [`ImportReport`] keeps.
 const MAX_REASONS: usize = 10;
@@ -210,7 +210,7 @@ pub struct Home {
 
 impl Home {
     /// Coordinates, when both are known.
-    pub fn coordinates(&self) -> Option<(f64, f64)> {
+    pub(crate) fn coordinates(&self) -> Option<(f64, f64)> {
         Some((self.latitude?, self.longitude?))
     }
 }
@@ -324,7 +324,8 @@ impl Directory {
     }
 
     /// A directory of the given homes (for tests and embedding callers).
-    pub fn from_homes(label: impl Into<String>, homes: Vec<Home>) -> Directory {
+    #[cfg(test)]
+    pub(crate) fn from_homes(label: impl Into<String>, homes: Vec<Home>) -> Directory {
         Directory {
             label: label.into(),
             homes,

@@ -23,7 +23,7 @@ use crate::store::limits::{budget_day, until_budget_reset, Spend};
 use super::Engine;
 
 /// Whether a call to `source` is billed.
-pub fn is_paid(source: SourceType) -> bool {
+pub(crate) fn is_paid(source: SourceType) -> bool {
     matches!(source, SourceType::GooglePlaces | SourceType::Firecrawl)
 }
 

@@ -19,7 +19,7 @@ mod clock;
 mod config;
 mod erase;
 mod round;
-pub mod views;
+pub(crate) mod views;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -178,7 +178,7 @@ pub struct RetryStatusView {
 
 /// Hours elapsed since creation and remaining until the deadline, rounded
 /// to a hundredth.
-pub fn window_hours(job: &Job, now: DateTime<Utc>) -> (f64, f64) {
+pub(crate) fn window_hours(job: &Job, now: DateTime<Utc>) -> (f64, f64) {
     let hours = |d: chrono::Duration| (d.num_seconds().max(0) as f64 / 36.0).round() / 100.0;
     (hours(now - job.created_at), hours(job.deadline_at - now))
 }

@@ -12,7 +12,7 @@ use http_body_util::{BodyExt, Limited};
 /// Collects a request body, refusing more than `limit` bytes (without
 /// reading further than that). `Err(true)` when over the limit, `Err(false)`
 /// when the connection failed mid-body.
-pub async fn collect_limited<B>(body: B, limit: usize) -> Result<Bytes, bool>
+pub(crate) async fn collect_limited<B>(body: B, limit: usize) -> Result<Bytes, bool>
 where
     B: http_body::Body<Data = Bytes> + Send,
     B::Error: std::error::Error + Send + Sync + 'static,

@@ -53,7 +53,7 @@ pub(crate) fn status_url(id: JobId) -> String {
 
 /// `POST …/retry/{job_id}`: schema `RetryAnswer`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct RetryAnswer {
+pub(crate) struct RetryAnswer {
     /// The job.
     pub job_id: JobId,
     /// Its status after the retry.
@@ -72,7 +72,7 @@ pub struct RetryAnswer {
 
 impl RetryAnswer {
     /// The answer for `job` after the retry `result`, as of `now`.
-    pub fn of(job: &Job, result: ManualRetryReport, now: DateTime<Utc>) -> Self {
+    pub(crate) fn of(job: &Job, result: ManualRetryReport, now: DateTime<Utc>) -> Self {
         let (time_elapsed_hours, time_remaining_hours) = window_hours(job, now);
         Self {
             job_id: job.id,
@@ -88,7 +88,7 @@ impl RetryAnswer {
 
 /// `GET /api/cron/retry-missing-data`: schema `SweepAnswer`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct SweepAnswer {
+pub(crate) struct SweepAnswer {
     /// Whether no job's round failed.
     pub success: bool,
     /// When the sweep ran, on the engine's clock (like every other time the
@@ -102,7 +102,7 @@ pub struct SweepAnswer {
 
 impl SweepAnswer {
     /// The answer for a sweep's `report`, run at `now`.
-    pub fn of(report: SweepReport, now: DateTime<Utc>) -> Self {
+    pub(crate) fn of(report: SweepReport, now: DateTime<Utc>) -> Self {
         let message = format!(
             "Checked {} due jobs: {} sources retried ({} loaded), {} completed, {} finalized, {} resumed",
             report.checked,

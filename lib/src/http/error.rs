@@ -309,7 +309,7 @@ impl ApiError {
     }
 
     /// The JSON error response. Server faults are logged here, once.
-    pub fn into_response(self) -> Response<Bytes> {
+    pub(crate) fn into_response(self) -> Response<Bytes> {
         let (status, code, message, details) = self.parts();
         if status.is_server_error() {
             tracing::error!(code = code.as_str(), error = %Chain(&self), "request failed");

@@ -210,7 +210,7 @@ impl Action {
 
 /// The client's address as [`LimitsConfig::client_ip`] says, or `None`
 /// when the request carries none (an in-process call).
-pub fn client_ip(req: &Request<Bytes>, source: ClientIp) -> Option<IpAddr> {
+pub(crate) fn client_ip(req: &Request<Bytes>, source: ClientIp) -> Option<IpAddr> {
     let header_ip = |name: &str, from_right: Option<usize>| -> Option<IpAddr> {
         let v = req.headers().get(name)?.to_str().ok()?;
         let parts: Vec<&str> = v.split(',').map(str::trim).collect();
@@ -242,7 +242,7 @@ fn parse_ip(s: &str) -> Option<IpAddr> {
 /// The bucket name of a client: a hash of its address (IPv6 by /64), so
 /// no address is stored as written. No address at all is one shared
 /// client, `unknown`.
-pub fn client_key(ip: Option<IpAddr>) -> String {
+pub(crate) fn client_key(ip: Option<IpAddr>) -> String {
     let Some(ip) = ip else {
         return "unknown".to_owned();
     };
@@ -270,7 +270,7 @@ pub struct Allowance {
 
 impl Allowance {
     /// Adds the `RateLimit-*` headers to `response`.
-    pub fn apply(&self, response: &mut Response<Bytes>) {
+    pub(crate) fn apply(&self, response: &mut Response<Bytes>) {
         for (name, value) in &self.headers {
             response.headers_mut().insert(*name, value.clone());
         }
@@ -412,7 +412,7 @@ fn tightest_headers(
 /// `Err(BudgetSpent)` (503 `budget_exhausted`, `Retry-After` until 00:00
 /// UTC) when it is spent. Jobs already accepted are not refused: their
 /// paid calls wait for the next day (see `engine::budget`).
-pub async fn budget_open(app: &App) -> Result<(), ApiError> {
+pub(crate) async fn budget_open(app: &App) -> Result<(), ApiError> {
     let (Some(limit), Some(limits)) = (
         app.config.limits.daily_paid_calls,
         app.engine.store().limits(),

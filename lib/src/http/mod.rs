@@ -32,7 +32,7 @@ use crate::store::{Created, Idempotency, StoreError};
 use answers::{Erased, Health, HealthStatus, RetryAnswer, StartAccepted, SweepAnswer};
 
 /// Default request body limit: 256 KiB (a questionnaire is a few KiB).
-pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+pub(crate) const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// The API's endpoints. Each Vercel function serves exactly one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

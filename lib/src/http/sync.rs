@@ -27,14 +27,14 @@ use crate::settings::ConfigError;
 
 /// How often the job's summary is read while waiting: short against a
 /// report's seconds, long against a summary read's milliseconds.
-pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
+pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(200);
 
 /// Default wait: 240 s, under the function's `maxDuration` of 300 s
 /// (`vercel.json`) with a minute to spare for the answer itself.
-pub const DEFAULT_WAIT: Duration = Duration::from_secs(240);
+pub(crate) const DEFAULT_WAIT: Duration = Duration::from_secs(240);
 
 /// Longest wait accepted: below the 300 s `maxDuration`.
-pub const MAX_WAIT: Duration = Duration::from_secs(290);
+pub(crate) const MAX_WAIT: Duration = Duration::from_secs(290);
 
 /// Settings of the synchronous route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

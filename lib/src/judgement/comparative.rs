@@ -329,7 +329,7 @@ fn rating_badge(r: CqcRating) -> &'static str {
 }
 
 /// Match score per £100 a week.
-pub fn value_score(score: f64, weekly: f64) -> f64 {
+pub(crate) fn value_score(score: f64, weekly: f64) -> f64 {
     round2(score / (weekly / 100.0))
 }
 
@@ -727,7 +727,7 @@ fn best_value(priced: &[(&HomeFacts, f64)]) -> Option<BestValue> {
 }
 
 /// The differentiators, each from its rule (see the tests for thresholds).
-pub fn differentiators(homes: &[HomeFacts]) -> Vec<Differentiator> {
+pub(crate) fn differentiators(homes: &[HomeFacts]) -> Vec<Differentiator> {
     top_cqc(homes)
         .into_iter()
         .chain(lowest_fee(homes))
@@ -955,7 +955,7 @@ fn recommendation(homes: &[HomeFacts], prices: &PriceComparison) -> String {
 }
 
 /// The section; `None` when there are no homes.
-pub fn compare(input: &JudgementInput, generated_at: &str) -> Option<ComparativeAnalysis> {
+pub(crate) fn compare(input: &JudgementInput, generated_at: &str) -> Option<ComparativeAnalysis> {
     let homes = &input.homes;
     if homes.is_empty() {
         return None;

@@ -22,7 +22,7 @@ use crate::report::Plan;
 const WEEKS_PER_MONTH: f64 = 52.0 / 12.0;
 
 /// The top of a q7 band in pounds a week, and who pays.
-pub fn budget_of(answer: &str) -> (Option<f64>, Funder) {
+pub(crate) fn budget_of(answer: &str) -> (Option<f64>, Funder) {
     let funder = if answer.ends_with("_local") {
         Funder::LocalAuthority
     } else if answer.ends_with("_self") {
@@ -44,7 +44,7 @@ pub fn budget_of(answer: &str) -> (Option<f64>, Funder) {
 
 /// q11 on one scale; an answer this code does not know counts as a
 /// moderate need (asks the medication questions rather than skipping them).
-pub fn medication_of(answer: &str) -> MedicationSupport {
+pub(crate) fn medication_of(answer: &str) -> MedicationSupport {
     match answer {
         "none" | "independent" => MedicationSupport::None,
         "simple_1_2" | "reminders_needed" => MedicationSupport::Light,
@@ -62,7 +62,7 @@ impl FamilyNeeds {
         let (budget_max_weekly, funder) = budget_of(&budget_answer);
         FamilyNeeds {
             city: q.location.preferred_city.clone(),
-            care: NeededCare::of(q),
+            care: CareNeed::of(q),
             dementia,
             diabetes: conditions.contains(&"diabetes"),
             heart_condition: conditions.contains(&"heart_conditions"),
@@ -136,7 +136,7 @@ fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
 
 /// CQC facts: the directory's, overridden field by field by the CQC API's
 /// summary (`lib/src/sources/cqc.rs`) when it is loaded.
-pub fn cqc_facts(home: &Home, api: Option<&Value>) -> CqcFacts {
+pub(crate) fn cqc_facts(home: &Home, api: Option<&Value>) -> CqcFacts {
     let r = &home.ratings;
     let mut c = CqcFacts {
         origin: "directory",
@@ -166,7 +166,7 @@ pub fn cqc_facts(home: &Home, api: Option<&Value>) -> CqcFacts {
 }
 
 /// FSA facts from the FSA adapter's summary (`lib/src/sources/fsa.rs`).
-pub fn fsa_facts(v: &Value) -> FsaFacts {
+pub(crate) fn fsa_facts(v: &Value) -> FsaFacts {
     let points = |p: &str| {
         v.pointer(p)
             .and_then(Value::as_u64)
@@ -187,7 +187,7 @@ pub fn fsa_facts(v: &Value) -> FsaFacts {
 }
 
 /// Google facts from the Places adapter's summary (`lib/src/sources/google_places.rs`).
-pub fn google_facts(v: &Value) -> GoogleFacts {
+pub(crate) fn google_facts(v: &Value) -> GoogleFacts {
     GoogleFacts {
         rating: v.get("rating").and_then(Value::as_f64),
         review_count: v.get("userRatingCount").and_then(Value::as_u64),
@@ -208,10 +208,10 @@ pub fn google_facts(v: &Value) -> GoogleFacts {
 
 impl HomeFacts {
     /// One chosen home with its loaded source data and slot statuses.
-    pub fn from_scored(
+    pub(crate) fn from_scored(
         rank: usize,
         scored: &ScoredHome,
-        care: &NeededCare,
+        care: &CareNeed,
         data: &[(SlotKey, Value)],
         slots: &[Slot],
     ) -> HomeFacts {
@@ -233,7 +233,7 @@ impl HomeFacts {
         h: &Home,
         score: Option<f64>,
         distance_km: Option<f64>,
-        care: &NeededCare,
+        care: &CareNeed,
         data: &[(SlotKey, Value)],
         slots: &[Slot],
     ) -> HomeFacts {
@@ -274,9 +274,9 @@ impl MarketFacts {
     /// Fees for the care needed among homes offering it: within `radius_km`
     /// of `origin`, and over the whole directory. `None` when no home in the
     /// directory lists such a fee.
-    pub fn from_directory(
+    pub(crate) fn from_directory(
         directory: &Directory,
-        care: &NeededCare,
+        care: &CareNeed,
         origin: (f64, f64),
         radius_km: f64,
         area: String,

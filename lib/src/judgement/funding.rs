@@ -33,7 +33,7 @@ pub struct Figure {
 
 /// The figures, newest first within each name. Verified December 2026
 /// against the sources named; update each April.
-pub const FIGURES: &[Figure] = &[
+pub(crate) const FIGURES: &[Figure] = &[
     Figure {
         name: "upper_capital_limit",
         amount: 23_250.0,
@@ -79,7 +79,7 @@ pub const FIGURES: &[Figure] = &[
 ];
 
 /// The tax year's first calendar year for a date (the year starts 6 April).
-pub fn tax_year_start(d: NaiveDate) -> i32 {
+pub(crate) fn tax_year_start(d: NaiveDate) -> i32 {
     if (d.month(), d.day()) >= (4, 6) {
         d.year()
     } else {
@@ -88,7 +88,7 @@ pub fn tax_year_start(d: NaiveDate) -> i32 {
 }
 
 /// The figure in force on `today`, or the newest one held.
-pub fn figure(name: &str, today: NaiveDate) -> &'static Figure {
+pub(crate) fn figure(name: &str, today: NaiveDate) -> &'static Figure {
     let year = tax_year_start(today);
     let mut of_name = FIGURES.iter().filter(|f| f.name == name);
     let newest = of_name.clone().max_by_key(|f| f.year_start);
@@ -139,7 +139,7 @@ pub struct FundingGuidance {
 }
 
 /// The CHC checklist indicators the answers show.
-pub fn chc_indicators(n: &FamilyNeeds) -> Vec<&'static str> {
+pub(crate) fn chc_indicators(n: &FamilyNeeds) -> Vec<&'static str> {
     let mut out = Vec::new();
     if n.care.nursing {
         out.push("nursing care");
@@ -163,7 +163,11 @@ pub fn chc_indicators(n: &FamilyNeeds) -> Vec<&'static str> {
 }
 
 /// The section. Always built (the means test applies to everyone in England).
-pub fn guidance(n: &FamilyNeeds, today: NaiveDate, generated_at: &str) -> Option<FundingGuidance> {
+pub(crate) fn guidance(
+    n: &FamilyNeeds,
+    today: NaiveDate,
+    generated_at: &str,
+) -> Option<FundingGuidance> {
     let upper = figure("upper_capital_limit", today);
     let lower = figure("lower_capital_limit", today);
     let mut routes = Vec::new();
@@ -350,7 +354,7 @@ fn out_of_date(routes: &[FundingRoute], today: NaiveDate) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::super::testkit::needs;
-    use super::super::NeededCare;
+    use super::super::CareNeed;
     use super::*;
 
     fn day(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -392,9 +396,9 @@ mod tests {
     fn nursing_contribution_only_for_nursing_care() {
         let mut n = needs();
         assert!(!routes(&n).contains(&"nursing_care_contribution"));
-        n.care = NeededCare {
+        n.care = CareNeed {
             nursing: true,
-            ..NeededCare::default()
+            ..CareNeed::default()
         };
         assert!(routes(&n).contains(&"nursing_care_contribution"));
         let g = guidance(&n, day(2026, 4, 6), "t").unwrap();

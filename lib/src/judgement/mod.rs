@@ -21,15 +21,15 @@
 //! or half-filled object (the client crashes on those). Two client sections
 //! are deliberately not produced, see [`Judgement`].
 
-pub mod comparative;
-pub mod facts;
-pub mod funding;
-pub mod negotiation;
-pub mod next_steps;
-pub mod questions;
-pub mod risk;
+pub(crate) mod comparative;
+pub(crate) mod facts;
+pub(crate) mod funding;
+pub(crate) mod negotiation;
+pub(crate) mod next_steps;
+pub(crate) mod questions;
+pub(crate) mod risk;
 pub mod rules;
-pub mod summary;
+pub(crate) mod summary;
 #[cfg(test)]
 mod testkit;
 
@@ -37,7 +37,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-pub use crate::directory::CqcRating;
+use crate::directory::CqcRating;
 pub use comparative::ComparativeAnalysis;
 pub use funding::FundingGuidance;
 pub use negotiation::NegotiationStrategy;
@@ -60,7 +60,7 @@ pub struct JudgementInput {
 /// The care the family needs: the same need matching filters homes on
 /// (q8's care types, and dementia care whenever dementia is a condition),
 /// so the judgement compares exactly the fees and homes the report shows.
-pub use crate::matching::CareNeed as NeededCare;
+use crate::matching::CareNeed;
 
 /// Mobility (q10).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -135,7 +135,7 @@ pub struct FamilyNeeds {
     /// The preferred city (q5).
     pub city: String,
     /// The care needed.
-    pub care: NeededCare,
+    pub care: CareNeed,
     /// Dementia or Alzheimer's among the conditions.
     pub dementia: bool,
     /// Diabetes among the conditions.
@@ -196,7 +196,7 @@ pub struct CqcFacts {
 
 impl CqcFacts {
     /// The five key questions with their client names.
-    pub fn key_questions(&self) -> [(&'static str, Option<CqcRating>); 5] {
+    pub(crate) fn key_questions(&self) -> [(&'static str, Option<CqcRating>); 5] {
         [
             ("safe", self.safe),
             ("effective", self.effective),

@@ -294,7 +294,7 @@ pub struct NegotiationStrategy {
 
 /// A fee's position against the local median: (rule id, positioning,
 /// potential, percent).
-pub fn position(fee: f64, median: f64) -> (&'static str, &'static str, &'static str, f64) {
+pub(crate) fn position(fee: f64, median: f64) -> (&'static str, &'static str, &'static str, f64) {
     let pct = (fee - median) * 100.0 / median;
     if pct >= rules::MARKET_HIGH_PCT {
         (
@@ -436,7 +436,7 @@ fn emails(needs_care: &str) -> EmailTemplates {
 }
 
 /// The section; `None` when the directory holds no fee for the care type.
-pub fn strategy(
+pub(crate) fn strategy(
     input: &JudgementInput,
     risk: Option<&RiskAssessment>,
     generated_at: &str,

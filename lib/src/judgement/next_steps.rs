@@ -69,7 +69,7 @@ pub struct NextSteps {
 }
 
 /// The section; `None` when there are no homes.
-pub fn plan(
+pub(crate) fn plan(
     input: &JudgementInput,
     risk: Option<&RiskAssessment>,
     generated_at: &str,

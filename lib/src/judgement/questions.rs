@@ -4,7 +4,7 @@ use super::{FallRisk, FamilyNeeds, MedicationSupport, MobilityLevel};
 
 /// What makes a question relevant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Trigger {
+pub(crate) enum Trigger {
     /// Every family.
     Always,
     /// Dementia among the conditions or care types.
@@ -35,7 +35,7 @@ pub enum Trigger {
 
 impl Trigger {
     /// Whether it applies to the family.
-    pub fn applies(self, n: &FamilyNeeds) -> bool {
+    pub(crate) fn applies(self, n: &FamilyNeeds) -> bool {
         match self {
             Self::Always => true,
             Self::Dementia => n.dementia || n.care.dementia,
@@ -61,7 +61,7 @@ impl Trigger {
 
 /// (trigger, category, question). Categories are the client's
 /// `questions_by_category` keys and map onto `questionsForHomeManager`.
-pub const QUESTIONS: &[(Trigger, &str, &str)] = &[
+pub(crate) const QUESTIONS: &[(Trigger, &str, &str)] = &[
     (Trigger::Dementia, "dementia_care", "How many staff on each shift have dementia training, and what training is it?"),
     (Trigger::Dementia, "dementia_care", "How do you support residents who become distressed or try to leave the building?"),
     (Trigger::Dementia, "dementia_care", "Is there a secure garden or safe space to walk?"),
@@ -88,7 +88,7 @@ pub const QUESTIONS: &[(Trigger, &str, &str)] = &[
 ];
 
 /// The questions for these needs, grouped by category, in table order.
-pub fn for_needs(n: &FamilyNeeds) -> Vec<(&'static str, Vec<String>)> {
+pub(crate) fn for_needs(n: &FamilyNeeds) -> Vec<(&'static str, Vec<String>)> {
     let mut out: Vec<(&'static str, Vec<String>)> = Vec::new();
     for (trigger, category, question) in QUESTIONS {
         if !trigger.applies(n) {

@@ -41,7 +41,7 @@ pub struct Flag {
 
 impl Flag {
     /// A flag from the rule with this id and its evidence.
-    pub fn from_rule(rule_id: &'static str, evidence: Vec<Evidence>) -> Flag {
+    pub(crate) fn from_rule(rule_id: &'static str, evidence: Vec<Evidence>) -> Flag {
         let r = rule(rule_id);
         let trace = Trace::new(rule_id, evidence);
         Flag {
@@ -194,7 +194,7 @@ pub struct RiskAssessment {
 }
 
 /// The themes looked for in low-rated reviews, as data: (theme, keywords).
-pub const REVIEW_THEMES: &[(&str, &[&str])] = &[
+pub(crate) const REVIEW_THEMES: &[(&str, &[&str])] = &[
     (
         "staffing levels",
         &[
@@ -240,7 +240,7 @@ pub const REVIEW_THEMES: &[(&str, &[&str])] = &[
 ];
 
 /// The assessment; `None` when there are no homes.
-pub fn assess(
+pub(crate) fn assess(
     input: &JudgementInput,
     today: NaiveDate,
     generated_at: &str,
@@ -355,7 +355,7 @@ fn overall_text(homes: &[HomeRiskAssessment], red: usize, missing: &[String]) ->
 }
 
 /// The flags of one home, in rule order.
-pub fn flags_for(input: &JudgementInput, h: &HomeFacts, today: NaiveDate) -> Vec<Flag> {
+pub(crate) fn flags_for(input: &JudgementInput, h: &HomeFacts, today: NaiveDate) -> Vec<Flag> {
     let mut flags = Vec::new();
     if let Some(c) = &h.cqc {
         flags.extend(cqc_flags(h, c, today));
@@ -728,13 +728,13 @@ fn pricing_assessment(h: &HomeFacts, flags: &[Flag]) -> CategoryAssessment {
 
 /// Whether an inspection on `date` is more than 24 calendar months before
 /// `today` (exactly 24 months is not).
-pub fn inspection_too_old(date: NaiveDate, today: NaiveDate) -> bool {
+pub(crate) fn inspection_too_old(date: NaiveDate, today: NaiveDate) -> bool {
     date.checked_add_months(Months::new(rules::INSPECTION_MAX_AGE_MONTHS))
         .is_some_and(|limit| limit < today)
 }
 
 /// Whole calendar months from `from` to `to`.
-pub fn months_between(from: NaiveDate, to: NaiveDate) -> i32 {
+pub(crate) fn months_between(from: NaiveDate, to: NaiveDate) -> i32 {
     let mut months = (to.year() - from.year()) * 12 + to.month() as i32 - from.month() as i32;
     if to.day() < from.day() {
         months -= 1;
@@ -744,7 +744,7 @@ pub fn months_between(from: NaiveDate, to: NaiveDate) -> i32 {
 
 /// Themes mentioned by at least [`rules::RECURRING_THEME_MIN`] reviews rated
 /// at most [`rules::LOW_REVIEW_STARS`]: (theme, how many, keywords seen).
-pub fn recurring_themes(
+pub(crate) fn recurring_themes(
     reviews: &[super::Review],
 ) -> Vec<(&'static str, usize, Vec<&'static str>)> {
     let low: Vec<String> = reviews

@@ -13,31 +13,31 @@ use serde_json::Value;
 use super::Evidence;
 
 /// An inspection older than this many months is flagged.
-pub const INSPECTION_MAX_AGE_MONTHS: u32 = 24;
+pub(crate) const INSPECTION_MAX_AGE_MONTHS: u32 = 24;
 /// An FSA rating at or below this is flagged.
-pub const FSA_LOW_RATING: u8 = 2;
+pub(crate) const FSA_LOW_RATING: u8 = 2;
 /// A Google rating below this is flagged...
-pub const GOOGLE_LOW_RATING: f64 = 3.5;
+pub(crate) const GOOGLE_LOW_RATING: f64 = 3.5;
 /// ...when it is over at least this many reviews.
-pub const GOOGLE_MIN_REVIEWS: u64 = 10;
+pub(crate) const GOOGLE_MIN_REVIEWS: u64 = 10;
 /// Reviews at or below this many stars are read for complaint themes.
-pub const LOW_REVIEW_STARS: f64 = 2.0;
+pub(crate) const LOW_REVIEW_STARS: f64 = 2.0;
 /// A theme is recurring when at least this many low reviews mention it.
-pub const RECURRING_THEME_MIN: usize = 2;
+pub(crate) const RECURRING_THEME_MIN: usize = 2;
 /// A fee at least this far above the local median (percent) has high
 /// negotiation potential.
-pub const MARKET_HIGH_PCT: f64 = 15.0;
+pub(crate) const MARKET_HIGH_PCT: f64 = 15.0;
 /// A fee at least this far above it (percent) has medium potential; within
 /// this either side is "at market".
-pub const MARKET_NEAR_PCT: f64 = 5.0;
+pub(crate) const MARKET_NEAR_PCT: f64 = 5.0;
 /// Fewer local fees than this make the local median a thin comparison.
-pub const MARKET_MIN_SAMPLE: usize = 3;
+pub(crate) const MARKET_MIN_SAMPLE: usize = 3;
 /// This many NHS Continuing Healthcare indicators or more suggest asking for
 /// the screening checklist.
-pub const CHC_MIN_INDICATORS: usize = 2;
+pub(crate) const CHC_MIN_INDICATORS: usize = 2;
 /// A Google rating at or above this over [`GOOGLE_MIN_REVIEWS`] counts as a
 /// strong reputation differentiator.
-pub const GOOGLE_STRONG_RATING: f64 = 4.5;
+pub(crate) const GOOGLE_STRONG_RATING: f64 = 4.5;
 
 /// One rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -556,7 +556,7 @@ pub fn rule(id: &str) -> &'static Rule {
 }
 
 /// Fills `{field}` placeholders from the evidence (strings unquoted).
-pub fn render(template: &str, evidence: &[Evidence]) -> String {
+pub(crate) fn render(template: &str, evidence: &[Evidence]) -> String {
     let mut out = template.to_owned();
     for e in evidence {
         let value = match &e.value {
@@ -575,7 +575,8 @@ pub fn render(template: &str, evidence: &[Evidence]) -> String {
 }
 
 /// The placeholders of a template, in order.
-pub fn placeholders(template: &str) -> Vec<&str> {
+#[cfg(test)]
+pub(crate) fn placeholders(template: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut rest = template;
     while let Some(start) = rest.find('{') {
@@ -588,7 +589,8 @@ pub fn placeholders(template: &str) -> Vec<&str> {
 }
 
 /// The rules table as Markdown, the body of `docs/JUDGEMENT_RULES.md`.
-pub fn markdown_table() -> String {
+#[cfg(test)]
+pub(crate) fn markdown_table() -> String {
     let cell = |s: &str| s.replace('|', "\\|");
     let mut out = String::from(
         "| id | section | kind | category | severity | statement | evidence | threshold |\n\

@@ -39,7 +39,7 @@ pub struct HomeSummary {
 
 /// The client label of a category won. "Medical & Safety" marks the label the
 /// client shows as determined by medical needs.
-pub fn label(c: WinnerCategory) -> &'static str {
+pub(crate) fn label(c: WinnerCategory) -> &'static str {
     match c {
         WinnerCategory::BestOverall => "Best Overall Match",
         WinnerCategory::BestCare => "Best Medical & Safety",
@@ -48,7 +48,7 @@ pub fn label(c: WinnerCategory) -> &'static str {
 }
 
 /// The reason, from the home's strongest known facts.
-pub fn match_reason(input: &JudgementInput, h: &HomeFacts) -> HomeSummary {
+pub(crate) fn match_reason(input: &JudgementInput, h: &HomeFacts) -> HomeSummary {
     let mut parts: Vec<String> = Vec::new();
     if h.rank == 1 {
         parts.push("Strongest overall match".to_owned());
@@ -97,12 +97,12 @@ pub fn match_reason(input: &JudgementInput, h: &HomeFacts) -> HomeSummary {
 }
 
 /// Per home, in rank order.
-pub fn homes(input: &JudgementInput) -> Vec<HomeSummary> {
+pub(crate) fn homes(input: &JudgementInput) -> Vec<HomeSummary> {
     input.homes.iter().map(|h| match_reason(input, h)).collect()
 }
 
 /// The texts; `None` when there are no homes.
-pub fn executive(
+pub(crate) fn executive(
     input: &JudgementInput,
     risk: Option<&RiskAssessment>,
 ) -> Option<ExecutiveSummary> {

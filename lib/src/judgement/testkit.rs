@@ -6,12 +6,12 @@ use super::*;
 
 /// A family: residential care, Leeds, £3,000–5,000 a month self-funded,
 /// within 15 km, next month, no special needs.
-pub fn needs() -> FamilyNeeds {
+pub(super) fn needs() -> FamilyNeeds {
     FamilyNeeds {
         city: "Leeds".into(),
-        care: NeededCare {
+        care: CareNeed {
             residential: true,
-            ..NeededCare::default()
+            ..CareNeed::default()
         },
         dementia: false,
         diabetes: false,
@@ -33,7 +33,7 @@ pub fn needs() -> FamilyNeeds {
 
 /// A home with nothing wrong: all Good, inspected a year before mid-2026,
 /// FSA 5, 4.6 stars over 40 reviews, £1,000 a week, 3 km.
-pub fn home(n: usize) -> HomeFacts {
+pub(super) fn home(n: usize) -> HomeFacts {
     let good = Some(CqcRating::Good);
     HomeFacts {
         rank: n,
@@ -72,7 +72,7 @@ pub fn home(n: usize) -> HomeFacts {
 }
 
 /// An input of these homes with [`needs`] and a local market of median £1,000.
-pub fn input(homes: Vec<HomeFacts>) -> JudgementInput {
+pub(super) fn input(homes: Vec<HomeFacts>) -> JudgementInput {
     JudgementInput {
         needs: needs(),
         homes,
@@ -81,7 +81,7 @@ pub fn input(homes: Vec<HomeFacts>) -> JudgementInput {
 }
 
 /// A market with this local median and sample size.
-pub fn market(median: f64, count: usize) -> MarketFacts {
+pub(super) fn market(median: f64, count: usize) -> MarketFacts {
     MarketFacts {
         care_type: "residential",
         directory: "test".into(),

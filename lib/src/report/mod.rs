@@ -15,7 +15,7 @@
 //! [`crate::model::completeness`] over those statuses; `missing` and `pending`
 //! pairs are listed in `missingDataSources` and make the report partial.
 
-pub mod wire;
+pub(crate) mod wire;
 
 use std::collections::BTreeMap;
 
@@ -156,7 +156,7 @@ impl Plan {
 }
 
 /// The questionnaire's needs in words, for `clientNeeds`.
-pub fn client_needs(q: &Questionnaire) -> ClientNeeds {
+pub(crate) fn client_needs(q: &Questionnaire) -> ClientNeeds {
     use crate::questionnaire::{Allergy, CareType, Diet, MedicalCondition, Medication, Mobility};
     let condition = |c: &MedicalCondition| match c {
         MedicalCondition::DementiaAlzheimers => "Dementia or Alzheimer's",
@@ -523,7 +523,7 @@ fn search(plan: &Plan) -> Search {
 /// The whole report: [`assemble`] plus the judgement's sections over the
 /// same facts ([`crate::judgement::judge`] at `generated_at`), so a source
 /// that loads late changes every section that reads it on the next read.
-pub fn judged(
+pub(crate) fn judged(
     q: &Questionnaire,
     plan: &Plan,
     job_id: &str,

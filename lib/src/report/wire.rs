@@ -98,7 +98,7 @@ impl ProfessionalReport {
     /// Adds the judgement's sections, and each home's `matchReason` and
     /// `category_labels` from it (the judgement names the facts behind
     /// them). A section the judgement could not build stays absent.
-    pub fn with_judgement(mut self, j: judgement::Judgement) -> Self {
+    pub(crate) fn with_judgement(mut self, j: judgement::Judgement) -> Self {
         for summary in j.home_summaries {
             if let Some(home) = self.care_homes.iter_mut().find(|h| h.id == summary.home_id) {
                 home.match_reason = Some(summary.match_reason);
@@ -192,7 +192,7 @@ pub struct Search {
 }
 
 /// The category names of `factorScores`, in the order the matcher scores them.
-pub const FACTOR_CATEGORIES: [&str; 5] = [
+pub(crate) const FACTOR_CATEGORIES: [&str; 5] = [
     "Medical & Safety",
     "Quality of Care",
     "Location & Access",
@@ -598,7 +598,7 @@ fn s(v: &Value, ptr: &str) -> Option<String> {
 
 impl FsaDetailed {
     /// From what the FSA adapter stores (`sources/fsa.rs`).
-    pub fn from_stored(v: &Value) -> Self {
+    pub(crate) fn from_stored(v: &Value) -> Self {
         let n = |ptr: &str| v.pointer(ptr).and_then(Value::as_u64);
         let breakdown = FsaBreakdown {
             hygiene: n("/scores/hygiene"),
@@ -626,7 +626,7 @@ impl FsaDetailed {
 
 impl GooglePlaces {
     /// From what the Google Places adapter stores (`sources/google_places.rs`).
-    pub fn from_stored(v: &Value) -> Self {
+    pub(crate) fn from_stored(v: &Value) -> Self {
         let reviews: Vec<PlaceReview> = v
             .get("reviews")
             .and_then(Value::as_array)
@@ -657,7 +657,7 @@ impl GooglePlaces {
 impl CqcDeepDive {
     /// From what the CQC adapter stores (`sources/cqc.rs`); `now` dates
     /// `days_since_inspection`.
-    pub fn from_stored(v: &Value, now: DateTime<Utc>) -> Self {
+    pub(crate) fn from_stored(v: &Value, now: DateTime<Utc>) -> Self {
         let kq = |key: &str| {
             s(v, &format!("/keyQuestionRatings/{key}")).map(|rating| KeyQuestion { rating })
         };
@@ -735,7 +735,7 @@ fn places(v: &Value, name: &str) -> Vec<Place> {
 impl Neighbourhood {
     /// From what the neighbourhood adapter stores; `None` when it holds no
     /// coordinates (then it is not a neighbourhood record).
-    pub fn from_stored(v: &Value) -> Option<Self> {
+    pub(crate) fn from_stored(v: &Value) -> Option<Self> {
         let lat = v.get("latitude").and_then(Value::as_f64)?;
         let lon = v.get("longitude").and_then(Value::as_f64)?;
         Some(Self {
@@ -774,7 +774,7 @@ impl Neighbourhood {
 
 impl AreaMap {
     /// From what the neighbourhood adapter stores.
-    pub fn from_stored(v: &Value) -> Option<Self> {
+    pub(crate) fn from_stored(v: &Value) -> Option<Self> {
         v.get("amenities")?.as_object()?;
         Some(Self {
             nearby_gps: places(v, "gp"),
@@ -788,7 +788,7 @@ impl AreaMap {
 }
 
 /// The website's specialisms mentions (`sources/firecrawl.rs`).
-pub fn website_specialisms(v: &Value) -> Vec<String> {
+pub(crate) fn website_specialisms(v: &Value) -> Vec<String> {
     v.pointer("/mentions/specialisms")
         .and_then(Value::as_array)
         .into_iter()
@@ -799,6 +799,6 @@ pub fn website_specialisms(v: &Value) -> Vec<String> {
 }
 
 /// The first phone and e-mail the website shows.
-pub fn website_contact(v: &Value) -> (Option<String>, Option<String>) {
+pub(crate) fn website_contact(v: &Value) -> (Option<String>, Option<String>) {
     (s(v, "/contact/phones/0"), s(v, "/contact/emails/0"))
 }

@@ -252,7 +252,8 @@ impl FaultPlan {
     }
 
     /// The same plan with another seed.
-    pub fn seeded(mut self, seed: u64) -> Self {
+    #[cfg(test)]
+    pub(crate) fn seeded(mut self, seed: u64) -> Self {
         self.seed = seed;
         self
     }

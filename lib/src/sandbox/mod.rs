@@ -33,7 +33,7 @@
 //! counted call, and attempt *n* is that count, so `heal_after=2` means "the
 //! first two fetches of this home fail, the third loads".
 
-pub mod faults;
+mod faults;
 
 mod data;
 
@@ -69,7 +69,7 @@ pub const GOOGLE_PLACES_KEY: &str = "sandbox-google-places-key";
 /// The Firecrawl key the sandbox expects.
 pub const FIRECRAWL_KEY: &str = "sandbox-firecrawl-key";
 /// Timeout of every source in [`Sandbox::sources_config`].
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The keys the sandbox's keyed APIs accept (and [`Sandbox::sources_config`]
 /// sends). `Debug` shows no key.

@@ -124,7 +124,7 @@ impl CacheSettings {
 
 /// What the sources share: the cache (when on), the upstream lease and the
 /// clock both are read with.
-pub struct Shared {
+pub(crate) struct Shared {
     cache: Option<Arc<dyn SourceCache>>,
     lease: Arc<dyn UpstreamLease>,
     clock: Arc<dyn Clock>,

@@ -41,13 +41,13 @@ impl SourceSettings {
     }
 
     /// The same settings with another body cap.
-    pub fn with_max_body_bytes(mut self, max: usize) -> Self {
+    pub(crate) fn with_max_body_bytes(mut self, max: usize) -> Self {
         self.max_body_bytes = max;
         self
     }
 
     /// The same settings with a key.
-    pub fn with_key(mut self, key: impl Into<String>) -> Self {
+    pub(crate) fn with_key(mut self, key: impl Into<String>) -> Self {
         self.api_key = Some(key.into()).filter(|k: &String| !k.trim().is_empty());
         self
     }
@@ -99,11 +99,11 @@ pub struct SourcesConfig {
 }
 
 /// The default body cap of a service without its own (1 MiB).
-pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+pub(crate) const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The default `User-Agent`: the product and version, and where an
 /// operator is told to add a contact.
-pub const DEFAULT_USER_AGENT: &str = concat!(
+pub(crate) const DEFAULT_USER_AGENT: &str = concat!(
     "care-report/",
     env!("CARGO_PKG_VERSION"),
     " (UK care-home report service; operator contact: set SOURCES_USER_AGENT)"
@@ -224,12 +224,12 @@ impl SourcesConfig {
     }
 
     /// Whether `SOURCES_USER_AGENT` was left at its default (no contact).
-    pub fn user_agent_is_default(&self) -> bool {
+    pub(crate) fn user_agent_is_default(&self) -> bool {
         self.user_agent == DEFAULT_USER_AGENT
     }
 
     /// postcodes.io's base URL (the geocoder of the matching step reuses it).
-    pub fn postcodes_base(&self) -> &Url {
+    pub(crate) fn postcodes_base(&self) -> &Url {
         &self.postcodes.base_url
     }
 }
@@ -292,7 +292,7 @@ const BAD_BASE_URL: &str = "is not a valid http(s) base URL";
 
 /// Parses a base URL and gives its path a trailing `/`, so appending
 /// endpoint segments never drops the last segment of the base.
-pub fn parse_base_url(s: &str) -> Option<Url> {
+pub(crate) fn parse_base_url(s: &str) -> Option<Url> {
     let mut url = Url::parse(s).ok()?;
     if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
         return None;

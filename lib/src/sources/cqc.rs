@@ -38,7 +38,7 @@ use super::SourceOutcome;
 use crate::directory::{CqcRating, Home};
 
 /// Header carrying the subscription key.
-pub const KEY_HEADER: &str = "Ocp-Apim-Subscription-Key";
+pub(crate) const KEY_HEADER: &str = "Ocp-Apim-Subscription-Key";
 
 /// The report's CQC keys for the API's key-question names.
 const KEY_QUESTIONS: [(&str, &str); 5] = [

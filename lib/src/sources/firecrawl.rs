@@ -42,7 +42,7 @@ use crate::directory::Home;
 const MAX_MARKDOWN: usize = 200_000;
 /// The scrape's own time budget we ask Firecrawl for (ms), below the
 /// client timeout (`FIRECRAWL_TIMEOUT_MS`, 30 s by default).
-pub const SCRAPE_TIMEOUT_MS: u64 = 20_000;
+pub(crate) const SCRAPE_TIMEOUT_MS: u64 = 20_000;
 /// Firecrawl error codes that mean the home's site itself is dead or broken.
 const DEAD_SITE_CODES: [&str; 3] = [
     "SCRAPE_DNS_RESOLUTION_ERROR",

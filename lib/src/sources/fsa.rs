@@ -41,7 +41,7 @@ const SAME_POSTCODE_THRESHOLD: f64 = 0.3;
 /// The FSA business type of care homes ("Hospitals/Childcare/Caring
 /// Premises"), as real care-home records carry it (seed
 /// `FSA_TEST_RESULTS.md`).
-pub const CARING_PREMISES_TYPE_ID: u32 = 5;
+pub(crate) const CARING_PREMISES_TYPE_ID: u32 = 5;
 /// Radius of the geo fallback, in miles (FSA's unit for `maxDistanceLimit`).
 const GEO_RADIUS_MILES: &str = "0.3";
 /// Name similarity a geo-fallback candidate needs (it is a care premises

@@ -32,14 +32,14 @@ use super::SourceOutcome;
 use crate::directory::Home;
 
 /// Header carrying the key.
-pub const KEY_HEADER: &str = "X-Goog-Api-Key";
+pub(crate) const KEY_HEADER: &str = "X-Goog-Api-Key";
 /// Header carrying the field mask.
-pub const FIELD_MASK_HEADER: &str = "X-Goog-FieldMask";
+pub(crate) const FIELD_MASK_HEADER: &str = "X-Goog-FieldMask";
 
 /// The search's field mask: identity and everything the report shows.
-pub const SEARCH_FIELDS: &str = "places.id,places.displayName,places.formattedAddress,places.rating,places.userRatingCount,places.reviews,places.googleMapsUri,places.websiteUri";
+pub(crate) const SEARCH_FIELDS: &str = "places.id,places.displayName,places.formattedAddress,places.rating,places.userRatingCount,places.reviews,places.googleMapsUri,places.websiteUri";
 /// The details call's field mask (same fields, no prefix).
-pub const DETAIL_FIELDS: &str =
+pub(crate) const DETAIL_FIELDS: &str =
     "id,displayName,formattedAddress,rating,userRatingCount,reviews,googleMapsUri,websiteUri";
 /// Reviews kept per home (the API returns at most five).
 const MAX_REVIEWS: usize = 5;

@@ -79,7 +79,7 @@ pub(crate) struct Call<'a> {
 
 impl<'a> Call<'a> {
     /// The call for one configured service.
-    pub fn new(service: &'a str, settings: &super::SourceSettings, keyed: bool) -> Self {
+    pub(crate) fn new(service: &'a str, settings: &super::SourceSettings, keyed: bool) -> Self {
         Self {
             service,
             timeout: settings.timeout,
@@ -219,7 +219,11 @@ pub(crate) fn json_body(answer: Answer, call: &Call<'_>) -> Result<Body, SourceF
 /// refused heavy query (FSA's "CPU intensive query" page: [SEED]
 /// `FSA_API_ERRORS_ANALYSIS.md` §1, https://apify.com/loudtzu/uk-food-hygiene-ratings)
 /// and may pass later: transient, with a neutral message.
-pub fn classify(status: u16, retry_after: Option<Duration>, keyed: bool) -> Option<SourceOutcome> {
+pub(crate) fn classify(
+    status: u16,
+    retry_after: Option<Duration>,
+    keyed: bool,
+) -> Option<SourceOutcome> {
     if status == 403 && !keyed {
         return Some(SourceOutcome::Failed(SourceFailure {
             kind: FailureKind::Transient,
@@ -231,7 +235,7 @@ pub fn classify(status: u16, retry_after: Option<Duration>, keyed: bool) -> Opti
 }
 
 /// What a non-2xx status means; `None` for 2xx (read the body).
-pub fn classify_status(status: u16, retry_after: Option<Duration>) -> Option<SourceOutcome> {
+pub(crate) fn classify_status(status: u16, retry_after: Option<Duration>) -> Option<SourceOutcome> {
     let failure = |kind, reason: &str| {
         Some(SourceOutcome::Failed(SourceFailure {
             kind,
@@ -256,7 +260,7 @@ pub fn classify_status(status: u16, retry_after: Option<Duration>) -> Option<Sou
 
 /// `Retry-After` as a delay: whole seconds, or an HTTP-date relative to `now`
 /// (a date in the past means "now": zero).
-pub fn parse_retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+pub(crate) fn parse_retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
@@ -367,10 +371,10 @@ pub(crate) fn name_similarity(a: &str, b: &str) -> f64 {
 /// Most characters kept of any upstream string a report keeps (names,
 /// addresses, ids, dates, URLs, ratings): a 40 MB "name" once became a
 /// 210 MB report. Longer strings are cut at a character boundary.
-pub const MAX_FIELD_CHARS: usize = 300;
+pub(crate) const MAX_FIELD_CHARS: usize = 300;
 /// Most characters kept of an upstream free text (a review's text, a page
 /// description).
-pub const MAX_TEXT_CHARS: usize = 2_000;
+pub(crate) const MAX_TEXT_CHARS: usize = 2_000;
 
 /// `s` cut to at most `max` characters.
 pub(crate) fn cut(s: &str, max: usize) -> &str {

@@ -10,8 +10,8 @@
 //! of API keys: keys travel in headers only, and failure messages are built
 //! by us from the status or error kind, never copied from URLs or bodies.
 
-pub mod cached;
-pub mod config;
+pub(crate) mod cached;
+pub(crate) mod config;
 mod cqc;
 mod firecrawl;
 mod fsa;
@@ -103,7 +103,7 @@ impl SourceOutcome {
 
 /// Asked right before a slot's upstream call starts (after the source
 /// cache missed): `Some(outcome)` is recorded instead of making the call.
-pub trait UpstreamGate: Send + Sync {
+pub(crate) trait UpstreamGate: Send + Sync {
     /// Whether a call to `source` may be made now.
     fn before_call(
         &self,
@@ -160,11 +160,6 @@ impl Sources {
         self
     }
 
-    /// The cache settings in force (`enabled` false without a cache).
-    pub fn cache_settings(&self) -> &CacheSettings {
-        self.shared.settings()
-    }
-
     /// The configuration.
     pub fn config(&self) -> &SourcesConfig {
         &self.config
@@ -185,7 +180,7 @@ impl Sources {
     /// [`Sources::fetch`], asking `gate` right before an upstream call
     /// starts, that is after the cache missed (a cache hit costs nothing):
     /// the engine's daily budget of paid calls.
-    pub async fn fetch_with(
+    pub(crate) async fn fetch_with(
         &self,
         source: SourceType,
         home: &Home,

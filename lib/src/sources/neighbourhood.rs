@@ -56,18 +56,18 @@ pub const RADIUS_M: u32 = 1000;
 /// How much wider than [`RADIUS_M`] Overpass is asked around the rounded
 /// point: more than the farthest a home can lie from it (half of 0.001°
 /// of latitude and of longitude is under 70 m in the UK).
-pub const ROUND_MARGIN_M: u32 = 100;
+pub(crate) const ROUND_MARGIN_M: u32 = 100;
 /// Nearest places listed per category.
 const NEAREST_PER_CATEGORY: usize = 3;
 /// The least pause after an Overpass 429 without a `Retry-After`
 /// ([OVP-791]: "When getting a 429, wait at least 30s").
-pub const MIN_429_PAUSE: Duration = Duration::from_secs(30);
+pub(crate) const MIN_429_PAUSE: Duration = Duration::from_secs(30);
 /// The longest a fetch waits for another request's Overpass lease before
 /// failing transient (the sweep retries it): keeps a fetch's own time near
 /// its client timeout.
-pub const LEASE_MAX_WAIT: Duration = Duration::from_secs(10);
+pub(crate) const LEASE_MAX_WAIT: Duration = Duration::from_secs(10);
 /// The query's own time budget, in seconds (below the client timeout).
-pub const QUERY_TIMEOUT_SECS: u32 = 20;
+pub(crate) const QUERY_TIMEOUT_SECS: u32 = 20;
 
 /// Report category and the OSM tag filters that feed it.
 const CATEGORIES: &[(&str, &str, &[&str])] = &[

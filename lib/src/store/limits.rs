@@ -120,7 +120,7 @@ pub(crate) fn bucket(now_ms: i64, window_ms: i64) -> i64 {
 /// previous bucket's share that still overlaps the window. Integer
 /// arithmetic; `lua/rate_limit.lua` computes the same value (exactly: every
 /// operand is an integer far below 2^53).
-pub fn weighted(count: WindowCount, now_ms: i64, window_ms: i64) -> u64 {
+pub(crate) fn weighted(count: WindowCount, now_ms: i64, window_ms: i64) -> u64 {
     let into = u128::from(now_ms.rem_euclid(window_ms).unsigned_abs());
     let w = u128::from(window_ms.unsigned_abs().max(1));
     let prev = u128::from(count.previous) * (w - into) / w;
@@ -179,7 +179,7 @@ fn first_room(previous: i128, room: i128, w: i64) -> i64 {
 /// critical section per call, like a Lua script. Old buckets are dropped
 /// as windows move on; budget days older than yesterday are dropped.
 #[derive(Debug, Default)]
-pub struct MemoryLimits {
+pub(crate) struct MemoryLimits {
     inner: Mutex<MemoryLimitsInner>,
 }
 
@@ -198,7 +198,7 @@ impl MemoryLimits {
     }
 
     /// The synchronous body of [`LimitStore::hit`].
-    pub fn hit_now(&self, windows: &[Window], now: DateTime<Utc>) -> HitOutcome {
+    pub(crate) fn hit_now(&self, windows: &[Window], now: DateTime<Utc>) -> HitOutcome {
         let now_ms = to_ms(now);
         let mut inner = self.lock();
         let mut counts = Vec::with_capacity(windows.len());
@@ -234,7 +234,7 @@ impl MemoryLimits {
     }
 
     /// The synchronous body of [`LimitStore::spend`].
-    pub fn spend_now(&self, day: &str, limit: u64) -> Spend {
+    pub(crate) fn spend_now(&self, day: &str, limit: u64) -> Spend {
         let mut inner = self.lock();
         if inner.budget.len() > 4 {
             // Keep today and the day before (day keys sort as dates).
@@ -253,7 +253,7 @@ impl MemoryLimits {
     }
 
     /// The synchronous body of [`LimitStore::spent`].
-    pub fn spent_now(&self, day: &str) -> u64 {
+    pub(crate) fn spent_now(&self, day: &str) -> u64 {
         self.lock().budget.get(day).copied().unwrap_or(0)
     }
 }
@@ -283,7 +283,7 @@ pub fn budget_day(now: DateTime<Utc>) -> String {
 
 /// Time from `now` until the next UTC midnight, when a new budget day
 /// starts (at least one second).
-pub fn until_budget_reset(now: DateTime<Utc>) -> Duration {
+pub(crate) fn until_budget_reset(now: DateTime<Utc>) -> Duration {
     let next = (now.date_naive() + chrono::Days::new(1))
         .and_hms_opt(0, 0, 0)
         .map(|t| t.and_utc());

@@ -22,8 +22,8 @@ pub mod erase;
 pub mod health;
 pub mod limits;
 mod limits_redis;
-pub mod memory;
-pub mod redis;
+mod memory;
+pub(crate) mod redis;
 mod scripts;
 pub mod source_cache;
 mod source_cache_memory;
@@ -282,9 +282,9 @@ impl Default for Retention {
 }
 
 /// Environment variable: [`Retention::ttl_after_update`] in seconds.
-pub const ENV_JOB_TTL_SECS: &str = "JOB_TTL_SECS";
+pub(crate) const ENV_JOB_TTL_SECS: &str = "JOB_TTL_SECS";
 /// Environment variable: [`Retention::margin_after_deadline`] in seconds.
-pub const ENV_JOB_TTL_DEADLINE_MARGIN_SECS: &str = "JOB_TTL_DEADLINE_MARGIN_SECS";
+pub(crate) const ENV_JOB_TTL_DEADLINE_MARGIN_SECS: &str = "JOB_TTL_DEADLINE_MARGIN_SECS";
 
 impl Retention {
     /// The defaults overridden by `JOB_TTL_SECS` and

@@ -46,18 +46,18 @@ use crate::model::{
 use crate::settings::{env_whole, ConfigError};
 
 /// Environment variable: key prefix (default `care-report:`).
-pub const ENV_KEY_PREFIX: &str = "REDIS_KEY_PREFIX";
+pub(crate) const ENV_KEY_PREFIX: &str = "REDIS_KEY_PREFIX";
 /// Environment variable: response timeout in milliseconds (default 2000).
-pub const ENV_RESPONSE_TIMEOUT_MS: &str = "REDIS_RESPONSE_TIMEOUT_MS";
+pub(crate) const ENV_RESPONSE_TIMEOUT_MS: &str = "REDIS_RESPONSE_TIMEOUT_MS";
 /// Environment variable: connection timeout in milliseconds (default 3000).
-pub const ENV_CONNECT_TIMEOUT_MS: &str = "REDIS_CONNECT_TIMEOUT_MS";
+pub(crate) const ENV_CONNECT_TIMEOUT_MS: &str = "REDIS_CONNECT_TIMEOUT_MS";
 /// The variables holding the Redis URL, in order of precedence.
-pub const URL_VARS: [&str; 3] = ["KV_REDIS_URL", "KV_URL", "REDIS_URL"];
+pub(crate) const URL_VARS: [&str; 3] = ["KV_REDIS_URL", "KV_URL", "REDIS_URL"];
 
 /// The Redis URL read through `lookup`: `KV_REDIS_URL`, then `KV_URL`, then
 /// `REDIS_URL`; the first one set and non-empty wins. It holds a password:
 /// never log it.
-pub fn redis_url_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
+pub(crate) fn redis_url_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
     URL_VARS
         .iter()
         .filter_map(|var| lookup(var))
@@ -67,7 +67,7 @@ pub fn redis_url_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Option<
 
 /// Installs rustls' ring crypto provider as the process default, once, so
 /// `rediss://` connections can be made. Safe to call any number of times.
-pub fn install_crypto_provider() {
+pub(crate) fn install_crypto_provider() {
     // Err only means a provider is already installed, which is what we want.
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
