@@ -32,14 +32,13 @@ use std::sync::Arc;
 
 use ::http::{header, Method, Request, Response, StatusCode};
 use bytes::Bytes;
-use care_report::directory::Directory;
-use care_report::engine::{Engine, EngineConfig, EngineParts, SystemClock};
+use care_report::engine::SystemClock;
 use care_report::http::{self, App, Background, HttpConfig};
 use care_report::questionnaire::Questionnaire;
-use care_report::retry::RetryPolicy;
-use care_report::sources::{Sources, SourcesConfig};
+use care_report::sandbox::Sandbox;
 use care_report::store::{MemoryStore, Retention};
 use care_report_testing::http::percent_encode as pct;
+use care_report_testing::rig::EngineRig;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{json, Map, Number, Value};
@@ -69,6 +68,9 @@ impl Background for Dropped {
 struct Rig {
     rt: tokio::runtime::Runtime,
     app: App,
+    // The fake sources stay up while the rig lives (no case fetches: the
+    // background work is dropped).
+    _sandbox: Arc<Sandbox>,
 }
 
 impl Rig {
@@ -77,31 +79,27 @@ impl Rig {
             .enable_all()
             .build()
             .expect("tokio runtime");
-        let app = rt.block_on(async {
-            let sources = SourcesConfig::from_lookup(|name| {
-                name.ends_with("_BASE_URL")
-                    .then(|| "http://127.0.0.1:9/".to_owned())
-            })
-            .expect("sources config");
-            let engine = Engine::new(EngineParts {
-                store: Arc::new(MemoryStore::new(Retention::default())),
-                sources: Arc::new(Sources::new(sources).expect("sources")),
-                directory: Arc::new(Directory::demo()),
-                policy: RetryPolicy::default(),
-                config: EngineConfig::default(),
-                clock: Arc::new(SystemClock),
-            });
-            App {
-                engine: Arc::new(engine),
+        let (app, sandbox) = rt.block_on(async {
+            let rig = EngineRig::new(Arc::new(MemoryStore::new(Retention::default())))
+                .clock(Arc::new(SystemClock))
+                .build()
+                .await;
+            let app = App {
+                engine: Arc::new(rig.engine),
                 // Hundreds of cases from one (unknown) client: no limits.
                 config: HttpConfig {
                     limits: http::limits::LimitsConfig::unlimited(),
                     ..HttpConfig::default()
                 },
                 sources_mode: "sandbox",
-            }
+            };
+            (app, rig.sandbox)
         });
-        Self { rt, app }
+        Self {
+            rt,
+            app,
+            _sandbox: sandbox,
+        }
     }
 
     fn send(&self, request: Request<Bytes>) -> Response<Bytes> {

@@ -13,12 +13,12 @@
 use std::sync::Arc;
 
 use care_report::directory::Directory;
-use care_report::engine::{Engine, EngineConfig, EngineParts, ManualClock};
-use care_report::retry::RetryPolicy;
+use care_report::engine::{Engine, ManualClock};
 use care_report::sandbox::{FaultPlan, Sandbox};
-use care_report::sources::{CacheSettings, Sources};
+use care_report::sources::CacheSettings;
 use care_report::store::source_cache::MemorySourceCache;
 use care_report::store::MemoryStore;
+use care_report_testing::rig::EngineRig;
 use futures::StreamExt;
 
 const APIS: [&str; 6] = [
@@ -62,26 +62,20 @@ pub async fn run() -> anyhow::Result<()> {
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     let mut rows: Vec<(&str, Vec<u64>)> = Vec::new();
     for (label, enabled) in [("off", false), ("on", true)] {
-        let sandbox = Sandbox::start(directory.homes().to_vec(), FaultPlan::none()).await?;
+        let sandbox =
+            Arc::new(Sandbox::start(directory.homes().to_vec(), FaultPlan::none()).await?);
         let cache = Arc::new(MemorySourceCache::new());
         let settings = CacheSettings {
             enabled,
             ..CacheSettings::default()
         };
-        let sources = Sources::new(sandbox.sources_config())?.with_cache(
-            cache.clone(),
-            cache,
-            clock.clone(),
-            settings,
-        );
-        let engine = Arc::new(Engine::new(EngineParts {
-            store: Arc::new(MemoryStore::default()),
-            sources: Arc::new(sources),
-            directory: Arc::new(Directory::demo()),
-            policy: RetryPolicy::default(),
-            config: EngineConfig::default(),
-            clock: clock.clone(),
-        }));
+        let rig = EngineRig::new(Arc::new(MemoryStore::default()))
+            .sandbox(sandbox.clone())
+            .cache(cache.clone(), cache, settings)
+            .clock(clock.clone())
+            .build()
+            .await;
+        let engine = Arc::new(rig.engine);
         eprintln!("cache {label}: {REPORTS} reports");
         batch(&engine, REPORTS).await?;
         let cold = snapshot(&sandbox);

@@ -13,13 +13,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use care_report::directory::Directory;
-use care_report::engine::{Clock, Engine, EngineConfig, EngineParts, ManualClock};
+use care_report::engine::{Clock, Engine, EngineConfig, ManualClock};
 use care_report::model::{JobId, JobStatus};
-use care_report::retry::RetryPolicy;
 use care_report::sandbox::{FaultPlan, Sandbox};
-use care_report::sources::Sources;
 use care_report::store::{JobStore, MemoryStore, RedisConfig, RedisStore};
+use care_report_testing::rig::EngineRig;
 use futures::StreamExt;
 
 use crate::{bytes, redis_stats, Opts};
@@ -38,7 +36,7 @@ pub struct Rig {
     /// The clock the engine reads.
     pub clock: Arc<ManualClock>,
     /// Kept alive while the engine runs.
-    _sandbox: Sandbox,
+    _sandbox: Arc<Sandbox>,
 }
 
 /// Builds an engine over `store` and a fresh sandbox with `faults`.
@@ -47,27 +45,21 @@ pub async fn rig(
     faults: &str,
     config: EngineConfig,
 ) -> anyhow::Result<Rig> {
-    let directory = Directory::demo();
     let plan = if faults.is_empty() {
         FaultPlan::none()
     } else {
         FaultPlan::parse(faults)?
     };
-    let sandbox = Sandbox::start(directory.homes().to_vec(), plan).await?;
-    let sources = Sources::new(sandbox.sources_config())?;
-    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    let engine = Engine::new(EngineParts {
-        store,
-        sources: Arc::new(sources),
-        directory: Arc::new(directory),
-        policy: RetryPolicy::default(),
-        config,
-        clock: clock.clone(),
-    });
+    let rig = EngineRig::new(store)
+        .faults(plan)
+        .config(config)
+        .start_at(chrono::Utc::now())
+        .build()
+        .await;
     Ok(Rig {
-        engine: Arc::new(engine),
-        clock,
-        _sandbox: sandbox,
+        engine: Arc::new(rig.engine),
+        clock: rig.clock,
+        _sandbox: rig.sandbox,
     })
 }
 
