@@ -133,7 +133,7 @@ async fn open_stores(settings: &Settings) -> Result<Stores, ServiceError> {
             lease: cache,
         });
     };
-    let redis = RedisStore::connect(url, settings.redis.clone()).await?;
+    let redis = RedisStore::connect(url.expose(), settings.redis.clone()).await?;
     let policy = redis.eviction_policy().await?;
     match crate::store::health::judge(&policy, !settings.profile.allow_memory) {
         Verdict::Ok => {}

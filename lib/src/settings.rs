@@ -279,7 +279,7 @@ impl DevServerSettings {
 }
 
 /// Every setting of the service, read once (module docs).
-#[derive(Clone, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Settings {
     /// The host the settings were read for.
     pub profile: HostProfile,
@@ -287,7 +287,7 @@ pub struct Settings {
     pub log: LogSettings,
     /// The Redis URL (`KV_REDIS_URL`, `KV_URL`, `REDIS_URL`: the first set
     /// wins). It holds a password: never logged, redacted in `Debug`.
-    pub redis_url: Option<String>,
+    pub redis_url: Option<Secret>,
     /// The store's keys, timeouts and retention (retention also applies to
     /// the memory store).
     pub redis: crate::store::redis::RedisConfig,
@@ -311,23 +311,21 @@ pub struct Settings {
     pub dev_server: Option<DevServerSettings>,
 }
 
-impl std::fmt::Debug for Settings {
+/// A setting that holds a secret (a URL with a password): its `Debug`
+/// says only that it is set.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself, for the one place that uses it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Settings")
-            .field("profile", &self.profile)
-            .field("log", &self.log)
-            .field("redis_url", &self.redis_url.as_ref().map(|_| "<set>"))
-            .field("redis", &self.redis)
-            .field("directory_csv", &self.directory_csv)
-            .field("sources_mode", &self.sources_mode)
-            .field("sources", &self.sources)
-            .field("faults", &self.faults)
-            .field("cache", &self.cache)
-            .field("http", &self.http)
-            .field("retry", &self.retry)
-            .field("engine", &self.engine)
-            .field("dev_server", &self.dev_server)
-            .finish()
+        f.write_str("<set>")
     }
 }
 
@@ -350,7 +348,7 @@ impl Settings {
         Ok(Self {
             profile,
             log: LogSettings::from_lookup(&lookup)?,
-            redis_url: crate::store::redis::redis_url_from_lookup(lookup),
+            redis_url: crate::store::redis::redis_url_from_lookup(lookup).map(Secret),
             redis: crate::store::redis::RedisConfig::from_lookup(lookup)?,
             directory_csv: env_str(&lookup, crate::directory::CSV_ENV).map(PathBuf::from),
             sources_mode: sources_mode(&lookup, profile)?,
