@@ -6,7 +6,8 @@
 //!   `result` functions on the same Redis and key prefix (path and query
 //!   forms of the dynamic route).
 //! - A function without any Redis URL answers 500 `server_misconfigured`
-//!   JSON and keeps running.
+//!   JSON and keeps running; so does one with a malformed setting, whose log
+//!   names the variable.
 //! - The `start` function answers 202 and builds the report inside
 //!   `wait_until`.
 //!
@@ -180,6 +181,31 @@ async fn a_function_without_a_redis_url_answers_500_misconfigured() {
         .proc
         .wait_for_output(DEADLINE, "log line saying what is missing", |out| {
             out.contains("no Redis URL").then_some(())
+        });
+}
+
+/// The settings are read once, at start: a malformed one (even `RUST_LOG`)
+/// does not crash the function; every request answers 500 and the log,
+/// written with the default filter, names the variable.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_function_with_a_malformed_setting_answers_500_and_logs_its_name() {
+    let status = function(
+        "status",
+        env!("CARGO_BIN_EXE_status"),
+        &[("RUST_LOG", "info,care_report=loudest".to_owned())],
+    );
+    for _ in 0..2 {
+        let (code, body) = status
+            .get("/api/professional-report/status/00000000-0000-4000-8000-000000000000")
+            .await;
+        assert_eq!(code, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+        assert_eq!(body["error"]["code"], "server_misconfigured", "{body}");
+        assert!(!body.to_string().contains("RUST_LOG"), "{body}");
+    }
+    status
+        .proc
+        .wait_for_output(DEADLINE, "a log line naming the variable", |out| {
+            out.contains("invalid RUST_LOG").then_some(())
         });
 }
 
