@@ -34,7 +34,7 @@ pub(crate) const ENV_JITTER_SEED: &str = "RETRY_JITTER_SEED";
 /// out shorter than the previous step's delay.
 pub(crate) const MAX_JITTER: f64 = 0.5;
 
-use crate::settings::ConfigError;
+use crate::settings::{env_str, ConfigError};
 
 /// The retry policy (README.md "How it works"). See the module docs.
 #[derive(Clone, Debug, PartialEq)]
@@ -72,12 +72,7 @@ impl RetryPolicy {
     /// read through `lookup` (so tests need not mutate the process
     /// environment). An unset or empty variable keeps its default.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |var: &'static str| {
-            lookup(var)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-                .map(|v| (var, v))
-        };
+        let get = |var: &'static str| env_str(&lookup, var).map(|v| (var, v));
         // Retry knobs are not secrets, so the bad value may be echoed.
         let invalid = |var: &'static str, value: &str, reason: &'static str| {
             ConfigError::invalid(var, format!("{reason}, got {value:?}"))

@@ -197,9 +197,9 @@ impl HttpConfig {
     /// Reads `CRON_SECRET`, `CORS_ALLOWED_ORIGINS`, `MAX_BODY_BYTES`, the
     /// synchronous route's and the limits' variables through `lookup`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let cors = match lookup("CORS_ALLOWED_ORIGINS") {
+        let cors = match env_str(&lookup, "CORS_ALLOWED_ORIGINS") {
             None => CorsOrigins::None,
-            Some(v) if v.trim() == "*" => CorsOrigins::Any,
+            Some(v) if v == "*" => CorsOrigins::Any,
             Some(v) => {
                 let list: Vec<String> = v
                     .split(',')

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::settings::ConfigError;
+use crate::settings::{env_str, ConfigError};
 
 /// One upstream service: base URL, key and timeout.
 #[derive(Clone, PartialEq, Eq)]
@@ -185,7 +185,7 @@ impl SourcesConfig {
         let read = |d: &Defaults| settings_from(d, &lookup);
         let mut overpass = read(&OVERPASS)?;
         let mut overpass_mirrors = Vec::new();
-        if let Some(list) = lookup("OVERPASS_BASE_URLS").filter(|v| !v.trim().is_empty()) {
+        if let Some(list) = env_str(&lookup, "OVERPASS_BASE_URLS") {
             let mut urls = Vec::new();
             for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
                 urls.push(
@@ -199,8 +199,8 @@ impl SourcesConfig {
             }
             overpass_mirrors = urls.collect();
         }
-        let user_agent = match lookup("SOURCES_USER_AGENT").map(|v| v.trim().to_owned()) {
-            Some(ua) if !ua.is_empty() => {
+        let user_agent = match env_str(&lookup, "SOURCES_USER_AGENT") {
+            Some(ua) => {
                 if ua.len() > 256 || reqwest::header::HeaderValue::from_str(&ua).is_err() {
                     return Err(ConfigError::invalid(
                         "SOURCES_USER_AGENT",
@@ -240,9 +240,7 @@ fn settings_from(
 ) -> Result<SourceSettings, ConfigError> {
     let var = |suffix: &str| {
         let name = format!("{}_{suffix}", d.prefix);
-        let value = lookup(&name)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty());
+        let value = env_str(lookup, &name);
         (name, value)
     };
 

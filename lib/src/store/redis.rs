@@ -43,7 +43,7 @@ use super::{
 use crate::model::{
     HistoryEntry, Job, JobId, JobStatus, JobSummary, Lease, Slot, SlotKey, SlotStatus,
 };
-use crate::settings::{env_whole, ConfigError};
+use crate::settings::{env_str, env_whole, ConfigError};
 
 /// Environment variable: key prefix (default `care-report:`).
 pub(crate) const ENV_KEY_PREFIX: &str = "REDIS_KEY_PREFIX";
@@ -58,11 +58,7 @@ pub(crate) const URL_VARS: [&str; 3] = ["KV_REDIS_URL", "KV_URL", "REDIS_URL"];
 /// `REDIS_URL`; the first one set and non-empty wins. It holds a password:
 /// never log it.
 pub(crate) fn redis_url_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
-    URL_VARS
-        .iter()
-        .filter_map(|var| lookup(var))
-        .map(|v| v.trim().to_owned())
-        .find(|v| !v.is_empty())
+    URL_VARS.iter().find_map(|var| env_str(&lookup, var))
 }
 
 /// Installs rustls' ring crypto provider as the process default, once, so
@@ -112,8 +108,8 @@ impl RedisConfig {
             retention: Retention::from_lookup(&lookup)?,
             ..Self::default()
         };
-        if let Some(prefix) = lookup(ENV_KEY_PREFIX).filter(|p| !p.trim().is_empty()) {
-            config.prefix = prefix.trim().to_owned();
+        if let Some(prefix) = env_str(&lookup, ENV_KEY_PREFIX) {
+            config.prefix = prefix;
         }
         if let Some(ms) = env_whole(&lookup, ENV_RESPONSE_TIMEOUT_MS, 1)? {
             config.response_timeout = Duration::from_millis(ms);
