@@ -7,7 +7,7 @@
 
 use super::memory::MemoryStore;
 use super::redis::{corrupt, string, RedisStore};
-use super::scripts::{EraseCall, LuaCall};
+use super::scripts::EraseCall;
 use super::BoxFuture;
 use super::{Result, StoreError};
 use crate::model::JobId;
@@ -50,13 +50,12 @@ impl EraseStore for RedisStore {
                     .query_async(&mut conn)
                     .await
                     .map_err(super::redis::unavailable)?;
-                let mut inv = EraseCall {
+                let inv = EraseCall {
                     keys: k.clone(),
                     job_id: id,
                     idem,
-                }
-                .invocation();
-                let reply = self.status_reply(&mut inv).await?;
+                };
+                let reply = self.status_reply(&inv).await?;
                 match reply.into_iter().next().map(string).transpose()?.as_deref() {
                     Some("erased") => return Ok(Erased::Erased),
                     Some("missing") => return Ok(Erased::Missing),

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use super::limits::{bucket, window_ms, HitOutcome, LimitStore, Spend, Window, WindowCount};
 use super::redis::{corrupt, string, unavailable, RedisStore};
-use super::scripts::{LuaCall, RateLimitCall, RateWindow, SpendBudgetCall};
+use super::scripts::{RateLimitCall, RateWindow, SpendBudgetCall};
 use super::BoxFuture;
 use super::{to_ms, Result};
 
@@ -59,10 +59,8 @@ impl RedisStore {
                     }
                 })
                 .collect(),
-        }
-        .invocation();
-        let mut conn = self.conn.clone();
-        let reply: Value = inv.invoke_async(&mut conn).await.map_err(unavailable)?;
+        };
+        let reply = self.run(&inv).await?;
         let n = ints(reply)?;
         match n.split_first() {
             Some((1, rest)) => Ok(HitOutcome::Allowed(
@@ -100,10 +98,8 @@ impl LimitStore for RedisStore {
                 counter: self.budget_key(day),
                 limit,
                 lifetime_ms: BUDGET_TTL_MS,
-            }
-            .invocation();
-            let mut conn = self.conn.clone();
-            let reply: Value = inv.invoke_async(&mut conn).await.map_err(unavailable)?;
+            };
+            let reply = self.run(&inv).await?;
             match ints(reply)?.as_slice() {
                 [1, used] => Ok(Spend::Granted { used: *used }),
                 [0, used] => Ok(Spend::Spent { used: *used }),

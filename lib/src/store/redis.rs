@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use ::redis::{ScriptInvocation, Value};
+use ::redis::Value;
 use chrono::{DateTime, Utc};
 
 pub(super) use super::scripts::JobKeys;
@@ -188,11 +188,6 @@ impl RedisStore {
         }
     }
 
-    /// A handle on the shared connection (the source cache's scripts use it).
-    pub(crate) fn connection(&self) -> ConnectionManager {
-        self.conn.clone()
-    }
-
     /// The key prefix.
     pub fn prefix(&self) -> &str {
         &self.prefix
@@ -222,17 +217,14 @@ impl RedisStore {
 
     async fn read(&self, id: JobId, with_data: bool) -> Result<Option<Snapshot>> {
         let k = self.keys(id);
-        let mut conn = self.conn.clone();
-        let v: Value = ReadCall {
-            job: k.job,
-            slots: k.slots,
-            data: k.data,
-            with_data,
-        }
-        .invocation()
-        .invoke_async(&mut conn)
-        .await
-        .map_err(unavailable)?;
+        let v = self
+            .run(&ReadCall {
+                job: k.job,
+                slots: k.slots,
+                data: k.data,
+                with_data,
+            })
+            .await?;
         let parts = array(v)?;
         let [job, slots, data]: [Value; 3] = parts
             .try_into()
@@ -249,13 +241,8 @@ impl RedisStore {
     }
 
     /// Runs a fenced script whose success reply is `{'ok', job, slots}`.
-    async fn fenced_job(&self, invocation: &mut ScriptInvocation<'_>) -> Result<Job> {
-        let mut conn = self.conn.clone();
-        let v: Value = invocation
-            .invoke_async(&mut conn)
-            .await
-            .map_err(unavailable)?;
-        let mut parts = array(v)?.into_iter();
+    async fn fenced_job(&self, call: &impl LuaCall) -> Result<Job> {
+        let mut parts = self.status_reply(call).await?.into_iter();
         match parts.next().map(string).transpose()?.as_deref() {
             Some("ok") => {
                 let job = pairs(parts.next().ok_or_else(|| corrupt("missing job"))?)?;
@@ -269,8 +256,8 @@ impl RedisStore {
 
     /// Runs a fenced script whose success reply is `{'ok', summary fields}`
     /// (the fields of [`SUMMARY_FIELDS`], in order).
-    async fn fenced_summary(&self, invocation: &mut ScriptInvocation<'_>) -> Result<JobSummary> {
-        let mut parts = self.status_reply(invocation).await?.into_iter();
+    async fn fenced_summary(&self, call: &impl LuaCall) -> Result<JobSummary> {
+        let mut parts = self.status_reply(call).await?.into_iter();
         match parts.next().map(string).transpose()?.as_deref() {
             Some("ok") => {
                 let values: Vec<Option<String>> = ::redis::from_redis_value(
@@ -284,16 +271,19 @@ impl RedisStore {
         }
     }
 
-    pub(super) async fn status_reply(
-        &self,
-        invocation: &mut ScriptInvocation<'_>,
-    ) -> Result<Vec<Value>> {
+    /// Runs one script on a clone of the shared connection; a Redis error
+    /// becomes [`unavailable`]'s store error.
+    pub(super) async fn run(&self, call: &impl LuaCall) -> Result<Value> {
         let mut conn = self.conn.clone();
-        let v: Value = invocation
+        call.invocation()
             .invoke_async(&mut conn)
             .await
-            .map_err(unavailable)?;
-        array(v)
+            .map_err(unavailable)
+    }
+
+    /// [`RedisStore::run`] for a script that answers an array.
+    pub(super) async fn status_reply(&self, call: &impl LuaCall) -> Result<Vec<Value>> {
+        array(self.run(call).await?)
     }
 
     async fn create_job(&self, new: NewJob, pending_grace: Duration) -> Result<Created> {
@@ -336,7 +326,7 @@ impl RedisStore {
         let now = trunc_ms(new.now);
         let questionnaire = serde_json::to_string(&new.questionnaire)
             .map_err(|e| corrupt(format!("questionnaire: {e}")))?;
-        let mut inv = CreateCall {
+        let inv = CreateCall {
             idem: new.idempotency.as_ref().map(|idem| CreateIdem {
                 key: format!("{}idem:{}", self.prefix, idem.key),
                 fingerprint: idem.fingerprint.clone(),
@@ -352,9 +342,8 @@ impl RedisStore {
             questionnaire,
             due_ms: to_ms(add_ms(now, pending_grace)),
             ttl: self.ttl(),
-        }
-        .invocation();
-        let reply = self.status_reply(&mut inv).await?;
+        };
+        let reply = self.status_reply(&inv).await?;
         let mut parts = reply.into_iter().map(string);
         let tag = parts
             .next()
@@ -422,16 +411,15 @@ impl RedisStore {
             if fresh.is_empty() {
                 break;
             }
-            let mut inv = DueCall {
+            let inv = DueCall {
                 due: due_key.clone(),
                 now_ms,
                 candidates: fresh
                     .iter()
                     .map(|(id, member)| (self.keys(*id).job, member.clone()))
                     .collect(),
-            }
-            .invocation();
-            let alive = self.status_reply(&mut inv).await?;
+            };
+            let alive = self.status_reply(&inv).await?;
             let dropped = fresh.len() - alive.len();
             for v in alive {
                 let id = JobId::parse(&string(v)?).map_err(|e| corrupt(format!("due id: {e}")))?;
@@ -684,16 +672,15 @@ impl JobStore for RedisStore {
             let k = self.keys(id);
             let now = trunc_ms(now);
             let expires_at = add_ms(now, ttl);
-            let mut inv = ClaimCall {
+            let inv = ClaimCall {
                 keys: k,
                 job_id: id,
                 owner: owner.clone(),
                 now_ms: to_ms(now),
                 lease_exp_ms: to_ms(expires_at),
                 ttl: self.ttl(),
-            }
-            .invocation();
-            let reply = self.status_reply(&mut inv).await?;
+            };
+            let reply = self.status_reply(&inv).await?;
             let mut parts = reply.into_iter().map(string);
             let kind = parts.next().transpose()?;
             let value = parts.next().transpose()?;
@@ -734,14 +721,13 @@ impl JobStore for RedisStore {
         Box::pin(async move {
             let now = trunc_ms(now);
             let expires_at = add_ms(now, ttl);
-            let mut inv = RenewCall {
+            let inv = RenewCall {
                 keys: self.keys(lease.job_id),
                 fence: Self::fence(&lease, now),
                 lease_exp_ms: to_ms(expires_at),
                 ttl: self.ttl(),
-            }
-            .invocation();
-            let reply = self.status_reply(&mut inv).await?;
+            };
+            let reply = self.status_reply(&inv).await?;
             match reply.into_iter().next().map(string).transpose()?.as_deref() {
                 Some("ok") => Ok(Lease {
                     expires_at,
@@ -756,13 +742,12 @@ impl JobStore for RedisStore {
     fn release(&self, lease: &Lease, now: DateTime<Utc>) -> BoxFuture<'_, Result<()>> {
         let lease = lease.clone();
         Box::pin(async move {
-            let mut inv = ReleaseCall {
+            let inv = ReleaseCall {
                 keys: self.keys(lease.job_id),
                 fence: Self::fence(&lease, now),
                 ttl: self.ttl(),
-            }
-            .invocation();
-            self.status_reply(&mut inv).await.map(drop)
+            };
+            self.status_reply(&inv).await.map(drop)
         })
     }
 
@@ -790,7 +775,7 @@ impl JobStore for RedisStore {
                 encoded.push((field, encode_slot(slot)?));
             }
             let order = serde_json::to_string(&order).map_err(|e| corrupt(e.to_string()))?;
-            let mut inv = SavePlanCall {
+            let inv = SavePlanCall {
                 keys: self.keys(lease.job_id),
                 fence: Self::fence(&lease, now),
                 plan: plan.to_string(),
@@ -799,9 +784,8 @@ impl JobStore for RedisStore {
                 message,
                 ttl: self.ttl(),
                 slots: encoded,
-            }
-            .invocation();
-            self.fenced_job(&mut inv).await
+            };
+            self.fenced_job(&inv).await
         })
     }
 
@@ -819,7 +803,7 @@ impl JobStore for RedisStore {
                 progress,
                 message,
             } = record;
-            let mut inv = RecordCall {
+            let inv = RecordCall {
                 keys: self.keys(lease.job_id),
                 fence: Self::fence(&lease, now),
                 slot_field: slot.key().field(),
@@ -832,9 +816,8 @@ impl JobStore for RedisStore {
                 slot_status: slot.status.as_str(),
                 attempts: slot.attempts,
                 attempt_started_ms: slot.attempt_started_at.map(to_ms),
-            }
-            .invocation();
-            self.fenced_summary(&mut inv).await
+            };
+            self.fenced_summary(&inv).await
         })
     }
 
@@ -846,7 +829,7 @@ impl JobStore for RedisStore {
     ) -> BoxFuture<'_, Result<Job>> {
         let lease = lease.clone();
         Box::pin(async move {
-            let mut inv = FinishCall {
+            let inv = FinishCall {
                 keys: self.keys(lease.job_id),
                 fence: Self::fence(&lease, now),
                 status: finish.status().as_str(),
@@ -855,9 +838,8 @@ impl JobStore for RedisStore {
                 auto_retry: finish.will_auto_retry(),
                 progress_full: finish.status().has_report(),
                 ttl: self.ttl(),
-            }
-            .invocation();
-            self.fenced_job(&mut inv).await
+            };
+            self.fenced_job(&inv).await
         })
     }
 
@@ -868,14 +850,13 @@ impl JobStore for RedisStore {
         min_interval: Duration,
     ) -> BoxFuture<'_, Result<ManualRetryGate>> {
         Box::pin(async move {
-            let mut inv = GateManualRetryCall {
+            let inv = GateManualRetryCall {
                 keys: self.keys(id),
                 now_ms: to_ms(now),
                 min_interval_ms: dur_ms(min_interval),
                 ttl: self.ttl(),
-            }
-            .invocation();
-            let reply = self.status_reply(&mut inv).await?;
+            };
+            let reply = self.status_reply(&inv).await?;
             let mut parts = reply.into_iter().map(string);
             match parts.next().transpose()?.as_deref() {
                 Some("ok") => Ok(ManualRetryGate::Allowed),

@@ -19,15 +19,10 @@ use chrono::{DateTime, Utc};
 
 use super::scripts::{
     CacheAbandonCall, CacheBeginCall, CacheCompleteCall, LeaseAcquireCall, LeaseReleaseCall,
-    LuaCall,
 };
 use super::source_cache::{CacheEntry, FillGate, LeaseGate, SourceCache, UpstreamLease};
 use super::BoxFuture;
 use super::{dur_ms, from_ms, to_ms, RedisStore, Result, StoreError};
-
-fn unavailable(err: ::redis::RedisError) -> StoreError {
-    StoreError::Unavailable(format!("redis: {err}"))
-}
 
 fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(format!("source cache: {what}"))
@@ -73,18 +68,15 @@ impl SourceCache for RedisStore {
     ) -> BoxFuture<'a, Result<FillGate>> {
         Box::pin(async move {
             let k = self.cache_key(source, key);
-            let mut conn = self.connection();
-            let v: Value = CacheBeginCall {
-                fill: format!("{k}:fill"),
-                entry: k,
-                token: token.to_owned(),
-                now_ms: to_ms(now),
-                fill_ttl_ms: dur_ms(fill_ttl),
-            }
-            .invocation()
-            .invoke_async(&mut conn)
-            .await
-            .map_err(unavailable)?;
+            let v = self
+                .run(&CacheBeginCall {
+                    fill: format!("{k}:fill"),
+                    entry: k,
+                    token: token.to_owned(),
+                    now_ms: to_ms(now),
+                    fill_ttl_ms: dur_ms(fill_ttl),
+                })
+                .await?;
             let p = parts(v)?;
             match p.first().map(String::as_str) {
                 Some("hit") => {
@@ -116,19 +108,16 @@ impl SourceCache for RedisStore {
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let k = self.cache_key(source, key);
-            let mut conn = self.connection();
-            let _: Value = CacheCompleteCall {
-                fill: format!("{k}:fill"),
-                entry: k,
-                token: token.to_owned(),
-                now_ms: to_ms(now),
-                ttl_ms: dur_ms(ttl),
-                value: value.to_string(),
-            }
-            .invocation()
-            .invoke_async(&mut conn)
-            .await
-            .map_err(unavailable)?;
+            let _ = self
+                .run(&CacheCompleteCall {
+                    fill: format!("{k}:fill"),
+                    entry: k,
+                    token: token.to_owned(),
+                    now_ms: to_ms(now),
+                    ttl_ms: dur_ms(ttl),
+                    value: value.to_string(),
+                })
+                .await?;
             Ok(())
         })
     }
@@ -141,15 +130,12 @@ impl SourceCache for RedisStore {
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let k = self.cache_key(source, key);
-            let mut conn = self.connection();
-            let _: Value = CacheAbandonCall {
-                fill: format!("{k}:fill"),
-                token: token.to_owned(),
-            }
-            .invocation()
-            .invoke_async(&mut conn)
-            .await
-            .map_err(unavailable)?;
+            let _ = self
+                .run(&CacheAbandonCall {
+                    fill: format!("{k}:fill"),
+                    token: token.to_owned(),
+                })
+                .await?;
             Ok(())
         })
     }
@@ -164,17 +150,14 @@ impl UpstreamLease for RedisStore {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<LeaseGate>> {
         Box::pin(async move {
-            let mut conn = self.connection();
-            let v: Value = LeaseAcquireCall {
-                lease: format!("{}lease:{name}", self.prefix()),
-                token: token.to_owned(),
-                now_ms: to_ms(now),
-                ttl_ms: dur_ms(ttl),
-            }
-            .invocation()
-            .invoke_async(&mut conn)
-            .await
-            .map_err(unavailable)?;
+            let v = self
+                .run(&LeaseAcquireCall {
+                    lease: format!("{}lease:{name}", self.prefix()),
+                    token: token.to_owned(),
+                    now_ms: to_ms(now),
+                    ttl_ms: dur_ms(ttl),
+                })
+                .await?;
             let p = parts(v)?;
             match p.first().map(String::as_str) {
                 Some("ok") => Ok(LeaseGate::Granted),
@@ -193,17 +176,14 @@ impl UpstreamLease for RedisStore {
         cooldown: Duration,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            let mut conn = self.connection();
-            let _: Value = LeaseReleaseCall {
-                lease: format!("{}lease:{name}", self.prefix()),
-                token: token.to_owned(),
-                now_ms: to_ms(now),
-                cooldown_ms: dur_ms(cooldown),
-            }
-            .invocation()
-            .invoke_async(&mut conn)
-            .await
-            .map_err(unavailable)?;
+            let _ = self
+                .run(&LeaseReleaseCall {
+                    lease: format!("{}lease:{name}", self.prefix()),
+                    token: token.to_owned(),
+                    now_ms: to_ms(now),
+                    cooldown_ms: dur_ms(cooldown),
+                })
+                .await?;
             Ok(())
         })
     }
