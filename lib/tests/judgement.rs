@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use care_report::directory::Directory;
 use care_report::geo::city_location;
-use care_report::judgement::{judge, FamilyNeeds, HomeFacts, JudgementInput};
+use care_report::judgement::{judge, FamilyNeeds, HomeFacts, JudgementInput, Selection};
 use care_report::matching::CareNeed;
 use care_report::model::{Slot, SlotKey, SlotStatus, SourceType};
 use care_report::questionnaire::Questionnaire;
@@ -587,6 +587,7 @@ fn export_homes_trip_each_cqc_rule_with_their_evidence() {
         needs: FamilyNeeds::from_questionnaire(&plain_leeds()),
         homes,
         market: None,
+        selection: Selection::default(),
     };
     input.needs.care = care;
     let j = serde_json::to_value(judge(&input, now())).unwrap();
@@ -692,6 +693,7 @@ fn no_homes_means_no_sections() {
         needs: FamilyNeeds::from_questionnaire(&plain_leeds()),
         homes: vec![],
         market: None,
+        selection: Selection::default(),
     };
     let j = serde_json::to_value(judge(&input, now())).unwrap();
     for key in [

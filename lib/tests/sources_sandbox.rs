@@ -23,7 +23,7 @@ fn home(id: &str, name: &str, postcode: Option<&str>, website: Option<&str>) -> 
             residential: true,
             nursing: false,
             dementia: true,
-            respite: false,
+            respite: None,
         },
         beds: Some(42),
         ratings: CqcRatings {

@@ -13,6 +13,22 @@
 //! of the columns), read by the same importer, so the service runs with no
 //! set-up and the import path is exercised on every start. Its homes are
 //! fictional: ids `DEMO-0001`…, names `Demo: …`, `.example` websites.
+//!
+//! What a row means is decided here, once: the CQC registration (who the
+//! home may care for, [`registration`]), which columns were never collected
+//! ([`coverage`]: they are unknown, not "no"), the same home registered
+//! twice ([`merge`]: one entry, the current registration) and telephone
+//! numbers a family can dial ([`phone`]).
+
+mod coverage;
+mod merge;
+mod phone;
+mod registration;
+
+pub use coverage::ColumnCoverage;
+pub use merge::PastRegistration;
+pub(crate) use phone::uk_national as uk_phone;
+pub use registration::{Band, Registration};
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -114,8 +130,10 @@ pub struct CareFlags {
     pub nursing: bool,
     /// Dementia care.
     pub dementia: bool,
-    /// Respite stays.
-    pub respite: bool,
+    /// Respite stays: `None` when the export does not say (the operators'
+    /// export never fills `care_respite`).
+    #[serde(default)]
+    pub respite: Option<bool>,
 }
 
 /// Weekly fees in pounds, where known.
@@ -183,18 +201,23 @@ pub struct Home {
     pub website: Option<String>,
     /// Provider name.
     pub provider: Option<String>,
-    /// Whether the home serves older people (`Some(false)`: registered only
-    /// for younger adults, so not a candidate for this service's clients).
+    /// Who CQC registered the home to care for.
     #[serde(default)]
-    pub serves_older_people: Option<bool>,
+    pub registration: Registration,
+    /// Earlier registrations of the same home (another provider ran it),
+    /// newest first: their ratings are history, not the current rating.
+    #[serde(default)]
+    pub previous_registrations: Vec<PastRegistration>,
     /// Facilities, where recorded.
     #[serde(default)]
     pub facilities: Facilities,
     /// Link to the latest CQC report, when known.
     #[serde(default)]
     pub cqc_report_url: Option<String>,
-    /// The home's telephone number (`telephone`, else the provider's), when
-    /// the export has one: the report's `contact.phone`.
+    /// The home's telephone number in UK national format (`0121 707 7921`),
+    /// when the export has a valid one: the report's `contact.phone`. The
+    /// provider's number is not used: it rings a head office, often in
+    /// another county.
     #[serde(default)]
     pub telephone: Option<String>,
     /// The home's e-mail address, when the export has one.
@@ -256,6 +279,24 @@ pub struct ImportReport {
     pub reasons: Vec<String>,
     /// Homes loaded without usable coordinates (they cannot be matched by distance).
     pub without_coordinates: usize,
+    /// Homes registered more than once, merged into one entry each: one
+    /// line per home, `name (postcode): current id, earlier ids`.
+    #[serde(default)]
+    pub merged: Vec<String>,
+    /// Each column's coverage, by name.
+    #[serde(default)]
+    pub coverage: Vec<ColumnCoverage>,
+}
+
+impl ImportReport {
+    /// The columns treated as unknown (never collected).
+    pub fn unknown_columns(&self) -> Vec<&str> {
+        self.coverage
+            .iter()
+            .filter(|c| c.unknown)
+            .map(|c| c.column.as_str())
+            .collect()
+    }
 }
 
 /// A loaded directory and where it came from.
@@ -315,8 +356,10 @@ impl Directory {
                     skipped = report.skipped,
                     without_coordinates = report.without_coordinates,
                     reasons = ?report.reasons,
+                    merged = ?report.merged,
                     "care-home directory loaded"
                 );
+                log_coverage(&report);
                 Ok(directory)
             }
             None => Ok(Self::demo()),
@@ -348,8 +391,35 @@ impl Directory {
     }
 }
 
+/// Logs, at start, how each column is filled and which ones are read as
+/// unknown (column names and counts only: no cell is logged).
+fn log_coverage(report: &ImportReport) {
+    for c in &report.coverage {
+        tracing::debug!(
+            column = %c.column,
+            filled = c.filled,
+            constant = ?c.constant,
+            unknown = c.unknown,
+            "directory column coverage"
+        );
+    }
+    let partly: Vec<String> = report
+        .coverage
+        .iter()
+        .filter(|c| !c.unknown && c.filled < report.loaded)
+        .map(|c| format!("{} {}/{}", c.column, c.filled, report.loaded))
+        .collect();
+    tracing::info!(
+        unknown = ?report.unknown_columns(),
+        partly_filled = ?partly,
+        "directory columns treated as unknown (empty, or one yes/no answer in every row)"
+    );
+}
+
 /// Reads an export from bytes. Only structural problems are errors; rows
-/// that cannot be used are skipped and counted.
+/// that cannot be used are skipped and counted. Two passes: the columns
+/// are measured first ([`coverage`]), so a never-collected column is read
+/// as unknown in every row; then registrations of one home are merged.
 fn parse_export(bytes: &[u8], path: &Path) -> Result<(Vec<Home>, ImportReport), DirectoryError> {
     // Tolerate a UTF-8 byte order mark from spreadsheet tools.
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
@@ -359,14 +429,34 @@ fn parse_export(bytes: &[u8], path: &Path) -> Result<(Vec<Home>, ImportReport), 
         .from_reader(bytes);
     let (width, columns) = export_columns(&mut reader, path)?;
     let mut import = Import::default();
+    let mut records = Vec::new();
+    let mut tally = coverage::Tally::default();
     for (index, record) in reader.records().enumerate() {
         // Line 1 is the header; quoted cells may span lines, so this is the
         // record number as a spreadsheet shows it.
         let row = index + 2;
         match record {
-            Ok(record) => import.record(row, &record, width, &columns),
+            Ok(r) if r.iter().all(str::is_empty) => {}
+            Ok(r) if r.len() != width => {
+                import.skip(format!("row {row}: {} fields, expected {width}", r.len()))
+            }
+            Ok(r) => {
+                tally.add(&r);
+                records.push((row, r));
+            }
             Err(e) => import.skip(format!("row {row}: unreadable ({e})")),
         }
+    }
+    import.report.coverage = tally.finish(&columns);
+    let unknown: HashSet<usize> = import
+        .report
+        .coverage
+        .iter()
+        .filter(|c| c.unknown)
+        .filter_map(|c| columns.get(&c.column).copied())
+        .collect();
+    for (row, record) in &records {
+        import.record(*row, record, &columns, &unknown);
     }
     Ok(import.finish())
 }
@@ -421,26 +511,21 @@ impl Import {
         }
     }
 
-    /// Takes the home of spreadsheet row `row`, or skips the row saying why;
-    /// a blank row is neither.
+    /// Takes the home of spreadsheet row `row`, or skips the row saying why.
     fn record(
         &mut self,
         row: usize,
         record: &csv::StringRecord,
-        width: usize,
         columns: &HashMap<String, usize>,
+        unknown: &HashSet<usize>,
     ) {
-        if record.iter().all(str::is_empty) {
-            return;
-        }
-        if record.len() != width {
-            self.skip(format!(
-                "row {row}: {} fields, expected {width}",
-                record.len()
-            ));
-            return;
-        }
-        match (Row { record, columns }).home() {
+        match (Row {
+            record,
+            columns,
+            unknown,
+        })
+        .home()
+        {
             Ok(home) => {
                 if !self.seen.insert(home.id.clone()) {
                     self.skip(format!("row {row}: duplicate id {}", home.id));
@@ -455,10 +540,13 @@ impl Import {
         }
     }
 
-    /// The homes taken and the report, with the count loaded.
+    /// The homes taken, registrations of one home merged, and the report,
+    /// with the count loaded.
     fn finish(mut self) -> (Vec<Home>, ImportReport) {
-        self.report.loaded = self.homes.len();
-        (self.homes, self.report)
+        let (homes, merged) = merge::merge_registrations(self.homes);
+        self.report.merged = merged;
+        self.report.loaded = homes.len();
+        (homes, self.report)
     }
 }
 
@@ -466,14 +554,18 @@ impl Import {
 struct Row<'a> {
     record: &'a csv::StringRecord,
     columns: &'a HashMap<String, usize>,
+    /// Columns never collected in this export: every cell reads as empty.
+    unknown: &'a HashSet<usize>,
 }
 
 impl Row<'_> {
-    /// A non-empty cell.
+    /// A cell with a value, in a column the export collected.
     fn text(&self, column: &str) -> Option<&str> {
         let i = *self.columns.get(column)?;
-        let v = self.record.get(i)?.trim();
-        (!v.is_empty() && !v.eq_ignore_ascii_case("null")).then_some(v)
+        if self.unknown.contains(&i) {
+            return None;
+        }
+        coverage::meaningful(self.record.get(i)?)
     }
 
     fn string(&self, column: &str) -> Option<String> {
@@ -527,12 +619,11 @@ impl Row<'_> {
             accepts_self_funding: self.flag("accepts_self_funding"),
             website: self.string("website"),
             provider: self.string("provider_name"),
-            serves_older_people: self.flag("serves_older_people"),
+            registration: self.registration(),
+            previous_registrations: Vec::new(),
             facilities: self.facilities(),
             cqc_report_url: self.string("cqc_latest_report_url"),
-            telephone: self
-                .string("telephone")
-                .or_else(|| self.string("provider_telephone_number")),
+            telephone: self.text("telephone").and_then(phone::uk_national),
             email: self.string("email"),
             dietary_options: self.dietary_options(),
         })
@@ -557,10 +648,8 @@ impl Row<'_> {
     fn care(&self) -> CareFlags {
         // The CQC service types say "with nursing" even where the flag columns
         // were never filled in.
-        let services: Vec<String> = self
-            .json("service_types")
-            .and_then(|v| v.get("services").cloned())
-            .and_then(|v| serde_json::from_value(v).ok())
+        let services = self
+            .json_list("service_types", "services")
             .unwrap_or_default();
         let service_has = |needle: &str| {
             services
@@ -575,8 +664,48 @@ impl Row<'_> {
                 || service_has("with nursing"),
             dementia: self.flag("care_dementia").unwrap_or(false)
                 || self.flag("serves_dementia_band").unwrap_or(false),
-            respite: self.flag("care_respite").unwrap_or(false),
+            respite: self.flag("care_respite"),
         }
+    }
+
+    /// The CQC registration: bands from the list and the `serves_*` flags,
+    /// service types, regulated activities and the registration's dates.
+    fn registration(&self) -> Registration {
+        let flags: Vec<(Band, Option<bool>)> = Band::COLUMNS
+            .iter()
+            .map(|(band, column)| (*band, self.flag(column)))
+            .collect();
+        Registration {
+            bands: registration::bands(self.json_list("service_user_bands", "bands"), &flags),
+            service_types: self
+                .json_list("service_types", "services")
+                .unwrap_or_default(),
+            regulated_activities: self
+                .json_list("regulated_activities", "activities")
+                .unwrap_or_default(),
+            registered_year: self
+                .number("year_registered")
+                .filter(|y| (1900.0..=2200.0).contains(y))
+                .map(|y| y as i32),
+            provider_since: self.text("provider_hsca_start_date").and_then(parse_date),
+        }
+    }
+
+    /// The strings of a JSON cell's list under `key` (`{"bands": [...]}`),
+    /// or of a bare list; `None` when the cell holds no list.
+    fn json_list(&self, column: &str, key: &str) -> Option<Vec<String>> {
+        let v = self.json(column)?;
+        let list = v.get(key).unwrap_or(&v);
+        let items = list.as_array()?;
+        Some(
+            items
+                .iter()
+                .filter_map(|i| i.as_str())
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        )
     }
 
     /// The CQC ratings, overall and per key question.
@@ -829,9 +958,11 @@ mod tests {
         assert_eq!(report.loaded, 2);
         assert_eq!(report.skipped, 3, "{:?}", report.reasons);
         assert_eq!(report.without_coordinates, 1);
-        assert!(report.reasons[0].contains("no cqc_location_id"));
-        assert!(report.reasons[1].contains("duplicate"));
-        assert!(report.reasons[2].contains("fields"));
+        // Rows of the wrong width are refused while the columns are
+        // measured, before any row is read as a home.
+        assert!(report.reasons[0].contains("fields"));
+        assert!(report.reasons[1].contains("no cqc_location_id"));
+        assert!(report.reasons[2].contains("duplicate"));
         assert_eq!(d.label(), "csv:export.csv (2 homes, 3 rows skipped)");
 
         let one = d.find("1-100").unwrap();

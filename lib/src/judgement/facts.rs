@@ -118,7 +118,7 @@ fn care_offered(home: &Home) -> Vec<&'static str> {
         (c.residential, "residential"),
         (c.nursing, "nursing"),
         (c.dementia, "dementia"),
-        (c.respite, "respite"),
+        (c.respite == Some(true), "respite"),
     ]
     .into_iter()
     .filter_map(|(on, name)| on.then_some(name))
@@ -215,7 +215,7 @@ impl HomeFacts {
         data: &[(SlotKey, Value)],
         slots: &[Slot],
     ) -> HomeFacts {
-        HomeFacts::from_home(
+        let mut facts = HomeFacts::from_home(
             rank,
             &scored.home,
             Some(scored.match_score),
@@ -223,7 +223,9 @@ impl HomeFacts {
             care,
             data,
             slots,
-        )
+        );
+        facts.fallback = scored.fallback.map(|f| f.describe());
+        facts
     }
 
     /// A directory home with its score and distance (when known), loaded
@@ -266,6 +268,8 @@ impl HomeFacts {
                 })
                 .collect(),
             winner_of: Vec::new(),
+            fallback: None,
+            respite_unconfirmed: care.respite_unconfirmed(h),
         }
     }
 }
@@ -284,7 +288,7 @@ impl MarketFacts {
         let mut all = Vec::new();
         let mut local = Vec::new();
         for h in directory.homes() {
-            if h.serves_older_people == Some(false) || !care.met_by(h) {
+            if !crate::matching::suits_an_older_person(h) || !care.met_by(h) {
                 continue;
             }
             let Some(fee) = relevant_fee(h, care).filter(|f| *f > 0.0) else {
@@ -320,6 +324,7 @@ impl JudgementInput {
         directory: &Directory,
     ) -> JudgementInput {
         let needs = FamilyNeeds::from_questionnaire(q);
+        let needs_care = needs.care;
         let winners = [
             (&plan.winners.best_overall, WinnerCategory::BestOverall),
             (&plan.winners.best_care, WinnerCategory::BestCare),
@@ -351,6 +356,24 @@ impl JudgementInput {
             needs,
             homes,
             market,
+            selection: Selection::of(plan, &needs_care),
+        }
+    }
+}
+
+impl Selection {
+    /// From the plan.
+    pub(crate) fn of(plan: &Plan, need: &CareNeed) -> Selection {
+        Selection {
+            radius_km: plan.radius_km,
+            requested_radius_km: plan.requested_radius_km,
+            considered: plan.considered,
+            left_out: plan
+                .left_out
+                .iter()
+                .map(|l| (l.reason.describe(l.count, need), l.count))
+                .collect(),
+            origin: plan.origin.label.clone(),
         }
     }
 }

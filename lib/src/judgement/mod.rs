@@ -55,6 +55,33 @@ pub struct JudgementInput {
     pub homes: Vec<HomeFacts>,
     /// Fees of comparable homes in the directory (`None`: none known).
     pub market: Option<MarketFacts>,
+    /// How the homes were chosen: the radius, what was left out and why.
+    pub selection: Selection,
+}
+
+/// How the homes were chosen, for the summary to say what the ranking
+/// rests on and what it could not check.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Selection {
+    /// The radius searched, km.
+    pub radius_km: f64,
+    /// The radius asked for, km (`None`: distance not important).
+    pub requested_radius_km: Option<f64>,
+    /// Homes within the radius that were suitable and scored.
+    pub considered: usize,
+    /// Homes within the radius left out: the count and reason in words
+    /// ("6 homes are not registered to care for older people"), and how many.
+    pub left_out: Vec<(String, usize)>,
+    /// The search centre, e.g. `Birmingham`.
+    pub origin: String,
+}
+
+impl Selection {
+    /// Whether the search had to go further than the family asked.
+    pub fn widened(&self) -> bool {
+        self.requested_radius_km
+            .is_some_and(|r| self.radius_km > r + f64::EPSILON)
+    }
 }
 
 /// The care the family needs: the same need matching filters homes on
@@ -294,6 +321,11 @@ pub struct HomeFacts {
     pub missing: Vec<MissingInput>,
     /// Categories won.
     pub winner_of: Vec<WinnerCategory>,
+    /// Why it was proposed only as a fallback (what it specialises in), in
+    /// words; `None` for a home suited to the person.
+    pub fallback: Option<String>,
+    /// Respite is needed and the directory does not say the home offers it.
+    pub respite_unconfirmed: bool,
 }
 
 /// Weekly fees of a set of homes.

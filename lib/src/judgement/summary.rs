@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::risk::RiskAssessment;
-use super::{pounds, Evidence, HomeFacts, JudgementInput, Trace, WinnerCategory};
+use super::{pounds, Evidence, HomeFacts, JudgementInput, Selection, Trace, WinnerCategory};
 
 /// Client `executiveSummary`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -47,24 +47,67 @@ pub(crate) fn label(c: WinnerCategory) -> &'static str {
     }
 }
 
-/// The reason, from the home's strongest known facts.
+/// The family's budget band in pounds a month and a week, and who pays:
+/// "£3,000–£5,000 a month (about £692–£1,154 a week), council-funded".
+/// `None` when the family asked for guidance instead of giving a band.
+pub(crate) fn budget_words(answer: &str) -> Option<String> {
+    let week = |m: f64| pounds((m / crate::matching::WEEKS_PER_MONTH).round());
+    let band = if answer.starts_with("under_3000") {
+        format!("under £3,000 a month (about {} a week)", week(3000.0))
+    } else if answer.starts_with("3000_5000") {
+        format!(
+            "£3,000–£5,000 a month (about {}–{} a week)",
+            week(3000.0),
+            week(5000.0)
+        )
+    } else if answer.starts_with("5000_7000") {
+        format!(
+            "£5,000–£7,000 a month (about {}–{} a week)",
+            week(5000.0),
+            week(7000.0)
+        )
+    } else if answer.starts_with("over_7000") {
+        format!("over £7,000 a month (about {} a week)", week(7000.0))
+    } else {
+        return None;
+    };
+    let who = if answer.ends_with("_local") {
+        ", council-funded"
+    } else if answer.ends_with("_self") {
+        ", paid privately"
+    } else {
+        ""
+    };
+    Some(format!("{band}{who}"))
+}
+
+/// The fee against the budget, with the band in words beside it.
+fn fee_words(input: &JudgementInput, fee: Option<f64>) -> String {
+    let band = budget_words(&input.needs.budget_answer);
+    match (fee, input.needs.budget_max_weekly, band) {
+        (None, _, _) => "fee not listed in the directory (ask the home)".to_owned(),
+        (Some(f), Some(max), Some(b)) if f <= max => {
+            format!("{} a week, within your budget of {b}", pounds(f))
+        }
+        (Some(f), Some(_), Some(b)) => format!("{} a week, above your budget of {b}", pounds(f)),
+        (Some(f), _, _) => format!("{} a week", pounds(f)),
+    }
+}
+
+/// The reason, from the home's strongest known facts: its standing (the
+/// best match only when it leads by the tie margin), its rating, its fee
+/// against the budget, its distance and reviews; then what the family must
+/// know (a fallback's specialism, respite to confirm).
 pub(crate) fn match_reason(input: &JudgementInput, h: &HomeFacts) -> HomeSummary {
     let mut parts: Vec<String> = Vec::new();
-    if h.rank == 1 {
+    if h.winner_of.contains(&WinnerCategory::BestOverall) {
         parts.push("Strongest overall match".to_owned());
     }
-    if let Some(r) = h.cqc.as_ref().and_then(|c| c.overall) {
-        parts.push(format!("rated {} by CQC", r.label()));
+    match h.cqc.as_ref().and_then(|c| c.overall) {
+        Some(r) => parts.push(format!("rated {} by CQC", r.label())),
+        None => parts.push("not yet rated by CQC".to_owned()),
     }
-    if let Some(f) = h.weekly_fee {
-        match input.needs.budget_max_weekly {
-            Some(max) if f <= max => {
-                parts.push(format!("{} a week, within your budget", pounds(f)))
-            }
-            Some(_) => parts.push(format!("{} a week, above your budget", pounds(f))),
-            None => parts.push(format!("{} a week", pounds(f))),
-        }
-    }
+    parts.push(fee_words(input, h.weekly_fee));
     if let Some(d) = h.distance_km {
         parts.push(format!("{d:.1} km away"));
     }
@@ -77,10 +120,15 @@ pub(crate) fn match_reason(input: &JudgementInput, h: &HomeFacts) -> HomeSummary
     if let Some(first) = reason.get(..1) {
         reason = first.to_uppercase() + &reason[1..];
     }
-    if reason.is_empty() {
-        reason = format!("Offers {}", input.needs.care.describe());
-    }
     reason.push('.');
+    if let Some(f) = &h.fallback {
+        reason.push_str(&format!(
+            " Proposed only because too few homes suited to the person were in reach: it is {f}."
+        ));
+    }
+    if h.respite_unconfirmed {
+        reason.push_str(" The directory does not say whether it takes respite stays: ask.");
+    }
     HomeSummary {
         home_id: h.id.clone(),
         category_labels: h.winner_of.iter().map(|c| label(*c)).collect(),
@@ -107,28 +155,11 @@ pub(crate) fn executive(
     risk: Option<&RiskAssessment>,
 ) -> Option<ExecutiveSummary> {
     let top = input.homes.iter().min_by_key(|h| h.rank)?;
-    let n = &input.needs;
-    let scores: Vec<f64> = input.homes.iter().filter_map(|h| h.score).collect();
-    let (hi, lo) = (
-        scores.iter().copied().reduce(f64::max),
-        scores.iter().copied().reduce(f64::min),
-    );
     let missing: usize = input.homes.iter().map(|h| h.missing.len()).sum();
     let red: usize = risk.map_or(0, |r| r.summary.total_red_flags);
     Some(ExecutiveSummary {
-        personalized_matching: format!(
-            "Matched on {} near {}{}, with your budget and priorities.",
-            n.care.describe(),
-            n.city,
-            n.max_distance_km.map_or(String::new(), |d| format!(" (within {d:.0} km)"))
-        ),
-        precision_matching: match (hi, lo) {
-            (Some(hi), Some(lo)) => format!(
-                "{} homes chosen, match scores {lo:.1} to {hi:.1} out of 100.",
-                input.homes.len()
-            ),
-            _ => format!("{} homes chosen.", input.homes.len()),
-        },
+        personalized_matching: personalized(input),
+        precision_matching: precision(input),
         deep_analysis: format!(
             "Each home checked against CQC inspections, food hygiene ratings, public reviews, its area and its own website{}.",
             if missing > 0 {
@@ -149,6 +180,114 @@ pub(crate) fn executive(
     })
 }
 
+/// What was matched on, where, and what could not be checked: the radius
+/// (and that it was widened), the homes left out and why, the budget (with
+/// its band in pounds) and availability.
+fn personalized(input: &JudgementInput) -> String {
+    let (n, s) = (&input.needs, &input.selection);
+    let mut out = format!(
+        "Matched on {} for an older person, within {:.0} km of {}",
+        n.care.describe(),
+        s.radius_km,
+        s.origin
+    );
+    match s.requested_radius_km {
+        Some(r) if s.widened() => out.push_str(&format!(
+            ": you asked for {r:.0} km, but too few suitable homes were that close, so the search was widened."
+        )),
+        _ => out.push('.'),
+    }
+    if let Some(left) = left_out_words(s) {
+        out.push(' ');
+        out.push_str(&left);
+    }
+    out.push(' ');
+    out.push_str(&budget_checked(input));
+    out.push_str(" Availability was not checked: ask each home whether it has a room.");
+    if input.homes.iter().any(|h| h.respite_unconfirmed) {
+        out.push_str(
+            " The directory does not record which homes take respite stays: confirm respite with each.",
+        );
+    }
+    out
+}
+
+/// "9 homes within 15 km were left out: 6 are …, 3 …"; `None` when none were.
+fn left_out_words(s: &Selection) -> Option<String> {
+    let total: usize = s.left_out.iter().map(|(_, n)| n).sum();
+    if total == 0 {
+        return None;
+    }
+    let parts: Vec<String> = s.left_out.iter().map(|(why, _)| why.clone()).collect();
+    let homes = if total == 1 { "home" } else { "homes" };
+    let were = if total == 1 { "was" } else { "were" };
+    Some(format!(
+        "{total} {homes} within {:.0} km {were} left out: {}.",
+        s.radius_km,
+        parts.join(", ")
+    ))
+}
+
+/// Whether the budget could be checked, with the band in words.
+fn budget_checked(input: &JudgementInput) -> String {
+    let known = input
+        .homes
+        .iter()
+        .filter(|h| h.weekly_fee.is_some())
+        .count();
+    match (budget_words(&input.needs.budget_answer), known) {
+        (None, _) => "You asked for budget guidance, so no budget was applied.".to_owned(),
+        (Some(b), 0) => format!(
+            "No chosen home lists a fee in the directory, so your budget ({b}) could not be checked: ask each home for its weekly fee."
+        ),
+        (Some(b), k) if k < input.homes.len() => format!(
+            "Your budget ({b}) was checked for the {k} home(s) that list a fee; ask the others for theirs."
+        ),
+        (Some(b), _) => format!("Every chosen home's fee was checked against your budget ({b})."),
+    }
+}
+
+/// How the homes scored, whether the top ones are level, and what the
+/// order rests on.
+fn precision(input: &JudgementInput) -> String {
+    let mut scores: Vec<f64> = input.homes.iter().filter_map(|h| h.score).collect();
+    scores.sort_by(|a, b| b.total_cmp(a));
+    let count = input.homes.len();
+    let mut out = match (scores.first(), scores.last()) {
+        (Some(hi), Some(lo)) => {
+            format!("{count} homes chosen, match scores {lo:.1} to {hi:.1} out of 100.")
+        }
+        _ => format!("{count} homes chosen."),
+    };
+    if let Some(level) = level_at_top(&scores) {
+        out.push(' ');
+        out.push_str(&level);
+    }
+    out.push_str(" The order rests on the directory's facts (CQC registration and ratings, distance) and your priorities; food hygiene ratings, reviews and each home's website arrive afterwards and are shown with each home, but do not change the order.");
+    out
+}
+
+/// "The top 3 are within 1 point of each other: treat them as equal." when
+/// the best scores are closer than the tie margin; `None` otherwise.
+fn level_at_top(scores: &[f64]) -> Option<String> {
+    let hi = *scores.first()?;
+    let level = scores
+        .iter()
+        .take_while(|s| hi - **s < crate::matching::TIE_MARGIN)
+        .count();
+    match level {
+        0 | 1 => None,
+        n if n == scores.len() => Some(format!(
+            "All {n} are within {:.0} point of each other: treat them as equal and let visits decide.",
+            crate::matching::TIE_MARGIN
+        )),
+        n => Some(format!(
+            "The top {n} are within {:.0} point of each other: treat them as equal.",
+            crate::matching::TIE_MARGIN
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testkit::{home, input};
@@ -162,7 +301,7 @@ mod tests {
         let s = match_reason(&i, &h);
         assert_eq!(
             s.match_reason,
-            "Strongest overall match, rated Good by CQC, £1,000 a week, within your budget, 3.0 km away, 4.3 stars from 40 Google reviews."
+            "Strongest overall match, rated Good by CQC, £1,000 a week, within your budget of £3,000–£5,000 a month (about £692–£1,154 a week), paid privately, 3.0 km away, 4.3 stars from 40 Google reviews."
         );
         assert_eq!(
             s.category_labels,

@@ -68,6 +68,8 @@ pub(super) fn home(n: usize) -> HomeFacts {
         }),
         missing: vec![],
         winner_of: vec![],
+        fallback: None,
+        respite_unconfirmed: false,
     }
 }
 
@@ -77,6 +79,13 @@ pub(super) fn input(homes: Vec<HomeFacts>) -> JudgementInput {
         needs: needs(),
         homes,
         market: Some(market(1000.0, 5)),
+        selection: Selection {
+            radius_km: 15.0,
+            requested_radius_km: Some(15.0),
+            considered: 12,
+            left_out: vec![],
+            origin: "Leeds".into(),
+        },
     }
 }
 

@@ -26,7 +26,7 @@ use serde_json::Value;
 use crate::directory::{Directory, Home};
 use crate::geo::{Geocoder, Location};
 use crate::judgement::{judge, JudgementInput};
-use crate::matching::{match_homes, ScoredHome, Weights, Winners};
+use crate::matching::{match_homes, LeftOut, ScoredHome, Weights, Winners};
 use crate::model::{
     completeness, MissingSource, MissingSourceStatus, Slot, SlotKey, SlotStatus, SourceType,
 };
@@ -95,6 +95,10 @@ pub struct Plan {
     /// The needs the questionnaire states, in words.
     #[serde(default)]
     pub client_needs: Option<ClientNeeds>,
+    /// Homes within the radius left out, by reason (plans stored before
+    /// this field read as none counted).
+    #[serde(default)]
+    pub left_out: Vec<LeftOut>,
 }
 
 impl Plan {
@@ -143,6 +147,7 @@ impl Plan {
             note: outcome.note,
             homes: outcome.homes,
             winners: outcome.winners,
+            left_out: outcome.left_out,
             city: Some(q.location.preferred_city.clone()),
             postcode: q.location.postcode.clone(),
             client_needs: Some(client_needs(q)),
@@ -386,13 +391,17 @@ fn care_home(
         distance: format!("{:.1} km", scored.distance_km),
         distance_km: scored.distance_km,
         weekly_price: scored.weekly_fee,
-        over_budget: scored.over_budget,
+        // Over or within the budget is a fact only when the fee is known.
+        over_budget: scored.weekly_fee.map(|_| scored.over_budget),
         match_score: scored.match_score,
         match_reason: None,
         factor_scores: factor_scores(scored, weights),
         category_labels: Vec::new(),
         contact: Contact {
-            phone: h.telephone.clone().or(site_phone),
+            phone: h
+                .telephone
+                .clone()
+                .or_else(|| site_phone.as_deref().and_then(crate::directory::uk_phone)),
             email: h.email.clone().or(site_email),
         },
         last_audited: h.last_inspection.map(|d| d.to_string()),

@@ -256,8 +256,9 @@ pub struct CareHome {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weekly_price: Option<f64>,
     /// Whether that fee is above the budget (only when the budget filter had
-    /// to be relaxed).
-    pub over_budget: bool,
+    /// to be relaxed); absent when the fee is not known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub over_budget: Option<bool>,
     /// Weighted match score out of 100.
     pub match_score: f64,
     /// Per-category scores.
@@ -331,8 +332,10 @@ pub struct MedicalCare {
     pub care_nursing: bool,
     /// Dementia care.
     pub care_dementia: bool,
-    /// Respite stays (a service fact beside the client's three).
-    pub care_respite: bool,
+    /// Respite stays (a service fact beside the client's three); absent
+    /// when the directory does not say (ask the home).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub care_respite: Option<bool>,
     /// Specialisms named on the home's website.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub medical_specialisms: Vec<String>,

@@ -489,7 +489,7 @@ fn care_offered(home: &Home) -> String {
     if home.care.dementia {
         care.push("specialist dementia care");
     }
-    if home.care.respite {
+    if home.care.respite == Some(true) {
         care.push("respite stays");
     }
     if care.is_empty() {

@@ -3,10 +3,16 @@
 //! Every rule is a small pure function of the questionnaire and a home, so
 //! each can be tested alone and the whole is deterministic. The pipeline:
 //!
-//! 1. **Filters.** The home must offer every care type asked for
+//! 1. **Suitability** ([`suitability`]). The home must be registered for
+//!    older people and be a care home, offer every care type asked for
 //!    ([`CareNeed`]; `medical_nursing` means nursing care, and dementia as a
 //!    condition requires dementia care even when not ticked as a care type),
-//!    take the client's funding, serve older people, and have coordinates.
+//!    take the client's funding and have coordinates. What the directory
+//!    does not say (respite, facilities, bands) is unknown and never fails a
+//!    filter. Specialist services and nursing-only homes for a residential
+//!    need are fallbacks: proposed only when too few suited homes are in
+//!    reach, and ranked after them. Every home left out within the radius
+//!    is counted under its reason.
 //!    The budget ([`weekly_band`]: each monthly `q7_budget` band becomes a
 //!    weekly one; `need_budget_guidance` filters nothing) removes homes whose
 //!    known fee is above the band; unknown fees pass, as real exports rarely
@@ -24,14 +30,22 @@
 //!    medication and urgent
 //!    placement, and are renormalised to sum to 100.
 //! 4. **Top 5** by match score (ties: nearer first, then id) and the
-//!    category winners.
+//!    category winners, awarded only when earned: the winner leads by
+//!    [`AWARD_MARGIN`] on a factor whose data is known (no "Best Value"
+//!    without fees); the best overall match must lead by [`TIE_MARGIN`].
 //!
 //! CQC ratings arrive already parsed case-insensitively
 //! ([`crate::directory::CqcRating::parse`]).
 
+mod suitability;
+
 use std::cmp::Ordering;
 
 use serde::{Deserialize, Serialize};
+
+pub(crate) use suitability::suits_an_older_person;
+use suitability::Fit;
+pub use suitability::{Exclusion, Fallback};
 
 use crate::directory::{CqcRating, Home};
 use crate::geo::{haversine_km, Location};
@@ -50,7 +64,15 @@ pub(crate) const RADIUS_STEPS_KM: [f64; 7] = [5.0, 10.0, 15.0, 30.0, 50.0, 75.0,
 pub(crate) const NOT_IMPORTANT_START_KM: f64 = 50.0;
 
 /// Weeks per month, for turning monthly budgets into weekly fees.
-const WEEKS_PER_MONTH: f64 = 52.0 / 12.0;
+pub(crate) const WEEKS_PER_MONTH: f64 = 52.0 / 12.0;
+
+/// Match scores closer than this (points out of 100) are a tie: no home
+/// is called the best of them.
+pub(crate) const TIE_MARGIN: f64 = 1.0;
+
+/// A category award ("Best Value", "Best Medical & Safety") needs the
+/// winner to lead the runner-up by this many points on that category.
+pub(crate) const AWARD_MARGIN: f64 = 5.0;
 
 /// Category weights, in points summing to 100.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -187,6 +209,18 @@ pub struct ScoredHome {
     /// when the directory gives it.
     #[serde(default)]
     pub weekly_fee: Option<f64>,
+    /// Why the home was proposed only as a fallback, when it was.
+    #[serde(default)]
+    pub fallback: Option<Fallback>,
+}
+
+/// Homes within the radius left out for one reason.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeftOut {
+    /// Why.
+    pub reason: Exclusion,
+    /// How many homes.
+    pub count: usize,
 }
 
 /// A category winner.
@@ -231,6 +265,8 @@ pub(crate) struct MatchOutcome {
     pub conditions: Vec<String>,
     /// Category winners.
     pub winners: Winners,
+    /// Homes within the radius left out, by reason (most first).
+    pub left_out: Vec<LeftOut>,
 }
 
 /// The care a home must offer.
@@ -260,16 +296,24 @@ impl CareNeed {
     }
 
     /// Whether the home offers all of it. A respite stay needs a home that
-    /// takes respite residents: the directory's `care_respite` flag, or a
-    /// respite fee it publishes (a home does not price what it does not
-    /// offer). Homes whose directory row says neither are not offered for
-    /// a respite stay: placing someone for two weeks in a home that only
-    /// takes permanent residents is not a placement.
+    /// takes respite residents: only a directory that says it does not
+    /// (`care_respite` false, and no respite fee published) rules a home
+    /// out. When the directory does not say, the home stays in and the
+    /// report asks the family to confirm respite with it
+    /// ([`CareNeed::respite_unconfirmed`]).
     pub(crate) fn met_by(&self, home: &Home) -> bool {
         (!self.nursing || home.care.nursing)
             && (!self.dementia || home.care.dementia)
             && (!self.residential || home.care.residential || home.care.nursing)
-            && (!self.respite || home.care.respite || home.fees.respite_from.is_some())
+            && (!self.respite
+                || home.care.respite != Some(false)
+                || home.fees.respite_from.is_some())
+    }
+
+    /// Whether respite is needed and the directory does not say the home
+    /// offers it (the family must confirm it with the home).
+    pub(crate) fn respite_unconfirmed(&self, home: &Home) -> bool {
+        self.respite && home.care.respite != Some(true) && home.fees.respite_from.is_none()
     }
 
     /// The care type fees are compared on: the costliest that applies
@@ -654,64 +698,84 @@ pub(crate) fn adjusted_weights(q: &Questionnaire) -> (Weights, Vec<String>) {
     (Weights::from_array(w).renormalised(), conditions)
 }
 
-/// Best first: score, then distance, then id (deterministic).
+/// Best first: suited homes before fallbacks, then score, then distance,
+/// then id (deterministic).
 fn rank(a: &ScoredHome, b: &ScoredHome) -> Ordering {
-    b.match_score
-        .total_cmp(&a.match_score)
+    a.fallback
+        .is_some()
+        .cmp(&b.fallback.is_some())
+        .then(b.match_score.total_cmp(&a.match_score))
         .then(a.distance_km.total_cmp(&b.distance_km))
         .then(a.home.id.cmp(&b.home.id))
 }
 
-/// The category winners among `homes`.
+/// The home that leads on `key` by at least `margin` over every other,
+/// among the homes for which `known` holds (at least `min_known` of them).
+fn leader(
+    homes: &[ScoredHome],
+    key: &dyn Fn(&ScoredHome) -> f64,
+    known: &dyn Fn(&ScoredHome) -> bool,
+    margin: f64,
+    min_known: usize,
+) -> Option<Winner> {
+    let mut ranked: Vec<&ScoredHome> = homes.iter().filter(|h| known(h)).collect();
+    if ranked.len() < min_known {
+        return None;
+    }
+    ranked.sort_by(|a, b| key(b).total_cmp(&key(a)).then(rank(a, b)));
+    let first = ranked.first()?;
+    let earned = ranked
+        .get(1)
+        .is_none_or(|second| key(first) - key(second) >= margin);
+    earned.then(|| Winner {
+        home_id: first.home.id.clone(),
+        name: first.home.name.clone(),
+        score: round1(key(first)),
+    })
+}
+
+/// The category winners among `homes`, each only when earned: the best
+/// overall match leads by [`TIE_MARGIN`]; the best care leads on medical &
+/// safety and quality (35:25) by [`AWARD_MARGIN`], among homes with a known
+/// CQC rating; the best value leads on cost by [`AWARD_MARGIN`], among at
+/// least two homes with a known fee (with one fee, nothing is compared).
 pub fn winners(homes: &[ScoredHome]) -> Winners {
-    let pick = |key: &dyn Fn(&ScoredHome) -> f64| {
-        homes
-            .iter()
-            .max_by(|a, b| key(a).total_cmp(&key(b)).then(rank(b, a)))
-            .map(|h| Winner {
-                home_id: h.home.id.clone(),
-                name: h.home.name.clone(),
-                score: round1(key(h)),
-            })
+    let care = |h: &ScoredHome| {
+        (35.0 * h.factor_scores.medical_safety + 25.0 * h.factor_scores.quality) / 60.0
     };
+    let rated = |h: &ScoredHome| h.home.ratings.overall.is_some() || h.home.ratings.safe.is_some();
     Winners {
-        best_overall: pick(&|h| h.match_score),
-        best_care: pick(&|h| {
-            (35.0 * h.factor_scores.medical_safety + 25.0 * h.factor_scores.quality) / 60.0
-        }),
-        best_value: pick(&|h| h.factor_scores.financial),
+        best_overall: leader(homes, &|h| h.match_score, &|_| true, TIE_MARGIN, 1),
+        best_care: leader(homes, &care, &rated, AWARD_MARGIN, 1),
+        best_value: leader(
+            homes,
+            &|h| h.factor_scores.financial,
+            &|h| h.weekly_fee.is_some(),
+            AWARD_MARGIN,
+            2,
+        ),
     }
 }
 
-/// Filters, widens, scores and ranks the directory's homes for `q` around
-/// `origin`.
+/// Sorts, tiers, widens, scores and ranks the directory's homes for `q`
+/// around `origin`.
 pub(crate) fn match_homes(q: &Questionnaire, homes: &[Home], origin: &Location) -> MatchOutcome {
     let need = CareNeed::of(q);
     let requested = q.location.max_distance.km();
     let (weights, conditions) = adjusted_weights(q);
-    let eligible = eligible_homes(homes, origin, &need, q.location.budget);
-    let reach = reach(&eligible, requested, &need, q.location.budget);
+    let sorted = sort_homes(homes, origin, &need, q.location.budget);
+    let reach = reach(&sorted, requested, &need, q.location.budget);
 
-    let mut scored: Vec<ScoredHome> = eligible
+    let mut scored: Vec<ScoredHome> = sorted
         .iter()
-        .filter(|(_, d, ok)| *d <= reach.radius && (*ok || reach.relax_budget))
-        .map(|(h, d, ok)| {
-            let factor_scores = factor_scores(h, q, *d);
-            ScoredHome {
-                home: (*h).clone(),
-                distance_km: round1(*d),
-                match_score: factor_scores.weighted(&weights),
-                factor_scores,
-                over_budget: !ok,
-                weekly_fee: relevant_fee(h, &need),
-            }
-        })
+        .filter(|c| c.distance <= reach.radius && reach.admits(c))
+        .map(|c| score(c, q, &need, &weights))
         .collect();
     let considered = scored.len();
     scored.sort_by(rank);
     scored.truncate(TOP_N);
 
-    let mut note = reach.note;
+    let mut note = reach.note.clone();
     if scored.len() < TOP_N {
         let why = shortfall(scored.len(), &need, reach.max_radius, origin);
         note = Some(match note {
@@ -722,6 +786,7 @@ pub(crate) fn match_homes(q: &Questionnaire, homes: &[Home], origin: &Location) 
 
     MatchOutcome {
         winners: winners(&scored),
+        left_out: left_out(&sorted, &reach),
         homes: scored,
         radius_km: reach.radius,
         requested_radius_km: requested,
@@ -732,33 +797,56 @@ pub(crate) fn match_homes(q: &Questionnaire, homes: &[Home], origin: &Location) 
     }
 }
 
-/// A home passing the hard filters: the home, its distance in km and
-/// whether its fee for the care needed is within the budget.
-type Eligible<'h> = (&'h Home, f64, bool);
+/// A candidate scored.
+fn score(c: &Candidate<'_>, q: &Questionnaire, need: &CareNeed, weights: &Weights) -> ScoredHome {
+    let factor_scores = factor_scores(c.home, q, c.distance);
+    ScoredHome {
+        home: c.home.clone(),
+        distance_km: round1(c.distance),
+        match_score: factor_scores.weighted(weights),
+        factor_scores,
+        over_budget: !c.in_budget,
+        weekly_fee: relevant_fee(c.home, need),
+        fallback: match c.fit {
+            Fit::Fallback(f) => Some(f),
+            _ => None,
+        },
+    }
+}
 
-/// The homes passing the hard filters (serves older people, offers the care
-/// needed, takes the funding, has a position), each with its distance and
-/// budget fit.
-fn eligible_homes<'h>(
+/// A home with a position: its distance in km, its tier and whether its
+/// fee for the care needed is within the budget.
+struct Candidate<'h> {
+    home: &'h Home,
+    distance: f64,
+    fit: Fit,
+    in_budget: bool,
+}
+
+/// Every home with a position, tiered for the person. Homes without a
+/// position have no distance; they cannot be in reach and are not counted.
+fn sort_homes<'h>(
     homes: &'h [Home],
     origin: &Location,
     need: &CareNeed,
     budget: Budget,
-) -> Vec<Eligible<'h>> {
+) -> Vec<Candidate<'h>> {
     let band = weekly_band(budget);
     homes
         .iter()
-        .filter(|h| h.serves_older_people != Some(false))
-        .filter(|h| need.met_by(h) && accepts_funding(h, budget))
         .filter_map(|h| {
             let d = haversine_km((origin.lat, origin.lon), h.coordinates()?);
-            d.is_finite()
-                .then(|| (h, d, within_budget(relevant_fee(h, need), band)))
+            d.is_finite().then(|| Candidate {
+                home: h,
+                distance: d,
+                fit: suitability::fit(h, need, budget),
+                in_budget: within_budget(relevant_fee(h, need), band),
+            })
         })
         .collect()
 }
 
-/// How far the search reaches, and whether homes over the budget come in.
+/// How far the search reaches, and which homes come in.
 struct Reach {
     /// The radius searched, km.
     radius: f64,
@@ -766,50 +854,118 @@ struct Reach {
     max_radius: f64,
     /// Whether homes over the budget are included.
     relax_budget: bool,
+    /// Whether fallback homes are included.
+    with_fallbacks: bool,
     /// Why homes over the budget are included, when they are.
     note: Option<String>,
 }
 
-/// The radius to search: widened until enough homes within the budget are
-/// in it; when too few are within the widest radius but homes over the
-/// budget are, those are let in too (the radius widened over all homes)
-/// and a note says so.
+impl Reach {
+    /// Whether the candidate is admitted at this reach (the radius aside).
+    fn admits(&self, c: &Candidate<'_>) -> bool {
+        let tier = match c.fit {
+            Fit::Suited => true,
+            Fit::Fallback(_) => self.with_fallbacks,
+            Fit::Excluded(_) => false,
+        };
+        tier && (c.in_budget || self.relax_budget)
+    }
+}
+
+/// The radius to search and who comes in: the first of four ever wider
+/// pools (suited within the budget; suited at any fee; with fallbacks
+/// within the budget; with fallbacks at any fee) that has [`TOP_N`] homes
+/// within the widest radius, widened until they are inside; the last pool
+/// when none has. Admitting homes over the budget is said in the note.
 fn reach(
-    eligible: &[Eligible<'_>],
+    candidates: &[Candidate<'_>],
     requested: Option<f64>,
     need: &CareNeed,
     budget: Budget,
 ) -> Reach {
     let steps = radius_steps(requested);
     let max_radius = steps.last().copied().unwrap_or(NOT_IMPORTANT_START_KM);
-    let in_budget: Vec<f64> = eligible.iter().filter(|e| e.2).map(|e| e.1).collect();
+    let pools = [(false, false), (false, true), (true, false), (true, true)];
     let mut reach = Reach {
-        radius: widen_radius(&in_budget, &steps),
+        radius: max_radius,
         max_radius,
-        relax_budget: false,
+        relax_budget: true,
+        with_fallbacks: true,
         note: None,
     };
-    let in_budget_count = in_budget.iter().filter(|d| **d <= reach.radius).count();
-    if in_budget_count < TOP_N {
-        let all: Vec<f64> = eligible.iter().map(|e| e.1).collect();
-        let any_over = all.iter().filter(|d| **d <= max_radius).count() > in_budget_count;
-        if any_over {
-            reach.relax_budget = true;
-            reach.radius = widen_radius(&all, &steps);
-            let max = weekly_band(budget)
-                .and_then(|b| b.max_weekly)
-                .unwrap_or_default();
-            let found = match in_budget_count {
-                0 => "No home".to_owned(),
-                n => format!("Only {n} home(s)"),
-            };
-            reach.note = Some(format!(
-                "{found} offering {} within the budget (up to £{max:.0} a week) found within {max_radius:.0} km; homes above the budget are included and score lower on cost.",
-                need.describe()
-            ));
+    for (with_fallbacks, relax_budget) in pools {
+        let trial = Reach {
+            with_fallbacks,
+            relax_budget,
+            ..reach
+        };
+        let distances: Vec<f64> = candidates
+            .iter()
+            .filter(|c| trial.admits(c))
+            .map(|c| c.distance)
+            .collect();
+        let radius = widen_radius(&distances, &steps);
+        reach = Reach { radius, ..trial };
+        if distances.iter().filter(|d| **d <= max_radius).count() >= TOP_N {
+            break;
         }
     }
+    if reach.relax_budget {
+        reach.note = over_budget_note(candidates, &reach, need, budget);
+    }
     reach
+}
+
+/// The note when homes above the budget were let in; `None` when none of
+/// the admitted homes is above it.
+fn over_budget_note(
+    candidates: &[Candidate<'_>],
+    reach: &Reach,
+    need: &CareNeed,
+    budget: Budget,
+) -> Option<String> {
+    let admitted = |c: &&Candidate<'_>| c.distance <= reach.radius && reach.admits(c);
+    if candidates.iter().filter(admitted).all(|c| c.in_budget) {
+        return None;
+    }
+    let in_budget = candidates
+        .iter()
+        .filter(admitted)
+        .filter(|c| c.in_budget)
+        .count();
+    let max = weekly_band(budget)
+        .and_then(|b| b.max_weekly)
+        .unwrap_or_default();
+    let found = match in_budget {
+        0 => "No home".to_owned(),
+        n => format!("Only {n} home(s)"),
+    };
+    Some(format!(
+        "{found} offering {} within the budget (up to £{max:.0} a week) found within {:.0} km; homes above the budget are included and score lower on cost.",
+        need.describe(),
+        reach.max_radius
+    ))
+}
+
+/// The homes within the radius that were not admitted, counted by reason
+/// (most first, then the reason's order).
+fn left_out(candidates: &[Candidate<'_>], reach: &Reach) -> Vec<LeftOut> {
+    let mut counts: std::collections::BTreeMap<Exclusion, usize> = Default::default();
+    for c in candidates.iter().filter(|c| c.distance <= reach.radius) {
+        let reason = match c.fit {
+            Fit::Excluded(e) => e,
+            Fit::Fallback(f) if !reach.with_fallbacks => Exclusion::FallbackNotNeeded(f),
+            _ if !c.in_budget && !reach.relax_budget => Exclusion::AboveBudget,
+            _ => continue,
+        };
+        *counts.entry(reason).or_default() += 1;
+    }
+    let mut out: Vec<LeftOut> = counts
+        .into_iter()
+        .map(|(reason, count)| LeftOut { reason, count })
+        .collect();
+    out.sort_by(|a, b| b.count.cmp(&a.count).then(a.reason.cmp(&b.reason)));
+    out
 }
 
 /// Why fewer than [`TOP_N`] homes were chosen: `found` of them within
@@ -837,7 +993,7 @@ fn round1(x: f64) -> f64 {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::directory::{CareFlags, CqcRatings, Directory, Fees};
+    use crate::directory::{CareFlags, CqcRatings, Fees};
     use crate::questionnaire::tests::sample;
     use crate::questionnaire::{FallHistory, Timeline};
     use serde_json::json;
@@ -1262,25 +1418,84 @@ pub(crate) mod tests {
         assert!(medical_safety_score(&nursing, &risky) > medical_safety_score(&good, &risky));
     }
 
+    fn scored(id: &str, score: f64, financial: f64, fee: Option<f64>) -> ScoredHome {
+        let mut h = home(id, 52.0, -1.0);
+        h.ratings.overall = Some(CqcRating::Good);
+        ScoredHome {
+            home: h,
+            distance_km: 1.0,
+            match_score: score,
+            factor_scores: FactorScores {
+                medical_safety: score,
+                quality: score,
+                location: 50.0,
+                financial,
+                lifestyle: 50.0,
+            },
+            over_budget: false,
+            weekly_fee: fee,
+            fallback: None,
+        }
+    }
+
     #[test]
-    fn winners_are_named() {
-        let origin = birmingham();
-        let d = Directory::demo();
-        let out = match_homes(&plain(), d.homes(), &origin);
-        let w = &out.winners;
-        assert_eq!(
-            w.best_overall.as_ref().unwrap().home_id,
-            out.homes[0].home.id
-        );
-        assert!(w.best_care.is_some() && w.best_value.is_some());
-        let best_value = w.best_value.as_ref().unwrap();
-        let max_fin = out
-            .homes
-            .iter()
-            .map(|h| h.factor_scores.financial)
-            .fold(0.0, f64::max);
-        assert_eq!(best_value.score, max_fin);
+    fn the_best_overall_match_must_lead_by_the_tie_margin() {
+        let w = winners(&[scored("a", 80.0, 50.0, None), scored("b", 79.0, 50.0, None)]);
+        assert_eq!(w.best_overall.unwrap().home_id, "a");
+        let w = winners(&[scored("a", 80.0, 50.0, None), scored("b", 79.1, 50.0, None)]);
+        assert!(w.best_overall.is_none(), "a tie is not a win");
         assert!(winners(&[]).best_overall.is_none());
+        assert_eq!(
+            winners(&[scored("a", 60.0, 50.0, None)])
+                .best_overall
+                .unwrap()
+                .home_id,
+            "a"
+        );
+    }
+
+    #[test]
+    fn best_care_needs_a_rating_and_the_award_margin() {
+        let w = winners(&[scored("a", 85.0, 50.0, None), scored("b", 80.0, 50.0, None)]);
+        assert_eq!(w.best_care.unwrap().home_id, "a");
+        let w = winners(&[scored("a", 84.9, 50.0, None), scored("b", 80.0, 50.0, None)]);
+        assert!(w.best_care.is_none(), "just below the margin");
+        let mut unrated = scored("a", 95.0, 50.0, None);
+        unrated.home.ratings.overall = None;
+        let w = winners(&[unrated, scored("b", 80.0, 50.0, None)]);
+        assert_eq!(
+            w.best_care.unwrap().home_id,
+            "b",
+            "only rated homes compete"
+        );
+    }
+
+    #[test]
+    fn best_value_needs_two_known_fees_and_the_award_margin() {
+        // No fee anywhere: the constant neutral cost score wins nothing.
+        let none = [scored("a", 80.0, 50.0, None), scored("b", 70.0, 50.0, None)];
+        assert!(winners(&none).best_value.is_none());
+        let one = [
+            scored("a", 80.0, 90.0, Some(700.0)),
+            scored("b", 70.0, 50.0, None),
+        ];
+        assert!(
+            winners(&one).best_value.is_none(),
+            "one fee compares nothing"
+        );
+        let two = [
+            scored("a", 80.0, 70.0, Some(900.0)),
+            scored("b", 70.0, 75.0, Some(800.0)),
+        ];
+        assert_eq!(winners(&two).best_value.unwrap().home_id, "b");
+        let close = [
+            scored("a", 80.0, 70.1, Some(900.0)),
+            scored("b", 70.0, 75.0, Some(800.0)),
+        ];
+        assert!(
+            winners(&close).best_value.is_none(),
+            "just below the margin"
+        );
     }
 
     #[test]
@@ -1289,14 +1504,21 @@ pub(crate) mod tests {
         let mut nowhere = home("nowhere", 0.0, 0.0);
         nowhere.latitude = None;
         let mut young = home("young", origin.lat, origin.lon);
-        young.serves_older_people = Some(false);
+        young.registration.bands = Some(vec![crate::directory::Band::YoungerAdults]);
         let out = match_homes(&plain(), &[nowhere, young], &origin);
         assert!(out.homes.is_empty());
         assert!(out.note.unwrap().starts_with("No home"));
+        assert_eq!(
+            out.left_out,
+            vec![LeftOut {
+                reason: Exclusion::NotForOlderPeople,
+                count: 1
+            }]
+        );
     }
 
     #[test]
-    fn temporary_respite_needs_a_home_offering_respite() {
+    fn temporary_respite_is_confirmed_with_homes_unless_the_directory_says_no() {
         let q = q_with(|v| {
             v["section_3_medical_needs"]["q8_care_types"] = json!(["temporary_respite"]);
             v["section_3_medical_needs"]["q9_medical_conditions"] = json!(["no_serious_medical"]);
@@ -1305,20 +1527,22 @@ pub(crate) mod tests {
         assert!(need.respite && !need.nursing && !need.dementia);
         assert_eq!(need.describe(), "respite care");
         let mut h = home("a", 52.0, -1.0);
-        assert!(
-            !need.met_by(&h),
-            "the directory does not say it takes respite"
-        );
-        h.care.respite = true;
-        assert!(need.met_by(&h));
-        // A published respite fee says so too, and is the fee that applies.
+        assert!(need.met_by(&h), "unknown respite is not a no");
+        assert!(need.respite_unconfirmed(&h));
+        h.care.respite = Some(true);
+        assert!(need.met_by(&h) && !need.respite_unconfirmed(&h));
+        h.care.respite = Some(false);
+        assert!(!need.met_by(&h), "the directory says it takes none");
+        // A published respite fee says it does, and is the fee that applies.
         let mut priced = home("b", 52.0, -1.0);
+        priced.care.respite = Some(false);
         priced.fees.respite_from = Some(950.0);
         priced.fees.residential_from = Some(800.0);
-        assert!(need.met_by(&priced));
+        assert!(need.met_by(&priced) && !need.respite_unconfirmed(&priced));
         assert_eq!(relevant_fee(&priced, &need), Some(950.0));
 
-        // End to end: only the respite homes are offered.
+        // End to end: with respite unknown everywhere, homes are still found;
+        // the ones that say no are left out and counted.
         let origin = birmingham();
         let mut homes: Vec<Home> = (0..8)
             .map(|i| {
@@ -1329,13 +1553,16 @@ pub(crate) mod tests {
                 )
             })
             .collect();
-        for h in homes.iter_mut().take(3) {
-            h.care.respite = true;
+        for h in homes.iter_mut().take(2) {
+            h.care.respite = Some(false);
         }
         let out = match_homes(&q, &homes, &origin);
-        assert_eq!(out.homes.len(), 3);
-        assert!(out.homes.iter().all(|s| s.home.care.respite));
-        assert!(out.note.unwrap().contains("respite care"));
+        assert_eq!(out.homes.len(), 5);
+        assert!(out.homes.iter().all(|s| s.home.care.respite.is_none()));
+        assert!(out
+            .left_out
+            .iter()
+            .any(|l| l.reason == Exclusion::NoRespite));
     }
 
     #[test]

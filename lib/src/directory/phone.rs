@@ -1,0 +1,74 @@
+//! Telephone numbers as a family can dial them.
+//!
+//! The operators' export stores numbers as integers, so the leading 0 of
+//! every UK number is gone (`1217077921` is 0121 707 7921, `7967391337` is
+//! the mobile 07967 391337). A number is restored by putting the trunk 0
+//! back when the digits are a national number without it, then checked
+//! against libphonenumber's metadata for the UK (the `phonenumber` crate)
+//! and written in national format. Anything that is not a valid UK number
+//! after that is dropped: a number that rings nobody is worse than none.
+
+use phonenumber::country::Id;
+use phonenumber::Mode;
+
+/// The number in UK national format (`0121 707 7921`), or `None` when the
+/// cell is not a valid UK number.
+pub(crate) fn uk_national(cell: &str) -> Option<String> {
+    let cell = cell.trim();
+    let digits: String = cell.chars().filter(char::is_ascii_digit).collect();
+    let candidate = if cell.starts_with('+') || cell.starts_with("00") {
+        cell.to_owned()
+    } else if digits.len() == 10 && !digits.starts_with('0') {
+        // A UK national number is 0 and ten digits; the export dropped the 0.
+        format!("0{digits}")
+    } else {
+        cell.to_owned()
+    };
+    let number = phonenumber::parse(Some(Id::GB), &candidate).ok()?;
+    if !number.is_valid() || number.code().value() != 44 {
+        return None;
+    }
+    Some(number.format().mode(Mode::National).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_from_the_export_get_their_leading_zero_back() {
+        assert_eq!(uk_national("1217077921").as_deref(), Some("0121 707 7921"));
+        assert_eq!(uk_national("7967391337").as_deref(), Some("07967 391337"));
+        assert_eq!(uk_national("2079460000").as_deref(), Some("020 7946 0000"));
+    }
+
+    #[test]
+    fn numbers_already_written_well_are_kept_in_national_format() {
+        assert_eq!(
+            uk_national("0121 707 7921").as_deref(),
+            Some("0121 707 7921")
+        );
+        assert_eq!(
+            uk_national("+44 121 707 7921").as_deref(),
+            Some("0121 707 7921")
+        );
+        assert_eq!(
+            uk_national("(0121) 7077921").as_deref(),
+            Some("0121 707 7921")
+        );
+    }
+
+    #[test]
+    fn what_is_not_a_uk_number_is_dropped() {
+        for bad in [
+            "12345",
+            "0",
+            "not a number",
+            "1111111111",
+            "+1 212 555 0100",
+            "",
+        ] {
+            assert_eq!(uk_national(bad), None, "{bad}");
+        }
+    }
+}
