@@ -270,8 +270,26 @@ impl HomeFacts {
             winner_of: Vec::new(),
             fallback: None,
             respite_unconfirmed: care.respite_unconfirmed(h),
+            previous_rating: previous_rating(h),
         }
     }
+}
+
+/// The newest earlier registration's rating in words, when there is one.
+fn previous_rating(h: &Home) -> Option<String> {
+    let past = h
+        .previous_registrations
+        .iter()
+        .filter(|p| p.overall.is_some())
+        .max_by_key(|p| p.last_inspection)?;
+    let mut words = format!("rated {}", past.overall?.label());
+    if let Some(d) = past.last_inspection {
+        words.push_str(&format!(" in {}", d.format("%B %Y")));
+    }
+    if let Some(p) = &past.provider {
+        words.push_str(&format!(" under {p}"));
+    }
+    Some(words)
 }
 
 impl MarketFacts {

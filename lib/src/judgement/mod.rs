@@ -326,6 +326,10 @@ pub struct HomeFacts {
     pub fallback: Option<String>,
     /// Respite is needed and the directory does not say the home offers it.
     pub respite_unconfirmed: bool,
+    /// The latest rating under an earlier registration (another provider
+    /// ran the home), in words, e.g. `rated Good in December 2019 under
+    /// Old Opco Ltd`; history, never the current rating.
+    pub previous_rating: Option<String>,
 }
 
 /// Weekly fees of a set of homes.

@@ -105,7 +105,12 @@ pub(crate) fn match_reason(input: &JudgementInput, h: &HomeFacts) -> HomeSummary
     }
     match h.cqc.as_ref().and_then(|c| c.overall) {
         Some(r) => parts.push(format!("rated {} by CQC", r.label())),
-        None => parts.push("not yet rated by CQC".to_owned()),
+        None => match &h.previous_rating {
+            Some(p) => parts.push(format!(
+                "not yet rated by CQC under its current provider (it was {p})"
+            )),
+            None => parts.push("not yet rated by CQC".to_owned()),
+        },
     }
     parts.push(fee_words(input, h.weekly_fee));
     if let Some(d) = h.distance_km {

@@ -70,6 +70,7 @@ pub(super) fn home(n: usize) -> HomeFacts {
         winner_of: vec![],
         fallback: None,
         respite_unconfirmed: false,
+        previous_rating: None,
     }
 }
 

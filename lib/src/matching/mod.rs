@@ -1499,6 +1499,39 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn fallbacks_come_in_only_when_too_few_suited_homes_are_in_reach_and_rank_after_them() {
+        use crate::directory::Band;
+        let origin = birmingham();
+        let at = |id: &str, km: f64| home(id, origin.lat + km / 111.0, origin.lon);
+        let mut specialist = at("mh", 0.5);
+        specialist.registration.bands = Some(vec![Band::OlderPeople, Band::MentalHealth]);
+        specialist.ratings.overall = Some(CqcRating::Outstanding);
+        let mut nursing_only = at("nursing", 0.6);
+        nursing_only.care = CareFlags {
+            nursing: true,
+            ..CareFlags::default()
+        };
+        let mut homes = vec![specialist, nursing_only];
+        homes.extend((0..3).map(|i| at(&format!("ok{i}"), 2.0 + f64::from(i))));
+
+        // Three suited homes within 100 km: the two fallbacks fill the five,
+        // after the suited ones, with what they are.
+        let out = match_homes(&plain(), &homes, &origin);
+        let ids: Vec<&str> = out.homes.iter().map(|h| h.home.id.as_str()).collect();
+        assert_eq!(&ids[..3], ["ok0", "ok1", "ok2"]);
+        let fallbacks: Vec<Option<Fallback>> = out.homes[3..].iter().map(|h| h.fallback).collect();
+        assert!(fallbacks.contains(&Some(Fallback::Specialist(Band::MentalHealth))));
+        assert!(fallbacks.contains(&Some(Fallback::NursingOnly)));
+        assert!(out.left_out.is_empty());
+
+        // Five suited homes: no fallback proposed, both counted as left out.
+        homes.extend((3..5).map(|i| at(&format!("ok{i}"), 2.0 + f64::from(i))));
+        let out = match_homes(&plain(), &homes, &origin);
+        assert!(out.homes.iter().all(|h| h.fallback.is_none()));
+        assert_eq!(out.left_out.len(), 2, "{:?}", out.left_out);
+    }
+
+    #[test]
     fn homes_without_coordinates_or_for_younger_adults_are_skipped() {
         let origin = birmingham();
         let mut nowhere = home("nowhere", 0.0, 0.0);

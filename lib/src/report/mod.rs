@@ -532,7 +532,7 @@ fn search(plan: &Plan) -> Search {
 /// The whole report: [`assemble`] plus the judgement's sections over the
 /// same facts ([`crate::judgement::judge`] at `generated_at`), so a source
 /// that loads late changes every section that reads it on the next read.
-pub(crate) fn judged(
+pub fn judged(
     q: &Questionnaire,
     plan: &Plan,
     job_id: &str,
