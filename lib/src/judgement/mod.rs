@@ -26,6 +26,7 @@ pub(crate) mod facts;
 pub(crate) mod funding;
 pub(crate) mod negotiation;
 pub(crate) mod next_steps;
+pub(crate) mod prose;
 pub(crate) mod questions;
 pub(crate) mod risk;
 pub mod rules;

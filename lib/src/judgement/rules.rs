@@ -12,8 +12,13 @@ use serde_json::Value;
 
 use super::Evidence;
 
-/// An inspection older than this many months is flagged.
-pub(crate) const INSPECTION_MAX_AGE_MONTHS: u32 = 24;
+/// An inspection more than this many days before the report (2 years) is
+/// flagged as old: CQC aims to re-inspect Good homes within about that time,
+/// so an older rating may no longer describe the home.
+pub(crate) const INSPECTION_OLD_DAYS: i64 = 730;
+/// An inspection more than this many days before the report (4 years, with
+/// one leap day) is flagged as very old, in place of the 2-year flag.
+pub(crate) const INSPECTION_VERY_OLD_DAYS: i64 = 1461;
 /// An FSA rating at or below this is flagged.
 pub(crate) const FSA_LOW_RATING: u8 = 2;
 /// A Google rating below this is flagged...
@@ -162,17 +167,30 @@ pub const RULES: &[Rule] = &[
         threshold: "Effective, Caring or Responsive = Requires improvement",
     },
     Rule {
-        id: "cqc.inspection_over_24_months",
+        id: "cqc.inspection_over_2_years",
         section: "riskAssessment",
         kind: "warning",
         category: "cqc",
         severity: "medium",
-        title: "Inspection more than 24 months old",
-        statement: "{home} was last inspected on {last_inspection}, {months} months before this report.",
+        title: "CQC inspection over 2 years old",
+        statement: "{home} was last inspected by CQC on {inspected}, {age} before this report.",
         impact: "The rating may no longer describe the home as it is now.",
-        recommendation: "Ask about changes of manager, owner or staffing since the inspection.",
-        evidence: &["home", "last_inspection", "months"],
-        threshold: "last inspection more than 24 calendar months before the report date",
+        recommendation: "Ask when the home expects its next CQC inspection, and what has changed since the last (manager, owner, staffing).",
+        evidence: &["home", "last_inspection", "inspected", "age", "age_days"],
+        threshold: "last inspection more than 730 days (2 years) and at most 1461 days before the report date",
+    },
+    Rule {
+        id: "cqc.inspection_over_4_years",
+        section: "riskAssessment",
+        kind: "warning",
+        category: "cqc",
+        severity: "high",
+        title: "CQC inspection over 4 years old",
+        statement: "{home} was last inspected by CQC on {inspected}, {age} before this report: its rating is too old to rely on.",
+        impact: "A lot can change in four years (managers, owners, staff): the rating is a weak guide to the home today.",
+        recommendation: "Judge the home on your own visit; ask when it expects its next CQC inspection and what has changed since the last.",
+        evidence: &["home", "last_inspection", "inspected", "age", "age_days"],
+        threshold: "last inspection more than 1461 days (4 years) before the report date",
     },
     Rule {
         id: "cqc.not_rated",
@@ -278,6 +296,45 @@ pub const RULES: &[Rule] = &[
         recommendation: "The report updates when the source answers; check again before deciding.",
         evidence: &["home", "source", "status"],
         threshold: "slot status pending or missing",
+    },
+    Rule {
+        id: "risk.all_inspections_over_2_years",
+        section: "riskAssessment.summary",
+        kind: "statement",
+        category: "-",
+        severity: "-",
+        title: "Every rating is over 2 years old",
+        statement: "Every home's latest CQC inspection is over 2 years old ({age_range} before this report), so the ratings may no longer describe the homes as they are now.",
+        impact: "-",
+        recommendation: "-",
+        evidence: &["homes", "homes_dated", "homes_over_2_years", "age_range"],
+        threshold: "every home has an inspection date, each more than 730 days before the report date",
+    },
+    Rule {
+        id: "risk.inspection_ages",
+        section: "riskAssessment.summary",
+        kind: "statement",
+        category: "-",
+        severity: "-",
+        title: "How old the ratings are",
+        statement: "The latest CQC inspections held are {age_range} before this report ({homes_over_2_years} of {homes_dated} over 2 years old).",
+        impact: "-",
+        recommendation: "-",
+        evidence: &["homes", "homes_dated", "homes_over_2_years", "age_range"],
+        threshold: "at least one inspection date held, and not every home's inspection more than 730 days old",
+    },
+    Rule {
+        id: "risk.no_inspection_dates",
+        section: "riskAssessment.summary",
+        kind: "statement",
+        category: "-",
+        severity: "-",
+        title: "No inspection dates held",
+        statement: "The service holds no CQC inspection date for any of the {homes} homes, so how current their ratings are is unknown.",
+        impact: "-",
+        recommendation: "-",
+        evidence: &["homes"],
+        threshold: "no inspection date held for any home",
     },
     // ---- comparativeAnalysis ----
     Rule {

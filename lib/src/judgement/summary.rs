@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::risk::RiskAssessment;
-use super::{pounds, Evidence, HomeFacts, JudgementInput, Trace, WinnerCategory};
+use super::{pounds, CqcRating, Evidence, HomeFacts, JudgementInput, Trace, WinnerCategory};
 
 /// Client `executiveSummary`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -137,16 +137,39 @@ pub(crate) fn executive(
                 String::new()
             }
         ),
-        expert_insights: format!(
-            "{} is the strongest match. {}",
-            top.name,
-            if red == 0 {
-                "No red flags were found in the data held.".to_owned()
-            } else {
-                format!("{red} red flag(s) were found: read the Risk Assessment before visiting.")
-            }
-        ),
+        expert_insights: expert_insights(top, risk, red),
     })
+}
+
+/// The headline: the strongest match (and whether its rating lets us
+/// propose it), how old the CQC data is, then the red flags found in it.
+/// "No red flags" is never said without the data's age.
+fn expert_insights(top: &HomeFacts, risk: Option<&RiskAssessment>, red: usize) -> String {
+    let mut text = format!("{} is the strongest match on your answers.", top.name);
+    let rating = top.cqc.as_ref().and_then(|c| c.overall);
+    if matches!(
+        rating,
+        Some(CqcRating::Inadequate | CqcRating::RequiresImprovement)
+    ) {
+        text.push_str(&format!(
+            " CQC rates it {}, so the next steps do not propose it.",
+            rating.map_or("", CqcRating::label)
+        ));
+    }
+    let Some(age) = risk.map(|r| &r.summary.data_age) else {
+        return text;
+    };
+    text.push(' ');
+    text.push_str(&age.text);
+    if age.all_over_2_years {
+        text.push_str(" Ask each home when it expects its next CQC inspection and what has changed since the last, and judge it on your own visit.");
+    }
+    text.push_str(&if red == 0 {
+        " No red flags were found in that data.".to_owned()
+    } else {
+        format!(" {red} red flag(s) were found: read the Risk Assessment before visiting.")
+    });
+    text
 }
 
 #[cfg(test)]
@@ -169,6 +192,45 @@ mod tests {
             vec!["Best Overall Match", "Best Medical & Safety"]
         );
         assert!(summary_has_no_empty(&executive(&i, None).unwrap()));
+    }
+
+    #[test]
+    fn expert_insights_say_plainly_when_every_rating_is_over_2_years_old() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 6, 15).unwrap();
+        let old = |n: usize, days: u64| {
+            let mut h = home(n);
+            h.cqc.as_mut().unwrap().last_inspection = Some(today - chrono::Days::new(days));
+            h
+        };
+        let i = input(vec![old(1, 800), old(2, 2000)]);
+        let r = super::super::risk::assess(&i, today, "t");
+        let text = executive(&i, r.as_ref()).unwrap().expert_insights;
+        assert!(
+            text.contains("Every home's latest CQC inspection is over 2 years old"),
+            "{text}"
+        );
+        assert!(
+            text.contains("No red flags were found in that data."),
+            "{text}"
+        );
+        // Just below: one home inspected 730 days ago; the age is still said.
+        let i = input(vec![old(1, 730), old(2, 2000)]);
+        let r = super::super::risk::assess(&i, today, "t");
+        let text = executive(&i, r.as_ref()).unwrap().expert_insights;
+        assert!(!text.contains("Every home"), "{text}");
+        assert!(text.contains("(1 of 2 over 2 years old)"), "{text}");
+    }
+
+    #[test]
+    fn a_poorly_rated_top_match_is_named_as_not_proposed() {
+        let mut h = home(1);
+        h.cqc.as_mut().unwrap().overall = Some(CqcRating::Inadequate);
+        let i = input(vec![h, home(2)]);
+        let text = executive(&i, None).unwrap().expert_insights;
+        assert!(
+            text.contains("CQC rates it Inadequate, so the next steps do not propose it."),
+            "{text}"
+        );
     }
 
     fn summary_has_no_empty(s: &ExecutiveSummary) -> bool {
