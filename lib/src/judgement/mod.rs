@@ -447,10 +447,10 @@ pub fn judge(input: &JudgementInput, now: DateTime<Utc>) -> Judgement {
     let today = now.date_naive();
     let risk = risk::assess(input, today, &generated_at);
     Judgement {
-        comparative_analysis: comparative::compare(input, &generated_at),
+        comparative_analysis: comparative::compare(input, risk.as_ref(), &generated_at),
         negotiation_strategy: negotiation::strategy(input, risk.as_ref(), &generated_at),
         funding_guidance: funding::guidance(&input.needs, today, &generated_at),
-        next_steps: next_steps::plan(input, risk.as_ref(), &generated_at),
+        next_steps: next_steps::plan(input, risk.as_ref(), today, &generated_at),
         executive_summary: summary::executive(input, risk.as_ref()),
         home_summaries: summary::homes(input),
         risk_assessment: risk,

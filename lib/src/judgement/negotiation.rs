@@ -709,10 +709,25 @@ fn visit_questions(input: &JudgementInput, risk: Option<&RiskAssessment>) -> Vis
     VisitQuestions {
         questions_by_category: grouped.into_iter().collect(),
         priority_questions,
-        red_flag_questions: red_flag_lines(risk, |home, flag| {
-            format!("{home}: {flag} What has changed since, and can we see the evidence?")
-        }),
+        red_flag_questions: red_flag_questions(risk),
     }
+}
+
+/// One question per red flag of the assessed homes, the one its manager
+/// can act on (see [`super::questions::for_flag`]).
+fn red_flag_questions(risk: Option<&RiskAssessment>) -> Vec<String> {
+    risk.map(|r| {
+        r.homes_assessment
+            .iter()
+            .flat_map(|h| {
+                h.red_flags.iter().filter_map(move |f| {
+                    super::questions::for_flag(f.trace.rule_id)
+                        .map(|q| format!("{}: {} {q}", h.home_name, f.description))
+                })
+            })
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 #[cfg(test)]

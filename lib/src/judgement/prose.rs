@@ -10,7 +10,7 @@
 
 use chrono::NaiveDate;
 
-use super::{pounds, Funder, Urgency};
+use super::{pounds, Funder};
 use crate::questionnaire::Budget;
 
 /// A q7 answer in words, e.g. `£5,000–£7,000 a month (about £1,154–£1,615 a
@@ -56,16 +56,6 @@ pub(crate) fn funder_words(f: Funder) -> &'static str {
         Funder::SelfFunded => "paying privately",
         Funder::LocalAuthority => "expecting the council to fund",
         Funder::Unsure => "not yet sure who will pay",
-    }
-}
-
-/// When a place is needed, in words.
-pub(crate) fn timeline_words(u: Urgency) -> &'static str {
-    match u {
-        Urgency::Urgent => "within two weeks",
-        Urgency::NextMonth => "next month",
-        Urgency::Planning => "in two to three months",
-        Urgency::Exploring => "in six months or more",
     }
 }
 
@@ -296,5 +286,76 @@ mod tests {
         assert!(codes_in(&json!({"timeline": "Within 3 days"}), &[]).is_empty());
         assert!(codes_in(&json!({"x": "65_74"}), &[]).len() == 1);
         assert!(codes_in(&json!({"x": "a_b"}), &["x"]).is_empty());
+    }
+
+    /// Every shape of input a family can produce, as far as the rules
+    /// branch: each timeline and funder, fees known or not, ratings fresh or
+    /// old, red flags or none, simple or complex needs.
+    fn shapes() -> Vec<super::super::JudgementInput> {
+        use super::super::testkit::{home, input};
+        use super::super::{CqcRating, Urgency};
+        let budgets = [
+            (Funder::SelfFunded, "3000_5000_self"),
+            (Funder::LocalAuthority, "5000_7000_local"),
+            (Funder::Unsure, "need_budget_guidance"),
+        ];
+        let urgencies = [
+            Urgency::Urgent,
+            Urgency::NextMonth,
+            Urgency::Planning,
+            Urgency::Exploring,
+        ];
+        let mut out = Vec::new();
+        for (funder, budget) in budgets {
+            for urgency in urgencies {
+                for variant in 0..4 {
+                    let mut homes: Vec<_> = (1..=5).map(home).collect();
+                    let fees_known = variant % 2 == 0;
+                    let stale = variant >= 2;
+                    for h in &mut homes {
+                        if !fees_known {
+                            h.weekly_fee = None;
+                        }
+                        if stale {
+                            h.cqc.as_mut().unwrap().last_inspection =
+                                Some(day(2020 + h.rank as i32 % 4, 3, 9));
+                        }
+                    }
+                    if variant == 1 || variant == 2 {
+                        homes[1].cqc.as_mut().unwrap().overall = Some(CqcRating::Inadequate);
+                        homes[2].fsa.as_mut().unwrap().rating = Some(1);
+                        homes[3].cqc.as_mut().unwrap().overall = None;
+                        homes[4].weekly_fee = homes[4].weekly_fee.map(|_| 2000.0);
+                    }
+                    let mut i = input(homes);
+                    i.needs.funder = funder;
+                    i.needs.budget_answer = budget.into();
+                    i.needs.urgency = urgency;
+                    if !fees_known {
+                        i.market = None;
+                    }
+                    if variant == 3 {
+                        i.needs.care.nursing = true;
+                        i.needs.dementia = true;
+                        i.needs.diets = vec!["pureed_soft_food".into()];
+                        i.needs.allergies = vec!["food_allergies".into()];
+                    }
+                    out.push(i);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_sentence_of_the_judgement_is_plain_english_for_every_shape() {
+        use chrono::TimeZone;
+        let now = chrono::Utc.with_ymd_and_hms(2026, 6, 15, 9, 0, 0).unwrap();
+        let shapes = shapes();
+        assert_eq!(shapes.len(), 48);
+        for i in &shapes {
+            let j = serde_json::to_value(super::super::judge(i, now)).unwrap();
+            assert_plain_english(&j);
+        }
     }
 }

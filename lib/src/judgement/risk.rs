@@ -496,9 +496,18 @@ fn home_evidence(h: &HomeFacts) -> Evidence {
     Evidence::new("home", h.name.clone())
 }
 
-/// The evidence saying where the CQC record comes from.
-fn origin_evidence(c: &CqcFacts) -> Evidence {
-    Evidence::new("origin", c.origin)
+/// The evidence saying where the CQC record comes from: its code, and in
+/// words for the statement.
+fn origin_evidence(c: &CqcFacts) -> [Evidence; 2] {
+    let words = if c.origin == "cqc_api" {
+        "the CQC API"
+    } else {
+        "the operators' directory"
+    };
+    [
+        Evidence::new("origin", c.origin),
+        Evidence::new("origin_words", words),
+    ]
 }
 
 /// The evidence of the last inspection's date.
@@ -537,8 +546,10 @@ fn deregistered_flag(h: &HomeFacts, c: &CqcFacts) -> Option<Flag> {
                     "deregistration_date",
                     c.deregistration_date.map(|d| d.to_string()),
                 ),
-                origin_evidence(c),
-            ],
+            ]
+            .into_iter()
+            .chain(origin_evidence(c))
+            .collect(),
         )
     })
 }
@@ -565,7 +576,10 @@ fn overall_flag(h: &HomeFacts, c: &CqcFacts) -> Option<Flag> {
         Some(_) => None,
         None => Some(Flag::from_rule(
             "cqc.not_rated",
-            vec![home_evidence(h), origin_evidence(c)],
+            [home_evidence(h)]
+                .into_iter()
+                .chain(origin_evidence(c))
+                .collect(),
         )),
     }
 }
@@ -693,6 +707,7 @@ fn fee_flag(needs: &FamilyNeeds, h: &HomeFacts) -> Option<Flag> {
             Evidence::new("weekly_fee", super::pounds(fee)),
             Evidence::new("budget_max_weekly", super::pounds(max)),
             Evidence::new("budget", needs.budget_answer.clone()),
+            Evidence::new("budget_words", prose::budget_words(&needs.budget_answer)),
         ],
     ))
 }
