@@ -468,6 +468,19 @@ pub const RULES: &[Rule] = &[
         evidence: &["local_count", "care_type"],
         threshold: "fewer than 3 local fees",
     },
+    Rule {
+        id: "negotiation.no_fees_known",
+        section: "negotiationStrategy",
+        kind: "statement",
+        category: "-",
+        severity: "-",
+        title: "No fee known",
+        statement: "No {care_type} care fee is known in the directory for these homes or the area, so this report gives no market rate and estimates none: ask each home for its weekly fee in writing, with what it includes.",
+        impact: "-",
+        recommendation: "-",
+        evidence: &["care_type", "homes"],
+        threshold: "no fee for the care type anywhere in the directory (market absent)",
+    },
     // ---- fundingGuidance ----
     Rule {
         id: "funding.means_test",
