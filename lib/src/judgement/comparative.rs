@@ -1088,4 +1088,19 @@ mod tests {
             .unwrap();
         assert_eq!(fsa.homes.keys().collect::<Vec<_>>(), vec!["H2"]);
     }
+
+    #[test]
+    fn red_flag_advice_is_given_only_when_there_are_red_flags() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 6, 15).unwrap();
+        let i = input(vec![home(1), home(2)]);
+        let r = super::super::risk::assess(&i, today, "t");
+        let text = compare(&i, r.as_ref(), "t").unwrap().summary.recommendation;
+        assert!(!text.contains("red flag"), "{text}");
+        let mut flagged = home(2);
+        flagged.fsa.as_mut().unwrap().rating = Some(1);
+        let i = input(vec![home(1), flagged]);
+        let r = super::super::risk::assess(&i, today, "t");
+        let text = compare(&i, r.as_ref(), "t").unwrap().summary.recommendation;
+        assert!(text.contains("read their red flags"), "{text}");
+    }
 }

@@ -17,6 +17,10 @@
 //! reads, plus `ruleId`, `evidence`, `threshold` and `missingInputs`, which
 //! the client ignores.
 //!
+//! Every sentence a family reads is plain English: answer codes and ids stay
+//! in `evidence` ([`prose`] writes budgets, dates and ages in words, and its
+//! test helper checks every serialised section).
+//!
 //! A section that cannot be built from what we hold is `None`, never an empty
 //! or half-filled object (the client crashes on those). Two client sections
 //! are deliberately not produced, see [`Judgement`].
