@@ -368,7 +368,7 @@ fn step_timeline(urgency: Urgency, first: bool) -> &'static str {
 /// the NHS Continuing Healthcare checklist when the answers show its
 /// indicators, then the council's assessments when the family expects the
 /// council to pay or is unsure.
-pub(crate) fn first_steps(input: &JudgementInput, _today: NaiveDate) -> Vec<Action> {
+pub(crate) fn first_steps(input: &JudgementInput) -> Vec<Action> {
     let n = &input.needs;
     let when = step_timeline(n.urgency, true);
     let mut steps = Vec::new();
@@ -384,12 +384,9 @@ pub(crate) fn first_steps(input: &JudgementInput, _today: NaiveDate) -> Vec<Acti
         steps.push(general(&trace.statement(), when, "high", trace));
     }
     if matches!(n.funder, Funder::LocalAuthority | Funder::Unsure) {
-        let council = input
-            .homes
-            .iter()
-            .min_by_key(|h| h.rank)
-            .and_then(|h| h.local_authority.clone())
-            .map_or("your council".to_owned(), |c| format!("{c} council"));
+        // The council responsible is where the person lives now, not where
+        // a chosen home is: the service does not know it, so it says so.
+        let council = "the council where the person lives now";
         let trace = Trace::new(
             "next_steps.council_assessment_first",
             vec![

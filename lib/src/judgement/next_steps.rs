@@ -94,7 +94,7 @@ pub(crate) fn plan(
     let urgent = input.needs.urgency == Urgency::Urgent;
     let mut homes: Vec<&HomeFacts> = input.homes.iter().collect();
     homes.sort_by_key(|h| h.rank);
-    let mut actions = super::funding::first_steps(input, today);
+    let mut actions = super::funding::first_steps(input);
     actions.extend(home_actions(&homes, input.needs.urgency, risk));
     actions.extend(super::funding::later_steps(input, today));
     if input.needs.urgency == Urgency::Exploring {
@@ -583,7 +583,13 @@ mod tests {
                 first.trace.as_ref().unwrap().rule_id,
                 "next_steps.council_assessment_first"
             );
-            assert!(first.action.contains("Leeds council"), "{}", first.action);
+            assert!(
+                first
+                    .action
+                    .contains("the council where the person lives now"),
+                "{}",
+                first.action
+            );
             assert!(
                 first.action.contains("£5,000–£7,000 a month"),
                 "{}",

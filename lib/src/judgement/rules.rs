@@ -711,7 +711,7 @@ pub const RULES: &[Rule] = &[
         category: "-",
         severity: "-",
         title: "Council assessments first",
-        statement: "Before choosing a home, ask {council}'s adult social care team for a care needs assessment and a financial assessment: only the council's assessments decide whether it pays, how much, and which homes it pays for at its usual rate. Your budget: {budget_words}.",
+        statement: "Before choosing a home, ask the adult social care team of {council} for a care needs assessment and a financial assessment: only the council's assessments decide whether it pays, how much, and which homes it pays for at its usual rate. Your budget: {budget_words}.",
         impact: "-",
         recommendation: "-",
         evidence: &["council", "budget", "budget_words"],
