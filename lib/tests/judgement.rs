@@ -640,10 +640,10 @@ fn export_homes_trip_each_cqc_rule_with_their_evidence() {
     assert_eq!(ev(&e, "key_question"), json!("Caring"));
     let e = only("FIX-0007", "cqc.other_key_question_requires_improvement");
     assert_eq!(ev(&e, "key_question"), json!("Responsive"));
-    let e = only("FIX-0008", "cqc.inspection_over_24_months");
+    let e = only("FIX-0008", "cqc.inspection_over_2_years");
     assert_eq!(
-        (ev(&e, "last_inspection"), ev(&e, "months")),
-        (json!("2023-01-10"), json!(41))
+        (ev(&e, "last_inspection"), ev(&e, "age")),
+        (json!("2023-01-10"), json!("3 years and 5 months"))
     );
     let e = only("FIX-0009", "cqc.not_rated");
     assert_eq!(ev(&e, "origin"), json!("directory"));

@@ -34,8 +34,14 @@ fn fixture() -> PathBuf {
 }
 
 /// A copy of the fixture with a residential and a nursing fee in every row
-/// that offers that care (£700 to £1,400 a week, varying by row).
+/// that offers that care (£700 to £1,400 a week, varying by row), written
+/// once for all the tests of this process.
 fn with_fees() -> PathBuf {
+    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(write_with_fees).clone()
+}
+
+fn write_with_fees() -> PathBuf {
     let text = std::fs::read_to_string(fixture()).unwrap();
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let header = reader.headers().unwrap().clone();

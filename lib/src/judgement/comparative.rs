@@ -920,7 +920,7 @@ fn rank_by(
         .collect()
 }
 
-fn recommendation(homes: &[HomeFacts], prices: &PriceComparison) -> String {
+fn recommendation(homes: &[HomeFacts], prices: &PriceComparison, red_flags: usize) -> String {
     let Some(top) = homes.iter().min_by_key(|h| h.rank) else {
         return String::new();
     };
@@ -947,15 +947,22 @@ fn recommendation(homes: &[HomeFacts], prices: &PriceComparison) -> String {
         }
     }
     if homes.len() > 1 {
-        text.push_str(
-            " Visit at least the top two before deciding, and read each home's red flags first.",
-        );
+        text.push_str(" Visit at least two of the homes the next steps propose before deciding");
+        text.push_str(if red_flags > 0 {
+            ", and read their red flags in the Risk Assessment first."
+        } else {
+            "."
+        });
     }
     text
 }
 
 /// The section; `None` when there are no homes.
-pub(crate) fn compare(input: &JudgementInput, generated_at: &str) -> Option<ComparativeAnalysis> {
+pub(crate) fn compare(
+    input: &JudgementInput,
+    risk: Option<&super::risk::RiskAssessment>,
+    generated_at: &str,
+) -> Option<ComparativeAnalysis> {
     let homes = &input.homes;
     if homes.is_empty() {
         return None;
@@ -967,7 +974,11 @@ pub(crate) fn compare(input: &JudgementInput, generated_at: &str) -> Option<Comp
         match_score_range: ranks.statistics.score_range,
         price_range_weekly: price.statistics.price_range,
         price_range_annual: round2(price.statistics.price_range * 52.0),
-        recommendation: recommendation(homes, &price),
+        recommendation: recommendation(
+            homes,
+            &price,
+            risk.map_or(0, |r| r.summary.total_red_flags),
+        ),
     };
     Some(ComparativeAnalysis {
         comparison_table: table(homes),
@@ -1001,13 +1012,13 @@ mod tests {
         let mut b = home(2);
         b.score = Some(70.0);
         b.weekly_fee = Some(800.0);
-        let c = compare(&input(vec![a.clone(), b]), "t").unwrap();
+        let c = compare(&input(vec![a.clone(), b]), None, "t").unwrap();
         let bv = c.price_comparison.best_value.unwrap();
         assert_eq!((bv.home_id.as_str(), bv.value_score), ("H2", 8.75));
         assert_eq!(bv.trace.rule_id, "comparative.best_value");
         // No fee anywhere: no best value, zero statistics.
         a.weekly_fee = None;
-        let c = compare(&input(vec![a]), "t").unwrap();
+        let c = compare(&input(vec![a]), None, "t").unwrap();
         assert!(c.price_comparison.best_value.is_none());
         assert_eq!(c.price_comparison.statistics.lowest_weekly, 0.0);
     }
@@ -1055,7 +1066,7 @@ mod tests {
         first.id = "Z-LAST-BY-ID".into();
         let mut second = home(2);
         second.id = "A-FIRST-BY-ID".into();
-        let c = compare(&input(vec![second, first]), "t").unwrap();
+        let c = compare(&input(vec![second, first]), None, "t").unwrap();
         let json = serde_json::to_string(&c.comparison_table[0].homes).unwrap();
         assert!(
             json.find("Z-LAST-BY-ID") < json.find("A-FIRST-BY-ID"),
@@ -1067,7 +1078,7 @@ mod tests {
     fn unknown_facts_have_no_cell_and_names_are_complete() {
         let mut a = home(1);
         a.fsa = None;
-        let c = compare(&input(vec![a, home(2)]), "t").unwrap();
+        let c = compare(&input(vec![a, home(2)]), None, "t").unwrap();
         assert_eq!(c.comparison_table[0].metric, "Name");
         assert_eq!(c.comparison_table[0].homes.len(), 2);
         let fsa = c
@@ -1076,5 +1087,20 @@ mod tests {
             .find(|r| r.metric == "FSA Rating")
             .unwrap();
         assert_eq!(fsa.homes.keys().collect::<Vec<_>>(), vec!["H2"]);
+    }
+
+    #[test]
+    fn red_flag_advice_is_given_only_when_there_are_red_flags() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 6, 15).unwrap();
+        let i = input(vec![home(1), home(2)]);
+        let r = super::super::risk::assess(&i, today, "t");
+        let text = compare(&i, r.as_ref(), "t").unwrap().summary.recommendation;
+        assert!(!text.contains("red flag"), "{text}");
+        let mut flagged = home(2);
+        flagged.fsa.as_mut().unwrap().rating = Some(1);
+        let i = input(vec![home(1), flagged]);
+        let r = super::super::risk::assess(&i, today, "t");
+        let text = compare(&i, r.as_ref(), "t").unwrap().summary.recommendation;
+        assert!(text.contains("read their red flags"), "{text}");
     }
 }

@@ -11,15 +11,19 @@
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
+use super::next_steps::{general, Action};
 use super::{
-    pounds, Evidence, FallRisk, FamilyNeeds, Funder, MedicationSupport, MobilityLevel, Trace,
+    pounds, prose, Evidence, FallRisk, FamilyNeeds, Funder, JudgementInput, MedicationSupport,
+    MobilityLevel, Trace, Urgency,
 };
 
 /// A public figure with where it comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Figure {
-    /// What it is.
+    /// Its id (machine).
     pub name: &'static str,
+    /// What it is, in words.
+    pub label: &'static str,
     /// Pounds (a week for rates, a total for capital limits).
     pub amount: f64,
     /// The tax year it applies to, e.g. `2025/26` (6 April to 5 April).
@@ -31,52 +35,65 @@ pub struct Figure {
     pub source: &'static str,
 }
 
-/// The figures, newest first within each name. Verified December 2026
-/// against the sources named; update each April.
+/// The figures, newest first within each name. Each cites GOV.UK or the
+/// NHS (the page and the tax year), never a council or a news site, so a
+/// family can check it at the source. Update each April.
 pub(crate) const FIGURES: &[Figure] = &[
     Figure {
         name: "upper_capital_limit",
+        label: "upper capital limit",
         amount: 23_250.0,
         tax_year: "2025/26",
         year_start: 2025,
-        source: "Care and Support (Charging and Assessment of Resources) Regulations 2014 as uprated for 2025/26; confirmed by Gloucestershire County Council, Capital limits 2025/2026, https://www.gloucestershire.gov.uk/health-and-social-care/adult-social-care/social-care-policies-and-procedures/fairer-contributions-policy-non-residential-carepersonal-budgets/adult-social-care-fairer-contributions-policy/appendix-2-capital-income-and-tariff-income",
+        source: "DHSC, Social care charging for care and support: local authority circular LAC(DHSC)(2025)1, for 2025/26 (the capital limits are unchanged since 2010), https://www.gov.uk/government/publications/social-care-charging-for-care-and-support-local-authority-circular",
     },
     Figure {
         name: "lower_capital_limit",
+        label: "lower capital limit",
         amount: 14_250.0,
         tax_year: "2025/26",
         year_start: 2025,
-        source: "Care and Support (Charging and Assessment of Resources) Regulations 2014 as uprated for 2025/26; confirmed by Gloucestershire County Council, Capital limits 2025/2026, https://www.gloucestershire.gov.uk/health-and-social-care/adult-social-care/social-care-policies-and-procedures/fairer-contributions-policy-non-residential-carepersonal-budgets/adult-social-care-fairer-contributions-policy/appendix-2-capital-income-and-tariff-income",
+        source: "DHSC, Social care charging for care and support: local authority circular LAC(DHSC)(2025)1, for 2025/26 (the capital limits are unchanged since 2010), https://www.gov.uk/government/publications/social-care-charging-for-care-and-support-local-authority-circular",
     },
     Figure {
         name: "nhs_funded_nursing_care_weekly",
+        label: "NHS-funded nursing care weekly rate",
         amount: 267.68,
         tax_year: "2026/27",
         year_start: 2026,
-        source: "DHSC, Better community care thanks to nursing funding boost (9 March 2026): standard rate £254.06 to £267.68 from 1 April 2026, as republished at https://www.wired-gov.net/wg/news.nsf/articles/better+community+care+thanks+to+nursing+funding+boost+09032026142000?open",
+        source: "DHSC, Better community care thanks to nursing funding boost (9 March 2026): standard rate £254.06 to £267.68 from 1 April 2026, for 2026/27, https://www.gov.uk/government/news/better-community-care-thanks-to-nursing-funding-boost",
     },
     Figure {
         name: "nhs_funded_nursing_care_weekly",
+        label: "NHS-funded nursing care weekly rate",
         amount: 254.06,
         tax_year: "2025/26",
         year_start: 2025,
-        source: "DHSC, Boost in funding for care homes providing nursing (4 March 2025), https://www.gov.uk/government/news/boost-in-funding-for-care-homes-providing-nursing",
+        source: "DHSC, Boost in funding for care homes providing nursing (4 March 2025): standard rate £254.06 from 1 April 2025, for 2025/26, https://www.gov.uk/government/news/boost-in-funding-for-care-homes-providing-nursing",
     },
     Figure {
         name: "attendance_allowance_higher_weekly",
+        label: "Attendance Allowance higher weekly rate",
         amount: 110.40,
         tax_year: "2025/26",
         year_start: 2025,
-        source: "DWP benefit uprating from April 2025 (lower £73.90, higher £110.40); check the current year at https://www.gov.uk/attendance-allowance/what-youll-get",
+        source: "GOV.UK, Attendance Allowance: what you'll get, rates for 2025/26 (lower £73.90, higher £110.40), https://www.gov.uk/attendance-allowance/what-youll-get",
     },
     Figure {
         name: "attendance_allowance_lower_weekly",
+        label: "Attendance Allowance lower weekly rate",
         amount: 73.90,
         tax_year: "2025/26",
         year_start: 2025,
-        source: "DWP benefit uprating from April 2025 (lower £73.90, higher £110.40); check the current year at https://www.gov.uk/attendance-allowance/what-youll-get",
+        source: "GOV.UK, Attendance Allowance: what you'll get, rates for 2025/26 (lower £73.90, higher £110.40), https://www.gov.uk/attendance-allowance/what-youll-get",
     },
 ];
+
+/// Where each route's rules are published (GOV.UK or the NHS).
+const CHC_SOURCE: &str = "NHS, NHS continuing healthcare, https://www.nhs.uk/social-care-and-support/money-work-and-benefits/nhs-continuing-healthcare/";
+const CARE_ACT_SOURCE: &str = "DHSC, Care and support statutory guidance (chapter 8, charging and financial assessment; chapter 9 and annex on deferred payment agreements), https://www.gov.uk/government/publications/care-act-statutory-guidance/care-and-support-statutory-guidance";
+const AA_SOURCE: &str = "GOV.UK, Attendance Allowance, https://www.gov.uk/attendance-allowance";
+const FNC_SOURCE: &str = "DHSC, National framework for NHS continuing healthcare and NHS-funded nursing care, https://www.gov.uk/government/publications/national-framework-for-nhs-continuing-healthcare-and-nhs-funded-nursing-care";
 
 /// The tax year's first calendar year for a date (the year starts 6 April).
 pub(crate) fn tax_year_start(d: NaiveDate) -> i32 {
@@ -113,6 +130,8 @@ pub struct FundingRoute {
     pub ask: Vec<&'static str>,
     /// The figures used.
     pub figures: Vec<Figure>,
+    /// Where the route's rules are published (GOV.UK or the NHS).
+    pub source: &'static str,
     /// Rule, evidence, threshold.
     #[serde(flatten)]
     pub trace: Trace,
@@ -182,10 +201,10 @@ pub(crate) fn guidance(
         routes.push(council_assessment(n));
     }
     routes.push(means_test(upper, lower));
-    if matches!(n.funder, Funder::SelfFunded | Funder::Unsure) {
-        routes.push(attendance_allowance(n, today));
-        routes.push(deferred_payment(n, upper));
-    }
+    // Both can apply whoever the family expects to pay: the statements say
+    // what decides them (age and who pays; a home owned and the savings).
+    routes.push(attendance_allowance(n, today));
+    routes.push(deferred_payment(n, upper));
     let out_of_date = out_of_date(&routes, today);
     Some(FundingGuidance {
         jurisdiction: "England",
@@ -211,7 +230,7 @@ pub(crate) fn guidance(
 /// A route from the rule with this id: its title, and its statement from
 /// the evidence.
 fn route(
-    route: &'static str,
+    (route, source): (&'static str, &'static str),
     rule_id: &'static str,
     ask: Vec<&'static str>,
     figures: Vec<Figure>,
@@ -224,6 +243,7 @@ fn route(
         summary: trace.statement(),
         ask,
         figures,
+        source,
         trace,
     }
 }
@@ -232,7 +252,7 @@ fn route(
 /// show.
 fn chc_screening(indicators: Vec<&'static str>) -> FundingRoute {
     route(
-        "chc_screening",
+        ("chc_screening", CHC_SOURCE),
         "funding.chc_screening",
         vec![
             "Ask the GP, hospital discharge team or social worker for the NHS Continuing Healthcare checklist.",
@@ -250,7 +270,7 @@ fn chc_screening(indicators: Vec<&'static str>) -> FundingRoute {
 fn nursing_care_contribution(today: NaiveDate) -> FundingRoute {
     let fnc = figure("nhs_funded_nursing_care_weekly", today);
     route(
-        "nursing_care_contribution",
+        ("nursing_care_contribution", FNC_SOURCE),
         "funding.nursing_care_contribution",
         vec!["Ask each nursing home whether its quoted fee is before or after the NHS-funded nursing care contribution."],
         vec![*fnc],
@@ -264,21 +284,24 @@ fn nursing_care_contribution(today: NaiveDate) -> FundingRoute {
 /// The council's needs and financial assessments.
 fn council_assessment(n: &FamilyNeeds) -> FundingRoute {
     route(
-        "council_assessment",
+        ("council_assessment", CARE_ACT_SOURCE),
         "funding.council_assessment",
         vec![
             "Ask the council's adult social care team for a care needs assessment.",
             "Ask for a financial assessment and which homes the council pays for at its usual rate.",
         ],
         vec![],
-        vec![Evidence::new("budget", n.budget_answer.clone())],
+        vec![
+            Evidence::new("budget", n.budget_answer.clone()),
+            Evidence::new("budget_words", prose::budget_words(&n.budget_answer)),
+        ],
     )
 }
 
 /// The means test with its capital limits.
 fn means_test(upper: &Figure, lower: &Figure) -> FundingRoute {
     route(
-        "means_test",
+        ("means_test", CARE_ACT_SOURCE),
         "funding.means_test",
         vec!["Between the two limits the council assumes £1 a week of income for every £250 of capital: ask for the calculation in writing."],
         vec![*upper, *lower],
@@ -297,7 +320,7 @@ fn attendance_allowance(n: &FamilyNeeds, today: NaiveDate) -> FundingRoute {
         figure("attendance_allowance_lower_weekly", today),
     );
     route(
-        "attendance_allowance",
+        ("attendance_allowance", AA_SOURCE),
         "funding.attendance_allowance",
         vec!["Claim from the Department for Work and Pensions if the person is over State Pension age and not already receiving it."],
         vec![*hi, *lo],
@@ -305,7 +328,7 @@ fn attendance_allowance(n: &FamilyNeeds, today: NaiveDate) -> FundingRoute {
             Evidence::new("lower_rate", pounds(lo.amount)),
             Evidence::new("higher_rate", pounds(hi.amount)),
             Evidence::new("tax_year", hi.tax_year),
-            Evidence::new("funder", format!("{:?}", n.funder)),
+            Evidence::new("funder", prose::funder_words(n.funder)),
         ],
     )
 }
@@ -313,7 +336,7 @@ fn attendance_allowance(n: &FamilyNeeds, today: NaiveDate) -> FundingRoute {
 /// A deferred payment agreement against the upper capital limit.
 fn deferred_payment(n: &FamilyNeeds, upper: &Figure) -> FundingRoute {
     route(
-        "deferred_payment",
+        ("deferred_payment", CARE_ACT_SOURCE),
         "funding.deferred_payment",
         vec![
             "Ask the council about a deferred payment agreement, its interest rate and fees.",
@@ -322,9 +345,89 @@ fn deferred_payment(n: &FamilyNeeds, upper: &Figure) -> FundingRoute {
         vec![*upper],
         vec![
             Evidence::new("upper_limit", pounds(upper.amount)),
-            Evidence::new("funder", format!("{:?}", n.funder)),
+            Evidence::new("funder", prose::funder_words(n.funder)),
         ],
     )
+}
+
+/// When a funding step is due, by how soon a place is needed (`first`: a
+/// step that decides what the family can afford, due before any visit).
+fn step_timeline(urgency: Urgency, first: bool) -> &'static str {
+    match (urgency, first) {
+        (Urgency::Urgent, true) => "Today",
+        (Urgency::Urgent, false) => "This week",
+        (Urgency::NextMonth, true) => "This week",
+        (Urgency::NextMonth, false) => "Next two weeks",
+        (Urgency::Planning, true) => "Next two weeks",
+        (Urgency::Planning, false) => "This month",
+        (Urgency::Exploring, _) => "Before you choose a home",
+    }
+}
+
+/// The funding steps due before contacting homes, as next-step actions:
+/// the NHS Continuing Healthcare checklist when the answers show its
+/// indicators, then the council's assessments when the family expects the
+/// council to pay or is unsure.
+pub(crate) fn first_steps(input: &JudgementInput) -> Vec<Action> {
+    let n = &input.needs;
+    let when = step_timeline(n.urgency, true);
+    let mut steps = Vec::new();
+    let indicators = chc_indicators(n);
+    if indicators.len() >= super::rules::CHC_MIN_INDICATORS {
+        let trace = Trace::new(
+            "next_steps.chc_checklist_first",
+            vec![
+                Evidence::new("count", indicators.len()),
+                Evidence::new("indicators", indicators),
+            ],
+        );
+        steps.push(general(&trace.statement(), when, "high", trace));
+    }
+    if matches!(n.funder, Funder::LocalAuthority | Funder::Unsure) {
+        // The council responsible is where the person lives now, not where
+        // a chosen home is: the service does not know it, so it says so.
+        let council = "the council where the person lives now";
+        let trace = Trace::new(
+            "next_steps.council_assessment_first",
+            vec![
+                Evidence::new("council", council),
+                Evidence::new("budget", n.budget_answer.clone()),
+                Evidence::new("budget_words", prose::budget_words(&n.budget_answer)),
+            ],
+        );
+        steps.push(general(&trace.statement(), when, "high", trace));
+    }
+    steps
+}
+
+/// The funding steps that can apply to any family, with what decides them:
+/// Attendance Allowance and a deferred payment agreement.
+pub(crate) fn later_steps(input: &JudgementInput, today: NaiveDate) -> Vec<Action> {
+    let n = &input.needs;
+    let when = step_timeline(n.urgency, false);
+    let (hi, lo) = (
+        figure("attendance_allowance_higher_weekly", today),
+        figure("attendance_allowance_lower_weekly", today),
+    );
+    let upper = figure("upper_capital_limit", today);
+    let funder = Evidence::new("funder", prose::funder_words(n.funder));
+    let aa = Trace::new(
+        "next_steps.attendance_allowance",
+        vec![
+            Evidence::new("lower_rate", pounds(lo.amount)),
+            Evidence::new("higher_rate", pounds(hi.amount)),
+            Evidence::new("tax_year", hi.tax_year),
+            funder.clone(),
+        ],
+    );
+    let dpa = Trace::new(
+        "next_steps.deferred_payment",
+        vec![Evidence::new("upper_limit", pounds(upper.amount)), funder],
+    );
+    vec![
+        general(&aa.statement(), when, "medium", aa),
+        general(&dpa.statement(), when, "medium", dpa),
+    ]
 }
 
 /// One statement per figure the routes use that is older than the report's
@@ -337,7 +440,7 @@ fn out_of_date(routes: &[FundingRoute], today: NaiveDate) -> Vec<String> {
             let s = Trace::new(
                 "funding.figures_out_of_date",
                 vec![
-                    Evidence::new("figure", f.name),
+                    Evidence::new("figure", f.label),
                     Evidence::new("tax_year", f.tax_year),
                     Evidence::new("report_date", today.to_string()),
                 ],
@@ -418,15 +521,68 @@ mod tests {
     }
 
     #[test]
-    fn council_assessment_for_council_funding_attendance_allowance_for_self_funders() {
+    fn council_assessment_for_council_funding_attendance_allowance_and_deferred_payment_for_all() {
         let mut n = needs();
         assert!(!routes(&n).contains(&"council_assessment"));
-        assert!(routes(&n).contains(&"attendance_allowance"));
-        assert!(routes(&n).contains(&"deferred_payment"));
+        for f in [Funder::SelfFunded, Funder::LocalAuthority, Funder::Unsure] {
+            n.funder = f;
+            assert!(routes(&n).contains(&"attendance_allowance"), "{f:?}");
+            assert!(routes(&n).contains(&"deferred_payment"), "{f:?}");
+        }
         n.funder = Funder::LocalAuthority;
+        n.budget_answer = "5000_7000_local".into();
         assert!(routes(&n).contains(&"council_assessment"));
-        assert!(!routes(&n).contains(&"attendance_allowance"));
-        assert!(!routes(&n).contains(&"deferred_payment"));
+        let g = guidance(&n, day(2025, 10, 1), "t").unwrap();
+        let c = g
+            .routes
+            .iter()
+            .find(|r| r.route == "council_assessment")
+            .unwrap();
+        assert!(
+            c.summary.starts_with("With £5,000–£7,000 a month"),
+            "{}",
+            c.summary
+        );
+        let aa = g
+            .routes
+            .iter()
+            .find(|r| r.route == "attendance_allowance")
+            .unwrap();
+        assert!(
+            aa.summary
+                .contains("stops after 28 days if the council pays"),
+            "{}",
+            aa.summary
+        );
+    }
+
+    #[test]
+    fn every_figure_and_route_cites_gov_uk_or_the_nhs_over_https() {
+        let official = |s: &str| {
+            let url = &s[s
+                .find("https://")
+                .unwrap_or_else(|| panic!("no https in {s}"))..];
+            let host = url["https://".len()..].split('/').next().unwrap();
+            assert!(
+                matches!(host, "www.gov.uk" | "www.england.nhs.uk" | "www.nhs.uk"),
+                "{host} in {s}"
+            );
+        };
+        for f in FIGURES {
+            official(f.source);
+            assert!(
+                f.source.contains(f.tax_year),
+                "{}: no tax year in its source",
+                f.name
+            );
+        }
+        let mut n = needs();
+        n.care.nursing = true;
+        n.dementia = true;
+        n.funder = Funder::Unsure;
+        for r in guidance(&n, day(2025, 10, 1), "t").unwrap().routes {
+            official(r.source);
+        }
     }
 
     #[test]
@@ -437,7 +593,7 @@ mod tests {
         assert!(
             g.out_of_date
                 .iter()
-                .any(|s| s.contains("upper_capital_limit")),
+                .any(|s| s.contains("The upper capital limit figure is for 2025/26")),
             "{:?}",
             g.out_of_date
         );

@@ -17,6 +17,10 @@
 //! reads, plus `ruleId`, `evidence`, `threshold` and `missingInputs`, which
 //! the client ignores.
 //!
+//! Every sentence a family reads is plain English: answer codes and ids stay
+//! in `evidence` ([`prose`] writes budgets, dates and ages in words, and its
+//! test helper checks every serialised section).
+//!
 //! A section that cannot be built from what we hold is `None`, never an empty
 //! or half-filled object (the client crashes on those). Two client sections
 //! are deliberately not produced, see [`Judgement`].
@@ -26,6 +30,7 @@ pub(crate) mod facts;
 pub(crate) mod funding;
 pub(crate) mod negotiation;
 pub(crate) mod next_steps;
+pub(crate) mod prose;
 pub(crate) mod questions;
 pub(crate) mod risk;
 pub mod rules;
@@ -482,10 +487,10 @@ pub fn judge(input: &JudgementInput, now: DateTime<Utc>) -> Judgement {
     let today = now.date_naive();
     let risk = risk::assess(input, today, &generated_at);
     Judgement {
-        comparative_analysis: comparative::compare(input, &generated_at),
+        comparative_analysis: comparative::compare(input, risk.as_ref(), &generated_at),
         negotiation_strategy: negotiation::strategy(input, risk.as_ref(), &generated_at),
         funding_guidance: funding::guidance(&input.needs, today, &generated_at),
-        next_steps: next_steps::plan(input, risk.as_ref(), &generated_at),
+        next_steps: next_steps::plan(input, risk.as_ref(), today, &generated_at),
         executive_summary: summary::executive(input, risk.as_ref()),
         home_summaries: summary::homes(input),
         risk_assessment: risk,

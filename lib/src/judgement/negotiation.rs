@@ -7,6 +7,12 @@
 //! average, not a national statistic, and the insights say so). Positions
 //! compare each fee with the local median. No discount percentage is
 //! promised: the service holds no record of what homes have agreed.
+//!
+//! The section is present whenever there are homes, even when no fee is
+//! known anywhere (the operators' real export lists none): the market part
+//! then says so plainly and invents no number (the client's required numeric
+//! fields are 0 and `feesKnown` is false), while the contract checklist, the
+//! visit and fee questions and the e-mail templates, which need no fee, stay.
 
 use std::collections::BTreeMap;
 
@@ -106,7 +112,9 @@ pub struct PriceOption {
 /// Client `value_positioning`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ValuePositioning {
-    /// Most score per pound.
+    /// Most score per pound; `null` with no fee (the client's type is
+    /// `… | null` and it shows the block only when it is set: an object of
+    /// nulls would reach `weekly_price.toLocaleString()` and blank the page).
     pub best_value: Option<ValuePick>,
     /// Homes ≥ 5% above the local median.
     pub premium_options: Vec<PriceOption>,
@@ -143,6 +151,10 @@ pub struct MarketRateAnalysis {
     pub directory_price_range: Option<PriceRange>,
     /// Which directory (extra).
     pub directory: String,
+    /// Whether any fee for the care type is known (extra): when false, the
+    /// numbers above are 0 and not fees.
+    #[serde(rename = "feesKnown")]
+    pub fees_known: bool,
 }
 
 /// Client `available_discounts[]`.
@@ -413,7 +425,12 @@ fn essential_terms() -> Vec<ContractTerm> {
     ]
 }
 
-fn emails(needs_care: &str) -> EmailTemplates {
+fn emails(needs_care: &str, fees_known: bool) -> EmailTemplates {
+    let followup = if fees_known {
+        "Your weekly fee of £[fee] is above the median of £[local median] for comparable homes in the area."
+    } else {
+        "Your weekly fee of £[fee] is above the £[other fee] a week quoted by [other home] for the same care."
+    };
     EmailTemplates {
         initial_inquiry: EmailTemplate {
             template: format!(
@@ -423,9 +440,9 @@ fn emails(needs_care: &str) -> EmailTemplates {
             customization_notes: "Add the needs that matter most (for example dementia, falls or a special diet).",
         },
         negotiation_followup: EmailTemplate {
-            template: "Dear [Manager's name],\n\nThank you for showing us around. Your weekly fee of £[fee] is above the median of £[local median] for comparable homes in the area. Before we decide, could you tell us whether there is flexibility on the fee, or what it includes that other homes do not?\n\nKind regards,\n[Your name]".to_owned(),
-            when_to_use: "After a visit, for a home whose fee is above the local median.",
-            customization_notes: "Use the figures from the market rate analysis for that home.",
+            template: format!("Dear [Manager's name],\n\nThank you for showing us around. {followup} Before we decide, could you tell us whether there is flexibility on the fee, or what it includes that other homes do not?\n\nKind regards,\n[Your name]"),
+            when_to_use: "After a visit, for a home whose fee is above what comparable homes charge.",
+            customization_notes: "Use the figures from the market rate analysis, or the other homes' written quotes.",
         },
         contract_clarification: EmailTemplate {
             template: "Dear [Manager's name],\n\nBefore signing, could you confirm in writing: the weekly fee and everything it includes; how and when fees can increase; the notice period and any trial period; and what is charged during hospital stays and after a death?\n\nKind regards,\n[Your name]".to_owned(),
@@ -435,14 +452,54 @@ fn emails(needs_care: &str) -> EmailTemplates {
     }
 }
 
-/// The section; `None` when the directory holds no fee for the care type.
+/// The section; `None` when there are no homes. When the directory holds
+/// no fee for the care type, the market part says so and gives no numbers
+/// (the client's required numeric fields are 0, explained in the insights
+/// and by `feesKnown: false`); the contract checklist, the questions and
+/// the e-mails stay.
 pub(crate) fn strategy(
     input: &JudgementInput,
     risk: Option<&RiskAssessment>,
     generated_at: &str,
 ) -> Option<NegotiationStrategy> {
-    let market = input.market.as_ref()?;
-    let all = market.all.as_ref().or(market.local.as_ref())?;
+    if input.homes.is_empty() {
+        return None;
+    }
+    let market = input
+        .market
+        .as_ref()
+        .and_then(|m| Some((m, m.all.as_ref().or(m.local.as_ref())?)));
+    let local = market.map(|(m, all)| m.local.as_ref().unwrap_or(all));
+    let analysis = match market {
+        Some((m, all)) => with_fees(input, m, all),
+        None => without_fees(input),
+    };
+    let missing_inputs = match local {
+        Some(_) => Vec::new(),
+        None => vec![format!(
+            "fees: none in the directory for {} care",
+            analysis.care_type
+        )],
+    };
+    Some(NegotiationStrategy {
+        discount_negotiation_points: discount_negotiation(
+            input,
+            risk,
+            &analysis.price_comparison,
+            local,
+            analysis.market_insights.clone(),
+        ),
+        contract_review_checklist: contract_checklist(&analysis.price_comparison),
+        market_rate_analysis: analysis,
+        email_templates: emails(&input.needs.care.describe(), local.is_some()),
+        questions_to_ask_at_visit: visit_questions(input, risk),
+        generated_at: generated_at.to_owned(),
+        missing_inputs,
+    })
+}
+
+/// The market part when the directory holds fees for the care type.
+fn with_fees(input: &JudgementInput, market: &MarketFacts, all: &FeeStats) -> MarketRateAnalysis {
     let (local, region) = match &market.local {
         Some(l) => (l, market.area.clone()),
         None => (
@@ -455,33 +512,63 @@ pub(crate) fn strategy(
         .iter()
         .filter_map(|h| h.weekly_fee.map(|f| home_position(h, f, local, all)))
         .collect();
-    let insights = market_insights(input, market, local, all, &region);
-    Some(NegotiationStrategy {
-        discount_negotiation_points: discount_negotiation(
-            input,
-            risk,
-            &positions,
-            local,
-            insights.clone(),
-        ),
-        contract_review_checklist: contract_checklist(&positions),
-        market_rate_analysis: MarketRateAnalysis {
-            uk_average_weekly: all.mean,
-            regional_average_weekly: local.mean,
-            region,
-            care_type: market.care_type,
-            market_price_range: local.into(),
-            value_positioning: value_positioning(&input.homes, local),
-            price_comparison: positions,
-            market_insights: insights,
-            directory_price_range: market.all.as_ref().map(PriceRange::from),
-            directory: market.directory.clone(),
+    MarketRateAnalysis {
+        uk_average_weekly: all.mean,
+        regional_average_weekly: local.mean,
+        care_type: market.care_type,
+        market_price_range: local.into(),
+        value_positioning: value_positioning(&input.homes, local),
+        price_comparison: positions,
+        market_insights: market_insights(input, market, local, all, &region),
+        region,
+        directory_price_range: market.all.as_ref().map(PriceRange::from),
+        directory: market.directory.clone(),
+        fees_known: true,
+    }
+}
+
+/// The market part when no fee is known: no numbers, a plain statement.
+fn without_fees(input: &JudgementInput) -> MarketRateAnalysis {
+    let n = &input.needs;
+    let care_type = n.care.market_care_type();
+    let statement = Trace::new(
+        "negotiation.no_fees_known",
+        vec![
+            Evidence::new("care_type", care_type),
+            Evidence::new("homes", input.homes.len()),
+        ],
+    )
+    .statement();
+    let zero = PriceRange {
+        minimum: 0.0,
+        maximum: 0.0,
+        average: 0.0,
+        median: 0.0,
+        sample_size: 0,
+    };
+    MarketRateAnalysis {
+        uk_average_weekly: 0.0,
+        regional_average_weekly: 0.0,
+        region: n.max_distance_km.map_or(format!("near {}", n.city), |d| {
+            format!("within {d:.0} km of {}", n.city)
+        }),
+        care_type,
+        market_price_range: zero,
+        price_comparison: Vec::new(),
+        value_positioning: ValuePositioning {
+            best_value: None,
+            premium_options: Vec::new(),
+            budget_options: Vec::new(),
+            market_average: 0.0,
         },
-        email_templates: emails(&input.needs.care.describe()),
-        questions_to_ask_at_visit: visit_questions(input, risk),
-        generated_at: generated_at.to_owned(),
-        missing_inputs: Vec::new(),
-    })
+        market_insights: vec![
+            statement,
+            "The averages and range shown as £0 are not fees: no fee is known, and none is estimated.".to_owned(),
+        ],
+        directory_price_range: None,
+        directory: String::new(),
+        fees_known: false,
+    }
 }
 
 /// The market in plain statements with their numbers, shown as insights and
@@ -579,7 +666,7 @@ fn discount_negotiation(
     input: &JudgementInput,
     risk: Option<&RiskAssessment>,
     positions: &[MarketPosition],
-    local: &FeeStats,
+    local: Option<&FeeStats>,
     insights: Vec<String>,
 ) -> DiscountNegotiation {
     DiscountNegotiation {
@@ -597,13 +684,21 @@ fn discount_negotiation(
             })
             .collect(),
         total_potential_discount: total_discount(&input.homes, local),
-        negotiation_strategy: approach(input.needs.urgency, risk, insights),
+        negotiation_strategy: approach(input.needs.urgency, risk, insights, local.is_some()),
     }
 }
 
 /// The totals: no discount is promised, only the largest gap to the local
 /// median as the most a market argument supports.
-fn total_discount(homes: &[HomeFacts], local: &FeeStats) -> TotalDiscount {
+fn total_discount(homes: &[HomeFacts], local: Option<&FeeStats>) -> TotalDiscount {
+    let Some(local) = local else {
+        return TotalDiscount {
+            conservative_range: "Not estimated: no fee is known in the directory".to_owned(),
+            optimistic_range: "Not estimated: no fee is known in the directory".to_owned(),
+            realistic_expectation: "Compare the written fees the homes quote you; the service holds no fee to compare them with.".to_owned(),
+            note: "No discount is promised or estimated without fees.".to_owned(),
+        };
+    };
     let biggest_gap = homes
         .iter()
         .filter_map(|h| h.weekly_fee)
@@ -630,22 +725,38 @@ fn approach(
     urgency: Urgency,
     risk: Option<&RiskAssessment>,
     key_talking_points: Vec<String>,
+    fees_known: bool,
 ) -> Approach {
     let timing = match urgency {
         Urgency::Urgent => "You need a place within two weeks, which leaves little room to negotiate: agree the fee and terms in writing before the move, and ask for a review after the trial period.",
         Urgency::NextMonth => "Ask about fees after your visit and before accepting a room; a start date you can commit to is worth mentioning.",
         Urgency::Planning | Urgency::Exploring => "You have time: compare written quotes from several homes and negotiate before committing to a start date.",
     };
+    let red_flags = red_flag_lines(risk, |home, flag| format!("{home}: {flag}"));
+    let mut opening_strategy = vec![
+        "Ask each home for its weekly fee for the care needed in writing, with what it includes."
+            .to_owned(),
+        if fees_known {
+            "Compare it with the local median before discussing price.".to_owned()
+        } else {
+            "Compare the written fees of the homes you visit before discussing price.".to_owned()
+        },
+    ];
+    if !red_flags.is_empty() {
+        opening_strategy
+            .push("Raise the red flags from this report and ask what has changed.".to_owned());
+    }
     Approach {
-        opening_strategy: vec![
-            "Ask each home for its weekly fee for the care needed in writing, with what it includes.".to_owned(),
-            "Compare it with the local median before discussing price.".to_owned(),
-            "Raise any red flag from this report and ask what has changed.".to_owned(),
-        ],
+        opening_strategy,
         key_talking_points,
         timing: timing.to_owned(),
-        approach: "Be factual and polite: quote the local figures, ask what justifies a higher fee, and get any agreement in the contract.".to_owned(),
-        red_flags: red_flag_lines(risk, |home, flag| format!("{home}: {flag}")),
+        approach: if fees_known {
+            "Be factual and polite: quote the local figures, ask what justifies a higher fee, and get any agreement in the contract."
+        } else {
+            "Be factual and polite: quote the other homes' written fees, ask what justifies a higher fee, and get any agreement in the contract."
+        }
+        .to_owned(),
+        red_flags,
     }
 }
 
@@ -709,10 +820,25 @@ fn visit_questions(input: &JudgementInput, risk: Option<&RiskAssessment>) -> Vis
     VisitQuestions {
         questions_by_category: grouped.into_iter().collect(),
         priority_questions,
-        red_flag_questions: red_flag_lines(risk, |home, flag| {
-            format!("{home}: {flag} What has changed since, and can we see the evidence?")
-        }),
+        red_flag_questions: red_flag_questions(risk),
     }
+}
+
+/// One question per red flag of the assessed homes, the one its manager
+/// can act on (see [`super::questions::for_flag`]).
+fn red_flag_questions(risk: Option<&RiskAssessment>) -> Vec<String> {
+    risk.map(|r| {
+        r.homes_assessment
+            .iter()
+            .flat_map(|h| {
+                h.red_flags.iter().filter_map(move |f| {
+                    super::questions::for_flag(f.trace.rule_id)
+                        .map(|q| format!("{}: {} {q}", h.home_name, f.description))
+                })
+            })
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -777,7 +903,76 @@ mod tests {
         );
         assert_eq!(s.discount_negotiation_points.available_discounts.len(), 1);
         let mut i = input(vec![home(1)]);
-        i.market = None;
+        i.homes.clear();
         assert!(strategy(&i, None, "t").is_none());
+    }
+
+    #[test]
+    fn no_fees_known_fires_without_a_market_and_keeps_the_checklist_and_emails() {
+        let mut h = home(1);
+        h.weekly_fee = None;
+        let mut i = input(vec![h, home(2)]);
+        i.market = None;
+        let s = strategy(&i, None, "t").unwrap();
+        let m = &s.market_rate_analysis;
+        assert!(!m.fees_known);
+        assert!(
+            m.market_insights[0].starts_with("No residential care fee is known"),
+            "{:?}",
+            m.market_insights
+        );
+        assert!(m.price_comparison.is_empty());
+        assert_eq!((m.uk_average_weekly, m.regional_average_weekly), (0.0, 0.0));
+        assert_eq!(m.region, "within 15 km of Leeds");
+        assert!(!s.contract_review_checklist.essential_terms.is_empty());
+        assert!(!s
+            .email_templates
+            .negotiation_followup
+            .template
+            .contains("median"));
+        assert!(s
+            .discount_negotiation_points
+            .total_potential_discount
+            .optimistic_range
+            .starts_with("Not estimated"));
+        let v = serde_json::to_value(&s).unwrap();
+        let ma = &v["market_rate_analysis"];
+        for key in ["uk_average_weekly", "regional_average_weekly"] {
+            assert!(ma[key].is_number(), "{key}");
+        }
+        for key in ["minimum", "maximum", "average"] {
+            assert!(ma["market_price_range"][key].is_number(), "{key}");
+        }
+        let best = &ma["value_positioning"]["best_value"];
+        assert!(best.is_null(), "{best}");
+        // Just below: a market with fees gives numbers, not the statement.
+        let s = strategy(&input(vec![home(1)]), None, "t").unwrap();
+        assert!(s.market_rate_analysis.fees_known);
+        assert!(!s.market_rate_analysis.market_insights[0].starts_with("No "));
+    }
+
+    #[test]
+    fn red_flag_advice_only_when_there_are_red_flags() {
+        let i = input(vec![home(1)]);
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 6, 15).unwrap();
+        let r = super::super::risk::assess(&i, today, "t");
+        let s = strategy(&i, r.as_ref(), "t").unwrap();
+        let open = &s
+            .discount_negotiation_points
+            .negotiation_strategy
+            .opening_strategy;
+        assert!(open.iter().all(|o| !o.contains("red flag")), "{open:?}");
+        let mut h = home(1);
+        h.cqc.as_mut().unwrap().overall = Some(super::super::CqcRating::Inadequate);
+        let i = input(vec![h]);
+        let r = super::super::risk::assess(&i, today, "t");
+        let s = strategy(&i, r.as_ref(), "t").unwrap();
+        let open = &s
+            .discount_negotiation_points
+            .negotiation_strategy
+            .opening_strategy;
+        assert!(open.iter().any(|o| o.contains("red flags")), "{open:?}");
+        assert!(s.questions_to_ask_at_visit.red_flag_questions[0]
+            .contains("What did CQC ask you to change"));
     }
 }

@@ -83,9 +83,36 @@ pub(crate) const QUESTIONS: &[(Trigger, &str, &str)] = &[
     (Trigger::Always, "staffing", "What is the staff-to-resident ratio by day and by night, and how much agency staff do you use?"),
     (Trigger::Always, "fees", "What exactly does the weekly fee include, and what costs extra?"),
     (Trigger::Always, "fees", "How much notice do you give of fee increases, and how were they worked out in recent years?"),
-    (Trigger::Always, "contract", "Is there a trial period, and what notice applies if it does not work out?"),
+    (Trigger::Always, "trial", "Is there a trial period, how long is it, and what notice applies if it does not work out?"),
+    (Trigger::Always, "contract", "How much notice must either side give to end the contract, and what is charged during it?"),
     (Trigger::Always, "contract", "What happens to fees if my relative goes into hospital, and after a death?"),
 ];
+
+/// The question a manager can act on for a flag of this rule, or `None`
+/// when the flag is not the manager's to answer (distance, missing data).
+pub(crate) fn for_flag(rule_id: &str) -> Option<&'static str> {
+    Some(match rule_id {
+        "cqc.inspection_over_2_years" | "cqc.inspection_over_4_years" => {
+            "When do you expect your next CQC inspection, and what has changed since the last (manager, owner, staffing)?"
+        }
+        "cqc.not_rated" => "When did CQC last inspect the home, and when do you expect a rating?",
+        "cqc.deregistered" => "Is the home registered with CQC today, and under which provider?",
+        "fsa.rating_2_or_below" => {
+            "What did the food hygiene inspection ask you to fix, and when is the re-inspection?"
+        }
+        "google.low_rating" | "google.recurring_complaint" => {
+            "What have you changed in response to these reviews?"
+        }
+        "pricing.over_budget" => "Is the fee negotiable, and what exactly does it include?",
+        "pricing.fee_unknown" => {
+            "What is your weekly fee for this care, in writing, and what does it include?"
+        }
+        id if id.starts_with("cqc.") => {
+            "What did CQC ask you to change, and can we see the evidence it is done?"
+        }
+        _ => return None,
+    })
+}
 
 /// The questions for these needs, grouped by category, in table order.
 pub(crate) fn for_needs(n: &FamilyNeeds) -> Vec<(&'static str, Vec<String>)> {
@@ -112,7 +139,7 @@ mod tests {
         let plain = for_needs(&needs());
         assert!(plain
             .iter()
-            .all(|(c, _)| matches!(*c, "staffing" | "fees" | "contract")));
+            .all(|(c, _)| matches!(*c, "staffing" | "fees" | "trial" | "contract")));
         let mut n = needs();
         n.dementia = true;
         n.falls = FallRisk::High;

@@ -8,9 +8,10 @@
 //! `no_data` and no flags: the service holds no accounts or staffing data and
 //! does not guess.
 
-use chrono::{Datelike, Months, NaiveDate};
+use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
+use super::prose;
 use super::rules::{self, rule};
 use super::{
     CqcFacts, CqcRating, Evidence, FamilyNeeds, FsaFacts, GoogleFacts, HomeFacts, JudgementInput,
@@ -115,6 +116,9 @@ pub struct HomeRiskAssessment {
     pub risk_score: u32,
     /// `high`, `medium` or `low`.
     pub overall_risk_level: &'static str,
+    /// This home's own facts in one sentence: its rating, how old it is and
+    /// what was flagged (extra).
+    pub summary: String,
     /// No data held: present, empty, `no_data`.
     pub financial_assessment: CategoryAssessment,
     /// CQC, FSA, Google and missing-source flags.
@@ -175,8 +179,22 @@ pub struct RiskSummary {
     pub flags_by_category: FlagsByCategory,
     /// Homes with a red flag, riskiest first.
     pub highest_risk_homes: Vec<RiskiestHome>,
-    /// One paragraph.
+    /// One paragraph; it always says how old the CQC data is.
     pub overall_assessment: String,
+    /// How old the homes' CQC ratings are (extra).
+    pub data_age: DataAge,
+}
+
+/// How old the chosen homes' CQC ratings are, as one traced sentence.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DataAge {
+    /// The sentence.
+    pub text: String,
+    /// Every home's latest inspection is over 2 years old.
+    pub all_over_2_years: bool,
+    /// Rule, evidence, threshold.
+    #[serde(flatten)]
+    pub trace: Trace,
 }
 
 /// Client `riskAssessment`.
@@ -255,7 +273,8 @@ pub(crate) fn assess(
         .collect();
     let total_red_flags: usize = homes.iter().map(|h| h.red_flags.len()).sum();
     let missing = super::missing_inputs(&input.homes, &["cqc", "fsa", "google_places"]);
-    let overall_assessment = overall_text(&homes, total_red_flags, &missing);
+    let data_age = data_age(&input.homes, today);
+    let overall_assessment = overall_text(&homes, total_red_flags, &missing, &data_age);
     Some(RiskAssessment {
         summary: RiskSummary {
             total_homes_assessed: homes.len(),
@@ -264,6 +283,7 @@ pub(crate) fn assess(
             flags_by_category: flags_by_category(&homes),
             highest_risk_homes: riskiest(&homes),
             overall_assessment,
+            data_age,
         },
         homes_assessment: homes,
         generated_at: generated_at.to_owned(),
@@ -318,15 +338,75 @@ fn riskiest(homes: &[HomeRiskAssessment]) -> Vec<RiskiestHome> {
     riskiest
 }
 
-fn overall_text(homes: &[HomeRiskAssessment], red: usize, missing: &[String]) -> String {
+/// How old the homes' ratings are: every one over 2 years, a range, or no
+/// date held.
+pub(crate) fn data_age(homes: &[HomeFacts], today: NaiveDate) -> DataAge {
+    let dates: Vec<NaiveDate> = homes
+        .iter()
+        .filter_map(|h| h.cqc.as_ref()?.last_inspection)
+        .collect();
+    let (Some(newest), Some(oldest)) = (dates.iter().max(), dates.iter().min()) else {
+        let trace = Trace::new(
+            "risk.no_inspection_dates",
+            vec![Evidence::new("homes", homes.len())],
+        );
+        return DataAge {
+            text: trace.statement(),
+            all_over_2_years: false,
+            trace,
+        };
+    };
+    let over = dates
+        .iter()
+        .filter(|d| age_days(**d, today) > rules::INSPECTION_OLD_DAYS)
+        .count();
+    let age_range = if newest == oldest {
+        prose::age_words(*newest, today)
+    } else {
+        let (a, b) = (
+            prose::age_words(*newest, today),
+            prose::age_words(*oldest, today),
+        );
+        format!("from {a} to {b}")
+    };
+    let all = over == homes.len();
+    let trace = Trace::new(
+        if all {
+            "risk.all_inspections_over_2_years"
+        } else {
+            "risk.inspection_ages"
+        },
+        vec![
+            Evidence::new("homes", homes.len()),
+            Evidence::new("homes_dated", dates.len()),
+            Evidence::new("homes_over_2_years", over),
+            Evidence::new("age_range", age_range),
+        ],
+    );
+    DataAge {
+        text: trace.statement(),
+        all_over_2_years: all,
+        trace,
+    }
+}
+
+/// The section's paragraph: how old the data is first, then the red flags
+/// found in it, then what is not assessed or still missing.
+fn overall_text(
+    homes: &[HomeRiskAssessment],
+    red: usize,
+    missing: &[String],
+    age: &DataAge,
+) -> String {
     let clear: Vec<&str> = homes
         .iter()
         .filter(|h| h.red_flags.is_empty())
         .map(|h| h.home_name.as_str())
         .collect();
-    let mut text = if red == 0 {
+    let mut text = format!("{} ", age.text);
+    text.push_str(&if red == 0 {
         format!(
-            "No red flags in the data held for the {} homes.",
+            "No red flags in the data held for the {} homes, with that caveat.",
             homes.len()
         )
     } else {
@@ -341,7 +421,7 @@ fn overall_text(homes: &[HomeRiskAssessment], red: usize, missing: &[String]) ->
                 clear.join(", ")
             }
         )
-    };
+    });
     text.push_str(
         " Financial stability and staffing are not assessed: the service holds no data on them.",
     );
@@ -352,6 +432,45 @@ fn overall_text(homes: &[HomeRiskAssessment], red: usize, missing: &[String]) ->
         ));
     }
     text
+}
+
+/// The home's CQC record in words: its rating and how old it is.
+pub(crate) fn cqc_words(h: &HomeFacts, today: NaiveDate) -> String {
+    let Some(c) = &h.cqc else {
+        return "no CQC record held".to_owned();
+    };
+    let rating = c.overall.map_or("not rated by CQC".to_owned(), |r| {
+        format!("rated {} by CQC", r.label())
+    });
+    match c.last_inspection {
+        Some(d) => format!(
+            "{rating}, last inspected {} ({} before this report)",
+            prose::date_words(d),
+            prose::age_words(d, today)
+        ),
+        None => format!("{rating}, no inspection date held"),
+    }
+}
+
+/// One home's own facts in a sentence: its CQC record and what was flagged.
+fn home_summary(h: &HomeFacts, today: NaiveDate, red: &[Flag], warnings: &[Flag]) -> String {
+    let words = prose::capitalised(&cqc_words(h, today));
+    let count = |n: usize, one: &str| match n {
+        0 => format!("no {one}s"),
+        1 => format!("1 {one}"),
+        n => format!("{n} {one}s"),
+    };
+    format!(
+        "{words}: {}, {}.",
+        count(red.len(), "red flag"),
+        count(
+            warnings
+                .iter()
+                .filter(|f| f.trace.rule_id != "data.source_missing")
+                .count(),
+            "warning"
+        )
+    )
 }
 
 /// The flags of one home, in rule order.
@@ -377,9 +496,18 @@ fn home_evidence(h: &HomeFacts) -> Evidence {
     Evidence::new("home", h.name.clone())
 }
 
-/// The evidence saying where the CQC record comes from.
-fn origin_evidence(c: &CqcFacts) -> Evidence {
-    Evidence::new("origin", c.origin)
+/// The evidence saying where the CQC record comes from: its code, and in
+/// words for the statement.
+fn origin_evidence(c: &CqcFacts) -> [Evidence; 2] {
+    let words = if c.origin == "cqc_api" {
+        "the CQC API"
+    } else {
+        "the operators' directory"
+    };
+    [
+        Evidence::new("origin", c.origin),
+        Evidence::new("origin_words", words),
+    ]
 }
 
 /// The evidence of the last inspection's date.
@@ -418,8 +546,10 @@ fn deregistered_flag(h: &HomeFacts, c: &CqcFacts) -> Option<Flag> {
                     "deregistration_date",
                     c.deregistration_date.map(|d| d.to_string()),
                 ),
-                origin_evidence(c),
-            ],
+            ]
+            .into_iter()
+            .chain(origin_evidence(c))
+            .collect(),
         )
     })
 }
@@ -446,7 +576,10 @@ fn overall_flag(h: &HomeFacts, c: &CqcFacts) -> Option<Flag> {
         Some(_) => None,
         None => Some(Flag::from_rule(
             "cqc.not_rated",
-            vec![home_evidence(h), origin_evidence(c)],
+            [home_evidence(h)]
+                .into_iter()
+                .chain(origin_evidence(c))
+                .collect(),
         )),
     }
 }
@@ -484,19 +617,28 @@ fn key_question_flag(
     ))
 }
 
-/// A flag when the last inspection is older than the limit.
+/// A flag when the last inspection is over 2 years old, or over 4 years old
+/// (one flag, the older bracket).
 fn inspection_age_flag(h: &HomeFacts, c: &CqcFacts, today: NaiveDate) -> Option<Flag> {
     let date = c.last_inspection?;
-    inspection_too_old(date, today).then(|| {
-        Flag::from_rule(
-            "cqc.inspection_over_24_months",
-            vec![
-                home_evidence(h),
-                inspection_evidence(c),
-                Evidence::new("months", months_between(date, today)),
-            ],
-        )
-    })
+    let days = age_days(date, today);
+    let id = if days > rules::INSPECTION_VERY_OLD_DAYS {
+        "cqc.inspection_over_4_years"
+    } else if days > rules::INSPECTION_OLD_DAYS {
+        "cqc.inspection_over_2_years"
+    } else {
+        return None;
+    };
+    Some(Flag::from_rule(
+        id,
+        vec![
+            home_evidence(h),
+            inspection_evidence(c),
+            Evidence::new("inspected", prose::date_words(date)),
+            Evidence::new("age", prose::age_words(date, today)),
+            Evidence::new("age_days", days),
+        ],
+    ))
 }
 
 /// A flag for a low food hygiene rating.
@@ -565,6 +707,7 @@ fn fee_flag(needs: &FamilyNeeds, h: &HomeFacts) -> Option<Flag> {
             Evidence::new("weekly_fee", super::pounds(fee)),
             Evidence::new("budget_max_weekly", super::pounds(max)),
             Evidence::new("budget", needs.budget_answer.clone()),
+            Evidence::new("budget_words", prose::budget_words(&needs.budget_answer)),
         ],
     ))
 }
@@ -584,6 +727,16 @@ fn distance_flag(needs: &FamilyNeeds, h: &HomeFacts) -> Option<Flag> {
     })
 }
 
+/// A source as a family knows it ("Google reviews", not `google_places`).
+fn source_words(source: &str) -> &str {
+    match source {
+        "cqc" => "CQC inspection",
+        "fsa" => "food hygiene",
+        "google_places" => "Google reviews",
+        other => other,
+    }
+}
+
 /// A warning for each judged source whose data has not arrived.
 fn missing_source_flags(h: &HomeFacts) -> impl Iterator<Item = Flag> + '_ {
     h.missing
@@ -594,7 +747,7 @@ fn missing_source_flags(h: &HomeFacts) -> impl Iterator<Item = Flag> + '_ {
                 "data.source_missing",
                 vec![
                     home_evidence(h),
-                    Evidence::new("source", m.source.clone()),
+                    Evidence::new("source", source_words(&m.source)),
                     Evidence::new("status", m.status.clone()),
                 ],
             )
@@ -616,6 +769,7 @@ fn assess_home(input: &JudgementInput, h: &HomeFacts, today: NaiveDate) -> HomeR
     HomeRiskAssessment {
         home_id: h.id.clone(),
         home_name: h.name.clone(),
+        summary: home_summary(h, today, &red_flags, &warnings),
         red_flags,
         warnings,
         risk_score,
@@ -626,7 +780,7 @@ fn assess_home(input: &JudgementInput, h: &HomeFacts, today: NaiveDate) -> HomeR
             "no_data",
             "The service holds no accounts or financial-stability data for this home.".to_owned(),
         ),
-        cqc_assessment: cqc_assessment(h, &flags),
+        cqc_assessment: cqc_assessment(h, &flags, today),
         staff_assessment: category(
             &flags,
             "staff",
@@ -670,7 +824,7 @@ fn category(
 }
 
 /// The CQC category, with how fresh its record is and the ratings held.
-fn cqc_assessment(h: &HomeFacts, flags: &[Flag]) -> CategoryAssessment {
+fn cqc_assessment(h: &HomeFacts, flags: &[Flag], today: NaiveDate) -> CategoryAssessment {
     let cqc_missing = h.missing.iter().any(|m| m.source == "cqc");
     let (cqc_status, cqc_note) = match &h.cqc {
         None => (
@@ -679,12 +833,16 @@ fn cqc_assessment(h: &HomeFacts, flags: &[Flag]) -> CategoryAssessment {
         ),
         Some(c) if c.origin == "directory" && cqc_missing => (
             "partial",
-            "Ratings from the directory; the CQC API has not answered yet.".to_owned(),
+            format!(
+                "{}; ratings from the directory, the CQC API has not answered yet.",
+                prose::capitalised(&cqc_words(h, today))
+            ),
         ),
         Some(c) => (
             "assessed",
             format!(
-                "Ratings from {}.",
+                "{}; ratings from {}.",
+                prose::capitalised(&cqc_words(h, today)),
                 if c.origin == "cqc_api" {
                     "the CQC API"
                 } else {
@@ -726,11 +884,9 @@ fn pricing_assessment(h: &HomeFacts, flags: &[Flag]) -> CategoryAssessment {
     pricing
 }
 
-/// Whether an inspection on `date` is more than 24 calendar months before
-/// `today` (exactly 24 months is not).
-pub(crate) fn inspection_too_old(date: NaiveDate, today: NaiveDate) -> bool {
-    date.checked_add_months(Months::new(rules::INSPECTION_MAX_AGE_MONTHS))
-        .is_some_and(|limit| limit < today)
+/// Days from `date` to `today` (negative when `date` is later).
+pub(crate) fn age_days(date: NaiveDate, today: NaiveDate) -> i64 {
+    (today - date).num_days()
 }
 
 /// Whole calendar months from `from` to `to`.
@@ -857,13 +1013,106 @@ mod tests {
     }
 
     #[test]
-    fn inspection_age_fires_after_24_months_not_at_24() {
-        let at = NaiveDate::from_ymd_opt(2024, 6, 15).unwrap();
+    fn inspection_over_2_years_fires_after_730_days_not_at_730() {
+        let at = today() - chrono::Days::new(730);
         let h = with_cqc(|c| c.last_inspection = Some(at));
-        assert!(!fires(&h, "cqc.inspection_over_24_months"));
+        assert!(!fires(&h, "cqc.inspection_over_2_years"));
         let h = with_cqc(|c| c.last_inspection = at.pred_opt());
-        assert!(fires(&h, "cqc.inspection_over_24_months"));
-        assert_eq!(months_between(at.pred_opt().unwrap(), today()), 24);
+        assert!(fires(&h, "cqc.inspection_over_2_years"));
+        assert!(!fires(&h, "cqc.inspection_over_4_years"));
+        let i = input(vec![h.clone()]);
+        let f = &flags_for(&i, &h, today())[0];
+        assert_eq!(
+            f.description,
+            "Home 1 was last inspected by CQC on 14 June 2024, 2 years before this report."
+        );
+    }
+
+    #[test]
+    fn inspection_over_4_years_fires_after_1461_days_not_at_1461() {
+        let at = today() - chrono::Days::new(1461);
+        let h = with_cqc(|c| c.last_inspection = Some(at));
+        assert!(!fires(&h, "cqc.inspection_over_4_years"));
+        assert!(fires(&h, "cqc.inspection_over_2_years"));
+        let h = with_cqc(|c| c.last_inspection = at.pred_opt());
+        assert!(fires(&h, "cqc.inspection_over_4_years"));
+        assert!(!fires(&h, "cqc.inspection_over_2_years"));
+    }
+
+    fn dated(days: &[u64]) -> Vec<HomeFacts> {
+        days.iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let mut h = home(i + 1);
+                h.cqc.as_mut().unwrap().last_inspection = Some(today() - chrono::Days::new(*d));
+                h
+            })
+            .collect()
+    }
+
+    #[test]
+    fn all_inspections_over_2_years_fires_when_every_one_is_and_not_when_one_is_730_days() {
+        let a = data_age(&dated(&[731, 1000, 2200]), today());
+        assert_eq!(a.trace.rule_id, "risk.all_inspections_over_2_years");
+        assert!(a.all_over_2_years);
+        assert!(a.text.contains("from 2 years to 6 years"), "{}", a.text);
+        let a = data_age(&dated(&[730, 1000, 2200]), today());
+        assert_eq!(a.trace.rule_id, "risk.inspection_ages");
+        assert!(a.text.contains("(2 of 3 over 2 years old)"), "{}", a.text);
+        // A home with no date held: not every rating is known to be old.
+        let mut homes = dated(&[800, 900]);
+        homes[1].cqc.as_mut().unwrap().last_inspection = None;
+        assert_eq!(
+            data_age(&homes, today()).trace.rule_id,
+            "risk.inspection_ages"
+        );
+    }
+
+    #[test]
+    fn no_inspection_dates_fires_only_when_no_home_has_one() {
+        let mut homes = dated(&[100, 200]);
+        homes[0].cqc.as_mut().unwrap().last_inspection = None;
+        assert_eq!(
+            data_age(&homes, today()).trace.rule_id,
+            "risk.inspection_ages"
+        );
+        homes[1].cqc = None;
+        let a = data_age(&homes, today());
+        assert_eq!(a.trace.rule_id, "risk.no_inspection_dates");
+        assert!(!a.all_over_2_years);
+    }
+
+    #[test]
+    fn no_red_flags_is_never_said_without_how_old_the_data_is() {
+        for days in [[100, 200], [800, 2000]] {
+            let i = input(dated(&days));
+            let r = assess(&i, today(), "t").unwrap();
+            let text = &r.summary.overall_assessment;
+            assert!(text.contains("No red flags"), "{text}");
+            assert!(text.starts_with(&r.summary.data_age.text), "{text}");
+            assert!(text.contains("before this report"), "{text}");
+        }
+    }
+
+    #[test]
+    fn each_home_assessment_carries_its_own_rating_and_age() {
+        let mut homes = dated(&[100, 1600]);
+        homes[1].cqc.as_mut().unwrap().overall = Some(CqcRating::Outstanding);
+        let r = assess(&input(homes), today(), "t").unwrap();
+        let (a, b) = (&r.homes_assessment[0], &r.homes_assessment[1]);
+        assert_ne!(a.summary, b.summary);
+        assert!(
+            a.summary
+                .starts_with("Rated Good by CQC, last inspected 7 March 2026"),
+            "{}",
+            a.summary
+        );
+        assert!(
+            b.summary.contains("Rated Outstanding") && b.summary.contains("4 years"),
+            "{}",
+            b.summary
+        );
+        assert_ne!(a.cqc_assessment.status_note, b.cqc_assessment.status_note);
     }
 
     #[test]

@@ -5,7 +5,9 @@
 use serde::Serialize;
 
 use super::risk::RiskAssessment;
-use super::{pounds, Evidence, HomeFacts, JudgementInput, Selection, Trace, WinnerCategory};
+use super::{
+    pounds, CqcRating, Evidence, HomeFacts, JudgementInput, Selection, Trace, WinnerCategory,
+};
 
 /// Client `executiveSummary`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -47,38 +49,13 @@ pub(crate) fn label(c: WinnerCategory) -> &'static str {
     }
 }
 
-/// The family's budget band in pounds a month and a week, and who pays:
-/// "£3,000–£5,000 a month (about £692–£1,154 a week), council-funded".
-/// `None` when the family asked for guidance instead of giving a band.
-pub(crate) fn budget_words(answer: &str) -> Option<String> {
-    let week = |m: f64| pounds((m / crate::matching::WEEKS_PER_MONTH).round());
-    let band = if answer.starts_with("under_3000") {
-        format!("under £3,000 a month (about {} a week)", week(3000.0))
-    } else if answer.starts_with("3000_5000") {
-        format!(
-            "£3,000–£5,000 a month (about {}–{} a week)",
-            week(3000.0),
-            week(5000.0)
-        )
-    } else if answer.starts_with("5000_7000") {
-        format!(
-            "£5,000–£7,000 a month (about {}–{} a week)",
-            week(5000.0),
-            week(7000.0)
-        )
-    } else if answer.starts_with("over_7000") {
-        format!("over £7,000 a month (about {} a week)", week(7000.0))
-    } else {
-        return None;
-    };
-    let who = if answer.ends_with("_local") {
-        ", council-funded"
-    } else if answer.ends_with("_self") {
-        ", paid privately"
-    } else {
-        ""
-    };
-    Some(format!("{band}{who}"))
+/// The family's budget band in pounds a month and a week, and who pays
+/// ([`super::prose::budget_words`]); `None` when the family asked for
+/// guidance instead of giving a band.
+fn budget_words(answer: &str) -> Option<String> {
+    use crate::questionnaire::Budget;
+    matches!(Budget::parse(answer), Some(b) if b != Budget::NeedGuidance)
+        .then(|| super::prose::budget_words(answer))
 }
 
 /// The fee against the budget, with the band in words beside it.
@@ -173,15 +150,7 @@ pub(crate) fn executive(
                 String::new()
             }
         ),
-        expert_insights: format!(
-            "{} is the strongest match. {}",
-            top.name,
-            if red == 0 {
-                "No red flags were found in the data held.".to_owned()
-            } else {
-                format!("{red} red flag(s) were found: read the Risk Assessment before visiting.")
-            }
-        ),
+        expert_insights: expert_insights(top, risk, red),
     })
 }
 
@@ -293,6 +262,45 @@ fn level_at_top(scores: &[f64]) -> Option<String> {
     }
 }
 
+/// The headline: the strongest match (and whether its rating lets us
+/// propose it), how old the CQC data is, then the red flags found in it.
+/// "No red flags" is never said without the data's age.
+fn expert_insights(top: &HomeFacts, risk: Option<&RiskAssessment>, red: usize) -> String {
+    let mut text = if top.winner_of.contains(&WinnerCategory::BestOverall) {
+        format!("{} is the strongest match on your answers.", top.name)
+    } else {
+        format!(
+            "No home leads clearly on your answers: {} is listed first, but the top scores are within {:.0} point of each other.",
+            top.name,
+            crate::matching::TIE_MARGIN
+        )
+    };
+    let rating = top.cqc.as_ref().and_then(|c| c.overall);
+    if matches!(
+        rating,
+        Some(CqcRating::Inadequate | CqcRating::RequiresImprovement)
+    ) {
+        text.push_str(&format!(
+            " CQC rates it {}, so the next steps do not propose it.",
+            rating.map_or("", CqcRating::label)
+        ));
+    }
+    let Some(age) = risk.map(|r| &r.summary.data_age) else {
+        return text;
+    };
+    text.push(' ');
+    text.push_str(&age.text);
+    if age.all_over_2_years {
+        text.push_str(" Ask each home when it expects its next CQC inspection and what has changed since the last, and judge it on your own visit.");
+    }
+    text.push_str(&if red == 0 {
+        " No red flags were found in that data.".to_owned()
+    } else {
+        format!(" {red} red flag(s) were found: read the Risk Assessment before visiting.")
+    });
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testkit::{home, input};
@@ -306,13 +314,52 @@ mod tests {
         let s = match_reason(&i, &h);
         assert_eq!(
             s.match_reason,
-            "Strongest overall match, rated Good by CQC, £1,000 a week, within your budget of £3,000–£5,000 a month (about £692–£1,154 a week), paid privately, 3.0 km away, 4.3 stars from 40 Google reviews."
+            "Strongest overall match, rated Good by CQC, £1,000 a week, within your budget of £3,000–£5,000 a month (about £692–£1,154 a week), self-funded, 3.0 km away, 4.3 stars from 40 Google reviews."
         );
         assert_eq!(
             s.category_labels,
             vec!["Best Overall Match", "Best Medical & Safety"]
         );
         assert!(summary_has_no_empty(&executive(&i, None).unwrap()));
+    }
+
+    #[test]
+    fn expert_insights_say_plainly_when_every_rating_is_over_2_years_old() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 6, 15).unwrap();
+        let old = |n: usize, days: u64| {
+            let mut h = home(n);
+            h.cqc.as_mut().unwrap().last_inspection = Some(today - chrono::Days::new(days));
+            h
+        };
+        let i = input(vec![old(1, 800), old(2, 2000)]);
+        let r = super::super::risk::assess(&i, today, "t");
+        let text = executive(&i, r.as_ref()).unwrap().expert_insights;
+        assert!(
+            text.contains("Every home's latest CQC inspection is over 2 years old"),
+            "{text}"
+        );
+        assert!(
+            text.contains("No red flags were found in that data."),
+            "{text}"
+        );
+        // Just below: one home inspected 730 days ago; the age is still said.
+        let i = input(vec![old(1, 730), old(2, 2000)]);
+        let r = super::super::risk::assess(&i, today, "t");
+        let text = executive(&i, r.as_ref()).unwrap().expert_insights;
+        assert!(!text.contains("Every home"), "{text}");
+        assert!(text.contains("(1 of 2 over 2 years old)"), "{text}");
+    }
+
+    #[test]
+    fn a_poorly_rated_top_match_is_named_as_not_proposed() {
+        let mut h = home(1);
+        h.cqc.as_mut().unwrap().overall = Some(CqcRating::Inadequate);
+        let i = input(vec![h, home(2)]);
+        let text = executive(&i, None).unwrap().expert_insights;
+        assert!(
+            text.contains("CQC rates it Inadequate, so the next steps do not propose it."),
+            "{text}"
+        );
     }
 
     fn summary_has_no_empty(s: &ExecutiveSummary) -> bool {

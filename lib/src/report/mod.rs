@@ -550,6 +550,7 @@ mod tests {
     use super::*;
     use crate::matching::tests::q_with;
     use crate::questionnaire::tests::sample;
+    use crate::questionnaire::Timeline;
     use chrono::TimeZone;
     use serde_json::json;
 
@@ -841,6 +842,76 @@ mod tests {
     }
 
     const JOB: &str = "00000000-0000-4000-8000-000000000000";
+
+    /// Report keys whose values are for machines, not read as sentences:
+    /// ids, codes, statuses, URLs, names as the directory spells them.
+    const REPORT_MACHINE_KEYS: &[&str] = &[
+        "id",
+        "jobId",
+        "reportId",
+        "source_type",
+        "dataSources",
+        "dataSource",
+        "data_source",
+        "appliedConditions",
+        "directory",
+        "cachedAt",
+        "website",
+        "cqc_report_url",
+        "cqcReportUrl",
+        "provider",
+        "location",
+        "address",
+        "postcode",
+        "city",
+        "home_name",
+        "homeName",
+        "clientName",
+        "websiteInsights",
+    ];
+
+    fn trap_directory() -> Directory {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/trap_export.csv");
+        Directory::from_csv_path(&path).unwrap().0
+    }
+
+    /// Every string a family reads, in every section of every report, is
+    /// plain English: the ten sample shapes, each timeline and a respite
+    /// stay, on the demo directory and on the real export's traps, with
+    /// sources pending, missing and loaded.
+    #[test]
+    fn every_sentence_of_every_report_is_plain_english() {
+        let mut questionnaires = sample_like();
+        for timeline in Timeline::ALL {
+            questionnaires.push(q_with(|v| {
+                v["section_5_timeline"]["q17_placement_timeline"] = json!(timeline.as_str());
+                v["section_3_medical_needs"]["q8_care_types"] = json!(["temporary_respite"]);
+            }));
+        }
+        let mut checked = 0;
+        for directory in [Directory::demo(), trap_directory()] {
+            for q in &questionnaires {
+                let origin = crate::geo::city_location(&q.location.preferred_city).unwrap();
+                let Ok(plan) = Plan::from_origin(q, &directory, origin, now()) else {
+                    continue;
+                };
+                for failed in [
+                    vec![],
+                    vec![(0, SourceType::Cqc), (1, SourceType::GooglePlaces)],
+                ] {
+                    let slots = slots_for(&plan, &failed);
+                    let data = data_for(&slots);
+                    let r = judged(q, &plan, JOB, &slots, &data, &directory, now());
+                    let v = serde_json::to_value(r).unwrap();
+                    let codes = crate::judgement::prose::codes_in(&v, REPORT_MACHINE_KEYS);
+                    assert!(codes.is_empty(), "{}", codes.join("\n"));
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked >= 40, "{checked} reports checked");
+    }
 
     #[tokio::test]
     async fn complete_report_is_in_the_clients_shape_with_the_services_facts() {
