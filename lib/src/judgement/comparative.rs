@@ -10,7 +10,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::rules;
-use super::{round1, round2, CqcRating, Evidence, HomeFacts, JudgementInput, Trace};
+use super::{
+    round1, round2, CqcRating, Evidence, HomeFacts, JudgementInput, Trace, WinnerCategory,
+};
 
 /// One cell (client `ComparisonTableRow.homes[id]`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -924,12 +926,21 @@ fn recommendation(homes: &[HomeFacts], prices: &PriceComparison, red_flags: usiz
     let Some(top) = homes.iter().min_by_key(|h| h.rank) else {
         return String::new();
     };
-    let mut text = format!(
-        "On the data held, {} is the strongest match{}.",
-        top.name,
-        top.score
-            .map_or(String::new(), |s| format!(" ({:.1}/100)", s))
-    );
+    let score = top
+        .score
+        .map_or(String::new(), |s| format!(" ({:.1}/100)", s));
+    let mut text = if top.winner_of.contains(&WinnerCategory::BestOverall) {
+        format!(
+            "On the data held, {} is the strongest match{score}.",
+            top.name
+        )
+    } else {
+        format!(
+            "On the data held, no home leads clearly: {} is listed first{score}, but the top scores are within {:.0} point of each other.",
+            top.name,
+            crate::matching::TIE_MARGIN
+        )
+    };
     if let Some(c) = top.cqc.as_ref().and_then(|c| c.overall) {
         text.push_str(&format!(" CQC rates it {}.", c.label()));
     }
