@@ -283,9 +283,12 @@ pub struct ImportReport {
     /// line per home, `name (postcode): current id, earlier ids`.
     #[serde(default)]
     pub merged: Vec<String>,
-    /// Each column's coverage, by name.
+    /// Each column's coverage, by name, over the rows read.
     #[serde(default)]
     pub coverage: Vec<ColumnCoverage>,
+    /// Well-formed rows read (before registrations of one home were merged).
+    #[serde(default)]
+    pub rows: usize,
 }
 
 impl ImportReport {
@@ -406,8 +409,8 @@ fn log_coverage(report: &ImportReport) {
     let partly: Vec<String> = report
         .coverage
         .iter()
-        .filter(|c| !c.unknown && c.filled < report.loaded)
-        .map(|c| format!("{} {}/{}", c.column, c.filled, report.loaded))
+        .filter(|c| !c.unknown && c.filled < report.rows)
+        .map(|c| format!("{} {}/{}", c.column, c.filled, report.rows))
         .collect();
     tracing::info!(
         unknown = ?report.unknown_columns(),
@@ -447,6 +450,7 @@ fn parse_export(bytes: &[u8], path: &Path) -> Result<(Vec<Home>, ImportReport), 
             Err(e) => import.skip(format!("row {row}: unreadable ({e})")),
         }
     }
+    import.report.rows = records.len();
     import.report.coverage = tally.finish(&columns);
     let unknown: HashSet<usize> = import
         .report
