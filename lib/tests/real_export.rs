@@ -140,7 +140,11 @@ fn left_out(plan: &Plan, reason: Exclusion) -> usize {
 #[test]
 fn the_importer_merges_registrations_restores_numbers_and_sets_uncollected_columns_aside() {
     for (label, d, report) in directories() {
-        assert_eq!((report.loaded, report.skipped, report.rows), (22, 0, 23), "{label}");
+        assert_eq!(
+            (report.loaded, report.skipped, report.rows),
+            (22, 0, 23),
+            "{label}"
+        );
         assert_eq!(
             report.merged,
             vec!["TRAP: Edgbaston  Court (B5 7TA): 1-TRAP0002 current, 1-TRAP0001 earlier"]
@@ -285,6 +289,12 @@ fn claims_are_made_only_when_earned() {
         );
         assert!(summary.contains("left out"), "{summary}");
         assert!(summary.contains("£3,000–£5,000 a month"), "{summary}");
+        // The export never collected facilities: what matching could not
+        // weigh for a person with mobility problems is said.
+        assert!(
+            summary.contains("does not record wheelchair access"),
+            "{summary}"
+        );
         assert_eq!(summary.contains("could not be checked"), !fees, "{summary}");
         for h in r["careHomes"].as_array().unwrap() {
             assert_eq!(h.get("overBudget").is_some(), fees, "{label}: {h}");

@@ -271,6 +271,8 @@ impl HomeFacts {
             fallback: None,
             respite_unconfirmed: care.respite_unconfirmed(h),
             previous_rating: previous_rating(h),
+            wheelchair_access: h.facilities.wheelchair_access,
+            secure_garden: h.facilities.secure_garden,
         }
     }
 }

@@ -335,6 +335,11 @@ pub struct HomeFacts {
     /// ran the home), in words, e.g. `rated Good in December 2019 under
     /// Old Opco Ltd`; history, never the current rating.
     pub previous_rating: Option<String>,
+    /// Step-free, wheelchair-accessible building (`None`: the directory
+    /// does not say).
+    pub wheelchair_access: Option<bool>,
+    /// A secure garden (`None`: the directory does not say).
+    pub secure_garden: Option<bool>,
 }
 
 /// Weekly fees of a set of homes.

@@ -178,10 +178,36 @@ fn personalized(input: &JudgementInput) -> String {
     out.push(' ');
     out.push_str(&budget_checked(input));
     out.push_str(" Availability was not checked: ask each home whether it has a room.");
+    for fact in unrecorded_facilities(input) {
+        out.push_str(&format!(
+            " The directory does not record {fact} for the chosen homes: check it on each visit."
+        ));
+    }
     if input.homes.iter().any(|h| h.respite_unconfirmed) {
         out.push_str(
             " The directory does not record which homes take respite stays: confirm respite with each.",
         );
+    }
+    out
+}
+
+/// The facilities the person needs that the directory records for none of
+/// the chosen homes (so matching could not weigh them): wheelchair access
+/// for a wheelchair user or someone with mobility problems, a secure garden
+/// for someone living with dementia.
+fn unrecorded_facilities(input: &JudgementInput) -> Vec<&'static str> {
+    let n = &input.needs;
+    let wheelchair = n.mobility_problems
+        || matches!(
+            n.mobility,
+            super::MobilityLevel::WheelchairSometimes | super::MobilityLevel::WheelchairPermanent
+        );
+    let mut out = Vec::new();
+    if wheelchair && input.homes.iter().all(|h| h.wheelchair_access.is_none()) {
+        out.push("wheelchair access");
+    }
+    if n.dementia && input.homes.iter().all(|h| h.secure_garden.is_none()) {
+        out.push("a secure garden");
     }
     out
 }
@@ -371,5 +397,24 @@ mod tests {
         ]
         .iter()
         .all(|t| !t.is_empty())
+    }
+
+    #[test]
+    fn unrecorded_facilities_are_said_only_when_needed_and_unknown_everywhere() {
+        let mut h = home(1);
+        h.wheelchair_access = None;
+        let mut i = input(vec![h.clone()]);
+        i.needs.mobility_problems = true;
+        let text = personalized(&i);
+        assert!(text.contains("does not record wheelchair access"), "{text}");
+        // Known for one chosen home: matching weighed it, nothing to say.
+        let mut known = h.clone();
+        known.wheelchair_access = Some(false);
+        i.homes.push(known);
+        assert!(!personalized(&i).contains("wheelchair"));
+        // Not needed: not said.
+        let mut i = input(vec![h]);
+        i.needs.mobility_problems = false;
+        assert!(!personalized(&i).contains("wheelchair"));
     }
 }

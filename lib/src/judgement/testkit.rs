@@ -71,6 +71,8 @@ pub(super) fn home(n: usize) -> HomeFacts {
         fallback: None,
         respite_unconfirmed: false,
         previous_rating: None,
+        wheelchair_access: Some(true),
+        secure_garden: Some(true),
     }
 }
 
