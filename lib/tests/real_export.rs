@@ -190,6 +190,7 @@ fn the_importer_merges_registrations_restores_numbers_and_sets_uncollected_colum
             None,
             "12345 rings nobody"
         );
+        assert_eq!(alder.provider_company_number.as_deref(), Some("03885446"));
     }
 }
 
