@@ -833,7 +833,7 @@ fn company_number(v: &serde_json::Value) -> Option<String> {
         _ => return None,
     };
     let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
-    if digits(&raw) && raw.len() <= 8 && raw.trim_start_matches('0').len() > 0 {
+    if digits(&raw) && raw.len() <= 8 && !raw.trim_start_matches('0').is_empty() {
         return Some(format!("{raw:0>8}"));
     }
     let (prefix, rest) = raw.split_at_checked(2)?;
