@@ -354,3 +354,55 @@ fn a_re_registered_home_shows_its_earlier_rating_as_history() {
         Some("rated Good in December 2019 under Old Opco Ltd (fictional)")
     );
 }
+
+#[test]
+fn a_fee_on_the_homes_own_website_is_used_and_quoted_when_the_directory_has_none() {
+    let (_, d, _) = directories().remove(0);
+    let q = questionnaire(|_| {});
+    let plan = plan(&q, &d);
+    let first = &plan.homes[0].home;
+    let page = json!({
+        "url": "https://first.example/fees",
+        "feeQuotes": [
+            {"careType": "nursing", "weeklyFrom": 1400.0, "weeklyTo": null,
+             "startingPrice": true, "monthly": false, "sentence": "Nursing care from £1,400 per week."},
+            {"careType": "residential", "weeklyFrom": 950.0, "weeklyTo": null,
+             "startingPrice": true, "monthly": false, "sentence": "Residential care from £950 per week."}
+        ]
+    });
+    let key = care_report::model::SlotKey {
+        home_id: first.id.clone(),
+        source_type: care_report::model::SourceType::Firecrawl,
+    };
+    let r = judged(&q, &plan, "job-1", &[], &[(key, page)], &d, now());
+    let v = serde_json::to_value(r).unwrap();
+    let home = &v["careHomes"][0];
+    assert_eq!(
+        home["weeklyPrice"], 950.0,
+        "the residential fee, for a residential need"
+    );
+    assert_eq!(home["weeklyPriceSource"], "website");
+    assert_eq!(
+        home["weeklyPriceQuote"]["sentence"],
+        "Residential care from £950 per week."
+    );
+    assert_eq!(
+        home["weeklyPriceQuote"]["url"],
+        "https://first.example/fees"
+    );
+    assert_eq!(home["overBudget"], false);
+    let reason = home["matchReason"].as_str().unwrap();
+    assert!(
+        reason.contains("from £950 a week on its own website, within your budget"),
+        "{reason}"
+    );
+    // The other homes' fees stay unknown.
+    assert!(v["careHomes"][1].get("weeklyPrice").is_none());
+    let summary = v["executiveSummary"]["personalizedMatching"]
+        .as_str()
+        .unwrap();
+    assert!(
+        summary.contains("checked for the 1 home(s) whose fee is known"),
+        "{summary}"
+    );
+}
