@@ -184,7 +184,7 @@ fn base_document() -> Value {
                         "429": error_response("Too many starts from this client or overall (`rate_limited`, Retry-After and RateLimit-* headers)"),
                         "413": error_response("Body over the size limit (`payload_too_large`)"),
                         "415": error_response("Body is not application/json (`unsupported_media_type`)"),
-                        "503": error_response("Store unreachable (`store_unavailable`), store full (`store_full`) or the daily budget of paid calls spent (`budget_exhausted`), with Retry-After"),
+                        "503": error_response("Store unreachable (`store_unavailable`), store full (`store_full`), its request limit reached (`store_request_limit`) or the daily budget of paid calls spent (`budget_exhausted`), with Retry-After"),
                     }
                 }
             },
@@ -200,7 +200,7 @@ fn base_document() -> Value {
                 "post": job_operation("Retry the job's missing sources now", "retryJob", "RetryAnswer", &[
                     ("409", "Job not partial/completed (`retry_not_allowed`), window closed (`retry_window_closed`) or busy (`job_busy`)"),
                     ("429", "A retry ran moments ago (`retry_too_soon`) or too many retries from this client or overall (`rate_limited`, RateLimit-* headers); Retry-After header"),
-                    ("503", "Store unreachable (`store_unavailable`) or full (`store_full`), with Retry-After"),
+                    ("503", "Store unreachable (`store_unavailable`), full (`store_full`) or at its request limit (`store_request_limit`), with Retry-After"),
                 ])
             },
             "/api/professional-report/missing-sources/{job_id}": {

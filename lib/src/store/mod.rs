@@ -47,6 +47,12 @@ pub enum StoreError {
     /// `store_full`, distinct from unreachable.
     #[error("store full: {0}")]
     Full(String),
+    /// The store refuses every request: Upstash's plan limit of requests
+    /// is reached (`ERR max requests limit exceeded`, the Free plan's
+    /// monthly commands): 503 `store_request_limit`, distinct from
+    /// unreachable, which a retry in seconds may fix.
+    #[error("store request limit reached: {0}")]
+    RequestLimit(String),
     /// The write was made under a lease that expired or was taken over.
     #[error("lease lost")]
     LeaseLost,
@@ -94,6 +100,8 @@ pub struct NewJob {
     pub deadline_at: DateTime<Utc>,
     /// Human message for the new job.
     pub message: String,
+    /// The hashed bucket name of the client starting it ([`Job::client`]).
+    pub client: Option<String>,
 }
 
 impl std::fmt::Debug for NewJob {
@@ -547,6 +555,17 @@ pub trait JobStore: Send + Sync + 'static {
     /// The job's history, oldest first: one entry per committed transition
     /// (see the trait docs). [`StoreError::NotFound`] for an unknown job.
     fn history(&self, id: JobId) -> BoxFuture<'_, Result<Vec<HistoryEntry>>>;
+
+    /// The job `idem`'s key made with the same fingerprint, when it still
+    /// exists: a replay, found without writing anything (so the API can
+    /// answer it before any limit). `None` for an unknown key, another
+    /// fingerprint (`create` answers that as a conflict) or a job that is
+    /// gone. Both real stores answer; a wrapper that does not forward it
+    /// finds none, and `create` still returns the existing job.
+    fn replay<'a>(&'a self, idem: &'a Idempotency) -> BoxFuture<'a, Result<Option<Job>>> {
+        let _ = idem;
+        Box::pin(async { Ok(None) })
+    }
 
     /// The store's spend limits ([`LimitStore`]), when it keeps them. Both
     /// real stores do; a wrapper that does not forward this has no limits.
