@@ -6,7 +6,8 @@
 //!   retry window is still open then;
 //! - erasing a job stops its round at once: no upstream call after the
 //!   erasure (counted by the sandbox), and the synchronous route answers
-//!   at once instead of waiting out its wait.
+//!   at once instead of waiting out its wait;
+//! - a status poller gets an ETag, 304s and a `Retry-After` hint.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -341,5 +342,55 @@ async fn the_synchronous_route_answers_as_soon_as_its_job_is_erased() {
         let message = reply.body["error"]["message"].as_str().unwrap_or_default();
         assert!(message.contains("erased"), "{name}: {message}");
         assert!(started.elapsed() < Duration::from_secs(10));
+    }
+}
+
+fn get(uri: &str, etag: Option<&str>) -> ::http::Request<Bytes> {
+    let mut b = ::http::Request::builder().method("GET").uri(uri);
+    if let Some(tag) = etag {
+        b = b.header("if-none-match", tag);
+    }
+    b.body(Bytes::new()).unwrap()
+}
+
+/// A poller waits without hammering: the status carries an ETag and
+/// `Cache-Control: no-cache`, is 304 while unchanged, and `Retry-After`
+/// says 2 s while the job is pending, the time to its next retry while
+/// partial, nothing once final.
+#[tokio::test(flavor = "multi_thread")]
+async fn status_answers_carry_an_etag_a_304_and_a_poll_hint() {
+    for (name, store) in stores().await {
+        let faults = FaultPlan::parse("cqc:status=503").unwrap();
+        let rig = rig_with(store, LimitsConfig::unlimited(), t0(), faults).await;
+        let started = send(&rig.app, request(START, A, None)).await;
+        let id = job_id(&started);
+        let path = format!("/api/professional-report/status/{id}");
+        let pending = send(&rig.app, get(&path, None)).await;
+        assert_eq!(pending.status, 200, "{name}");
+        assert_eq!(pending.body["status"], "pending");
+        assert_eq!(pending.headers["cache-control"], "no-cache");
+        assert_eq!(pending.headers["retry-after"], "2");
+        let tag = pending.headers["etag"].to_str().unwrap().to_owned();
+        assert!(tag.starts_with("W/\""), "{tag}");
+        let same = send(&rig.app, get(&path, Some(&tag))).await;
+        assert_eq!(same.status, 304, "{name}");
+        assert_eq!(same.body, Value::Null, "no body");
+        assert_eq!(same.headers["etag"], tag.as_str());
+        assert_eq!(same.headers["retry-after"], "2");
+
+        rig.app.engine.process(id).await.unwrap();
+        let partial = send(&rig.app, get(&path, Some(&tag))).await;
+        assert_eq!(partial.status, 200, "{name}: changed since");
+        assert_eq!(partial.body["status"], "partial");
+        assert_ne!(partial.headers["etag"], tag.as_str());
+        // The first retry is due RETRY_BASE_DELAY_SECS (300) from now.
+        let wait: u64 = partial.headers["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((250..=330).contains(&wait), "{name}: {wait}");
+        // The original frontend's status reads are unchanged.
+        assert_eq!(partial.body["job_id"], id.to_string());
     }
 }

@@ -11,6 +11,7 @@ pub mod answers;
 pub(crate) mod error;
 pub mod limits;
 pub mod openapi;
+mod status;
 pub mod sync;
 
 use std::future::Future;
@@ -388,7 +389,7 @@ async fn dispatch(
             Ok(response)
         }
         Endpoint::ProfessionalReport => sync::professional_report(app, req, bg).await,
-        Endpoint::Status => ok(&engine.status(id()?).await?),
+        Endpoint::Status => status::answer(app, id()?, &req).await,
         Endpoint::Result => ok(&engine.result(id()?).await?),
         Endpoint::MissingSources => ok(&engine.missing_sources(id()?).await?),
         Endpoint::RetryStatus => ok(&engine.retry_status(id()?).await?),

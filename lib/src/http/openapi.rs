@@ -39,9 +39,31 @@ fn job_operation(summary: &str, op_id: &str, schema: &str, extra: &[(&str, &str)
     })
 }
 
+/// The status operation's conditional request and caching headers
+/// (`http::status`).
+fn status_caching(doc: &mut Value) {
+    let op = &mut doc["paths"]["/api/professional-report/status/{job_id}"]["get"];
+    op["parameters"] = json!([
+        { "$ref": "#/components/parameters/JobId" },
+        { "name": "If-None-Match", "in": "header", "required": false, "schema": { "type": "string" },
+          "description": "The ETag of an earlier answer: 304 when the status has not changed since" }
+    ]);
+    let headers = json!({
+        "ETag": { "description": "Weak tag of status, progress, completeness, error and the last update", "schema": { "type": "string" } },
+        "Cache-Control": { "description": "no-cache: revalidate with If-None-Match", "schema": { "type": "string" } },
+        "Retry-After": { "description": "Seconds to wait before polling again: about 2 while pending or processing, until the next automatic retry while partial; absent once final", "schema": { "type": "integer" } }
+    });
+    op["responses"]["200"]["headers"] = headers.clone();
+    op["responses"]["304"] = json!({
+        "description": "Not modified: the status is the one the If-None-Match tag names",
+        "headers": headers
+    });
+}
+
 /// The document.
 pub fn document() -> Value {
     let mut doc = base_document();
+    status_caching(&mut doc);
     // Erasure (added apart: one json! literal this size hits the macro's
     // recursion limit).
     doc["paths"]["/api/professional-report/{job_id}"] = json!({

@@ -587,6 +587,16 @@ impl JobStore for MemoryStore {
         "memory"
     }
 
+    fn due_at(&self, id: JobId) -> BoxFuture<'_, Result<Option<DateTime<Utc>>>> {
+        Box::pin(async move {
+            let mut inner = self.lock();
+            if inner.live(id).is_none() {
+                return Ok(None);
+            }
+            Ok(inner.due_score.get(&id).copied().and_then(super::from_ms))
+        })
+    }
+
     fn replay<'a>(&'a self, idem: &'a super::Idempotency) -> BoxFuture<'a, Result<Option<Job>>> {
         Box::pin(async move {
             let mut inner = self.lock();

@@ -567,6 +567,15 @@ pub trait JobStore: Send + Sync + 'static {
         Box::pin(async { Ok(None) })
     }
 
+    /// When job `id` is next due in the due index (see the trait docs):
+    /// for a partial job that will auto-retry, its next retry. `None` when
+    /// it is not in the index (final, finished or unknown). A read of one
+    /// entry; a wrapper that does not forward it knows none.
+    fn due_at(&self, id: JobId) -> BoxFuture<'_, Result<Option<DateTime<Utc>>>> {
+        let _ = id;
+        Box::pin(async { Ok(None) })
+    }
+
     /// The store's spend limits ([`LimitStore`]), when it keeps them. Both
     /// real stores do; a wrapper that does not forward this has no limits.
     fn limits(&self) -> Option<&dyn LimitStore> {

@@ -907,6 +907,21 @@ impl JobStore for RedisStore {
         Box::pin(self.due_jobs(now, limit))
     }
 
+    fn due_at(&self, id: JobId) -> BoxFuture<'_, Result<Option<DateTime<Utc>>>> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            let score: Option<f64> = ::redis::cmd("ZSCORE")
+                .arg(self.due_key())
+                .arg(id.to_string())
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            // Scores are whole milliseconds, far below 2^53: exact.
+            #[allow(clippy::cast_possible_truncation)]
+            Ok(score.and_then(|ms| from_ms(ms as i64)))
+        })
+    }
+
     fn replay<'a>(&'a self, idem: &'a Idempotency) -> BoxFuture<'a, Result<Option<Job>>> {
         Box::pin(async move {
             let mut conn = self.conn.clone();
