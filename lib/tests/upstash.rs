@@ -2,7 +2,8 @@
 //! through the RESP proxy of `care_report_testing::upstash` (which cites
 //! the Upstash docs for each): `EVALSHA` always answers `NOSCRIPT`,
 //! `CONFIG GET` answers an empty list, and a full database answers
-//! `ERR DB capacity quota exceeded`.
+//! `ERR DB capacity quota exceeded`; and the largest request and reply
+//! the store makes, measured there, against Upstash's 10 MB limit.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,12 +13,15 @@ use bytes::Bytes;
 use care_report::http::limits::LimitsConfig;
 use care_report::http::{self, App, Background, HttpConfig};
 use care_report::model::JobStatus;
+use care_report::model::{JobId, Slot, SlotStatus, SourceType};
 use care_report::store::health::{judge, EvictionPolicy, Verdict};
-use care_report::store::{JobStore, RedisConfig, RedisStore};
+use care_report::store::{
+    Idempotency, JobStore, NewJob, Record, RedisConfig, RedisStore, SavePlan, MAX_SLOT_DATA_BYTES,
+};
 use care_report_testing::redis as test_redis;
 use care_report_testing::rig::{EngineRig, Rig as Built};
 use care_report_testing::upstash::UpstashProxy;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 const QUESTIONNAIRE: &str = include_str!("fixtures/questionnaire.json");
 
@@ -115,4 +119,84 @@ async fn reports_complete_through_an_upstash_like_proxy_and_a_full_store_writes_
         "a refused write left something"
     );
     drop(sandbox);
+}
+
+/// Upstash refuses a request or an answer over 10 MB
+/// (`redis/overall/billing.mdx`, "large reads count too"). The largest the
+/// store makes is a job's read with every slot's data: here 25 slots each
+/// at [`MAX_SLOT_DATA_BYTES`], a questionnaire at its stored cap (64 KiB)
+/// and a plan of 256 KiB (a real plan is a few KiB), measured on the wire
+/// by the proxy, with every script sent as EVAL (its text included).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_largest_read_and_write_stay_under_upstashs_10_mb_limit() {
+    const UPSTASH_MAX: usize = 10_000_000;
+    let proxy = UpstashProxy::start(&test_redis::url()).await;
+    let config = RedisConfig {
+        prefix: test_redis::unique_prefix(),
+        ..RedisConfig::default()
+    };
+    let store = RedisStore::connect(proxy.url(), config).await.unwrap();
+    let pad = |n: usize| Value::String("x".repeat(n));
+    let now = chrono::Utc::now();
+    let new = NewJob {
+        client: Some("c".repeat(24)),
+        id: JobId::new(),
+        questionnaire: json!({ "pad": pad(64 * 1024) }),
+        idempotency: Some(Idempotency {
+            key: "k".repeat(64),
+            fingerprint: "f".repeat(64),
+        }),
+        now,
+        deadline_at: now + chrono::Duration::hours(3),
+        message: "queued".to_owned(),
+    };
+    let id = new.id;
+    store
+        .create(new, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    let lease = store
+        .claim(id, "worker", now, std::time::Duration::from_secs(60))
+        .await
+        .unwrap()
+        .lease()
+        .expect("a lease");
+    let slots: Vec<Slot> = (0..5)
+        .flat_map(|h| {
+            SourceType::ALL
+                .into_iter()
+                .map(move |t| Slot::pending(format!("HOME-{h}"), "A Care Home".repeat(10), t))
+        })
+        .collect();
+    let plan = SavePlan {
+        plan: json!({ "pad": pad(256 * 1024) }),
+        slots: slots.clone(),
+        progress: 20,
+        message: "planned".to_owned(),
+    };
+    store.save_plan(&lease, plan, now).await.unwrap();
+    for slot in slots {
+        let mut loaded = slot;
+        loaded.status = SlotStatus::Loaded;
+        loaded.attempts = 1;
+        loaded.attempt_started_at = Some(now);
+        loaded.last_attempt = Some(now);
+        let record = Record {
+            slot: loaded,
+            // A JSON string of exactly the cap, quotes included.
+            data: Some(pad(MAX_SLOT_DATA_BYTES - 2)),
+            progress: 50,
+            message: "fetched".to_owned(),
+        };
+        store.record(&lease, record, now).await.unwrap();
+    }
+    assert_eq!(store.source_data(id).await.unwrap().len(), 25);
+    assert!(store.get(id).await.unwrap().is_some());
+    let (request, reply) = (proxy.largest_request(), proxy.largest_reply());
+    assert!(
+        reply > 25 * MAX_SLOT_DATA_BYTES,
+        "the full read was measured: {reply}"
+    );
+    assert!(reply < UPSTASH_MAX, "largest reply {reply} bytes");
+    assert!(request < UPSTASH_MAX, "largest request {request} bytes");
 }

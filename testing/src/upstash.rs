@@ -19,11 +19,15 @@
 //!   reaches Redis, as Upstash refuses a write past the database's
 //!   capacity.
 //!
+//! It also measures the largest request and the largest reply it relayed,
+//! against Upstash's 10 MB limit on both ("large reads count too",
+//! `redis/overall/billing.mdx`).
+//!
 //! Evidence: ../shared/research/UPSTASH_CONSOLE_WAITING.md, section A
-//! (findings 1, 2 and 5). Commands are handled one at a time per
+//! (findings 1, 2, 5 and 6). Commands are handled one at a time per
 //! connection, in order, so pipelined replies keep their order.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -41,6 +45,9 @@ struct State {
     full: AtomicBool,
     /// Every command name seen, upper case, in order.
     seen: Mutex<Vec<String>>,
+    /// The most bytes of one request and of one reply relayed.
+    largest_request: AtomicUsize,
+    largest_reply: AtomicUsize,
 }
 
 /// Commands that read only (everything else counts as a write when full).
@@ -106,6 +113,16 @@ impl UpstashProxy {
         self.state.full.store(true, Ordering::SeqCst);
     }
 
+    /// The most bytes one request had (as sent, script text included).
+    pub fn largest_request(&self) -> usize {
+        self.state.largest_request.load(Ordering::SeqCst)
+    }
+
+    /// The most bytes one reply from Redis had.
+    pub fn largest_reply(&self) -> usize {
+        self.state.largest_reply.load(Ordering::SeqCst)
+    }
+
     /// How many commands named `name` (upper case) came through.
     pub fn count(&self, name: &str) -> usize {
         let seen = self.state.seen.lock().unwrap_or_else(|e| e.into_inner());
@@ -137,9 +154,11 @@ async fn relay(client: TcpStream, target: &str, state: &State) -> std::io::Resul
         let reply = match local_answer(&name, &args, state) {
             Some(answer) => answer.as_bytes().to_vec(),
             None => {
+                state.largest_request.fetch_max(raw.len(), Ordering::SeqCst);
                 server_write.write_all(&raw).await?;
                 let mut reply = Vec::new();
                 read_reply(&mut server_read, &mut reply).await?;
+                state.largest_reply.fetch_max(reply.len(), Ordering::SeqCst);
                 reply
             }
         };

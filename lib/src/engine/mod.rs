@@ -855,7 +855,7 @@ impl Engine {
             return None;
         }
         // The daily budget is asked inside, after the source cache missed.
-        let outcome = self.sources.fetch_with(source, home, Some(gate)).await;
+        let outcome = storable(self.sources.fetch_with(source, home, Some(gate)).await);
         Some((started, outcome))
     }
 
@@ -910,6 +910,29 @@ impl Engine {
         };
         (next, data)
     }
+}
+
+/// `outcome`, unless it is data over [`crate::store::MAX_SLOT_DATA_BYTES`]
+/// as JSON: then a permanent failure, so no job's read can outgrow
+/// Upstash's request limit (the adapters cut their fields far below it:
+/// this is the guard, not the rule).
+fn storable(outcome: SourceOutcome) -> SourceOutcome {
+    let size = match &outcome {
+        SourceOutcome::Loaded(data) => serde_json::to_vec(data).map_or(usize::MAX, |v| v.len()),
+        _ => return outcome,
+    };
+    if size <= crate::store::MAX_SLOT_DATA_BYTES {
+        return outcome;
+    }
+    tracing::error!(
+        size,
+        "a source's answer is too large to store; recorded as missing"
+    );
+    SourceOutcome::Failed(crate::sources::SourceFailure {
+        kind: crate::sources::FailureKind::Permanent,
+        retry_after: None,
+        message: "the source's answer is too large to store".to_owned(),
+    })
 }
 
 /// A write refused under the round's lease (taken over, or the job was
@@ -1171,6 +1194,20 @@ impl Drop for LeaseKeeper {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn data_over_the_slot_cap_is_not_stored() {
+        let small = SourceOutcome::Loaded(serde_json::json!({"a": 1}));
+        assert_eq!(storable(small.clone()), small);
+        let cap = crate::store::MAX_SLOT_DATA_BYTES;
+        let at_cap = SourceOutcome::Loaded(serde_json::Value::String("x".repeat(cap - 2)));
+        assert_eq!(storable(at_cap.clone()), at_cap);
+        let over = SourceOutcome::Loaded(serde_json::Value::String("x".repeat(cap - 1)));
+        assert!(matches!(
+            storable(over),
+            SourceOutcome::Failed(f) if f.kind == crate::sources::FailureKind::Permanent
+        ));
+    }
 
     #[test]
     fn progress_moves_from_planned_to_99() {

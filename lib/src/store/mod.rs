@@ -412,6 +412,17 @@ pub(crate) fn refile_score(
     }
 }
 
+/// The most bytes one slot's data may have as stored JSON. The largest
+/// request the service makes is a job's read with every slot's data
+/// (`read.lua`), and Upstash refuses requests and answers over 10 MB
+/// ("large reads count too", `redis/overall/billing.mdx`; ../shared/
+/// research/UPSTASH_CONSOLE_WAITING.md, A.6): 25 slots at this cap, a
+/// questionnaire at its own cap and a plan stay well under it
+/// (`lib/tests/upstash.rs` measures it). The adapters keep far below it
+/// (every text field is cut to 2,000 characters, lists to a few items);
+/// the engine refuses to store more (`engine::storable`).
+pub const MAX_SLOT_DATA_BYTES: usize = 256 * 1024;
+
 /// How many history entries a job keeps (the oldest are dropped beyond
 /// it). A job makes about 2 + 25 entries in its first round and a few per
 /// retry round; 10 retries of all 25 slots stay well under this.
