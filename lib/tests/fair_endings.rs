@@ -310,6 +310,41 @@ async fn erasing_a_job_mid_round_stops_every_further_upstream_call() {
     }
 }
 
+/// A manual retry whose round is running when the job is erased answers
+/// "erased" (404 `job_not_found` over HTTP) as soon as its fetches in
+/// flight end, not 409 `job_busy`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_manual_retry_racing_an_erasure_says_erased() {
+    for (name, store) in stores().await {
+        let faults = FaultPlan::parse("cqc:status=503,delay_ms=1000").unwrap();
+        let rig = rig_with(store, LimitsConfig::unlimited(), t0(), faults).await;
+        let engine = rig.app.engine.clone();
+        let q: Value = serde_json::from_str(QUESTIONNAIRE).unwrap();
+        let id = engine.submit(q, None).await.unwrap().job().id;
+        engine.process(id).await.unwrap();
+        let before = rig.sandbox.requests(SourceType::Cqc);
+        let retry = tokio::spawn({
+            let engine = engine.clone();
+            async move { engine.manual_retry(id).await }
+        });
+        // Wait until the retry's CQC calls are in flight, then erase.
+        while rig.sandbox.requests(SourceType::Cqc) == before {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        engine.erase(id).await.unwrap();
+        let answer = tokio::time::timeout(Duration::from_secs(10), retry)
+            .await
+            .expect("the retry ends")
+            .unwrap();
+        match answer {
+            Err(e @ care_report::engine::EngineError::Erased) => {
+                assert!(e.to_string().contains("erased"), "{name}: {e}");
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+}
+
 /// The synchronous route waits for its job; erasing the job answers it at
 /// the next poll (404 `job_not_found`, "erased"), not after
 /// `SYNC_REPORT_WAIT_SECS` (240 s by default).
