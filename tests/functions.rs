@@ -244,6 +244,27 @@ async fn start_function_answers_202_and_builds_the_report_inside_wait_until() {
         });
 }
 
+/// A Redis URL that does not parse is the deployment's mistake, not an
+/// outage: 500 `server_misconfigured` (not 503 `store_unavailable`, which
+/// says "try again"), and the log names the variable, never its value.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_function_with_a_malformed_redis_url_answers_500_and_logs_the_variable() {
+    let env = [("REDIS_URL", "nonsense://:hunter2@host".to_owned())];
+    let status = function("status", env!("CARGO_BIN_EXE_status"), &env);
+    let (code, body) = status
+        .get("/api/professional-report/status/00000000-0000-4000-8000-000000000000")
+        .await;
+    assert_eq!(code, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    assert_eq!(body["error"]["code"], "server_misconfigured", "{body}");
+    assert!(!body.to_string().contains("hunter2"), "{body}");
+    let log = status
+        .proc
+        .wait_for_output(DEADLINE, "a log line naming REDIS_URL", |out| {
+            out.contains("invalid REDIS_URL").then(|| out.to_owned())
+        });
+    assert!(!log.contains("hunter2"), "the log echoes the URL");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_function_with_an_unreachable_redis_answers_503() {
     // Port 1 on loopback: nothing listens there.

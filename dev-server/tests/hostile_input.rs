@@ -405,6 +405,7 @@ fn plant_sentinel(rt: &tokio::runtime::Runtime) -> String {
         let created = store
             .create(
                 NewJob {
+                    client: None,
                     id: JobId::new(),
                     questionnaire: json!({"sentinel": true}),
                     idempotency: None,

@@ -448,6 +448,12 @@ pub struct Job {
     pub will_auto_retry: bool,
     /// When a client last asked for a manual retry (for the throttle).
     pub last_manual_retry_at: Option<DateTime<Utc>>,
+    /// The hashed bucket name of the client that started it
+    /// (`http::limits::client_key`, never an address), whose share of the
+    /// daily budget its paid calls take; `None` for a job started in
+    /// process (tests, tools).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
 }
 
 /// What happened in one entry of a job's history.
@@ -582,6 +588,7 @@ impl fmt::Debug for Job {
             .field("lease", &self.lease)
             .field("will_auto_retry", &self.will_auto_retry)
             .field("last_manual_retry_at", &self.last_manual_retry_at)
+            .field("client", &self.client)
             .finish()
     }
 }
@@ -683,6 +690,7 @@ mod tests {
     #[test]
     fn job_debug_leaves_out_the_questionnaire_and_plan() {
         let job = Job {
+            client: None,
             id: JobId::new(),
             status: JobStatus::Partial,
             progress: 100,

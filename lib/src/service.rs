@@ -97,7 +97,8 @@ impl Service {
             config: settings.engine,
             clock: Arc::new(SystemClock),
         })
-        .with_budget(settings.http.limits.daily_paid_calls);
+        .with_budget(settings.http.limits.daily_paid_calls)
+        .with_client_budget(settings.http.limits.client_budget());
         let app = App {
             engine: Arc::new(engine),
             config: settings.http,

@@ -348,7 +348,7 @@ impl Settings {
         Ok(Self {
             profile,
             log: LogSettings::from_lookup(&lookup)?,
-            redis_url: crate::store::redis::redis_url_from_lookup(lookup).map(Secret),
+            redis_url: crate::store::redis::redis_url_from_lookup(lookup)?.map(Secret),
             redis: crate::store::redis::RedisConfig::from_lookup(lookup)?,
             directory_csv: env_str(&lookup, crate::directory::CSV_ENV).map(PathBuf::from),
             sources_mode: sources_mode(&lookup, profile)?,
@@ -476,6 +476,7 @@ pub const VARIABLES: &[Variable] = &[
     v!("RATE_LIMIT_RETRY_PER_CLIENT", "60/3600", All, "manual retries per client"),
     v!("RATE_LIMIT_RETRY_OVERALL", "600/3600", All, "manual retries overall"),
     v!("DAILY_PAID_CALL_BUDGET", "2000", All, "paid upstream calls per UTC day, all instances (off: unmetered)"),
+    v!("CLIENT_SHARE_PERCENT", "25", All, "the most one client may take, in percent, of the overall start/retry windows and of the daily budget (off: no bound)"),
     v!("TRUST_PROXY", "false", All, "dev-server behind proxies: true (one) or how many x-forwarded-for hops to trust"),
     // Engine.
     v!("LEASE_TTL_SECS", "60", All, "processing lease; a dead worker's job is resumed after it"),

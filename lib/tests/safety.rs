@@ -253,6 +253,7 @@ async fn a_reused_key_gets_a_409_that_names_no_job_and_keys_are_per_client() {
 
 fn new_job(key: Option<&str>) -> NewJob {
     NewJob {
+        client: None,
         id: JobId::new(),
         questionnaire: serde_json::from_str(QUESTIONNAIRE).unwrap(),
         idempotency: key.map(|k| Idempotency {

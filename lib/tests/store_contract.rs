@@ -79,6 +79,7 @@ const LEASE: Duration = Duration::from_secs(120);
 
 fn new_job(now: DateTime<Utc>) -> NewJob {
     NewJob {
+        client: None,
         id: JobId::new(),
         questionnaire: json!({"section_1": {"name": "Ann"}, "q6_max_distance": "within_15km"}),
         idempotency: None,
@@ -224,6 +225,7 @@ mod cases {
         let first = s
             .create(
                 NewJob {
+                    client: None,
                     idempotency: idem("aaa"),
                     ..new_job(t0())
                 },
@@ -237,6 +239,7 @@ mod cases {
         let again = s
             .create(
                 NewJob {
+                    client: None,
                     idempotency: idem("aaa"),
                     ..new_job(t0() + secs(5))
                 },
@@ -248,6 +251,7 @@ mod cases {
         match s
             .create(
                 NewJob {
+                    client: None,
                     idempotency: idem("bbb"),
                     ..new_job(t0())
                 },
@@ -262,6 +266,7 @@ mod cases {
         let other = s
             .create(
                 NewJob {
+                    client: None,
                     idempotency: Some(Idempotency {
                         key: "key-2".into(),
                         fingerprint: "aaa".into(),
@@ -284,6 +289,7 @@ mod cases {
                 tokio::spawn(async move {
                     s.create(
                         NewJob {
+                            client: None,
                             idempotency: Some(Idempotency {
                                 key: "same".into(),
                                 fingerprint: "fp".into(),
@@ -1051,6 +1057,7 @@ mod cases {
         let again = s
             .create(
                 NewJob {
+                    client: None,
                     idempotency: Some(Idempotency {
                         key: "k".into(),
                         fingerprint: "other".into(),
@@ -1334,6 +1341,7 @@ contract_suite!(
 /// Runs one job's life through every transition on a store.
 async fn full_life(s: &Arc<dyn JobStore>, id: JobId) -> Job {
     let new = NewJob {
+        client: None,
         id,
         idempotency: Some(Idempotency {
             key: format!("life-{id}"),
@@ -1475,6 +1483,7 @@ async fn restart_writer(spec: &str) {
     let s = test_redis::store_with_prefix(prefix, Retention::default()).await;
     s.create(
         NewJob {
+            client: None,
             id,
             ..new_job(t0())
         },

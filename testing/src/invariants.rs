@@ -444,6 +444,7 @@ mod tests {
         slot.status = SlotStatus::Loaded;
         slot.attempts = 2;
         let job = Job {
+            client: None,
             id: JobId::new(),
             status: JobStatus::Completed,
             progress: 100,
@@ -799,6 +800,7 @@ mod tests {
 
     fn new_job(id: JobId) -> NewJob {
         NewJob {
+            client: None,
             id,
             questionnaire: serde_json::json!({}),
             idempotency: None,

@@ -13,6 +13,7 @@
 //! - [`invariants`]: the store's invariants checked against each job's history.
 //! - [`rig`]: [`rig::EngineRig`], an engine with sandbox sources and a test clock.
 //! - [`sync_report`]: the synchronous route's client and contract check.
+//! - [`upstash`]: a RESP proxy answering like Upstash where it differs.
 
 #![warn(missing_docs)]
 
@@ -22,3 +23,4 @@ pub mod invariants;
 pub mod redis;
 pub mod rig;
 pub mod sync_report;
+pub mod upstash;

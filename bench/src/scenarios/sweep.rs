@@ -106,6 +106,7 @@ async fn one(opts: &Opts, redis_url: &str, size: usize) -> anyhow::Result<Row> {
                 now
             };
             let new = NewJob {
+                client: None,
                 id: JobId::new(),
                 questionnaire: q.clone(),
                 idempotency: None,

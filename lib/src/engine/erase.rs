@@ -1,4 +1,13 @@
 //! Erasure of one job (the `DELETE` endpoint).
+//!
+//! The store's erasure fences out a round still running on the job: its
+//! next write is refused. That alone would let the round go on starting
+//! fetches (paid ones too) until its lease keeper noticed, so erasing also
+//! stops it at once: a round in this process is cancelled through the
+//! engine's registry of running rounds; a round in another instance stops
+//! at its first refused write, and checks the job still exists before any
+//! paid call (`engine::budget`). Either way its answers and logs say
+//! "erased", and the sweep does not count it busy.
 
 use crate::model::JobId;
 use crate::store::{Erased, StoreError};
@@ -17,6 +26,10 @@ impl Engine {
             .ok_or_else(|| StoreError::Unavailable("this store cannot erase jobs".into()))?;
         match erasure.erase(id).await? {
             Erased::Erased => {
+                let running = self.rounds.lock().ok().and_then(|r| r.get(&id).cloned());
+                if let Some((_, round)) = running {
+                    round.cancel();
+                }
                 tracing::info!(job_id = %id, "job erased");
                 Ok(())
             }

@@ -88,6 +88,9 @@ pub enum EngineError {
     /// Another worker holds the job's lease right now.
     #[error("the job is being worked on right now")]
     Busy,
+    /// The job was erased (`DELETE`) while this request worked on it.
+    #[error("the job was erased; nothing more is done for it")]
+    Erased,
     /// The idempotency key was used for a different body.
     #[error("idempotency key already used for a different request")]
     IdempotencyConflict {
@@ -227,6 +230,13 @@ pub struct Engine {
     shutdown: CancellationToken,
     /// Paid calls per UTC day (see [`budget`]); `None` counts nothing.
     daily_paid_calls: Option<u64>,
+    /// Of those, how many one client's jobs may take; `None`: no share.
+    client_paid_calls: Option<u64>,
+    /// The rounds running in this process, by job: erasing a job cancels
+    /// its token, so its round starts no further fetch (see `erase`).
+    /// Each entry carries its lease's fencing token, so a round removes only
+    /// its own entry.
+    rounds: std::sync::Mutex<HashMap<JobId, (u64, CancellationToken)>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -284,6 +294,8 @@ impl Engine {
             per_source,
             shutdown: CancellationToken::new(),
             daily_paid_calls: None,
+            client_paid_calls: None,
+            rounds: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -327,6 +339,17 @@ impl Engine {
         questionnaire: serde_json::Value,
         idempotency: Option<Idempotency>,
     ) -> Result<Created> {
+        self.submit_for(questionnaire, idempotency, None).await
+    }
+
+    /// [`Engine::submit`] for a known client (its hashed bucket name,
+    /// [`Job::client`]), whose share of the daily budget the job spends.
+    pub async fn submit_for(
+        &self,
+        questionnaire: serde_json::Value,
+        idempotency: Option<Idempotency>,
+        client: Option<String>,
+    ) -> Result<Created> {
         // Only what the service reads is stored (see
         // `Questionnaire::to_stored_json`): no e-mail, phone or unknown field.
         let stored = Questionnaire::parse(&questionnaire)
@@ -352,6 +375,7 @@ impl Engine {
             now,
             deadline_at: self.policy.deadline_for(now),
             message: "Queued: the report will be built in the background".to_owned(),
+            client,
         };
         let created = self.store.create(new, self.config.pending_grace).await?;
         if let Created::New(job) = &created {
@@ -360,12 +384,18 @@ impl Engine {
         Ok(created)
     }
 
+    /// The job an earlier start made under `idem` with the same body, if it
+    /// still exists (see [`JobStore::replay`]); nothing is written.
+    pub async fn replay(&self, idem: &Idempotency) -> Result<Option<Job>> {
+        Ok(self.store.replay(idem).await?)
+    }
+
     /// Runs a job's first processing round (or resumes it). `Ok(None)` when
     /// another worker holds its lease or it is already finished.
     pub async fn process(&self, id: JobId) -> Result<Option<RoundReport>> {
         match self.run_round(id, RoundKind::Process, &self.shutdown).await {
             Ok(Ran::Round(round)) => Ok(Some(round)),
-            Ok(Ran::Held | Ran::Finished(_)) | Err(EngineError::NotFound) => Ok(None),
+            Ok(Ran::Held | Ran::Finished(_) | Ran::Erased) | Err(EngineError::NotFound) => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -410,11 +440,12 @@ impl Engine {
         {
             Ran::Round(round) => round,
             Ran::Held => return Err(EngineError::Busy),
+            Ran::Erased => return Err(EngineError::Erased),
             // Completed by a sweep since `job` was read: nothing to retry.
             Ran::Finished(JobStatus::Completed) => RoundReport::default(),
             Ran::Finished(status) => return Err(EngineError::RetryNotAllowed(status)),
         };
-        let job = self.store.get(id).await?.ok_or(EngineError::NotFound)?;
+        let job = self.store.get(id).await?.ok_or(EngineError::Erased)?;
         let still_missing = job.missing().count();
         Ok((job, round::manual_answer(round, still_missing)))
     }
@@ -502,7 +533,9 @@ impl Engine {
         };
         match self.run_round(id, kind, stop).await {
             Ok(Ran::Held) => Ok(SweepAction::Busy),
-            Ok(Ran::Finished(_)) | Err(EngineError::NotFound) => Ok(SweepAction::Gone),
+            Ok(Ran::Finished(_) | Ran::Erased) | Err(EngineError::NotFound) => {
+                Ok(SweepAction::Gone)
+            }
             Ok(Ran::Round(round)) => Ok(SweepAction::Round {
                 round,
                 resumed: kind == RoundKind::Process,
@@ -528,14 +561,24 @@ impl Engine {
             Claim::Gone => return Err(EngineError::NotFound),
         };
         let keepalive = LeaseKeeper::start(self, lease.clone());
+        let registered = RoundRegistration::new(self, id, lease.token);
         let span = tracing::info_span!("round", job_id = %id, kind = ?kind, token = lease.token);
+        let signals = Signals {
+            lost: &keepalive.lost,
+            stop,
+            erased: &registered.erased,
+        };
         let result = self
-            .run_leased(id, kind, &lease, &keepalive.lost, stop)
+            .run_leased(id, kind, &lease, signals)
             .instrument(span)
             .await;
         keepalive.stop().await;
-        match result {
+        match self.erased_or(id, &registered.erased, result).await {
             Ok(report) => Ok(Ran::Round(report)),
+            Err(EngineError::Erased) => {
+                tracing::info!(job_id = %id, "job erased mid-round; the round stopped");
+                Ok(Ran::Erased)
+            }
             Err(EngineError::Store(StoreError::LeaseLost)) => {
                 tracing::warn!(job_id = %id, "lease lost mid-round; another worker continues");
                 Ok(Ran::Held)
@@ -550,6 +593,28 @@ impl Engine {
         }
     }
 
+    /// `result` of a round on `id`, or [`EngineError::Erased`] when it
+    /// failed because the job was erased: its `erased` token fired, or a
+    /// write was refused and the job no longer exists.
+    async fn erased_or(
+        &self,
+        id: JobId,
+        erased: &CancellationToken,
+        result: Result<RoundReport>,
+    ) -> Result<RoundReport> {
+        let refused = matches!(
+            result,
+            Err(EngineError::Store(StoreError::LeaseLost) | EngineError::NotFound)
+        );
+        if result.is_err()
+            && (erased.is_cancelled()
+                || (refused && matches!(self.store.summary(id).await, Ok(None))))
+        {
+            return Err(EngineError::Erased);
+        }
+        result
+    }
+
     /// The round itself, under `lease`: finalize a job with nothing left to
     /// retry, or plan (once), fetch the slots the round selects, and finish.
     /// Every decision is in [`round`].
@@ -558,9 +623,9 @@ impl Engine {
         id: JobId,
         kind: RoundKind,
         lease: &Lease,
-        lost: &CancellationToken,
-        stop: &CancellationToken,
+        signals: Signals<'_>,
     ) -> Result<RoundReport> {
+        let Signals { lost, stop, erased } = signals;
         let job = self.store.get(id).await?.ok_or(EngineError::NotFound)?;
         if round::finalize_only(&job, kind, &self.policy, self.now()) {
             let mut report = RoundReport::default();
@@ -577,8 +642,11 @@ impl Engine {
         let planned: HashSet<&str> = homes.keys().copied().collect();
         let selected = round::select(&job, kind, &self.policy, &planned, self.now());
         let mut report = self
-            .fetch_selected(&job, lease, &homes, selected, lost, stop)
+            .fetch_selected(&job, lease, &homes, selected, signals)
             .await?;
+        if erased.is_cancelled() {
+            return Err(EngineError::Erased);
+        }
         if lost.is_cancelled() {
             return Err(EngineError::Store(StoreError::LeaseLost));
         }
@@ -645,14 +713,14 @@ impl Engine {
         lease: &Lease,
         homes: &HashMap<&str, &Home>,
         selected: Vec<Slot>,
-        lost: &CancellationToken,
-        stop: &CancellationToken,
+        signals: Signals<'_>,
     ) -> Result<RoundReport> {
         let tally = Tally::new(job);
         let counts = &tally;
         let results = futures::stream::iter(selected)
-            .take_until(lost.cancelled())
-            .take_until(stop.cancelled())
+            .take_until(signals.lost.cancelled())
+            .take_until(signals.stop.cancelled())
+            .take_until(signals.erased.cancelled())
             .map(|slot| {
                 // Owned slot in, the home looked up inside: a closure taking
                 // a borrowed home hits rust-lang/rust#102211 (the round's
@@ -660,7 +728,10 @@ impl Engine {
                 let home = homes.get(slot.home_id.as_str()).copied();
                 async move {
                     match home {
-                        Some(home) => self.fetch_and_record(job, lease, home, slot, counts).await,
+                        Some(home) => {
+                            let at = FetchAt { job, lease, home };
+                            self.fetch_and_record(at, slot, counts, signals).await
+                        }
                         None => Ok(()),
                     }
                 }
@@ -679,12 +750,12 @@ impl Engine {
     /// for a permit) and record its next state, fenced by `lease`.
     async fn fetch_and_record(
         &self,
-        job: &Job,
-        lease: &Lease,
-        home: &Home,
+        at: FetchAt<'_>,
         slot: Slot,
         tally: &Tally,
+        signals: Signals<'_>,
     ) -> Result<(), StoreError> {
+        let FetchAt { job, lease, home } = at;
         let span = tracing::info_span!(
             "fetch",
             job_id = %job.id,
@@ -697,7 +768,14 @@ impl Engine {
             // A retry waiting for a permit may reach the deadline meanwhile:
             // it is then not made at all.
             let retry_deadline = was_missing.then_some(job.deadline_at);
-            let Some((started, outcome)) = self.fetch(slot.source_type, home, retry_deadline).await
+            let gate = budget::JobGate {
+                engine: self,
+                job,
+                erased: signals.erased,
+            };
+            let Some((started, outcome)) = self
+                .fetch(slot.source_type, home, retry_deadline, &gate)
+                .await
             else {
                 return Ok(());
             };
@@ -719,6 +797,7 @@ impl Engine {
                 )
                 .await
                 .map(|_| ())
+                .inspect_err(|e| stop_if_refused(e, signals.lost))
         }
         .instrument(span)
         .await
@@ -761,6 +840,7 @@ impl Engine {
         source: SourceType,
         home: &Home,
         retry_deadline: Option<DateTime<Utc>>,
+        gate: &budget::JobGate<'_>,
     ) -> Option<(DateTime<Utc>, SourceOutcome)> {
         // The semaphores are never closed, so acquire only fails if they
         // were; then fetching without the limit is the lesser evil.
@@ -769,11 +849,13 @@ impl Engine {
             None => None,
         };
         let started = self.now();
-        if retry_deadline.is_some_and(|d| self.policy.past_deadline(d, started)) {
+        if retry_deadline.is_some_and(|d| self.policy.past_deadline(d, started))
+            || gate.erased.is_cancelled()
+        {
             return None;
         }
         // The daily budget is asked inside, after the source cache missed.
-        let outcome = self.sources.fetch_with(source, home, Some(self)).await;
+        let outcome = storable(self.sources.fetch_with(source, home, Some(gate)).await);
         Some((started, outcome))
     }
 
@@ -827,6 +909,37 @@ impl Engine {
             }
         };
         (next, data)
+    }
+}
+
+/// `outcome`, unless it is data over [`crate::store::MAX_SLOT_DATA_BYTES`]
+/// as JSON: then a permanent failure, so no job's read can outgrow
+/// Upstash's request limit (the adapters cut their fields far below it:
+/// this is the guard, not the rule).
+fn storable(outcome: SourceOutcome) -> SourceOutcome {
+    let size = match &outcome {
+        SourceOutcome::Loaded(data) => serde_json::to_vec(data).map_or(usize::MAX, |v| v.len()),
+        _ => return outcome,
+    };
+    if size <= crate::store::MAX_SLOT_DATA_BYTES {
+        return outcome;
+    }
+    tracing::error!(
+        size,
+        "a source's answer is too large to store; recorded as missing"
+    );
+    SourceOutcome::Failed(crate::sources::SourceFailure {
+        kind: crate::sources::FailureKind::Permanent,
+        retry_after: None,
+        message: "the source's answer is too large to store".to_owned(),
+    })
+}
+
+/// A write refused under the round's lease (taken over, or the job was
+/// erased): the round starts no further fetch.
+fn stop_if_refused(e: &StoreError, lost: &CancellationToken) {
+    if matches!(e, StoreError::LeaseLost) {
+        lost.cancel();
     }
 }
 
@@ -908,6 +1021,62 @@ enum Ran {
     Held,
     /// The job is completed or failed: nothing to do.
     Finished(JobStatus),
+    /// The job was erased while the round ran; it stopped.
+    Erased,
+}
+
+/// What ends a round early, read by its steps.
+#[derive(Clone, Copy)]
+struct Signals<'a> {
+    /// The lease was lost (renewal refused, or a write refused).
+    lost: &'a CancellationToken,
+    /// Shutdown or the sweep's budget: save what is in flight, give back.
+    stop: &'a CancellationToken,
+    /// The job was erased: stop at once.
+    erased: &'a CancellationToken,
+}
+
+/// Where one fetch belongs.
+#[derive(Clone, Copy)]
+struct FetchAt<'a> {
+    job: &'a Job,
+    lease: &'a Lease,
+    home: &'a Home,
+}
+
+/// A round's entry in [`Engine`]'s registry of running rounds, removed
+/// when the round ends.
+struct RoundRegistration<'a> {
+    engine: &'a Engine,
+    id: JobId,
+    token: u64,
+    erased: CancellationToken,
+}
+
+impl<'a> RoundRegistration<'a> {
+    fn new(engine: &'a Engine, id: JobId, token: u64) -> Self {
+        let erased = CancellationToken::new();
+        if let Ok(mut rounds) = engine.rounds.lock() {
+            rounds.insert(id, (token, erased.clone()));
+        }
+        Self {
+            engine,
+            id,
+            token,
+            erased,
+        }
+    }
+}
+
+impl Drop for RoundRegistration<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut rounds) = self.engine.rounds.lock() {
+            // Only our own entry: a later round of the job may have its own.
+            if rounds.get(&self.id).is_some_and(|(t, _)| *t == self.token) {
+                rounds.remove(&self.id);
+            }
+        }
+    }
 }
 
 enum SweepAction {
@@ -1025,6 +1194,20 @@ impl Drop for LeaseKeeper {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn data_over_the_slot_cap_is_not_stored() {
+        let small = SourceOutcome::Loaded(serde_json::json!({"a": 1}));
+        assert_eq!(storable(small.clone()), small);
+        let cap = crate::store::MAX_SLOT_DATA_BYTES;
+        let at_cap = SourceOutcome::Loaded(serde_json::Value::String("x".repeat(cap - 2)));
+        assert_eq!(storable(at_cap.clone()), at_cap);
+        let over = SourceOutcome::Loaded(serde_json::Value::String("x".repeat(cap - 1)));
+        assert!(matches!(
+            storable(over),
+            SourceOutcome::Failed(f) if f.kind == crate::sources::FailureKind::Permanent
+        ));
+    }
 
     #[test]
     fn progress_moves_from_planned_to_99() {

@@ -174,6 +174,7 @@ mod tests {
 
     fn job(status: JobStatus, slots: Vec<Slot>) -> Job {
         Job {
+            client: None,
             id: JobId::new(),
             status,
             progress: 0,

@@ -106,6 +106,11 @@ fn unavailable(error: &ServiceError) -> http::Response<Bytes> {
             ErrorCode::StoreFull,
             "the service's store is full; try again later",
         ),
+        ServiceError::Store(StoreError::RequestLimit(_)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::StoreRequestLimit,
+            "the service's store has reached its limit of requests; try again later",
+        ),
         ServiceError::Store(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::StoreUnavailable,

@@ -76,6 +76,9 @@ pub enum ErrorCode {
     StoreUnavailable,
     /// 503: the store is out of memory.
     StoreFull,
+    /// 503: the store refuses requests: Upstash's plan limit of requests
+    /// is reached (`ERR max requests limit exceeded`).
+    StoreRequestLimit,
     /// 503: today's budget of paid upstream calls is spent.
     BudgetExhausted,
     /// 503: `CRON_SECRET` is mandatory here and not set.
@@ -84,7 +87,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in status order.
-    pub const ALL: [Self; 26] = [
+    pub const ALL: [Self; 27] = [
         Self::InvalidJson,
         Self::ValidationFailed,
         Self::InvalidJobId,
@@ -109,6 +112,7 @@ impl ErrorCode {
         Self::ServerMisconfigured,
         Self::StoreUnavailable,
         Self::StoreFull,
+        Self::StoreRequestLimit,
         Self::BudgetExhausted,
         Self::CronSecretNotConfigured,
     ];
@@ -140,6 +144,7 @@ impl ErrorCode {
             Self::ServerMisconfigured => "server_misconfigured",
             Self::StoreUnavailable => "store_unavailable",
             Self::StoreFull => "store_full",
+            Self::StoreRequestLimit => "store_request_limit",
             Self::BudgetExhausted => "budget_exhausted",
             Self::CronSecretNotConfigured => "cron_secret_not_configured",
         }
@@ -208,11 +213,14 @@ pub enum ApiError {
         /// When a request will be taken again.
         retry_after: Duration,
     },
-    /// The day's budget of paid upstream calls is spent: no new jobs.
-    #[error("the service has used today's budget of paid data lookups; new reports can start again after midnight UTC")]
+    /// The day's budget of paid upstream calls, or this client's share of
+    /// it, is spent: no new jobs (from this client).
+    #[error("{}", budget_message(*client))]
     BudgetSpent {
         /// Until the budget resets.
         retry_after: Duration,
+        /// Whether it is the client's share (not the whole budget).
+        client: bool,
     },
     /// Engine errors.
     #[error(transparent)]
@@ -288,11 +296,18 @@ impl ApiError {
                     "retry_after_seconds": retry_after_secs(*retry_after),
                 }),
             ),
-            Self::BudgetSpent { retry_after } => (
+            Self::BudgetSpent {
+                retry_after,
+                client,
+            } => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 C::BudgetExhausted,
                 msg,
-                json!({ "retry_after_seconds": retry_after_secs(*retry_after) }),
+                if *client {
+                    json!({ "retry_after_seconds": retry_after_secs(*retry_after), "scope": "client" })
+                } else {
+                    json!({ "retry_after_seconds": retry_after_secs(*retry_after) })
+                },
             ),
             Self::Engine(e) => engine_parts(e),
         }
@@ -306,6 +321,25 @@ impl ApiError {
     /// The machine-readable code.
     pub fn code(&self) -> ErrorCode {
         self.parts().1
+    }
+
+    /// The `Retry-After` seconds of this error, if it has one.
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::Engine(EngineError::RetryTooSoon { retry_after }) => {
+                Some(retry_after_secs(*retry_after))
+            }
+            Self::Engine(EngineError::Store(StoreError::Unavailable(_)))
+            | Self::CronSecretMissing => Some(5),
+            Self::Engine(EngineError::Store(StoreError::Full(_))) => Some(60),
+            // The plan's allowance comes back at its next period (or an
+            // upgrade): nothing to gain from asking again within seconds.
+            Self::Engine(EngineError::Store(StoreError::RequestLimit(_))) => Some(3600),
+            Self::RateLimited { retry_after, .. } | Self::BudgetSpent { retry_after, .. } => {
+                Some(retry_after_secs(*retry_after))
+            }
+            _ => None,
+        }
     }
 
     /// The JSON error response. Server faults are logged here, once.
@@ -322,18 +356,7 @@ impl ApiError {
         }
         let body = error_body(code, &message, details);
         let mut response = super::json_response(status, &body);
-        let retry_after = match &self {
-            Self::Engine(EngineError::RetryTooSoon { retry_after }) => {
-                Some(retry_after_secs(*retry_after))
-            }
-            Self::Engine(EngineError::Store(StoreError::Unavailable(_)))
-            | Self::CronSecretMissing => Some(5),
-            Self::Engine(EngineError::Store(StoreError::Full(_))) => Some(60),
-            Self::RateLimited { retry_after, .. } | Self::BudgetSpent { retry_after } => {
-                Some(retry_after_secs(*retry_after))
-            }
-            _ => None,
-        };
+        let retry_after = self.retry_after();
         if let Self::RateLimited {
             limit,
             window,
@@ -395,25 +418,16 @@ fn engine_parts(e: &EngineError) -> (StatusCode, ErrorCode, String, Value) {
             "the report could not be built".into(),
             json!({ "status": JobStatus::Failed, "error": error }),
         ),
-        E::RetryNotAllowed(status) => (
-            StatusCode::CONFLICT,
-            C::RetryNotAllowed,
-            e.to_string(),
-            json!({ "status": status }),
-        ),
-        E::RetryWindowClosed => (
-            StatusCode::CONFLICT,
-            C::RetryWindowClosed,
+        E::RetryNotAllowed(_) | E::RetryWindowClosed | E::RetryTooSoon { .. } => retry_parts(e),
+        E::Busy => (StatusCode::CONFLICT, C::JobBusy, e.to_string(), Value::Null),
+        // Erased by its owner while this request worked on it: as gone as
+        // an unknown job, said plainly.
+        E::Erased => (
+            StatusCode::NOT_FOUND,
+            C::JobNotFound,
             e.to_string(),
             Value::Null,
         ),
-        E::RetryTooSoon { retry_after } => (
-            StatusCode::TOO_MANY_REQUESTS,
-            C::RetryTooSoon,
-            e.to_string(),
-            json!({ "retry_after_seconds": retry_after_secs(*retry_after) }),
-        ),
-        E::Busy => (StatusCode::CONFLICT, C::JobBusy, e.to_string(), Value::Null),
         // Names no job: the first request's job id is all it takes
         // to read that report, and it may be another family's.
         E::IdempotencyConflict { .. } => (
@@ -426,6 +440,31 @@ fn engine_parts(e: &EngineError) -> (StatusCode, ErrorCode, String, Value) {
         E::Store(e) => store_parts(e),
         // The job's own records do not decode: the cause is logged, not shown.
         E::CorruptJob { .. } | E::PlanEncoding(_) => internal_parts(),
+    }
+}
+
+/// The status, code, message and details of a refused manual retry.
+fn retry_parts(e: &EngineError) -> (StatusCode, ErrorCode, String, Value) {
+    use ErrorCode as C;
+    match e {
+        EngineError::RetryNotAllowed(status) => (
+            StatusCode::CONFLICT,
+            C::RetryNotAllowed,
+            e.to_string(),
+            json!({ "status": status }),
+        ),
+        EngineError::RetryTooSoon { retry_after } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            C::RetryTooSoon,
+            e.to_string(),
+            json!({ "retry_after_seconds": retry_after_secs(*retry_after) }),
+        ),
+        _ => (
+            StatusCode::CONFLICT,
+            C::RetryWindowClosed,
+            e.to_string(),
+            Value::Null,
+        ),
     }
 }
 
@@ -470,6 +509,12 @@ fn store_parts(e: &StoreError) -> (StatusCode, ErrorCode, String, Value) {
             "the job store is unreachable; try again shortly".into(),
             Value::Null,
         ),
+        StoreError::RequestLimit(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            C::StoreRequestLimit,
+            "the job store has reached its plan's limit of requests; try again later".into(),
+            Value::Null,
+        ),
         _ => internal_parts(),
     }
 }
@@ -507,6 +552,15 @@ pub fn error_body(code: ErrorCode, message: &str, details: Value) -> ErrorBody {
             details,
         },
         detail: message.to_owned(),
+    }
+}
+
+/// The message of a spent budget: the whole day's, or a client's share.
+fn budget_message(client: bool) -> &'static str {
+    if client {
+        "this client has used its share of today's budget of paid data lookups; new reports can start again after midnight UTC"
+    } else {
+        "the service has used today's budget of paid data lookups; new reports can start again after midnight UTC"
     }
 }
 

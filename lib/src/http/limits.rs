@@ -10,14 +10,24 @@
 //! report is one report, whichever route builds it), and
 //! [`budget_open`] before it builds.
 //!
-//! Who "a client" is: on Vercel the address Vercel's edge writes into
-//! `x-vercel-forwarded-for` (else `x-real-ip`), which a caller cannot set;
-//! on the dev-server the socket's peer address (the hyper host passes it as
-//! a [`PeerAddr`] request extension); `x-forwarded-for` only when
+//! Who "a client" is: on Vercel only the address Vercel's edge writes into
+//! `x-vercel-forwarded-for`, which a caller cannot set (`x-real-ip` is
+//! never read: a caller can send it, and it would pick its own bucket);
+//! a request without it falls into one shared bucket, `unknown`. On the
+//! dev-server the socket's peer address (the hyper host passes it as a
+//! [`PeerAddr`] request extension); `x-forwarded-for` only when
 //! `TRUST_PROXY` says how many proxies in front append to it. IPv6
 //! addresses count by their /64, which one household or one machine gets
 //! whole. Addresses are stored only hashed (SHA-256, truncated), never as
 //! written.
+//!
+//! Fair shares: one client may take at most `CLIENT_SHARE_PERCENT` of the
+//! overall start (and retry) window and of the day's budget of paid calls
+//! ([`LimitsConfig::client_share`]), so a single client (or every request
+//! without an address, which share one bucket) cannot crowd out the rest.
+//! The window share is one more sliding window checked in the same atomic
+//! step; the budget share is the client's own day counter, which a new
+//! job's admission reads and each paid call spends (`engine::budget`).
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -29,7 +39,8 @@ use sha2::{Digest, Sha256};
 use super::{hex, ApiError, App};
 use crate::settings::{env_str, ConfigError};
 use crate::store::limits::{
-    budget_day, remaining, retry_after, until_budget_reset, HitOutcome, Window, WindowCount,
+    budget_day, client_budget_day, remaining, retry_after, until_budget_reset, HitOutcome, Window,
+    WindowCount,
 };
 use crate::store::{to_ms, StoreError};
 
@@ -74,7 +85,7 @@ impl Rate {
 /// Where a request's client address comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClientIp {
-    /// `x-vercel-forwarded-for`, else `x-real-ip` (set by Vercel's edge).
+    /// `x-vercel-forwarded-for` (set by Vercel's edge); nothing else.
     Vercel,
     /// The socket's peer address ([`PeerAddr`]).
     Peer,
@@ -105,6 +116,10 @@ pub struct LimitsConfig {
     /// Where the client address comes from (`TRUST_PROXY` on the
     /// dev-server; always [`ClientIp::Vercel`] in a Vercel function).
     pub client_ip: ClientIp,
+    /// The most one client may take, in percent, of the overall start and
+    /// retry windows and of the daily budget (`CLIENT_SHARE_PERCENT`,
+    /// default 25; `off` for no bound).
+    pub client_share: Option<u8>,
 }
 
 impl Default for LimitsConfig {
@@ -120,6 +135,7 @@ impl Default for LimitsConfig {
             retry_overall: Some(Rate::per_secs(600, 3600)),
             daily_paid_calls: Some(2000),
             client_ip: ClientIp::Peer,
+            client_share: Some(25),
         }
     }
 }
@@ -134,7 +150,21 @@ impl LimitsConfig {
             retry_overall: None,
             daily_paid_calls: None,
             client_ip: ClientIp::Peer,
+            client_share: None,
         }
+    }
+
+    /// One client's share of `total` ([`LimitsConfig::client_share`]),
+    /// rounded up and at least 1; `None` when there is no share.
+    pub fn share_of(&self, total: u64) -> Option<u64> {
+        let pct = u64::from(self.client_share?);
+        Some(total.saturating_mul(pct).div_ceil(100).max(1))
+    }
+
+    /// How many of the day's paid calls one client's jobs may take
+    /// (`None`: no budget or no share), for `Engine::with_client_budget`.
+    pub fn client_budget(&self) -> Option<u64> {
+        self.share_of(self.daily_paid_calls?)
     }
 
     /// The defaults overridden through `lookup` (see the fields). On Vercel
@@ -166,6 +196,9 @@ impl LimitsConfig {
                 })?)
             };
         }
+        if let Some(v) = env_str(lookup, "CLIENT_SHARE_PERCENT") {
+            c.client_share = parse_share(&v)?;
+        }
         c.client_ip = if vercel {
             ClientIp::Vercel
         } else {
@@ -187,6 +220,20 @@ impl LimitsConfig {
             }
         };
         Ok(c)
+    }
+}
+
+/// `CLIENT_SHARE_PERCENT`: a whole percentage from 1 to 100, or `off`.
+fn parse_share(value: &str) -> Result<Option<u8>, ConfigError> {
+    if value.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    match value.parse::<u8>() {
+        Ok(pct) if (1..=100).contains(&pct) => Ok(Some(pct)),
+        _ => Err(ConfigError::invalid(
+            "CLIENT_SHARE_PERCENT",
+            "expected a whole percentage from 1 to 100, or off",
+        )),
     }
 }
 
@@ -225,9 +272,9 @@ pub(crate) fn client_ip(req: &Request<Bytes>, source: ClientIp) -> Option<IpAddr
     };
     let peer = || req.extensions().get::<PeerAddr>().map(|p| p.0.ip());
     match source {
-        ClientIp::Vercel => header_ip("x-vercel-forwarded-for", None)
-            .or_else(|| header_ip("x-real-ip", None))
-            .or_else(peer),
+        // Only Vercel's own header: `x-real-ip` is the caller's to send,
+        // and without the header there is no address (one shared bucket).
+        ClientIp::Vercel => header_ip("x-vercel-forwarded-for", None),
         ClientIp::Peer => peer(),
         ClientIp::ForwardedFor { hops } => header_ip("x-forwarded-for", Some(hops)).or_else(peer),
     }
@@ -269,6 +316,14 @@ pub struct Allowance {
 }
 
 impl Allowance {
+    /// No window was counted (a replayed start): no headers.
+    pub(crate) fn for_client(client: String) -> Self {
+        Self {
+            headers: Vec::new(),
+            client,
+        }
+    }
+
     /// Adds the `RateLimit-*` headers to `response`.
     pub(crate) fn apply(&self, response: &mut Response<Bytes>) {
         for (name, value) in &self.headers {
@@ -371,7 +426,32 @@ fn windows(config: &LimitsConfig, action: Action, client: &str) -> Vec<(Window, 
             "overall",
         ));
     }
+    if let Some(share) = share_window(config, per_client, overall, action, client) {
+        windows.push((share, "client"));
+    }
     windows
+}
+
+/// The client's share of the overall window, when the per-client window
+/// does not already hold it there (none, another length, or a higher
+/// limit).
+fn share_window(
+    config: &LimitsConfig,
+    per_client: Option<Rate>,
+    overall: Option<Rate>,
+    action: Action,
+    client: &str,
+) -> Option<Window> {
+    let overall = overall?;
+    let cap = config.share_of(overall.limit)?;
+    if per_client.is_some_and(|r| r.window == overall.window && r.limit <= cap) {
+        return None;
+    }
+    Some(Window {
+        key: format!("{}:share:{client}", action.name()),
+        limit: cap,
+        window: overall.window,
+    })
 }
 
 /// A window's length in milliseconds, as the store counts it.
@@ -408,22 +488,32 @@ fn tightest_headers(
     }
 }
 
-/// Whether the day's budget of paid calls still has room for a new job.
-/// `Err(BudgetSpent)` (503 `budget_exhausted`, `Retry-After` until 00:00
-/// UTC) when it is spent. Jobs already accepted are not refused: their
-/// paid calls wait for the next day (see `engine::budget`).
-pub(crate) async fn budget_open(app: &App) -> Result<(), ApiError> {
-    let (Some(limit), Some(limits)) = (
-        app.config.limits.daily_paid_calls,
-        app.engine.store().limits(),
-    ) else {
+/// Whether the day's budget of paid calls, and `client`'s share of it,
+/// still have room for a new job. `Err(BudgetSpent)` (503
+/// `budget_exhausted`, `Retry-After` until 00:00 UTC) when either is
+/// spent. Jobs already accepted are not refused: their paid calls wait for
+/// the next day (see `engine::budget`).
+pub(crate) async fn budget_open(app: &App, client: &str) -> Result<(), ApiError> {
+    let config = &app.config.limits;
+    let (Some(limit), Some(limits)) = (config.daily_paid_calls, app.engine.store().limits()) else {
         return Ok(());
     };
     let now = app.engine.now();
+    let retry_after = until_budget_reset(now);
     if limits.spent(&budget_day(now)).await? >= limit {
         return Err(ApiError::BudgetSpent {
-            retry_after: until_budget_reset(now),
+            retry_after,
+            client: false,
         });
+    }
+    if let Some(share) = config.client_budget() {
+        if limits.spent(&client_budget_day(now, client)).await? >= share {
+            tracing::info!("a client's share of the daily budget is spent; start refused");
+            return Err(ApiError::BudgetSpent {
+                retry_after,
+                client: true,
+            });
+        }
     }
     Ok(())
 }
@@ -481,12 +571,12 @@ mod tests {
             client_ip(&r, ClientIp::ForwardedFor { hops: 2 }),
             Some("6.6.6.6".parse().unwrap())
         );
-        let r = req(&[("x-real-ip", "5.6.7.8")], None);
-        assert_eq!(
-            client_ip(&r, ClientIp::Vercel),
-            Some("5.6.7.8".parse().unwrap())
-        );
-        assert_eq!(client_ip(&r, ClientIp::Peer), None);
+        // On Vercel `x-real-ip` (which a caller can send) and the peer are
+        // never read: without Vercel's header, the shared bucket.
+        let r = req(&[("x-real-ip", "5.6.7.8")], Some("127.0.0.1:5000"));
+        assert_eq!(client_ip(&r, ClientIp::Vercel), None);
+        assert_eq!(client_key(client_ip(&r, ClientIp::Vercel)), "unknown");
+        assert_eq!(client_ip(&req(&[], None), ClientIp::Peer), None);
     }
 
     #[test]
@@ -534,5 +624,40 @@ mod tests {
         let e = LimitsConfig::from_lookup(&env(&[("RATE_LIMIT_START_OVERALL", "lots")]), false)
             .unwrap_err();
         assert_eq!(e.name, "RATE_LIMIT_START_OVERALL");
+        let c = LimitsConfig::from_lookup(&env(&[("CLIENT_SHARE_PERCENT", "off")]), false).unwrap();
+        assert_eq!((c.client_share, c.client_budget()), (None, None));
+        for bad in ["0", "101", "half"] {
+            let pairs: &'static [(&'static str, &'static str)] = match bad {
+                "0" => &[("CLIENT_SHARE_PERCENT", "0")],
+                "101" => &[("CLIENT_SHARE_PERCENT", "101")],
+                _ => &[("CLIENT_SHARE_PERCENT", "half")],
+            };
+            let e = LimitsConfig::from_lookup(&env(pairs), false).unwrap_err();
+            assert_eq!(e.name, "CLIENT_SHARE_PERCENT");
+        }
+    }
+
+    #[test]
+    fn a_clients_share_bounds_its_part_of_the_overall_window_and_budget() {
+        let mut c = LimitsConfig::default();
+        // 25 % of 2000 paid calls; of 300 starts an hour, 75: above the
+        // per-client 20 in the same window, so no extra window.
+        assert_eq!(c.client_budget(), Some(500));
+        assert_eq!(windows(&c, Action::Start, "k").len(), 2);
+        // No per-client window: the share is one.
+        c.start_per_client = None;
+        let w = windows(&c, Action::Start, "k");
+        assert_eq!(w.len(), 2);
+        assert_eq!(
+            (w[1].0.limit, w[1].0.key.as_str(), w[1].1),
+            (75, "start:share:k", "client")
+        );
+        // A per-client window of another length does not hold it there.
+        c.start_per_client = Some(Rate::per_secs(10, 60));
+        assert_eq!(windows(&c, Action::Start, "k").len(), 3);
+        // Rounded up, at least one.
+        c.start_overall = Some(Rate::per_secs(3, 3600));
+        assert_eq!(windows(&c, Action::Start, "k")[2].0.limit, 1);
+        assert_eq!(LimitsConfig::unlimited().client_budget(), None);
     }
 }

@@ -11,6 +11,7 @@ pub mod answers;
 pub(crate) mod error;
 pub mod limits;
 pub mod openapi;
+mod status;
 pub mod sync;
 
 use std::future::Future;
@@ -388,7 +389,7 @@ async fn dispatch(
             Ok(response)
         }
         Endpoint::ProfessionalReport => sync::professional_report(app, req, bg).await,
-        Endpoint::Status => ok(&engine.status(id()?).await?),
+        Endpoint::Status => status::answer(app, id()?, &req).await,
         Endpoint::Result => ok(&engine.result(id()?).await?),
         Endpoint::MissingSources => ok(&engine.missing_sources(id()?).await?),
         Endpoint::RetryStatus => ok(&engine.retry_status(id()?).await?),
@@ -455,11 +456,30 @@ pub(crate) async fn accept(
     bg: &dyn Background,
 ) -> Result<Accepted, ApiError> {
     check_body(&app.config, &req)?;
-    // Limits before any work: a refused request costs one script call.
+    let client = limits::client_key(limits::client_ip(&req, app.config.limits.client_ip));
+    let parsed = parse_start(&req, &client);
+    // A replay of a key already used with this body is answered first:
+    // retrying a start that timed out must find its job even when the
+    // limits or the budget are spent meanwhile.
+    if let Ok((_, Some(idem))) = &parsed {
+        if let Some(job) = app.engine.replay(idem).await? {
+            let allowance = limits::Allowance::for_client(client);
+            return Ok(Accepted {
+                job,
+                replayed: true,
+                allowance,
+            });
+        }
+    }
+    // Limits before any other work: a refused request costs one script call.
     let allowance = limits::check(app, &req, limits::Action::Start).await?;
-    limits::budget_open(app).await?;
-    let (questionnaire, idempotency) = parse_start(&req, &allowance.client)?;
-    let (job, replayed) = match app.engine.submit(questionnaire, idempotency).await? {
+    limits::budget_open(app, &allowance.client).await?;
+    let (questionnaire, idempotency) = parsed?;
+    let submitted = app
+        .engine
+        .submit_for(questionnaire, idempotency, Some(client))
+        .await?;
+    let (job, replayed) = match submitted {
         Created::New(job) => {
             process_in_background(app, job.id, bg);
             (job, false)

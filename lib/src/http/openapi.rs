@@ -39,9 +39,31 @@ fn job_operation(summary: &str, op_id: &str, schema: &str, extra: &[(&str, &str)
     })
 }
 
+/// The status operation's conditional request and caching headers
+/// (`http::status`).
+fn status_caching(doc: &mut Value) {
+    let op = &mut doc["paths"]["/api/professional-report/status/{job_id}"]["get"];
+    op["parameters"] = json!([
+        { "$ref": "#/components/parameters/JobId" },
+        { "name": "If-None-Match", "in": "header", "required": false, "schema": { "type": "string" },
+          "description": "The ETag of an earlier answer: 304 when the status has not changed since" }
+    ]);
+    let headers = json!({
+        "ETag": { "description": "Weak tag of status, progress, completeness, error and the last update", "schema": { "type": "string" } },
+        "Cache-Control": { "description": "no-cache: revalidate with If-None-Match", "schema": { "type": "string" } },
+        "Retry-After": { "description": "Seconds to wait before polling again: about 2 while pending or processing, until the next automatic retry while partial; absent once final", "schema": { "type": "integer" } }
+    });
+    op["responses"]["200"]["headers"] = headers.clone();
+    op["responses"]["304"] = json!({
+        "description": "Not modified: the status is the one the If-None-Match tag names",
+        "headers": headers
+    });
+}
+
 /// The document.
 pub fn document() -> Value {
     let mut doc = base_document();
+    status_caching(&mut doc);
     // Erasure (added apart: one json! literal this size hits the macro's
     // recursion limit).
     doc["paths"]["/api/professional-report/{job_id}"] = json!({
@@ -184,7 +206,7 @@ fn base_document() -> Value {
                         "429": error_response("Too many starts from this client or overall (`rate_limited`, Retry-After and RateLimit-* headers)"),
                         "413": error_response("Body over the size limit (`payload_too_large`)"),
                         "415": error_response("Body is not application/json (`unsupported_media_type`)"),
-                        "503": error_response("Store unreachable (`store_unavailable`), store full (`store_full`) or the daily budget of paid calls spent (`budget_exhausted`), with Retry-After"),
+                        "503": error_response("Store unreachable (`store_unavailable`), store full (`store_full`), its request limit reached (`store_request_limit`) or the daily budget of paid calls spent (`budget_exhausted`), with Retry-After"),
                     }
                 }
             },
@@ -200,7 +222,7 @@ fn base_document() -> Value {
                 "post": job_operation("Retry the job's missing sources now", "retryJob", "RetryAnswer", &[
                     ("409", "Job not partial/completed (`retry_not_allowed`), window closed (`retry_window_closed`) or busy (`job_busy`)"),
                     ("429", "A retry ran moments ago (`retry_too_soon`) or too many retries from this client or overall (`rate_limited`, RateLimit-* headers); Retry-After header"),
-                    ("503", "Store unreachable (`store_unavailable`) or full (`store_full`), with Retry-After"),
+                    ("503", "Store unreachable (`store_unavailable`), full (`store_full`) or at its request limit (`store_request_limit`), with Retry-After"),
                 ])
             },
             "/api/professional-report/missing-sources/{job_id}": {

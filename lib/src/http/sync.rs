@@ -11,7 +11,9 @@
 //! polling round); the job's id is the report's `jobId` and the
 //! `Content-Location` header is its `result` URL. Failed: the JSON error
 //! `result` gives. Not settled within [`SyncConfig::wait`]: 202 with the
-//! body `start` gives, and the job carries on.
+//! body `start` gives, and the job carries on. Erased meanwhile (`DELETE`):
+//! 404 `job_not_found` saying so, at the next poll, rather than waiting
+//! out the rest of the wait for a job that is gone.
 //!
 //! The wait is on tokio's clock (pausable in tests), not the engine's:
 //! it bounds this request's wall time, below the function's `maxDuration`.
@@ -22,6 +24,7 @@ use bytes::Bytes;
 use http::{header, HeaderValue, Request, Response, StatusCode};
 
 use super::{accept, json_response, start_answer, Accepted, ApiError, App, Background};
+use crate::engine::EngineError;
 use crate::model::{Job, JobId, JobStatus};
 use crate::settings::ConfigError;
 
@@ -77,15 +80,20 @@ fn settled(status: JobStatus) -> bool {
 }
 
 /// Waits up to `wait` for job `id` to settle; its status when it did.
+/// [`EngineError::Erased`] as soon as the job is gone (it was just stored,
+/// so only an erasure removes it).
 async fn wait_for(app: &App, id: JobId, wait: Duration) -> Result<Option<JobStatus>, ApiError> {
     if wait.is_zero() {
         return Ok(None);
     }
     let deadline = tokio::time::Instant::now() + wait;
     loop {
-        let summary = app.engine.store().summary(id).await?;
-        if let Some(s) = summary.filter(|s| settled(s.status)) {
-            return Ok(Some(s.status));
+        let Some(summary) = app.engine.store().summary(id).await? else {
+            tracing::info!(job_id = %id, "job erased while the synchronous route waited");
+            return Err(ApiError::Engine(EngineError::Erased));
+        };
+        if settled(summary.status) {
+            return Ok(Some(summary.status));
         }
         let now = tokio::time::Instant::now();
         if now >= deadline {

@@ -6,9 +6,18 @@
 //! short: accepted jobs answer 404, "completed" reports lose their data.
 //! With `noeviction` a full Redis refuses writes instead, which the API
 //! answers with 503 `store_full`. So a Vercel deployment refuses to start
-//! on an evicting Redis; the dev-server only warns. Where `CONFIG GET` is
-//! not allowed (Upstash), the policy cannot be read: the log says eviction
-//! must stay off (Upstash's "Eviction" setting).
+//! on an evicting Redis; the dev-server only warns.
+//!
+//! What it cannot know: Upstash answers `CONFIG GET maxmemory-policy` with
+//! an empty list ("other names simply return no matching entries",
+//! `redis/commands/server/config-get.mdx`), and other hosts may refuse
+//! `CONFIG` altogether. Then the policy is unknown: the service starts and
+//! the log tells the operator where to look. On Upstash eviction is off by
+//! default and, when switched on, evicts keys with a TTL first, which all
+//! of ours have (`redis/features/eviction.mdx`); the setting is visible
+//! only in the Upstash Console (or the Developer API's `eviction` field),
+//! never over the Redis protocol (../shared/research/
+//! UPSTASH_CONSOLE_WAITING.md, A.1).
 
 use super::redis::{unavailable, RedisStore};
 use super::Result;
@@ -20,7 +29,8 @@ pub enum EvictionPolicy {
     Off,
     /// A policy that deletes keys when memory runs short.
     Evicts(String),
-    /// The policy could not be read (`CONFIG` not allowed, e.g. Upstash).
+    /// The policy could not be read: `CONFIG GET` answered nothing
+    /// (Upstash) or was refused.
     Unknown,
 }
 
@@ -50,16 +60,16 @@ pub fn judge(policy: &EvictionPolicy, strict: bool) -> Verdict {
             }
         }
         EvictionPolicy::Unknown => Verdict::Warn(
-            "Redis maxmemory-policy cannot be read (CONFIG not allowed, e.g. Upstash): eviction must stay off, or jobs may vanish"
+            "Redis maxmemory-policy cannot be read (CONFIG GET answers nothing on Upstash, or is refused): whether keys may be evicted is unknown; on Upstash check that Eviction is off in the Upstash Console (the database's Configuration), or jobs may vanish"
                 .to_owned(),
         ),
     }
 }
 
 impl RedisStore {
-    /// Reads `maxmemory-policy` with `CONFIG GET`. An error reply (command
-    /// not allowed or unknown) is [`EvictionPolicy::Unknown`]; only a
-    /// connection failure is an error.
+    /// Reads `maxmemory-policy` with `CONFIG GET`. An empty answer
+    /// (Upstash) or an error reply (command not allowed or unknown) is
+    /// [`EvictionPolicy::Unknown`]; only a connection failure is an error.
     pub async fn eviction_policy(&self) -> Result<EvictionPolicy> {
         let mut conn = self.conn.clone();
         let reply: std::result::Result<Vec<String>, ::redis::RedisError> = ::redis::cmd("CONFIG")
@@ -92,7 +102,7 @@ mod tests {
         assert!(matches!(judge(&lru, false), Verdict::Warn(_)));
         assert_eq!(judge(&EvictionPolicy::Off, true), Verdict::Ok);
         assert!(
-            matches!(judge(&EvictionPolicy::Unknown, true), Verdict::Warn(m) if m.contains("must stay off"))
+            matches!(judge(&EvictionPolicy::Unknown, true), Verdict::Warn(m) if m.contains("Eviction is off in the Upstash Console"))
         );
     }
 }

@@ -15,7 +15,11 @@
 //! request never uses up the overall allowance.
 //!
 //! The budget is a plain counter per UTC day: a paid call takes one unit
-//! unless the day's units are spent.
+//! unless the day's units are spent. A call made for a known client also
+//! takes one unit of that client's own counter for the day, in the same
+//! atomic step, and is refused when the client's share is spent: so one
+//! client (one address, or every request without one) cannot spend the
+//! whole day's budget and leave every other family without paid sources.
 //!
 //! [`MemoryLimits`] and the Redis store (`lua/rate_limit.lua`,
 //! `lua/spend_budget.lua`) implement the same contract; the contract tests
@@ -67,6 +71,16 @@ pub enum HitOutcome {
     },
 }
 
+/// A client's own counter of a budget day: its name (as
+/// [`client_budget_day`] makes it) and the share it may take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientBudget<'a> {
+    /// The counter's name.
+    pub counter: &'a str,
+    /// Units this client may take that day.
+    pub limit: u64,
+}
+
 /// What `spend` decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Spend {
@@ -80,6 +94,12 @@ pub enum Spend {
         /// Units taken today.
         used: u64,
     },
+    /// The client's share of the day is spent (the day's budget may not
+    /// be); nothing was taken.
+    ClientSpent {
+        /// Units this client took today.
+        used: u64,
+    },
 }
 
 /// The limits contract.
@@ -90,7 +110,10 @@ pub enum Spend {
 /// window's current bucket. Atomic: concurrent hits never exceed a limit.
 ///
 /// `spend`: takes one unit of `day`'s budget unless `limit` units are
-/// taken already; a day's counter lives two days. `spent` reads it.
+/// taken already, and with a [`ClientBudget`] one unit of the client's
+/// counter too unless its share is taken (both or neither, atomically); a
+/// day's counters live two days. `spent` reads a counter (a day's, or a
+/// client's by its [`client_budget_day`] name).
 pub trait LimitStore: Send + Sync {
     /// Counts one hit in every window, or refuses without counting.
     fn hit<'a>(
@@ -99,8 +122,13 @@ pub trait LimitStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, Result<HitOutcome>>;
 
-    /// Takes one unit of the day's budget.
-    fn spend<'a>(&'a self, day: &'a str, limit: u64) -> BoxFuture<'a, Result<Spend>>;
+    /// Takes one unit of the day's budget (and of the client's share).
+    fn spend<'a>(
+        &'a self,
+        day: &'a str,
+        limit: u64,
+        client: Option<ClientBudget<'a>>,
+    ) -> BoxFuture<'a, Result<Spend>>;
 
     /// Units of the day's budget taken so far.
     fn spent<'a>(&'a self, day: &'a str) -> BoxFuture<'a, Result<u64>>;
@@ -234,20 +262,26 @@ impl MemoryLimits {
     }
 
     /// The synchronous body of [`LimitStore::spend`].
-    pub(crate) fn spend_now(&self, day: &str, limit: u64) -> Spend {
+    pub(crate) fn spend_now(
+        &self,
+        day: &str,
+        limit: u64,
+        client: Option<ClientBudget<'_>>,
+    ) -> Spend {
         let mut inner = self.lock();
-        if inner.budget.len() > 4 {
-            // Keep today and the day before (day keys sort as dates).
-            let mut days: Vec<String> = inner.budget.keys().cloned().collect();
-            days.sort();
-            for old in &days[..days.len() - 2] {
-                inner.budget.remove(old);
+        prune_days(&mut inner.budget, day);
+        let used = inner.budget.get(day).copied().unwrap_or(0);
+        if used >= limit {
+            return Spend::Spent { used };
+        }
+        if let Some(c) = client {
+            let mine = inner.budget.entry(c.counter.to_owned()).or_insert(0);
+            if *mine >= c.limit {
+                return Spend::ClientSpent { used: *mine };
             }
+            *mine += 1;
         }
         let used = inner.budget.entry(day.to_owned()).or_insert(0);
-        if *used >= limit {
-            return Spend::Spent { used: *used };
-        }
         *used += 1;
         Spend::Granted { used: *used }
     }
@@ -267,8 +301,13 @@ impl LimitStore for MemoryLimits {
         Box::pin(async move { Ok(self.hit_now(windows, now)) })
     }
 
-    fn spend<'a>(&'a self, day: &'a str, limit: u64) -> BoxFuture<'a, Result<Spend>> {
-        Box::pin(async move { Ok(self.spend_now(day, limit)) })
+    fn spend<'a>(
+        &'a self,
+        day: &'a str,
+        limit: u64,
+        client: Option<ClientBudget<'a>>,
+    ) -> BoxFuture<'a, Result<Spend>> {
+        Box::pin(async move { Ok(self.spend_now(day, limit, client)) })
     }
 
     fn spent<'a>(&'a self, day: &'a str) -> BoxFuture<'a, Result<u64>> {
@@ -276,9 +315,31 @@ impl LimitStore for MemoryLimits {
     }
 }
 
+/// Drops the counters of days before yesterday (every counter's name
+/// starts with its day, `YYYY-MM-DD`, which sorts as a date), keeping the
+/// map small; `today` is the day being spent.
+fn prune_days(budget: &mut HashMap<String, u64>, today: &str) {
+    if budget.len() <= 4 {
+        return;
+    }
+    let mut days: Vec<&str> = budget.keys().filter_map(|k| k.get(..10)).collect();
+    days.push(today.get(..10).unwrap_or(today));
+    days.sort_unstable();
+    days.dedup();
+    let keep: Vec<String> = days.iter().rev().take(2).map(|d| (*d).to_owned()).collect();
+    budget.retain(|k, _| keep.iter().any(|d| k.starts_with(d.as_str())));
+}
+
 /// The budget day `now` falls in (UTC), as the counter's name.
 pub fn budget_day(now: DateTime<Utc>) -> String {
     now.format("%Y-%m-%d").to_string()
+}
+
+/// The name of `client`'s own counter of the budget day `now` falls in
+/// (`client` is the hashed bucket name of `http::limits::client_key`,
+/// never an address).
+pub fn client_budget_day(now: DateTime<Utc>, client: &str) -> String {
+    format!("{}:client:{client}", budget_day(now))
 }
 
 /// Time from `now` until the next UTC midnight, when a new budget day
@@ -386,11 +447,49 @@ mod tests {
     #[test]
     fn budget_days() {
         let m = MemoryLimits::default();
-        assert_eq!(m.spend_now("2026-01-01", 2), Spend::Granted { used: 1 });
-        assert_eq!(m.spend_now("2026-01-01", 2), Spend::Granted { used: 2 });
-        assert_eq!(m.spend_now("2026-01-01", 2), Spend::Spent { used: 2 });
-        assert_eq!(m.spend_now("2026-01-02", 2), Spend::Granted { used: 1 });
+        assert_eq!(
+            m.spend_now("2026-01-01", 2, None),
+            Spend::Granted { used: 1 }
+        );
+        assert_eq!(
+            m.spend_now("2026-01-01", 2, None),
+            Spend::Granted { used: 2 }
+        );
+        assert_eq!(m.spend_now("2026-01-01", 2, None), Spend::Spent { used: 2 });
+        assert_eq!(
+            m.spend_now("2026-01-02", 2, None),
+            Spend::Granted { used: 1 }
+        );
         assert_eq!(m.spent_now("2026-01-01"), 2);
+        // A client's share: refused when spent, and then the day's budget
+        // is not touched either.
+        let share = |counter| ClientBudget { counter, limit: 1 };
+        let a = "2026-01-02:client:a";
+        assert_eq!(
+            m.spend_now("2026-01-02", 5, Some(share(a))),
+            Spend::Granted { used: 2 }
+        );
+        assert_eq!(
+            m.spend_now("2026-01-02", 5, Some(share(a))),
+            Spend::ClientSpent { used: 1 }
+        );
+        assert_eq!(m.spent_now("2026-01-02"), 2);
+        let b = "2026-01-02:client:b";
+        assert_eq!(
+            m.spend_now("2026-01-02", 5, Some(share(b))),
+            Spend::Granted { used: 3 }
+        );
+        // Many clients' counters do not make today's pruned away.
+        for i in 0..8 {
+            let c = format!("2026-01-02:client:{i}");
+            let client = ClientBudget {
+                counter: &c,
+                limit: 1,
+            };
+            m.spend_now("2026-01-02", 100, Some(client));
+        }
+        assert_eq!(m.spent_now(a), 1);
+        assert_eq!(m.spent_now("2026-01-02"), 11);
         let noon = DateTime::parse_from_rfc3339("2026-01-01T12:00:00Z")
             .unwrap()
             .to_utc();

@@ -4,12 +4,15 @@
 //! Keys under the store's prefix `{p}`:
 //! - `{p}rl:{name}:{bucket}`: hits of one sliding-window bucket (a string
 //!   counter living two windows and a second);
-//! - `{p}budget:{YYYY-MM-DD}`: paid calls taken that UTC day (two days).
+//! - `{p}budget:{YYYY-MM-DD}`: paid calls taken that UTC day (two days);
+//! - `{p}budget:{YYYY-MM-DD}:client:{hash}`: those taken for one client.
 
 use ::redis::Value;
 use chrono::{DateTime, Utc};
 
-use super::limits::{bucket, window_ms, HitOutcome, LimitStore, Spend, Window, WindowCount};
+use super::limits::{
+    bucket, window_ms, ClientBudget, HitOutcome, LimitStore, Spend, Window, WindowCount,
+};
 use super::redis::{corrupt, string, unavailable, RedisStore};
 use super::scripts::{RateLimitCall, RateWindow, SpendBudgetCall};
 use super::BoxFuture;
@@ -92,17 +95,24 @@ impl LimitStore for RedisStore {
         Box::pin(self.hit_windows(windows, now))
     }
 
-    fn spend<'a>(&'a self, day: &'a str, limit: u64) -> BoxFuture<'a, Result<Spend>> {
+    fn spend<'a>(
+        &'a self,
+        day: &'a str,
+        limit: u64,
+        client: Option<ClientBudget<'a>>,
+    ) -> BoxFuture<'a, Result<Spend>> {
         Box::pin(async move {
             let inv = SpendBudgetCall {
                 counter: self.budget_key(day),
                 limit,
                 lifetime_ms: BUDGET_TTL_MS,
+                client: client.map(|c| (self.budget_key(c.counter), c.limit)),
             };
             let reply = self.run(&inv).await?;
             match ints(reply)?.as_slice() {
                 [1, used] => Ok(Spend::Granted { used: *used }),
                 [0, used] => Ok(Spend::Spent { used: *used }),
+                [2, used] => Ok(Spend::ClientSpent { used: *used }),
                 _ => Err(corrupt("unexpected budget reply")),
             }
         })

@@ -515,6 +515,7 @@ impl Entry {
             lease: None,
             will_auto_retry: true,
             last_manual_retry_at: None,
+            client: new.client,
         };
         let mut entry = Entry {
             job,
@@ -584,6 +585,30 @@ const PURGE_EVERY_CREATES: usize = 256;
 impl JobStore for MemoryStore {
     fn kind(&self) -> &'static str {
         "memory"
+    }
+
+    fn due_at(&self, id: JobId) -> BoxFuture<'_, Result<Option<DateTime<Utc>>>> {
+        Box::pin(async move {
+            let mut inner = self.lock();
+            if inner.live(id).is_none() {
+                return Ok(None);
+            }
+            Ok(inner.due_score.get(&id).copied().and_then(super::from_ms))
+        })
+    }
+
+    fn replay<'a>(&'a self, idem: &'a super::Idempotency) -> BoxFuture<'a, Result<Option<Job>>> {
+        Box::pin(async move {
+            let mut inner = self.lock();
+            let Some(entry) = inner.idempotency_entry(&idem.key) else {
+                return Ok(None);
+            };
+            if entry.fingerprint != idem.fingerprint {
+                return Ok(None);
+            }
+            let id = entry.job;
+            Ok(inner.live(id).map(|e| e.snapshot()))
+        })
     }
 
     fn limits(&self) -> Option<&dyn super::LimitStore> {
@@ -715,6 +740,7 @@ mod tests {
     fn new_job(key: Option<&str>) -> NewJob {
         let now = Utc::now();
         NewJob {
+            client: None,
             id: JobId::new(),
             questionnaire: serde_json::json!({"q": 1}),
             idempotency: key.map(|k| Idempotency {

@@ -47,6 +47,12 @@ pub enum StoreError {
     /// `store_full`, distinct from unreachable.
     #[error("store full: {0}")]
     Full(String),
+    /// The store refuses every request: Upstash's plan limit of requests
+    /// is reached (`ERR max requests limit exceeded`, the Free plan's
+    /// monthly commands): 503 `store_request_limit`, distinct from
+    /// unreachable, which a retry in seconds may fix.
+    #[error("store request limit reached: {0}")]
+    RequestLimit(String),
     /// The write was made under a lease that expired or was taken over.
     #[error("lease lost")]
     LeaseLost,
@@ -94,6 +100,8 @@ pub struct NewJob {
     pub deadline_at: DateTime<Utc>,
     /// Human message for the new job.
     pub message: String,
+    /// The hashed bucket name of the client starting it ([`Job::client`]).
+    pub client: Option<String>,
 }
 
 impl std::fmt::Debug for NewJob {
@@ -404,6 +412,17 @@ pub(crate) fn refile_score(
     }
 }
 
+/// The most bytes one slot's data may have as stored JSON. The largest
+/// request the service makes is a job's read with every slot's data
+/// (`read.lua`), and Upstash refuses requests and answers over 10 MB
+/// ("large reads count too", `redis/overall/billing.mdx`; ../shared/
+/// research/UPSTASH_CONSOLE_WAITING.md, A.6): 25 slots at this cap, a
+/// questionnaire at its own cap and a plan stay well under it
+/// (`lib/tests/upstash.rs` measures it). The adapters keep far below it
+/// (every text field is cut to 2,000 characters, lists to a few items);
+/// the engine refuses to store more (`engine::storable`).
+pub const MAX_SLOT_DATA_BYTES: usize = 256 * 1024;
+
 /// How many history entries a job keeps (the oldest are dropped beyond
 /// it). A job makes about 2 + 25 entries in its first round and a few per
 /// retry round; 10 retries of all 25 slots stay well under this.
@@ -547,6 +566,26 @@ pub trait JobStore: Send + Sync + 'static {
     /// The job's history, oldest first: one entry per committed transition
     /// (see the trait docs). [`StoreError::NotFound`] for an unknown job.
     fn history(&self, id: JobId) -> BoxFuture<'_, Result<Vec<HistoryEntry>>>;
+
+    /// The job `idem`'s key made with the same fingerprint, when it still
+    /// exists: a replay, found without writing anything (so the API can
+    /// answer it before any limit). `None` for an unknown key, another
+    /// fingerprint (`create` answers that as a conflict) or a job that is
+    /// gone. Both real stores answer; a wrapper that does not forward it
+    /// finds none, and `create` still returns the existing job.
+    fn replay<'a>(&'a self, idem: &'a Idempotency) -> BoxFuture<'a, Result<Option<Job>>> {
+        let _ = idem;
+        Box::pin(async { Ok(None) })
+    }
+
+    /// When job `id` is next due in the due index (see the trait docs):
+    /// for a partial job that will auto-retry, its next retry. `None` when
+    /// it is not in the index (final, finished or unknown). A read of one
+    /// entry; a wrapper that does not forward it knows none.
+    fn due_at(&self, id: JobId) -> BoxFuture<'_, Result<Option<DateTime<Utc>>>> {
+        let _ = id;
+        Box::pin(async { Ok(None) })
+    }
 
     /// The store's spend limits ([`LimitStore`]), when it keeps them. Both
     /// real stores do; a wrapper that does not forward this has no limits.

@@ -37,8 +37,8 @@ use super::scripts::{
 };
 use super::BoxFuture;
 use super::{
-    add_ms, dur_ms, from_ms, order_slots, to_ms, trunc_ms, Claim, Created, Finish, JobStore,
-    ManualRetryGate, NewJob, Record, Result, Retention, SavePlan, StoreError,
+    add_ms, dur_ms, from_ms, order_slots, to_ms, trunc_ms, Claim, Created, Finish, Idempotency,
+    JobStore, ManualRetryGate, NewJob, Record, Result, Retention, SavePlan, StoreError,
 };
 use crate::model::{
     HistoryEntry, Job, JobId, JobStatus, JobSummary, Lease, Slot, SlotKey, SlotStatus,
@@ -56,9 +56,25 @@ pub(crate) const URL_VARS: [&str; 3] = ["KV_REDIS_URL", "KV_URL", "REDIS_URL"];
 
 /// The Redis URL read through `lookup`: `KV_REDIS_URL`, then `KV_URL`, then
 /// `REDIS_URL`; the first one set and non-empty wins. It holds a password:
-/// never log it.
-pub(crate) fn redis_url_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
-    URL_VARS.iter().find_map(|var| env_str(&lookup, var))
+/// never log it. A value the client cannot parse is a [`ConfigError`]
+/// naming the variable it came from (a deployment mistake, 500
+/// `server_misconfigured`; not an outage, which a 503 would suggest).
+pub(crate) fn redis_url_from_lookup(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Option<String>, ConfigError> {
+    let Some((var, url)) = URL_VARS
+        .iter()
+        .find_map(|var| env_str(&lookup, var).map(|url| (*var, url)))
+    else {
+        return Ok(None);
+    };
+    match ::redis::IntoConnectionInfo::into_connection_info(url.as_str()) {
+        Ok(_) => Ok(Some(url)),
+        Err(_) => Err(ConfigError::invalid(
+            var,
+            "is not a Redis URL (expected redis://[:password@]host[:port] or rediss://…)",
+        )),
+    }
 }
 
 /// Installs rustls' ring crypto provider as the process default, once, so
@@ -142,9 +158,21 @@ impl std::fmt::Debug for RedisStore {
 pub(super) fn unavailable(err: ::redis::RedisError) -> StoreError {
     // The error text names the failing operation, never the URL. Redis
     // answers `OOM command not allowed when used memory > 'maxmemory'` when
-    // it is full and evicts nothing: that is not an outage.
-    if err.code() == Some("OOM") {
+    // it is full and evicts nothing: that is not an outage. Upstash says
+    // the same as `ERR DB capacity quota exceeded`
+    // (`redis/troubleshooting/db_capacity_quota_exceeded.mdx`), and
+    // `ERR max requests limit exceeded` once the plan's requests are used
+    // up (`redis/overall/billing.mdx`; ../shared/research/
+    // UPSTASH_CONSOLE_WAITING.md, A.2 and A.6): matched on the text, since
+    // the code is the generic `ERR`.
+    let text = err.to_string();
+    if err.code() == Some("OOM") || text.contains("DB capacity quota exceeded") {
+        tracing::error!(cause = "store full", error = %text, "redis refuses writes: out of memory or capacity quota");
         return StoreError::Full(format!("redis: {err}"));
+    }
+    if text.contains("max requests limit exceeded") {
+        tracing::error!(cause = "request limit", error = %text, "redis refuses requests: the plan's request limit is reached");
+        return StoreError::RequestLimit(format!("redis: {err}"));
     }
     StoreError::Unavailable(format!("redis: {err}"))
 }
@@ -275,10 +303,7 @@ impl RedisStore {
     /// becomes [`unavailable`]'s store error.
     pub(super) async fn run(&self, call: &impl LuaCall) -> Result<Value> {
         let mut conn = self.conn.clone();
-        call.invocation()
-            .invoke_async(&mut conn)
-            .await
-            .map_err(unavailable)
+        call.call(&mut conn).await.map_err(unavailable)
     }
 
     /// [`RedisStore::run`] for a script that answers an array.
@@ -342,6 +367,7 @@ impl RedisStore {
             questionnaire,
             due_ms: to_ms(add_ms(now, pending_grace)),
             ttl: self.ttl(),
+            client: new.client.clone(),
         };
         let reply = self.status_reply(&inv).await?;
         let mut parts = reply.into_iter().map(string);
@@ -597,6 +623,7 @@ fn decode_job(job: &HashMap<String, String>, slots: HashMap<String, String>) -> 
         lease,
         will_auto_retry: field(job, "auto_retry")? == "1",
         last_manual_retry_at: opt_time_field(job, "manual_retry")?,
+        client: job.get("client").cloned(),
     })
 }
 
@@ -880,6 +907,43 @@ impl JobStore for RedisStore {
         Box::pin(self.due_jobs(now, limit))
     }
 
+    fn due_at(&self, id: JobId) -> BoxFuture<'_, Result<Option<DateTime<Utc>>>> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            let score: Option<f64> = ::redis::cmd("ZSCORE")
+                .arg(self.due_key())
+                .arg(id.to_string())
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            // Scores are whole milliseconds, far below 2^53: exact.
+            #[allow(clippy::cast_possible_truncation)]
+            Ok(score.and_then(|ms| from_ms(ms as i64)))
+        })
+    }
+
+    fn replay<'a>(&'a self, idem: &'a Idempotency) -> BoxFuture<'a, Result<Option<Job>>> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            // One HMGET of the key's hash: atomic by itself.
+            let (job, fp): (Option<String>, Option<String>) = ::redis::cmd("HMGET")
+                .arg(format!("{}idem:{}", self.prefix, idem.key))
+                .arg("job")
+                .arg("fp")
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            let (Some(job), Some(fp)) = (job, fp) else {
+                return Ok(None);
+            };
+            if fp != idem.fingerprint {
+                return Ok(None);
+            }
+            let id = JobId::parse(&job).map_err(|e| corrupt(format!("idempotency job id: {e}")))?;
+            self.get_job(id).await
+        })
+    }
+
     fn limits(&self) -> Option<&dyn super::LimitStore> {
         Some(self)
     }
@@ -926,6 +990,9 @@ mod tests {
 
     #[test]
     fn url_precedence_and_empty_values() {
+        fn redis_url_from_lookup(l: impl Fn(&str) -> Option<String>) -> Option<String> {
+            super::redis_url_from_lookup(l).unwrap()
+        }
         assert_eq!(redis_url_from_lookup(env(&[])), None);
         assert_eq!(
             redis_url_from_lookup(env(&[("REDIS_URL", "redis://c"), ("KV_URL", "redis://b")])),
@@ -973,6 +1040,44 @@ mod tests {
         let err =
             RedisConfig::from_lookup(env(&[("REDIS_CONNECT_TIMEOUT_MS", "soon")])).unwrap_err();
         assert!(err.to_string().contains("REDIS_CONNECT_TIMEOUT_MS"));
+    }
+
+    #[test]
+    fn a_malformed_url_is_a_setting_error_naming_its_variable() {
+        let err =
+            redis_url_from_lookup(env(&[("REDIS_URL", "nonsense://:hunter2@x")])).unwrap_err();
+        assert_eq!(err.name, "REDIS_URL");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        let err = redis_url_from_lookup(env(&[("KV_URL", "not a url")])).unwrap_err();
+        assert_eq!(err.name, "KV_URL");
+    }
+
+    /// Upstash's refusals, as a server sends them (an error reply whose
+    /// code is the generic `ERR`; texts from Upstash's docs, see
+    /// `unavailable`), come out as the store errors the API names.
+    #[tokio::test]
+    async fn upstash_refusals_map_to_full_and_request_limit() {
+        let client = ::redis::Client::open(care_report_testing::redis::url()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        for (text, full) in [
+            ("ERR DB capacity quota exceeded", true),
+            (
+                "ERR max requests limit exceeded. Limit: 500000, Usage: 500000",
+                false,
+            ),
+        ] {
+            let err = ::redis::cmd("EVAL")
+                .arg("return redis.error_reply(ARGV[1])")
+                .arg(0)
+                .arg(text)
+                .query_async::<::redis::Value>(&mut conn)
+                .await
+                .unwrap_err();
+            match (unavailable(err), full) {
+                (StoreError::Full(_), true) | (StoreError::RequestLimit(_), false) => {}
+                (other, _) => panic!("{text}: {other:?}"),
+            }
+        }
     }
 
     #[tokio::test]

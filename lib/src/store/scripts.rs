@@ -206,6 +206,44 @@ pub(super) trait LuaCall {
         }
         inv
     }
+
+    /// The same call as a plain `EVAL` with the script's text: the
+    /// fallback when `EVALSHA` still answers `NOSCRIPT` after redis-rs
+    /// loaded the script once (an Upstash replica without it: Upstash's
+    /// own ratelimit library moved from EVALSHA to EVAL for this,
+    /// upstash/ratelimit-js PR #137; ../shared/research/
+    /// UPSTASH_CONSOLE_WAITING.md, A.5).
+    fn eval(&self) -> ::redis::Cmd {
+        let mut a = Args::default();
+        self.args(&mut a);
+        let mut cmd = ::redis::cmd("EVAL");
+        cmd.arg(Self::SCRIPT.text()).arg(a.keys.len());
+        for (_, key) in &a.keys {
+            cmd.arg(key);
+        }
+        for (_, value) in &a.argv {
+            cmd.arg(value);
+        }
+        cmd
+    }
+
+    /// Runs the call: `EVALSHA` (loading the script on a first `NOSCRIPT`,
+    /// as redis-rs does), and `EVAL` when `NOSCRIPT` comes back again.
+    async fn call(
+        &self,
+        conn: &mut ::redis::aio::ConnectionManager,
+    ) -> ::redis::RedisResult<::redis::Value> {
+        match self.invocation().invoke_async(conn).await {
+            Err(e) if e.code() == Some("NOSCRIPT") => {
+                tracing::debug!(
+                    script = Self::SCRIPT.source().0,
+                    "NOSCRIPT after a load; falling back to EVAL"
+                );
+                self.eval().query_async(conn).await
+            }
+            other => other,
+        }
+    }
 }
 
 /// The keys of one job, in the order every job script takes them
@@ -284,6 +322,7 @@ pub(super) struct CreateCall {
     pub(super) questionnaire: String,
     pub(super) due_ms: i64,
     pub(super) ttl: Ttl,
+    pub(super) client: Option<String>,
 }
 
 impl LuaCall for CreateCall {
@@ -305,6 +344,7 @@ impl LuaCall for CreateCall {
             .arg("questionnaire", &self.questionnaire)
             .arg("due_ms", self.due_ms);
         self.ttl.send(a);
+        a.arg("client", self.client.as_deref().unwrap_or(""));
         if let Some(idem) = &self.idem {
             a.arg("fingerprint", &idem.fingerprint);
             if let Some((_, stale_id)) = &idem.stale {
@@ -585,14 +625,22 @@ pub(super) struct SpendBudgetCall {
     pub(super) counter: String,
     pub(super) limit: u64,
     pub(super) lifetime_ms: i64,
+    /// The client's counter and share.
+    pub(super) client: Option<(String, u64)>,
 }
 
 impl LuaCall for SpendBudgetCall {
     const SCRIPT: Lua = Lua::SpendBudget;
     fn args(&self, a: &mut Args) {
-        a.key("counter", &self.counter)
-            .arg("limit", self.limit)
+        a.key("counter", &self.counter);
+        if let Some((counter, _)) = &self.client {
+            a.key("client_counter", counter);
+        }
+        a.arg("limit", self.limit)
             .arg("lifetime_ms", self.lifetime_ms);
+        if let Some((_, limit)) = &self.client {
+            a.arg("client_limit", limit);
+        }
     }
 }
 

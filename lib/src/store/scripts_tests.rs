@@ -264,6 +264,7 @@ fn samples() -> Vec<(Lua, Vec<Args>)> {
         questionnaire: "{}".to_owned(),
         due_ms: 3,
         ttl: TTL,
+        client: None,
     };
     let idem = |stale: Option<(String, JobId)>| CreateIdem {
         key: "p:idem:k".to_owned(),
@@ -419,11 +420,20 @@ fn samples() -> Vec<(Lua, Vec<Args>)> {
         ),
         (
             Lua::SpendBudget,
-            vec![args(&SpendBudgetCall {
-                counter: "p:budget:d".to_owned(),
-                limit: 10,
-                lifetime_ms: 2,
-            })],
+            vec![
+                args(&SpendBudgetCall {
+                    counter: "p:budget:d".to_owned(),
+                    limit: 10,
+                    lifetime_ms: 2,
+                    client: None,
+                }),
+                args(&SpendBudgetCall {
+                    counter: "p:budget:d".to_owned(),
+                    limit: 10,
+                    lifetime_ms: 2,
+                    client: Some(("p:budget:d:client:c".to_owned(), 3)),
+                }),
+            ],
         ),
         (
             Lua::CacheBegin,
@@ -495,6 +505,7 @@ fn the_check_refuses_a_header_that_drifted() {
         counter: "c".to_owned(),
         limit: 1,
         lifetime_ms: 2,
+        client: None,
     })];
     let body = "\nlocal used = tonumber(redis.call('GET', KEYS[1]))\nreturn ARGV[2]";
     let good = "-- KEYS[1] counter: c\n-- ARGV[1] limit: l\n-- ARGV[2] lifetime_ms: t";
