@@ -15,6 +15,8 @@
 //! - [`sources`]: the five external source adapters (real HTTP clients).
 //! - [`sandbox`]: local fake servers of the sources' APIs, with switchable faults.
 //! - [`engine`]: durable processing under leases, the retry sweep, manual retries.
+//! - [`document`] (feature `document`): the report as an HTML page and a
+//!   PDF, printed from the typed report.
 //! - [`http`]: the API's handlers, host-independent, and the OpenAPI document.
 //! - [`host`]: adapters for the hosts (Vercel functions; the dev-server uses hyper).
 //! - [`settings`]: every environment variable, read once into [`settings::Settings`].
@@ -30,6 +32,8 @@
 #![warn(unreachable_pub)]
 
 pub mod directory;
+#[cfg(feature = "document")]
+pub mod document;
 pub mod engine;
 pub mod geo;
 pub mod host;

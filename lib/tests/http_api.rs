@@ -311,6 +311,7 @@ async fn api_with(setup: Setup) -> Api {
             engine: Arc::new(engine),
             config: setup.http,
             sources_mode: "sandbox",
+            documents: None,
         },
         bg: Deferred::default(),
         clock,
