@@ -11,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-target/render}
 mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
 
 need() { command -v "$1" >/dev/null 2>&1; }
 if ! need chromium || ! need pdftoppm; then
@@ -40,7 +41,7 @@ render() { # name faults
   curl -fsS "$base/api/professional-report/result/$id?format=pdf" -o "$OUT/$name.pdf"
   kill "$pid"; wait "$pid" 2>/dev/null || true
   chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
-    --window-size=1000,9000 --screenshot="$OUT/$name.html.png" "file://$PWD/$OUT/$name.html" 2>/dev/null
+    --window-size=1000,6000 --screenshot="$OUT/$name.html.png" "file://$OUT/$name.html" 2>/dev/null
   pdftoppm -r 60 -png "$OUT/$name.pdf" "$OUT/$name"
   echo "$name: $(ls "$OUT/$name"-*.png | wc -l) PDF pages, $OUT/$name.html.png"
 }
