@@ -72,7 +72,7 @@ async fn main() -> anyhow::Result<()> {
     let addr = server.addr;
     // The dev-server prints reports as HTML and PDF, as the result function does.
     let app = Arc::new(App {
-        documents: Some(Arc::new(care_report::http::formats::Renderer)),
+        documents: Some(Arc::new(care_report_pdf::Renderer)),
         ..service.app.clone()
     });
     let listener = TcpListener::bind(addr).await.with_context(|| {

@@ -15,8 +15,9 @@
 //! - [`sources`]: the five external source adapters (real HTTP clients).
 //! - [`sandbox`]: local fake servers of the sources' APIs, with switchable faults.
 //! - [`engine`]: durable processing under leases, the retry sweep, manual retries.
-//! - [`document`] (feature `document`): the report as an HTML page and a
-//!   PDF, printed from the typed report.
+//! - [`document`]: the report as a document model and an HTML page, printed
+//!   from the typed report (the PDF is typeset by the `care-report-pdf`
+//!   crate from the same model).
 //! - [`http`]: the API's handlers, host-independent, and the OpenAPI document.
 //! - [`host`]: adapters for the hosts (Vercel functions; the dev-server uses hyper).
 //! - [`settings`]: every environment variable, read once into [`settings::Settings`].
@@ -32,7 +33,6 @@
 #![warn(unreachable_pub)]
 
 pub mod directory;
-#[cfg(feature = "document")]
 pub mod document;
 pub mod engine;
 pub mod geo;

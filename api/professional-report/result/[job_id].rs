@@ -10,7 +10,7 @@ use std::sync::Arc;
 async fn main() -> Result<(), vercel_runtime::Error> {
     care_report::host::vercel::run_with_documents(
         care_report::http::Endpoint::Result,
-        Some(Arc::new(care_report::http::formats::Renderer)),
+        Some(Arc::new(care_report_pdf::Renderer)),
     )
     .await
 }

@@ -5,21 +5,21 @@
 //! judgement sections), never by a second wording: [`model`] picks and
 //! orders the report's own sentences and writes figures with the
 //! judgement's helpers; [`html`] prints them with auto-escaping `maud`
-//! templates, [`pdf`] typesets them with `typst` (data handed over as JSON,
-//! never as markup). The document is rebuilt from the stored job on every
-//! request, so a partial report says what is still missing at that moment.
+//! templates; the `care-report-pdf` crate typesets the same model with
+//! `typst` (data handed over as JSON, never as markup). The document is
+//! rebuilt from the stored job on every request, so a partial report says
+//! what is still missing at that moment.
 //!
-//! Behind the `document` feature: only the result function and the
-//! dev-server carry typst and its fonts.
+//! The PDF typesetter is a crate of its own so that only the binaries that
+//! install it (the result function and the dev-server) carry typst and its
+//! fonts: no other function and no test binary of this library links it.
 
 pub mod html;
 pub mod model;
-pub mod pdf;
 
 use chrono::{DateTime, Utc};
 
 pub use model::Document;
-pub use pdf::PdfError;
 
 use crate::questionnaire::Questionnaire;
 use crate::report::wire::ProfessionalReport;
@@ -36,11 +36,6 @@ pub fn document(
 /// The HTML page of `report`.
 pub fn to_html(doc: &Document) -> String {
     html::page(doc)
-}
-
-/// The PDF of `report`.
-pub fn to_pdf(doc: &Document) -> Result<Vec<u8>, PdfError> {
-    pdf::render(doc)
 }
 
 /// The file name a PDF is offered under: `care-home-report-2026-11-23.pdf`.

@@ -3,9 +3,10 @@
 //! The HTTP layer only negotiates (`?format=` first, then `Accept`) and
 //! hands the stored report to a [`Documents`] renderer, which the host
 //! installs in [`App::documents`]: the result function and the dev-server
-//! install [`Renderer`] (feature `document`); the other functions never
-//! reference it, so the linker leaves typst and its fonts out of them. With
-//! no renderer installed every request is answered in JSON.
+//! install `care_report_pdf::Renderer` (HTML from [`crate::document`], PDF
+//! typeset by typst); the other functions never reference that crate, so
+//! the linker leaves typst and its fonts out of them. With no renderer
+//! installed every request is answered in JSON.
 //!
 //! A shared document link is private: HTML and PDF answers say so to
 //! browsers, caches and crawlers ([`privacy`]).
@@ -84,40 +85,6 @@ pub trait Documents: Send + Sync + std::fmt::Debug {
     ) -> Result<(Vec<u8>, String), String>;
     /// The short page for a report not ready yet.
     fn waiting(&self, progress: u8, retry_after_secs: u64, url: &str) -> String;
-}
-
-/// The renderer of [`crate::document`].
-#[cfg(feature = "document")]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Renderer;
-
-#[cfg(feature = "document")]
-impl Renderer {
-    fn doc(view: &ResultView, now: chrono::DateTime<chrono::Utc>) -> crate::document::Document {
-        let q = crate::questionnaire::Questionnaire::parse(&view.answer.questionnaire).ok();
-        crate::document::document(&view.answer.report, q.as_ref(), now)
-    }
-}
-
-#[cfg(feature = "document")]
-impl Documents for Renderer {
-    fn html(&self, view: &ResultView, now: chrono::DateTime<chrono::Utc>) -> String {
-        crate::document::to_html(&Self::doc(view, now))
-    }
-
-    fn pdf(
-        &self,
-        view: &ResultView,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<(Vec<u8>, String), String> {
-        let doc = Self::doc(view, now);
-        let pdf = crate::document::to_pdf(&doc).map_err(|e| e.to_string())?;
-        Ok((pdf, crate::document::pdf_file_name(&doc)))
-    }
-
-    fn waiting(&self, progress: u8, retry_after_secs: u64, url: &str) -> String {
-        crate::document::html::waiting(progress, retry_after_secs, url)
-    }
 }
 
 /// How long a family is asked to wait before looking again, seconds.

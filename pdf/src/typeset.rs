@@ -18,7 +18,7 @@ use typst::utils::LazyHash;
 use typst::{Library, LibraryExt, World};
 use typst_layout::PagedDocument;
 
-use super::model::Document;
+use care_report::document::Document;
 
 /// The template; it reads everything from `sys.inputs.data`.
 const TEMPLATE: &str = include_str!("report.typ");

@@ -4,7 +4,6 @@
 //! link attributes of the result route, the page a report not ready yet
 //! gets, and the PDF read back with `lopdf` (pages, names, pounds, no
 //! answer codes).
-#![cfg(feature = "document")]
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -31,7 +30,7 @@ fn now() -> DateTime<Utc> {
 }
 
 fn base() -> Value {
-    serde_json::from_str(include_str!("fixtures/questionnaire.json")).unwrap()
+    serde_json::from_str(include_str!("../../lib/tests/fixtures/questionnaire.json")).unwrap()
 }
 
 /// Contrasting families: the fixture (dementia), urgent nursing care,
@@ -78,7 +77,7 @@ async fn app(faults: &str) -> (App, Arc<Sandbox>) {
         engine: Arc::new(rig.engine),
         config: HttpConfig::default(),
         sources_mode: "sandbox",
-        documents: Some(Arc::new(http::formats::Renderer)),
+        documents: Some(Arc::new(care_report_pdf::Renderer)),
     };
     (app, rig.sandbox)
 }
@@ -356,7 +355,7 @@ async fn without_a_renderer_the_route_answers_json() {
 // The real export's traps, and hostile directory text
 
 fn trap_fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/trap_export.csv")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../lib/tests/fixtures/trap_export.csv")
 }
 
 fn trap_questionnaire(edit: impl FnOnce(&mut Value)) -> Questionnaire {
@@ -425,7 +424,7 @@ fn the_real_export_traps_print_every_section() {
         let html = document::to_html(&d);
         assert_html_sections(&html, &d, what);
         assert!(html.contains("Not checked for this home"), "{what}");
-        let pdf = document::to_pdf(&d).unwrap();
+        let pdf = care_report_pdf::render(&d).unwrap();
         assert_pdf(&pdf, &d, what);
     }
 }
@@ -470,7 +469,7 @@ fn hostile_directory_text_prints_as_text() {
     for h in &d.homes {
         assert!(html.contains(&escape(&h.name)), "{}", h.name);
     }
-    let pdf = document::to_pdf(&d).expect("hostile text never breaks typesetting");
+    let pdf = care_report_pdf::render(&d).expect("hostile text never breaks typesetting");
     let (_, text) = pdf_text(&pdf);
     let text = squash(&text);
     for h in &d.homes {
