@@ -140,7 +140,11 @@ fn left_out(plan: &Plan, reason: Exclusion) -> usize {
 #[test]
 fn the_importer_merges_registrations_restores_numbers_and_sets_uncollected_columns_aside() {
     for (label, d, report) in directories() {
-        assert_eq!((report.loaded, report.skipped), (22, 0), "{label}");
+        assert_eq!(
+            (report.loaded, report.skipped, report.rows),
+            (22, 0, 23),
+            "{label}"
+        );
         assert_eq!(
             report.merged,
             vec!["TRAP: Edgbaston  Court (B5 7TA): 1-TRAP0002 current, 1-TRAP0001 earlier"]
@@ -186,6 +190,7 @@ fn the_importer_merges_registrations_restores_numbers_and_sets_uncollected_colum
             None,
             "12345 rings nobody"
         );
+        assert_eq!(alder.provider_company_number.as_deref(), Some("03885446"));
     }
 }
 
@@ -285,6 +290,12 @@ fn claims_are_made_only_when_earned() {
         );
         assert!(summary.contains("left out"), "{summary}");
         assert!(summary.contains("£3,000–£5,000 a month"), "{summary}");
+        // The export never collected facilities: what matching could not
+        // weigh for a person with mobility problems is said.
+        assert!(
+            summary.contains("does not record wheelchair access"),
+            "{summary}"
+        );
         assert_eq!(summary.contains("could not be checked"), !fees, "{summary}");
         for h in r["careHomes"].as_array().unwrap() {
             assert_eq!(h.get("overBudget").is_some(), fees, "{label}: {h}");
@@ -341,5 +352,57 @@ fn a_re_registered_home_shows_its_earlier_rating_as_history() {
     assert_eq!(
         facts.previous_rating.as_deref(),
         Some("rated Good in December 2019 under Old Opco Ltd (fictional)")
+    );
+}
+
+#[test]
+fn a_fee_on_the_homes_own_website_is_used_and_quoted_when_the_directory_has_none() {
+    let (_, d, _) = directories().remove(0);
+    let q = questionnaire(|_| {});
+    let plan = plan(&q, &d);
+    let first = &plan.homes[0].home;
+    let page = json!({
+        "url": "https://first.example/fees",
+        "feeQuotes": [
+            {"careType": "nursing", "weeklyFrom": 1400.0, "weeklyTo": null,
+             "startingPrice": true, "monthly": false, "sentence": "Nursing care from £1,400 per week."},
+            {"careType": "residential", "weeklyFrom": 950.0, "weeklyTo": null,
+             "startingPrice": true, "monthly": false, "sentence": "Residential care from £950 per week."}
+        ]
+    });
+    let key = care_report::model::SlotKey {
+        home_id: first.id.clone(),
+        source_type: care_report::model::SourceType::Firecrawl,
+    };
+    let r = judged(&q, &plan, "job-1", &[], &[(key, page)], &d, now());
+    let v = serde_json::to_value(r).unwrap();
+    let home = &v["careHomes"][0];
+    assert_eq!(
+        home["weeklyPrice"], 950.0,
+        "the residential fee, for a residential need"
+    );
+    assert_eq!(home["weeklyPriceSource"], "website");
+    assert_eq!(
+        home["weeklyPriceQuote"]["sentence"],
+        "Residential care from £950 per week."
+    );
+    assert_eq!(
+        home["weeklyPriceQuote"]["url"],
+        "https://first.example/fees"
+    );
+    assert_eq!(home["overBudget"], false);
+    let reason = home["matchReason"].as_str().unwrap();
+    assert!(
+        reason.contains("from £950 a week on its own website, within your budget"),
+        "{reason}"
+    );
+    // The other homes' fees stay unknown.
+    assert!(v["careHomes"][1].get("weeklyPrice").is_none());
+    let summary = v["executiveSummary"]["personalizedMatching"]
+        .as_str()
+        .unwrap();
+    assert!(
+        summary.contains("checked for the 1 home(s) whose fee is known"),
+        "{summary}"
     );
 }

@@ -201,6 +201,11 @@ pub struct Home {
     pub website: Option<String>,
     /// Provider name.
     pub provider: Option<String>,
+    /// The provider's Companies House number, 8 characters as Companies
+    /// House writes it (`03885446`, `SC123456`): the export stores it as an
+    /// integer inside `source_metadata`, so leading zeros are restored.
+    #[serde(default)]
+    pub provider_company_number: Option<String>,
     /// Who CQC registered the home to care for.
     #[serde(default)]
     pub registration: Registration,
@@ -283,9 +288,12 @@ pub struct ImportReport {
     /// line per home, `name (postcode): current id, earlier ids`.
     #[serde(default)]
     pub merged: Vec<String>,
-    /// Each column's coverage, by name.
+    /// Each column's coverage, by name, over the rows read.
     #[serde(default)]
     pub coverage: Vec<ColumnCoverage>,
+    /// Well-formed rows read (before registrations of one home were merged).
+    #[serde(default)]
+    pub rows: usize,
 }
 
 impl ImportReport {
@@ -406,8 +414,8 @@ fn log_coverage(report: &ImportReport) {
     let partly: Vec<String> = report
         .coverage
         .iter()
-        .filter(|c| !c.unknown && c.filled < report.loaded)
-        .map(|c| format!("{} {}/{}", c.column, c.filled, report.loaded))
+        .filter(|c| !c.unknown && c.filled < report.rows)
+        .map(|c| format!("{} {}/{}", c.column, c.filled, report.rows))
         .collect();
     tracing::info!(
         unknown = ?report.unknown_columns(),
@@ -447,6 +455,7 @@ fn parse_export(bytes: &[u8], path: &Path) -> Result<(Vec<Home>, ImportReport), 
             Err(e) => import.skip(format!("row {row}: unreadable ({e})")),
         }
     }
+    import.report.rows = records.len();
     import.report.coverage = tally.finish(&columns);
     let unknown: HashSet<usize> = import
         .report
@@ -619,6 +628,11 @@ impl Row<'_> {
             accepts_self_funding: self.flag("accepts_self_funding"),
             website: self.string("website"),
             provider: self.string("provider_name"),
+            provider_company_number: self
+                .json("source_metadata")
+                .as_ref()
+                .and_then(|m| m.get("provider_companies_house_number"))
+                .and_then(company_number),
             registration: self.registration(),
             previous_registrations: Vec::new(),
             facilities: self.facilities(),
@@ -807,6 +821,24 @@ fn collect_strings(v: &serde_json::Value, out: &mut Vec<String>) {
         }
         _ => {}
     }
+}
+
+/// A Companies House number from a JSON string or number: digits are
+/// zero-padded to 8 (`3885446` is `03885446`); a two-letter prefix
+/// (`SC`, `NI`, `OC`, …) and six digits are kept; anything else is `None`.
+fn company_number(v: &serde_json::Value) -> Option<String> {
+    let raw = match v {
+        serde_json::Value::String(s) => s.trim().to_ascii_uppercase(),
+        serde_json::Value::Number(n) => n.as_u64()?.to_string(),
+        _ => return None,
+    };
+    let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    if digits(&raw) && raw.len() <= 8 && !raw.trim_start_matches('0').is_empty() {
+        return Some(format!("{raw:0>8}"));
+    }
+    let (prefix, rest) = raw.split_at_checked(2)?;
+    (prefix.chars().all(|c| c.is_ascii_alphabetic()) && rest.len() == 6 && digits(rest))
+        .then_some(raw)
 }
 
 fn parse_bool(s: &str) -> Option<bool> {
@@ -1012,5 +1044,33 @@ mod tests {
             Directory::from_csv_path(missing),
             Err(DirectoryError::Io { .. })
         ));
+    }
+
+    #[test]
+    fn companies_house_numbers_get_their_leading_zeros_back() {
+        use serde_json::json;
+        assert_eq!(
+            company_number(&json!("3885446")).as_deref(),
+            Some("03885446")
+        );
+        assert_eq!(company_number(&json!(3885446)).as_deref(), Some("03885446"));
+        assert_eq!(
+            company_number(&json!("12345678")).as_deref(),
+            Some("12345678")
+        );
+        assert_eq!(
+            company_number(&json!("sc123456")).as_deref(),
+            Some("SC123456")
+        );
+        for bad in [
+            json!("123456789"),
+            json!("0"),
+            json!(""),
+            json!("SC12"),
+            json!(null),
+            json!(-5),
+        ] {
+            assert_eq!(company_number(&bad), None, "{bad}");
+        }
     }
 }

@@ -245,6 +245,7 @@ impl HomeFacts {
                 .map(|(_, v)| v)
                 .filter(|v| v.is_object())
         };
+        let fee = home_fee(h, care, source(SourceType::Firecrawl));
         HomeFacts {
             rank,
             id: h.id.clone(),
@@ -253,7 +254,8 @@ impl HomeFacts {
             local_authority: h.local_authority.clone(),
             score,
             distance_km,
-            weekly_fee: relevant_fee(h, care),
+            weekly_fee: fee.as_ref().map(|f| f.0),
+            fee_source: fee.map(|f| f.1),
             care_offered: care_offered(h),
             cqc: Some(cqc_facts(h, source(SourceType::Cqc))),
             fsa: source(SourceType::Fsa).map(fsa_facts),
@@ -271,8 +273,31 @@ impl HomeFacts {
             fallback: None,
             respite_unconfirmed: care.respite_unconfirmed(h),
             previous_rating: previous_rating(h),
+            wheelchair_access: h.facilities.wheelchair_access,
+            secure_garden: h.facilities.secure_garden,
         }
     }
+}
+
+/// The weekly fee for the care needed and where it comes from: the
+/// directory's wins; else the fee the home's own website states for that
+/// care (the website adapter's `feeQuotes`, see `sources::fees`).
+fn home_fee(h: &Home, care: &CareNeed, website: Option<&Value>) -> Option<(f64, FeeSource)> {
+    if let Some(fee) = relevant_fee(h, care) {
+        return Some((fee, FeeSource::Directory));
+    }
+    let site = website?;
+    let quotes: Vec<crate::sources::fees::PageFee> =
+        serde_json::from_value(site.get("feeQuotes")?.clone()).ok()?;
+    let quote = crate::sources::fees::for_care(&quotes, care.market_care_type())?;
+    Some((
+        quote.weekly_from,
+        FeeSource::Website {
+            sentence: quote.sentence,
+            url: str_at(site, "/url").map(str::to_owned),
+            starting_price: quote.starting_price,
+        },
+    ))
 }
 
 /// The newest earlier registration's rating in words, when there is one.
@@ -469,5 +494,37 @@ mod tests {
             (Some(3.2), Some(12), 2)
         );
         assert_eq!(g.reviews[1].text, None);
+    }
+
+    #[test]
+    fn the_directory_fee_wins_over_the_website_and_the_website_is_read_for_the_care_needed() {
+        let care = CareNeed {
+            nursing: true,
+            ..CareNeed::default()
+        };
+        let site = json!({"url": "https://oak.example/", "feeQuotes": [
+            {"careType": "nursing", "weeklyFrom": 1300.0, "weeklyTo": null, "startingPrice": false,
+             "monthly": false, "sentence": "Nursing care is £1,300 per week."}]});
+        let mut home = Home::default();
+        let (fee, source) = home_fee(&home, &care, Some(&site)).unwrap();
+        assert_eq!(fee, 1300.0);
+        assert!(matches!(
+            source,
+            FeeSource::Website {
+                starting_price: false,
+                ..
+            }
+        ));
+        home.fees.nursing_from = Some(1250.0);
+        assert_eq!(
+            home_fee(&home, &care, Some(&site)),
+            Some((1250.0, FeeSource::Directory))
+        );
+        let residential = CareNeed {
+            residential: true,
+            ..CareNeed::default()
+        };
+        assert_eq!(home_fee(&Home::default(), &residential, Some(&site)), None);
+        assert_eq!(home_fee(&Home::default(), &care, None), None);
     }
 }

@@ -274,6 +274,23 @@ pub struct GoogleFacts {
     pub reviews: Vec<Review>,
 }
 
+/// Where a home's fee comes from.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum FeeSource {
+    /// The operators' directory.
+    Directory,
+    /// The home's own website: the sentence that states it and the page.
+    Website {
+        /// The sentence, as written.
+        sentence: String,
+        /// The page's address.
+        url: Option<String>,
+        /// Whether the page gives it as a starting ("from") price.
+        starting_price: bool,
+    },
+}
+
 /// A source whose data the report does not have yet.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct MissingInput {
@@ -312,8 +329,11 @@ pub struct HomeFacts {
     pub score: Option<f64>,
     /// Distance from the search centre, km.
     pub distance_km: Option<f64>,
-    /// The weekly fee for the care needed, pounds.
+    /// The weekly fee for the care needed, pounds: the directory's, else
+    /// the one the home's own website states (see `fee_source`).
     pub weekly_fee: Option<f64>,
+    /// Where `weekly_fee` comes from (`None` when it is unknown).
+    pub fee_source: Option<FeeSource>,
     /// Care types offered (`residential`, `nursing`, `dementia`, `respite`).
     pub care_offered: Vec<&'static str>,
     /// CQC.
@@ -335,6 +355,11 @@ pub struct HomeFacts {
     /// ran the home), in words, e.g. `rated Good in December 2019 under
     /// Old Opco Ltd`; history, never the current rating.
     pub previous_rating: Option<String>,
+    /// Step-free, wheelchair-accessible building (`None`: the directory
+    /// does not say).
+    pub wheelchair_access: Option<bool>,
+    /// A secure garden (`None`: the directory does not say).
+    pub secure_garden: Option<bool>,
 }
 
 /// Weekly fees of a set of homes.

@@ -6,7 +6,8 @@ use serde::Serialize;
 
 use super::risk::RiskAssessment;
 use super::{
-    pounds, CqcRating, Evidence, HomeFacts, JudgementInput, Selection, Trace, WinnerCategory,
+    pounds, CqcRating, Evidence, FeeSource, HomeFacts, JudgementInput, Selection, Trace,
+    WinnerCategory,
 };
 
 /// Client `executiveSummary`.
@@ -37,6 +38,11 @@ pub struct HomeSummary {
     /// Rule, evidence, threshold.
     #[serde(flatten)]
     pub trace: Trace,
+    /// The fee the judgement read (directory's or website's) and whether
+    /// it is above the budget, for the report's `weeklyPrice` when the
+    /// directory has none.
+    #[serde(skip)]
+    pub fee: Option<(f64, FeeSource, Option<bool>)>,
 }
 
 /// The client label of a category won. "Medical & Safety" marks the label the
@@ -59,16 +65,32 @@ fn budget_words(answer: &str) -> Option<String> {
 }
 
 /// The fee against the budget, with the band in words beside it.
-fn fee_words(input: &JudgementInput, fee: Option<f64>) -> String {
+/// A fee from the home's website is said to be from there, a starting
+/// price as "from".
+fn fee_words(input: &JudgementInput, h: &HomeFacts) -> String {
     let band = budget_words(&input.needs.budget_answer);
-    match (fee, input.needs.budget_max_weekly, band) {
-        (None, _, _) => "fee not listed in the directory (ask the home)".to_owned(),
-        (Some(f), Some(max), Some(b)) if f <= max => {
-            format!("{} a week, within your budget of {b}", pounds(f))
-        }
-        (Some(f), Some(_), Some(b)) => format!("{} a week, above your budget of {b}", pounds(f)),
-        (Some(f), _, _) => format!("{} a week", pounds(f)),
+    let Some(f) = h.weekly_fee else {
+        return "no fee listed (ask the home)".to_owned();
+    };
+    let amount = match &h.fee_source {
+        Some(FeeSource::Website {
+            starting_price: true,
+            ..
+        }) => format!("from {} a week on its own website", pounds(f)),
+        Some(FeeSource::Website { .. }) => format!("{} a week on its own website", pounds(f)),
+        _ => format!("{} a week", pounds(f)),
+    };
+    match (over_budget(input, h), band) {
+        (Some(false), Some(b)) => format!("{amount}, within your budget of {b}"),
+        (Some(true), Some(b)) => format!("{amount}, above your budget of {b}"),
+        _ => amount,
     }
+}
+
+/// Whether the home's known fee is above the top of the budget band
+/// (`None`: no fee known, or no upper limit).
+pub(crate) fn over_budget(input: &JudgementInput, h: &HomeFacts) -> Option<bool> {
+    Some(h.weekly_fee? > input.needs.budget_max_weekly?)
 }
 
 /// The reason, from the home's strongest known facts: its standing (the
@@ -89,7 +111,7 @@ pub(crate) fn match_reason(input: &JudgementInput, h: &HomeFacts) -> HomeSummary
             None => parts.push("not yet rated by CQC".to_owned()),
         },
     }
-    parts.push(fee_words(input, h.weekly_fee));
+    parts.push(fee_words(input, h));
     if let Some(d) = h.distance_km {
         parts.push(format!("{d:.1} km away"));
     }
@@ -122,6 +144,10 @@ pub(crate) fn match_reason(input: &JudgementInput, h: &HomeFacts) -> HomeSummary
                 Evidence::new("rank", h.rank),
             ],
         ),
+        fee: h
+            .weekly_fee
+            .zip(h.fee_source.clone())
+            .map(|(f, s)| (f, s, over_budget(input, h))),
         match_reason: reason,
     }
 }
@@ -178,10 +204,36 @@ fn personalized(input: &JudgementInput) -> String {
     out.push(' ');
     out.push_str(&budget_checked(input));
     out.push_str(" Availability was not checked: ask each home whether it has a room.");
+    for fact in unrecorded_facilities(input) {
+        out.push_str(&format!(
+            " The directory does not record {fact} for the chosen homes: check it on each visit."
+        ));
+    }
     if input.homes.iter().any(|h| h.respite_unconfirmed) {
         out.push_str(
             " The directory does not record which homes take respite stays: confirm respite with each.",
         );
+    }
+    out
+}
+
+/// The facilities the person needs that the directory records for none of
+/// the chosen homes (so matching could not weigh them): wheelchair access
+/// for a wheelchair user or someone with mobility problems, a secure garden
+/// for someone living with dementia.
+fn unrecorded_facilities(input: &JudgementInput) -> Vec<&'static str> {
+    let n = &input.needs;
+    let wheelchair = n.mobility_problems
+        || matches!(
+            n.mobility,
+            super::MobilityLevel::WheelchairSometimes | super::MobilityLevel::WheelchairPermanent
+        );
+    let mut out = Vec::new();
+    if wheelchair && input.homes.iter().all(|h| h.wheelchair_access.is_none()) {
+        out.push("wheelchair access");
+    }
+    if n.dementia && input.homes.iter().all(|h| h.secure_garden.is_none()) {
+        out.push("a secure garden");
     }
     out
 }
@@ -212,10 +264,10 @@ fn budget_checked(input: &JudgementInput) -> String {
     match (budget_words(&input.needs.budget_answer), known) {
         (None, _) => "You asked for budget guidance, so no budget was applied.".to_owned(),
         (Some(b), 0) => format!(
-            "No chosen home lists a fee in the directory, so your budget ({b}) could not be checked: ask each home for its weekly fee."
+            "No fee is known for the chosen homes (the directory lists none, nor do their websites so far), so your budget ({b}) could not be checked: ask each home for its weekly fee."
         ),
         (Some(b), k) if k < input.homes.len() => format!(
-            "Your budget ({b}) was checked for the {k} home(s) that list a fee; ask the others for theirs."
+            "Your budget ({b}) was checked for the {k} home(s) whose fee is known (from the directory or the home's own website); ask the others for theirs."
         ),
         (Some(b), _) => format!("Every chosen home's fee was checked against your budget ({b})."),
     }
@@ -371,5 +423,24 @@ mod tests {
         ]
         .iter()
         .all(|t| !t.is_empty())
+    }
+
+    #[test]
+    fn unrecorded_facilities_are_said_only_when_needed_and_unknown_everywhere() {
+        let mut h = home(1);
+        h.wheelchair_access = None;
+        let mut i = input(vec![h.clone()]);
+        i.needs.mobility_problems = true;
+        let text = personalized(&i);
+        assert!(text.contains("does not record wheelchair access"), "{text}");
+        // Known for one chosen home: matching weighed it, nothing to say.
+        let mut known = h.clone();
+        known.wheelchair_access = Some(false);
+        i.homes.push(known);
+        assert!(!personalized(&i).contains("wheelchair"));
+        // Not needed: not said.
+        let mut i = input(vec![h]);
+        i.needs.mobility_problems = false;
+        assert!(!personalized(&i).contains("wheelchair"));
     }
 }

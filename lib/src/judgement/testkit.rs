@@ -44,6 +44,7 @@ pub(super) fn home(n: usize) -> HomeFacts {
         score: Some(80.0 - n as f64),
         distance_km: Some(3.0),
         weekly_fee: Some(1000.0),
+        fee_source: Some(FeeSource::Directory),
         care_offered: vec!["residential"],
         cqc: Some(CqcFacts {
             origin: "cqc_api",
@@ -71,6 +72,8 @@ pub(super) fn home(n: usize) -> HomeFacts {
         fallback: None,
         respite_unconfirmed: false,
         previous_rating: None,
+        wheelchair_access: Some(true),
+        secure_garden: Some(true),
     }
 }
 

@@ -393,6 +393,8 @@ fn care_home(
         weekly_price: scored.weekly_fee,
         // Over or within the budget is a fact only when the fee is known.
         over_budget: scored.weekly_fee.map(|_| scored.over_budget),
+        weekly_price_source: None,
+        weekly_price_quote: None,
         match_score: scored.match_score,
         match_reason: None,
         factor_scores: factor_scores(scored, weights),

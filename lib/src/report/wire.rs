@@ -101,6 +101,7 @@ impl ProfessionalReport {
     pub(crate) fn with_judgement(mut self, j: judgement::Judgement) -> Self {
         for summary in j.home_summaries {
             if let Some(home) = self.care_homes.iter_mut().find(|h| h.id == summary.home_id) {
+                home.set_fee(summary.fee);
                 home.match_reason = Some(summary.match_reason);
                 home.category_labels = summary
                     .category_labels
@@ -116,6 +117,36 @@ impl ProfessionalReport {
         self.next_steps = j.next_steps;
         self.funding_guidance = j.funding_guidance;
         self
+    }
+}
+
+/// A fee as a home's website states it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeeQuote {
+    /// The sentence, as written.
+    pub sentence: String,
+    /// The page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+impl CareHome {
+    /// The fee the judgement read: its source, and for a website fee (the
+    /// directory had none) the amount, the quote and the budget position.
+    fn set_fee(&mut self, fee: Option<(f64, judgement::FeeSource, Option<bool>)>) {
+        let Some((amount, source, over)) = fee else {
+            return;
+        };
+        match source {
+            judgement::FeeSource::Directory => self.weekly_price_source = Some("directory"),
+            judgement::FeeSource::Website { sentence, url, .. } => {
+                self.weekly_price = Some(amount);
+                self.over_budget = over;
+                self.weekly_price_source = Some("website");
+                self.weekly_price_quote = Some(FeeQuote { sentence, url });
+            }
+        }
     }
 }
 
@@ -255,10 +286,17 @@ pub struct CareHome {
     /// The weekly fee for the care the person needs (absent: not known).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weekly_price: Option<f64>,
-    /// Whether that fee is above the budget (only when the budget filter had
-    /// to be relaxed); absent when the fee is not known.
+    /// Whether that fee is above the budget; absent when the fee is not
+    /// known or the budget has no upper limit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub over_budget: Option<bool>,
+    /// Where `weeklyPrice` comes from: `directory`, or `website` (the
+    /// home's own page, quoted in `weeklyPriceQuote`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weekly_price_source: Option<&'static str>,
+    /// The sentence of the home's website that states the fee, and the page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weekly_price_quote: Option<FeeQuote>,
     /// Weighted match score out of 100.
     pub match_score: f64,
     /// Per-category scores.

@@ -229,6 +229,8 @@ pub(crate) fn insights(site: &str, metadata: Option<&Value>, markdown: &str) -> 
         "description": meta("description", MAX_TEXT_CHARS),
         "mentions": groups,
         "fees": find_fees(text),
+        // Weekly fees with the sentence each came from (see `fees`).
+        "feeQuotes": super::fees::extract(text),
         "contact": {
             "phones": find_phones(text),
             "emails": find_emails(text),
@@ -356,6 +358,12 @@ mod tests {
             .unwrap()
             .contains(&json!("open visiting")));
         assert_eq!(v["fees"], json!(["£1,150.50"]));
+        assert_eq!(
+            v["feeQuotes"],
+            json!([{"careType": null, "weeklyFrom": 1150.5, "weeklyTo": null,
+                "startingPrice": true, "monthly": false,
+                "sentence": "Fees from £1,150.50 per week."}])
+        );
         assert_eq!(
             v["contact"]["phones"],
             json!(["0113 496 0000", "+44 20 7946 0018"])

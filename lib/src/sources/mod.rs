@@ -13,6 +13,7 @@
 pub(crate) mod cached;
 pub(crate) mod config;
 mod cqc;
+pub(crate) mod fees;
 mod firecrawl;
 mod fsa;
 mod google_places;
