@@ -13,7 +13,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::judgement::{prose, Trace};
+use crate::judgement::{negotiation, prose, Trace};
 use crate::model::{MissingSourceStatus, SourceType};
 use crate::questionnaire::Questionnaire;
 use crate::report::wire::{CareHome, ProfessionalReport};
@@ -511,43 +511,103 @@ fn status_words(status: &str) -> &'static str {
 }
 
 fn home_section(r: &ProfessionalReport, h: &CareHome) -> HomeSection {
-    let today = r.generated_at.date_naive();
-    let mut facts = Vec::new();
-    let mut links = Vec::new();
-    let mut key_questions = Vec::new();
     let directory = format!("the directory ({})", r.directory);
-
-    // Fee and budget.
-    match h.weekly_price {
-        Some(fee) => facts.push(Fact {
-            label: "Fee".into(),
-            value: format!(
-                "{} a week (about {} a month){}",
-                crate::judgement::pounds(fee),
-                crate::judgement::pounds((fee * 52.0 / 12.0).round()),
-                match h.over_budget {
-                    Some(true) => ", above your budget",
-                    Some(false) => ", within your budget",
-                    None => "",
-                }
-            ),
-            source: directory.clone(),
-            link: None,
-        }),
-        None => facts.push(Fact {
-            label: "Fee".into(),
-            value: "Not known: ask the home for its weekly fee in writing".into(),
-            source: directory.clone(),
-            link: None,
-        }),
+    let cqc = cqc_fact(r, h, &directory);
+    let google = google_fact(r, h);
+    let links = home_links(h, &cqc, google.as_ref());
+    let mut facts = vec![
+        fee_fact(h, &directory),
+        distance_fact(r, h),
+        registration_fact(h, &directory),
+        cqc,
+    ];
+    facts.extend(fsa_fact(r, h));
+    facts.extend(google);
+    facts.extend(neighbourhood_fact(r, h));
+    facts.extend(telephone_fact(h, &directory));
+    let risk = r
+        .risk_assessment
+        .as_ref()
+        .and_then(|ra| ra.homes_assessment.iter().find(|a| a.home_id == h.id));
+    HomeSection {
+        anchor: anchor(h),
+        rank: h.rank,
+        name: h.name.clone(),
+        address: address(h),
+        score: score(h.match_score),
+        reason: h.match_reason.clone(),
+        labels: h.category_labels.clone(),
+        facts,
+        key_questions: key_questions(h),
+        reviews: reviews(h),
+        links,
+        strengths: strengths(r, h),
+        concerns: concerns(risk),
+        risk_summary: risk.map(|a| a.summary.clone()),
+        not_checked: not_checked(h),
+        questions: manager_questions(r, h),
     }
-    facts.push(Fact {
+}
+
+/// The address in one line.
+fn address(h: &CareHome) -> String {
+    [
+        h.address.clone(),
+        Some(h.location.clone()),
+        h.postcode.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|s| !s.is_empty())
+    .collect::<Vec<_>>()
+    .join(", ")
+}
+
+/// The home's own links: its website, then CQC's and Google's pages.
+fn home_links(h: &CareHome, cqc: &Fact, google: Option<&Fact>) -> Vec<Link> {
+    h.website
+        .as_deref()
+        .and_then(|u| link("The home's website", u))
+        .into_iter()
+        .chain(cqc.link.clone())
+        .chain(google.and_then(|g| g.link.clone()))
+        .collect()
+}
+
+/// The fee and the budget.
+fn fee_fact(h: &CareHome, directory: &str) -> Fact {
+    let value = match h.weekly_price {
+        Some(fee) => format!(
+            "{} a week (about {} a month){}",
+            crate::judgement::pounds(fee),
+            crate::judgement::pounds((fee * 52.0 / 12.0).round()),
+            match h.over_budget {
+                Some(true) => ", above your budget",
+                Some(false) => ", within your budget",
+                None => "",
+            }
+        ),
+        None => "Not known: ask the home for its weekly fee in writing".into(),
+    };
+    Fact {
+        label: "Fee".into(),
+        value,
+        source: directory.to_owned(),
+        link: None,
+    }
+}
+
+fn distance_fact(r: &ProfessionalReport, h: &CareHome) -> Fact {
+    Fact {
         label: "Distance".into(),
         value: format!("{} from {}", km(h.distance_km), r.search.origin),
         source: "measured from the directory's address".into(),
         link: None,
-    });
-    // Registration.
+    }
+}
+
+/// The care types it is registered for, its beds and its provider.
+fn registration_fact(h: &CareHome, directory: &str) -> Fact {
     let mc = &h.medical_care;
     let mut care = Vec::new();
     if mc.care_residential {
@@ -559,10 +619,8 @@ fn home_section(r: &ProfessionalReport, h: &CareHome) -> HomeSection {
     if mc.care_dementia {
         care.push("dementia care");
     }
-    match mc.care_respite {
-        Some(true) => care.push("respite stays"),
-        Some(false) => {}
-        None => {}
+    if mc.care_respite == Some(true) {
+        care.push("respite stays");
     }
     let mut reg = if care.is_empty() {
         "Registered care types not listed".to_owned()
@@ -575,13 +633,36 @@ fn home_section(r: &ProfessionalReport, h: &CareHome) -> HomeSection {
     if let Some(p) = &h.provider {
         reg.push_str(&format!("; run by {p}"));
     }
-    facts.push(Fact {
+    Fact {
         label: "Registration".into(),
         value: reg,
-        source: directory.clone(),
+        source: directory.to_owned(),
         link: None,
-    });
-    // CQC.
+    }
+}
+
+/// The CQC rating, with a link to CQC's page for the home.
+fn cqc_fact(r: &ProfessionalReport, h: &CareHome, directory: &str) -> Fact {
+    let cqc = h.cqc_deep_dive.as_ref();
+    Fact {
+        label: "CQC rating".into(),
+        value: cqc_value(r, h),
+        source: if cqc.is_some() {
+            fetched(r, h, SourceType::Cqc, "Care Quality Commission")
+        } else {
+            format!("Care Quality Commission, as listed in {directory}")
+        },
+        link: cqc
+            .and_then(|c| c.profile_url.as_deref())
+            .or(h.cqc_report_url.as_deref())
+            .and_then(|u| link("CQC's page for this home", u)),
+    }
+}
+
+/// The rating, the last inspection and its age, an ended registration and
+/// an earlier rating.
+fn cqc_value(r: &ProfessionalReport, h: &CareHome) -> String {
+    let today = r.generated_at.date_naive();
     let cqc = h.cqc_deep_dive.as_ref();
     let overall = cqc
         .and_then(|c| c.overall_rating.clone())
@@ -610,150 +691,151 @@ fn home_section(r: &ProfessionalReport, h: &CareHome) -> HomeSection {
         if let Some(hist) = &c.historical_overall_rating {
             cqc_value.push_str(&format!("; earlier rating {hist} (history, not current)"));
         }
-        if let Some(d) = &c.detailed_ratings {
-            for (q, k) in [
-                ("Safe", &d.safe),
-                ("Effective", &d.effective),
-                ("Caring", &d.caring),
-                ("Responsive", &d.responsive),
-                ("Well-led", &d.well_led),
-            ] {
-                if let Some(k) = k {
-                    key_questions.push(Titled {
-                        title: q.into(),
-                        text: k.rating.clone(),
-                    });
-                }
-            }
+    }
+    cqc_value
+}
+
+/// CQC's five key questions' ratings, when known.
+fn key_questions(h: &CareHome) -> Vec<Titled> {
+    let Some(d) = h
+        .cqc_deep_dive
+        .as_ref()
+        .and_then(|c| c.detailed_ratings.as_ref())
+    else {
+        return Vec::new();
+    };
+    [
+        ("Safe", &d.safe),
+        ("Effective", &d.effective),
+        ("Caring", &d.caring),
+        ("Responsive", &d.responsive),
+        ("Well-led", &d.well_led),
+    ]
+    .into_iter()
+    .filter_map(|(q, k)| {
+        k.as_ref().map(|k| Titled {
+            title: q.into(),
+            text: k.rating.clone(),
+        })
+    })
+    .collect()
+}
+
+/// The food hygiene rating, when the FSA answered.
+fn fsa_fact(r: &ProfessionalReport, h: &CareHome) -> Option<Fact> {
+    let f = h.fsa_detailed.as_ref()?;
+    let mut v = match (&f.rating, &f.rating_value) {
+        (Some(n), _) => format!("{n} out of 5"),
+        (None, Some(v)) => fsa_words(v),
+        (None, None) => "No rating given".into(),
+    };
+    if let Some(d) = &f.rating_date {
+        v.push_str(&format!(", rated {}", date_text(d)));
+    }
+    if let Some(b) = &f.business_name {
+        if b != &h.name {
+            v.push_str(&format!(" (registered as {b})"));
         }
     }
-    let cqc_link = cqc
-        .and_then(|c| c.profile_url.as_deref())
-        .or(h.cqc_report_url.as_deref())
-        .and_then(|u| link("CQC's page for this home", u));
-    facts.push(Fact {
-        label: "CQC rating".into(),
-        value: cqc_value,
-        source: if cqc.is_some() {
-            fetched(r, h, SourceType::Cqc, "Care Quality Commission")
-        } else {
-            format!("Care Quality Commission, as listed in {directory}")
-        },
-        link: cqc_link.clone(),
+    let l = f.fhrs_id.as_deref().and_then(|id| {
+        link(
+            "FSA rating",
+            &format!("https://ratings.food.gov.uk/business/{id}"),
+        )
     });
-    links.extend(cqc_link);
-    // FSA.
-    if let Some(f) = &h.fsa_detailed {
-        let mut v = match (&f.rating, &f.rating_value) {
-            (Some(n), _) => format!("{n} out of 5"),
-            (None, Some(v)) => fsa_words(v),
-            (None, None) => "No rating given".into(),
-        };
-        if let Some(d) = &f.rating_date {
-            v.push_str(&format!(", rated {}", date_text(d)));
-        }
-        if let Some(b) = &f.business_name {
-            if b != &h.name {
-                v.push_str(&format!(" (registered as {b})"));
-            }
-        }
-        let l = f.fhrs_id.as_deref().and_then(|id| {
-            link(
-                "FSA rating",
-                &format!("https://ratings.food.gov.uk/business/{id}"),
-            )
-        });
-        facts.push(Fact {
-            label: "Food hygiene".into(),
-            value: v,
-            source: fetched(r, h, SourceType::Fsa, "Food Standards Agency"),
-            link: l,
-        });
-    }
-    // Google.
-    let mut reviews = Vec::new();
-    if let Some(g) = &h.google_places {
-        let v = match (g.rating, g.user_ratings_total) {
-            (Some(a), Some(n)) => format!("{a:.1} out of 5 stars from {n} ratings"),
-            (Some(a), None) => format!("{a:.1} out of 5 stars"),
-            _ => "No rating".into(),
-        };
-        let l = g
+    Some(Fact {
+        label: "Food hygiene".into(),
+        value: v,
+        source: fetched(r, h, SourceType::Fsa, "Food Standards Agency"),
+        link: l,
+    })
+}
+
+/// Google's rating, with a link to the home on Google Maps.
+fn google_fact(r: &ProfessionalReport, h: &CareHome) -> Option<Fact> {
+    let g = h.google_places.as_ref()?;
+    let v = match (g.rating, g.user_ratings_total) {
+        (Some(a), Some(n)) => format!("{a:.1} out of 5 stars from {n} ratings"),
+        (Some(a), None) => format!("{a:.1} out of 5 stars"),
+        _ => "No rating".into(),
+    };
+    Some(Fact {
+        label: "Google reviews".into(),
+        value: v,
+        source: fetched(r, h, SourceType::GooglePlaces, "Google"),
+        link: g
             .google_maps_uri
             .as_deref()
-            .and_then(|u| link("The home on Google Maps", u));
-        facts.push(Fact {
-            label: "Google reviews".into(),
-            value: v,
-            source: fetched(r, h, SourceType::GooglePlaces, "Google"),
-            link: l.clone(),
-        });
-        links.extend(l);
-        reviews = g
-            .reviews
-            .iter()
-            .map(|rv| ReviewItem {
-                author: rv
-                    .author_name
-                    .clone()
-                    .unwrap_or_else(|| "A Google user".into()),
-                author_url: rv.author_url.as_deref().and_then(web),
-                rating: rv.rating.map(|s| format!("{s:.0} out of 5 stars")),
-                text: rv.text.clone(),
-                when: rv.time.as_deref().map(date_text),
-                review_url: rv.review_url.as_deref().and_then(web),
-            })
-            .collect();
+            .and_then(|u| link("The home on Google Maps", u)),
+    })
+}
+
+/// Google's reviews with their attribution.
+fn reviews(h: &CareHome) -> Vec<ReviewItem> {
+    let Some(g) = &h.google_places else {
+        return Vec::new();
+    };
+    g.reviews
+        .iter()
+        .map(|rv| ReviewItem {
+            author: rv
+                .author_name
+                .clone()
+                .unwrap_or_else(|| "A Google user".into()),
+            author_url: rv.author_url.as_deref().and_then(web),
+            rating: rv.rating.map(|s| format!("{s:.0} out of 5 stars")),
+            text: rv.text.clone(),
+            when: rv.time.as_deref().map(date_text),
+            review_url: rv.review_url.as_deref().and_then(web),
+        })
+        .collect()
+}
+
+/// What is near the home, when the neighbourhood was read.
+fn neighbourhood_fact(r: &ProfessionalReport, h: &CareHome) -> Option<Fact> {
+    let n = h.neighbourhood.as_ref()?;
+    let a = &n.walkability.amenities_nearby;
+    let near = |c: &crate::report::wire::AmenityCount, what: &str| match c.nearest_m {
+        Some(m) if c.count > 0 => format!("{} {what} (nearest {} m)", c.count, m),
+        _ => format!("{} {what}", c.count),
+    };
+    let mut v = format!(
+        "Within {} m: {}, {}, {}, {}, {}",
+        n.radius_meters,
+        near(&a.healthcare, "GPs, pharmacies or hospitals"),
+        near(&a.shops, "shops"),
+        near(&a.restaurants, "cafés or pubs"),
+        near(&a.parks, "parks"),
+        near(&a.transport, "bus stops"),
+    );
+    if let Some(la) = &n.local_authority {
+        v.push_str(&format!("; council area {la}"));
     }
-    // Neighbourhood.
-    if let Some(n) = &h.neighbourhood {
-        let a = &n.walkability.amenities_nearby;
-        let near = |c: &crate::report::wire::AmenityCount, what: &str| match c.nearest_m {
-            Some(m) if c.count > 0 => format!("{} {what} (nearest {} m)", c.count, m),
-            _ => format!("{} {what}", c.count),
-        };
-        let mut v = format!(
-            "Within {} m: {}, {}, {}, {}, {}",
-            n.radius_meters,
-            near(&a.healthcare, "GPs, pharmacies or hospitals"),
-            near(&a.shops, "shops"),
-            near(&a.restaurants, "cafés or pubs"),
-            near(&a.parks, "parks"),
-            near(&a.transport, "bus stops"),
-        );
-        if let Some(la) = &n.local_authority {
-            v.push_str(&format!("; council area {la}"));
-        }
-        facts.push(Fact {
-            label: "Neighbourhood".into(),
-            value: v,
-            source: fetched(
-                r,
-                h,
-                SourceType::Neighbourhood,
-                "OpenStreetMap contributors and postcodes.io",
-            ),
-            link: None,
-        });
-    }
-    if let Some(p) = &h.contact.phone {
-        facts.push(Fact {
-            label: "Telephone".into(),
-            value: p.clone(),
-            source: directory.clone(),
-            link: None,
-        });
-    }
-    if let Some(w) = h
-        .website
-        .as_deref()
-        .and_then(|u| link("The home's website", u))
-    {
-        links.insert(0, w);
-    }
-    // What could not be checked.
-    let not_checked: Vec<String> = h
-        .data_sources
+    Some(Fact {
+        label: "Neighbourhood".into(),
+        value: v,
+        source: fetched(
+            r,
+            h,
+            SourceType::Neighbourhood,
+            "OpenStreetMap contributors and postcodes.io",
+        ),
+        link: None,
+    })
+}
+
+fn telephone_fact(h: &CareHome, directory: &str) -> Option<Fact> {
+    h.contact.phone.as_ref().map(|p| Fact {
+        label: "Telephone".into(),
+        value: p.clone(),
+        source: directory.to_owned(),
+        link: None,
+    })
+}
+
+/// What could not be checked for this home.
+fn not_checked(h: &CareHome) -> Vec<String> {
+    h.data_sources
         .iter()
         .filter(|(_, s)| **s != "loaded")
         .filter_map(|(k, s)| {
@@ -763,63 +845,39 @@ fn home_section(r: &ProfessionalReport, h: &CareHome) -> HomeSection {
                 status_words(s)
             ))
         })
-        .collect();
-    // Strengths and concerns.
-    let mut strengths: Vec<String> = Vec::new();
-    if let Some(c) = &r.comparative_analysis {
-        for d in c
-            .key_differentiators
-            .iter()
-            .filter(|d| d.home_name == h.name)
-        {
-            strengths.push(d.description.clone());
-        }
-    }
-    let risk = r
-        .risk_assessment
-        .as_ref()
-        .and_then(|ra| ra.homes_assessment.iter().find(|a| a.home_id == h.id));
+        .collect()
+}
+
+/// What sets the home apart, from the comparison.
+fn strengths(r: &ProfessionalReport, h: &CareHome) -> Vec<String> {
+    let Some(c) = &r.comparative_analysis else {
+        return Vec::new();
+    };
+    c.key_differentiators
+        .iter()
+        .filter(|d| d.home_name == h.name)
+        .map(|d| d.description.clone())
+        .collect()
+}
+
+/// The home's red flags, then its warnings.
+fn concerns(risk: Option<&crate::judgement::risk::HomeRiskAssessment>) -> Vec<Concern> {
+    let Some(a) = risk else {
+        return Vec::new();
+    };
     let mut concerns = Vec::new();
-    if let Some(a) = risk {
-        for (kind, flags) in [("Red flag", &a.red_flags), ("Warning", &a.warnings)] {
-            for f in flags {
-                concerns.push(Concern {
-                    kind: kind.into(),
-                    title: f.title.into(),
-                    description: f.description.clone(),
-                    impact: f.impact.into(),
-                    recommendation: f.recommendation.into(),
-                });
-            }
+    for (kind, flags) in [("Red flag", &a.red_flags), ("Warning", &a.warnings)] {
+        for f in flags {
+            concerns.push(Concern {
+                kind: kind.into(),
+                title: f.title.into(),
+                description: f.description.clone(),
+                impact: f.impact.into(),
+                recommendation: f.recommendation.into(),
+            });
         }
     }
-    HomeSection {
-        anchor: anchor(h),
-        rank: h.rank,
-        name: h.name.clone(),
-        address: [
-            h.address.clone(),
-            Some(h.location.clone()),
-            h.postcode.clone(),
-        ]
-        .into_iter()
-        .flatten()
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(", "),
-        score: score(h.match_score),
-        reason: h.match_reason.clone(),
-        labels: h.category_labels.clone(),
-        facts,
-        key_questions,
-        reviews,
-        links,
-        strengths,
-        concerns,
-        risk_summary: risk.map(|a| a.summary.clone()),
-        not_checked,
-        questions: manager_questions(r, h),
-    }
+    concerns
 }
 
 fn fsa_words(v: &str) -> String {
@@ -979,28 +1037,9 @@ fn negotiation(r: &ProfessionalReport) -> Option<NegotiationSection> {
     let n = r.negotiation_strategy.as_ref()?;
     let m = &n.market_rate_analysis;
     let d = &n.discount_negotiation_points;
-    let t = &n.email_templates;
-    let template = |title: &str, e: &crate::judgement::negotiation::EmailTemplate| Template {
-        title: title.into(),
-        when: e.when_to_use.into(),
-        text: e.template.clone(),
-        notes: e.customization_notes.into(),
-    };
     Some(NegotiationSection {
         market: m.market_insights.clone(),
-        positions: m
-            .price_comparison
-            .iter()
-            .map(|p| {
-                vec![
-                    p.home_name.clone(),
-                    crate::judgement::pounds(p.weekly_price),
-                    p.positioning.to_owned(),
-                    p.negotiation_potential.reasoning.clone(),
-                    p.negotiation_potential.recommended_approach.clone(),
-                ]
-            })
-            .collect(),
+        positions: price_positions(m),
         opening: d.negotiation_strategy.opening_strategy.clone(),
         talking_points: d.negotiation_strategy.key_talking_points.clone(),
         timing: vec![
@@ -1013,18 +1052,7 @@ fn negotiation(r: &ProfessionalReport) -> Option<NegotiationSection> {
             d.total_potential_discount.realistic_expectation.clone(),
             d.total_potential_discount.note.clone(),
         ],
-        checklist: n
-            .contract_review_checklist
-            .essential_terms
-            .iter()
-            .map(|c| {
-                vec![
-                    c.term.to_owned(),
-                    c.what_to_check.to_owned(),
-                    c.red_flags.join("; "),
-                ]
-            })
-            .collect(),
+        checklist: contract_terms(&n.contract_review_checklist),
         additions: n
             .contract_review_checklist
             .recommended_additions
@@ -1032,11 +1060,7 @@ fn negotiation(r: &ProfessionalReport) -> Option<NegotiationSection> {
             .map(|s| (*s).to_owned())
             .collect(),
         checklist_source: n.contract_review_checklist.source.to_owned(),
-        templates: vec![
-            template("First enquiry", &t.initial_inquiry),
-            template("After a visit", &t.negotiation_followup),
-            template("Before signing", &t.contract_clarification),
-        ],
+        templates: templates(&n.email_templates),
         visit_questions: n
             .questions_to_ask_at_visit
             .questions_by_category
@@ -1047,6 +1071,51 @@ fn negotiation(r: &ProfessionalReport) -> Option<NegotiationSection> {
             })
             .collect(),
     })
+}
+
+/// Per home: name, fee, position, reasoning, approach.
+fn price_positions(m: &negotiation::MarketRateAnalysis) -> Vec<Vec<String>> {
+    m.price_comparison
+        .iter()
+        .map(|p| {
+            vec![
+                p.home_name.clone(),
+                crate::judgement::pounds(p.weekly_price),
+                p.positioning.to_owned(),
+                p.negotiation_potential.reasoning.clone(),
+                p.negotiation_potential.recommended_approach.clone(),
+            ]
+        })
+        .collect()
+}
+
+/// Per contract term: the term, what to check, its red flags.
+fn contract_terms(c: &negotiation::ContractChecklist) -> Vec<Vec<String>> {
+    c.essential_terms
+        .iter()
+        .map(|c| {
+            vec![
+                c.term.to_owned(),
+                c.what_to_check.to_owned(),
+                c.red_flags.join("; "),
+            ]
+        })
+        .collect()
+}
+
+/// The three letters, in the order they are sent.
+fn templates(t: &negotiation::EmailTemplates) -> Vec<Template> {
+    let template = |title: &str, e: &negotiation::EmailTemplate| Template {
+        title: title.into(),
+        when: e.when_to_use.into(),
+        text: e.template.clone(),
+        notes: e.customization_notes.into(),
+    };
+    vec![
+        template("First enquiry", &t.initial_inquiry),
+        template("After a visit", &t.negotiation_followup),
+        template("Before signing", &t.contract_clarification),
+    ]
 }
 
 /// Splits `Publisher, title, https://…` into its words and its link.
