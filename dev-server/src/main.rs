@@ -70,7 +70,11 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("the dev-server could not start")?;
     let addr = server.addr;
-    let app = Arc::new(service.app.clone());
+    // The dev-server prints reports as HTML and PDF, as the result function does.
+    let app = Arc::new(App {
+        documents: Some(Arc::new(care_report_pdf::Renderer)),
+        ..service.app.clone()
+    });
     let listener = TcpListener::bind(addr).await.with_context(|| {
         format!("cannot listen on {addr} (set PORT, or PORT=0 for any free port)")
     })?;

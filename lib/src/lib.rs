@@ -15,6 +15,9 @@
 //! - [`sources`]: the five external source adapters (real HTTP clients).
 //! - [`sandbox`]: local fake servers of the sources' APIs, with switchable faults.
 //! - [`engine`]: durable processing under leases, the retry sweep, manual retries.
+//! - [`document`]: the report as a document model and an HTML page, printed
+//!   from the typed report (the PDF is typeset by the `care-report-pdf`
+//!   crate from the same model).
 //! - [`http`]: the API's handlers, host-independent, and the OpenAPI document.
 //! - [`host`]: adapters for the hosts (Vercel functions; the dev-server uses hyper).
 //! - [`settings`]: every environment variable, read once into [`settings::Settings`].
@@ -30,6 +33,7 @@
 #![warn(unreachable_pub)]
 
 pub mod directory;
+pub mod document;
 pub mod engine;
 pub mod geo;
 pub mod host;

@@ -103,6 +103,7 @@ impl Service {
             engine: Arc::new(engine),
             config: settings.http,
             sources_mode: settings.sources_mode.as_str(),
+            documents: None,
         };
         tracing::info!(
             store = app.engine.store().kind(),

@@ -92,6 +92,7 @@ async fn rig_with(
                 ..HttpConfig::default()
             },
             sources_mode: "sandbox",
+            documents: None,
         },
         sandbox,
     }

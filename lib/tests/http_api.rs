@@ -8,7 +8,8 @@
 //! sleep.
 //!
 //! Every reply passes through [`Api::send`], which checks the rules that hold
-//! for all of them: JSON bodies with the API's content type, errors with
+//! for all of them: JSON bodies with the API's content type (or the result
+//! route's HTML page, for an app with a renderer), errors with
 //! exactly `{"error": {"code", "message"[, "details"]}}`, and no 5xx except
 //! a store that is down (or a cron secret missing on Vercel) and the fixed
 //! `internal_error` answer to a real server fault.
@@ -21,9 +22,12 @@ use std::time::Duration;
 
 use ::http::{header, HeaderMap, HeaderValue, Method, Request, StatusCode};
 use bytes::Bytes;
-use care_report::engine::{Clock, EngineConfig, ManualClock};
+use care_report::document;
+use care_report::engine::{Clock, EngineConfig, ManualClock, ResultView};
+use care_report::http::formats::Documents;
 use care_report::http::{self, App, Background, CorsOrigins, Endpoint, HttpConfig};
 use care_report::model::{Job, JobId, JobSummary, Lease, SlotKey};
+use care_report::questionnaire::Questionnaire;
 use care_report::retry::RetryPolicy;
 use care_report::sandbox::{FaultPlan, Sandbox};
 use care_report::store::BoxFuture;
@@ -266,6 +270,32 @@ impl Default for Setup {
     }
 }
 
+/// The library's own HTML page, and no PDF: the typesetter is the
+/// `care-report-pdf` crate, which the library's tests do not link.
+#[derive(Debug)]
+struct PagesOnly;
+
+impl PagesOnly {
+    fn doc(view: &ResultView, now: DateTime<Utc>) -> document::Document {
+        let q = Questionnaire::parse(&view.answer.questionnaire).ok();
+        document::document(&view.answer.report, q.as_ref(), now)
+    }
+}
+
+impl Documents for PagesOnly {
+    fn html(&self, view: &ResultView, now: DateTime<Utc>) -> String {
+        document::to_html(&Self::doc(view, now))
+    }
+
+    fn pdf(&self, _view: &ResultView, _now: DateTime<Utc>) -> Result<(Vec<u8>, String), String> {
+        Err("no PDF typesetter in this test".to_owned())
+    }
+
+    fn waiting(&self, progress: u8, retry_after_secs: u64, url: &str) -> String {
+        document::html::waiting(progress, retry_after_secs, url)
+    }
+}
+
 struct Api {
     app: App,
     bg: Deferred,
@@ -311,6 +341,7 @@ async fn api_with(setup: Setup) -> Api {
             engine: Arc::new(engine),
             config: setup.http,
             sources_mode: "sandbox",
+            documents: None,
         },
         bg: Deferred::default(),
         clock,
@@ -401,6 +432,11 @@ fn check_invariants(status: StatusCode, headers: &HeaderMap, raw: &[u8]) -> Valu
         // Only preflights answer without a body.
         assert_eq!(status, StatusCode::NO_CONTENT);
         return Value::Null;
+    }
+    if headers[header::CONTENT_TYPE] == "text/html; charset=utf-8" {
+        // The result route's page, served only by an app with a renderer.
+        assert!(status.is_success(), "status {status}");
+        return Value::String(String::from_utf8(raw.to_vec()).expect("the page is UTF-8"));
     }
     assert_eq!(
         headers[header::CONTENT_TYPE],
@@ -2051,6 +2087,23 @@ async fn every_documented_answer_matches_its_schema() {
         .body(Bytes::new())
         .unwrap();
     api.send(erase).await.expect(200);
+    // The result of a job not ready yet, asked for as HTML by an app with a
+    // renderer: the short page (202).
+    let mut pages = api_with(Setup::default()).await;
+    pages.app.documents = Some(Arc::new(PagesOnly));
+    let pending = pages.start(&questionnaire()).await;
+    let page = pages
+        .send(with_header(
+            get(&format!("{RESULT}/{pending}")),
+            "accept",
+            HeaderValue::from_static("text/html"),
+        ))
+        .await;
+    assert!(page
+        .expect(202)
+        .as_str()
+        .unwrap()
+        .contains("being prepared"));
 
     let documented: std::collections::BTreeSet<(String, String, u16)> = openapi_doc()["paths"]
         .as_object()

@@ -92,6 +92,7 @@ impl Rig {
                     ..HttpConfig::default()
                 },
                 sources_mode: "sandbox",
+                documents: None,
             };
             (app, rig.sandbox)
         });

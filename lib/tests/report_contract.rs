@@ -101,6 +101,7 @@ async fn app(store: Arc<dyn JobStore>, faults: &str) -> (App, Arc<Sandbox>) {
         engine: Arc::new(engine),
         config: HttpConfig::default(),
         sources_mode: "sandbox",
+        documents: None,
     };
     (app, sandbox)
 }

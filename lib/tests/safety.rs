@@ -96,6 +96,7 @@ async fn rig(store: Arc<dyn JobStore>, limits: LimitsConfig, sandbox: Option<Arc
                 ..HttpConfig::default()
             },
             sources_mode: "sandbox",
+            documents: None,
         },
         sandbox,
     }

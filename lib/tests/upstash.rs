@@ -101,6 +101,7 @@ async fn reports_complete_through_an_upstash_like_proxy_and_a_full_store_writes_
             ..HttpConfig::default()
         },
         sources_mode: "sandbox",
+        documents: None,
     };
     let req = ::http::Request::builder()
         .method("POST")

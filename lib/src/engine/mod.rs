@@ -35,6 +35,7 @@ use tracing::Instrument;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::EngineConfig;
+pub use views::{ReportAnswer, ResultView};
 
 use crate::directory::{Directory, Home};
 use crate::geo::Geocoder;

@@ -17,6 +17,7 @@ use http::StatusCode;
 use tokio::sync::OnceCell;
 use vercel_runtime::{AppState, Request, Response, ResponseBody};
 
+use crate::http::formats::Documents;
 use crate::http::{error_body, handle_only, json_response, App, Background, Endpoint, ErrorCode};
 use crate::service::{Service, ServiceError};
 use crate::settings::{ConfigError, Environment, HostProfile, LogSettings, Settings};
@@ -35,6 +36,16 @@ impl Background for WaitUntil {
 
 /// Runs a function serving `endpoint` (and answering 404 for anything else).
 pub async fn run(endpoint: Endpoint) -> Result<(), vercel_runtime::Error> {
+    run_with_documents(endpoint, None).await
+}
+
+/// Like [`run`], with a document renderer for the result route's HTML and
+/// PDF formats. Only the result function passes one, so only its binary
+/// carries the renderer.
+pub async fn run_with_documents(
+    endpoint: Endpoint,
+    documents: Option<Arc<dyn Documents>>,
+) -> Result<(), vercel_runtime::Error> {
     let settings = Environment::capture()
         .and_then(|env| Settings::read(&env, HostProfile::VERCEL))
         .map(Arc::new);
@@ -54,8 +65,11 @@ pub async fn run(endpoint: Endpoint) -> Result<(), vercel_runtime::Error> {
     vercel_runtime::run(vercel_runtime::service_fn(
         move |req: Request, state: AppState| {
             let settings = settings.clone();
+            let documents = documents.clone();
             async move {
-                Ok::<_, vercel_runtime::Error>(serve(&settings, endpoint, req, state).await)
+                Ok::<_, vercel_runtime::Error>(
+                    serve(&settings, &documents, endpoint, req, state).await,
+                )
             }
         },
     ))
@@ -64,11 +78,15 @@ pub async fn run(endpoint: Endpoint) -> Result<(), vercel_runtime::Error> {
 
 async fn serve(
     settings: &Result<Arc<Settings>, ConfigError>,
+    documents: &Option<Arc<dyn Documents>>,
     endpoint: Endpoint,
     req: Request,
     state: AppState,
 ) -> Response<ResponseBody> {
-    let service = match SERVICE.get_or_try_init(|| build(settings)).await {
+    let service = match SERVICE
+        .get_or_try_init(|| build(settings, documents.clone()))
+        .await
+    {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %Chain(&e), "service could not start");
@@ -92,9 +110,14 @@ async fn serve(
 /// The service as a Vercel function runs it ([`HostProfile::VERCEL`]: the
 /// cron endpoint always requires `CRON_SECRET`, client addresses always come
 /// from Vercel's edge headers).
-async fn build(settings: &Result<Arc<Settings>, ConfigError>) -> Result<Service, ServiceError> {
+async fn build(
+    settings: &Result<Arc<Settings>, ConfigError>,
+    documents: Option<Arc<dyn Documents>>,
+) -> Result<Service, ServiceError> {
     let settings = settings.as_ref().map_err(Clone::clone)?;
-    Service::build(Settings::clone(settings)).await
+    let mut service = Service::build(Settings::clone(settings)).await?;
+    service.app.documents = documents;
+    Ok(service)
 }
 
 /// 503 while the store is unreachable (the next request tries again);

@@ -225,6 +225,10 @@ pub enum ApiError {
     /// Engine errors.
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// The report could not be printed as a document (a bug in a template:
+    /// logged, shown as an internal error).
+    #[error("the document could not be rendered: {0}")]
+    Render(String),
 }
 
 impl From<StoreError> for ApiError {
@@ -310,6 +314,7 @@ impl ApiError {
                 },
             ),
             Self::Engine(e) => engine_parts(e),
+            Self::Render(_) => internal_parts(),
         }
     }
 

@@ -9,6 +9,7 @@
 
 pub mod answers;
 pub(crate) mod error;
+pub mod formats;
 pub mod limits;
 pub mod openapi;
 mod status;
@@ -259,6 +260,8 @@ pub struct App {
     pub config: HttpConfig,
     /// `"sandbox"` or `"live"`, for `/health`.
     pub sources_mode: &'static str,
+    /// Prints reports as HTML and PDF ([`formats`]); `None`: JSON only.
+    pub documents: Option<Arc<dyn formats::Documents>>,
 }
 
 /// Serves one request: routes it, runs the handler, maps errors, adds CORS.
@@ -390,7 +393,7 @@ async fn dispatch(
         }
         Endpoint::ProfessionalReport => sync::professional_report(app, req, bg).await,
         Endpoint::Status => status::answer(app, id()?, &req).await,
-        Endpoint::Result => ok(&engine.result(id()?).await?),
+        Endpoint::Result => formats::result(app, id()?, &req).await,
         Endpoint::MissingSources => ok(&engine.missing_sources(id()?).await?),
         Endpoint::RetryStatus => ok(&engine.retry_status(id()?).await?),
         Endpoint::Delete => {
@@ -648,7 +651,7 @@ fn cors(origins: &CorsOrigins, origin: Option<&HeaderValue>, headers: &mut Heade
     if let CorsOrigins::List(_) = origins {
         // The answer depends on the Origin header, allowed or not, so a
         // cache must not serve one origin's answer to another.
-        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+        headers.append(header::VARY, HeaderValue::from_static("Origin"));
     }
     let allow = match (origins, origin) {
         (CorsOrigins::None, _) | (_, None) => return,

@@ -60,6 +60,41 @@ fn status_caching(doc: &mut Value) {
     });
 }
 
+/// The result route's HTML and PDF answers ([`super::formats`]).
+fn document_formats(op: &mut Value) {
+    op["description"] = json!(
+        "JSON by default (also for Accept: */*). With Accept: text/html or ?format=html, the report as one accessible, printable page (A4 print styles, no script); with Accept: application/pdf or ?format=pdf, an A4 PDF with contents, page numbers and links, served with Content-Disposition: inline; filename=\"care-home-report-YYYY-MM-DD.pdf\". Both are rebuilt from the stored job on every request, so a partial report says what is still missing and when it is retried. HTML and PDF answers carry Referrer-Policy: no-referrer, X-Robots-Tag: noindex and Cache-Control: private, no-store; every outbound link has rel=noreferrer noopener. A job not ready yet answers an HTML client 202 with a short page and Retry-After; JSON and PDF clients get 409 as before."
+    );
+    if let Some(params) = op["parameters"].as_array_mut() {
+        params.push(json!({
+            "name": "format", "in": "query", "required": false,
+            "description": "Overrides the Accept header: json, html or pdf.",
+            "schema": { "type": "string", "enum": ["json", "html", "pdf"] }
+        }));
+    }
+    let private = json!({
+        "Referrer-Policy": { "schema": { "type": "string", "const": "no-referrer" } },
+        "X-Robots-Tag": { "schema": { "type": "string", "const": "noindex" } },
+        "Cache-Control": { "schema": { "type": "string", "const": "private, no-store" } }
+    });
+    let ok = &mut op["responses"]["200"];
+    ok["content"]["text/html"] = json!({ "schema": { "type": "string" } });
+    ok["content"]["application/pdf"] =
+        json!({ "schema": { "type": "string", "format": "binary" } });
+    ok["headers"] = private.clone();
+    ok["headers"]["Content-Disposition"] = json!({
+        "description": "PDF only: inline; filename=\"care-home-report-YYYY-MM-DD.pdf\"",
+        "schema": { "type": "string" }
+    });
+    let mut waiting_headers = private;
+    waiting_headers["Retry-After"] = json!({ "schema": { "type": "integer" } });
+    op["responses"]["202"] = json!({
+        "description": "HTML only: the report is not ready yet; a short page says so and when to look again (Retry-After, seconds)",
+        "headers": waiting_headers,
+        "content": { "text/html": { "schema": { "type": "string" } } }
+    });
+}
+
 /// The document.
 pub fn document() -> Value {
     let mut doc = base_document();
@@ -79,6 +114,7 @@ pub fn document() -> Value {
     });
     doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"] =
         error_codes();
+    document_formats(&mut doc["paths"]["/api/professional-report/result/{job_id}"]["get"]);
     for name in CLOSED_SCHEMAS {
         close(&mut doc["components"]["schemas"][*name]);
     }
