@@ -511,7 +511,9 @@ fn status_words(status: &str) -> &'static str {
 }
 
 fn home_section(r: &ProfessionalReport, h: &CareHome) -> HomeSection {
-    let directory = format!("the directory ({})", r.directory);
+    // Which directory (file name, counts) is said once, in the sources
+    // note; beside each fact it is only the kind of source.
+    let directory = "the care-home directory".to_owned();
     let cqc = cqc_fact(r, h, &directory);
     let google = google_fact(r, h);
     let links = home_links(h, &cqc, google.as_ref());
