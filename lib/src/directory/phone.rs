@@ -7,9 +7,24 @@
 //! against libphonenumber's metadata for the UK (the `phonenumber` crate)
 //! and written in national format. Anything that is not a valid UK number
 //! after that is dropped: a number that rings nobody is worse than none.
+//!
+//! Only the UK's metadata is loaded (`gb_phone_metadata.xml`, the GB entry
+//! of the crate's own `assets/PhoneNumberMetadata.xml`, copied unchanged):
+//! the crate's full database takes about 100 ms to build on first use,
+//! which every function's cold start paid on the operators' export (it has
+//! a telephone column). To update: copy the `<territory id="GB" …>` element
+//! from the new crate version's `assets/PhoneNumberMetadata.xml`.
+
+use std::sync::LazyLock;
 
 use phonenumber::country::Id;
+use phonenumber::metadata::Database;
 use phonenumber::Mode;
+
+/// The UK's numbering plan, built once per process (about a millisecond).
+static GB: LazyLock<Result<Database, String>> = LazyLock::new(|| {
+    Database::parse(include_str!("gb_phone_metadata.xml")).map_err(|e| format!("{e:?}"))
+});
 
 /// The number in UK national format (`0121 707 7921`), or `None` when the
 /// cell is not a valid UK number.
@@ -24,11 +39,12 @@ pub(crate) fn uk_national(cell: &str) -> Option<String> {
     } else {
         cell.to_owned()
     };
-    let number = phonenumber::parse(Some(Id::GB), &candidate).ok()?;
-    if !number.is_valid() || number.code().value() != 44 {
+    let gb = GB.as_ref().ok()?;
+    let number = phonenumber::parse_with(gb, Some(Id::GB), &candidate).ok()?;
+    if !number.is_valid_with(gb) || number.code().value() != 44 {
         return None;
     }
-    Some(number.format().mode(Mode::National).to_string())
+    Some(number.format_with(gb).mode(Mode::National).to_string())
 }
 
 #[cfg(test)]
@@ -56,6 +72,13 @@ mod tests {
             uk_national("(0121) 7077921").as_deref(),
             Some("0121 707 7921")
         );
+    }
+
+    #[test]
+    fn the_uk_metadata_loads() {
+        if let Err(e) = &*GB {
+            panic!("gb_phone_metadata.xml does not parse: {e}");
+        }
     }
 
     #[test]
