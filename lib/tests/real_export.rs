@@ -180,13 +180,13 @@ fn the_importer_merges_registrations_restores_numbers_and_sets_uncollected_colum
         assert!(d.find("1-TRAP0001").is_none(), "one home, one entry");
 
         let alder = d.find("1-TRAP0020").unwrap();
-        assert_eq!(alder.telephone.as_deref(), Some("07967 391337"));
+        assert_eq!(alder.phone().as_deref(), Some("07967 391337"));
         assert_eq!(alder.facilities.wheelchair_access, None, "never collected");
         assert_eq!(alder.care.respite, None);
         let birch = d.find("1-TRAP0021").unwrap();
-        assert_eq!(birch.telephone.as_deref(), Some("0121 496 0021"));
+        assert_eq!(birch.phone().as_deref(), Some("0121 496 0021"));
         assert_eq!(
-            d.find("1-TRAP0032").unwrap().telephone,
+            d.find("1-TRAP0032").unwrap().phone(),
             None,
             "12345 rings nobody"
         );

@@ -219,9 +219,9 @@ pub struct Home {
     /// Link to the latest CQC report, when known.
     #[serde(default)]
     pub cqc_report_url: Option<String>,
-    /// The home's telephone number in UK national format (`0121 707 7921`),
-    /// when the export has a valid one: the report's `contact.phone`. The
-    /// provider's number is not used: it rings a head office, often in
+    /// The home's telephone number as the export holds it (often an
+    /// integer that lost its leading 0): read it through [`Home::phone`].
+    /// The provider's number is not used: it rings a head office, often in
     /// another county.
     #[serde(default)]
     pub telephone: Option<String>,
@@ -237,6 +237,12 @@ pub struct Home {
 }
 
 impl Home {
+    /// The telephone number in UK national format (`0121 707 7921`), when
+    /// the export's cell is a valid UK number: the report's `contact.phone`.
+    pub fn phone(&self) -> Option<String> {
+        self.telephone.as_deref().and_then(phone::uk_national)
+    }
+
     /// Coordinates, when both are known.
     pub(crate) fn coordinates(&self) -> Option<(f64, f64)> {
         Some((self.latitude?, self.longitude?))
@@ -637,7 +643,7 @@ impl Row<'_> {
             previous_registrations: Vec::new(),
             facilities: self.facilities(),
             cqc_report_url: self.string("cqc_latest_report_url"),
-            telephone: self.text("telephone").and_then(phone::uk_national),
+            telephone: self.string("telephone"),
             email: self.string("email"),
             dietary_options: self.dietary_options(),
         })

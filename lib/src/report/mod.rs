@@ -401,8 +401,7 @@ fn care_home(
         category_labels: Vec::new(),
         contact: Contact {
             phone: h
-                .telephone
-                .clone()
+                .phone()
                 .or_else(|| site_phone.as_deref().and_then(crate::directory::uk_phone)),
             email: h.email.clone().or(site_email),
         },
