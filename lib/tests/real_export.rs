@@ -12,7 +12,7 @@
 //! file as it is and on a copy with fees, where the same traps must hold.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{json, Value};
@@ -30,7 +30,7 @@ fn now() -> DateTime<Utc> {
 }
 
 fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/trap_export.csv")
+    care_report_testing::export::trap_export()
 }
 
 /// A copy of the fixture with a residential and a nursing fee in every row
@@ -76,32 +76,9 @@ fn directories() -> Vec<(&'static str, Directory, ImportReport)> {
     ]
 }
 
-/// A questionnaire for an 85–94-year-old in Birmingham, edited.
+/// The trap questionnaire (85–94, Birmingham, residential), edited.
 fn questionnaire(edit: impl FnOnce(&mut Value)) -> Questionnaire {
-    let mut v = json!({
-        "section_1_contact_emergency": {"q1_names": "Patient: Ada Example"},
-        "section_2_location_budget": {
-            "q5_preferred_city": "Birmingham",
-            "q6_max_distance": "15km",
-            "q7_budget": "3000_5000_self"
-        },
-        "section_3_medical_needs": {
-            "q8_care_types": ["general_residential"],
-            "q9_medical_conditions": ["mobility_problems"],
-            "q10_mobility_level": "walking_aids",
-            "q11_medication_management": "several_simple_routine",
-            "q12_age_range": "85_94"
-        },
-        "section_4_safety_special_needs": {
-            "q13_fall_history": "high_risk_of_falling",
-            "q14_allergies": ["no_allergies"],
-            "q15_dietary_requirements": ["no_special_requirements"],
-            "q16_social_personality": "prefers_quiet"
-        },
-        "section_5_timeline": {"q17_placement_timeline": "urgent_2_weeks"}
-    });
-    edit(&mut v);
-    Questionnaire::parse(&v).expect("a valid questionnaire")
+    care_report_testing::export::older_person(edit)
 }
 
 fn plan(q: &Questionnaire, directory: &Directory) -> Plan {

@@ -6,7 +6,7 @@
 //! answer codes).
 
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -355,34 +355,11 @@ async fn without_a_renderer_the_route_answers_json() {
 // The real export's traps, and hostile directory text
 
 fn trap_fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../lib/tests/fixtures/trap_export.csv")
+    care_report_testing::export::trap_export()
 }
 
 fn trap_questionnaire(edit: impl FnOnce(&mut Value)) -> Questionnaire {
-    let mut v = json!({
-        "section_1_contact_emergency": {"q1_names": "Patient: Ada Example"},
-        "section_2_location_budget": {
-            "q5_preferred_city": "Birmingham",
-            "q6_max_distance": "15km",
-            "q7_budget": "3000_5000_self"
-        },
-        "section_3_medical_needs": {
-            "q8_care_types": ["general_residential"],
-            "q9_medical_conditions": ["mobility_problems"],
-            "q10_mobility_level": "walking_aids",
-            "q11_medication_management": "several_simple_routine",
-            "q12_age_range": "85_94"
-        },
-        "section_4_safety_special_needs": {
-            "q13_fall_history": "high_risk_of_falling",
-            "q14_allergies": ["no_allergies"],
-            "q15_dietary_requirements": ["no_special_requirements"],
-            "q16_social_personality": "prefers_quiet"
-        },
-        "section_5_timeline": {"q17_placement_timeline": "urgent_2_weeks"}
-    });
-    edit(&mut v);
-    Questionnaire::parse(&v).expect("a valid questionnaire")
+    care_report_testing::export::older_person(edit)
 }
 
 /// The document of `q` over `directory`, every source not configured.

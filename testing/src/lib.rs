@@ -9,6 +9,7 @@
 //! - [`redis`]: a private Redis for tests (`TEST_REDIS_URL` or a
 //!   `redis-server` of its own on a free port), stores under fresh prefixes.
 //! - [`child`]: [`child::ChildGuard`] and helpers to build and start binaries.
+//! - [`export`]: the real-export trap fixture and a questionnaire to run it with.
 //! - [`http`]: a JSON client for a served binary.
 //! - [`invariants`]: the store's invariants checked against each job's history.
 //! - [`rig`]: [`rig::EngineRig`], an engine with sandbox sources and a test clock.
@@ -18,6 +19,7 @@
 #![warn(missing_docs)]
 
 pub mod child;
+pub mod export;
 pub mod http;
 pub mod invariants;
 pub mod redis;
