@@ -111,26 +111,23 @@ impl World for ReportWorld {
 /// Typesets `doc` as an A4 PDF.
 pub fn render(doc: &Document) -> Result<Vec<u8>, PdfError> {
     let data = serde_json::to_vec(doc).map_err(|e| PdfError(e.to_string()))?;
+    // The document's own date (the report's), never the clock.
     let today = chrono::NaiveDate::parse_from_str(&doc.date_iso, "%Y-%m-%d")
-        .unwrap_or_else(|_| chrono::Utc::now().date_naive());
+        .map_err(|e| PdfError(format!("document date {:?}: {e}", doc.date_iso)))?;
     let world = ReportWorld::new(data, today)?;
     let compiled = typst::compile::<PagedDocument>(&world);
-    let document = compiled.output.map_err(|errors| {
-        PdfError(
-            errors
-                .iter()
-                .map(|e| e.message.to_string())
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
-    })?;
-    typst_pdf::pdf(&document, &typst_pdf::PdfOptions::default()).map_err(|errors| {
-        PdfError(
-            errors
-                .iter()
-                .map(|e| e.message.to_string())
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
-    })
+    let document = compiled.output.map_err(|errors| diagnostics(&errors))?;
+    typst_pdf::pdf(&document, &typst_pdf::PdfOptions::default())
+        .map_err(|errors| diagnostics(&errors))
+}
+
+/// typst's diagnostics as one error.
+fn diagnostics(errors: &[typst::diag::SourceDiagnostic]) -> PdfError {
+    PdfError(
+        errors
+            .iter()
+            .map(|e| e.message.to_string())
+            .collect::<Vec<_>>()
+            .join("; "),
+    )
 }
