@@ -265,6 +265,59 @@ async fn a_function_with_a_malformed_redis_url_answers_500_and_logs_the_variable
     assert!(!log.contains("hunter2"), "the log echoes the URL");
 }
 
+/// Over `rediss://` to a private Redis whose certificate a test CA signed:
+/// with `REDIS_CA_FILE` naming that CA the start function builds a whole
+/// report and status reads it; trusting only the public roots (no
+/// `REDIS_CA_FILE`) or a CA that signed nothing, the certificate is
+/// refused: 500 `server_misconfigured` (retrying will not help), and the
+/// log says what to set.
+#[tokio::test(flavor = "multi_thread")]
+async fn functions_reach_redis_over_tls_with_the_ca_they_are_given() {
+    let tls = care_report_testing::tls_redis::server();
+    let prefix = test_redis::unique_prefix();
+    let env = vec![
+        ("REDIS_URL", tls.url.clone()),
+        ("REDIS_KEY_PREFIX", prefix.clone()),
+        ("REDIS_CA_FILE", tls.ca_file.display().to_string()),
+        ("SOURCES_MODE", "sandbox".to_owned()),
+    ];
+    let start = function("start", env!("CARGO_BIN_EXE_start"), &env);
+    let reader = function("status", env!("CARGO_BIN_EXE_status"), &env);
+    let (code, body) = start
+        .post_json("/api/professional-report/start", &start_body())
+        .await;
+    assert_eq!(code, StatusCode::ACCEPTED, "{body}");
+    let id = body["job_id"].as_str().expect("job_id").to_owned();
+    let done = reader
+        .wait_for(
+            &format!("/api/professional-report/status/{id}"),
+            "a report built over TLS",
+            DEADLINE,
+            |s| s["status"] == "completed",
+        )
+        .await;
+    assert_eq!(done["completeness"], 100, "{done}");
+
+    for ca in [None, Some(&tls.stranger_ca_file)] {
+        let mut env = vec![("REDIS_URL", tls.url.clone())];
+        if let Some(ca) = ca {
+            env.push(("REDIS_CA_FILE", ca.display().to_string()));
+        }
+        let status = function("status", env!("CARGO_BIN_EXE_status"), &env);
+        let (code, body) = status
+            .get("/api/professional-report/status/00000000-0000-4000-8000-000000000000")
+            .await;
+        assert_eq!(code, StatusCode::INTERNAL_SERVER_ERROR, "{ca:?}: {body}");
+        assert_eq!(body["error"]["code"], "server_misconfigured", "{body}");
+        status
+            .proc
+            .wait_for_output(DEADLINE, "a log line saying what to set", |out| {
+                (out.contains("certificate was refused") && out.contains("REDIS_CA_FILE"))
+                    .then_some(())
+            });
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_function_with_an_unreachable_redis_answers_503() {
     // Port 1 on loopback: nothing listens there.

@@ -13,8 +13,16 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// A job's identifier: a random (version 4) UUID in its canonical hyphenated
-/// lower-case form.
+/// A job's identifier: a UUID in its canonical hyphenated lower-case form.
+///
+/// New ids are time-ordered (version 7: the creation time in milliseconds,
+/// then 74 random bits, RFC 9562 §5.7), so a server that cannot see a job
+/// yet can tell a fresh id from an unknown one: a read that lands on an
+/// Upstash replica that has not caught up is answered "not visible yet,
+/// poll again" instead of 404 (`engine::views`, README "Consistency").
+/// 74 random bits keep the id unguessable (it is what lets a family read
+/// their report). Version 4 ids, which earlier releases issued, still parse:
+/// their jobs may be stored for a day.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct JobId(Uuid);
@@ -26,25 +34,54 @@ pub enum JobIdError {
     /// Not a UUID at all.
     #[error("job id is not a UUID")]
     Malformed,
-    /// A UUID, but not a random (version 4) one: we never issue those.
-    #[error("job id is not a version 4 UUID")]
+    /// A UUID, but neither a time-ordered (version 7) nor a random
+    /// (version 4) one: we never issue those.
+    #[error("job id is not a version 7 or version 4 UUID")]
     WrongVersion,
 }
 
 impl JobId {
-    /// A fresh random id.
+    /// A fresh id created now (system clock).
     pub fn new() -> Self {
-        Self(Uuid::new_v4())
+        Self::at(Utc::now())
     }
 
-    /// Parses a client-supplied id. Only the hyphenated form of a version 4
-    /// UUID is accepted, so one job has exactly one spelling (and one key).
+    /// A fresh id created at `now` (the engine's clock): version 7, its
+    /// timestamp `now` in milliseconds and 74 random bits.
+    pub fn at(now: DateTime<Utc>) -> Self {
+        let ms = u64::try_from(now.timestamp_millis()).unwrap_or(0);
+        let ts = uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            ms / 1000,
+            u32::try_from((ms % 1000) * 1_000_000).unwrap_or(0),
+        );
+        Self(Uuid::new_v7(ts))
+    }
+
+    /// When the id was made: the timestamp of a version 7 id; `None` for a
+    /// version 4 id (it carries no time).
+    pub fn created_at(&self) -> Option<DateTime<Utc>> {
+        let (secs, nanos) = self.0.get_timestamp()?.to_unix();
+        DateTime::from_timestamp(i64::try_from(secs).ok()?, nanos)
+    }
+
+    /// Whether this id was made within `window` before `now` (or up to
+    /// [`CLOCK_SKEW`] after it, another instance's clock): a job under such
+    /// an id may exist and not be visible to this reader yet.
+    pub fn is_fresh(&self, now: DateTime<Utc>, window: chrono::Duration) -> bool {
+        self.created_at()
+            .is_some_and(|at| at <= now + CLOCK_SKEW && now - at <= window)
+    }
+
+    /// Parses a client-supplied id. Only the hyphenated form of a version 7
+    /// or version 4 UUID is accepted, so one job has exactly one spelling
+    /// (and one key).
     pub fn parse(s: &str) -> Result<Self, JobIdError> {
         if s.len() != 36 {
             return Err(JobIdError::Malformed);
         }
         let uuid = Uuid::try_parse(s).map_err(|_| JobIdError::Malformed)?;
-        if uuid.get_version_num() != 4 {
+        if !matches!(uuid.get_version_num(), 4 | 7) {
             return Err(JobIdError::WrongVersion);
         }
         Ok(Self(uuid))
@@ -55,6 +92,10 @@ impl JobId {
         &self.0
     }
 }
+
+/// How far ahead of this instance's clock another instance's may be when
+/// judging an id fresh ([`JobId::is_fresh`]).
+pub const CLOCK_SKEW: chrono::Duration = chrono::Duration::seconds(5);
 
 impl Default for JobId {
     fn default() -> Self {
@@ -645,11 +686,36 @@ mod tests {
             JobId::parse("c232ab00-9414-11ec-b3c8-9f6bdeced846"),
             Err(JobIdError::WrongVersion)
         );
-        // simple (unhyphenated) form of a v4 is refused: one spelling per job
+        // a v4 id (issued by earlier releases) still parses
+        let v4 = Uuid::new_v4().to_string();
+        assert_eq!(JobId::parse(&v4).map(|i| i.to_string()), Ok(v4));
+        // simple (unhyphenated) form is refused: one spelling per job
         let simple = id.as_uuid().simple().to_string();
         assert_eq!(JobId::parse(&simple), Err(JobIdError::Malformed));
         // braced and URN forms too
         assert!(JobId::parse(&format!("{{{id}}}")).is_err());
+    }
+
+    #[test]
+    fn job_ids_are_time_ordered_and_know_when_they_were_made() {
+        let t = DateTime::parse_from_rfc3339("2026-12-07T15:00:00.123Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let a = JobId::at(t);
+        let b = JobId::at(t + chrono::Duration::milliseconds(1));
+        assert_eq!(a.as_uuid().get_version_num(), 7);
+        assert_eq!(a.created_at(), Some(t));
+        assert!(a < b && a.to_string() < b.to_string());
+        // Two ids of the same millisecond still differ (74 random bits).
+        assert_ne!(JobId::at(t), JobId::at(t));
+        let window = chrono::Duration::seconds(10);
+        assert!(a.is_fresh(t + chrono::Duration::seconds(10), window));
+        assert!(!a.is_fresh(t + chrono::Duration::milliseconds(10_001), window));
+        assert!(a.is_fresh(t - CLOCK_SKEW, window));
+        assert!(!a.is_fresh(t - CLOCK_SKEW - chrono::Duration::milliseconds(1), window));
+        let v4 = JobId::parse(&Uuid::new_v4().to_string()).unwrap();
+        assert_eq!(v4.created_at(), None);
+        assert!(!v4.is_fresh(t, window));
     }
 
     #[test]

@@ -494,6 +494,7 @@ pub const VARIABLES: &[Variable] = &[
     v!("REDIS_KEY_PREFIX", "care-report:", All, "prefix of every Redis key"),
     v!("REDIS_RESPONSE_TIMEOUT_MS", "2000", All, "how long one Redis command may take"),
     v!("REDIS_CONNECT_TIMEOUT_MS", "3000", All, "how long one connection attempt may take"),
+    v!("REDIS_CA_FILE", unset, All, "PEM file of the CA(s) that sign a private Redis server's TLS certificate (rediss:// only); unset: the public web roots"),
     v!("JOB_TTL_SECS", "86400", All, "a job's keys expire this long after its last update"),
     v!("JOB_TTL_DEADLINE_MARGIN_SECS", "3600", All, "but never before its retry deadline plus this margin"),
     // Retry policy.

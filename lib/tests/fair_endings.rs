@@ -7,7 +7,9 @@
 //! - erasing a job stops its round at once: no upstream call after the
 //!   erasure (counted by the sandbox), and the synchronous route answers
 //!   at once instead of waiting out its wait;
-//! - a status poller gets an ETag, 304s and a `Retry-After` hint.
+//! - a status poller gets an ETag, 304s and a `Retry-After` hint, can wait
+//!   for a change (`?wait=N`), never sees a fresh job as 404 nor progress
+//!   going back (a read replica behind).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -428,5 +430,128 @@ async fn status_answers_carry_an_etag_a_304_and_a_poll_hint() {
         assert!((250..=330).contains(&wait), "{name}: {wait}");
         // The original frontend's status reads are unchanged.
         assert_eq!(partial.body["job_id"], id.to_string());
+    }
+}
+
+/// `?wait=N` holds a status request until the job changes: it answers as
+/// soon as a round moves the job on (well before N), and after N seconds
+/// with 304 when nothing changed; a final job answers at once. Real time,
+/// short waits: nothing here asserts a duration beyond "before N".
+#[tokio::test(flavor = "multi_thread")]
+async fn status_wait_returns_on_a_change_and_on_its_timeout() {
+    for (name, store) in stores().await {
+        let rig = rig(store, LimitsConfig::unlimited(), t0()).await;
+        let id = job_id(&send(&rig.app, request(START, A, None)).await);
+        let path = format!("/api/professional-report/status/{id}");
+        let pending = send(&rig.app, get(&path, None)).await;
+        let tag = pending.headers["etag"].to_str().unwrap().to_owned();
+
+        // Nothing changes: 304 once the wait is over.
+        let held = send(&rig.app, get(&format!("{path}?wait=1"), Some(&tag))).await;
+        assert_eq!(held.status, 304, "{name}");
+
+        // A round completes the job while the request waits (up to 20 s).
+        let began = std::time::Instant::now();
+        let (changed, processed) = tokio::join!(
+            send(&rig.app, get(&format!("{path}?wait=20"), Some(&tag))),
+            async {
+                tokio::time::sleep(Duration::from_millis(1500)).await;
+                rig.app.engine.process(id).await
+            }
+        );
+        processed.unwrap();
+        assert_eq!(changed.status, 200, "{name}");
+        assert_eq!(changed.body["status"], "completed", "{name}");
+        assert!(
+            began.elapsed() < Duration::from_secs(20),
+            "{name}: waited it out"
+        );
+
+        // Without If-None-Match the reference is the job as found: final
+        // now, so it answers at once.
+        let began = std::time::Instant::now();
+        let done = send(&rig.app, get(&format!("{path}?wait=20"), None)).await;
+        assert_eq!(done.status, 200, "{name}");
+        assert!(began.elapsed() < Duration::from_secs(5), "{name}");
+
+        for bad in ["26", "-1", "soon", "1.5", ""] {
+            let r = send(&rig.app, get(&format!("{path}?wait={bad}"), None)).await;
+            assert_eq!(r.status, 400, "{name}: wait={bad}");
+            assert_eq!(r.body["error"]["code"], "invalid_parameter", "{name}");
+            assert_eq!(r.body["error"]["details"]["parameter"], "wait");
+        }
+    }
+}
+
+/// A job created moments ago that this server cannot see (a read replica
+/// behind the primary) is answered "pending, not visible here yet", never
+/// 404; the other job routes say 409 `not_ready`. After the visibility
+/// window, or for an id made long ago, an unknown id is 404 as before.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fresh_job_not_yet_visible_is_pending_and_never_404() {
+    for (name, store) in stores().await {
+        let rig = rig(store, LimitsConfig::unlimited(), t0()).await;
+        let fresh = JobId::at(t0() - chrono::Duration::seconds(2));
+        let status = format!("/api/professional-report/status/{fresh}");
+        let r = send(&rig.app, get(&status, None)).await;
+        assert_eq!(r.status, 200, "{name}: {}", r.body);
+        assert_eq!(r.body["status"], "pending");
+        assert_eq!(r.body["progress"], 0);
+        assert!(r.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("not visible here yet"));
+        assert_eq!(r.body["created_at"], "2026-03-02T09:59:58Z", "{}", r.body);
+        assert!(r.headers.contains_key("retry-after"));
+        let result = send(
+            &rig.app,
+            get(&format!("/api/professional-report/result/{fresh}"), None),
+        )
+        .await;
+        assert_eq!(result.status, 409, "{name}: {}", result.body);
+        assert_eq!(result.body["error"]["code"], "not_ready");
+
+        let old = JobId::at(t0() - chrono::Duration::seconds(11));
+        let r = send(
+            &rig.app,
+            get(&format!("/api/professional-report/status/{old}"), None),
+        )
+        .await;
+        assert_eq!(r.status, 404, "{name}");
+        assert_eq!(r.body["error"]["code"], "job_not_found");
+    }
+}
+
+/// Progress never goes back in what a client sees: the ETag carries the
+/// job's last update, and a read older than the state the client already
+/// holds (a replica behind) is 304, so the client keeps its newer copy; a
+/// `?wait` goes on waiting rather than answer with the older state.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_read_older_than_the_clients_copy_is_304() {
+    for (name, store) in stores().await {
+        let rig = rig(store, LimitsConfig::unlimited(), t0()).await;
+        let id = job_id(&send(&rig.app, request(START, A, None)).await);
+        let path = format!("/api/professional-report/status/{id}");
+        let pending = send(&rig.app, get(&path, None)).await;
+        let tag = pending.headers["etag"].to_str().unwrap().to_owned();
+        let updated_ms = t0().timestamp_millis();
+        assert!(
+            tag.starts_with(&format!("W/\"{updated_ms}-")),
+            "{name}: {tag}"
+        );
+        // The client holds a later state of the job (seen on the primary
+        // through another instance) than this server reads now.
+        let newer = format!("W/\"{}-0123456789abcdef01234567\"", updated_ms + 500);
+        let r = send(&rig.app, get(&path, Some(&newer))).await;
+        assert_eq!(r.status, 304, "{name}");
+        let r = send(&rig.app, get(&format!("{path}?wait=1"), Some(&newer))).await;
+        assert_eq!(
+            r.status, 304,
+            "{name}: a wait does not answer with an older state"
+        );
+        // An older tag of the client's is news: 200.
+        let older = format!("W/\"{}-0123456789abcdef01234567\"", updated_ms - 500);
+        let r = send(&rig.app, get(&path, Some(&older))).await;
+        assert_eq!(r.status, 200, "{name}");
     }
 }

@@ -1,9 +1,12 @@
 //! The job store contract, written once and run against both stores.
 //!
 //! Each case is a function of a [`Backend`]; `contract_suite!` instantiates
-//! every case for `MemoryStore` and for `RedisStore` (on the private test
+//! every case for `MemoryStore`, for `RedisStore` (on the private test
 //! Redis of `care_report_testing::redis`, under a fresh key prefix per
-//! test). After every Redis case, no key under its prefix may lack a TTL.
+//! test) and for `RedisStore` over TLS (`rediss://` to the private TLS
+//! Redis of `care_report_testing::tls_redis`, trusting the CA made for the
+//! run). After every plain Redis case, no key under its prefix may lack a
+//! TTL.
 //! Time is a parameter everywhere, except in the retention case: Redis
 //! expires keys on its own clock.
 
@@ -26,6 +29,7 @@ use serde_json::json;
 enum Backend {
     Memory,
     Redis,
+    RedisTls,
 }
 
 struct Fixture {
@@ -42,6 +46,12 @@ impl Backend {
         match self {
             Backend::Memory => Fixture {
                 store: Arc::new(MemoryStore::new(retention)),
+                redis_prefix: None,
+            },
+            // The same scripts over TLS: the transport is what is tested
+            // (the TTL rule is checked on the plain server).
+            Backend::RedisTls => Fixture {
+                store: Arc::new(care_report_testing::tls_redis::store(retention).await),
                 redis_prefix: None,
             },
             Backend::Redis => {
@@ -1312,6 +1322,14 @@ macro_rules! contract_suite {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $case() {
                     super::cases::$case(super::Backend::Redis).await;
+                }
+            )*
+        }
+        mod redis_tls {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    super::cases::$case(super::Backend::RedisTls).await;
                 }
             )*
         }

@@ -13,6 +13,7 @@
 //! - [`http`]: a JSON client for a served binary.
 //! - [`invariants`]: the store's invariants checked against each job's history.
 //! - [`rig`]: [`rig::EngineRig`], an engine with sandbox sources and a test clock.
+//! - [`tls_redis`]: a private Redis over TLS with a CA made for the run.
 //! - [`sync_report`]: the synchronous route's client and contract check.
 //! - [`upstash`]: a RESP proxy answering like Upstash where it differs.
 
@@ -25,4 +26,5 @@ pub mod invariants;
 pub mod redis;
 pub mod rig;
 pub mod sync_report;
+pub mod tls_redis;
 pub mod upstash;

@@ -205,30 +205,32 @@ fn glob_escape(s: &str) -> String {
     out
 }
 
-fn free_port() -> u16 {
-    loop {
-        let port = TcpListener::bind(("127.0.0.1", 0))
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("bind 127.0.0.1:0 to find a free port");
-        if port != SHARED_PORT {
-            return port;
-        }
-    }
-}
-
 fn spawn_private() -> String {
     let port = free_port();
     let dir = std::env::temp_dir().join(format!("care-report-test-redis-{port}"));
     let _ = std::fs::create_dir_all(&dir);
-    // The shell starts redis-server, then waits for this process to end
-    // and kills the server: no stray servers even when tests abort.
+    spawn_watched(&format!(
+        "--port {port} --bind 127.0.0.1 --save '' --appendonly no --dir '{}' --logfile ''",
+        dir.display()
+    ));
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(10) {
+        if ping(port) {
+            return format!("redis://127.0.0.1:{port}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("redis-server did not answer on port {port} within 10 s");
+}
+
+/// Starts `redis-server ARGS` under a shell watchdog that waits for this
+/// process to end and then kills the server: no stray servers even when
+/// tests abort. The watchdog is kept, never waited for.
+pub(crate) fn spawn_watched(args: &str) {
     let script = format!(
-        "redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no \
-         --dir '{dir}' --logfile '' >/dev/null 2>&1 & r=$!; \
+        "redis-server {args} >/dev/null 2>&1 & r=$!; \
          while kill -0 {pid} 2>/dev/null && kill -0 $r 2>/dev/null; do sleep 1; done; \
          kill $r 2>/dev/null",
-        dir = dir.display(),
         pid = std::process::id(),
     );
     let watchdog = Command::new("sh")
@@ -239,17 +241,25 @@ fn spawn_private() -> String {
         .stderr(Stdio::null())
         .spawn()
         .expect("start redis-server (is it installed?)");
-    // Kept, never waited for: it outlives every test and ends with us.
-    static WATCHDOG: OnceLock<std::sync::Mutex<std::process::Child>> = OnceLock::new();
-    let _ = WATCHDOG.set(std::sync::Mutex::new(watchdog));
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(10) {
-        if ping(port) {
-            return format!("redis://127.0.0.1:{port}");
+    static WATCHDOGS: std::sync::Mutex<Vec<std::process::Child>> =
+        std::sync::Mutex::new(Vec::new());
+    WATCHDOGS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(watchdog);
+}
+
+/// A free port on 127.0.0.1 that is not the shared Redis's.
+pub(crate) fn free_port() -> u16 {
+    loop {
+        let port = TcpListener::bind(("127.0.0.1", 0))
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("bind 127.0.0.1:0 to find a free port");
+        if port != SHARED_PORT {
+            return port;
         }
-        std::thread::sleep(Duration::from_millis(50));
     }
-    panic!("redis-server did not answer on port {port} within 10 s");
 }
 
 fn ping(port: u16) -> bool {

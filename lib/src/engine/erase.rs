@@ -9,7 +9,7 @@
 //! paid call (`engine::budget`). Either way its answers and logs say
 //! "erased", and the sweep does not count it busy.
 
-use crate::model::JobId;
+use crate::model::{JobId, CLOCK_SKEW};
 use crate::store::{Erased, StoreError};
 
 use super::{Engine, EngineError, Result};
@@ -30,10 +30,26 @@ impl Engine {
                 if let Some((_, round)) = running {
                     round.cancel();
                 }
+                self.remember_erased(id);
                 tracing::info!(job_id = %id, "job erased");
                 Ok(())
             }
             Erased::Missing => Err(EngineError::NotFound),
         }
+    }
+
+    /// Notes that this process erased `id`, forgetting erasures older than
+    /// the visibility window.
+    fn remember_erased(&self, id: JobId) {
+        let now = self.now();
+        if let Ok(mut erased) = self.erased.lock() {
+            erased.retain(|_, at| now - *at <= super::views::VISIBILITY_WINDOW + CLOCK_SKEW);
+            erased.insert(id, now);
+        }
+    }
+
+    /// Whether this process erased `id` within the visibility window.
+    pub(super) fn erased_here(&self, id: JobId) -> bool {
+        self.erased.lock().is_ok_and(|e| e.contains_key(&id))
     }
 }

@@ -89,6 +89,11 @@ pub enum EngineError {
     /// Another worker holds the job's lease right now.
     #[error("the job is being worked on right now")]
     Busy,
+    /// No job under this id is visible here yet, but the id was made moments
+    /// ago ([`views::VISIBILITY_WINDOW`]): the job may exist on the primary
+    /// and not have reached the replica this read landed on. Poll again.
+    #[error("the job was created moments ago and is not visible here yet; poll again")]
+    NotVisibleYet,
     /// The job was erased (`DELETE`) while this request worked on it.
     #[error("the job was erased; nothing more is done for it")]
     Erased,
@@ -238,6 +243,12 @@ pub struct Engine {
     /// Each entry carries its lease's fencing token, so a round removes only
     /// its own entry.
     rounds: std::sync::Mutex<HashMap<JobId, (u64, CancellationToken)>>,
+    /// Jobs this process erased within the visibility window, so a fresh
+    /// id it erased itself is "not found", not "not visible yet"
+    /// (`views::VISIBILITY_WINDOW`). Another instance cannot know: there a
+    /// job erased in its first seconds reads as pending for the rest of the
+    /// window (README "Consistency"). Pruned on every erasure.
+    erased: std::sync::Mutex<HashMap<JobId, DateTime<Utc>>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -297,6 +308,7 @@ impl Engine {
             daily_paid_calls: None,
             client_paid_calls: None,
             rounds: std::sync::Mutex::new(HashMap::new()),
+            erased: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -370,7 +382,7 @@ impl Engine {
         }
         let now = self.now();
         let new = NewJob {
-            id: JobId::new(),
+            id: JobId::at(now),
             questionnaire: stored,
             idempotency,
             now,
@@ -406,7 +418,7 @@ impl Engine {
     /// window, and at most once per `manual_retry_min_interval`.
     pub async fn manual_retry(&self, id: JobId) -> Result<(Job, ManualRetryReport)> {
         let now = self.now();
-        let job = self.store.get(id).await?.ok_or(EngineError::NotFound)?;
+        let job = self.job(id).await?;
         if !job.status.has_report() {
             return Err(EngineError::RetryNotAllowed(job.status));
         }

@@ -226,16 +226,42 @@ impl RetryStatusView {
     }
 }
 
+/// How long after its creation an id the store does not hold is taken for
+/// a job not visible to this reader yet rather than an unknown one. A read
+/// may land on an Upstash replica that has not seen a job created moments
+/// ago through another instance's connection (README "Consistency");
+/// replication takes milliseconds, so 10 s is ample, and short enough that
+/// an id nobody created (or a job erased within it) is 404 soon after.
+pub(crate) const VISIBILITY_WINDOW: chrono::Duration = chrono::Duration::seconds(10);
+
 impl Engine {
-    /// Reads a job; [`EngineError::NotFound`] when unknown.
+    /// Reads a job; [`EngineError::NotFound`] when unknown, or
+    /// [`EngineError::NotVisibleYet`] when its id is fresh.
     pub async fn job(&self, id: JobId) -> Result<Job> {
-        self.store.get(id).await?.ok_or(EngineError::NotFound)
+        match self.store.get(id).await? {
+            Some(job) => Ok(job),
+            None => Err(self.unseen(id)),
+        }
+    }
+
+    /// Why job `id` is not in the store: [`EngineError::NotVisibleYet`]
+    /// when its id was made within [`VISIBILITY_WINDOW`] (it may exist and
+    /// not have reached this reader), [`EngineError::NotFound`] otherwise.
+    pub fn unseen(&self, id: JobId) -> EngineError {
+        if id.is_fresh(self.now(), VISIBILITY_WINDOW) && !self.erased_here(id) {
+            tracing::info!(job_id = %id, "job not visible yet: its id is fresh; answered 'poll again'");
+            EngineError::NotVisibleYet
+        } else {
+            EngineError::NotFound
+        }
     }
 
     /// The status view, from the job's summary alone (one small read).
     pub async fn status(&self, id: JobId) -> Result<StatusView> {
-        let summary = self.store.summary(id).await?.ok_or(EngineError::NotFound)?;
-        Ok(StatusView::of(&summary))
+        match self.store.summary(id).await? {
+            Some(summary) => Ok(StatusView::of(&summary)),
+            None => Err(self.unseen(id)),
+        }
     }
 
     /// The report of a `completed` or `partial` job, assembled from its

@@ -134,6 +134,12 @@ fn unavailable(error: &ServiceError) -> http::Response<Bytes> {
             ErrorCode::StoreRequestLimit,
             "the service's store has reached its limit of requests; try again later",
         ),
+        // A refused certificate is a deployment mistake: retrying won't help.
+        ServiceError::Store(StoreError::Tls(_)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::ServerMisconfigured,
+            "the service is misconfigured; the operators have been told in the logs",
+        ),
         ServiceError::Store(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::StoreUnavailable,

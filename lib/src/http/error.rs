@@ -32,8 +32,10 @@ pub enum ErrorCode {
     InvalidJson,
     /// 400: the questionnaire is invalid; `details.fields` lists every problem.
     ValidationFailed,
-    /// 400: the job id is not a UUID v4.
+    /// 400: the job id is not a job id (a version 7 or version 4 UUID).
     InvalidJobId,
+    /// 400: a query parameter is unusable (`status?wait=N`); `details.parameter` names it.
+    InvalidParameter,
     /// 400: the `Idempotency-Key` header is unusable.
     InvalidIdempotencyKey,
     /// 400: the connection failed before the whole body arrived (hosts).
@@ -87,10 +89,11 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in status order.
-    pub const ALL: [Self; 27] = [
+    pub const ALL: [Self; 28] = [
         Self::InvalidJson,
         Self::ValidationFailed,
         Self::InvalidJobId,
+        Self::InvalidParameter,
         Self::InvalidIdempotencyKey,
         Self::IncompleteBody,
         Self::Unauthorized,
@@ -123,6 +126,7 @@ impl ErrorCode {
             Self::InvalidJson => "invalid_json",
             Self::ValidationFailed => "validation_failed",
             Self::InvalidJobId => "invalid_job_id",
+            Self::InvalidParameter => "invalid_parameter",
             Self::InvalidIdempotencyKey => "invalid_idempotency_key",
             Self::IncompleteBody => "incomplete_body",
             Self::Unauthorized => "unauthorized",
@@ -165,8 +169,16 @@ pub enum ApiError {
     #[error("the request body is not valid JSON: {0}")]
     InvalidJson(String),
     /// The job id is not a job id.
-    #[error("'{0}' is not a valid job id (expected a UUID v4)")]
+    #[error("'{0}' is not a valid job id (expected a UUID)")]
     InvalidJobId(String),
+    /// A query parameter is unusable.
+    #[error("the query parameter '{name}' {problem}")]
+    InvalidParameter {
+        /// The parameter.
+        name: &'static str,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
     /// The `Idempotency-Key` header is unusable.
     #[error("the Idempotency-Key header must be 1 to 255 printable ASCII characters")]
     InvalidIdempotencyKey,
@@ -245,6 +257,12 @@ impl ApiError {
         match self {
             Self::InvalidJson(_) => (StatusCode::BAD_REQUEST, C::InvalidJson, msg, Value::Null),
             Self::InvalidJobId(_) => (StatusCode::BAD_REQUEST, C::InvalidJobId, msg, Value::Null),
+            Self::InvalidParameter { name, .. } => (
+                StatusCode::BAD_REQUEST,
+                C::InvalidParameter,
+                msg,
+                json!({ "parameter": name }),
+            ),
             Self::InvalidIdempotencyKey => (
                 StatusCode::BAD_REQUEST,
                 C::InvalidIdempotencyKey,
@@ -416,6 +434,14 @@ fn engine_parts(e: &EngineError) -> (StatusCode, ErrorCode, String, Value) {
             C::NotReady,
             format!("the report is not ready yet (status {status}, {progress}%)"),
             json!({ "status": status, "progress": progress }),
+        ),
+        // Created moments ago, not visible to this server yet (a replica
+        // behind): "not ready", as a pending job's result is.
+        E::NotVisibleYet => (
+            StatusCode::CONFLICT,
+            C::NotReady,
+            e.to_string(),
+            json!({ "status": JobStatus::Pending, "progress": 0 }),
         ),
         E::JobFailed(error) => (
             StatusCode::CONFLICT,

@@ -46,10 +46,16 @@ fn status_caching(doc: &mut Value) {
     op["parameters"] = json!([
         { "$ref": "#/components/parameters/JobId" },
         { "name": "If-None-Match", "in": "header", "required": false, "schema": { "type": "string" },
-          "description": "The ETag of an earlier answer: 304 when the status has not changed since" }
+          "description": "The ETag of an earlier answer: 304 when the status has not changed since, or when this server's copy is older than it (a read replica behind: progress never goes back)" },
+        { "name": "wait", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 0, "maximum": 25 },
+          "description": "Long poll: hold the request up to this many seconds until the job changes (from the If-None-Match tag, or from the job as it was when the request arrived); a completed or failed job answers at once. 400 invalid_parameter outside 0 to 25" }
     ]);
+    op["description"] = json!("The job's status from its small summary. A job created moments ago that this server cannot see yet (a read replica behind) is answered 200 pending, \"not visible here yet\", never 404.");
+    op["responses"]["400"] = error_response(
+        "Malformed job id (`invalid_job_id`) or an unusable wait parameter (`invalid_parameter`)",
+    );
     let headers = json!({
-        "ETag": { "description": "Weak tag of status, progress, completeness, error and the last update", "schema": { "type": "string" } },
+        "ETag": { "description": "Weak tag: the last update in milliseconds, then a hash of status, progress, completeness and error", "schema": { "type": "string" } },
         "Cache-Control": { "description": "no-cache: revalidate with If-None-Match", "schema": { "type": "string" } },
         "Retry-After": { "description": "Seconds to wait before polling again: about 2 while pending or processing, until the next automatic retry while partial; absent once final", "schema": { "type": "integer" } }
     });

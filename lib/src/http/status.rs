@@ -12,8 +12,24 @@
 //! the recommendation of ../shared/research/UPSTASH_CONSOLE_WAITING.md,
 //! section C.1.
 //!
-//! The `ETag` is weak (`W/"…"`): a hash of what a poller acts on (status,
-//! progress, completeness, error and the last update), not of the bytes.
+//! `?wait=N` (N ≤ [`MAX_WAIT`] seconds) is a long poll: the request is
+//! held until the job changes or N seconds pass, re-reading the job's
+//! summary every [`WAIT_POLL`] (one small read, as a client's own poll
+//! would be, without a request or a function invocation each time). "The
+//! job changes" means its `ETag` differs from the one the client sent in
+//! `If-None-Match`, or, without one, from the job as it was when the
+//! request arrived. A final job (`completed`, `failed`) answers at once.
+//! The status functions' `maxDuration` (`vercel.json`) leaves room for it.
+//!
+//! The `ETag` is weak (`W/"…"`): the job's last update in milliseconds and
+//! a hash of what a poller acts on (status, progress, completeness,
+//! error), not of the bytes. Its update time lets a read that is *older*
+//! than what the client already holds be told apart: a read from an
+//! Upstash replica that has not caught up (README "Consistency") is
+//! answered 304 (the client keeps its newer copy), so progress never goes
+//! back in what a client sees. A job created moments ago that this server
+//! cannot see yet is answered as `pending`, "not visible here yet"
+//! (`engine::views::VISIBILITY_WINDOW`), never 404.
 
 use std::time::Duration;
 
@@ -21,32 +37,54 @@ use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
 use sha2::{Digest, Sha256};
 
-use super::{hex, json_response, ApiError, App};
+use super::{hex, json_response, query_param, ApiError, App};
 use crate::engine::views::StatusView;
+use crate::engine::EngineError;
 use crate::model::{JobId, JobStatus};
 use crate::store::to_ms;
 
 /// The poll hint while a job is pending or processing.
 pub(crate) const BUSY_POLL: Duration = Duration::from_secs(2);
 
-/// The status answer of job `id` for `req` (200 with the view, or 304).
+/// The longest `?wait`: 25 s, inside the status functions' `maxDuration`
+/// of 30 s (`vercel.json`) with room for the answer.
+pub(crate) const MAX_WAIT: Duration = Duration::from_secs(25);
+
+/// How often a held request re-reads the job's summary.
+pub(crate) const WAIT_POLL: Duration = Duration::from_secs(1);
+
+/// The status answer of job `id` for `req` (200 with the view, or 304),
+/// after waiting for a change when `?wait=N` asks for it.
 pub(super) async fn answer(
     app: &App,
     id: JobId,
     req: &Request<Bytes>,
 ) -> Result<Response<Bytes>, ApiError> {
-    let view = app.engine.status(id).await?;
+    let wait = wait_param(req.uri().query())?;
+    let known = Known::from_headers(req.headers());
+    let view = read(app, id).await?;
+    let view = match wait {
+        Some(wait) if !is_final(view.status) => {
+            let reference = known.clone().or_current(&view);
+            hold(app, id, view, &reference, wait).await?
+        }
+        _ => view,
+    };
     let tag = etag(&view);
     let hint = poll_hint(app, &view).await?;
-    let mut response = if matches(req.headers(), &tag) {
+    let mut response = if known.unchanged(&tag) {
         let mut r = Response::new(Bytes::new());
         *r.status_mut() = StatusCode::NOT_MODIFIED;
         r
     } else {
         json_response(StatusCode::OK, &view)
     };
-    let headers = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&tag) {
+    set_headers(response.headers_mut(), &tag, hint);
+    Ok(response)
+}
+
+fn set_headers(headers: &mut HeaderMap, tag: &str, hint: Option<Duration>) {
+    if let Ok(v) = HeaderValue::from_str(tag) {
         headers.insert(header::ETAG, v);
     }
     // May be stored, but must be revalidated: the ETag makes that cheap.
@@ -57,32 +95,156 @@ pub(super) async fn answer(
             HeaderValue::from(wait.as_secs().max(1)),
         );
     }
-    Ok(response)
+}
+
+/// `?wait=N`: `None` when absent; 400 `invalid_parameter` unless N is a
+/// whole number of seconds from 0 to 25.
+fn wait_param(query: Option<&str>) -> Result<Option<Duration>, ApiError> {
+    let Some(raw) = query_param(query, "wait") else {
+        return Ok(None);
+    };
+    match raw.parse::<u64>() {
+        Ok(secs) if Duration::from_secs(secs) <= MAX_WAIT => Ok(Some(Duration::from_secs(secs))),
+        _ => Err(ApiError::InvalidParameter {
+            name: "wait",
+            problem: "must be a whole number of seconds from 0 to 25",
+        }),
+    }
+}
+
+/// The job's status view; a fresh id this server cannot see yet is a
+/// pending job, "not visible here yet" ([`EngineError::NotVisibleYet`]).
+async fn read(app: &App, id: JobId) -> Result<StatusView, ApiError> {
+    match app.engine.status(id).await {
+        Ok(view) => Ok(view),
+        Err(EngineError::NotVisibleYet) => Ok(not_visible_yet(id)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The view of a job created moments ago that this server cannot see yet:
+/// pending, at 0 %, created when its id says (version 7 ids carry it).
+fn not_visible_yet(id: JobId) -> StatusView {
+    let at = id.created_at().unwrap_or_default();
+    StatusView {
+        job_id: id,
+        status: JobStatus::Pending,
+        progress: 0,
+        message: "The job was created moments ago and is not visible here yet: poll again"
+            .to_owned(),
+        created_at: at,
+        updated_at: at,
+        error: None,
+        is_partial: false,
+        completeness: 0,
+    }
+}
+
+fn is_final(status: JobStatus) -> bool {
+    matches!(status, JobStatus::Completed | JobStatus::Failed)
+}
+
+/// Re-reads the job every [`WAIT_POLL`] until it differs from `reference`,
+/// becomes final, or `wait` has passed (tokio's clock: pausable in tests,
+/// bounding this request's wall time); the last view read.
+async fn hold(
+    app: &App,
+    id: JobId,
+    mut view: StatusView,
+    reference: &Known,
+    wait: Duration,
+) -> Result<StatusView, ApiError> {
+    let deadline = tokio::time::Instant::now() + wait;
+    while reference.unchanged(&etag(&view)) && !is_final(view.status) {
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            break;
+        }
+        tokio::time::sleep(WAIT_POLL.min(deadline - now)).await;
+        view = read(app, id).await?;
+    }
+    Ok(view)
+}
+
+/// The entity tags a client holds (`If-None-Match`).
+#[derive(Clone, Debug, Default)]
+struct Known {
+    /// Any tag (`*`).
+    any: bool,
+    /// (update time in ms when the tag carries one, the opaque tag).
+    tags: Vec<(Option<i64>, String)>,
+}
+
+impl Known {
+    fn from_headers(headers: &HeaderMap) -> Self {
+        let mut known = Self::default();
+        for tag in headers
+            .get_all(header::IF_NONE_MATCH)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+        {
+            let tag = tag.trim();
+            if tag == "*" {
+                known.any = true;
+            } else if !tag.is_empty() {
+                known.tags.push(parse_tag(tag));
+            }
+        }
+        known
+    }
+
+    /// These tags, or the current view's when the client sent none.
+    fn or_current(self, view: &StatusView) -> Self {
+        if self.any || !self.tags.is_empty() {
+            return self;
+        }
+        Self {
+            any: false,
+            tags: vec![parse_tag(&etag(view))],
+        }
+    }
+
+    /// Whether the answer tagged `tag` tells the client nothing new: the
+    /// same tag (weak comparison, RFC 9110 §13.1.2; `*` matches any), or a
+    /// state older than one the client holds (a replica behind).
+    fn unchanged(&self, tag: &str) -> bool {
+        let (at, opaque) = parse_tag(tag);
+        self.any
+            || self.tags.iter().any(|(held_at, held)| {
+                *held == opaque || matches!((held_at, at), (Some(h), Some(a)) if a < *h)
+            })
+    }
+}
+
+/// A tag's update time (when it carries one) and its opaque part.
+fn parse_tag(tag: &str) -> (Option<i64>, String) {
+    let opaque = tag
+        .trim()
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .to_owned();
+    let at = opaque
+        .split_once('-')
+        .and_then(|(ms, _)| ms.parse::<i64>().ok());
+    (at, opaque)
 }
 
 /// The weak entity tag of a status view.
 pub(crate) fn etag(view: &StatusView) -> String {
+    let updated = to_ms(view.updated_at);
     let state = format!(
         "{}|{}|{}|{}|{}",
         view.status,
         view.progress,
         view.completeness,
-        to_ms(view.updated_at),
+        updated,
         view.error.as_deref().unwrap_or_default()
     );
-    format!("W/\"{}\"", hex(&Sha256::digest(state.as_bytes())[..12]))
-}
-
-/// Whether `If-None-Match` names `tag` (weak comparison, RFC 9110 §13.1.2;
-/// `*` matches any current answer).
-fn matches(headers: &HeaderMap, tag: &str) -> bool {
-    let opaque = |t: &str| t.trim().trim_start_matches("W/").to_owned();
-    headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|t| t.trim() == "*" || opaque(t) == opaque(tag))
+    format!(
+        "W/\"{updated}-{}\"",
+        hex(&Sha256::digest(state.as_bytes())[..12])
+    )
 }
 
 /// How long a poller should wait before asking again: [`BUSY_POLL`] while

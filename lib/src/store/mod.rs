@@ -32,7 +32,7 @@ mod source_cache_redis;
 pub use self::erase::{EraseStore, Erased};
 pub use self::limits::LimitStore;
 pub use self::memory::MemoryStore;
-pub use self::redis::{RedisConfig, RedisStore};
+pub use self::redis::{RedisConfig, RedisStore, TlsCa};
 
 /// Store errors. `Unavailable` is the only one that is not the caller's or
 /// the data's fault: the API answers it with 503 `store_unavailable`.
@@ -53,6 +53,11 @@ pub enum StoreError {
     /// unreachable, which a retry in seconds may fix.
     #[error("store request limit reached: {0}")]
     RequestLimit(String),
+    /// The Redis server's TLS certificate was refused, or TLS settings do
+    /// not fit the URL: a deployment mistake, not an outage (500
+    /// `server_misconfigured` on a function).
+    #[error("store TLS: {0}")]
+    Tls(String),
     /// The write was made under a lease that expired or was taken over.
     #[error("lease lost")]
     LeaseLost,

@@ -51,6 +51,10 @@ pub(crate) const ENV_KEY_PREFIX: &str = "REDIS_KEY_PREFIX";
 pub(crate) const ENV_RESPONSE_TIMEOUT_MS: &str = "REDIS_RESPONSE_TIMEOUT_MS";
 /// Environment variable: connection timeout in milliseconds (default 3000).
 pub(crate) const ENV_CONNECT_TIMEOUT_MS: &str = "REDIS_CONNECT_TIMEOUT_MS";
+/// Environment variable: a PEM file of the CA(s) that sign the Redis
+/// server's TLS certificate, for private deployments (unset: the public web
+/// roots, which Upstash's certificates chain to).
+pub(crate) const ENV_CA_FILE: &str = "REDIS_CA_FILE";
 /// The variables holding the Redis URL, in order of precedence.
 pub(crate) const URL_VARS: [&str; 3] = ["KV_REDIS_URL", "KV_URL", "REDIS_URL"];
 
@@ -102,6 +106,9 @@ pub struct RedisConfig {
     pub connection_timeout: Duration,
     /// TTL rule for every key.
     pub retention: Retention,
+    /// The CA(s) a `rediss://` server's certificate must chain to, instead
+    /// of the public web roots (`REDIS_CA_FILE`); `None`: the public roots.
+    pub tls_ca: Option<TlsCa>,
 }
 
 impl Default for RedisConfig {
@@ -111,7 +118,51 @@ impl Default for RedisConfig {
             response_timeout: Duration::from_millis(2000),
             connection_timeout: Duration::from_millis(3000),
             retention: Retention::default(),
+            tls_ca: None,
         }
+    }
+}
+
+/// One or more CA certificates in PEM, checked to hold at least one
+/// certificate when read.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TlsCa {
+    pem: Vec<u8>,
+    certificates: usize,
+}
+
+impl std::fmt::Debug for TlsCa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TlsCa({} certificates)", self.certificates)
+    }
+}
+
+impl TlsCa {
+    /// The CA certificates in `pem`; an error saying why when it holds none
+    /// or a block that is not a certificate.
+    pub fn from_pem(pem: Vec<u8>) -> std::result::Result<Self, String> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::CertificateDer;
+        let mut certificates = 0;
+        for cert in CertificateDer::pem_slice_iter(&pem) {
+            cert.map_err(|e| format!("holds a block that is not a PEM certificate ({e:?})"))?;
+            certificates += 1;
+        }
+        if certificates == 0 {
+            return Err("holds no PEM certificate (-----BEGIN CERTIFICATE-----)".to_owned());
+        }
+        Ok(Self { pem, certificates })
+    }
+
+    /// The certificates read from the file at `path`.
+    pub fn from_file(path: &std::path::Path) -> std::result::Result<Self, String> {
+        let pem = std::fs::read(path).map_err(|e| format!("cannot be read ({e})"))?;
+        Self::from_pem(pem)
+    }
+
+    /// How many certificates it holds.
+    pub fn certificates(&self) -> usize {
+        self.certificates
     }
 }
 
@@ -132,6 +183,11 @@ impl RedisConfig {
         }
         if let Some(ms) = env_whole(&lookup, ENV_CONNECT_TIMEOUT_MS, 1)? {
             config.connection_timeout = Duration::from_millis(ms);
+        }
+        if let Some(path) = env_str(&lookup, ENV_CA_FILE) {
+            let ca = TlsCa::from_file(std::path::Path::new(&path))
+                .map_err(|why| ConfigError::invalid(ENV_CA_FILE, &why))?;
+            config.tls_ca = Some(ca);
         }
         Ok(config)
     }
@@ -177,18 +233,56 @@ pub(super) fn unavailable(err: ::redis::RedisError) -> StoreError {
     StoreError::Unavailable(format!("redis: {err}"))
 }
 
+/// The client for `url`, trusting `ca` instead of the public roots when
+/// given (only for `rediss://`).
+fn client(url: &str, ca: Option<&TlsCa>) -> Result<::redis::Client> {
+    let invalid = |_| StoreError::Unavailable("invalid Redis URL".to_owned());
+    let Some(ca) = ca else {
+        return ::redis::Client::open(url).map_err(invalid);
+    };
+    if !url.starts_with("rediss://") {
+        return Err(StoreError::Tls(format!(
+            "{ENV_CA_FILE} is set but the Redis URL is not rediss:// (TLS)"
+        )));
+    }
+    let certs = ::redis::TlsCertificates {
+        client_tls: None,
+        root_cert: Some(ca.pem.clone()),
+    };
+    ::redis::Client::build_with_tls(url, certs).map_err(invalid)
+}
+
+/// A connection error: [`StoreError::Tls`] when the server's certificate
+/// was refused (a deployment mistake that retrying will not fix, logged
+/// with what to do), otherwise as [`unavailable`].
+fn refused_or_unavailable(err: ::redis::RedisError) -> StoreError {
+    let text = err.to_string();
+    if text.contains("certificate") {
+        tracing::error!(
+            cause = "tls certificate",
+            error = %text,
+            "the Redis server's TLS certificate was refused: for a server whose certificate a private CA signed, set {ENV_CA_FILE} to that CA's PEM file"
+        );
+        return StoreError::Tls(format!(
+            "the Redis server's TLS certificate was refused: {text}"
+        ));
+    }
+    unavailable(err)
+}
+
 pub(super) fn corrupt(what: impl Into<String>) -> StoreError {
     StoreError::Corrupt(what.into())
 }
 
 impl RedisStore {
-    /// Connects to `url` (`redis://` or `rediss://`). Fails with
+    /// Connects to `url` (`redis://` or `rediss://`, trusting
+    /// [`RedisConfig::tls_ca`] when set). Fails with
     /// [`StoreError::Unavailable`] when the URL is invalid or Redis cannot be
-    /// reached; the message never contains the URL.
+    /// reached, and [`StoreError::Tls`] when the server's certificate is
+    /// refused; the message never contains the URL.
     pub async fn connect(url: &str, config: RedisConfig) -> Result<Self> {
         install_crypto_provider();
-        let client = ::redis::Client::open(url)
-            .map_err(|_| StoreError::Unavailable("invalid Redis URL".to_owned()))?;
+        let client = client(url, config.tls_ca.as_ref())?;
         let manager_config = ConnectionManagerConfig::new()
             .set_response_timeout(Some(config.response_timeout))
             .set_connection_timeout(Some(config.connection_timeout))
@@ -198,7 +292,7 @@ impl RedisStore {
             .set_max_delay(Duration::from_millis(500));
         let conn = ConnectionManager::new_with_config(client, manager_config)
             .await
-            .map_err(unavailable)?;
+            .map_err(refused_or_unavailable)?;
         tracing::debug!(prefix = %config.prefix, "connected to redis");
         Ok(Self {
             conn,
@@ -1019,6 +1113,40 @@ mod tests {
         assert!(rustls::crypto::CryptoProvider::get_default().is_some());
         // A rediss:// URL is accepted by the client (TLS compiled in).
         assert!(::redis::Client::open("rediss://:secret@example.invalid:6380").is_ok());
+    }
+
+    /// `REDIS_CA_FILE`: a readable PEM with certificates is taken; a
+    /// missing file, or one with no certificate, is a startup error naming
+    /// the variable; a CA with a plain `redis://` URL is refused at connect.
+    #[tokio::test]
+    async fn the_ca_file_setting_is_checked_when_read() {
+        let dir = std::env::temp_dir().join(format!("care-report-ca-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let empty = dir.join("empty.pem");
+        std::fs::write(&empty, "not a certificate\n").unwrap();
+        let missing = dir.join("missing.pem");
+        let with_ca = |path: String| move |k: &str| (k == "REDIS_CA_FILE").then(|| path.clone());
+        for (path, why) in [
+            (&empty, "holds no PEM certificate"),
+            (&missing, "cannot be read"),
+        ] {
+            let lookup = with_ca(path.display().to_string());
+            let err = RedisConfig::from_lookup(lookup).unwrap_err().to_string();
+            assert!(err.contains("REDIS_CA_FILE") && err.contains(why), "{err}");
+        }
+        let ca = care_report_testing::tls_redis::server().ca_file.clone();
+        let config = RedisConfig::from_lookup(with_ca(ca.display().to_string())).unwrap();
+        let tls = config.tls_ca.clone().expect("CA read");
+        assert_eq!(tls.certificates(), 1);
+        assert_eq!(format!("{tls:?}"), "TlsCa(1 certificates)");
+        let err = RedisStore::connect("redis://127.0.0.1:1", config)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Tls(m) if m.contains("not rediss://")),
+            "{err}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
