@@ -33,6 +33,18 @@ impl RequestSpec {
         }
     }
 
+    /// `GET path` with one more header.
+    pub fn get_with(path: &str, header: (&str, &str), expect: u16) -> Self {
+        let raw = format!(
+            "GET {path} HTTP/1.1\r\nHost: bench\r\nAccept: application/json\r\n{}: {}\r\n\r\n",
+            header.0, header.1
+        );
+        Self {
+            raw: raw.into_bytes(),
+            expect,
+        }
+    }
+
     /// `POST path` with a JSON body.
     pub fn post_json(path: &str, body: &[u8], expect: u16) -> Self {
         let mut raw = format!(
@@ -52,6 +64,18 @@ pub struct Response {
     pub status: u16,
     /// The body.
     pub body: Vec<u8>,
+    /// The status line and headers.
+    pub head: String,
+}
+
+impl Response {
+    /// The value of header `name` (case-insensitive), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
 }
 
 /// One keep-alive connection.
@@ -86,26 +110,31 @@ impl Conn {
             }
             self.fill().await?;
         };
-        let head = std::str::from_utf8(&self.buf[..header_end]).context("response head")?;
+        let head = std::str::from_utf8(&self.buf[..header_end])
+            .context("response head")?
+            .to_owned();
         let status: u16 = head
             .split(' ')
             .nth(1)
             .and_then(|s| s.parse().ok())
             .context("status line")?;
-        let length = head
-            .lines()
-            .find_map(|l| {
-                let (name, value) = l.split_once(':')?;
-                name.eq_ignore_ascii_case("content-length")
-                    .then(|| value.trim().parse::<usize>().ok())?
-            })
-            .context("response without Content-Length")?;
+        let declared = head.lines().find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse::<usize>().ok())?
+        });
+        // 304 and 204 have no body (RFC 9110 §15.4.5, §15.3.5).
+        let length = match (status, declared) {
+            (_, Some(n)) => n,
+            (204 | 304, None) => 0,
+            _ => bail!("response without Content-Length"),
+        };
         while self.buf.len() < header_end + length {
             self.fill().await?;
         }
         let body = self.buf[header_end..header_end + length].to_vec();
         self.buf.drain(..header_end + length);
-        Ok(Response { status, body })
+        Ok(Response { status, body, head })
     }
 
     async fn fill(&mut self) -> anyhow::Result<()> {

@@ -76,16 +76,19 @@ pub enum Scenario {
     Memory,
     /// Upstream calls per report with the source cache off, cold and warm.
     Cache,
+    /// Redis commands and bytes per report, poll and sweep (Upstash billing).
+    RedisCost,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 6] = [
+    const ALL: [Scenario; 7] = [
         Scenario::Api,
         Scenario::Reports,
         Scenario::Sweep,
         Scenario::ColdStart,
         Scenario::Memory,
         Scenario::Cache,
+        Scenario::RedisCost,
     ];
 
     fn parse(s: &str) -> Option<Self> {
@@ -96,12 +99,13 @@ impl Scenario {
             "cold-start" => Self::ColdStart,
             "memory" => Self::Memory,
             "cache" => Self::Cache,
+            "redis-cost" => Self::RedisCost,
             _ => return None,
         })
     }
 }
 
-const USAGE: &str = "usage: bench [all|api|reports|sweep|cold-start|memory|cache]... \
+const USAGE: &str = "usage: bench [all|api|reports|sweep|cold-start|memory|cache|redis-cost]... \
 [--secs N] [--warmup-secs N] [--jobs N] [--sizes 1000,10000,100000] [--due N] [--runs N] [--memory-jobs N]";
 
 fn parse_args(args: impl Iterator<Item = String>) -> anyhow::Result<Opts> {
@@ -168,6 +172,7 @@ async fn main() -> anyhow::Result<()> {
             Scenario::ColdStart => scenarios::cold_start::run(&opts, &redis_url).await?,
             Scenario::Memory => scenarios::memory::run(&opts).await?,
             Scenario::Cache => scenarios::cache::run().await?,
+            Scenario::RedisCost => scenarios::redis_cost::run(&redis_url).await?,
         }
         eprintln!("bench: {scenario:?} took {:.0?}", started.elapsed());
     }
@@ -271,7 +276,7 @@ mod tests {
         assert_eq!(o.scenarios, vec![Scenario::Sweep]);
         assert_eq!(o.sizes, vec![10, 20]);
         assert_eq!(o.secs, 2);
-        assert_eq!(parse_args(std::iter::empty()).unwrap().scenarios.len(), 6);
+        assert_eq!(parse_args(std::iter::empty()).unwrap().scenarios.len(), 7);
         assert!(parse_args(["nope".to_owned()].into_iter()).is_err());
     }
 }

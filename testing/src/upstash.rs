@@ -21,7 +21,10 @@
 //!
 //! It also measures the largest request and the largest reply it relayed,
 //! against Upstash's 10 MB limit on both ("large reads count too",
-//! `redis/overall/billing.mdx`).
+//! `redis/overall/billing.mdx`), and meters what Upstash bills by: every
+//! command a client sends, and the bytes both ways ([`UpstashProxy::meter`]).
+//! [`UpstashProxy::start_warm`] relays `EVALSHA` (a node whose script cache
+//! holds the scripts, the usual case), for counting what a report costs.
 //!
 //! Evidence: ../shared/research/UPSTASH_CONSOLE_WAITING.md, section A
 //! (findings 1, 2, 5 and 6). Commands are handled one at a time per
@@ -43,6 +46,11 @@ pub struct UpstashProxy {
 #[derive(Default)]
 struct State {
     full: AtomicBool,
+    /// `EVALSHA` goes through (scripts cached) instead of `NOSCRIPT`.
+    warm: AtomicBool,
+    /// Bytes of every request and every reply relayed or answered.
+    request_bytes: AtomicUsize,
+    reply_bytes: AtomicUsize,
     /// Every command name seen, upper case, in order.
     seen: Mutex<Vec<String>>,
     /// The most bytes of one request and of one reply relayed.
@@ -82,6 +90,16 @@ impl UpstashProxy {
     /// # Panics
     /// When no loopback port can be bound or the URL has no host and port.
     pub async fn start(upstream: &str) -> Self {
+        Self::start_with(upstream, false).await
+    }
+
+    /// A proxy whose `EVALSHA` reaches Redis (the scripts are cached there
+    /// after their first load), for metering the usual case.
+    pub async fn start_warm(upstream: &str) -> Self {
+        Self::start_with(upstream, true).await
+    }
+
+    async fn start_with(upstream: &str, warm: bool) -> Self {
         let target = upstream
             .trim_start_matches("redis://")
             .trim_end_matches('/')
@@ -89,6 +107,7 @@ impl UpstashProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("redis://{}", listener.local_addr().expect("addr"));
         let state = Arc::new(State::default());
+        state.warm.store(warm, Ordering::SeqCst);
         let shared = state.clone();
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
@@ -123,10 +142,53 @@ impl UpstashProxy {
         self.state.largest_reply.load(Ordering::SeqCst)
     }
 
+    /// Commands and bytes so far.
+    pub fn meter(&self) -> Meter {
+        let seen = self.state.seen.lock().unwrap_or_else(|e| e.into_inner());
+        Meter {
+            commands: seen.len(),
+            request_bytes: self.state.request_bytes.load(Ordering::SeqCst),
+            reply_bytes: self.state.reply_bytes.load(Ordering::SeqCst),
+        }
+    }
+
+    /// The names of the commands seen since `from` (a [`Meter::commands`]),
+    /// counted by name.
+    pub fn commands_since(&self, from: usize) -> std::collections::BTreeMap<String, usize> {
+        let seen = self.state.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let mut counts = std::collections::BTreeMap::new();
+        for name in seen.iter().skip(from) {
+            *counts.entry(name.clone()).or_insert(0) += 1;
+        }
+        counts
+    }
+
     /// How many commands named `name` (upper case) came through.
     pub fn count(&self, name: &str) -> usize {
         let seen = self.state.seen.lock().unwrap_or_else(|e| e.into_inner());
         seen.iter().filter(|n| *n == name).count()
+    }
+}
+
+/// What the proxy has relayed: Upstash's billing units.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Meter {
+    /// Commands clients sent (each one billed by Upstash, pipelined or not).
+    pub commands: usize,
+    /// Bytes of those commands.
+    pub request_bytes: usize,
+    /// Bytes of the replies.
+    pub reply_bytes: usize,
+}
+
+impl std::ops::Sub for Meter {
+    type Output = Meter;
+    fn sub(self, earlier: Meter) -> Meter {
+        Meter {
+            commands: self.commands.saturating_sub(earlier.commands),
+            request_bytes: self.request_bytes.saturating_sub(earlier.request_bytes),
+            reply_bytes: self.reply_bytes.saturating_sub(earlier.reply_bytes),
+        }
     }
 }
 
@@ -151,6 +213,7 @@ async fn relay(client: TcpStream, target: &str, state: &State) -> std::io::Resul
         if let Ok(mut seen) = state.seen.lock() {
             seen.push(name.clone());
         }
+        state.request_bytes.fetch_add(raw.len(), Ordering::SeqCst);
         let reply = match local_answer(&name, &args, state) {
             Some(answer) => answer.as_bytes().to_vec(),
             None => {
@@ -162,6 +225,7 @@ async fn relay(client: TcpStream, target: &str, state: &State) -> std::io::Resul
                 reply
             }
         };
+        state.reply_bytes.fetch_add(reply.len(), Ordering::SeqCst);
         client_write.write_all(&reply).await?;
     }
     Ok(())
@@ -174,7 +238,9 @@ fn local_answer(name: &str, args: &[Vec<u8>], state: &State) -> Option<&'static 
             .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
     };
     match name {
-        "EVALSHA" => Some("-NOSCRIPT No matching script. Please use EVAL.\r\n"),
+        "EVALSHA" if !state.warm.load(Ordering::SeqCst) => {
+            Some("-NOSCRIPT No matching script. Please use EVAL.\r\n")
+        }
         "CONFIG"
             if arg(1).as_deref() == Some("get")
                 && arg(2).as_deref() != Some("notify-keyspace-events") =>

@@ -4,6 +4,7 @@ pub mod api;
 pub mod cache;
 pub mod cold_start;
 pub mod memory;
+pub mod redis_cost;
 pub mod reports;
 pub mod sweep;
 
