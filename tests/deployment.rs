@@ -63,6 +63,20 @@ fn every_function_has_a_bin_and_a_vercel_entry_and_the_reverse() {
     assert!(files.contains("api/professional-report/[job_id].rs"));
 }
 
+/// The functions that hold a request open must be allowed to: the status
+/// function's long poll (`?wait`, at most 25 s) and the synchronous route's
+/// wait (`SYNC_REPORT_WAIT_SECS`, at most 290 s) each end below the
+/// function's `maxDuration`, with room for the answer.
+#[test]
+fn functions_that_wait_have_the_time_to() {
+    let vercel: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("vercel.json")).unwrap())
+            .unwrap();
+    let max = |f: &str| vercel["functions"][f]["maxDuration"].as_u64().unwrap_or(0);
+    assert!(max("api/professional-report/status/[job_id].rs") >= 25 + 5);
+    assert!(max("api/professional-report.rs") >= 290 + 5);
+}
+
 #[test]
 fn only_public_is_served_and_secrets_stay_out_of_the_upload() {
     // With a public/ folder Vercel's zero-config static build serves
