@@ -32,6 +32,7 @@
 #![warn(missing_docs)]
 #![warn(unreachable_pub)]
 
+mod clock;
 pub mod directory;
 pub mod document;
 pub mod engine;

@@ -129,6 +129,16 @@ impl From<JobId> for String {
     }
 }
 
+/// How a failed fetch should be treated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// May succeed later (timeouts, 429, 5xx, malformed bodies, network errors).
+    Transient,
+    /// Will not succeed without a change on our side (401/403, bad request).
+    Permanent,
+}
+
 /// Where a job is in its life: `pending` → `processing` → `completed` |
 /// `partial` | `failed`, and `partial` → `completed` once nothing is missing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

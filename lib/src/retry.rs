@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::sources::FailureKind;
+use crate::model::FailureKind;
 
 /// Environment variable: base delay before the first retry, in seconds.
 pub(crate) const ENV_BASE_DELAY_SECS: &str = "RETRY_BASE_DELAY_SECS";

@@ -15,7 +15,6 @@
 //! Read-only views for the API are in [`views`].
 
 pub mod budget;
-mod clock;
 mod config;
 mod erase;
 mod round;
@@ -33,7 +32,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use config::EngineConfig;
 pub use views::{ReportAnswer, ResultView};
 

@@ -30,7 +30,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 
 use super::SourceOutcome;
-use crate::engine::Clock;
+use crate::clock::Clock;
 use crate::model::SourceType;
 use crate::settings::{env_parse, env_str, ConfigError};
 use crate::store::source_cache::{FillGate, LeaseGate, SourceCache, UpstreamLease};
@@ -163,7 +163,7 @@ impl Shared {
         Self {
             cache: None,
             lease: Arc::new(crate::store::source_cache::MemorySourceCache::new()),
-            clock: Arc::new(crate::engine::SystemClock),
+            clock: Arc::new(crate::clock::SystemClock),
             settings: CacheSettings {
                 enabled: false,
                 ..CacheSettings::default()

@@ -23,7 +23,7 @@ mod neighbourhood;
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Serialize, Serializer};
 
 pub use cached::CacheSettings;
 pub use config::{SourceSettings, SourcesConfig};
@@ -34,21 +34,13 @@ pub use neighbourhood::{
 
 use std::sync::Arc;
 
-use crate::engine::Clock;
+use crate::clock::Clock;
 use crate::store::source_cache::{SourceCache, UpstreamLease};
 
 use crate::directory::Home;
 use crate::model::SourceType;
 
-/// How a failed fetch should be treated.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FailureKind {
-    /// May succeed later (timeouts, 429, 5xx, malformed bodies, network errors).
-    Transient,
-    /// Will not succeed without a change on our side (401/403, bad request).
-    Permanent,
-}
+pub use crate::model::FailureKind;
 
 /// A failed fetch.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

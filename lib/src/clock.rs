@@ -1,4 +1,7 @@
-//! Where the engine reads the time.
+//! Where the service reads the time (the engine, the source cache).
+//!
+//! At the bottom of the layers, so everything above may take a clock;
+//! `engine` re-exports it as `care_report::engine::{Clock, …}`.
 //!
 //! Decisions take `now` as a parameter; the engine reads it from a [`Clock`]
 //! at the edges (when a step starts, when an answer arrives), so tests can
