@@ -388,7 +388,7 @@ async fn a_thousand_jobs_on_two_instances_all_settle_with_every_invariant_intact
     let a = Server::start("dev-server-a", &url, &prefix, &env_a);
     let b = Server::start("dev-server-b", &url, &prefix, &env_b);
     let bases = [a.base.clone(), b.base.clone()];
-    let policy = RetryPolicy::from_lookup(env_lookup(&env)).expect("policy");
+    let policy = care_report::settings::retry_policy(env_lookup(&env)).expect("policy");
     let client = Client::new();
     let run = uuid::Uuid::new_v4();
     let began = Instant::now();

@@ -135,7 +135,15 @@ async fn open_stores(settings: &Settings) -> Result<Stores, ServiceError> {
             lease: cache,
         });
     };
-    let redis = RedisStore::connect(url.expose(), settings.redis.clone()).await?;
+    let redis = RedisStore::connect(url.expose(), settings.redis.clone())
+        .await
+        .inspect_err(|e| {
+            if matches!(e, StoreError::Tls(_)) {
+                tracing::error!(
+                    "the Redis server's TLS certificate was refused or the TLS settings do not fit the URL: for a server whose certificate a private CA signed, set REDIS_CA_FILE to that CA's PEM file (and use rediss://)"
+                );
+            }
+        })?;
     let policy = redis.eviction_policy().await?;
     match crate::store::health::judge(&policy, !settings.profile.allow_memory) {
         Verdict::Ok => {}

@@ -2,9 +2,12 @@
 //!
 //! [`Environment::capture`] takes one snapshot of the process environment;
 //! [`Settings::read`] turns it into one [`Settings`] value for a host (the
-//! Vercel functions or the dev-server), through each layer's reader (store,
-//! retry policy, sources, cache, engine, HTTP, dev-server), which all parse
-//! with the helpers below, so every bad value is reported the same way:
+//! Vercel functions or the dev-server). The variables of the store, the
+//! retry policy, the engine and the logs are read here, one file per layer
+//! under `settings/`, into the plain config values those layers take; the
+//! sources, the sandbox and the HTTP layer still read theirs through their
+//! own `from_lookup` (`lib/tests/layers.rs` lists them until they move).
+//! All parse with the helpers below, so every bad value is reported the same way:
 //! naming the variable, never echoing a secret's value. [`VARIABLES`] is the
 //! table of every variable (name, default, meaning); `tests/settings_docs.rs`
 //! checks it against the README's tables and `.env.example`, and the unit
@@ -17,6 +20,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use std::str::FromStr;
+
+mod engine;
+mod retry;
+mod store;
+mod telemetry;
+
+pub use retry::retry_policy;
 
 /// A setting that is present but unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -215,36 +225,6 @@ impl Environment {
     }
 }
 
-/// How logs are written (`telemetry::init`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LogSettings {
-    /// The `RUST_LOG` filter, checked to parse (`info` when unset).
-    pub filter: String,
-    /// JSON lines (on Vercel) or human-readable lines.
-    pub json: bool,
-}
-
-impl Default for LogSettings {
-    fn default() -> Self {
-        Self {
-            filter: "info".to_owned(),
-            json: false,
-        }
-    }
-}
-
-impl LogSettings {
-    /// Reads `RUST_LOG`: `info` when unset or empty, an error naming the
-    /// variable when it does not parse, because falling back to `info`
-    /// silently would hide the lines an operator asked for.
-    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        Ok(Self {
-            filter: crate::telemetry::filter_from_lookup(lookup)?.to_string(),
-            json: is_vercel(lookup),
-        })
-    }
-}
-
 /// The dev-server's own settings (read only for [`HostProfile::DEV_SERVER`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DevServerSettings {
@@ -284,7 +264,7 @@ pub struct Settings {
     /// The host the settings were read for.
     pub profile: HostProfile,
     /// Logging.
-    pub log: LogSettings,
+    pub log: crate::telemetry::LogSettings,
     /// The Redis URL (`KV_REDIS_URL`, `KV_URL`, `REDIS_URL`: the first set
     /// wins). It holds a password: never logged, redacted in `Debug`.
     pub redis_url: Option<Secret>,
@@ -347,17 +327,17 @@ impl Settings {
         }
         Ok(Self {
             profile,
-            log: LogSettings::from_lookup(&lookup)?,
-            redis_url: crate::store::redis::redis_url_from_lookup(lookup)?.map(Secret),
-            redis: crate::store::redis::RedisConfig::from_lookup(lookup)?,
+            log: telemetry::log_settings(&lookup)?,
+            redis_url: store::redis_url_from_lookup(lookup)?.map(Secret),
+            redis: store::redis_config(lookup)?,
             directory_csv: env_str(&lookup, crate::directory::CSV_ENV).map(PathBuf::from),
             sources_mode: sources_mode(&lookup, profile)?,
             sources: crate::sources::SourcesConfig::from_lookup(lookup)?,
             faults: crate::sandbox::FaultPlan::from_lookup(&lookup)?,
             cache: crate::sources::CacheSettings::from_lookup(lookup)?,
             http,
-            retry: crate::retry::RetryPolicy::from_lookup(lookup)?,
-            engine: crate::engine::EngineConfig::from_lookup(lookup)?,
+            retry: retry::retry_policy(lookup)?,
+            engine: engine::engine_config(lookup)?,
             dev_server: if profile.vercel_function {
                 None
             } else {

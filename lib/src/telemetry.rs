@@ -13,24 +13,22 @@ use std::io::IsTerminal as _;
 
 use tracing_subscriber::EnvFilter;
 
-use crate::settings::{env_str, ConfigError, LogSettings};
+/// How logs are written ([`init`]); the settings module reads it from
+/// `RUST_LOG` and the host (JSON lines on Vercel).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogSettings {
+    /// The `RUST_LOG` filter, checked to parse (`info` when unset).
+    pub filter: String,
+    /// JSON lines (on Vercel) or human-readable lines.
+    pub json: bool,
+}
 
-/// The variable holding the log filter.
-pub(crate) const ENV_RUST_LOG: &str = "RUST_LOG";
-
-/// The log filter from `RUST_LOG` read through `lookup`: `info` when unset
-/// or empty, an error naming the variable when it does not parse.
-pub(crate) fn filter_from_lookup(
-    lookup: &impl Fn(&str) -> Option<String>,
-) -> Result<EnvFilter, ConfigError> {
-    match env_str(lookup, ENV_RUST_LOG) {
-        None => Ok(EnvFilter::new("info")),
-        Some(spec) => EnvFilter::try_new(&spec).map_err(|e| {
-            ConfigError::invalid(
-                ENV_RUST_LOG,
-                format!("not a log filter ({e}); e.g. `info` or `info,care_report=debug`"),
-            )
-        }),
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            filter: "info".to_owned(),
+            json: false,
+        }
     }
 }
 
@@ -78,11 +76,6 @@ impl std::fmt::Display for Chain<'_> {
 mod tests {
     use super::*;
 
-    fn filter(value: Option<&str>) -> Result<EnvFilter, ConfigError> {
-        let value = value.map(str::to_owned);
-        filter_from_lookup(&move |k: &str| (k == ENV_RUST_LOG).then(|| value.clone()).flatten())
-    }
-
     #[test]
     fn a_chain_shows_every_cause() {
         #[derive(Debug, thiserror::Error)]
@@ -90,27 +83,5 @@ mod tests {
         struct Outer(#[source] std::io::Error);
         let e = Outer(std::io::Error::other("root cause"));
         assert_eq!(Chain(&e).to_string(), "outer: root cause");
-    }
-
-    #[test]
-    fn unset_or_empty_is_info() {
-        assert_eq!(filter(None).unwrap().to_string(), "info");
-        assert_eq!(filter(Some("  ")).unwrap().to_string(), "info");
-    }
-
-    #[test]
-    fn a_valid_filter_is_used() {
-        let f = filter(Some("warn,care_report=debug")).unwrap().to_string();
-        assert!(f.contains("care_report=debug"), "{f}");
-        assert!(f.contains("warn"), "{f}");
-    }
-
-    #[test]
-    fn a_malformed_filter_is_an_error_naming_the_variable() {
-        for bad in ["info,care_report=loudest", "[{", "care_report=debug=info"] {
-            let e = filter(Some(bad)).expect_err(bad);
-            assert_eq!(e.name, ENV_RUST_LOG, "{bad}");
-            assert!(e.to_string().starts_with("invalid RUST_LOG: "), "{e}");
-        }
     }
 }

@@ -20,9 +20,10 @@ use vercel_runtime::{AppState, Request, Response, ResponseBody};
 use crate::http::formats::Documents;
 use crate::http::{error_body, handle_only, json_response, App, Background, Endpoint, ErrorCode};
 use crate::service::{Service, ServiceError};
-use crate::settings::{ConfigError, Environment, HostProfile, LogSettings, Settings};
+use crate::settings::{ConfigError, Environment, HostProfile, Settings};
 use crate::store::StoreError;
 use crate::telemetry::Chain;
+use crate::telemetry::LogSettings;
 
 static SERVICE: OnceCell<Service> = OnceCell::const_new();
 

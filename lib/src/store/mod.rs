@@ -16,7 +16,6 @@ use chrono::{DateTime, Utc};
 use crate::model::{
     HistoryEntry, Job, JobId, JobStatus, JobSummary, Lease, Slot, SlotKey, SlotStatus,
 };
-use crate::settings::{env_whole, ConfigError};
 
 pub mod erase;
 pub mod health;
@@ -294,26 +293,7 @@ impl Default for Retention {
     }
 }
 
-/// Environment variable: [`Retention::ttl_after_update`] in seconds.
-pub(crate) const ENV_JOB_TTL_SECS: &str = "JOB_TTL_SECS";
-/// Environment variable: [`Retention::margin_after_deadline`] in seconds.
-pub(crate) const ENV_JOB_TTL_DEADLINE_MARGIN_SECS: &str = "JOB_TTL_DEADLINE_MARGIN_SECS";
-
 impl Retention {
-    /// The defaults overridden by `JOB_TTL_SECS` and
-    /// `JOB_TTL_DEADLINE_MARGIN_SECS` (unset or empty keeps the default),
-    /// read through `lookup`.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let mut retention = Self::default();
-        if let Some(secs) = env_whole(&lookup, ENV_JOB_TTL_SECS, 1)? {
-            retention.ttl_after_update = Duration::from_secs(secs);
-        }
-        if let Some(secs) = env_whole(&lookup, ENV_JOB_TTL_DEADLINE_MARGIN_SECS, 0)? {
-            retention.margin_after_deadline = Duration::from_secs(secs);
-        }
-        Ok(retention)
-    }
-
     /// How long a job's keys live after a write at `now`: the time after
     /// the last update, but never less than until the deadline plus the
     /// margin (a job must not vanish while it may still be retried), and at

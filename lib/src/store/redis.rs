@@ -43,43 +43,6 @@ use super::{
 use crate::model::{
     HistoryEntry, Job, JobId, JobStatus, JobSummary, Lease, Slot, SlotKey, SlotStatus,
 };
-use crate::settings::{env_str, env_whole, ConfigError};
-
-/// Environment variable: key prefix (default `care-report:`).
-pub(crate) const ENV_KEY_PREFIX: &str = "REDIS_KEY_PREFIX";
-/// Environment variable: response timeout in milliseconds (default 2000).
-pub(crate) const ENV_RESPONSE_TIMEOUT_MS: &str = "REDIS_RESPONSE_TIMEOUT_MS";
-/// Environment variable: connection timeout in milliseconds (default 3000).
-pub(crate) const ENV_CONNECT_TIMEOUT_MS: &str = "REDIS_CONNECT_TIMEOUT_MS";
-/// Environment variable: a PEM file of the CA(s) that sign the Redis
-/// server's TLS certificate, for private deployments (unset: the public web
-/// roots, which Upstash's certificates chain to).
-pub(crate) const ENV_CA_FILE: &str = "REDIS_CA_FILE";
-/// The variables holding the Redis URL, in order of precedence.
-pub(crate) const URL_VARS: [&str; 3] = ["KV_REDIS_URL", "KV_URL", "REDIS_URL"];
-
-/// The Redis URL read through `lookup`: `KV_REDIS_URL`, then `KV_URL`, then
-/// `REDIS_URL`; the first one set and non-empty wins. It holds a password:
-/// never log it. A value the client cannot parse is a [`ConfigError`]
-/// naming the variable it came from (a deployment mistake, 500
-/// `server_misconfigured`; not an outage, which a 503 would suggest).
-pub(crate) fn redis_url_from_lookup(
-    lookup: impl Fn(&str) -> Option<String>,
-) -> Result<Option<String>, ConfigError> {
-    let Some((var, url)) = URL_VARS
-        .iter()
-        .find_map(|var| env_str(&lookup, var).map(|url| (*var, url)))
-    else {
-        return Ok(None);
-    };
-    match ::redis::IntoConnectionInfo::into_connection_info(url.as_str()) {
-        Ok(_) => Ok(Some(url)),
-        Err(_) => Err(ConfigError::invalid(
-            var,
-            "is not a Redis URL (expected redis://[:password@]host[:port] or rediss://…)",
-        )),
-    }
-}
 
 /// Installs rustls' ring crypto provider as the process default, once, so
 /// `rediss://` connections can be made. Safe to call any number of times.
@@ -166,33 +129,6 @@ impl TlsCa {
     }
 }
 
-impl RedisConfig {
-    /// The defaults overridden by `REDIS_KEY_PREFIX`,
-    /// `REDIS_RESPONSE_TIMEOUT_MS`, `REDIS_CONNECT_TIMEOUT_MS` and the
-    /// retention variables of [`Retention::from_lookup`], read through `lookup`.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let mut config = Self {
-            retention: Retention::from_lookup(&lookup)?,
-            ..Self::default()
-        };
-        if let Some(prefix) = env_str(&lookup, ENV_KEY_PREFIX) {
-            config.prefix = prefix;
-        }
-        if let Some(ms) = env_whole(&lookup, ENV_RESPONSE_TIMEOUT_MS, 1)? {
-            config.response_timeout = Duration::from_millis(ms);
-        }
-        if let Some(ms) = env_whole(&lookup, ENV_CONNECT_TIMEOUT_MS, 1)? {
-            config.connection_timeout = Duration::from_millis(ms);
-        }
-        if let Some(path) = env_str(&lookup, ENV_CA_FILE) {
-            let ca = TlsCa::from_file(std::path::Path::new(&path))
-                .map_err(|why| ConfigError::invalid(ENV_CA_FILE, &why))?;
-            config.tls_ca = Some(ca);
-        }
-        Ok(config)
-    }
-}
-
 /// The Redis store. Cheap to clone; clones share one multiplexed connection
 /// that reconnects in the background.
 #[derive(Clone)]
@@ -241,9 +177,9 @@ fn client(url: &str, ca: Option<&TlsCa>) -> Result<::redis::Client> {
         return ::redis::Client::open(url).map_err(invalid);
     };
     if !url.starts_with("rediss://") {
-        return Err(StoreError::Tls(format!(
-            "{ENV_CA_FILE} is set but the Redis URL is not rediss:// (TLS)"
-        )));
+        return Err(StoreError::Tls(
+            "a CA to trust is set but the Redis URL is not rediss:// (TLS)".to_owned(),
+        ));
     }
     let certs = ::redis::TlsCertificates {
         client_tls: None,
@@ -261,7 +197,7 @@ fn refused_or_unavailable(err: ::redis::RedisError) -> StoreError {
         tracing::error!(
             cause = "tls certificate",
             error = %text,
-            "the Redis server's TLS certificate was refused: for a server whose certificate a private CA signed, set {ENV_CA_FILE} to that CA's PEM file"
+            "the Redis server's TLS certificate was refused"
         );
         return StoreError::Tls(format!(
             "the Redis server's TLS certificate was refused: {text}"
@@ -1073,39 +1009,6 @@ impl JobStore for RedisStore {
 mod tests {
     use super::*;
 
-    fn env<'a>(pairs: &'a [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |k| {
-            pairs
-                .iter()
-                .find(|(name, _)| *name == k)
-                .map(|(_, v)| (*v).to_owned())
-        }
-    }
-
-    #[test]
-    fn url_precedence_and_empty_values() {
-        fn redis_url_from_lookup(l: impl Fn(&str) -> Option<String>) -> Option<String> {
-            super::redis_url_from_lookup(l).unwrap()
-        }
-        assert_eq!(redis_url_from_lookup(env(&[])), None);
-        assert_eq!(
-            redis_url_from_lookup(env(&[("REDIS_URL", "redis://c"), ("KV_URL", "redis://b")])),
-            Some("redis://b".to_owned())
-        );
-        assert_eq!(
-            redis_url_from_lookup(env(&[
-                ("REDIS_URL", "redis://c"),
-                ("KV_URL", "redis://b"),
-                ("KV_REDIS_URL", "rediss://a")
-            ])),
-            Some("rediss://a".to_owned())
-        );
-        assert_eq!(
-            redis_url_from_lookup(env(&[("KV_REDIS_URL", " "), ("REDIS_URL", "redis://c")])),
-            Some("redis://c".to_owned())
-        );
-    }
-
     #[test]
     fn crypto_provider_install_is_idempotent() {
         install_crypto_provider();
@@ -1113,71 +1016,6 @@ mod tests {
         assert!(rustls::crypto::CryptoProvider::get_default().is_some());
         // A rediss:// URL is accepted by the client (TLS compiled in).
         assert!(::redis::Client::open("rediss://:secret@example.invalid:6380").is_ok());
-    }
-
-    /// `REDIS_CA_FILE`: a readable PEM with certificates is taken; a
-    /// missing file, or one with no certificate, is a startup error naming
-    /// the variable; a CA with a plain `redis://` URL is refused at connect.
-    #[tokio::test]
-    async fn the_ca_file_setting_is_checked_when_read() {
-        let dir = std::env::temp_dir().join(format!("care-report-ca-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let empty = dir.join("empty.pem");
-        std::fs::write(&empty, "not a certificate\n").unwrap();
-        let missing = dir.join("missing.pem");
-        let with_ca = |path: String| move |k: &str| (k == "REDIS_CA_FILE").then(|| path.clone());
-        for (path, why) in [
-            (&empty, "holds no PEM certificate"),
-            (&missing, "cannot be read"),
-        ] {
-            let lookup = with_ca(path.display().to_string());
-            let err = RedisConfig::from_lookup(lookup).unwrap_err().to_string();
-            assert!(err.contains("REDIS_CA_FILE") && err.contains(why), "{err}");
-        }
-        let ca = care_report_testing::tls_redis::server().ca_file.clone();
-        let config = RedisConfig::from_lookup(with_ca(ca.display().to_string())).unwrap();
-        let tls = config.tls_ca.clone().expect("CA read");
-        assert_eq!(tls.certificates(), 1);
-        assert_eq!(format!("{tls:?}"), "TlsCa(1 certificates)");
-        let err = RedisStore::connect("redis://127.0.0.1:1", config)
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(&err, StoreError::Tls(m) if m.contains("not rediss://")),
-            "{err}"
-        );
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn config_from_env() {
-        let c = RedisConfig::from_lookup(env(&[])).unwrap();
-        assert_eq!(c, RedisConfig::default());
-        assert_eq!(c.prefix, "care-report:");
-        let c = RedisConfig::from_lookup(env(&[
-            ("REDIS_KEY_PREFIX", "x:"),
-            ("REDIS_RESPONSE_TIMEOUT_MS", "100"),
-            ("REDIS_CONNECT_TIMEOUT_MS", "200"),
-            ("JOB_TTL_SECS", "60"),
-        ]))
-        .unwrap();
-        assert_eq!(c.prefix, "x:");
-        assert_eq!(c.response_timeout, Duration::from_millis(100));
-        assert_eq!(c.connection_timeout, Duration::from_millis(200));
-        assert_eq!(c.retention.ttl_after_update, Duration::from_secs(60));
-        let err =
-            RedisConfig::from_lookup(env(&[("REDIS_CONNECT_TIMEOUT_MS", "soon")])).unwrap_err();
-        assert!(err.to_string().contains("REDIS_CONNECT_TIMEOUT_MS"));
-    }
-
-    #[test]
-    fn a_malformed_url_is_a_setting_error_naming_its_variable() {
-        let err =
-            redis_url_from_lookup(env(&[("REDIS_URL", "nonsense://:hunter2@x")])).unwrap_err();
-        assert_eq!(err.name, "REDIS_URL");
-        assert!(!err.to_string().contains("hunter2"), "{err}");
-        let err = redis_url_from_lookup(env(&[("KV_URL", "not a url")])).unwrap_err();
-        assert_eq!(err.name, "KV_URL");
     }
 
     /// Upstash's refusals, as a server sends them (an error reply whose
