@@ -46,13 +46,14 @@ const DEADLINE: Duration = Duration::from_secs(30);
 
 const CRON_SECRET: &str = "cron-secret-6f2d8a4c1e9b7035";
 /// Keys given to the live adapters (the test's sandbox accepts only these).
-const LIVE_KEYS: [(&str, &str); 3] = [
+const LIVE_KEYS: [(&str, &str); 4] = [
     ("CQC_API_KEY", "cqc-key-3b9f1e0a7d2c4f68"),
     (
         "GOOGLE_PLACES_API_KEY",
         "AIzaSy-google-key-8e1d5c2a9b7f4360",
     ),
     ("FIRECRAWL_API_KEY", "fc-firecrawl-key-5a7c9e1b3d2f4068"),
+    ("COMPANIES_HOUSE_API_KEY", "ch-key-0d9e7c5a3b1f8264"),
 ];
 
 /// Every round-1 fetch of Google Places, Firecrawl and CQC fails (503, 429
@@ -946,6 +947,7 @@ async fn trace_json_logs_on_redis_with_live_adapters_hold_no_personal_data_or_ke
         cqc: LIVE_KEYS[0].1.to_owned(),
         google_places: LIVE_KEYS[1].1.to_owned(),
         firecrawl: LIVE_KEYS[2].1.to_owned(),
+        companies_house: LIVE_KEYS[3].1.to_owned(),
     };
     let sandbox = Sandbox::start_with_keys(
         Directory::demo().homes().to_vec(),

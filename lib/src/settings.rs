@@ -530,6 +530,10 @@ pub const VARIABLES: &[Variable] = &[
     v!("FIRECRAWL_BASE_URL", "https://api.firecrawl.dev/v2/", All, "Firecrawl API base"),
     v!("FIRECRAWL_TIMEOUT_MS", "30000", All, "per-request timeout"),
     v!("FIRECRAWL_MAX_BYTES", "4194304", All, "most bytes one answer may have"),
+    v!("COMPANIES_HOUSE_API_KEY", unset, All, "Companies House Public Data API key (HTTP Basic user name); unset: companies_house is not_configured"),
+    v!("COMPANIES_HOUSE_BASE_URL", "https://api.company-information.service.gov.uk/", All, "Companies House Public Data API base"),
+    v!("COMPANIES_HOUSE_TIMEOUT_MS", "10000", All, "per-request timeout"),
+    v!("COMPANIES_HOUSE_MAX_BYTES", "524288", All, "most bytes one answer may have"),
     // Source cache.
     v!("SOURCE_CACHE", "on", All, "off turns the shared source cache off"),
     v!("SOURCE_CACHE_TTL_CQC_SECS", "86400", All, "how long cached CQC answers live"),
@@ -538,6 +542,7 @@ pub const VARIABLES: &[Variable] = &[
     v!("SOURCE_CACHE_TTL_POSTCODES_SECS", "2592000", All, "how long cached postcodes.io answers live"),
     v!("SOURCE_CACHE_TTL_OVERPASS_SECS", "604800", All, "how long cached Overpass answers live"),
     v!("SOURCE_CACHE_TTL_FIRECRAWL_SECS", "604800", All, "how long cached Firecrawl answers live"),
+    v!("SOURCE_CACHE_TTL_COMPANIES_HOUSE_SECS", "86400", All, "how long a cached Companies House company record lives"),
     // Sandbox.
     v!("SANDBOX_FAULTS", unset, All, "the sandbox's fault plan (README grammar)"),
     v!("SANDBOX_SEED", "0", All, "seed of the sandbox's failure decisions (overrides a seed= clause)"),

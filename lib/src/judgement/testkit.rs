@@ -74,6 +74,8 @@ pub(super) fn home(n: usize) -> HomeFacts {
         previous_rating: None,
         wheelchair_access: Some(true),
         secure_garden: Some(true),
+        company: None,
+        company_lookup: Some(CompanyLookup::NoNumber),
     }
 }
 

@@ -420,6 +420,7 @@ fn care_home(
         neighbourhood: neighbourhood.and_then(Neighbourhood::from_stored),
         area_map: neighbourhood.and_then(AreaMap::from_stored),
         website_insights: website.cloned(),
+        provider_company: loaded(SourceType::CompaniesHouse).cloned(),
     }
 }
 
@@ -831,6 +832,18 @@ mod tests {
                 "fees": [], "contact": {"phones": ["0121 496 0000"], "emails": ["hello@oak.example"]},
                 "wordCount": 300,
             }),
+            SourceType::CompaniesHouse => json!({
+                "companyNumber": "99000012", "companyName": "OAK CARE LIMITED",
+                "companyStatus": "active", "companyStatusDetail": null, "companyType": "ltd",
+                "dateOfCreation": "2004-03-15", "dateOfCessation": null,
+                "accounts": {"overdue": true, "nextDue": "2026-09-30",
+                             "lastMadeUpTo": "2024-12-31", "lastAccountsType": "full"},
+                "confirmationStatement": {"overdue": false, "nextDue": "2027-03-14",
+                                          "lastMadeUpTo": "2026-02-28"},
+                "hasInsolvencyHistory": false, "hasBeenLiquidated": false,
+                "insolvencyCases": [], "hasCharges": false, "charges": null,
+                "registerUrl": "https://find-and-update.company-information.service.gov.uk/company/99000012",
+            }),
         }
     }
 
@@ -869,6 +882,7 @@ mod tests {
         "homeName",
         "clientName",
         "websiteInsights",
+        "providerCompany",
     ];
 
     fn trap_directory() -> Directory {
@@ -1154,8 +1168,8 @@ mod tests {
             serde_json::to_value(assemble(&plan, JOB, &slots, &data_for(&slots), now())).unwrap();
 
         assert_eq!(report["isPartial"], true);
-        // 20 expected (firecrawl not configured), 17 done.
-        assert_eq!(report["completeness"], 85);
+        // 25 expected (firecrawl not configured), 22 done.
+        assert_eq!(report["completeness"], 88);
         let ids: Vec<&Home> = plan.homes().collect();
         let listed: Vec<(String, String)> = report["missingDataSources"]
             .as_array()
@@ -1199,7 +1213,7 @@ mod tests {
         data.push((key(2, SourceType::Cqc), stored(SourceType::Cqc, &ids[2].id)));
         let report = assemble(&plan, JOB, &slots, &data, now());
         assert!(report.is_partial);
-        assert_eq!(report.completeness, 90);
+        assert_eq!(report.completeness, 92);
         assert_eq!(report.missing_data_sources.len(), 2);
         assert!(report.care_homes[2].cqc_deep_dive.is_some());
         assert_eq!(report.care_homes[2].data_sources["cqc"], "loaded");
@@ -1223,6 +1237,59 @@ mod tests {
         assert!(report.care_homes[3].neighbourhood.is_none());
     }
 
+    /// The provider's Companies House record, missing then loaded: the
+    /// home's financial assessment goes from "not arrived yet" to assessed
+    /// with its red flag and evidence, and the record is in the home.
+    #[tokio::test]
+    async fn the_financial_assessment_changes_when_the_company_record_arrives() {
+        let q = Questionnaire::parse(&sample()).unwrap();
+        let plan = demo_plan(&q).await;
+        let directory = Directory::demo();
+        let read = |slots: &[Slot], data: &[(SlotKey, Value)]| {
+            serde_json::to_value(judged(&q, &plan, JOB, slots, data, &directory, now())).unwrap()
+        };
+        let slots = slots_for(&plan, &[(0, SourceType::CompaniesHouse)]);
+        let mut data = data_for(&slots);
+        let before = read(&slots, &data);
+        let financial =
+            |r: &Value| r["riskAssessment"]["homes_assessment"][0]["financial_assessment"].clone();
+        assert_eq!(before["isPartial"], true);
+        assert_eq!(financial(&before)["status"], "no_data");
+        assert!(financial(&before)["statusNote"]
+            .as_str()
+            .unwrap()
+            .contains("has not arrived yet"));
+        assert!(before["careHomes"][0].get("providerCompany").is_none());
+        assert_eq!(
+            before["careHomes"][1]["providerCompany"]["companyNumber"],
+            "99000012"
+        );
+
+        let id = plan.homes().next().unwrap().id.clone();
+        data.push((
+            SlotKey::new(&id, SourceType::CompaniesHouse),
+            stored(SourceType::CompaniesHouse, &id),
+        ));
+        let after = read(&slots, &data);
+        assert_eq!(after["isPartial"], false);
+        let f = financial(&after);
+        assert_eq!(f["status"], "assessed");
+        assert!(f["statusNote"].as_str().unwrap().contains("bed occupancy"));
+        assert_eq!(f["red_flags"][0]["ruleId"], "financial.accounts_overdue");
+        assert!(f["red_flags"][0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("accounts overdue since 30 September 2026"));
+        assert_eq!(
+            after["careHomes"][0]["dataSources"]["companies_house"],
+            "loaded"
+        );
+        assert_eq!(
+            after["careHomes"][0]["providerCompany"]["accounts"]["overdue"],
+            true
+        );
+    }
+
     #[tokio::test]
     async fn without_slots_every_source_is_pending() {
         let plan = demo_plan(&Questionnaire::parse(&sample()).unwrap()).await;
@@ -1230,7 +1297,7 @@ mod tests {
         assert_eq!(report.completeness, 0);
         assert!(report.is_partial);
         assert_eq!(report.care_homes[0].data_sources["cqc"], "pending");
-        assert_eq!(report.missing_data_sources.len(), 25);
+        assert_eq!(report.missing_data_sources.len(), 30);
         assert_eq!(
             report.missing_data_sources[0].status,
             crate::model::MissingSourceStatus::Pending

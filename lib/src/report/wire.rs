@@ -358,6 +358,10 @@ pub struct CareHome {
     /// has no field for it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub website_insights: Option<Value>,
+    /// The provider company's Companies House record, as the adapter
+    /// summarises it (the service's block; the client has no field for it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_company: Option<Value>,
 }
 
 /// `medicalCare`: the care the home is registered for. The lists are the

@@ -84,6 +84,9 @@ pub struct SourcesConfig {
     pub overpass: SourceSettings,
     /// Firecrawl scrape API (`FIRECRAWL_*`); needs a key.
     pub firecrawl: SourceSettings,
+    /// Companies House Public Data API (`COMPANIES_HOUSE_*`); needs a key
+    /// (free, sent as the HTTP Basic user name).
+    pub companies_house: SourceSettings,
     /// Further Overpass instances tried in order after `overpass.base_url`
     /// when it fails (429, 5xx, 406, timeouts, runtime errors). Set with
     /// `OVERPASS_BASE_URLS` (comma-separated; its first URL replaces
@@ -175,9 +178,19 @@ const FIRECRAWL: Defaults = Defaults {
     max_bytes: 4 * 1024 * 1024,
 };
 
+const COMPANIES_HOUSE: Defaults = Defaults {
+    prefix: "COMPANIES_HOUSE",
+    // https://developer-specs.company-information.service.gov.uk/companies-house-public-data-api/reference
+    base_url: "https://api.company-information.service.gov.uk/",
+    timeout_ms: 10_000,
+    keyed: true,
+    // A company profile is about 2 KiB; a charges page of 25 items tens of KiB.
+    max_bytes: 512 * 1024,
+};
+
 impl SourcesConfig {
     /// Reads `<PREFIX>_BASE_URL`, `<PREFIX>_TIMEOUT_MS` and (for CQC, Google
-    /// Places and Firecrawl) `<PREFIX>_API_KEY` for the prefixes `CQC`, `FSA`,
+    /// Places, Firecrawl and Companies House) `<PREFIX>_API_KEY` for the prefixes `CQC`, `FSA`,
     /// `GOOGLE_PLACES`, `POSTCODES`, `OVERPASS` and `FIRECRAWL`. Unset or
     /// blank variables take the defaults; a blank key counts as unset. Also
     /// `OVERPASS_BASE_URLS` and `SOURCES_USER_AGENT`.
@@ -218,6 +231,7 @@ impl SourcesConfig {
             postcodes: read(&POSTCODES)?,
             overpass,
             firecrawl: read(&FIRECRAWL)?,
+            companies_house: read(&COMPANIES_HOUSE)?,
             overpass_mirrors,
             user_agent,
         })
@@ -341,6 +355,11 @@ mod tests {
         assert!(c.overpass.timeout > Duration::from_secs(20));
         assert!(c.firecrawl.timeout > Duration::from_secs(20));
         assert!(c.cqc.key().is_none() && c.google_places.key().is_none());
+        assert_eq!(
+            c.companies_house.base_url.as_str(),
+            "https://api.company-information.service.gov.uk/"
+        );
+        assert!(c.companies_house.key().is_none());
     }
 
     #[test]
