@@ -35,7 +35,8 @@
 //! digit, so any fixture can pick a story: 2 accounts overdue,
 //! 3 in administration, 4 in liquidation, 5 confirmation statement overdue
 //! with outstanding charges, 6 dissolved, 7 a proposal to strike off,
-//! 8 healthy with one outstanding charge, anything else healthy. The
+//! 8 healthy with one outstanding charge, 9 active after a voluntary
+//! arrangement that ended years ago, anything else healthy. The
 //! dates are fixed (December 2026 is "now" for them), so answers repeat.
 
 use serde_json::{json, Value};
@@ -203,7 +204,7 @@ pub(crate) fn profile(home: &Home, number: &str) -> Value {
         "jurisdiction": "england-wales",
         "date_of_creation": "2004-03-15",
         "can_file": d != 6,
-        "has_insolvency_history": d == 3 || d == 4,
+        "has_insolvency_history": d == 3 || d == 4 || d == 9,
         "has_been_liquidated": d == 4,
         "has_charges": d == 5 || d == 8,
         "registered_office_is_in_dispute": false,
@@ -251,6 +252,21 @@ pub(crate) fn insolvency(number: &str) -> Option<Value> {
             "2026-03-10",
             "liquidation",
         ),
+        9 => {
+            return Some(json!({
+                "etag": format!("insolvency-{number}"),
+                "cases": [{
+                    "type": "corporate-voluntary-arrangement",
+                    "number": "1",
+                    "dates": [
+                        {"type": "voluntary-arrangement-started-on", "date": "2012-01-05"},
+                        {"type": "voluntary-arrangement-ended-on", "date": "2014-01-05"}
+                    ],
+                    "practitioners": []
+                }],
+                "status": []
+            }))
+        }
         _ => return None,
     };
     Some(json!({
