@@ -71,12 +71,11 @@ impl Service {
         let directory = Arc::new(Directory::load(settings.directory_csv.as_deref())?);
         let (sources_config, sandbox) = match settings.sources_mode {
             SourcesMode::Live => {
-                if settings.sources.user_agent_is_default() {
-                    tracing::warn!(
-                        "SOURCES_USER_AGENT is not set: upstreams see no operator contact"
-                    );
-                }
-                (settings.sources, None)
+                // Overpass's operators require a contact in the agent; the
+                // sources refuse to call it without one (and say so).
+                let mut live = settings.sources;
+                live.require_contact = true;
+                (live, None)
             }
             SourcesMode::Sandbox => {
                 let sandbox = Sandbox::start(directory.homes().to_vec(), settings.faults).await?;

@@ -507,7 +507,8 @@ pub const VARIABLES: &[Variable] = &[
     v!("CARE_HOMES_CSV", described "the demo directory", All, "path of a care_homes export to use as the directory"),
     // Sources.
     v!("SOURCES_MODE", described "sandbox on the dev-server, live on Vercel", All, "where the source adapters send their requests"),
-    v!("SOURCES_USER_AGENT", described "care-report/<version> with a request to set it", All, "the User-Agent of every upstream request: name the deployment and a contact"),
+    v!("SOURCES_USER_AGENT", described "care-report/<version> with SOURCES_CONTACT", All, "the User-Agent of every upstream request (CQC, Companies House, Overpass… see the same one)"),
+    v!("SOURCES_CONTACT", unset, All, "operator contact (e-mail or http(s) URL) put in the User-Agent; required in live mode, else the neighbourhood source is not_configured"),
     v!("CQC_API_KEY", unset, All, "CQC subscription key; unset: cqc is not_configured"),
     v!("CQC_BASE_URL", "https://api.service.cqc.org.uk/public/v1/", All, "CQC public API base"),
     v!("CQC_TIMEOUT_MS", "10000", All, "per-request timeout"),

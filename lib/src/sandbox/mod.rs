@@ -281,6 +281,8 @@ impl Sandbox {
             companies_house: s(Api::CompaniesHouse).with_key(keys.companies_house.as_str()),
             overpass_mirrors: Vec::new(),
             user_agent: crate::sources::config::DEFAULT_USER_AGENT.to_owned(),
+            contact: None,
+            require_contact: false,
         }
     }
 

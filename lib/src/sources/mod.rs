@@ -141,6 +141,12 @@ impl Sources {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(ClientError)?;
+        if !config.overpass_allowed() {
+            tracing::warn!(
+                setting = "SOURCES_CONTACT",
+                "SOURCES_CONTACT is not set: the neighbourhood source is not_configured, because Overpass's operators require a contact (an e-mail address or URL) in the User-Agent"
+            );
+        }
         Ok(Self {
             config,
             client,
@@ -236,6 +242,9 @@ impl Sources {
                 self.whole_answer_cached(home, gate, source, ttl, &c.firecrawl)
                     .await
             }
+            // Never a request with a placeholder contact (see
+            // `SourcesConfig::require_contact`).
+            SourceType::Neighbourhood if !c.overpass_allowed() => SourceOutcome::NotConfigured,
             SourceType::Neighbourhood => self.fetch_upstream(source, home, None, gate).await,
             SourceType::GooglePlaces => self.google_through_place_id(home, gate).await,
             SourceType::CompaniesHouse => self.company_cached(home, gate).await,
