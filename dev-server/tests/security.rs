@@ -971,6 +971,12 @@ async fn trace_json_logs_on_redis_with_live_adapters_hold_no_personal_data_or_ke
         ("POSTCODES_BASE_URL", upstream.postcodes.base_url.as_str()),
         ("OVERPASS_BASE_URL", upstream.overpass.base_url.as_str()),
         ("FIRECRAWL_BASE_URL", upstream.firecrawl.base_url.as_str()),
+        (
+            "COMPANIES_HOUSE_BASE_URL",
+            upstream.companies_house.base_url.as_str(),
+        ),
+        // Live mode calls Overpass only with a contact in the agent.
+        ("SOURCES_CONTACT", "ops@care-report.example"),
     ]);
     for var in [
         "CQC",
@@ -979,6 +985,7 @@ async fn trace_json_logs_on_redis_with_live_adapters_hold_no_personal_data_or_ke
         "POSTCODES",
         "OVERPASS",
         "FIRECRAWL",
+        "COMPANIES_HOUSE",
     ] {
         env.push((format!("{var}_TIMEOUT_MS"), "2000".to_owned()));
     }
@@ -1000,6 +1007,8 @@ async fn trace_json_logs_on_redis_with_live_adapters_hold_no_personal_data_or_ke
     ] {
         assert!(sandbox.requests(source) >= 15, "{source}");
     }
+    // Companies House is asked once per provider (cached across jobs).
+    assert!(sandbox.requests(SourceType::CompaniesHouse) >= 1);
 
     // What Redis holds is what docs/PERSONAL_DATA.md says: the jobs' keys
     // (the questionnaire in its stored form: the patient's name and

@@ -416,3 +416,50 @@ async fn outcomes_serialize_with_a_status_tag() {
     let v = serde_json::to_value(SourceOutcome::NotFound).unwrap();
     assert_eq!(v, serde_json::json!({"status": "not_found"}));
 }
+
+/// CQC's depth, as the sandbox serves it from the real fields
+/// (`historicRatings`, `registeredManagerAbsentDate`,
+/// `regulatedActivities[].contacts[].personRoles`, `reports`): over the demo
+/// directory every trend shows, some homes have no registered manager, and
+/// no manager's name reaches the summary.
+#[tokio::test]
+async fn cqc_history_manager_and_latest_report_over_the_demo_directory() {
+    let homes: Vec<Home> = care_report::directory::Directory::demo()
+        .homes()
+        .iter()
+        .filter(|h| h.ratings.overall.is_some())
+        .take(30)
+        .cloned()
+        .collect();
+    let sandbox = Sandbox::start(homes.clone(), FaultPlan::none())
+        .await
+        .unwrap();
+    let sources = Sources::new(sandbox.sources_config()).unwrap();
+    let mut directions = std::collections::BTreeSet::new();
+    let (mut in_post, mut absent) = (0, 0);
+    for h in &homes {
+        let v = loaded(sources.fetch(SourceType::Cqc, h).await);
+        let trend = &v["ratingTrend"];
+        directions.insert(trend["direction"].as_str().unwrap().to_owned());
+        assert!(trend["previousDate"].as_str().unwrap() < trend["since"].as_str().unwrap());
+        match v["registeredManager"]["inPost"].as_bool() {
+            Some(true) => in_post += 1,
+            Some(false) => {
+                absent += 1;
+                assert!(v["registeredManager"]["absentSince"].is_string());
+            }
+            None => panic!("the sandbox always says"),
+        }
+        assert!(!v.to_string().contains("Sam"), "no manager's name is kept");
+        assert_eq!(v["latestReport"]["reportDate"], v["lastInspectionDate"]);
+        assert!(v["latestReport"]["reportUri"].is_string());
+    }
+    assert_eq!(
+        directions.into_iter().collect::<Vec<_>>(),
+        ["declined", "improved", "unchanged"]
+    );
+    assert!(
+        in_post > 0 && absent > 0,
+        "{in_post} in post, {absent} absent"
+    );
+}

@@ -695,8 +695,56 @@ fn cqc_value(r: &ProfessionalReport, h: &CareHome) -> String {
         if let Some(hist) = &c.historical_overall_rating {
             cqc_value.push_str(&format!("; earlier rating {hist} (history, not current)"));
         }
+        cqc_value.push_str(&cqc_depth_words(c));
     }
     cqc_value
+}
+
+/// The rating's trend, the registered manager and the latest report, in
+/// words, each only when CQC's record gives it.
+fn cqc_depth_words(c: &crate::report::wire::CqcDeepDive) -> String {
+    let text = |v: &serde_json::Value, p: &str| {
+        v.pointer(p)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    };
+    let mut out = String::new();
+    if let Some(t) = &c.rating_trend {
+        let since = text(t, "/since").map(|d| date_text(&d));
+        let previous = text(t, "/previous").unwrap_or_default();
+        let was =
+            text(t, "/previousDate").map_or(String::new(), |d| format!(" ({})", date_text(&d)));
+        let words = match text(t, "/direction").as_deref() {
+            Some("improved") => format!("; improved from {previous}{was}"),
+            Some("declined") => format!("; down from {previous}{was}"),
+            Some("unchanged") => format!("; the same as before{was}"),
+            _ => String::new(),
+        };
+        out.push_str(&words);
+        if let (false, Some(since)) = (words.is_empty(), since) {
+            out.push_str(&format!(", rated so since {since}"));
+        }
+    }
+    if let Some(m) = &c.registered_manager {
+        match m.get("inPost").and_then(serde_json::Value::as_bool) {
+            Some(true) => out.push_str("; a registered manager is in post"),
+            Some(false) => {
+                out.push_str("; no registered manager");
+                if let Some(d) = text(m, "/absentSince") {
+                    out.push_str(&format!(" since {}", date_text(&d)));
+                }
+            }
+            None => {}
+        }
+    }
+    if let Some(d) = c
+        .latest_report
+        .as_ref()
+        .and_then(|r| text(r, "/reportDate"))
+    {
+        out.push_str(&format!("; latest report published {}", date_text(&d)));
+    }
+    out
 }
 
 /// CQC's five key questions' ratings, when known.

@@ -149,6 +149,9 @@ pub(crate) fn cqc_facts(home: &Home, api: Option<&Value>) -> CqcFacts {
         last_inspection: home.last_inspection,
         registration_status: None,
         deregistration_date: None,
+        trend: None,
+        manager_in_post: None,
+        manager_absent_since: None,
     };
     let Some(v) = api else { return c };
     c.origin = "cqc_api";
@@ -162,7 +165,24 @@ pub(crate) fn cqc_facts(home: &Home, api: Option<&Value>) -> CqcFacts {
     c.last_inspection = date_at(v, "/lastInspectionDate").or(c.last_inspection);
     c.registration_status = str_at(v, "/registrationStatus").map(str::to_owned);
     c.deregistration_date = date_at(v, "/deregistrationDate");
+    c.trend = rating_trend(v);
+    c.manager_in_post = v
+        .pointer("/registeredManager/inPost")
+        .and_then(Value::as_bool);
+    c.manager_absent_since = date_at(v, "/registeredManager/absentSince");
     c
+}
+
+/// The CQC adapter's `ratingTrend`, when whole.
+fn rating_trend(v: &Value) -> Option<RatingTrend> {
+    let rating = |p: &str| str_at(v, p).and_then(CqcRating::parse);
+    Some(RatingTrend {
+        direction: str_at(v, "/ratingTrend/direction")?.to_owned(),
+        previous: rating("/ratingTrend/previous")?,
+        previous_date: date_at(v, "/ratingTrend/previousDate"),
+        current: rating("/ratingTrend/current")?,
+        since: date_at(v, "/ratingTrend/since"),
+    })
 }
 
 /// FSA facts from the FSA adapter's summary (`lib/src/sources/fsa.rs`).

@@ -225,6 +225,27 @@ pub struct CqcFacts {
     pub registration_status: Option<String>,
     /// Deregistration date, when CQC gives one.
     pub deregistration_date: Option<NaiveDate>,
+    /// The overall rating against the one before it (CQC API only).
+    pub trend: Option<RatingTrend>,
+    /// Whether a registered manager is in post (`None`: not known).
+    pub manager_in_post: Option<bool>,
+    /// Since when CQC records no registered manager.
+    pub manager_absent_since: Option<NaiveDate>,
+}
+
+/// The overall rating in force against the newest earlier one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RatingTrend {
+    /// `improved`, `declined` or `unchanged`.
+    pub direction: String,
+    /// The earlier rating.
+    pub previous: CqcRating,
+    /// When it was given.
+    pub previous_date: Option<NaiveDate>,
+    /// The rating in force.
+    pub current: CqcRating,
+    /// When it was given: the trend holds since then.
+    pub since: Option<NaiveDate>,
 }
 
 impl CqcFacts {

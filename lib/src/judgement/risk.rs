@@ -542,8 +542,47 @@ fn cqc_flags(h: &HomeFacts, c: &CqcFacts, today: NaiveDate) -> Vec<Flag> {
         .into_iter()
         .chain(overall_flag(h, c))
         .chain(key_questions)
+        .chain(declined_flag(h, c))
+        .chain(manager_flag(h, c))
         .chain(inspection_age_flag(h, c, today))
         .collect()
+}
+
+/// A warning when the overall rating fell since the one before it.
+fn declined_flag(h: &HomeFacts, c: &CqcFacts) -> Option<Flag> {
+    let t = c.trend.as_ref().filter(|t| t.direction == "declined")?;
+    let words = |d: Option<NaiveDate>| d.map_or("date not given".to_owned(), prose::date_words);
+    Some(Flag::from_rule(
+        "cqc.rating_declined",
+        vec![
+            home_evidence(h),
+            Evidence::new("previous", t.previous.label()),
+            Evidence::new("previous_date", t.previous_date.map(|d| d.to_string())),
+            Evidence::new("previous_date_words", words(t.previous_date)),
+            Evidence::new("current", t.current.label()),
+            Evidence::new("since", t.since.map(|d| d.to_string())),
+            Evidence::new("since_words", words(t.since)),
+        ],
+    ))
+}
+
+/// A warning when CQC records no registered manager in post.
+fn manager_flag(h: &HomeFacts, c: &CqcFacts) -> Option<Flag> {
+    if c.manager_in_post != Some(false) {
+        return None;
+    }
+    let since = c.manager_absent_since;
+    Some(Flag::from_rule(
+        "cqc.no_registered_manager",
+        vec![
+            home_evidence(h),
+            Evidence::new("absent_since", since.map(|d| d.to_string())),
+            Evidence::new(
+                "absent_since_words",
+                since.map_or("a date CQC does not give".to_owned(), prose::date_words),
+            ),
+        ],
+    ))
 }
 
 /// A flag when CQC lists the home as deregistered.
@@ -1241,6 +1280,51 @@ mod tests {
         assert_eq!(r.homes_assessment[0].risk_score, 0);
         assert_eq!(r.homes_assessment[0].overall_risk_level, "low");
         assert_eq!(r.missing_inputs, vec!["Home 1: fsa (pending)".to_owned()]);
+    }
+
+    #[test]
+    fn a_declining_rating_and_an_absent_manager_are_warnings_with_evidence() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+        let trend = |direction: &str| {
+            with_cqc(|c| {
+                c.overall = Some(CqcRating::RequiresImprovement);
+                c.trend = Some(super::super::RatingTrend {
+                    direction: direction.into(),
+                    previous: CqcRating::Good,
+                    previous_date: d("2022-06-10"),
+                    current: CqcRating::RequiresImprovement,
+                    since: d("2025-03-01"),
+                });
+            })
+        };
+        let declined = trend("declined");
+        let flags = flags_for(&input(vec![declined.clone()]), &declined, today());
+        let f = flags
+            .iter()
+            .find(|f| f.trace.rule_id == "cqc.rating_declined")
+            .expect("declined flag");
+        assert!(!f.is_red());
+        assert!(
+            f.description
+                .contains("fell from Good (10 June 2022) to Requires improvement (1 March 2025)"),
+            "{}",
+            f.description
+        );
+        assert!(!ids(&trend("unchanged")).contains(&"cqc.rating_declined"));
+        assert!(!ids(&trend("improved")).contains(&"cqc.rating_declined"));
+
+        let absent = with_cqc(|c| {
+            c.manager_in_post = Some(false);
+            c.manager_absent_since = d("2025-11-03");
+        });
+        let flags = flags_for(&input(vec![absent.clone()]), &absent, today());
+        let f = flags
+            .iter()
+            .find(|f| f.trace.rule_id == "cqc.no_registered_manager")
+            .expect("manager flag");
+        assert!(f.description.contains("since 3 November 2025"));
+        let unknown = with_cqc(|c| c.manager_in_post = None);
+        assert!(!ids(&unknown).contains(&"cqc.no_registered_manager"));
     }
 
     #[test]

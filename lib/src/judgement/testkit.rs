@@ -57,6 +57,9 @@ pub(super) fn home(n: usize) -> HomeFacts {
             last_inspection: NaiveDate::from_ymd_opt(2025, 6, 1),
             registration_status: Some("Registered".into()),
             deregistration_date: None,
+            trend: None,
+            manager_in_post: Some(true),
+            manager_absent_since: None,
         }),
         fsa: Some(FsaFacts {
             rating: Some(5),

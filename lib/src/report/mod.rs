@@ -1290,6 +1290,48 @@ mod tests {
         );
     }
 
+    /// CQC's record arriving with a fallen rating and no registered
+    /// manager: the deep dive carries both and the risk assessment warns,
+    /// with the dates as evidence.
+    #[tokio::test]
+    async fn a_declining_cqc_trend_arrives_as_a_warning() {
+        let q = Questionnaire::parse(&sample()).unwrap();
+        let plan = demo_plan(&q).await;
+        let directory = Directory::demo();
+        let slots = slots_for(&plan, &[(0, SourceType::Cqc)]);
+        let mut data = data_for(&slots);
+        let read = |data: &[(SlotKey, Value)]| {
+            serde_json::to_value(judged(&q, &plan, JOB, &slots, data, &directory, now())).unwrap()
+        };
+        let warned = |r: &Value, rule: &str| {
+            r["riskAssessment"]["homes_assessment"][0]["warnings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|w| w["ruleId"] == rule)
+        };
+        let before = read(&data);
+        assert!(!warned(&before, "cqc.rating_declined"));
+        assert!(before["careHomes"][0].get("cqcDeepDive").is_none());
+        let id = plan.homes().next().unwrap().id.clone();
+        let mut cqc = stored(SourceType::Cqc, &id);
+        cqc["ratingTrend"] = json!({"direction": "declined", "current": "Requires improvement",
+            "since": "2025-03-01", "previous": "Good", "previousDate": "2022-06-10"});
+        cqc["overallRating"] = json!("Requires improvement");
+        cqc["registeredManager"] = json!({"inPost": false, "absentSince": "2025-11-03"});
+        data.push((SlotKey::new(&id, SourceType::Cqc), cqc));
+        let after = read(&data);
+        assert!(
+            warned(&after, "cqc.rating_declined"),
+            "{}",
+            after["riskAssessment"]
+        );
+        assert!(warned(&after, "cqc.no_registered_manager"));
+        let dive = &after["careHomes"][0]["cqcDeepDive"];
+        assert_eq!(dive["rating_trend"]["direction"], "declined");
+        assert_eq!(dive["registered_manager"]["inPost"], false);
+    }
+
     #[tokio::test]
     async fn without_slots_every_source_is_pending() {
         let plan = demo_plan(&Questionnaire::parse(&sample()).unwrap()).await;

@@ -515,6 +515,21 @@ pub struct CqcDeepDive {
     /// The CQC page of the location.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile_url: Option<String>,
+    /// The overall rating against the one before it: `{direction:
+    /// improved|declined|unchanged, current, since, previous,
+    /// previousDate}` (the service's field; the client has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rating_trend: Option<Value>,
+    /// Whether a registered manager is in post: `{inPost, absentSince}`
+    /// (never a name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registered_manager: Option<Value>,
+    /// The latest report: `{linkId, reportDate, reportType, reportUri}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_report: Option<Value>,
+    /// The location's page of inspection reports on CQC's site.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reports_url: Option<String>,
 }
 
 /// `cqcDeepDive.detailed_ratings`.
@@ -733,6 +748,13 @@ impl CqcDeepDive {
             rating_source: s(v, "/ratingSource"),
             historical_overall_rating: s(v, "/historicalRatings/overallRating"),
             profile_url: s(v, "/profileUrl"),
+            rating_trend: v.get("ratingTrend").filter(|t| t.is_object()).cloned(),
+            registered_manager: v
+                .get("registeredManager")
+                .filter(|m| m.get("inPost").is_some_and(|b| !b.is_null()))
+                .cloned(),
+            latest_report: v.get("latestReport").filter(|r| r.is_object()).cloned(),
+            reports_url: s(v, "/reportsUrl"),
         }
     }
 }
