@@ -1001,7 +1001,7 @@ async fn sources_that_time_out_fail_throttle_and_send_garbage_go_partial_then_co
     let prefix = test_redis::unique_prefix();
     // Companies House counts attempts per company number, which a
     // provider's homes share: failing its first five calls fails every
-    // home's call of the first round (at most five), and the retry loads.
+    // home's call of the first round (at most five); a retry loads.
     let env: &[(&str, &str)] = &[
         (
             "SANDBOX_FAULTS",
@@ -1040,8 +1040,14 @@ async fn sources_that_time_out_fail_throttle_and_send_garbage_go_partial_then_co
     assert_eq!(first_finish.job_status, Some(JobStatus::Partial));
     assert_eq!(first_finish.completeness, Some(0));
     // Each source failed as planned, then answered: firecrawl on its 3rd
-    // attempt, the others on their 2nd.
+    // attempt, the others on their 2nd; Companies House (its five failures
+    // shared by a provider's homes) on its 2nd or a later one.
     for slot in &job.slots {
+        if slot.source_type == SourceType::CompaniesHouse {
+            assert_eq!(slot.status, SlotStatus::Loaded, "{slot:?}");
+            assert!(slot.attempts >= 2, "{slot:?}");
+            continue;
+        }
         let expected = if slot.source_type == SourceType::Firecrawl {
             3
         } else {
