@@ -1047,7 +1047,8 @@ async fn trace_json_logs_on_redis_with_live_adapters_hold_no_personal_data_or_ke
     for name in &names {
         let rest = name.strip_prefix(&prefix).unwrap_or(name);
         // The shared source cache: keyed by source and home id, a home's
-        // postcode or a rounded point, or an upstream host (no personal data).
+        // postcode, a rounded point or a provider's company number, or an
+        // upstream host (no personal data).
         let cache_key = rest.strip_prefix("cache:").is_some_and(|r| {
             let source = r.split(':').next().unwrap_or("");
             [
@@ -1057,6 +1058,7 @@ async fn trace_json_logs_on_redis_with_live_adapters_hold_no_personal_data_or_ke
                 "firecrawl",
                 "postcodes",
                 "overpass",
+                "companies_house",
             ]
             .contains(&source)
         }) || rest.starts_with("lease:");

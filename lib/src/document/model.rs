@@ -709,21 +709,19 @@ fn cqc_depth_words(c: &crate::report::wire::CqcDeepDive) -> String {
             .map(str::to_owned)
     };
     let mut out = String::new();
-    if let Some(t) = &c.rating_trend {
-        let since = text(t, "/since").map(|d| date_text(&d));
-        let previous = text(t, "/previous").unwrap_or_default();
-        let was =
-            text(t, "/previousDate").map_or(String::new(), |d| format!(" ({})", date_text(&d)));
-        let words = match text(t, "/direction").as_deref() {
-            Some("improved") => format!("; improved from {previous}{was}"),
-            Some("declined") => format!("; down from {previous}{was}"),
-            Some("unchanged") => format!("; the same as before{was}"),
-            _ => String::new(),
-        };
-        out.push_str(&words);
-        if let (false, Some(since)) = (words.is_empty(), since) {
-            out.push_str(&format!(", rated so since {since}"));
+    if let (Some(dir), Some(change)) = (
+        c.rating_trend.as_deref(),
+        c.rating_changes.as_ref().and_then(|l| l.first()),
+    ) {
+        let from = text(change, "/from_rating").unwrap_or_default();
+        let since = text(change, "/date").map(|d| date_text(&d));
+        let verb = if dir == "improved" { "up" } else { "down" };
+        out.push_str(&format!("; {verb} from {from}"));
+        if let Some(since) = since {
+            out.push_str(&format!(" since {since}"));
         }
+    } else if c.rating_trend.as_deref() == Some("unchanged") {
+        out.push_str("; the same as the rating before");
     }
     if let Some(m) = &c.registered_manager {
         match m.get("inPost").and_then(serde_json::Value::as_bool) {

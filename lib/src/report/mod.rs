@@ -1328,7 +1328,9 @@ mod tests {
         );
         assert!(warned(&after, "cqc.no_registered_manager"));
         let dive = &after["careHomes"][0]["cqcDeepDive"];
-        assert_eq!(dive["rating_trend"]["direction"], "declined");
+        assert_eq!(dive["rating_trend"], "declined");
+        assert_eq!(dive["trend"], "Declining since 1 March 2025");
+        assert_eq!(dive["rating_changes"][0]["from_rating"], "Good");
         assert_eq!(dive["registered_manager"]["inPost"], false);
     }
 

@@ -515,11 +515,21 @@ pub struct CqcDeepDive {
     /// The CQC page of the location.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile_url: Option<String>,
-    /// The overall rating against the one before it: `{direction:
-    /// improved|declined|unchanged, current, since, previous,
-    /// previousDate}` (the service's field; the client has none).
+    /// The overall rating against the one before it, as the client reads
+    /// it: `improved`, `declined` or `unchanged`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rating_trend: Option<Value>,
+    pub rating_trend: Option<String>,
+    /// The same in words, with since when (`Declining since 1 March
+    /// 2025`): the client colours it by "improving" and "declining".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trend: Option<String>,
+    /// Earlier overall ratings, newest first: `{date, rating,
+    /// overall_rating}` (the client's `historical_ratings`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub historical_ratings: Option<Vec<Value>>,
+    /// The change to the rating in force: `{date, from_rating, to_rating}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rating_changes: Option<Vec<Value>>,
     /// Whether a registered manager is in post: `{inPost, absentSince}`
     /// (never a name).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -748,7 +758,10 @@ impl CqcDeepDive {
             rating_source: s(v, "/ratingSource"),
             historical_overall_rating: s(v, "/historicalRatings/overallRating"),
             profile_url: s(v, "/profileUrl"),
-            rating_trend: v.get("ratingTrend").filter(|t| t.is_object()).cloned(),
+            rating_trend: s(v, "/ratingTrend/direction"),
+            trend: trend_words(v),
+            historical_ratings: history(v),
+            rating_changes: rating_changes(v),
             registered_manager: v
                 .get("registeredManager")
                 .filter(|m| m.get("inPost").is_some_and(|b| !b.is_null()))
@@ -757,6 +770,51 @@ impl CqcDeepDive {
             reports_url: s(v, "/reportsUrl"),
         }
     }
+}
+
+/// `Declining since 1 March 2025` from the CQC adapter's `ratingTrend`.
+fn trend_words(v: &Value) -> Option<String> {
+    let word = match s(v, "/ratingTrend/direction")?.as_str() {
+        "improved" => "Improving",
+        "declined" => "Declining",
+        _ => "Stable",
+    };
+    Some(
+        match s(v, "/ratingTrend/since")
+            .and_then(|d| NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok())
+        {
+            Some(d) => format!("{word} since {}", d.format("%-d %B %Y")),
+            None => word.to_owned(),
+        },
+    )
+}
+
+/// The client's `historical_ratings` from the adapter's `ratingHistory`.
+fn history(v: &Value) -> Option<Vec<Value>> {
+    let list: Vec<Value> = v
+        .get("ratingHistory")?
+        .as_array()?
+        .iter()
+        .filter_map(|h| {
+            let rating = h.get("rating")?.as_str()?;
+            Some(serde_json::json!({"date": h.get("date"), "rating": rating, "overall_rating": rating}))
+        })
+        .collect();
+    (!list.is_empty()).then_some(list)
+}
+
+/// The client's `rating_changes`: the change to the rating in force, when
+/// it changed.
+fn rating_changes(v: &Value) -> Option<Vec<Value>> {
+    let t = v.get("ratingTrend")?;
+    if t.get("direction")?.as_str()? == "unchanged" {
+        return None;
+    }
+    Some(vec![serde_json::json!({
+        "date": t.get("since"),
+        "from_rating": t.get("previous"),
+        "to_rating": t.get("current"),
+    })])
 }
 
 /// The neighbourhood adapter's categories (`sources/neighbourhood.rs`).

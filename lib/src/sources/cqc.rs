@@ -231,6 +231,29 @@ fn rating_trend(body: &Value, current: &Ratings) -> Option<Value> {
     }))
 }
 
+/// Every earlier overall rating in `historicRatings[]`, newest first (at
+/// most ten), as `{date, rating}`.
+fn rating_history(body: &Value) -> Vec<Value> {
+    let mut list: Vec<(Option<&str>, CqcRating)> = body
+        .get("historicRatings")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|h| {
+            let rating = CqcRating::parse(str_at(h, "/overall/rating")?)?;
+            Some((
+                str_at(h, "/reportDate").map(|d| d.get(..10).unwrap_or(d)),
+                rating,
+            ))
+        })
+        .collect();
+    list.sort_by(|a, b| b.0.cmp(&a.0));
+    list.truncate(10);
+    list.into_iter()
+        .map(|(date, rating)| json!({"date": date, "rating": rating.label()}))
+        .collect()
+}
+
 /// Whether a registered manager is in post: no (with the date) when CQC
 /// records one absent, yes when a contact has the role, else unknown.
 /// Never a name.
@@ -335,6 +358,7 @@ pub(crate) fn summarise(body: &Value) -> Option<Value> {
         "profileUrl": format!("https://www.cqc.org.uk/location/{location_id}"),
         "reportsUrl": format!("https://www.cqc.org.uk/location/{location_id}/reports"),
         "ratingTrend": trend,
+        "ratingHistory": rating_history(body),
         "registeredManager": registered_manager(body),
     }))
 }
@@ -445,6 +469,10 @@ mod tests {
         assert_eq!(s["ratingTrend"]["previous"], "Good");
         assert_eq!(s["ratingTrend"]["previousDate"], "2022-06-10");
         assert_eq!(s["ratingTrend"]["since"], "2025-03-01");
+        assert_eq!(
+            s["ratingHistory"][1],
+            json!({"date": "2022-06-10", "rating": "Good"})
+        );
         let up = summarise(&body(
             json!([{"reportDate": "2022-06-10", "overall": {"rating": "Inadequate"}}]),
         ))
