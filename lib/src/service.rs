@@ -35,6 +35,9 @@ pub enum ServiceError {
     /// The directory could not be loaded.
     #[error(transparent)]
     Directory(#[from] DirectoryError),
+    /// The councils' rates could not be loaded (`COUNCIL_RATES_CSV`).
+    #[error(transparent)]
+    CouncilRates(#[from] crate::directory::CouncilRatesError),
     /// The sandbox could not start.
     #[error("sandbox: {0}")]
     Sandbox(#[from] std::io::Error),
@@ -68,7 +71,16 @@ impl Service {
     /// Builds the service the settings describe.
     pub async fn build(settings: Settings) -> Result<Self, ServiceError> {
         let stores = open_stores(&settings).await?;
-        let directory = Arc::new(Directory::load(settings.directory_csv.as_deref())?);
+        let rates = match settings.council_rates_csv.as_deref() {
+            Some(path) => {
+                let rates = crate::directory::CouncilRates::from_path(path)?;
+                tracing::info!(rates = rates.len(), "council rates loaded");
+                Some(rates)
+            }
+            None => None,
+        };
+        let directory =
+            Arc::new(Directory::load(settings.directory_csv.as_deref())?.with_council_rates(rates));
         let (sources_config, sandbox) = match settings.sources_mode {
             SourcesMode::Live => {
                 // Overpass's operators require a contact in the agent; the

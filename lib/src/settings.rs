@@ -293,6 +293,9 @@ pub struct Settings {
     pub redis: crate::store::redis::RedisConfig,
     /// The directory export (`CARE_HOMES_CSV`); `None`: the demo directory.
     pub directory_csv: Option<PathBuf>,
+    /// The councils' weekly rates (`COUNCIL_RATES_CSV`); `None`: no Fair
+    /// Cost Gap section.
+    pub council_rates_csv: Option<PathBuf>,
     /// Where the sources' requests go (`SOURCES_MODE`).
     pub sources_mode: SourcesMode,
     /// The live sources' URLs, keys, timeouts and caps.
@@ -351,6 +354,7 @@ impl Settings {
             redis_url: crate::store::redis::redis_url_from_lookup(lookup)?.map(Secret),
             redis: crate::store::redis::RedisConfig::from_lookup(lookup)?,
             directory_csv: env_str(&lookup, crate::directory::CSV_ENV).map(PathBuf::from),
+            council_rates_csv: env_str(&lookup, "COUNCIL_RATES_CSV").map(PathBuf::from),
             sources_mode: sources_mode(&lookup, profile)?,
             sources: crate::sources::SourcesConfig::from_lookup(lookup)?,
             faults: crate::sandbox::FaultPlan::from_lookup(&lookup)?,
@@ -505,6 +509,7 @@ pub const VARIABLES: &[Variable] = &[
     v!("RETRY_JITTER_SEED", "0", All, "seed of the deterministic jitter"),
     // Directory.
     v!("CARE_HOMES_CSV", described "the demo directory", All, "path of a care_homes export to use as the directory"),
+    v!("COUNCIL_RATES_CSV", unset, All, "path of the councils' weekly rates (council, care_type, weekly_rate, year, source_url); unset: no Fair Cost Gap section"),
     // Sources.
     v!("SOURCES_MODE", described "sandbox on the dev-server, live on Vercel", All, "where the source adapters send their requests"),
     v!("SOURCES_USER_AGENT", described "care-report/<version> with SOURCES_CONTACT", All, "the User-Agent of every upstream request (CQC, Companies House, Overpass… see the same one)"),

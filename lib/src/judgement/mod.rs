@@ -27,6 +27,7 @@
 
 pub(crate) mod comparative;
 pub(crate) mod facts;
+pub(crate) mod fair_cost;
 pub(crate) mod financial;
 pub(crate) mod funding;
 pub(crate) mod negotiation;
@@ -45,6 +46,7 @@ use serde_json::Value;
 
 use crate::directory::CqcRating;
 pub use comparative::ComparativeAnalysis;
+pub use fair_cost::FairCostGapAnalysis;
 pub use funding::FundingGuidance;
 pub use negotiation::NegotiationStrategy;
 pub use next_steps::NextSteps;

@@ -294,6 +294,7 @@ pub fn assemble(
         negotiation_strategy: None,
         next_steps: None,
         funding_guidance: None,
+        fair_cost_gap_analysis: None,
     }
 }
 
@@ -544,7 +545,12 @@ pub fn judged(
     generated_at: DateTime<Utc>,
 ) -> ProfessionalReport {
     let input = JudgementInput::from_plan(q, plan, slots, data, directory);
-    assemble(plan, job_id, slots, data, generated_at).with_judgement(judge(&input, generated_at))
+    let mut report = assemble(plan, job_id, slots, data, generated_at)
+        .with_judgement(judge(&input, generated_at));
+    report.fair_cost_gap_analysis = directory
+        .council_rates()
+        .and_then(|rates| crate::judgement::fair_cost::analyse(&input, rates));
+    report
 }
 
 #[cfg(test)]
@@ -1332,6 +1338,62 @@ mod tests {
         assert_eq!(dive["trend"], "Declining since 1 March 2025");
         assert_eq!(dive["rating_changes"][0]["from_rating"], "Good");
         assert_eq!(dive["registered_manager"]["inPost"], false);
+    }
+
+    /// With the shipped example council rates the report fills the
+    /// client's Fair Cost Gap section for the homes whose fee and council
+    /// rate are known, says the figures are examples, and without rates the
+    /// section is absent.
+    #[tokio::test]
+    async fn the_fair_cost_gap_is_filled_only_with_council_rates() {
+        let q = Questionnaire::parse(&sample()).unwrap();
+        let plan = demo_plan(&q).await;
+        let slots = slots_for(&plan, &[]);
+        let data = data_for(&slots);
+        let plain = serde_json::to_value(judged(
+            &q,
+            &plan,
+            JOB,
+            &slots,
+            &data,
+            &Directory::demo(),
+            now(),
+        ))
+        .unwrap();
+        assert!(plain.get("fairCostGapAnalysis").is_none());
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../docs/examples/council_rates.EXAMPLE.csv");
+        let rates = crate::directory::CouncilRates::from_path(&path).unwrap();
+        let directory = Directory::demo().with_council_rates(Some(rates));
+        let r =
+            serde_json::to_value(judged(&q, &plan, JOB, &slots, &data, &directory, now())).unwrap();
+        let gap = &r["fairCostGapAnalysis"];
+        assert_eq!(gap["local_authority"], "Birmingham", "{gap}");
+        assert_eq!(gap["example_figures"], true);
+        assert_eq!(gap["msif_data"]["local_authority_verified"], false);
+        let homes = gap["homes"].as_array().unwrap();
+        assert!(!homes.is_empty());
+        for h in homes {
+            let (fee, rate) = (
+                h["their_price"].as_f64().unwrap(),
+                h["fair_cost_msif"].as_f64().unwrap(),
+            );
+            assert!(
+                (h["gap_weekly"].as_f64().unwrap() - (fee - rate)).abs() < 0.05,
+                "{h}"
+            );
+        }
+        for key in [
+            "average_gap_weekly",
+            "average_gap_annual",
+            "average_gap_5year",
+        ] {
+            assert!(gap[key].is_number(), "{key}");
+        }
+        assert!(gap["why_gap_exists"]["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("EXAMPLE"));
     }
 
     #[tokio::test]

@@ -92,6 +92,10 @@ pub struct ProfessionalReport {
     /// service never holds, so it is never sent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub funding_guidance: Option<judgement::FundingGuidance>,
+    /// `fairCostGapAnalysis`: each home's fee against its council's rate,
+    /// only when the operator provides council rates and fees are known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fair_cost_gap_analysis: Option<judgement::FairCostGapAnalysis>,
 }
 
 impl ProfessionalReport {
