@@ -382,7 +382,8 @@ async fn professional_report_function_answers_a_partial_report() {
     assert_eq!(code, StatusCode::OK, "{body}");
     check_sync_answer(&headers, &body, "partial");
     assert_eq!(body["report"]["isPartial"], true, "{body}");
-    assert_eq!(body["report"]["completeness"], 80, "{body}");
+    // 25 of 30 slots: CQC's five failed.
+    assert_eq!(body["report"]["completeness"], 83, "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -16,19 +16,20 @@ fn root() -> &'static Path {
 }
 
 /// The source prefixes of the per-source settings (`<PREFIX>_BASE_URL`, …).
-const SOURCE_PREFIXES: [&str; 6] = [
+const SOURCE_PREFIXES: [&str; 7] = [
     "CQC",
     "FSA",
     "GOOGLE_PLACES",
     "POSTCODES",
     "OVERPASS",
     "FIRECRAWL",
+    "COMPANIES_HOUSE",
 ];
 
 /// Which prefixes have which suffix (only keyed sources have `_API_KEY`).
 fn per_source(suffix: &str) -> Vec<String> {
     let prefixes: &[&str] = if suffix == "API_KEY" {
-        &["CQC", "GOOGLE_PLACES", "FIRECRAWL"]
+        &["CQC", "GOOGLE_PLACES", "FIRECRAWL", "COMPANIES_HOUSE"]
     } else {
         &SOURCE_PREFIXES
     };
@@ -189,10 +190,10 @@ fn only_the_settings_module_reads_the_environment() {
 
 #[test]
 fn name_patterns_expand() {
-    assert_eq!(expand("<PREFIX>_MAX_BYTES").len(), 6);
+    assert_eq!(expand("<PREFIX>_MAX_BYTES").len(), 7);
     assert_eq!(
         expand("A_<X\\|Y>_B"),
         vec!["A_X_B".to_owned(), "A_Y_B".to_owned()]
     );
-    assert_eq!(per_source("API_KEY").len(), 3);
+    assert_eq!(per_source("API_KEY").len(), 4);
 }

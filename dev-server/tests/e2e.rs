@@ -30,7 +30,7 @@ const DEADLINE: Duration = Duration::from_secs(30);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// The tour's faults and timings: every Google Places fetch fails twice per
-/// home, then answers. The first round ends `partial` (5 of 25 missing), the
+/// home, then answers. The first round ends `partial` (5 of 30 missing), the
 /// manual retry is the 2nd attempt (fails again), and the scheduler's sweep
 /// makes the 3rd, which completes the report.
 ///
@@ -170,7 +170,7 @@ async fn tour(store: Store) {
         .await;
     assert_eq!(status["progress"], 100, "{status}");
     assert_eq!(status["is_partial"], true, "{status}");
-    assert_eq!(status["completeness"], 80, "{status}");
+    assert_eq!(status["completeness"], 83, "{status}");
 
     let (code, result) = server
         .get(&format!("/api/professional-report/result/{id}"))
@@ -302,7 +302,7 @@ async fn readme_tour_with_redis() {
     tour(Store::redis()).await;
 }
 
-/// Faults that keep a job's first round busy for many seconds: 20 of its 25
+/// Faults that keep a job's first round busy for many seconds: 20 of its 30
 /// fetches take 1.5 s each (under the sandbox's 2 s timeout, so they
 /// succeed), two at a time.
 const SLOW_ENV: &[(&str, &str)] = &[

@@ -46,13 +46,14 @@ const DEADLINE: Duration = Duration::from_secs(30);
 
 const CRON_SECRET: &str = "cron-secret-6f2d8a4c1e9b7035";
 /// Keys given to the live adapters (the test's sandbox accepts only these).
-const LIVE_KEYS: [(&str, &str); 3] = [
+const LIVE_KEYS: [(&str, &str); 4] = [
     ("CQC_API_KEY", "cqc-key-3b9f1e0a7d2c4f68"),
     (
         "GOOGLE_PLACES_API_KEY",
         "AIzaSy-google-key-8e1d5c2a9b7f4360",
     ),
     ("FIRECRAWL_API_KEY", "fc-firecrawl-key-5a7c9e1b3d2f4068"),
+    ("COMPANIES_HOUSE_API_KEY", "ch-key-0d9e7c5a3b1f8264"),
 ];
 
 /// Every round-1 fetch of Google Places, Firecrawl and CQC fails (503, 429
@@ -946,6 +947,7 @@ async fn trace_json_logs_on_redis_with_live_adapters_hold_no_personal_data_or_ke
         cqc: LIVE_KEYS[0].1.to_owned(),
         google_places: LIVE_KEYS[1].1.to_owned(),
         firecrawl: LIVE_KEYS[2].1.to_owned(),
+        companies_house: LIVE_KEYS[3].1.to_owned(),
     };
     let sandbox = Sandbox::start_with_keys(
         Directory::demo().homes().to_vec(),
@@ -969,6 +971,12 @@ async fn trace_json_logs_on_redis_with_live_adapters_hold_no_personal_data_or_ke
         ("POSTCODES_BASE_URL", upstream.postcodes.base_url.as_str()),
         ("OVERPASS_BASE_URL", upstream.overpass.base_url.as_str()),
         ("FIRECRAWL_BASE_URL", upstream.firecrawl.base_url.as_str()),
+        (
+            "COMPANIES_HOUSE_BASE_URL",
+            upstream.companies_house.base_url.as_str(),
+        ),
+        // Live mode calls Overpass only with a contact in the agent.
+        ("SOURCES_CONTACT", "ops@care-report.example"),
     ]);
     for var in [
         "CQC",
@@ -977,6 +985,7 @@ async fn trace_json_logs_on_redis_with_live_adapters_hold_no_personal_data_or_ke
         "POSTCODES",
         "OVERPASS",
         "FIRECRAWL",
+        "COMPANIES_HOUSE",
     ] {
         env.push((format!("{var}_TIMEOUT_MS"), "2000".to_owned()));
     }
@@ -998,6 +1007,8 @@ async fn trace_json_logs_on_redis_with_live_adapters_hold_no_personal_data_or_ke
     ] {
         assert!(sandbox.requests(source) >= 15, "{source}");
     }
+    // Companies House is asked once per provider (cached across jobs).
+    assert!(sandbox.requests(SourceType::CompaniesHouse) >= 1);
 
     // What Redis holds is what docs/PERSONAL_DATA.md says: the jobs' keys
     // (the questionnaire in its stored form: the patient's name and
@@ -1036,7 +1047,8 @@ async fn trace_json_logs_on_redis_with_live_adapters_hold_no_personal_data_or_ke
     for name in &names {
         let rest = name.strip_prefix(&prefix).unwrap_or(name);
         // The shared source cache: keyed by source and home id, a home's
-        // postcode or a rounded point, or an upstream host (no personal data).
+        // postcode, a rounded point or a provider's company number, or an
+        // upstream host (no personal data).
         let cache_key = rest.strip_prefix("cache:").is_some_and(|r| {
             let source = r.split(':').next().unwrap_or("");
             [
@@ -1046,6 +1058,7 @@ async fn trace_json_logs_on_redis_with_live_adapters_hold_no_personal_data_or_ke
                 "firecrawl",
                 "postcodes",
                 "overpass",
+                "companies_house",
             ]
             .contains(&source)
         }) || rest.starts_with("lease:");

@@ -80,7 +80,7 @@ async fn a_partial_job_answers_200_with_its_partial_report() {
     check_sync_answer(&headers, &body, "partial");
     let report = &body["report"];
     assert_eq!(report["isPartial"], true);
-    assert_eq!(report["completeness"], 80);
+    assert_eq!(report["completeness"], 83);
     assert_eq!(
         report["missingDataSources"].as_array().map(Vec::len),
         Some(5)

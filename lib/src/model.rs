@@ -206,19 +206,24 @@ pub enum SourceType {
     Neighbourhood,
     /// Firecrawl scrape of the home's own website.
     Firecrawl,
+    /// Companies House: the provider company's filing and insolvency
+    /// record (one fetch per company number, shared by its homes).
+    CompaniesHouse,
 }
 
 impl SourceType {
     /// Every source, in report order.
-    pub const ALL: [SourceType; 5] = [
+    pub const ALL: [SourceType; 6] = [
         Self::Cqc,
         Self::Fsa,
         Self::GooglePlaces,
         Self::Neighbourhood,
         Self::Firecrawl,
+        Self::CompaniesHouse,
     ];
 
-    /// The wire name (`cqc`, `fsa`, `google_places`, `neighbourhood`, `firecrawl`).
+    /// The wire name (`cqc`, `fsa`, `google_places`, `neighbourhood`,
+    /// `firecrawl`, `companies_house`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Cqc => "cqc",
@@ -226,6 +231,7 @@ impl SourceType {
             Self::GooglePlaces => "google_places",
             Self::Neighbourhood => "neighbourhood",
             Self::Firecrawl => "firecrawl",
+            Self::CompaniesHouse => "companies_house",
         }
     }
 
@@ -242,6 +248,7 @@ impl SourceType {
             Self::GooglePlaces => "Google Places reviews",
             Self::Neighbourhood => "Neighbourhood (postcodes.io + OpenStreetMap)",
             Self::Firecrawl => "Home website (Firecrawl)",
+            Self::CompaniesHouse => "Companies House provider record",
         }
     }
 }
@@ -802,6 +809,7 @@ mod tests {
         slots[1].status = SlotStatus::NotFound;
         slots[2].status = SlotStatus::NotConfigured;
         slots[3].status = SlotStatus::Missing;
+        slots[5].status = SlotStatus::NotConfigured;
         // 2 done of 4 expected
         assert_eq!(completeness(&slots), 50);
         slots[3].status = SlotStatus::Loaded;

@@ -35,6 +35,9 @@ pub enum ServiceError {
     /// The directory could not be loaded.
     #[error(transparent)]
     Directory(#[from] DirectoryError),
+    /// The councils' rates could not be loaded (`COUNCIL_RATES_CSV`).
+    #[error(transparent)]
+    CouncilRates(#[from] crate::directory::CouncilRatesError),
     /// The sandbox could not start.
     #[error("sandbox: {0}")]
     Sandbox(#[from] std::io::Error),
@@ -68,15 +71,23 @@ impl Service {
     /// Builds the service the settings describe.
     pub async fn build(settings: Settings) -> Result<Self, ServiceError> {
         let stores = open_stores(&settings).await?;
-        let directory = Arc::new(Directory::load(settings.directory_csv.as_deref())?);
+        let rates = match settings.council_rates_csv.as_deref() {
+            Some(path) => {
+                let rates = crate::directory::CouncilRates::from_path(path)?;
+                tracing::info!(rates = rates.len(), "council rates loaded");
+                Some(rates)
+            }
+            None => None,
+        };
+        let directory =
+            Arc::new(Directory::load(settings.directory_csv.as_deref())?.with_council_rates(rates));
         let (sources_config, sandbox) = match settings.sources_mode {
             SourcesMode::Live => {
-                if settings.sources.user_agent_is_default() {
-                    tracing::warn!(
-                        "SOURCES_USER_AGENT is not set: upstreams see no operator contact"
-                    );
-                }
-                (settings.sources, None)
+                // Overpass's operators require a contact in the agent; the
+                // sources refuse to call it without one (and say so).
+                let mut live = settings.sources;
+                live.require_contact = true;
+                (live, None)
             }
             SourcesMode::Sandbox => {
                 let sandbox = Sandbox::start(directory.homes().to_vec(), settings.faults).await?;

@@ -273,6 +273,9 @@ pub struct Settings {
     pub redis: crate::store::redis::RedisConfig,
     /// The directory export (`CARE_HOMES_CSV`); `None`: the demo directory.
     pub directory_csv: Option<PathBuf>,
+    /// The councils' weekly rates (`COUNCIL_RATES_CSV`); `None`: no Fair
+    /// Cost Gap section.
+    pub council_rates_csv: Option<PathBuf>,
     /// Where the sources' requests go (`SOURCES_MODE`).
     pub sources_mode: SourcesMode,
     /// The live sources' URLs, keys, timeouts and caps.
@@ -331,6 +334,7 @@ impl Settings {
             redis_url: store::redis_url_from_lookup(lookup)?.map(Secret),
             redis: store::redis_config(lookup)?,
             directory_csv: env_str(&lookup, crate::directory::CSV_ENV).map(PathBuf::from),
+            council_rates_csv: env_str(&lookup, "COUNCIL_RATES_CSV").map(PathBuf::from),
             sources_mode: sources_mode(&lookup, profile)?,
             sources: crate::sources::SourcesConfig::from_lookup(lookup)?,
             faults: crate::sandbox::FaultPlan::from_lookup(&lookup)?,
@@ -486,9 +490,11 @@ pub const VARIABLES: &[Variable] = &[
     v!("RETRY_JITTER_SEED", "0", All, "seed of the deterministic jitter"),
     // Directory.
     v!("CARE_HOMES_CSV", described "the demo directory", All, "path of a care_homes export to use as the directory"),
+    v!("COUNCIL_RATES_CSV", unset, All, "path of the councils' weekly rates (council, care_type, weekly_rate, year, source_url); unset: no Fair Cost Gap section"),
     // Sources.
     v!("SOURCES_MODE", described "sandbox on the dev-server, live on Vercel", All, "where the source adapters send their requests"),
-    v!("SOURCES_USER_AGENT", described "care-report/<version> with a request to set it", All, "the User-Agent of every upstream request: name the deployment and a contact"),
+    v!("SOURCES_USER_AGENT", described "care-report/<version> with SOURCES_CONTACT", All, "the User-Agent of every upstream request (CQC, Companies House, Overpass… see the same one)"),
+    v!("SOURCES_CONTACT", unset, All, "operator contact (e-mail or http(s) URL) put in the User-Agent; required in live mode, else the neighbourhood source is not_configured"),
     v!("CQC_API_KEY", unset, All, "CQC subscription key; unset: cqc is not_configured"),
     v!("CQC_BASE_URL", "https://api.service.cqc.org.uk/public/v1/", All, "CQC public API base"),
     v!("CQC_TIMEOUT_MS", "10000", All, "per-request timeout"),
@@ -511,6 +517,10 @@ pub const VARIABLES: &[Variable] = &[
     v!("FIRECRAWL_BASE_URL", "https://api.firecrawl.dev/v2/", All, "Firecrawl API base"),
     v!("FIRECRAWL_TIMEOUT_MS", "30000", All, "per-request timeout"),
     v!("FIRECRAWL_MAX_BYTES", "4194304", All, "most bytes one answer may have"),
+    v!("COMPANIES_HOUSE_API_KEY", unset, All, "Companies House Public Data API key (HTTP Basic user name); unset: companies_house is not_configured"),
+    v!("COMPANIES_HOUSE_BASE_URL", "https://api.company-information.service.gov.uk/", All, "Companies House Public Data API base"),
+    v!("COMPANIES_HOUSE_TIMEOUT_MS", "10000", All, "per-request timeout"),
+    v!("COMPANIES_HOUSE_MAX_BYTES", "524288", All, "most bytes one answer may have"),
     // Source cache.
     v!("SOURCE_CACHE", "on", All, "off turns the shared source cache off"),
     v!("SOURCE_CACHE_TTL_CQC_SECS", "86400", All, "how long cached CQC answers live"),
@@ -519,6 +529,7 @@ pub const VARIABLES: &[Variable] = &[
     v!("SOURCE_CACHE_TTL_POSTCODES_SECS", "2592000", All, "how long cached postcodes.io answers live"),
     v!("SOURCE_CACHE_TTL_OVERPASS_SECS", "604800", All, "how long cached Overpass answers live"),
     v!("SOURCE_CACHE_TTL_FIRECRAWL_SECS", "604800", All, "how long cached Firecrawl answers live"),
+    v!("SOURCE_CACHE_TTL_COMPANIES_HOUSE_SECS", "86400", All, "how long a cached Companies House company record lives"),
     // Sandbox.
     v!("SANDBOX_FAULTS", unset, All, "the sandbox's fault plan (README grammar)"),
     v!("SANDBOX_SEED", "0", All, "seed of the sandbox's failure decisions (overrides a seed= clause)"),

@@ -29,8 +29,7 @@ fn vm_hwm_kib() -> Option<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn endless_bodies_leave_peak_memory_bounded_and_the_slots_failed() {
-    let plan =
-        "cqc:endless;fsa:endless;google_places:endless;neighbourhood:endless;firecrawl:endless";
+    let plan = "cqc:endless;fsa:endless;google_places:endless;neighbourhood:endless;firecrawl:endless;companies_house:endless";
     let homes = Directory::demo().homes()[..4].to_vec();
     let sandbox = Sandbox::start(homes.clone(), FaultPlan::parse(plan).unwrap())
         .await
@@ -43,6 +42,7 @@ async fn endless_bodies_leave_peak_memory_bounded_and_the_slots_failed() {
         &mut config.postcodes,
         &mut config.overpass,
         &mut config.firecrawl,
+        &mut config.companies_house,
     ] {
         s.timeout = Duration::from_secs(60);
     }
@@ -65,7 +65,7 @@ async fn endless_bodies_leave_peak_memory_bounded_and_the_slots_failed() {
             other => panic!("{source}: {other:?}"),
         }
     }
-    assert_eq!(outcomes.len(), 20);
+    assert_eq!(outcomes.len(), 24);
     if let (Some(before), Some(after)) = (before, vm_hwm_kib()) {
         let grown_mib = after.saturating_sub(before) / 1024;
         eprintln!("VmHWM before {before} KiB, after {after} KiB, grown {grown_mib} MiB");

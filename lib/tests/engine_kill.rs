@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use care_report::engine::{Engine, EngineConfig, ManualClock, SystemClock};
-use care_report::model::{JobId, JobStatus, SlotStatus};
+use care_report::model::{JobId, JobStatus, SlotStatus, SourceType};
 use care_report::sandbox::{FaultPlan, Sandbox};
 use care_report::store::{JobStore, Retention};
 use care_report_testing::redis as test_redis;
@@ -133,7 +133,7 @@ async fn killed_worker_is_resumed_without_refetching() {
         .filter(|s| s.status == SlotStatus::Loaded)
         .map(|s| s.key())
         .collect();
-    assert!(loaded.len() < 25, "the kill came too late to mean anything");
+    assert!(loaded.len() < 30, "the kill came too late to mean anything");
 
     // Before the lease lapses the job is not taken over...
     assert_eq!(parent.sweep().await.unwrap().resumed, 0);
@@ -152,10 +152,19 @@ async fn killed_worker_is_resumed_without_refetching() {
             key.field()
         );
     }
+    // Companies House fetches are counted per company number, shared by a
+    // provider's homes (its own suite checks them): the per-home count
+    // covers the five other sources.
+    let per_home = |s: &&care_report::model::Slot| s.source_type != SourceType::CompaniesHouse;
     let fetched_again: u64 = done
         .slots
         .iter()
+        .filter(per_home)
         .map(|s| sandbox.requests_for(s.source_type, &s.home_id))
         .sum();
-    assert_eq!(fetched_again as usize, 25 - loaded.len());
+    let loaded_per_home = loaded
+        .iter()
+        .filter(|k| k.source_type != SourceType::CompaniesHouse)
+        .count();
+    assert_eq!(fetched_again as usize, 25 - loaded_per_home);
 }

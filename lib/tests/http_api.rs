@@ -1346,12 +1346,12 @@ async fn partial_result_lists_its_missing_sources() {
     let id = partial_job(&api).await;
     let status = api.job_get(STATUS, id).await.expect(200).clone();
     assert_eq!(status["is_partial"], true);
-    assert_eq!(status["completeness"], 80);
+    assert_eq!(status["completeness"], 83);
 
     let report = api.job_get(RESULT, id).await.expect(200).clone();
     assert_eq!(report["status"], "partial");
     assert_eq!(report["is_partial"], true);
-    assert_eq!(report["completeness"], 80);
+    assert_eq!(report["completeness"], 83);
     let missing = report["missing_data_sources"].as_array().unwrap();
     assert_eq!(missing.len(), 5);
     for m in missing {
@@ -1391,7 +1391,7 @@ async fn missing_sources_view() {
     assert_eq!(body["job_id"], id.to_string());
     assert_eq!(body["total_missing"], 5);
     assert_eq!(body["is_partial"], true);
-    assert_eq!(body["completeness"], 80);
+    assert_eq!(body["completeness"], 83);
     let missing = body["missing_sources"].as_array().unwrap();
     assert_eq!(missing.len(), 5);
     for m in missing {
@@ -1436,7 +1436,7 @@ async fn retry_status_view() {
     );
     assert_eq!(body["job_id"], id.to_string());
     assert_eq!(body["is_partial"], true);
-    assert_eq!(body["completeness"], 80);
+    assert_eq!(body["completeness"], 83);
     assert_eq!(body["missing_sources_count"], 5);
     assert_eq!(body["will_auto_retry"], true);
     assert_eq!(body["time_elapsed_hours"], 0.02);

@@ -141,7 +141,7 @@ async fn overpass_without_a_user_agent_is_406_permanent() {
             .await,
     );
     assert_eq!(f.kind, FailureKind::Permanent);
-    assert!(f.message.contains("SOURCES_USER_AGENT"), "{}", f.message);
+    assert!(f.message.contains("SOURCES_CONTACT"), "{}", f.message);
 }
 
 #[tokio::test]

@@ -43,6 +43,7 @@ fn home(id: &str, name: &str, postcode: Option<&str>, website: Option<&str>) -> 
         accepts_self_funding: Some(true),
         website: website.map(str::to_owned),
         provider: Some("Orchard Care Ltd".to_owned()),
+        provider_company_number: Some("01234561".to_owned()),
         ..Home::default()
     }
 }
@@ -72,6 +73,7 @@ fn stranger() -> Home {
     );
     h.latitude = None;
     h.longitude = None;
+    h.provider_company_number = Some("09999999".to_owned());
     h
 }
 
@@ -133,8 +135,17 @@ async fn every_source_loads_a_known_home() {
     assert_eq!(site["fees"][0], "£1150");
     assert_eq!(site["contact"]["emails"][0], "info@oaklodge-care.co.uk");
 
+    let company = loaded(sources.fetch(SourceType::CompaniesHouse, &h).await);
+    assert_eq!(company["companyNumber"], "01234561");
+    assert_eq!(company["companyStatus"], "active");
+
     for source in SourceType::ALL {
-        assert_eq!(sandbox.requests_for(source, "1-101"), 1, "{source}");
+        // Companies House counts its fetches per company number.
+        let key = match source {
+            SourceType::CompaniesHouse => "01234561",
+            _ => "1-101",
+        };
+        assert_eq!(sandbox.requests_for(source, key), 1, "{source}");
         assert_eq!(sandbox.requests(source), 1, "{source}");
     }
 }
@@ -187,12 +198,14 @@ async fn keyless_sources_are_not_configured() {
     config.cqc.api_key = None;
     config.google_places.api_key = Some("   ".to_owned());
     config.firecrawl.api_key = None;
+    config.companies_house.api_key = None;
     let sources = Sources::new(config).unwrap();
     let h = oak();
     for source in [
         SourceType::Cqc,
         SourceType::GooglePlaces,
         SourceType::Firecrawl,
+        SourceType::CompaniesHouse,
     ] {
         assert_eq!(
             sources.fetch(source, &h).await,
@@ -214,11 +227,13 @@ async fn wrong_keys_are_permanent_failures() {
     config.cqc.api_key = Some("wrong-cqc".into());
     config.google_places.api_key = Some("wrong-google".into());
     config.firecrawl.api_key = Some("wrong-firecrawl".into());
+    config.companies_house.api_key = Some("wrong-companies-house".into());
     let sources = Sources::new(config).unwrap();
     for source in [
         SourceType::Cqc,
         SourceType::GooglePlaces,
         SourceType::Firecrawl,
+        SourceType::CompaniesHouse,
     ] {
         let f = failed(sources.fetch(source, &oak()).await);
         assert_eq!(f.kind, FailureKind::Permanent, "{source}: {}", f.message);
@@ -261,7 +276,8 @@ async fn fixed_status_faults_map_by_status() {
 
 #[tokio::test]
 async fn a_bare_fault_fails_every_source_with_503() {
-    let plan = FaultPlan::parse("cqc;fsa;google_places;neighbourhood;firecrawl").unwrap();
+    let plan =
+        FaultPlan::parse("cqc;fsa;google_places;neighbourhood;firecrawl;companies_house").unwrap();
     let (_sandbox, sources) = start(plan).await;
     for source in SourceType::ALL {
         let f = failed(sources.fetch(source, &oak()).await);
@@ -399,4 +415,51 @@ async fn outcomes_serialize_with_a_status_tag() {
     assert_eq!(v["data"]["retry_after_secs"], 30.0);
     let v = serde_json::to_value(SourceOutcome::NotFound).unwrap();
     assert_eq!(v, serde_json::json!({"status": "not_found"}));
+}
+
+/// CQC's depth, as the sandbox serves it from the real fields
+/// (`historicRatings`, `registeredManagerAbsentDate`,
+/// `regulatedActivities[].contacts[].personRoles`, `reports`): over the demo
+/// directory every trend shows, some homes have no registered manager, and
+/// no manager's name reaches the summary.
+#[tokio::test]
+async fn cqc_history_manager_and_latest_report_over_the_demo_directory() {
+    let homes: Vec<Home> = care_report::directory::Directory::demo()
+        .homes()
+        .iter()
+        .filter(|h| h.ratings.overall.is_some())
+        .take(30)
+        .cloned()
+        .collect();
+    let sandbox = Sandbox::start(homes.clone(), FaultPlan::none())
+        .await
+        .unwrap();
+    let sources = Sources::new(sandbox.sources_config()).unwrap();
+    let mut directions = std::collections::BTreeSet::new();
+    let (mut in_post, mut absent) = (0, 0);
+    for h in &homes {
+        let v = loaded(sources.fetch(SourceType::Cqc, h).await);
+        let trend = &v["ratingTrend"];
+        directions.insert(trend["direction"].as_str().unwrap().to_owned());
+        assert!(trend["previousDate"].as_str().unwrap() < trend["since"].as_str().unwrap());
+        match v["registeredManager"]["inPost"].as_bool() {
+            Some(true) => in_post += 1,
+            Some(false) => {
+                absent += 1;
+                assert!(v["registeredManager"]["absentSince"].is_string());
+            }
+            None => panic!("the sandbox always says"),
+        }
+        assert!(!v.to_string().contains("Sam"), "no manager's name is kept");
+        assert_eq!(v["latestReport"]["reportDate"], v["lastInspectionDate"]);
+        assert!(v["latestReport"]["reportUri"].is_string());
+    }
+    assert_eq!(
+        directions.into_iter().collect::<Vec<_>>(),
+        ["declined", "improved", "unchanged"]
+    );
+    assert!(
+        in_post > 0 && absent > 0,
+        "{in_post} in post, {absent} absent"
+    );
 }

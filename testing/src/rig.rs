@@ -211,6 +211,7 @@ impl<C: ?Sized> EngineRig<C> {
                 &mut sources_config.postcodes,
                 &mut sources_config.overpass,
                 &mut sources_config.firecrawl,
+                &mut sources_config.companies_house,
             ] {
                 s.timeout = timeout;
             }

@@ -20,11 +20,13 @@
 //! twice ([`merge`]: one entry, the current registration) and telephone
 //! numbers a family can dial ([`phone`]).
 
+pub mod council_rates;
 mod coverage;
 mod merge;
 mod phone;
 mod registration;
 
+pub use council_rates::{CouncilRate, CouncilRates, CouncilRatesError};
 pub use coverage::ColumnCoverage;
 pub use merge::PastRegistration;
 pub(crate) use phone::uk_national as uk_phone;
@@ -313,11 +315,13 @@ impl ImportReport {
     }
 }
 
-/// A loaded directory and where it came from.
+/// A loaded directory and where it came from, with the councils' rates
+/// when the operator provides them ([`council_rates`]).
 #[derive(Clone, Debug)]
 pub struct Directory {
     label: String,
     homes: Vec<Home>,
+    council_rates: Option<CouncilRates>,
 }
 
 impl Directory {
@@ -331,6 +335,7 @@ impl Directory {
         Directory {
             label: "demo (fictional homes)".to_owned(),
             homes,
+            council_rates: None,
         }
     }
 
@@ -355,7 +360,14 @@ impl Directory {
             "csv:{file} ({} homes, {} rows skipped)",
             report.loaded, report.skipped
         );
-        Ok((Directory { label, homes }, report))
+        Ok((
+            Directory {
+                label,
+                homes,
+                council_rates: None,
+            },
+            report,
+        ))
     }
 
     /// The directory the settings ask for: the export at `csv` (the
@@ -386,7 +398,19 @@ impl Directory {
         Directory {
             label: label.into(),
             homes,
+            council_rates: None,
         }
+    }
+
+    /// The same directory with the councils' rates.
+    pub fn with_council_rates(mut self, rates: Option<CouncilRates>) -> Directory {
+        self.council_rates = rates;
+        self
+    }
+
+    /// The councils' rates, when the operator provided them.
+    pub fn council_rates(&self) -> Option<&CouncilRates> {
+        self.council_rates.as_ref()
     }
 
     /// Which directory this is, for the report.

@@ -421,6 +421,7 @@ pub(crate) fn source_words(s: SourceType) -> &'static str {
         SourceType::GooglePlaces => "Google reviews",
         SourceType::Neighbourhood => "the neighbourhood (shops, GPs, parks, buses)",
         SourceType::Firecrawl => "the home's own website",
+        SourceType::CompaniesHouse => "the provider company's Companies House record",
     }
 }
 
@@ -526,6 +527,7 @@ fn home_section(r: &ProfessionalReport, h: &CareHome) -> HomeSection {
     facts.extend(fsa_fact(r, h));
     facts.extend(google);
     facts.extend(neighbourhood_fact(r, h));
+    facts.extend(company_fact(r, h));
     facts.extend(telephone_fact(h, &directory));
     let risk = r
         .risk_assessment
@@ -693,8 +695,54 @@ fn cqc_value(r: &ProfessionalReport, h: &CareHome) -> String {
         if let Some(hist) = &c.historical_overall_rating {
             cqc_value.push_str(&format!("; earlier rating {hist} (history, not current)"));
         }
+        cqc_value.push_str(&cqc_depth_words(c));
     }
     cqc_value
+}
+
+/// The rating's trend, the registered manager and the latest report, in
+/// words, each only when CQC's record gives it.
+fn cqc_depth_words(c: &crate::report::wire::CqcDeepDive) -> String {
+    let text = |v: &serde_json::Value, p: &str| {
+        v.pointer(p)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    };
+    let mut out = String::new();
+    if let (Some(dir), Some(change)) = (
+        c.rating_trend.as_deref(),
+        c.rating_changes.as_ref().and_then(|l| l.first()),
+    ) {
+        let from = text(change, "/from_rating").unwrap_or_default();
+        let since = text(change, "/date").map(|d| date_text(&d));
+        let verb = if dir == "improved" { "up" } else { "down" };
+        out.push_str(&format!("; {verb} from {from}"));
+        if let Some(since) = since {
+            out.push_str(&format!(" since {since}"));
+        }
+    } else if c.rating_trend.as_deref() == Some("unchanged") {
+        out.push_str("; the same as the rating before");
+    }
+    if let Some(m) = &c.registered_manager {
+        match m.get("inPost").and_then(serde_json::Value::as_bool) {
+            Some(true) => out.push_str("; a registered manager is in post"),
+            Some(false) => {
+                out.push_str("; no registered manager");
+                if let Some(d) = text(m, "/absentSince") {
+                    out.push_str(&format!(" since {}", date_text(&d)));
+                }
+            }
+            None => {}
+        }
+    }
+    if let Some(d) = c
+        .latest_report
+        .as_ref()
+        .and_then(|r| text(r, "/reportDate"))
+    {
+        out.push_str(&format!("; latest report published {}", date_text(&d)));
+    }
+    out
 }
 
 /// CQC's five key questions' ratings, when known.
@@ -750,6 +798,44 @@ fn fsa_fact(r: &ProfessionalReport, h: &CareHome) -> Option<Fact> {
         value: v,
         source: fetched(r, h, SourceType::Fsa, "Food Standards Agency"),
         link: l,
+    })
+}
+
+/// The provider company as Companies House lists it: its status and its
+/// filings, with a link to the register, and what the register cannot show.
+fn company_fact(r: &ProfessionalReport, h: &CareHome) -> Option<Fact> {
+    let c = h.provider_company.as_ref()?;
+    let text = |p: &str| c.pointer(p).and_then(serde_json::Value::as_str);
+    let date = |p: &str| text(p).and_then(iso_date).map(prose::date_words);
+    let mut v = format!(
+        "{} (company {}), {}",
+        text("/companyName").unwrap_or("The provider"),
+        text("/companyNumber")?,
+        crate::judgement::financial::status_words(text("/companyStatus")?)
+    );
+    match (
+        c.pointer("/accounts/overdue")
+            .and_then(serde_json::Value::as_bool),
+        date("/accounts/nextDue"),
+        date("/accounts/lastMadeUpTo"),
+    ) {
+        (Some(true), Some(due), _) => v.push_str(&format!("; accounts overdue since {due}")),
+        (_, _, Some(last)) => v.push_str(&format!("; last accounts made up to {last}")),
+        _ => {}
+    }
+    if c.pointer("/confirmationStatement/overdue")
+        .and_then(serde_json::Value::as_bool)
+        == Some(true)
+    {
+        v.push_str("; confirmation statement overdue");
+    }
+    v.push_str(". ");
+    v.push_str(crate::judgement::financial::CANNOT_SEE);
+    Some(Fact {
+        label: "Provider company".into(),
+        value: v,
+        source: fetched(r, h, SourceType::CompaniesHouse, "Companies House"),
+        link: text("/registerUrl").and_then(|u| link("Companies House register", u)),
     })
 }
 

@@ -318,7 +318,7 @@ fn base_document() -> Value {
                     }
                 },
                 "JobStatus": { "enum": ["pending", "processing", "completed", "partial", "failed"] },
-                "SourceType": { "enum": ["cqc", "fsa", "google_places", "neighbourhood", "firecrawl"] },
+                "SourceType": { "enum": ["cqc", "fsa", "google_places", "neighbourhood", "firecrawl", "companies_house"] },
                 "Questionnaire": {
                     "type": "object",
                     "required": ["section_1_contact_emergency", "section_2_location_budget", "section_3_medical_needs", "section_4_safety_special_needs", "section_5_timeline"],

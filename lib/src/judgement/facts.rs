@@ -149,6 +149,9 @@ pub(crate) fn cqc_facts(home: &Home, api: Option<&Value>) -> CqcFacts {
         last_inspection: home.last_inspection,
         registration_status: None,
         deregistration_date: None,
+        trend: None,
+        manager_in_post: None,
+        manager_absent_since: None,
     };
     let Some(v) = api else { return c };
     c.origin = "cqc_api";
@@ -162,7 +165,24 @@ pub(crate) fn cqc_facts(home: &Home, api: Option<&Value>) -> CqcFacts {
     c.last_inspection = date_at(v, "/lastInspectionDate").or(c.last_inspection);
     c.registration_status = str_at(v, "/registrationStatus").map(str::to_owned);
     c.deregistration_date = date_at(v, "/deregistrationDate");
+    c.trend = rating_trend(v);
+    c.manager_in_post = v
+        .pointer("/registeredManager/inPost")
+        .and_then(Value::as_bool);
+    c.manager_absent_since = date_at(v, "/registeredManager/absentSince");
     c
+}
+
+/// The CQC adapter's `ratingTrend`, when whole.
+fn rating_trend(v: &Value) -> Option<RatingTrend> {
+    let rating = |p: &str| str_at(v, p).and_then(CqcRating::parse);
+    Some(RatingTrend {
+        direction: str_at(v, "/ratingTrend/direction")?.to_owned(),
+        previous: rating("/ratingTrend/previous")?,
+        previous_date: date_at(v, "/ratingTrend/previousDate"),
+        current: rating("/ratingTrend/current")?,
+        since: date_at(v, "/ratingTrend/since"),
+    })
 }
 
 /// FSA facts from the FSA adapter's summary (`lib/src/sources/fsa.rs`).
@@ -184,6 +204,78 @@ pub(crate) fn fsa_facts(v: &Value) -> FsaFacts {
         structural: points("/scores/structural"),
         confidence_in_management: points("/scores/confidenceInManagement"),
     }
+}
+
+/// Company facts from the Companies House adapter's summary
+/// (`lib/src/sources/companies_house.rs`); `None` when it is not one.
+pub(crate) fn company_facts(v: &Value) -> Option<CompanyFacts> {
+    let flag = |p: &str| v.pointer(p).and_then(Value::as_bool);
+    let cases = v
+        .get("insolvencyCases")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| {
+            let first = |kinds: &[&str]| {
+                kinds
+                    .iter()
+                    .find_map(|k| date_at(c, &format!("/dates/{k}")))
+            };
+            Some(InsolvencyCase {
+                kind: str_at(c, "/type")?.to_owned(),
+                started: first(&[
+                    "administration-started-on",
+                    "wound-up-on",
+                    "ordered-to-wind-up-on",
+                    "voluntary-arrangement-started-on",
+                    "moratorium-started-on",
+                    "instrumented-on",
+                    "petitioned-on",
+                ]),
+                ended: first(&[
+                    "administration-ended-on",
+                    "administration-discharged-on",
+                    "concluded-winding-up-on",
+                    "voluntary-arrangement-ended-on",
+                    "dissolved-on",
+                ]),
+            })
+        })
+        .collect();
+    Some(CompanyFacts {
+        number: str_at(v, "/companyNumber")?.to_owned(),
+        name: str_at(v, "/companyName").map(str::to_owned),
+        status: str_at(v, "/companyStatus")?.to_owned(),
+        status_detail: str_at(v, "/companyStatusDetail").map(str::to_owned),
+        ceased_on: date_at(v, "/dateOfCessation"),
+        accounts_overdue: flag("/accounts/overdue"),
+        accounts_next_due: date_at(v, "/accounts/nextDue"),
+        accounts_last_made_up_to: date_at(v, "/accounts/lastMadeUpTo"),
+        last_accounts_type: str_at(v, "/accounts/lastAccountsType").map(str::to_owned),
+        confirmation_overdue: flag("/confirmationStatement/overdue"),
+        confirmation_next_due: date_at(v, "/confirmationStatement/nextDue"),
+        insolvency_cases: cases,
+        outstanding_charges: v.pointer("/charges/outstanding").and_then(Value::as_u64),
+        register_url: str_at(v, "/registerUrl").map(str::to_owned),
+    })
+}
+
+/// Why `h` has no company record, from its Companies House slot.
+fn company_lookup(h: &Home, slots: &[Slot], held: bool) -> Option<CompanyLookup> {
+    if held {
+        return None;
+    }
+    let status = slots
+        .iter()
+        .find(|s| s.home_id == h.id && s.source_type == SourceType::CompaniesHouse)
+        .map(|s| s.status.clone());
+    Some(match status {
+        Some(SlotStatus::NotConfigured) => CompanyLookup::NotConfigured,
+        Some(SlotStatus::Pending | SlotStatus::Missing) => CompanyLookup::NotYet,
+        _ if h.provider_company_number.is_none() => CompanyLookup::NoNumber,
+        Some(_) => CompanyLookup::Unknown,
+        None => CompanyLookup::NotYet,
+    })
 }
 
 /// Google facts from the Places adapter's summary (`lib/src/sources/google_places.rs`).
@@ -246,6 +338,8 @@ impl HomeFacts {
                 .filter(|v| v.is_object())
         };
         let fee = home_fee(h, care, source(SourceType::Firecrawl));
+        let company = source(SourceType::CompaniesHouse).and_then(company_facts);
+        let company_lookup = company_lookup(h, slots, company.is_some());
         HomeFacts {
             rank,
             id: h.id.clone(),
@@ -275,6 +369,8 @@ impl HomeFacts {
             previous_rating: previous_rating(h),
             wheelchair_access: h.facilities.wheelchair_access,
             secure_garden: h.facilities.secure_garden,
+            company,
+            company_lookup,
         }
     }
 }

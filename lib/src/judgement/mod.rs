@@ -27,6 +27,8 @@
 
 pub(crate) mod comparative;
 pub(crate) mod facts;
+pub(crate) mod fair_cost;
+pub(crate) mod financial;
 pub(crate) mod funding;
 pub(crate) mod negotiation;
 pub(crate) mod next_steps;
@@ -44,6 +46,7 @@ use serde_json::Value;
 
 use crate::directory::CqcRating;
 pub use comparative::ComparativeAnalysis;
+pub use fair_cost::FairCostGapAnalysis;
 pub use funding::FundingGuidance;
 pub use negotiation::NegotiationStrategy;
 pub use next_steps::NextSteps;
@@ -224,6 +227,27 @@ pub struct CqcFacts {
     pub registration_status: Option<String>,
     /// Deregistration date, when CQC gives one.
     pub deregistration_date: Option<NaiveDate>,
+    /// The overall rating against the one before it (CQC API only).
+    pub trend: Option<RatingTrend>,
+    /// Whether a registered manager is in post (`None`: not known).
+    pub manager_in_post: Option<bool>,
+    /// Since when CQC records no registered manager.
+    pub manager_absent_since: Option<NaiveDate>,
+}
+
+/// The overall rating in force against the newest earlier one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RatingTrend {
+    /// `improved`, `declined` or `unchanged`.
+    pub direction: String,
+    /// The earlier rating.
+    pub previous: CqcRating,
+    /// When it was given.
+    pub previous_date: Option<NaiveDate>,
+    /// The rating in force.
+    pub current: CqcRating,
+    /// When it was given: the trend holds since then.
+    pub since: Option<NaiveDate>,
 }
 
 impl CqcFacts {
@@ -360,6 +384,76 @@ pub struct HomeFacts {
     pub wheelchair_access: Option<bool>,
     /// A secure garden (`None`: the directory does not say).
     pub secure_garden: Option<bool>,
+    /// The provider company's Companies House record (`None`: not held).
+    pub company: Option<CompanyFacts>,
+    /// Why there is no company record, when there is none: the state of
+    /// the Companies House source for this home (`not_found` with no
+    /// number in the directory, `not_found`, `not_configured`, `missing`,
+    /// `pending`); `None` when the record is held.
+    pub company_lookup: Option<CompanyLookup>,
+}
+
+/// Why a home has no Companies House record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompanyLookup {
+    /// The directory names no company number for the provider.
+    NoNumber,
+    /// Companies House has no company with the directory's number.
+    Unknown,
+    /// No Companies House key is configured.
+    NotConfigured,
+    /// The answer has not arrived (pending or missing).
+    NotYet,
+}
+
+/// Companies House's record of the company that runs a home: what it
+/// files, never how it trades (no accounts figures are read).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CompanyFacts {
+    /// Company number.
+    pub number: String,
+    /// Registered name.
+    pub name: Option<String>,
+    /// `company_status` as Companies House codes it (`active`,
+    /// `administration`, `liquidation`, `dissolved`, …).
+    pub status: String,
+    /// `company_status_detail` (`active-proposal-to-strike-off`, …).
+    pub status_detail: Option<String>,
+    /// When it was dissolved or closed.
+    pub ceased_on: Option<NaiveDate>,
+    /// Companies House's own overdue flag for the accounts.
+    pub accounts_overdue: Option<bool>,
+    /// When the next accounts are (or were) due.
+    pub accounts_next_due: Option<NaiveDate>,
+    /// The period end of the last accounts filed.
+    pub accounts_last_made_up_to: Option<NaiveDate>,
+    /// Their type (`full`, `small`, `micro-entity`, …).
+    pub last_accounts_type: Option<String>,
+    /// Companies House's own overdue flag for the confirmation statement.
+    pub confirmation_overdue: Option<bool>,
+    /// When the next confirmation statement is (or was) due.
+    pub confirmation_next_due: Option<NaiveDate>,
+    /// Insolvency cases, oldest first.
+    pub insolvency_cases: Vec<InsolvencyCase>,
+    /// Charges neither satisfied nor part-satisfied (`None`: not known).
+    pub outstanding_charges: Option<u64>,
+    /// The public register page.
+    pub register_url: Option<String>,
+}
+
+/// One insolvency case on the register.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InsolvencyCase {
+    /// Case type as coded (`in-administration`,
+    /// `creditors-voluntary-liquidation`, …).
+    pub kind: String,
+    /// When it started (administration started, wound up, petitioned,
+    /// arrangement started, …), when the register gives it.
+    pub started: Option<NaiveDate>,
+    /// When it ended, when it did (administration ended or discharged,
+    /// winding up concluded, arrangement ended, dissolved).
+    pub ended: Option<NaiveDate>,
 }
 
 /// Weekly fees of a set of homes.

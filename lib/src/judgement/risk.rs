@@ -2,11 +2,13 @@
 //!
 //! Only facts the service holds are judged: CQC ratings, inspection age and
 //! registration, the FSA rating, Google's rating and the themes of its low
-//! reviews, the fee against the budget band, the distance against the radius
-//! asked for, and which sources are still missing. The client's `financial`
-//! and `staff` categories are present (the page reads them) with `status`
-//! `no_data` and no flags: the service holds no accounts or staffing data and
-//! does not guess.
+//! reviews, the provider company's Companies House record
+//! ([`super::financial`]), the fee against the budget band, the distance
+//! against the radius asked for, and which sources are still missing. The
+//! client's `financial` category is assessed from the register when the
+//! company's record is held (and says what a register cannot show), else
+//! `no_data` with the reason; `staff` is always `no_data`: the service holds
+//! no staffing data and does not guess.
 
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
@@ -119,7 +121,7 @@ pub struct HomeRiskAssessment {
     /// This home's own facts in one sentence: its rating, how old it is and
     /// what was flagged (extra).
     pub summary: String,
-    /// No data held: present, empty, `no_data`.
+    /// The provider company's Companies House flags.
     pub financial_assessment: CategoryAssessment,
     /// CQC, FSA, Google and missing-source flags.
     pub cqc_assessment: CategoryAssessment,
@@ -143,7 +145,7 @@ pub struct RiskDistribution {
 /// Flags by client category.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct FlagsByCategory {
-    /// Financial (always 0: no data).
+    /// Financial (the provider company's register entry).
     pub financial: usize,
     /// CQC and other inspection and review sources.
     pub cqc: usize,
@@ -272,9 +274,13 @@ pub(crate) fn assess(
         .map(|h| assess_home(input, h, today))
         .collect();
     let total_red_flags: usize = homes.iter().map(|h| h.red_flags.len()).sum();
-    let missing = super::missing_inputs(&input.homes, &["cqc", "fsa", "google_places"]);
+    let missing = super::missing_inputs(
+        &input.homes,
+        &["cqc", "fsa", "google_places", "companies_house"],
+    );
     let data_age = data_age(&input.homes, today);
-    let overall_assessment = overall_text(&homes, total_red_flags, &missing, &data_age);
+    let companies = input.homes.iter().filter(|h| h.company.is_some()).count();
+    let overall_assessment = overall_text(&homes, total_red_flags, &missing, &data_age, companies);
     Some(RiskAssessment {
         summary: RiskSummary {
             total_homes_assessed: homes.len(),
@@ -397,6 +403,7 @@ fn overall_text(
     red: usize,
     missing: &[String],
     age: &DataAge,
+    companies: usize,
 ) -> String {
     let clear: Vec<&str> = homes
         .iter()
@@ -422,9 +429,17 @@ fn overall_text(
             }
         )
     });
-    text.push_str(
-        " Financial stability and staffing are not assessed: the service holds no data on them.",
-    );
+    text.push_str(&if companies == 0 {
+        " Financial stability and staffing are not assessed: the service holds no data on them."
+            .to_owned()
+    } else {
+        format!(
+            " The provider companies of {companies} of the {} homes were checked against Companies House filings (status, overdue filings, insolvency, charges); {} Staffing is not assessed: the service holds no data on it.",
+            homes.len(),
+            super::financial::CANNOT_SEE
+                .replacen("The register", "the register", 1)
+        )
+    });
     if !missing.is_empty() {
         text.push_str(&format!(
             " {} source result(s) are still missing, so flags from them cannot be ruled out yet.",
@@ -485,6 +500,7 @@ pub(crate) fn flags_for(input: &JudgementInput, h: &HomeFacts, today: NaiveDate)
     if let Some(g) = &h.google {
         flags.extend(google_flags(h, g));
     }
+    flags.extend(super::financial::flags(h));
     flags.extend(fee_flag(&input.needs, h));
     flags.extend(distance_flag(&input.needs, h));
     flags.extend(missing_source_flags(h));
@@ -526,8 +542,47 @@ fn cqc_flags(h: &HomeFacts, c: &CqcFacts, today: NaiveDate) -> Vec<Flag> {
         .into_iter()
         .chain(overall_flag(h, c))
         .chain(key_questions)
+        .chain(declined_flag(h, c))
+        .chain(manager_flag(h, c))
         .chain(inspection_age_flag(h, c, today))
         .collect()
+}
+
+/// A warning when the overall rating fell since the one before it.
+fn declined_flag(h: &HomeFacts, c: &CqcFacts) -> Option<Flag> {
+    let t = c.trend.as_ref().filter(|t| t.direction == "declined")?;
+    let words = |d: Option<NaiveDate>| d.map_or("date not given".to_owned(), prose::date_words);
+    Some(Flag::from_rule(
+        "cqc.rating_declined",
+        vec![
+            home_evidence(h),
+            Evidence::new("previous", t.previous.label()),
+            Evidence::new("previous_date", t.previous_date.map(|d| d.to_string())),
+            Evidence::new("previous_date_words", words(t.previous_date)),
+            Evidence::new("current", t.current.label()),
+            Evidence::new("since", t.since.map(|d| d.to_string())),
+            Evidence::new("since_words", words(t.since)),
+        ],
+    ))
+}
+
+/// A warning when CQC records no registered manager in post.
+fn manager_flag(h: &HomeFacts, c: &CqcFacts) -> Option<Flag> {
+    if c.manager_in_post != Some(false) {
+        return None;
+    }
+    let since = c.manager_absent_since;
+    Some(Flag::from_rule(
+        "cqc.no_registered_manager",
+        vec![
+            home_evidence(h),
+            Evidence::new("absent_since", since.map(|d| d.to_string())),
+            Evidence::new(
+                "absent_since_words",
+                since.map_or("a date CQC does not give".to_owned(), prose::date_words),
+            ),
+        ],
+    ))
 }
 
 /// A flag when CQC lists the home as deregistered.
@@ -733,6 +788,7 @@ fn source_words(source: &str) -> &str {
         "cqc" => "CQC inspection",
         "fsa" => "food hygiene",
         "google_places" => "Google reviews",
+        "companies_house" => "Companies House",
         other => other,
     }
 }
@@ -741,7 +797,12 @@ fn source_words(source: &str) -> &str {
 fn missing_source_flags(h: &HomeFacts) -> impl Iterator<Item = Flag> + '_ {
     h.missing
         .iter()
-        .filter(|m| matches!(m.source.as_str(), "cqc" | "fsa" | "google_places"))
+        .filter(|m| {
+            matches!(
+                m.source.as_str(),
+                "cqc" | "fsa" | "google_places" | "companies_house"
+            )
+        })
         .map(|m| {
             Flag::from_rule(
                 "data.source_missing",
@@ -766,6 +827,7 @@ fn assess_home(input: &JudgementInput, h: &HomeFacts, today: NaiveDate) -> HomeR
         "low"
     };
     let (red_flags, warnings) = red_and_warnings(&flags);
+    let (financial_status, financial_note) = super::financial::status_and_note(h);
     HomeRiskAssessment {
         home_id: h.id.clone(),
         home_name: h.name.clone(),
@@ -774,12 +836,7 @@ fn assess_home(input: &JudgementInput, h: &HomeFacts, today: NaiveDate) -> HomeR
         warnings,
         risk_score,
         overall_risk_level,
-        financial_assessment: category(
-            &flags,
-            "financial",
-            "no_data",
-            "The service holds no accounts or financial-stability data for this home.".to_owned(),
-        ),
+        financial_assessment: category(&flags, "financial", financial_status, financial_note),
         cqc_assessment: cqc_assessment(h, &flags, today),
         staff_assessment: category(
             &flags,
@@ -1223,6 +1280,51 @@ mod tests {
         assert_eq!(r.homes_assessment[0].risk_score, 0);
         assert_eq!(r.homes_assessment[0].overall_risk_level, "low");
         assert_eq!(r.missing_inputs, vec!["Home 1: fsa (pending)".to_owned()]);
+    }
+
+    #[test]
+    fn a_declining_rating_and_an_absent_manager_are_warnings_with_evidence() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+        let trend = |direction: &str| {
+            with_cqc(|c| {
+                c.overall = Some(CqcRating::RequiresImprovement);
+                c.trend = Some(super::super::RatingTrend {
+                    direction: direction.into(),
+                    previous: CqcRating::Good,
+                    previous_date: d("2022-06-10"),
+                    current: CqcRating::RequiresImprovement,
+                    since: d("2025-03-01"),
+                });
+            })
+        };
+        let declined = trend("declined");
+        let flags = flags_for(&input(vec![declined.clone()]), &declined, today());
+        let f = flags
+            .iter()
+            .find(|f| f.trace.rule_id == "cqc.rating_declined")
+            .expect("declined flag");
+        assert!(!f.is_red());
+        assert!(
+            f.description
+                .contains("fell from Good (10 June 2022) to Requires improvement (1 March 2025)"),
+            "{}",
+            f.description
+        );
+        assert!(!ids(&trend("unchanged")).contains(&"cqc.rating_declined"));
+        assert!(!ids(&trend("improved")).contains(&"cqc.rating_declined"));
+
+        let absent = with_cqc(|c| {
+            c.manager_in_post = Some(false);
+            c.manager_absent_since = d("2025-11-03");
+        });
+        let flags = flags_for(&input(vec![absent.clone()]), &absent, today());
+        let f = flags
+            .iter()
+            .find(|f| f.trace.rule_id == "cqc.no_registered_manager")
+            .expect("manager flag");
+        assert!(f.description.contains("since 3 November 2025"));
+        let unknown = with_cqc(|c| c.manager_in_post = None);
+        assert!(!ids(&unknown).contains(&"cqc.no_registered_manager"));
     }
 
     #[test]

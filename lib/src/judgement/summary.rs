@@ -169,7 +169,7 @@ pub(crate) fn executive(
         personalized_matching: personalized(input),
         precision_matching: precision(input),
         deep_analysis: format!(
-            "Each home checked against CQC inspections, food hygiene ratings, public reviews, its area and its own website{}.",
+            "Each home checked against CQC inspections, food hygiene ratings, public reviews, its area, its own website and its provider company's Companies House record{}.",
             if missing > 0 {
                 format!("; {missing} source result(s) are still missing and will be added when they arrive")
             } else {

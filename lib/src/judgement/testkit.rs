@@ -57,6 +57,9 @@ pub(super) fn home(n: usize) -> HomeFacts {
             last_inspection: NaiveDate::from_ymd_opt(2025, 6, 1),
             registration_status: Some("Registered".into()),
             deregistration_date: None,
+            trend: None,
+            manager_in_post: Some(true),
+            manager_absent_since: None,
         }),
         fsa: Some(FsaFacts {
             rating: Some(5),
@@ -74,6 +77,8 @@ pub(super) fn home(n: usize) -> HomeFacts {
         previous_rating: None,
         wheelchair_access: Some(true),
         secure_garden: Some(true),
+        company: None,
+        company_lookup: Some(CompanyLookup::NoNumber),
     }
 }
 

@@ -294,6 +294,7 @@ pub fn assemble(
         negotiation_strategy: None,
         next_steps: None,
         funding_guidance: None,
+        fair_cost_gap_analysis: None,
     }
 }
 
@@ -420,6 +421,7 @@ fn care_home(
         neighbourhood: neighbourhood.and_then(Neighbourhood::from_stored),
         area_map: neighbourhood.and_then(AreaMap::from_stored),
         website_insights: website.cloned(),
+        provider_company: loaded(SourceType::CompaniesHouse).cloned(),
     }
 }
 
@@ -543,7 +545,12 @@ pub fn judged(
     generated_at: DateTime<Utc>,
 ) -> ProfessionalReport {
     let input = JudgementInput::from_plan(q, plan, slots, data, directory);
-    assemble(plan, job_id, slots, data, generated_at).with_judgement(judge(&input, generated_at))
+    let mut report = assemble(plan, job_id, slots, data, generated_at)
+        .with_judgement(judge(&input, generated_at));
+    report.fair_cost_gap_analysis = directory
+        .council_rates()
+        .and_then(|rates| crate::judgement::fair_cost::analyse(&input, rates));
+    report
 }
 
 #[cfg(test)]
@@ -831,6 +838,18 @@ mod tests {
                 "fees": [], "contact": {"phones": ["0121 496 0000"], "emails": ["hello@oak.example"]},
                 "wordCount": 300,
             }),
+            SourceType::CompaniesHouse => json!({
+                "companyNumber": "99000012", "companyName": "OAK CARE LIMITED",
+                "companyStatus": "active", "companyStatusDetail": null, "companyType": "ltd",
+                "dateOfCreation": "2004-03-15", "dateOfCessation": null,
+                "accounts": {"overdue": true, "nextDue": "2026-09-30",
+                             "lastMadeUpTo": "2024-12-31", "lastAccountsType": "full"},
+                "confirmationStatement": {"overdue": false, "nextDue": "2027-03-14",
+                                          "lastMadeUpTo": "2026-02-28"},
+                "hasInsolvencyHistory": false, "hasBeenLiquidated": false,
+                "insolvencyCases": [], "hasCharges": false, "charges": null,
+                "registerUrl": "https://find-and-update.company-information.service.gov.uk/company/99000012",
+            }),
         }
     }
 
@@ -869,6 +888,7 @@ mod tests {
         "homeName",
         "clientName",
         "websiteInsights",
+        "providerCompany",
     ];
 
     fn trap_directory() -> Directory {
@@ -1154,8 +1174,8 @@ mod tests {
             serde_json::to_value(assemble(&plan, JOB, &slots, &data_for(&slots), now())).unwrap();
 
         assert_eq!(report["isPartial"], true);
-        // 20 expected (firecrawl not configured), 17 done.
-        assert_eq!(report["completeness"], 85);
+        // 25 expected (firecrawl not configured), 22 done.
+        assert_eq!(report["completeness"], 88);
         let ids: Vec<&Home> = plan.homes().collect();
         let listed: Vec<(String, String)> = report["missingDataSources"]
             .as_array()
@@ -1199,7 +1219,7 @@ mod tests {
         data.push((key(2, SourceType::Cqc), stored(SourceType::Cqc, &ids[2].id)));
         let report = assemble(&plan, JOB, &slots, &data, now());
         assert!(report.is_partial);
-        assert_eq!(report.completeness, 90);
+        assert_eq!(report.completeness, 92);
         assert_eq!(report.missing_data_sources.len(), 2);
         assert!(report.care_homes[2].cqc_deep_dive.is_some());
         assert_eq!(report.care_homes[2].data_sources["cqc"], "loaded");
@@ -1223,6 +1243,159 @@ mod tests {
         assert!(report.care_homes[3].neighbourhood.is_none());
     }
 
+    /// The provider's Companies House record, missing then loaded: the
+    /// home's financial assessment goes from "not arrived yet" to assessed
+    /// with its red flag and evidence, and the record is in the home.
+    #[tokio::test]
+    async fn the_financial_assessment_changes_when_the_company_record_arrives() {
+        let q = Questionnaire::parse(&sample()).unwrap();
+        let plan = demo_plan(&q).await;
+        let directory = Directory::demo();
+        let read = |slots: &[Slot], data: &[(SlotKey, Value)]| {
+            serde_json::to_value(judged(&q, &plan, JOB, slots, data, &directory, now())).unwrap()
+        };
+        let slots = slots_for(&plan, &[(0, SourceType::CompaniesHouse)]);
+        let mut data = data_for(&slots);
+        let before = read(&slots, &data);
+        let financial =
+            |r: &Value| r["riskAssessment"]["homes_assessment"][0]["financial_assessment"].clone();
+        assert_eq!(before["isPartial"], true);
+        assert_eq!(financial(&before)["status"], "no_data");
+        assert!(financial(&before)["statusNote"]
+            .as_str()
+            .unwrap()
+            .contains("has not arrived yet"));
+        assert!(before["careHomes"][0].get("providerCompany").is_none());
+        assert_eq!(
+            before["careHomes"][1]["providerCompany"]["companyNumber"],
+            "99000012"
+        );
+
+        let id = plan.homes().next().unwrap().id.clone();
+        data.push((
+            SlotKey::new(&id, SourceType::CompaniesHouse),
+            stored(SourceType::CompaniesHouse, &id),
+        ));
+        let after = read(&slots, &data);
+        assert_eq!(after["isPartial"], false);
+        let f = financial(&after);
+        assert_eq!(f["status"], "assessed");
+        assert!(f["statusNote"].as_str().unwrap().contains("bed occupancy"));
+        assert_eq!(f["red_flags"][0]["ruleId"], "financial.accounts_overdue");
+        assert!(f["red_flags"][0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("accounts overdue since 30 September 2026"));
+        assert_eq!(
+            after["careHomes"][0]["dataSources"]["companies_house"],
+            "loaded"
+        );
+        assert_eq!(
+            after["careHomes"][0]["providerCompany"]["accounts"]["overdue"],
+            true
+        );
+    }
+
+    /// CQC's record arriving with a fallen rating and no registered
+    /// manager: the deep dive carries both and the risk assessment warns,
+    /// with the dates as evidence.
+    #[tokio::test]
+    async fn a_declining_cqc_trend_arrives_as_a_warning() {
+        let q = Questionnaire::parse(&sample()).unwrap();
+        let plan = demo_plan(&q).await;
+        let directory = Directory::demo();
+        let slots = slots_for(&plan, &[(0, SourceType::Cqc)]);
+        let mut data = data_for(&slots);
+        let read = |data: &[(SlotKey, Value)]| {
+            serde_json::to_value(judged(&q, &plan, JOB, &slots, data, &directory, now())).unwrap()
+        };
+        let warned = |r: &Value, rule: &str| {
+            r["riskAssessment"]["homes_assessment"][0]["warnings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|w| w["ruleId"] == rule)
+        };
+        let before = read(&data);
+        assert!(!warned(&before, "cqc.rating_declined"));
+        assert!(before["careHomes"][0].get("cqcDeepDive").is_none());
+        let id = plan.homes().next().unwrap().id.clone();
+        let mut cqc = stored(SourceType::Cqc, &id);
+        cqc["ratingTrend"] = json!({"direction": "declined", "current": "Requires improvement",
+            "since": "2025-03-01", "previous": "Good", "previousDate": "2022-06-10"});
+        cqc["overallRating"] = json!("Requires improvement");
+        cqc["registeredManager"] = json!({"inPost": false, "absentSince": "2025-11-03"});
+        data.push((SlotKey::new(&id, SourceType::Cqc), cqc));
+        let after = read(&data);
+        assert!(
+            warned(&after, "cqc.rating_declined"),
+            "{}",
+            after["riskAssessment"]
+        );
+        assert!(warned(&after, "cqc.no_registered_manager"));
+        let dive = &after["careHomes"][0]["cqcDeepDive"];
+        assert_eq!(dive["rating_trend"], "declined");
+        assert_eq!(dive["trend"], "Declining since 1 March 2025");
+        assert_eq!(dive["rating_changes"][0]["from_rating"], "Good");
+        assert_eq!(dive["registered_manager"]["inPost"], false);
+    }
+
+    /// With the shipped example council rates the report fills the
+    /// client's Fair Cost Gap section for the homes whose fee and council
+    /// rate are known, says the figures are examples, and without rates the
+    /// section is absent.
+    #[tokio::test]
+    async fn the_fair_cost_gap_is_filled_only_with_council_rates() {
+        let q = Questionnaire::parse(&sample()).unwrap();
+        let plan = demo_plan(&q).await;
+        let slots = slots_for(&plan, &[]);
+        let data = data_for(&slots);
+        let plain = serde_json::to_value(judged(
+            &q,
+            &plan,
+            JOB,
+            &slots,
+            &data,
+            &Directory::demo(),
+            now(),
+        ))
+        .unwrap();
+        assert!(plain.get("fairCostGapAnalysis").is_none());
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../docs/examples/council_rates.EXAMPLE.csv");
+        let rates = crate::directory::CouncilRates::from_path(&path).unwrap();
+        let directory = Directory::demo().with_council_rates(Some(rates));
+        let r =
+            serde_json::to_value(judged(&q, &plan, JOB, &slots, &data, &directory, now())).unwrap();
+        let gap = &r["fairCostGapAnalysis"];
+        assert_eq!(gap["local_authority"], "Birmingham", "{gap}");
+        assert_eq!(gap["example_figures"], true);
+        assert_eq!(gap["msif_data"]["local_authority_verified"], false);
+        let homes = gap["homes"].as_array().unwrap();
+        assert!(!homes.is_empty());
+        for h in homes {
+            let (fee, rate) = (
+                h["their_price"].as_f64().unwrap(),
+                h["fair_cost_msif"].as_f64().unwrap(),
+            );
+            assert!(
+                (h["gap_weekly"].as_f64().unwrap() - (fee - rate)).abs() < 0.05,
+                "{h}"
+            );
+        }
+        for key in [
+            "average_gap_weekly",
+            "average_gap_annual",
+            "average_gap_5year",
+        ] {
+            assert!(gap[key].is_number(), "{key}");
+        }
+        assert!(gap["why_gap_exists"]["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("EXAMPLE"));
+    }
+
     #[tokio::test]
     async fn without_slots_every_source_is_pending() {
         let plan = demo_plan(&Questionnaire::parse(&sample()).unwrap()).await;
@@ -1230,7 +1403,7 @@ mod tests {
         assert_eq!(report.completeness, 0);
         assert!(report.is_partial);
         assert_eq!(report.care_homes[0].data_sources["cqc"], "pending");
-        assert_eq!(report.missing_data_sources.len(), 25);
+        assert_eq!(report.missing_data_sources.len(), 30);
         assert_eq!(
             report.missing_data_sources[0].status,
             crate::model::MissingSourceStatus::Pending

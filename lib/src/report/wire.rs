@@ -92,6 +92,10 @@ pub struct ProfessionalReport {
     /// service never holds, so it is never sent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub funding_guidance: Option<judgement::FundingGuidance>,
+    /// `fairCostGapAnalysis`: each home's fee against its council's rate,
+    /// only when the operator provides council rates and fees are known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fair_cost_gap_analysis: Option<judgement::FairCostGapAnalysis>,
 }
 
 impl ProfessionalReport {
@@ -358,6 +362,10 @@ pub struct CareHome {
     /// has no field for it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub website_insights: Option<Value>,
+    /// The provider company's Companies House record, as the adapter
+    /// summarises it (the service's block; the client has no field for it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_company: Option<Value>,
 }
 
 /// `medicalCare`: the care the home is registered for. The lists are the
@@ -511,6 +519,31 @@ pub struct CqcDeepDive {
     /// The CQC page of the location.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile_url: Option<String>,
+    /// The overall rating against the one before it, as the client reads
+    /// it: `improved`, `declined` or `unchanged`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rating_trend: Option<String>,
+    /// The same in words, with since when (`Declining since 1 March
+    /// 2025`): the client colours it by "improving" and "declining".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trend: Option<String>,
+    /// Earlier overall ratings, newest first: `{date, rating,
+    /// overall_rating}` (the client's `historical_ratings`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub historical_ratings: Option<Vec<Value>>,
+    /// The change to the rating in force: `{date, from_rating, to_rating}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rating_changes: Option<Vec<Value>>,
+    /// Whether a registered manager is in post: `{inPost, absentSince}`
+    /// (never a name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registered_manager: Option<Value>,
+    /// The latest report: `{linkId, reportDate, reportType, reportUri}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_report: Option<Value>,
+    /// The location's page of inspection reports on CQC's site.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reports_url: Option<String>,
 }
 
 /// `cqcDeepDive.detailed_ratings`.
@@ -729,8 +762,63 @@ impl CqcDeepDive {
             rating_source: s(v, "/ratingSource"),
             historical_overall_rating: s(v, "/historicalRatings/overallRating"),
             profile_url: s(v, "/profileUrl"),
+            rating_trend: s(v, "/ratingTrend/direction"),
+            trend: trend_words(v),
+            historical_ratings: history(v),
+            rating_changes: rating_changes(v),
+            registered_manager: v
+                .get("registeredManager")
+                .filter(|m| m.get("inPost").is_some_and(|b| !b.is_null()))
+                .cloned(),
+            latest_report: v.get("latestReport").filter(|r| r.is_object()).cloned(),
+            reports_url: s(v, "/reportsUrl"),
         }
     }
+}
+
+/// `Declining since 1 March 2025` from the CQC adapter's `ratingTrend`.
+fn trend_words(v: &Value) -> Option<String> {
+    let word = match s(v, "/ratingTrend/direction")?.as_str() {
+        "improved" => "Improving",
+        "declined" => "Declining",
+        _ => "Stable",
+    };
+    Some(
+        match s(v, "/ratingTrend/since")
+            .and_then(|d| NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok())
+        {
+            Some(d) => format!("{word} since {}", d.format("%-d %B %Y")),
+            None => word.to_owned(),
+        },
+    )
+}
+
+/// The client's `historical_ratings` from the adapter's `ratingHistory`.
+fn history(v: &Value) -> Option<Vec<Value>> {
+    let list: Vec<Value> = v
+        .get("ratingHistory")?
+        .as_array()?
+        .iter()
+        .filter_map(|h| {
+            let rating = h.get("rating")?.as_str()?;
+            Some(serde_json::json!({"date": h.get("date"), "rating": rating, "overall_rating": rating}))
+        })
+        .collect();
+    (!list.is_empty()).then_some(list)
+}
+
+/// The client's `rating_changes`: the change to the rating in force, when
+/// it changed.
+fn rating_changes(v: &Value) -> Option<Vec<Value>> {
+    let t = v.get("ratingTrend")?;
+    if t.get("direction")?.as_str()? == "unchanged" {
+        return None;
+    }
+    Some(vec![serde_json::json!({
+        "date": t.get("since"),
+        "from_rating": t.get("previous"),
+        "to_rating": t.get("current"),
+    })])
 }
 
 /// The neighbourhood adapter's categories (`sources/neighbourhood.rs`).

@@ -157,8 +157,12 @@ fn cqc_location_plain(home: &Home) -> Value {
     let report_id = link_id(home, "report");
     let (lat, lon) = coords(home);
     let current = current_ratings(home, &inspected, &report_id);
-    let older = date_days_ago(home, "older", 1500);
-    json!({
+    // The earlier inspection: 1 to 3 years before the last one.
+    let older = chrono::NaiveDate::parse_from_str(&inspected, "%Y-%m-%d")
+        .ok()
+        .map(|d| (d - chrono::Days::new(365 + h(&home.id, "older") % 730)).to_string())
+        .unwrap_or_else(|| date_days_ago(home, "older", 1500));
+    let mut v = json!({
         "locationId": home.id,
         "providerId": format!("1-{}", 100_000_000 + h(&home.id, "provider") % 900_000_000),
         "organisationType": "Location",
@@ -179,12 +183,64 @@ fn cqc_location_plain(home: &Home) -> Value {
         "gacServiceTypes": [{"name": "Care home service with nursing", "description": "Care home service with nursing"}],
         "specialisms": if home.care.dementia { json!([{"name": "Dementia"}, {"name": "Caring for adults over 65 yrs"}]) } else { json!([{"name": "Caring for adults over 65 yrs"}]) },
         "currentRatings": current,
+        "historicRatings": historic_ratings(home, &older),
+        "regulatedActivities": [{
+            "name": "Accommodation for persons who require nursing or personal care",
+            "code": "RA2",
+            "contacts": manager_contacts(home),
+        }],
         "lastInspection": {"date": inspected},
         "reports": [
             {"linkId": link_id(home, "old-report"), "reportDate": older, "reportUri": format!("/reports/{}", link_id(home, "old-report")), "firstVisitDate": older, "reportType": "Location"},
             {"linkId": report_id, "reportDate": inspected, "reportUri": format!("/reports/{report_id}"), "firstVisitDate": inspected, "reportType": "Location"}
         ],
-    })
+    });
+    if manager_absent(home) {
+        v["registeredManagerAbsentDate"] = json!(date_days_ago(home, "manager", 400));
+    }
+    v
+}
+
+/// The earlier rating CQC keeps in `historicRatings[]`: one step better
+/// than the current one, the same, or one step worse, picked per home (so
+/// the demo shows each trend).
+fn historic_ratings(home: &Home, date: &str) -> Value {
+    let Some(now) = home.ratings.overall else {
+        return json!([]);
+    };
+    let scale = [
+        CqcRating::Inadequate,
+        CqcRating::RequiresImprovement,
+        CqcRating::Good,
+        CqcRating::Outstanding,
+    ];
+    let i = scale.iter().position(|r| *r == now).unwrap_or(2);
+    let before = match h(&home.id, "trend") % 3 {
+        0 => scale[(i + 1).min(3)],
+        1 => now,
+        _ => scale[i.saturating_sub(1)],
+    };
+    json!([{
+        "reportDate": date,
+        "reportLinkId": link_id(home, "old-report"),
+        "organisationId": home.id,
+        "overall": {"rating": rating_name(before), "keyQuestionRatings": []},
+    }])
+}
+
+/// The registered manager as CQC lists one (a fictional name: the adapter
+/// keeps none), or none for about one home in seven, which then carries
+/// `registeredManagerAbsentDate` (see `cqc_location_plain`).
+fn manager_contacts(home: &Home) -> Value {
+    if manager_absent(home) {
+        return json!([]);
+    }
+    json!([{"personTitle": "Mx", "personGivenName": "Sam", "personFamilyName": "Example (fictional)",
+            "personRoles": ["Registered Manager"]}])
+}
+
+fn manager_absent(home: &Home) -> bool {
+    h(&home.id, "manager") % 7 == 0
 }
 
 /// A location's `currentRatings`: the overall rating with its key

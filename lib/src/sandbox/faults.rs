@@ -11,7 +11,7 @@
 //! plan    := clause (";" clause)*
 //! clause  := "seed=" u64
 //!          | source [":" option ("," option)*]
-//! source  := cqc | fsa | google_places | neighbourhood | firecrawl
+//! source  := cqc | fsa | google_places | neighbourhood | firecrawl | companies_house
 //! option  := "rate=" 0.0..=1.0        probability an attempt fails (default 1)
 //!          | "status=" 100..=599      answer this status (default failure: 503)
 //!          | "delay_ms=" ms           wait this long before answering

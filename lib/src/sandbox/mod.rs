@@ -9,7 +9,7 @@
 //! as in production; nothing in the adapters knows about the sandbox.
 //!
 //! One server per upstream (CQC, FSA, Google Places, postcodes.io, Overpass,
-//! Firecrawl), each on `127.0.0.1:0`, served by hyper on tokio tasks of the
+//! Firecrawl, Companies House), each on `127.0.0.1:0`, served by hyper on tokio tasks of the
 //! runtime that called [`Sandbox::start`]. They check what the real APIs
 //! check (subscription key, `x-api-version`, `X-Goog-Api-Key` and field
 //! mask, bearer token) and answer unknown homes the way the real APIs do.
@@ -35,6 +35,7 @@
 
 mod faults;
 
+mod companies_house;
 mod data;
 
 use std::collections::HashMap;
@@ -68,6 +69,8 @@ pub const CQC_KEY: &str = "sandbox-cqc-key";
 pub const GOOGLE_PLACES_KEY: &str = "sandbox-google-places-key";
 /// The Firecrawl key the sandbox expects.
 pub const FIRECRAWL_KEY: &str = "sandbox-firecrawl-key";
+/// The Companies House key the sandbox expects (as the Basic user name).
+pub const COMPANIES_HOUSE_KEY: &str = "sandbox-companies-house-key";
 /// Timeout of every source in [`Sandbox::sources_config`].
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -81,15 +84,19 @@ pub struct SandboxKeys {
     pub google_places: String,
     /// Firecrawl's bearer token.
     pub firecrawl: String,
+    /// Companies House's key (the HTTP Basic user name).
+    pub companies_house: String,
 }
 
 impl Default for SandboxKeys {
-    /// The sandbox keys: [`CQC_KEY`], [`GOOGLE_PLACES_KEY`], [`FIRECRAWL_KEY`].
+    /// The sandbox keys: [`CQC_KEY`], [`GOOGLE_PLACES_KEY`], [`FIRECRAWL_KEY`],
+    /// [`COMPANIES_HOUSE_KEY`].
     fn default() -> Self {
         Self {
             cqc: CQC_KEY.to_owned(),
             google_places: GOOGLE_PLACES_KEY.to_owned(),
             firecrawl: FIRECRAWL_KEY.to_owned(),
+            companies_house: COMPANIES_HOUSE_KEY.to_owned(),
         }
     }
 }
@@ -109,16 +116,18 @@ enum Api {
     Postcodes,
     Overpass,
     Firecrawl,
+    CompaniesHouse,
 }
 
 impl Api {
-    const ALL: [Api; 6] = [
+    const ALL: [Api; 7] = [
         Api::Cqc,
         Api::Fsa,
         Api::Google,
         Api::Postcodes,
         Api::Overpass,
         Api::Firecrawl,
+        Api::CompaniesHouse,
     ];
 
     /// The path prefix the real service lives under.
@@ -128,7 +137,7 @@ impl Api {
             Api::Google => "/v1/",
             Api::Firecrawl => "/v2/",
             Api::Overpass => "/api/",
-            Api::Fsa | Api::Postcodes => "/",
+            Api::Fsa | Api::Postcodes | Api::CompaniesHouse => "/",
         }
     }
 }
@@ -201,6 +210,7 @@ fn api_name(api: Api) -> &'static str {
         Api::Postcodes => "postcodes",
         Api::Overpass => "overpass",
         Api::Firecrawl => "firecrawl",
+        Api::CompaniesHouse => "companies_house",
     }
 }
 
@@ -268,8 +278,11 @@ impl Sandbox {
             postcodes: s(Api::Postcodes),
             overpass: s(Api::Overpass),
             firecrawl: s(Api::Firecrawl).with_key(keys.firecrawl.as_str()),
+            companies_house: s(Api::CompaniesHouse).with_key(keys.companies_house.as_str()),
             overpass_mirrors: Vec::new(),
             user_agent: crate::sources::config::DEFAULT_USER_AGENT.to_owned(),
+            contact: None,
+            require_contact: false,
         }
     }
 
@@ -301,8 +314,8 @@ impl Sandbox {
     }
 
     /// Every HTTP request one fake API received, counted or not:
-    /// `api` is `cqc`, `fsa`, `google_places`, `postcodes`, `overpass` or
-    /// `firecrawl`.
+    /// `api` is `cqc`, `fsa`, `google_places`, `postcodes`, `overpass`,
+    /// `firecrawl` or `companies_house`.
     pub fn upstream_calls(&self, api: &str) -> u64 {
         let calls = self
             .state
@@ -491,6 +504,7 @@ fn route(api: Api, state: &State, req: &Req) -> Routed {
         Api::Postcodes => postcodes(state, req),
         Api::Overpass => overpass(state, req),
         Api::Firecrawl => firecrawl(state, req),
+        Api::CompaniesHouse => companies_house::route(state, req),
     }
 }
 
@@ -502,6 +516,12 @@ async fn fault_reply(api: Api, state: &State, key: &str, fault: Fault) -> Option
     }
     match fault.answer {
         FaultAnswer::Normal => None,
+        FaultAnswer::Status(429) if api == Api::CompaniesHouse => {
+            Some(companies_house::rate_limited(300))
+        }
+        FaultAnswer::RateLimited(after) if api == Api::CompaniesHouse => {
+            Some(companies_house::rate_limited(after.as_secs()))
+        }
         FaultAnswer::Status(status) => Some(reply(status, &error_body(api, status))),
         FaultAnswer::RateLimited(after) => {
             let mut r = reply(429, &error_body(api, 429));
@@ -553,6 +573,7 @@ fn quirk_answer(api: Api, state: &State, key: &str, quirk: &Quirk) -> Option<Rep
         },
         Api::Overpass => overpass_quirk(quirk),
         Api::Firecrawl => firecrawl_quirk(home, quirk),
+        Api::CompaniesHouse => None,
     }
 }
 
@@ -677,6 +698,7 @@ fn error_body(api: Api, status: u16) -> Value {
         Api::Postcodes => json!({"status": status, "error": reason}),
         Api::Overpass => json!({"remark": reason}),
         Api::Firecrawl => json!({"success": false, "error": reason}),
+        Api::CompaniesHouse => companies_house::error_body(status, reason),
     }
 }
 
@@ -1071,6 +1093,7 @@ mod tests {
             cqc: "unit-cqc-7f3a".to_owned(),
             google_places: "unit-google-7f3a".to_owned(),
             firecrawl: "unit-firecrawl-7f3a".to_owned(),
+            companies_house: "unit-companies-house-7f3a".to_owned(),
         };
         let sandbox = Sandbox::start_with_keys(vec![home.clone()], FaultPlan::none(), keys)
             .await
@@ -1079,10 +1102,15 @@ mod tests {
         assert_eq!(config.cqc.key(), Some("unit-cqc-7f3a"));
         assert_eq!(config.google_places.key(), Some("unit-google-7f3a"));
         assert_eq!(config.firecrawl.key(), Some("unit-firecrawl-7f3a"));
+        assert_eq!(
+            config.companies_house.key(),
+            Some("unit-companies-house-7f3a")
+        );
         let keyed = [
             SourceType::Cqc,
             SourceType::GooglePlaces,
             SourceType::Firecrawl,
+            SourceType::CompaniesHouse,
         ];
         let sources = Sources::new(config.clone()).unwrap();
         for source in keyed {
@@ -1098,6 +1126,7 @@ mod tests {
         wrong.cqc.api_key = Some(CQC_KEY.to_owned());
         wrong.google_places.api_key = Some(GOOGLE_PLACES_KEY.to_owned());
         wrong.firecrawl.api_key = Some(FIRECRAWL_KEY.to_owned());
+        wrong.companies_house.api_key = Some(COMPANIES_HOUSE_KEY.to_owned());
         let sources = Sources::new(wrong).unwrap();
         for source in keyed {
             match sources.fetch(source, &home).await {

@@ -4,7 +4,8 @@
 //! One answer is kept per (source, home) in the store's [`SourceCache`]
 //! (Redis on Vercel, so every instance shares it; memory on the dev-server)
 //! for a per-source TTL ([`CacheSettings`]): CQC 24 h, FSA 7 d, Firecrawl
-//! 7 d; for the neighbourhood source its two halves are kept apart,
+//! 7 d, Companies House 24 h (keyed by company number, so a provider's
+//! homes share one answer); for the neighbourhood source its two halves are kept apart,
 //! postcodes.io per postcode (30 d) and Overpass per point rounded to three
 //! decimals (7 d), so neighbours share one Overpass answer. Google Places'
 //! content is never kept (its terms forbid caching it; place ids are exempt:
@@ -60,6 +61,10 @@ pub struct CacheSettings {
     pub overpass: Duration,
     /// Firecrawl page insights (`SOURCE_CACHE_TTL_FIRECRAWL_SECS`, default 7 d).
     pub firecrawl: Duration,
+    /// Companies House company records, per company number
+    /// (`SOURCE_CACHE_TTL_COMPANIES_HOUSE_SECS`, default 24 h: a status
+    /// change or an overdue filing shows the next day).
+    pub companies_house: Duration,
 }
 
 const DAY: u64 = 24 * 3600;
@@ -74,6 +79,7 @@ impl Default for CacheSettings {
             postcodes: Duration::from_secs(30 * DAY),
             overpass: Duration::from_secs(7 * DAY),
             firecrawl: Duration::from_secs(7 * DAY),
+            companies_house: Duration::from_secs(DAY),
         }
     }
 }
@@ -103,6 +109,7 @@ impl CacheSettings {
             postcodes: ttl("SOURCE_CACHE_TTL_POSTCODES_SECS", d.postcodes)?,
             overpass: ttl("SOURCE_CACHE_TTL_OVERPASS_SECS", d.overpass)?,
             firecrawl: ttl("SOURCE_CACHE_TTL_FIRECRAWL_SECS", d.firecrawl)?,
+            companies_house: ttl("SOURCE_CACHE_TTL_COMPANIES_HOUSE_SECS", d.companies_house)?,
         })
     }
 
@@ -115,6 +122,7 @@ impl CacheSettings {
             self.postcodes,
             self.overpass,
             self.firecrawl,
+            self.companies_house,
         ]
         .into_iter()
         .max()

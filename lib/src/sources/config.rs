@@ -69,7 +69,7 @@ impl fmt::Debug for SourceSettings {
     }
 }
 
-/// The configuration of all five sources.
+/// The configuration of all six sources.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SourcesConfig {
     /// CQC public API (`CQC_*`); needs a subscription key.
@@ -84,6 +84,9 @@ pub struct SourcesConfig {
     pub overpass: SourceSettings,
     /// Firecrawl scrape API (`FIRECRAWL_*`); needs a key.
     pub firecrawl: SourceSettings,
+    /// Companies House Public Data API (`COMPANIES_HOUSE_*`); needs a key
+    /// (free, sent as the HTTP Basic user name).
+    pub companies_house: SourceSettings,
     /// Further Overpass instances tried in order after `overpass.base_url`
     /// when it fails (429, 5xx, 406, timeouts, runtime errors). Set with
     /// `OVERPASS_BASE_URLS` (comma-separated; its first URL replaces
@@ -92,10 +95,21 @@ pub struct SourcesConfig {
     /// is exactly what those rules forbid ([OVP-791],
     /// https://github.com/drolbr/Overpass-API/issues/791).
     pub overpass_mirrors: Vec<Url>,
-    /// The `User-Agent` of every upstream request (`SOURCES_USER_AGENT`).
-    /// Overpass answers 406 without one and asks scripts to send one "which
-    /// identifies them well" ([OVP-791]); set it to name a contact.
+    /// The `User-Agent` of every upstream request, the same for all of them
+    /// (CQC, Companies House and Overpass see one identifying agent):
+    /// `SOURCES_USER_AGENT` when set, else the product and version with
+    /// `SOURCES_CONTACT`. Overpass answers 406 without one and asks
+    /// scripts to send one "which identifies them well" ([OVP-791]).
     pub user_agent: String,
+    /// The operator's contact, an e-mail address or an http(s) URL
+    /// (`SOURCES_CONTACT`), carried in [`SourcesConfig::user_agent`].
+    pub contact: Option<String>,
+    /// Whether the neighbourhood source may only call Overpass with a
+    /// contact in the agent: set in live mode (the public instances'
+    /// operator asks for one, [OVP-791]); without a contact the source is
+    /// `not_configured` rather than sending a placeholder. The sandbox
+    /// needs none.
+    pub require_contact: bool,
 }
 
 /// The default body cap of a service without its own (1 MiB).
@@ -106,7 +120,7 @@ pub(crate) const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 pub(crate) const DEFAULT_USER_AGENT: &str = concat!(
     "care-report/",
     env!("CARGO_PKG_VERSION"),
-    " (UK care-home report service; operator contact: set SOURCES_USER_AGENT)"
+    " (UK care-home report service; operator contact: set SOURCES_CONTACT)"
 );
 
 /// One service's defaults.
@@ -175,9 +189,19 @@ const FIRECRAWL: Defaults = Defaults {
     max_bytes: 4 * 1024 * 1024,
 };
 
+const COMPANIES_HOUSE: Defaults = Defaults {
+    prefix: "COMPANIES_HOUSE",
+    // https://developer-specs.company-information.service.gov.uk/companies-house-public-data-api/reference
+    base_url: "https://api.company-information.service.gov.uk/",
+    timeout_ms: 10_000,
+    keyed: true,
+    // A company profile is about 2 KiB; a charges page of 25 items tens of KiB.
+    max_bytes: 512 * 1024,
+};
+
 impl SourcesConfig {
     /// Reads `<PREFIX>_BASE_URL`, `<PREFIX>_TIMEOUT_MS` and (for CQC, Google
-    /// Places and Firecrawl) `<PREFIX>_API_KEY` for the prefixes `CQC`, `FSA`,
+    /// Places, Firecrawl and Companies House) `<PREFIX>_API_KEY` for the prefixes `CQC`, `FSA`,
     /// `GOOGLE_PLACES`, `POSTCODES`, `OVERPASS` and `FIRECRAWL`. Unset or
     /// blank variables take the defaults; a blank key counts as unset. Also
     /// `OVERPASS_BASE_URLS` and `SOURCES_USER_AGENT`.
@@ -199,18 +223,17 @@ impl SourcesConfig {
             }
             overpass_mirrors = urls.collect();
         }
-        let user_agent = match env_str(&lookup, "SOURCES_USER_AGENT") {
-            Some(ua) => {
-                if ua.len() > 256 || reqwest::header::HeaderValue::from_str(&ua).is_err() {
-                    return Err(ConfigError::invalid(
-                        "SOURCES_USER_AGENT",
-                        "must be at most 256 visible ASCII characters",
-                    ));
-                }
-                ua
-            }
-            _ => DEFAULT_USER_AGENT.to_owned(),
-        };
+        let contact = env_str(&lookup, "SOURCES_CONTACT")
+            .map(|c| {
+                parse_contact(&c).ok_or_else(|| {
+                    ConfigError::invalid(
+                        "SOURCES_CONTACT",
+                        "must be an e-mail address or an http(s) URL (at most 200 characters)",
+                    )
+                })
+            })
+            .transpose()?;
+        let user_agent = user_agent(env_str(&lookup, "SOURCES_USER_AGENT"), contact.as_deref())?;
         Ok(Self {
             cqc: read(&CQC)?,
             fsa: read(&FSA)?,
@@ -218,9 +241,27 @@ impl SourcesConfig {
             postcodes: read(&POSTCODES)?,
             overpass,
             firecrawl: read(&FIRECRAWL)?,
+            companies_house: read(&COMPANIES_HOUSE)?,
             overpass_mirrors,
             user_agent,
+            contact,
+            require_contact: false,
         })
+    }
+
+    /// Whether the agent names a contact: `SOURCES_CONTACT` is set, or
+    /// `SOURCES_USER_AGENT` carries an e-mail address or a URL. The
+    /// default agent never does.
+    pub fn names_a_contact(&self) -> bool {
+        self.contact.is_some()
+            || (!self.user_agent_is_default()
+                && (self.user_agent.contains('@') || self.user_agent.contains("http")))
+    }
+
+    /// Whether the neighbourhood source may call Overpass: not when a
+    /// contact is required and none is named.
+    pub(crate) fn overpass_allowed(&self) -> bool {
+        !self.require_contact || self.names_a_contact()
     }
 
     /// Whether `SOURCES_USER_AGENT` was left at its default (no contact).
@@ -232,6 +273,48 @@ impl SourcesConfig {
     pub(crate) fn postcodes_base(&self) -> &Url {
         &self.postcodes.base_url
     }
+}
+
+/// An e-mail address (`local@domain.tld`) or an http(s) URL, trimmed;
+/// `None` for anything else (spaces, control characters, over 200 bytes).
+fn parse_contact(raw: &str) -> Option<String> {
+    let c = raw.trim();
+    if c.is_empty() || c.len() > 200 || !c.chars().all(|ch| ch.is_ascii_graphic()) {
+        return None;
+    }
+    let url_ok = url::Url::parse(c)
+        .ok()
+        .is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+    let mail_ok = c.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty()
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains('@')
+    }) && !c.contains('/');
+    (url_ok || mail_ok).then(|| c.to_owned())
+}
+
+/// The agent: `SOURCES_USER_AGENT` as given (with the contact added when
+/// it lacks it), else the product, version and contact, else the default
+/// (which asks the operator to set one).
+fn user_agent(custom: Option<String>, contact: Option<&str>) -> Result<String, ConfigError> {
+    let ua = match (custom, contact) {
+        (Some(ua), Some(c)) if !ua.contains(c) => format!("{ua} (+{c})"),
+        (Some(ua), _) => ua,
+        (None, Some(c)) => format!(
+            "care-report/{} (UK care-home report service; +{c})",
+            env!("CARGO_PKG_VERSION")
+        ),
+        (None, None) => return Ok(DEFAULT_USER_AGENT.to_owned()),
+    };
+    if ua.len() > 256 || reqwest::header::HeaderValue::from_str(&ua).is_err() {
+        return Err(ConfigError::invalid(
+            "SOURCES_USER_AGENT",
+            "must be at most 256 visible ASCII characters",
+        ));
+    }
+    Ok(ua)
 }
 
 fn settings_from(
@@ -341,6 +424,11 @@ mod tests {
         assert!(c.overpass.timeout > Duration::from_secs(20));
         assert!(c.firecrawl.timeout > Duration::from_secs(20));
         assert!(c.cqc.key().is_none() && c.google_places.key().is_none());
+        assert_eq!(
+            c.companies_house.base_url.as_str(),
+            "https://api.company-information.service.gov.uk/"
+        );
+        assert!(c.companies_house.key().is_none());
     }
 
     #[test]
@@ -389,6 +477,50 @@ mod tests {
         assert!(SourcesConfig::from_lookup(lookup(&[("SOURCES_USER_AGENT", "bad\nua")])).is_err());
         assert!(SourcesConfig::from_lookup(lookup(&[("OVERPASS_BASE_URLS", "ftp://x")])).is_err());
         assert!(SourcesConfig::from_lookup(lookup(&[("CQC_MAX_BYTES", "0")])).is_err());
+    }
+
+    #[test]
+    fn the_contact_goes_into_the_one_agent_and_is_required_in_live_mode() {
+        let c = SourcesConfig::from_lookup(lookup(&[("SOURCES_CONTACT", " ops@care.example ")]))
+            .unwrap();
+        assert_eq!(c.contact.as_deref(), Some("ops@care.example"));
+        assert!(c
+            .user_agent
+            .ends_with("(UK care-home report service; +ops@care.example)"));
+        assert!(c.names_a_contact());
+        let url = SourcesConfig::from_lookup(lookup(&[
+            ("SOURCES_CONTACT", "https://care.example/contact"),
+            ("SOURCES_USER_AGENT", "acme-care/2"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            url.user_agent,
+            "acme-care/2 (+https://care.example/contact)"
+        );
+        for bad in [
+            "not a contact",
+            "ops@",
+            "@care.example",
+            "ftp://care.example",
+            "ops@care",
+        ] {
+            let err = SourcesConfig::from_lookup(lookup(&[("SOURCES_CONTACT", bad)])).unwrap_err();
+            assert_eq!(err.name, "SOURCES_CONTACT", "{bad}");
+        }
+        // The default agent names no contact: live mode refuses Overpass.
+        let mut none = SourcesConfig::from_lookup(|_| None).unwrap();
+        assert!(!none.names_a_contact());
+        assert!(none.overpass_allowed());
+        none.require_contact = true;
+        assert!(!none.overpass_allowed());
+        // A custom agent with a contact in it counts.
+        let mut custom = SourcesConfig::from_lookup(lookup(&[(
+            "SOURCES_USER_AGENT",
+            "care-report/1 (+https://x.example; ops@x.example)",
+        )]))
+        .unwrap();
+        custom.require_contact = true;
+        assert!(custom.overpass_allowed());
     }
 
     #[test]

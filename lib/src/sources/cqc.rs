@@ -24,6 +24,19 @@
 //!   with an older one (same sources; the NMDS pipeline flattens
 //!   `asgRatings` next to `overall`). The newer of the two wins, and
 //!   `ratingSource` says which one it was.
+//! - **History**: `historicRatings[]` holds earlier ratings
+//!   (`reportDate`, `reportLinkId`, `overall.{rating, keyQuestionRatings}`;
+//!   the NMDS polars schema above). The newest one dated before the
+//!   rating in force gives `ratingTrend` (improved, declined or unchanged,
+//!   since the current rating's date).
+//! - **Registered manager**: `registeredManagerAbsentDate` is set while a
+//!   location has no registered manager (same schema; read as "no
+//!   registered manager since" by public clients of the API), and
+//!   `regulatedActivities[].contacts[].personRoles[]` lists
+//!   `Registered Manager` when one is in post. Only whether one is in post
+//!   is kept, never a name (`registeredManager`).
+//! - **Reports**: `reports[].{linkId, reportDate, reportUri, reportType}`;
+//!   the newest is `latestReport`, with the location's public reports page.
 //! - **Spelling** varies ("Requires Improvement" under the SAF, "Requires
 //!   improvement" otherwise): ratings are normalised to CQC's printed form
 //!   (`CqcRating::label`); texts that are not one of the four ratings
@@ -182,7 +195,94 @@ fn ratings_in_force(body: &Value) -> Option<Ratings> {
     }
 }
 
-/// The newest report with a link id, as `{linkId, reportDate, reportType}`.
+/// The rating in force against the newest earlier overall rating in
+/// `historicRatings[]`: `{direction, current, since, previous,
+/// previousDate}`; `None` without a current overall rating or an earlier
+/// one.
+fn rating_trend(body: &Value, current: &Ratings) -> Option<Value> {
+    let now = current.overall.as_deref().and_then(CqcRating::parse)?;
+    let since = current.date.as_deref().map(|d| d.get(..10).unwrap_or(d));
+    let (previous, previous_date) = body
+        .get("historicRatings")?
+        .as_array()?
+        .iter()
+        .filter_map(|h| {
+            let rating = CqcRating::parse(str_at(h, "/overall/rating")?)?;
+            let date = str_at(h, "/reportDate").map(|d| d.get(..10).unwrap_or(d));
+            Some((rating, date))
+        })
+        // The current rating may be listed too: only earlier ones count.
+        .filter(|(_, d)| match (d, since) {
+            (Some(d), Some(s)) => *d < s,
+            _ => true,
+        })
+        .max_by(|a, b| a.1.cmp(&b.1))?;
+    let direction = match now.cmp(&previous) {
+        std::cmp::Ordering::Greater => "improved",
+        std::cmp::Ordering::Less => "declined",
+        std::cmp::Ordering::Equal => "unchanged",
+    };
+    Some(json!({
+        "direction": direction,
+        "current": now.label(),
+        "since": since,
+        "previous": previous.label(),
+        "previousDate": previous_date,
+    }))
+}
+
+/// Every earlier overall rating in `historicRatings[]`, newest first (at
+/// most ten), as `{date, rating}`.
+fn rating_history(body: &Value) -> Vec<Value> {
+    let mut list: Vec<(Option<&str>, CqcRating)> = body
+        .get("historicRatings")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|h| {
+            let rating = CqcRating::parse(str_at(h, "/overall/rating")?)?;
+            Some((
+                str_at(h, "/reportDate").map(|d| d.get(..10).unwrap_or(d)),
+                rating,
+            ))
+        })
+        .collect();
+    list.sort_by(|a, b| b.0.cmp(&a.0));
+    list.truncate(10);
+    list.into_iter()
+        .map(|(date, rating)| json!({"date": date, "rating": rating.label()}))
+        .collect()
+}
+
+/// Whether a registered manager is in post: no (with the date) when CQC
+/// records one absent, yes when a contact has the role, else unknown.
+/// Never a name.
+fn registered_manager(body: &Value) -> Value {
+    let absent_since =
+        str_at(body, "/registeredManagerAbsentDate").map(|d| d.get(..10).unwrap_or(d).to_owned());
+    let named = body
+        .get("regulatedActivities")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.get("contacts").and_then(Value::as_array))
+        .flatten()
+        .filter_map(|c| c.get("personRoles").and_then(Value::as_array))
+        .flatten()
+        .filter_map(Value::as_str)
+        .any(|role| role.trim().eq_ignore_ascii_case("registered manager"));
+    let in_post = if absent_since.is_some() {
+        Some(false)
+    } else if named {
+        Some(true)
+    } else {
+        None
+    };
+    json!({"inPost": in_post, "absentSince": absent_since})
+}
+
+/// The newest report with a link id, as `{linkId, reportDate, reportType,
+/// reportUri}`.
 fn latest_report(body: &Value) -> Option<Value> {
     body.get("reports")
         .and_then(Value::as_array)
@@ -201,6 +301,7 @@ fn latest_report(body: &Value) -> Option<Value> {
                 "linkId": str_at(r, "/linkId"),
                 "reportDate": str_at(r, "/reportDate"),
                 "reportType": str_at(r, "/reportType"),
+                "reportUri": str_at(r, "/reportUri"),
             })
         })
 }
@@ -212,6 +313,9 @@ pub(crate) fn summarise(body: &Value) -> Option<Value> {
     let deregistered = registration_status.is_some_and(|s| s.eq_ignore_ascii_case("deregistered"))
         || str_at(body, "/deregistrationDate").is_some();
     let ratings = ratings_in_force(body).unwrap_or_default();
+    let trend = (!deregistered)
+        .then(|| rating_trend(body, &ratings))
+        .flatten();
 
     let latest_report = latest_report(body);
     let rated = ratings.overall.is_some() || !ratings.key_questions.is_empty();
@@ -252,6 +356,10 @@ pub(crate) fn summarise(body: &Value) -> Option<Value> {
         "latestReport": latest_report,
         "reportCount": body.get("reports").and_then(Value::as_array).map_or(0, Vec::len),
         "profileUrl": format!("https://www.cqc.org.uk/location/{location_id}"),
+        "reportsUrl": format!("https://www.cqc.org.uk/location/{location_id}/reports"),
+        "ratingTrend": trend,
+        "ratingHistory": rating_history(body),
+        "registeredManager": registered_manager(body),
     }))
 }
 
@@ -340,6 +448,59 @@ mod tests {
         assert!(s["keyQuestionRatings"].as_object().unwrap().is_empty());
         assert_eq!(s["historicalRatings"]["overallRating"], "Good");
         assert_eq!(s["numberOfBeds"], 30);
+    }
+
+    #[test]
+    fn the_trend_compares_with_the_newest_earlier_rating() {
+        let body = |historic: Value| {
+            json!({
+                "locationId": "1-9",
+                "currentRatings": {"overall": {"rating": "Requires improvement", "reportDate": "2025-03-01"}},
+                "historicRatings": historic,
+            })
+        };
+        let s = summarise(&body(json!([
+            {"reportDate": "2025-03-01", "overall": {"rating": "Requires improvement"}},
+            {"reportDate": "2022-06-10", "overall": {"rating": "Good"}},
+            {"reportDate": "2019-01-01", "overall": {"rating": "Inadequate"}}
+        ])))
+        .unwrap();
+        assert_eq!(s["ratingTrend"]["direction"], "declined");
+        assert_eq!(s["ratingTrend"]["previous"], "Good");
+        assert_eq!(s["ratingTrend"]["previousDate"], "2022-06-10");
+        assert_eq!(s["ratingTrend"]["since"], "2025-03-01");
+        assert_eq!(
+            s["ratingHistory"][1],
+            json!({"date": "2022-06-10", "rating": "Good"})
+        );
+        let up = summarise(&body(
+            json!([{"reportDate": "2022-06-10", "overall": {"rating": "Inadequate"}}]),
+        ))
+        .unwrap();
+        assert_eq!(up["ratingTrend"]["direction"], "improved");
+        let same = summarise(&body(
+            json!([{"reportDate": "2022-06-10", "overall": {"rating": "Requires Improvement"}}]),
+        ))
+        .unwrap();
+        assert_eq!(same["ratingTrend"]["direction"], "unchanged");
+        // No earlier rating: no trend.
+        assert!(summarise(&body(json!([]))).unwrap()["ratingTrend"].is_null());
+    }
+
+    #[test]
+    fn the_registered_manager_is_in_post_absent_or_unknown_never_named() {
+        let named = json!({"locationId": "1-1", "regulatedActivities": [{"name": "Accommodation",
+            "contacts": [{"personGivenName": "Alex", "personFamilyName": "Example",
+                          "personRoles": ["Registered Manager"]}]}]});
+        let s = summarise(&named).unwrap();
+        assert_eq!(s["registeredManager"]["inPost"], true);
+        assert!(!s.to_string().contains("Alex"));
+        let absent = json!({"locationId": "1-1", "registeredManagerAbsentDate": "2025-11-03"});
+        let s = summarise(&absent).unwrap();
+        assert_eq!(s["registeredManager"]["inPost"], false);
+        assert_eq!(s["registeredManager"]["absentSince"], "2025-11-03");
+        let unknown = summarise(&json!({"locationId": "1-1"})).unwrap();
+        assert!(unknown["registeredManager"]["inPost"].is_null());
     }
 
     #[test]

@@ -116,7 +116,14 @@ pub(crate) async fn send(
         .await
         .map_err(|e| transport_failure(&e, call.timeout, call.service))?;
     let status = response.status().as_u16();
-    let retry_after = parse_retry_after(response.headers(), Utc::now());
+    let now = Utc::now();
+    let retry_after = parse_retry_after(response.headers(), now).or_else(|| {
+        // Companies House sends no `Retry-After` on its 429, only the
+        // window's reset time (see `parse_ratelimit_reset`).
+        (status == 429)
+            .then(|| parse_ratelimit_reset(response.headers(), now))
+            .flatten()
+    });
     let content_type = response
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
@@ -268,6 +275,30 @@ pub(crate) fn parse_retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Opti
     let at = DateTime::parse_from_rfc2822(value)
         .ok()?
         .with_timezone(&Utc);
+    Some((at - now).to_std().unwrap_or(Duration::ZERO))
+}
+
+/// `X-Ratelimit-Reset` as a delay from `now`: Companies House sends the
+/// window's end as Unix seconds (`X-Ratelimit-Reset: 1582155701` beside
+/// `X-Ratelimit-Limit: 600`, `X-Ratelimit-Remain: 599` and
+/// `X-Ratelimit-Window: 5m`, captured from the live API in
+/// https://forum.aws.chdev.org/t/view-your-request-count-for-rate-limiting/2880),
+/// and its 429 carries no `Retry-After`
+/// (https://registrum.co.uk/companies-house-api-rate-limit). A small value
+/// (under 10^9) is read as seconds from now, the other convention in use.
+/// A reset in the past means "now": zero.
+pub(crate) fn parse_ratelimit_reset(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+    let value: u64 = headers
+        .get("x-ratelimit-reset")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    if value < 1_000_000_000 {
+        return Some(Duration::from_secs(value));
+    }
+    let at = DateTime::<Utc>::from_timestamp(i64::try_from(value).ok()?, 0)?;
     Some((at - now).to_std().unwrap_or(Duration::ZERO))
 }
 
@@ -460,6 +491,30 @@ mod tests {
         assert_eq!(parse_retry_after(&h, now), Some(Duration::ZERO));
         h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(parse_retry_after(&h, now), None);
+    }
+
+    #[test]
+    fn ratelimit_reset_as_unix_time_or_seconds() {
+        let now = DateTime::parse_from_rfc3339("2020-02-19T23:36:41Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut h = HeaderMap::new();
+        assert_eq!(parse_ratelimit_reset(&h, now), None);
+        // The live answer quoted beside the parser: reset 1582155701.
+        h.insert("x-ratelimit-reset", HeaderValue::from_static("1582155701"));
+        assert_eq!(
+            parse_ratelimit_reset(&h, now),
+            Some(Duration::from_secs(1582155701 - now.timestamp() as u64))
+        );
+        h.insert("x-ratelimit-reset", HeaderValue::from_static("1500000000"));
+        assert_eq!(parse_ratelimit_reset(&h, now), Some(Duration::ZERO));
+        h.insert("x-ratelimit-reset", HeaderValue::from_static("42"));
+        assert_eq!(
+            parse_ratelimit_reset(&h, now),
+            Some(Duration::from_secs(42))
+        );
+        h.insert("x-ratelimit-reset", HeaderValue::from_static("soon"));
+        assert_eq!(parse_ratelimit_reset(&h, now), None);
     }
 
     #[test]

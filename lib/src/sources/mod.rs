@@ -11,6 +11,7 @@
 //! by us from the status or error kind, never copied from URLs or bodies.
 
 pub(crate) mod cached;
+mod companies_house;
 pub(crate) mod config;
 mod cqc;
 pub(crate) mod fees;
@@ -104,7 +105,7 @@ pub(crate) trait UpstreamGate: Send + Sync {
     ) -> futures::future::BoxFuture<'_, Option<SourceOutcome>>;
 }
 
-/// The five adapters behind one shared HTTP client, and what they share
+/// The six adapters behind one shared HTTP client, and what they share
 /// across jobs: the source cache and the Overpass lease ([`cached`]).
 #[derive(Clone, Debug)]
 pub struct Sources {
@@ -132,6 +133,12 @@ impl Sources {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(ClientError)?;
+        if !config.overpass_allowed() {
+            tracing::warn!(
+                setting = "SOURCES_CONTACT",
+                "SOURCES_CONTACT is not set: the neighbourhood source is not_configured, because Overpass's operators require a contact (an e-mail address or URL) in the User-Agent"
+            );
+        }
         Ok(Self {
             config,
             client,
@@ -227,8 +234,36 @@ impl Sources {
                 self.whole_answer_cached(home, gate, source, ttl, &c.firecrawl)
                     .await
             }
+            // Never a request with a placeholder contact (see
+            // `SourcesConfig::require_contact`).
+            SourceType::Neighbourhood if !c.overpass_allowed() => SourceOutcome::NotConfigured,
             SourceType::Neighbourhood => self.fetch_upstream(source, home, None, gate).await,
             SourceType::GooglePlaces => self.google_through_place_id(home, gate).await,
+            SourceType::CompaniesHouse => self.company_cached(home, gate).await,
+        }
+    }
+
+    /// Companies House through the cache under the provider's company
+    /// number, not the home: every home of one provider shares one fetch.
+    /// Without a key or a number the adapter answers at once (no call, no
+    /// cache).
+    async fn company_cached(&self, home: &Home, gate: Option<&dyn UpstreamGate>) -> SourceOutcome {
+        let source = SourceType::CompaniesHouse;
+        let upstream = &self.config.companies_house;
+        let number = home
+            .provider_company_number
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty());
+        let fetch = self.fetch_upstream(source, home, None, gate);
+        match number {
+            Some(number) if upstream.key().is_some() => {
+                let ttl = self.shared.settings().companies_house;
+                self.shared
+                    .through(source, number, ttl, fill_ttl(upstream), fetch)
+                    .await
+            }
+            _ => fetch.await,
         }
     }
 
@@ -309,6 +344,9 @@ impl Sources {
             }
             SourceType::Neighbourhood => neighbourhood::fetch(client, c, &self.shared, home).await,
             SourceType::Firecrawl => firecrawl::fetch(client, &c.firecrawl, home).await,
+            SourceType::CompaniesHouse => {
+                companies_house::fetch(client, &c.companies_house, home).await
+            }
         }
     }
 }

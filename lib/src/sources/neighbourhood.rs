@@ -343,7 +343,7 @@ async fn ask_instance(
             return Err(SourceFailure {
                 kind: FailureKind::Permanent,
                 retry_after: None,
-                message: "Overpass answered HTTP 406: it refuses requests without an identifying User-Agent (set SOURCES_USER_AGENT)".to_owned(),
+                message: "Overpass answered HTTP 406: it refuses requests without an identifying User-Agent (set SOURCES_CONTACT)".to_owned(),
             });
         }
         let status = a.status;
