@@ -494,7 +494,26 @@ impl Engine {
             self.sweep_batch(fresh, &stop, &mut report).await;
         }
         report.log_finished();
+        self.keep_sweep(&report).await;
         Ok(report)
+    }
+
+    /// Keeps the sweep's report for the operators' console and drops
+    /// expired jobs from its index (`store::ops`). A failure here is
+    /// logged, never the sweep's: its work is done.
+    async fn keep_sweep(&self, report: &SweepReport) {
+        let Some(ops) = self.store.ops() else { return };
+        let now = self.now();
+        if let Err(e) = ops.prune(now).await {
+            tracing::warn!(error = %e, "could not prune the operators' index");
+        }
+        let log = crate::store::ops::SweepLog {
+            at: now,
+            report: serde_json::to_value(report).unwrap_or_default(),
+        };
+        if let Err(e) = ops.log_sweep(log).await {
+            tracing::warn!(error = %e, "could not keep the sweep's report");
+        }
     }
 
     /// Works on a batch of due jobs, a few at a time, and counts what
@@ -781,6 +800,7 @@ impl Engine {
                 return Ok(());
             };
             let now = self.now();
+            let counted = counted_outcome(&outcome);
             let (next, data) = self.next_slot(job, &slot, outcome, started, now);
             let done = tally.answered(&slot, &next);
             let progress = progress_for(done, tally.total);
@@ -793,6 +813,7 @@ impl Engine {
                         data,
                         progress,
                         message,
+                        outcome: counted,
                     },
                     now,
                 )
@@ -1116,6 +1137,20 @@ impl SweepReport {
             errors = self.errors,
             "sweep finished"
         );
+    }
+}
+
+/// How a fetch's outcome counts in the operators' per-source figures
+/// (`store::ops`): `None` for a source with no key (nothing was asked).
+fn counted_outcome(outcome: &crate::sources::SourceOutcome) -> Option<crate::store::ops::Outcome> {
+    use crate::sources::{FailureKind, SourceOutcome};
+    use crate::store::ops::Outcome;
+    match outcome {
+        SourceOutcome::Loaded(_) => Some(Outcome::Loaded),
+        SourceOutcome::NotFound => Some(Outcome::NotFound),
+        SourceOutcome::NotConfigured => None,
+        SourceOutcome::Failed(f) if f.kind == FailureKind::Transient => Some(Outcome::Transient),
+        SourceOutcome::Failed(_) => Some(Outcome::Permanent),
     }
 }
 
