@@ -14,11 +14,11 @@ use care_report::model::{
     HistoryEntry, HistoryEvent, Job, JobId, JobStatus, JobSummary, Lease, Slot, SlotKey,
     SlotStatus, SourceType,
 };
+use care_report::store::ops::{hour_of, ListQuery, Outcome, SweepLog, STATUSES, SWEEP_LOG_LIMIT};
 use care_report::store::{
     Claim, Created, Finish, Idempotency, JobStore, ManualRetryGate, MemoryStore, NewJob, Record,
     RedisStore, Retention, SavePlan, StoreError,
 };
-use care_report::store::ops::{hour_of, ListQuery, Outcome, SweepLog, STATUSES, SWEEP_LOG_LIMIT};
 use care_report_testing::redis as test_redis;
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::json;
@@ -1326,7 +1326,12 @@ mod cases {
             let now = at + secs(i64::try_from(i).unwrap());
             let job = create(s, now).await;
             if *status != JobStatus::Pending {
-                let lease = s.claim(job.id, "w", now, LEASE).await.unwrap().lease().unwrap();
+                let lease = s
+                    .claim(job.id, "w", now, LEASE)
+                    .await
+                    .unwrap()
+                    .lease()
+                    .unwrap();
                 if matches!(
                     status,
                     JobStatus::Completed | JobStatus::Partial | JobStatus::Failed
@@ -1339,7 +1344,12 @@ mod cases {
         jobs
     }
 
-    fn query(status: Option<JobStatus>, prefix: Option<&str>, offset: usize, limit: usize) -> ListQuery {
+    fn query(
+        status: Option<JobStatus>,
+        prefix: Option<&str>,
+        offset: usize,
+        limit: usize,
+    ) -> ListQuery {
         ListQuery {
             status,
             id_prefix: prefix.map(str::to_owned),
@@ -1357,9 +1367,15 @@ mod cases {
         let ops = s.ops().expect("both stores keep the operators' facts");
         let jobs = one_per_status(s, t0()).await;
         let counts = ops.counts().await.unwrap();
-        assert_eq!(counts, STATUSES.iter().map(|st| (*st, 1)).collect::<Vec<_>>());
+        assert_eq!(
+            counts,
+            STATUSES.iter().map(|st| (*st, 1)).collect::<Vec<_>>()
+        );
         for job in &jobs {
-            let page = ops.list(&query(Some(job.status), None, 0, 10)).await.unwrap();
+            let page = ops
+                .list(&query(Some(job.status), None, 0, 10))
+                .await
+                .unwrap();
             assert_eq!(page.total, 1, "{}", job.status);
             assert_eq!(page.rows, vec![job.summary()]);
         }
@@ -1367,16 +1383,25 @@ mod cases {
         let newest: Vec<JobId> = jobs.iter().rev().map(|j| j.id).collect();
         let first = ops.list(&query(None, None, 0, 2)).await.unwrap();
         assert_eq!(first.total, 5);
-        assert_eq!(first.rows.iter().map(|r| r.id).collect::<Vec<_>>(), newest[..2]);
+        assert_eq!(
+            first.rows.iter().map(|r| r.id).collect::<Vec<_>>(),
+            newest[..2]
+        );
         let last = ops.list(&query(None, None, 4, 2)).await.unwrap();
-        assert_eq!(last.rows.iter().map(|r| r.id).collect::<Vec<_>>(), newest[4..]);
+        assert_eq!(
+            last.rows.iter().map(|r| r.id).collect::<Vec<_>>(),
+            newest[4..]
+        );
         // By id prefix: the whole id, or its first characters.
         let target = &jobs[3];
         let id = target.id.to_string();
         for prefix in [id.as_str(), &id[..8]] {
             let page = ops.list(&query(None, Some(prefix), 0, 10)).await.unwrap();
             assert!(page.rows.iter().any(|r| r.id == target.id), "{prefix}");
-            assert!(page.rows.iter().all(|r| r.id.to_string().starts_with(prefix)));
+            assert!(page
+                .rows
+                .iter()
+                .all(|r| r.id.to_string().starts_with(prefix)));
         }
         let wrong_status = ops
             .list(&query(Some(JobStatus::Pending), Some(&id), 0, 10))
@@ -1410,7 +1435,12 @@ mod cases {
             .await
             .unwrap();
         assert!(found.rows.is_empty());
-        assert!(ops.indexed().await.unwrap().iter().all(|(id, _)| *id != partial.id));
+        assert!(ops
+            .indexed()
+            .await
+            .unwrap()
+            .iter()
+            .all(|(id, _)| *id != partial.id));
         if let Some(prefix) = &fx.redis_prefix {
             let id = partial.id.to_string();
             let left: Vec<String> = test_redis::keys(prefix)
@@ -1463,7 +1493,10 @@ mod cases {
             .unwrap();
         }
         // Refused (a stale token): not counted.
-        let stale = Lease { token: lease.token + 7, ..lease.clone() };
+        let stale = Lease {
+            token: lease.token + 7,
+            ..lease.clone()
+        };
         let refused = Record {
             slot: loaded(cqc, at),
             data: None,
@@ -1512,8 +1545,15 @@ mod cases {
         assert_eq!(ops.prune(Utc::now()).await.unwrap(), 0);
         tokio::time::sleep(Duration::from_millis(1300)).await;
         assert_eq!(ops.prune(Utc::now()).await.unwrap(), 1);
-        assert_eq!(ops.indexed().await.unwrap(), vec![(keep.id, JobStatus::Pending)]);
-        assert!(ops.counts().await.unwrap().contains(&(JobStatus::Pending, 1)));
+        assert_eq!(
+            ops.indexed().await.unwrap(),
+            vec![(keep.id, JobStatus::Pending)]
+        );
+        assert!(ops
+            .counts()
+            .await
+            .unwrap()
+            .contains(&(JobStatus::Pending, 1)));
         assert_eq!(ops.prune(Utc::now()).await.unwrap(), 0);
         fx.done().await;
     }

@@ -798,11 +798,8 @@ impl MemoryStore {
     /// gives them), else every job filed under the status (or any).
     fn candidates(inner: &Inner, query: &ListQuery) -> Vec<JobId> {
         let in_status = |st: &JobStatus| query.status.is_none_or(|want| want == *st);
-        let mut ids: Vec<(JobId, JobStatus)> = inner
-            .filed
-            .iter()
-            .map(|(id, (st, _))| (*id, *st))
-            .collect();
+        let mut ids: Vec<(JobId, JobStatus)> =
+            inner.filed.iter().map(|(id, (st, _))| (*id, *st)).collect();
         if let Some(prefix) = &query.id_prefix {
             ids.retain(|(id, _)| id.to_string().starts_with(prefix.as_str()));
             ids.sort_by_key(|(id, _)| id.to_string());
@@ -908,7 +905,10 @@ mod tests {
         assert_eq!(inner.purge_expired(Instant::now()), 0);
         assert_eq!(inner.jobs.len(), 1);
         // Two seconds later (as the purge sees it): gone, with its traces.
-        assert_eq!(inner.purge_expired(Instant::now() + Duration::from_secs(2)), 1);
+        assert_eq!(
+            inner.purge_expired(Instant::now() + Duration::from_secs(2)),
+            1
+        );
         assert!(inner.jobs.is_empty());
         assert!(inner.filed.is_empty() && inner.by_status.values().all(BTreeSet::is_empty));
         assert!(inner.due.is_empty() && inner.due_score.is_empty());

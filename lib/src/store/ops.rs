@@ -186,7 +186,9 @@ pub(crate) fn newest_first(rows: &mut [JobSummary]) {
 pub fn valid_prefix(prefix: &str) -> bool {
     !prefix.is_empty()
         && prefix.len() <= 64
-        && prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 #[cfg(test)]

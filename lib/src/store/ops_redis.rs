@@ -233,8 +233,7 @@ impl OpsStore for RedisStore {
                 pipe.cmd("ZRANGE").arg(key).arg(0).arg(-1);
             }
             let mut conn = self.conn.clone();
-            let lists: Vec<Vec<String>> =
-                pipe.query_async(&mut conn).await.map_err(unavailable)?;
+            let lists: Vec<Vec<String>> = pipe.query_async(&mut conn).await.map_err(unavailable)?;
             let mut out = Vec::new();
             for (st, ids) in STATUSES.into_iter().zip(lists) {
                 for id in ids {

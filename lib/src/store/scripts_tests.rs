@@ -451,19 +451,22 @@ fn samples() -> Vec<(Lua, Vec<Args>)> {
         ),
         (
             Lua::CacheBegin,
-            [None, Some(("h".to_owned(), "x".to_owned(), "y".to_owned(), 1))]
-                .into_iter()
-                .map(|hour| {
-                    args(&CacheBeginCall {
-                        entry: "e".to_owned(),
-                        fill: "e:fill".to_owned(),
-                        token: "t".to_owned(),
-                        now_ms: 1,
-                        fill_ttl_ms: 2,
-                        hour,
-                    })
+            [
+                None,
+                Some(("h".to_owned(), "x".to_owned(), "y".to_owned(), 1)),
+            ]
+            .into_iter()
+            .map(|hour| {
+                args(&CacheBeginCall {
+                    entry: "e".to_owned(),
+                    fill: "e:fill".to_owned(),
+                    token: "t".to_owned(),
+                    now_ms: 1,
+                    fill_ttl_ms: 2,
+                    hour,
                 })
-                .collect(),
+            })
+            .collect(),
         ),
         (
             Lua::OpsPrune,

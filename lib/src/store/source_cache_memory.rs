@@ -59,7 +59,10 @@ impl MemorySourceCache {
 
     fn count(&self, source: &str, now: DateTime<Utc>, hit: bool) {
         if let Some(ops) = &self.ops {
-            ops.count(super::ops::hour_of(now), &super::ops::cache_field(source, hit));
+            ops.count(
+                super::ops::hour_of(now),
+                &super::ops::cache_field(source, hit),
+            );
         }
     }
 
@@ -101,7 +104,7 @@ impl SourceCache for MemorySourceCache {
                     return Ok(FillGate::Hit(CacheEntry {
                         value: e.value.clone(),
                         fetched_at: from_ms(e.fetched_ms).unwrap_or(now),
-                    }))
+                    }));
                 }
                 Some(_) => {
                     inner.entries.remove(&k);
