@@ -18,6 +18,7 @@ pub mod budget;
 mod clock;
 mod config;
 mod erase;
+pub mod ops;
 mod round;
 pub(crate) mod views;
 

@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use super::ops::{
-    newest_first, HourCounts, JobPage, ListQuery, OpsStore, SweepLog, PREFIX_CANDIDATES, STATUSES,
+    newest_first, HourCounts, JobPage, ListQuery, OpsStore, StoreAbout, SweepLog,
+    PREFIX_CANDIDATES, STATUSES,
 };
 use super::BoxFuture;
 use super::{
@@ -813,6 +814,16 @@ impl MemoryStore {
 }
 
 impl OpsStore for MemoryStore {
+    fn about(&self) -> BoxFuture<'_, Result<StoreAbout>> {
+        // A process's memory: nothing is evicted; its size is the
+        // process's, not measured here.
+        Box::pin(async {
+            Ok(StoreAbout {
+                kind: "memory",
+                ..StoreAbout::default()
+            })
+        })
+    }
     fn prune(&self, _now: DateTime<Utc>) -> BoxFuture<'_, Result<usize>> {
         // Expiry here runs on the real clock, as Redis' does.
         Box::pin(async move { Ok(self.lock().purge_expired(Instant::now())) })

@@ -144,8 +144,27 @@ pub struct SweepLog {
     pub report: serde_json::Value,
 }
 
+/// What the store says about itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct StoreAbout {
+    /// `"memory"` or `"redis"`.
+    pub kind: &'static str,
+    /// Redis' `maxmemory-policy`, when it can be read.
+    pub eviction_policy: Option<String>,
+    /// The verdict on it (`store::health::judge`): `None` when safe, else
+    /// the warning.
+    pub eviction_warning: Option<String>,
+    /// Memory in use, as the store words it (`INFO memory`), when known.
+    pub used_memory: Option<String>,
+    /// The memory limit, when known (`0B`: none).
+    pub max_memory: Option<String>,
+}
+
 /// The operators' facts (memory and Redis; contract-tested on both).
 pub trait OpsStore: Send + Sync {
+    /// What the store reports about itself.
+    fn about(&self) -> BoxFuture<'_, Result<StoreAbout>>;
+
     /// Drops from the indexes up to [`PRUNE_BATCH`] jobs whose keys expired
     /// by `now` (each checked to be really gone). Returns how many.
     fn prune(&self, now: DateTime<Utc>) -> BoxFuture<'_, Result<usize>>;

@@ -21,6 +21,8 @@
 use ::redis::Value;
 use chrono::{DateTime, Utc};
 
+use super::health::{judge, EvictionPolicy, Verdict};
+use super::ops::StoreAbout;
 use super::ops::{
     cache_field, hour_of, newest_first, HourCounts, JobPage, ListQuery, OpsStore, SweepLog,
     HOUR_RETENTION, PREFIX_CANDIDATES, PRUNE_BATCH, STATUSES, SWEEP_LOG_LIMIT,
@@ -189,7 +191,43 @@ fn counts(v: Value) -> Result<std::collections::BTreeMap<String, u64>> {
     Ok(map.into_iter().collect())
 }
 
+/// `INFO memory`'s `name:value` line's value.
+fn info_field(info: &str, name: &str) -> Option<String> {
+    info.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .map(|v| v.trim().to_owned())
+}
+
 impl OpsStore for RedisStore {
+    fn about(&self) -> BoxFuture<'_, Result<StoreAbout>> {
+        Box::pin(async move {
+            let policy = self.eviction_policy().await?;
+            let (eviction_policy, warning) = match &policy {
+                EvictionPolicy::Off => (Some("noeviction".to_owned()), None),
+                EvictionPolicy::Evicts(p) => (Some(p.clone()), None),
+                EvictionPolicy::Unknown => (None, None),
+            };
+            let eviction_warning = match judge(&policy, false) {
+                Verdict::Ok => warning,
+                Verdict::Warn(m) | Verdict::Refuse(m) => Some(m),
+            };
+            let mut conn = self.conn.clone();
+            // Refused or unknown on some hosts: then memory is not shown.
+            let info: Option<String> = ::redis::cmd("INFO")
+                .arg("memory")
+                .query_async(&mut conn)
+                .await
+                .ok();
+            let info = info.unwrap_or_default();
+            Ok(StoreAbout {
+                kind: "redis",
+                eviction_policy,
+                eviction_warning,
+                used_memory: info_field(&info, "used_memory_human"),
+                max_memory: info_field(&info, "maxmemory_human"),
+            })
+        })
+    }
     fn prune(&self, now: DateTime<Utc>) -> BoxFuture<'_, Result<usize>> {
         Box::pin(async move {
             let mut dropped = 0;
