@@ -560,3 +560,56 @@ fn refused(app: &App, r: &Refusal, json: bool) -> Response<Bytes> {
     }
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(uri: &str) -> Request<Bytes> {
+        Request::builder().uri(uri).body(Bytes::new()).unwrap()
+    }
+
+    #[test]
+    fn sub_paths_come_from_the_path_or_from_the_rewrite() {
+        assert_eq!(sub_path(&req("/api/ops/jobs/x")), "/jobs/x");
+        // Behind vercel.json's rewrite the function may see its own path.
+        assert_eq!(sub_path(&req("/api/ops?path=jobs/x/retry")), "jobs/x/retry");
+        assert_eq!(sub_path(&req("/api/ops")), "");
+        assert!(is_ops_path("/api/ops") && is_ops_path("/api/ops/jobs"));
+        assert!(!is_ops_path("/api/opsx"));
+    }
+
+    #[test]
+    fn routes_by_method_and_path() {
+        assert_eq!(Route::parse(&Method::GET, ""), Ok(Route::Overview));
+        assert_eq!(Route::parse(&Method::GET, "/jobs/"), Ok(Route::Jobs));
+        assert_eq!(
+            Route::parse(&Method::POST, "/jobs/a/erase"),
+            Ok(Route::Erase("a".into()))
+        );
+        assert_eq!(
+            Route::parse(&Method::GET, "/jobs/a/erase"),
+            Ok(Route::EraseConfirm("a".into()))
+        );
+        assert_eq!(
+            Route::parse(&Method::POST, "sources/cqc/retry"),
+            Ok(Route::RetrySource("cqc".into()))
+        );
+        assert_eq!(
+            Route::parse(&Method::POST, "/jobs").map_err(|r| r.status),
+            Err(StatusCode::METHOD_NOT_ALLOWED)
+        );
+        assert_eq!(
+            Route::parse(&Method::GET, "/nope").map_err(|r| r.status),
+            Err(StatusCode::NOT_FOUND)
+        );
+    }
+
+    #[test]
+    fn notices_are_fixed_sentences_with_numbers_only() {
+        let n = notice(Some("notice=retried&n=3&recovered=%3Cb%3E")).unwrap();
+        assert_eq!(n, "Retried 3 missing sources now; 0 now have their answer.");
+        assert_eq!(notice(Some("notice=%3Cscript%3E")), None);
+        assert_eq!(notice(None), None);
+    }
+}
