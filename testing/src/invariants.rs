@@ -982,28 +982,24 @@ mod tests {
     }
 
     /// One job per status, indexed as it should be, with matching counts.
-    fn sound_index() -> (
-        BTreeMap<JobId, JobStatus>,
-        Vec<(JobId, JobStatus)>,
-        Vec<(JobStatus, u64)>,
-    ) {
+    fn sound_index() -> (BTreeMap<JobId, JobStatus>, Index) {
         let statuses = [JobStatus::Pending, JobStatus::Partial, JobStatus::Completed];
         let jobs: BTreeMap<JobId, JobStatus> =
             statuses.iter().map(|st| (JobId::new(), *st)).collect();
         let indexed = jobs.iter().map(|(id, st)| (*id, *st)).collect();
         let counts = statuses.iter().map(|st| (*st, 1)).collect();
-        (jobs, indexed, counts)
+        (jobs, (indexed, counts))
     }
 
     #[test]
     fn a_sound_index_passes() {
-        let (jobs, indexed, counts) = sound_index();
+        let (jobs, (indexed, counts)) = sound_index();
         assert_eq!(check_index(&jobs, &indexed, &counts), Vec::<String>::new());
     }
 
     #[test]
     fn a_job_missing_from_the_index_is_reported() {
-        let (jobs, mut indexed, mut counts) = sound_index();
+        let (jobs, (mut indexed, mut counts)) = sound_index();
         let (id, st) = indexed.remove(0);
         counts.retain(|(s, _)| *s != st);
         assert_eq!(
@@ -1014,7 +1010,7 @@ mod tests {
 
     #[test]
     fn a_job_under_the_wrong_status_is_reported() {
-        let (jobs, mut indexed, _) = sound_index();
+        let (jobs, (mut indexed, _)) = sound_index();
         let id = indexed[0].0;
         indexed[0].1 = JobStatus::Failed;
         let found = check_index(&jobs, &indexed, &[]);
@@ -1026,7 +1022,7 @@ mod tests {
 
     #[test]
     fn a_job_indexed_twice_is_reported() {
-        let (jobs, mut indexed, _) = sound_index();
+        let (jobs, (mut indexed, _)) = sound_index();
         let twice = indexed[0];
         indexed.push((twice.0, JobStatus::Processing));
         let found = check_index(&jobs, &indexed, &[]);
@@ -1036,7 +1032,7 @@ mod tests {
 
     #[test]
     fn an_index_entry_without_its_job_is_reported() {
-        let (mut jobs, indexed, counts) = sound_index();
+        let (mut jobs, (indexed, counts)) = sound_index();
         let gone = indexed[2].0;
         jobs.remove(&gone);
         assert_eq!(
@@ -1049,7 +1045,7 @@ mod tests {
 
     #[test]
     fn a_count_that_disagrees_with_its_index_is_reported() {
-        let (jobs, indexed, mut counts) = sound_index();
+        let (jobs, (indexed, mut counts)) = sound_index();
         counts[1].1 = 4;
         assert_eq!(
             check_index(&jobs, &indexed, &counts),
