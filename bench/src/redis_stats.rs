@@ -43,8 +43,10 @@ fn parse_round_trips(info: &str) -> u64 {
         .filter_map(|l| l.strip_prefix("cmdstat_"))
         .filter_map(|l| {
             let (name, rest) = l.split_once(':')?;
-            let top_level = matches!(name, "evalsha" | "eval" | "zrangebyscore" | "ping" | "multi")
-                || name.starts_with("script");
+            let top_level = matches!(
+                name,
+                "evalsha" | "eval" | "zrangebyscore" | "ping" | "multi"
+            ) || name.starts_with("script");
             let calls = rest
                 .strip_prefix("calls=")?
                 .split(',')
