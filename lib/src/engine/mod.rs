@@ -499,14 +499,19 @@ impl Engine {
         Ok(report)
     }
 
-    /// Keeps the sweep's report for the operators' console and drops
-    /// expired jobs from its index (`store::ops`). A failure here is
-    /// logged, never the sweep's: its work is done.
+    /// Drops expired jobs from the operators' index and keeps the sweep's
+    /// report for the console (`store::ops`) when it found work: an idle
+    /// deployment's cron then writes nothing (every command is billed on
+    /// Upstash). A failure here is logged, never the sweep's: its work is
+    /// done.
     async fn keep_sweep(&self, report: &SweepReport) {
         let Some(ops) = self.store.ops() else { return };
         let now = self.now();
         if let Err(e) = ops.prune(now).await {
             tracing::warn!(error = %e, "could not prune the operators' index");
+        }
+        if report.checked == 0 && report.errors == 0 {
+            return;
         }
         let log = crate::store::ops::SweepLog {
             at: now,

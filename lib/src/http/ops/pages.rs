@@ -145,9 +145,9 @@ pub fn overview(frame: &Frame<'_>, v: &Overview) -> Markup {
         p { "Paid calls on " (v.budget.day) ": "
             @match v.budget.used { Some(u) => { (u) }, None => { "not kept by this store" } }
             " of " @match v.budget.limit { Some(l) => { (l) }, None => { "no limit (unmetered)" } } }
-        h2 { "Last sweeps" }
-        @if v.sweeps.is_empty() { p { "No sweep kept yet." } } @else {
-            table { caption { "Sweeps, newest first" }
+        h2 { "Last sweeps that found work" }
+        @if v.sweeps.is_empty() { p { "No sweep has found work yet." } } @else {
+            table { caption { "Sweeps that found work, newest first" }
                 thead { tr { th scope="col" { "Finished" } th scope="col" { "Report" } } }
                 tbody { @for s in &v.sweeps { tr { td { (time(&s.at)) } td { code { (s.report) } } } } } } }
         h2 { "Store" }
