@@ -679,6 +679,32 @@ mod cases {
         c.done().await;
     }
 
+    /// A sweep that found work is kept (newest first) and shown; an idle
+    /// one writes nothing.
+    pub async fn sweeps_that_found_work_are_kept(b: Backend) {
+        let c = console(b, "google_places", on()).await;
+        c.app.engine.sweep().await.unwrap();
+        assert_eq!(
+            c.get_json("/api/ops").await["sweeps"],
+            Value::Array(Vec::new())
+        );
+        c.job().await;
+        // Past every first retry: the sweep retries Google for the job.
+        c.clock.advance(std::time::Duration::from_secs(3600));
+        let report = c.app.engine.sweep().await.unwrap();
+        assert!(report.checked >= 1 && report.retried >= 1, "{report:?}");
+        let v = c.get_json("/api/ops").await;
+        let sweeps = v["sweeps"].as_array().unwrap();
+        assert_eq!(sweeps.len(), 1, "{v}");
+        assert_eq!(sweeps[0]["report"]["retried"], report.retried);
+        assert!(c
+            .get("/api/ops")
+            .await
+            .body
+            .contains("Sweeps that found work"));
+        c.done().await;
+    }
+
     /// A missing, wrong or cross-site CSRF token is refused; nothing runs.
     pub async fn csrf_is_required(b: Backend) {
         let c = console(b, "google_places", on()).await;
@@ -739,4 +765,5 @@ console_suite!(
     retry_one_source_across_partial_jobs,
     read_only_is_refused_every_action,
     csrf_is_required,
+    sweeps_that_found_work_are_kept,
 );
