@@ -41,6 +41,14 @@ fn opt_time(t: Option<&DateTime<Utc>>) -> String {
     t.map_or_else(|| "none".to_owned(), time)
 }
 
+fn attempts(n: u32) -> String {
+    if n == 1 {
+        "1 attempt".to_owned()
+    } else {
+        format!("{n} attempts")
+    }
+}
+
 fn job_link(id: JobId) -> Markup {
     html! { a href={ "/api/ops/jobs/" (id) } { code { (id) } } }
 }
@@ -97,7 +105,7 @@ fn partial_table(partial: &[PartialJob]) -> Markup {
                 td { (job_link(p.id)) br; span.muted { "created " (time(&p.created_at)) } }
                 td { ul { @for m in &p.missing { li {
                     (m.source) " for " (m.home_name) ": " (m.error.as_deref().unwrap_or("no error recorded"))
-                    " (" (m.attempts) " attempts)"
+                    " (" (attempts(m.attempts)) ")"
                 } } } }
                 td { @if p.will_auto_retry { (opt_time(p.next_retry_at.as_ref())) } @else { "final: no automatic retry" } }
                 td { (p.window_left_secs / 60) " min" }
