@@ -78,6 +78,25 @@ fn functions_that_wait_have_the_time_to() {
 }
 
 #[test]
+fn one_function_serves_every_console_path() {
+    let vercel: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("vercel.json")).unwrap())
+            .unwrap();
+    assert!(vercel["functions"]["api/ops.rs"].is_object());
+    assert!(bin_paths().contains("api/ops.rs"));
+    // Every sub-path reaches that function, which reads it back from
+    // `path` (care_report::http::ops::sub_path).
+    let rewrites = vercel["rewrites"].as_array().unwrap();
+    assert!(
+        rewrites.iter().any(|r| r["source"] == "/api/ops/:path*"
+            && r["destination"] == "/api/ops?path=:path*"),
+        "{rewrites:?}"
+    );
+    let shim = std::fs::read_to_string(root().join("api/ops.rs")).unwrap();
+    assert!(shim.contains("Endpoint::Ops"));
+}
+
+#[test]
 fn only_public_is_served_and_secrets_stay_out_of_the_upload() {
     // With a public/ folder Vercel's zero-config static build serves
     // public/** only, instead of every repository file.

@@ -3,7 +3,8 @@
 //! `INFO commandstats` counts the commands a Lua script runs as well as the
 //! commands clients send, so a round trip is counted by name: the commands
 //! `RedisStore` sends itself (`EVALSHA`, `EVAL` and `SCRIPT` for its
-//! scripts, `ZRANGEBYSCORE` for the due index, `PING`). None of them is
+//! scripts, `ZRANGEBYSCORE` for the due and expiry indexes, `MULTI` for
+//! the sweep log's transaction, `PING`). None of them is
 //! called from inside a script (`lib/src/store/lua/` uses hashes, `ZADD`,
 //! `ZREM`, `ZSCORE`, `EXISTS`, `PEXPIRE`, `PTTL`).
 
@@ -42,8 +43,10 @@ fn parse_round_trips(info: &str) -> u64 {
         .filter_map(|l| l.strip_prefix("cmdstat_"))
         .filter_map(|l| {
             let (name, rest) = l.split_once(':')?;
-            let top_level = matches!(name, "evalsha" | "eval" | "zrangebyscore" | "ping")
-                || name.starts_with("script");
+            let top_level = matches!(
+                name,
+                "evalsha" | "eval" | "zrangebyscore" | "ping" | "multi"
+            ) || name.starts_with("script");
             let calls = rest
                 .strip_prefix("calls=")?
                 .split(',')
@@ -53,6 +56,22 @@ fn parse_round_trips(info: &str) -> u64 {
             top_level.then_some(calls)
         })
         .sum()
+}
+
+/// Bytes clients sent to and received from Redis since the last [`reset`]
+/// (`INFO stats`: `total_net_input_bytes`, `total_net_output_bytes`).
+pub async fn net_bytes(conn: &mut MultiplexedConnection) -> anyhow::Result<(u64, u64)> {
+    let info: String = redis::cmd("INFO").arg("stats").query_async(conn).await?;
+    let field = |name: &str| -> u64 {
+        info.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    Ok((
+        field("total_net_input_bytes"),
+        field("total_net_output_bytes"),
+    ))
 }
 
 /// The redis-server's process id (`INFO server`).

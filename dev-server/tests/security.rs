@@ -1062,8 +1062,19 @@ async fn trace_json_logs_on_redis_with_live_adapters_hold_no_personal_data_or_ke
             ]
             .contains(&source)
         }) || rest.starts_with("lease:");
+        // The operators' console's indexes and counters (store::ops):
+        // job ids, counts and times only.
+        let ops_key = rest.strip_prefix("ops:").is_some_and(|r| {
+            ["jobs", "ids", "expiry", "sweeps"].contains(&r)
+                || r.strip_prefix("status:").is_some_and(|st| {
+                    ["pending", "processing", "completed", "partial", "failed"].contains(&st)
+                })
+                || r.strip_prefix("hour:")
+                    .is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_digit()))
+        });
         let known = rest == "due"
             || cache_key
+            || ops_key
             || rest
                 .strip_prefix("idem:")
                 .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))

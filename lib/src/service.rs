@@ -139,9 +139,10 @@ async fn open_stores(settings: &Settings) -> Result<Stores, ServiceError> {
         if !settings.profile.allow_memory {
             return Err(ServiceError::RedisRequired);
         }
-        let cache = Arc::new(MemorySourceCache::new());
+        let jobs = MemoryStore::new(settings.redis.retention.clone());
+        let cache = Arc::new(MemorySourceCache::new().with_ops(jobs.ops_counters()));
         return Ok(Stores {
-            jobs: Arc::new(MemoryStore::new(settings.redis.retention.clone())),
+            jobs: Arc::new(jobs),
             cache: cache.clone(),
             lease: cache,
         });

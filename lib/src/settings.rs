@@ -452,6 +452,8 @@ pub const VARIABLES: &[Variable] = &[
     v!("MAX_CONNECTIONS", "1024", DevServer, "connections served at once"),
     // HTTP and limits.
     v!("CRON_SECRET", unset, All, "bearer secret of the cron endpoint (mandatory on Vercel)"),
+    v!("OPS_TOKEN", unset, All, "the operators' console: its password (HTTP Basic, any user name, at least 16 characters); unset: no console (404)"),
+    v!("OPS_READ_TOKEN", unset, All, "the console's read-only password: every page, no action (403)"),
     v!("CORS_ALLOWED_ORIGINS", unset, All, "origins allowed to call from a browser (comma list or *); unset: no CORS headers"),
     v!("MAX_BODY_BYTES", "262144", All, "request body limit (413 above it)"),
     v!("SYNC_REPORT_WAIT_SECS", "240", All, "how long the synchronous route waits before answering 202 (at most 290)"),

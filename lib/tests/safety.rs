@@ -416,6 +416,7 @@ async fn a_worker_holding_the_lease_of_an_erased_job_is_fenced_out_and_nothing_r
             .record(
                 &lease,
                 Record {
+                    outcome: None,
                     slot: loaded,
                     data: Some(json!({"x": 1})),
                     progress: 50,

@@ -17,6 +17,7 @@ use care_report::model::{
     HistoryEntry, HistoryEvent, Job, JobId, JobStatus, JobSummary, Lease, Slot, SlotKey,
     SlotStatus, SourceType,
 };
+use care_report::store::ops::{hour_of, ListQuery, Outcome, SweepLog, STATUSES, SWEEP_LOG_LIMIT};
 use care_report::store::{
     Claim, Created, Finish, Idempotency, JobStore, ManualRetryGate, MemoryStore, NewJob, Record,
     RedisStore, Retention, SavePlan, StoreError,
@@ -450,6 +451,7 @@ mod cases {
             s.record(
                 &l1,
                 Record {
+                    outcome: None,
                     slot: loaded(slot, at),
                     data: Some(json!(1)),
                     progress: 50,
@@ -476,6 +478,7 @@ mod cases {
             s.record(
                 &l1,
                 Record {
+                    outcome: None,
                     slot: loaded(slot, before),
                     data: Some(json!(1)),
                     progress: 50,
@@ -526,6 +529,7 @@ mod cases {
         s.record(
             &l2,
             Record {
+                outcome: None,
                 slot: loaded(slot, at),
                 data: Some(json!(1)),
                 progress: 50,
@@ -543,6 +547,7 @@ mod cases {
             s.record(
                 &l2,
                 Record {
+                    outcome: None,
                     slot: loaded(slot, at),
                     data: None,
                     progress: 60,
@@ -612,6 +617,7 @@ mod cases {
             .record(
                 &lease,
                 Record {
+                    outcome: None,
                     slot: loaded(&job.slots[0], at),
                     data: Some(json!({"rating": "Good"})),
                     progress: 40,
@@ -634,6 +640,7 @@ mod cases {
             .record(
                 &lease,
                 Record {
+                    outcome: None,
                     slot: missing(&job.slots[1], at, Some(next)),
                     data: None,
                     progress: 30,
@@ -651,6 +658,7 @@ mod cases {
             .record(
                 &lease,
                 Record {
+                    outcome: None,
                     slot: Slot {
                         status: SlotStatus::NotFound,
                         attempts: 1,
@@ -696,6 +704,7 @@ mod cases {
             .record(
                 &lease,
                 Record {
+                    outcome: None,
                     slot: loaded(&j.slots[1], at + secs(30)),
                     data: Some(json!({"rating": 5})),
                     progress: 100,
@@ -731,6 +740,7 @@ mod cases {
                         .record(
                             &lease,
                             Record {
+                                outcome: None,
                                 slot,
                                 data: Some(json!(i)),
                                 progress: p,
@@ -781,6 +791,7 @@ mod cases {
         s.record(
             &lease,
             Record {
+                outcome: None,
                 slot: missing(&job.slots[0], at, Some(at + secs(600))),
                 data: None,
                 progress: 50,
@@ -793,6 +804,7 @@ mod cases {
         s.record(
             &lease,
             Record {
+                outcome: None,
                 slot: missing(&job.slots[1], at, Some(at + secs(300))),
                 data: None,
                 progress: 60,
@@ -806,6 +818,7 @@ mod cases {
         s.record(
             &lease,
             Record {
+                outcome: None,
                 slot: Slot {
                     next_attempt_at: Some(at + secs(1)),
                     ..loaded(&job.slots[2], at)
@@ -841,6 +854,7 @@ mod cases {
         s.record(
             &l,
             Record {
+                outcome: None,
                 slot: missing(&job.slots[0], at, Some(late)),
                 data: None,
                 progress: 0,
@@ -853,6 +867,7 @@ mod cases {
         s.record(
             &l,
             Record {
+                outcome: None,
                 slot: missing(&job.slots[1], at, Some(late)),
                 data: None,
                 progress: 0,
@@ -918,6 +933,7 @@ mod cases {
             s.record(
                 &lease,
                 Record {
+                    outcome: None,
                     slot: loaded(&job.slots[0], at),
                     data: None,
                     progress: 1,
@@ -938,6 +954,7 @@ mod cases {
         s.record(
             &l,
             Record {
+                outcome: None,
                 slot: missing(&job.slots[0], at, Some(at + secs(900))),
                 data: None,
                 progress: 50,
@@ -1097,6 +1114,7 @@ mod cases {
             .record(
                 &lease,
                 Record {
+                    outcome: None,
                     slot: loaded(&job.slots[0], t0()),
                     data: Some(json!({"x": 1})),
                     progress: 40,
@@ -1146,6 +1164,7 @@ mod cases {
         s.record(
             &lease,
             Record {
+                outcome: None,
                 slot: Slot {
                     attempt_started_at: Some(started),
                     ..loaded(&job.slots[0], at)
@@ -1161,6 +1180,7 @@ mod cases {
         s.record(
             &lease,
             Record {
+                outcome: None,
                 slot: missing(&job.slots[1], at, Some(at + secs(300))),
                 data: None,
                 progress: 30,
@@ -1178,6 +1198,7 @@ mod cases {
             s.record(
                 &lease,
                 Record {
+                    outcome: None,
                     slot: loaded(&job.slots[1], at),
                     data: None,
                     progress: 90,
@@ -1286,6 +1307,7 @@ mod cases {
             s.record(
                 &lease,
                 Record {
+                    outcome: None,
                     slot: slot.clone(),
                     data: None,
                     progress: 20,
@@ -1303,6 +1325,246 @@ mod cases {
         assert_eq!(h[0].event, HistoryEvent::Recorded);
         assert_eq!(h[0].attempts, Some(1));
         assert_eq!(h[limit - 1].attempts, u32::try_from(limit).ok());
+        fx.done().await;
+    }
+
+    /// Creates one job per status, created one second apart from `at`:
+    /// pending, processing, completed, partial (auto-retrying), failed.
+    async fn one_per_status(s: &Arc<dyn JobStore>, at: DateTime<Utc>) -> Vec<Job> {
+        let mut jobs = Vec::new();
+        for (i, status) in STATUSES.iter().enumerate() {
+            let now = at + secs(i64::try_from(i).unwrap());
+            let job = create(s, now).await;
+            if *status != JobStatus::Pending {
+                let lease = s
+                    .claim(job.id, "w", now, LEASE)
+                    .await
+                    .unwrap()
+                    .lease()
+                    .unwrap();
+                if matches!(
+                    status,
+                    JobStatus::Completed | JobStatus::Partial | JobStatus::Failed
+                ) {
+                    s.finish(&lease, finish(*status, true), now).await.unwrap();
+                }
+            }
+            jobs.push(s.get(job.id).await.unwrap().unwrap());
+        }
+        jobs
+    }
+
+    fn query(
+        status: Option<JobStatus>,
+        prefix: Option<&str>,
+        offset: usize,
+        limit: usize,
+    ) -> ListQuery {
+        ListQuery {
+            status,
+            id_prefix: prefix.map(str::to_owned),
+            offset,
+            limit,
+        }
+    }
+
+    /// The operators' index files each job under its status in the step
+    /// that sets it; the counts are the index's sizes; lists are newest
+    /// first and paged; an id prefix finds a job.
+    pub async fn ops_index_follows_every_status(b: Backend) {
+        let fx = b.open().await;
+        let s = &fx.store;
+        let ops = s.ops().expect("both stores keep the operators' facts");
+        let jobs = one_per_status(s, t0()).await;
+        let counts = ops.counts().await.unwrap();
+        assert_eq!(
+            counts,
+            STATUSES.iter().map(|st| (*st, 1)).collect::<Vec<_>>()
+        );
+        for job in &jobs {
+            let page = ops
+                .list(&query(Some(job.status), None, 0, 10))
+                .await
+                .unwrap();
+            assert_eq!(page.total, 1, "{}", job.status);
+            assert_eq!(page.rows, vec![job.summary()]);
+        }
+        // All, newest first, paged two at a time.
+        let newest: Vec<JobId> = jobs.iter().rev().map(|j| j.id).collect();
+        let first = ops.list(&query(None, None, 0, 2)).await.unwrap();
+        assert_eq!(first.total, 5);
+        assert_eq!(
+            first.rows.iter().map(|r| r.id).collect::<Vec<_>>(),
+            newest[..2]
+        );
+        let last = ops.list(&query(None, None, 4, 2)).await.unwrap();
+        assert_eq!(
+            last.rows.iter().map(|r| r.id).collect::<Vec<_>>(),
+            newest[4..]
+        );
+        // By id prefix: the whole id, or its first characters.
+        let target = &jobs[3];
+        let id = target.id.to_string();
+        for prefix in [id.as_str(), &id[..8]] {
+            let page = ops.list(&query(None, Some(prefix), 0, 10)).await.unwrap();
+            assert!(page.rows.iter().any(|r| r.id == target.id), "{prefix}");
+            assert!(page
+                .rows
+                .iter()
+                .all(|r| r.id.to_string().starts_with(prefix)));
+        }
+        let wrong_status = ops
+            .list(&query(Some(JobStatus::Pending), Some(&id), 0, 10))
+            .await
+            .unwrap();
+        assert!(wrong_status.rows.is_empty());
+        let mut indexed = ops.indexed().await.unwrap();
+        indexed.sort_by_key(|(id, _)| *id);
+        let mut expected: Vec<(JobId, JobStatus)> = jobs.iter().map(|j| (j.id, j.status)).collect();
+        expected.sort_by_key(|(id, _)| *id);
+        assert_eq!(indexed, expected);
+        fx.done().await;
+    }
+
+    /// Erasure removes a job from every index in the same step.
+    pub async fn ops_erase_leaves_every_index(b: Backend) {
+        let fx = b.open().await;
+        let s = &fx.store;
+        let ops = s.ops().unwrap();
+        let jobs = one_per_status(s, t0()).await;
+        let partial = &jobs[3];
+        s.erasure().unwrap().erase(partial.id).await.unwrap();
+        let counts = ops.counts().await.unwrap();
+        assert!(counts.contains(&(JobStatus::Partial, 0)), "{counts:?}");
+        assert!(counts.contains(&(JobStatus::Completed, 1)), "{counts:?}");
+        let all = ops.list(&query(None, None, 0, 10)).await.unwrap();
+        assert_eq!(all.total, 4);
+        assert!(all.rows.iter().all(|r| r.id != partial.id));
+        let found = ops
+            .list(&query(None, Some(&partial.id.to_string()), 0, 10))
+            .await
+            .unwrap();
+        assert!(found.rows.is_empty());
+        assert!(ops
+            .indexed()
+            .await
+            .unwrap()
+            .iter()
+            .all(|(id, _)| *id != partial.id));
+        if let Some(prefix) = &fx.redis_prefix {
+            let id = partial.id.to_string();
+            let left: Vec<String> = test_redis::keys(prefix)
+                .await
+                .into_iter()
+                .filter(|k| k.contains(&id))
+                .collect();
+            assert!(left.is_empty(), "{left:?}");
+        }
+        fx.done().await;
+    }
+
+    /// `record` counts each committed attempt's outcome in its hour;
+    /// a refused record counts nothing. The sweep log keeps the newest.
+    pub async fn ops_hourly_outcomes_and_sweep_log(b: Backend) {
+        let fx = b.open().await;
+        let s = &fx.store;
+        let ops = s.ops().unwrap();
+        let (job, lease) = planned(s).await;
+        // A lease long enough to record in two hours.
+        let lease = s
+            .renew(&lease, t0(), Duration::from_secs(3 * 3600))
+            .await
+            .unwrap();
+        let cqc = &job.slots[0];
+        let at = t0() + secs(10);
+        let outcomes = [
+            (cqc, Outcome::Transient, at),
+            (cqc, Outcome::Transient, at + secs(1)),
+            (cqc, Outcome::Loaded, at + secs(3600)),
+            (&job.slots[1], Outcome::NotFound, at + secs(3600)),
+        ];
+        for (slot, outcome, when) in outcomes {
+            let next = match outcome {
+                Outcome::Loaded => loaded(slot, when),
+                _ => missing(slot, when, None),
+            };
+            s.record(
+                &lease,
+                Record {
+                    slot: next,
+                    data: None,
+                    progress: 20,
+                    message: "r".into(),
+                    outcome: Some(outcome),
+                },
+                when,
+            )
+            .await
+            .unwrap();
+        }
+        // Refused (a stale token): not counted.
+        let stale = Lease {
+            token: lease.token + 7,
+            ..lease.clone()
+        };
+        let refused = Record {
+            slot: loaded(cqc, at),
+            data: None,
+            progress: 20,
+            message: "r".into(),
+            outcome: Some(Outcome::Permanent),
+        };
+        assert!(s.record(&stale, refused, at).await.is_err());
+        let h0 = hour_of(at);
+        let hours = ops.hours(h0 - 3_600_000, h0 + 3_600_000).await.unwrap();
+        assert_eq!(hours.len(), 2, "{hours:?}");
+        assert_eq!(hours[0].hour.timestamp_millis(), h0);
+        assert_eq!(hours[0].counts.get("src:cqc:transient"), Some(&2));
+        assert_eq!(hours[0].counts.len(), 1, "{hours:?}");
+        assert_eq!(hours[1].counts.get("src:cqc:loaded"), Some(&1));
+        assert_eq!(hours[1].counts.get("src:fsa:not_found"), Some(&1));
+        for i in 0..SWEEP_LOG_LIMIT + 2 {
+            let log = SweepLog {
+                at: t0() + secs(i64::try_from(i).unwrap()),
+                report: json!({"checked": i}),
+            };
+            ops.log_sweep(log).await.unwrap();
+        }
+        let sweeps = ops.sweeps().await.unwrap();
+        assert_eq!(sweeps.len(), SWEEP_LOG_LIMIT);
+        assert_eq!(sweeps[0].report, json!({"checked": SWEEP_LOG_LIMIT + 1}));
+        fx.done().await;
+    }
+
+    /// A job whose keys expired leaves the index at the next prune; a live
+    /// one stays.
+    pub async fn ops_prune_drops_expired_jobs(b: Backend) {
+        let fx = b
+            .open_with(Retention {
+                ttl_after_update: Duration::from_millis(100),
+                margin_after_deadline: Duration::ZERO,
+            })
+            .await;
+        let s = &fx.store;
+        let ops = s.ops().unwrap();
+        let now = Utc::now();
+        let mut short = new_job(now);
+        short.deadline_at = now;
+        s.create(short, Duration::ZERO).await.unwrap();
+        let keep = create(s, now).await;
+        assert_eq!(ops.prune(Utc::now()).await.unwrap(), 0);
+        tokio::time::sleep(Duration::from_millis(1300)).await;
+        assert_eq!(ops.prune(Utc::now()).await.unwrap(), 1);
+        assert_eq!(
+            ops.indexed().await.unwrap(),
+            vec![(keep.id, JobStatus::Pending)]
+        );
+        assert!(ops
+            .counts()
+            .await
+            .unwrap()
+            .contains(&(JobStatus::Pending, 1)));
+        assert_eq!(ops.prune(Utc::now()).await.unwrap(), 0);
         fx.done().await;
     }
 }
@@ -1354,6 +1616,10 @@ contract_suite!(
     summary_matches_the_job,
     history_records_every_committed_transition,
     history_is_bounded,
+    ops_index_follows_every_status,
+    ops_erase_leaves_every_index,
+    ops_hourly_outcomes_and_sweep_log,
+    ops_prune_drops_expired_jobs,
 );
 
 /// Runs one job's life through every transition on a store.
@@ -1392,6 +1658,7 @@ async fn full_life(s: &Arc<dyn JobStore>, id: JobId) -> Job {
     s.record(
         &l,
         Record {
+            outcome: None,
             slot: loaded(&job.slots[0], at),
             data: Some(json!({"a": 1})),
             progress: 40,
@@ -1404,6 +1671,7 @@ async fn full_life(s: &Arc<dyn JobStore>, id: JobId) -> Job {
     s.record(
         &l,
         Record {
+            outcome: None,
             slot: missing(&job.slots[1], at, Some(at + secs(300))),
             data: None,
             progress: 60,
@@ -1464,8 +1732,9 @@ async fn redis_every_key_has_a_ttl_after_every_transition() {
     }
     let keys = test_redis::keys(&prefix).await;
     // job, slots, data, history and idempotency key per job, plus the due
-    // index.
-    assert_eq!(keys.len(), 3 * 5 + 1, "{keys:?}");
+    // index and the operators' index (every job, by id, by expiry, and the
+    // status the three jobs ended in: partial).
+    assert_eq!(keys.len(), 3 * 5 + 1 + 4, "{keys:?}");
     assert_eq!(
         test_redis::keys_without_ttl(&prefix).await,
         Vec::<String>::new()
@@ -1531,6 +1800,7 @@ async fn restart_writer(spec: &str) {
     s.record(
         &l,
         Record {
+            outcome: None,
             slot: loaded(&job.slots[0], t0()),
             data: Some(json!({"kept": true})),
             progress: 30,

@@ -183,6 +183,7 @@ async fn the_largest_read_and_write_stay_under_upstashs_10_mb_limit() {
         loaded.attempt_started_at = Some(now);
         loaded.last_attempt = Some(now);
         let record = Record {
+            outcome: None,
             slot: loaded,
             // A JSON string of exactly the cap, quotes included.
             data: Some(pad(MAX_SLOT_DATA_BYTES - 2)),

@@ -21,7 +21,10 @@
 //! - **progress monotonic**: the stored progress never went down;
 //! - **settled** ([`check_settled`]): the job ended `completed` with every
 //!   expected source answered, or `partial` with no automatic retry left,
-//!   and holds no lease.
+//!   and holds no lease;
+//! - **the operators' index matches the jobs** ([`check_index`]): every job
+//!   is indexed exactly once, under its status; the index holds no job the
+//!   store does not; each status' count is the number indexed under it.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -41,7 +44,16 @@ pub trait JobReader: Send + Sync {
         &self,
         id: JobId,
     ) -> BoxFuture<'_, care_report::store::Result<Vec<HistoryEntry>>>;
+    /// The operators' index and counts (`store::ops`), when the store
+    /// keeps them.
+    fn read_index(&self) -> Option<BoxFuture<'_, care_report::store::Result<Index>>> {
+        None
+    }
 }
+
+/// The operators' index as read: every (job, status) filed, and the
+/// count per status.
+pub type Index = (Vec<(JobId, JobStatus)>, Vec<(JobStatus, u64)>);
 
 impl<T: JobStore + ?Sized> JobReader for T {
     fn read_job(&self, id: JobId) -> BoxFuture<'_, care_report::store::Result<Option<Job>>> {
@@ -53,6 +65,13 @@ impl<T: JobStore + ?Sized> JobReader for T {
         id: JobId,
     ) -> BoxFuture<'_, care_report::store::Result<Vec<HistoryEntry>>> {
         self.history(id)
+    }
+
+    fn read_index(&self) -> Option<BoxFuture<'_, care_report::store::Result<Index>>> {
+        let ops = self.ops()?;
+        Some(Box::pin(async move {
+            Ok((ops.indexed().await?, ops.counts().await?))
+        }))
     }
 }
 
@@ -103,6 +122,7 @@ pub async fn check_store<S: JobReader + ?Sized>(
     settled: bool,
 ) -> Report {
     let mut report = Report::default();
+    let mut seen = BTreeMap::new();
     for &id in ids {
         let job = match store.read_job(id).await {
             Ok(Some(job)) => job,
@@ -129,6 +149,7 @@ pub async fn check_store<S: JobReader + ?Sized>(
             }
         };
         report.jobs += 1;
+        seen.insert(id, job.status);
         match job.status {
             JobStatus::Completed => report.completed += 1,
             JobStatus::Partial => report.partial += 1,
@@ -153,7 +174,72 @@ pub async fn check_store<S: JobReader + ?Sized>(
             .violations
             .extend(found.into_iter().map(|v| format!("job {id}: {v}")));
     }
+    let index = check_store_index(store, seen).await;
+    report.violations.extend(index);
     report
+}
+
+/// Reads the operators' index (when the store keeps one) and checks it
+/// against `seen` (the jobs read, with their status) and any other job it
+/// names, read now.
+async fn check_store_index<S: JobReader + ?Sized>(
+    store: &S,
+    mut seen: BTreeMap<JobId, JobStatus>,
+) -> Vec<String> {
+    let Some(read) = store.read_index() else {
+        return Vec::new();
+    };
+    let (indexed, counts) = match read.await {
+        Ok(index) => index,
+        Err(e) => return vec![format!("the operators' index cannot be read: {e}")],
+    };
+    for (id, _) in &indexed {
+        if seen.contains_key(id) {
+            continue;
+        }
+        if let Ok(Some(job)) = store.read_job(*id).await {
+            seen.insert(*id, job.status);
+        }
+    }
+    check_index(&seen, &indexed, &counts)
+}
+
+/// The operators' index promise (see the module docs): `jobs` are the
+/// jobs the store holds, with their status.
+pub fn check_index(
+    jobs: &BTreeMap<JobId, JobStatus>,
+    indexed: &[(JobId, JobStatus)],
+    counts: &[(JobStatus, u64)],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut filed: BTreeMap<JobId, Vec<JobStatus>> = BTreeMap::new();
+    for (id, status) in indexed {
+        filed.entry(*id).or_default().push(*status);
+    }
+    for (id, status) in jobs {
+        match filed.get(id).map(Vec::as_slice) {
+            None | Some([]) => out.push(format!(
+                "job {id}: {status} but not in the operators' index"
+            )),
+            Some([one]) if one == status => {}
+            Some([one]) => out.push(format!("job {id}: {status} but indexed as {one}")),
+            Some(many) => out.push(format!("job {id}: indexed {} times ({many:?})", many.len())),
+        }
+    }
+    for id in filed.keys().filter(|id| !jobs.contains_key(id)) {
+        out.push(format!(
+            "the operators' index holds job {id}, which the store does not hold"
+        ));
+    }
+    for (status, count) in counts {
+        let held = indexed.iter().filter(|(_, s)| s == status).count() as u64;
+        if held != *count {
+            out.push(format!(
+                "the operators' count of {status} is {count} but its index holds {held}"
+            ));
+        }
+    }
+    out
 }
 
 /// The end-state promise: `completed` with every expected slot answered and
@@ -893,5 +979,95 @@ mod tests {
             report.violations,
             vec![format!("job {id}: not settled: pending")]
         );
+    }
+
+    /// One job per status, indexed as it should be, with matching counts.
+    fn sound_index() -> (BTreeMap<JobId, JobStatus>, Index) {
+        let statuses = [JobStatus::Pending, JobStatus::Partial, JobStatus::Completed];
+        let jobs: BTreeMap<JobId, JobStatus> =
+            statuses.iter().map(|st| (JobId::new(), *st)).collect();
+        let indexed = jobs.iter().map(|(id, st)| (*id, *st)).collect();
+        let counts = statuses.iter().map(|st| (*st, 1)).collect();
+        (jobs, (indexed, counts))
+    }
+
+    #[test]
+    fn a_sound_index_passes() {
+        let (jobs, (indexed, counts)) = sound_index();
+        assert_eq!(check_index(&jobs, &indexed, &counts), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_job_missing_from_the_index_is_reported() {
+        let (jobs, (mut indexed, mut counts)) = sound_index();
+        let (id, st) = indexed.remove(0);
+        counts.retain(|(s, _)| *s != st);
+        assert_eq!(
+            check_index(&jobs, &indexed, &counts),
+            vec![format!("job {id}: {st} but not in the operators' index")]
+        );
+    }
+
+    #[test]
+    fn a_job_under_the_wrong_status_is_reported() {
+        let (jobs, (mut indexed, _)) = sound_index();
+        // The first job indexed (ids are random: any of the three, none
+        // failed) is filed as failed instead of its own status.
+        let (id, status) = indexed[0];
+        indexed[0].1 = JobStatus::Failed;
+        let found = check_index(&jobs, &indexed, &[]);
+        assert_eq!(
+            found,
+            vec![format!("job {id}: {status} but indexed as failed")]
+        );
+    }
+
+    #[test]
+    fn a_job_indexed_twice_is_reported() {
+        let (jobs, (mut indexed, _)) = sound_index();
+        let twice = indexed[0];
+        indexed.push((twice.0, JobStatus::Processing));
+        let found = check_index(&jobs, &indexed, &[]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("indexed 2 times"), "{found:?}");
+    }
+
+    #[test]
+    fn an_index_entry_without_its_job_is_reported() {
+        let (mut jobs, (indexed, counts)) = sound_index();
+        let gone = indexed[2].0;
+        jobs.remove(&gone);
+        assert_eq!(
+            check_index(&jobs, &indexed, &counts),
+            vec![format!(
+                "the operators' index holds job {gone}, which the store does not hold"
+            )]
+        );
+    }
+
+    #[test]
+    fn a_count_that_disagrees_with_its_index_is_reported() {
+        let (jobs, (indexed, mut counts)) = sound_index();
+        counts[1].1 = 4;
+        assert_eq!(
+            check_index(&jobs, &indexed, &counts),
+            vec!["the operators' count of partial is 4 but its index holds 1".to_owned()]
+        );
+    }
+
+    #[tokio::test]
+    async fn check_store_checks_the_index_of_a_real_store() {
+        let store = MemoryStore::default();
+        let ids: Vec<JobId> = (0..3).map(|_| JobId::new()).collect();
+        for id in &ids {
+            store
+                .create(new_job(*id), std::time::Duration::from_secs(60))
+                .await
+                .unwrap();
+        }
+        // Only two are the caller's: the third is still checked through
+        // the index.
+        let report = check_store(&store, &ids[..2], &RetryPolicy::default(), false).await;
+        assert_eq!(report.violations, Vec::<String>::new(), "{report:?}");
     }
 }

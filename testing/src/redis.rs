@@ -127,6 +127,22 @@ pub async fn keys_without_ttl(prefix: &str) -> Vec<String> {
     bare
 }
 
+/// Every member of the sorted set `key` on the test Redis.
+pub async fn zrange(key: &str) -> Vec<String> {
+    let url = url();
+    if let Err(why) = check_private(&url) {
+        panic!("{why}");
+    }
+    let mut conn = connection_to(&url).await;
+    ::redis::cmd("ZRANGE")
+        .arg(key)
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut conn)
+        .await
+        .expect("ZRANGE on the test Redis")
+}
+
 /// Every key under `prefix` (SCAN).
 pub async fn keys(prefix: &str) -> Vec<String> {
     keys_on(&url(), prefix).await

@@ -74,6 +74,8 @@ struct Outcome {
     total: Duration,
     sweeps: usize,
     round_trips: Option<f64>,
+    /// Bytes sent to and received from Redis per job.
+    net_per_job: Option<(f64, f64)>,
     bytes_per_job: Option<f64>,
     used_memory_per_job: Option<f64>,
 }
@@ -95,14 +97,15 @@ pub async fn run(opts: &Opts, redis_url: &str) -> anyhow::Result<()> {
     println!(
         "{} jobs per run, {CONCURRENCY} processed at once, then the retry sweep under a manual clock until nothing is due. \
          \"Round trips\" are the commands the store sends (EVALSHA, ZRANGEBYSCORE, ...), counted by `INFO commandstats`; \
-         bytes are `MEMORY USAGE` of a job's four keys after it finished (and `used_memory` growth per job).\n",
+         bytes are `MEMORY USAGE` of a job's four keys after it finished (and `used_memory` growth per job); \
+         bytes sent / received are Redis' `total_net_input_bytes` / `total_net_output_bytes` per job.\n",
         opts.jobs
     );
-    println!("| faults | store | completed / partial / failed | first round s | total s | sweeps | whole reports/s | Redis round trips/job | bytes stored/job (MEMORY USAGE) | used_memory growth/job |");
-    println!("|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| faults | store | completed / partial / failed | first round s | total s | sweeps | whole reports/s | Redis round trips/job | bytes sent / received per job | bytes stored/job (MEMORY USAGE) | used_memory growth/job |");
+    println!("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for o in rows {
         println!(
-            "| {} | {} | {} / {} / {} | {:.2} | {:.2} | {} | {:.1} | {} | {} | {} |",
+            "| {} | {} | {} / {} / {} | {:.2} | {:.2} | {} | {:.1} | {} | {} | {} | {} |",
             o.faults,
             o.store,
             o.completed,
@@ -113,6 +116,8 @@ pub async fn run(opts: &Opts, redis_url: &str) -> anyhow::Result<()> {
             o.sweeps,
             o.completed as f64 / o.total.as_secs_f64(),
             o.round_trips.map_or("-".into(), |v| format!("{v:.1}")),
+            o.net_per_job
+                .map_or("-".into(), |(i, o)| format!("{} / {}", bytes(i), bytes(o))),
             o.bytes_per_job.map_or("-".into(), bytes),
             o.used_memory_per_job.map_or("-".into(), bytes),
         );
@@ -193,9 +198,12 @@ async fn one(
     let total = began.elapsed();
 
     // Read before the status reads below add their own round trips.
-    let calls = match stats.as_mut() {
-        Some(conn) => Some(redis_stats::round_trips(conn).await?),
-        None => None,
+    let (calls, net) = match stats.as_mut() {
+        Some(conn) => (
+            Some(redis_stats::round_trips(conn).await?),
+            Some(redis_stats::net_bytes(conn).await?),
+        ),
+        None => (None, None),
     };
 
     let (mut completed, mut partial, mut failed) = (0, 0, 0);
@@ -208,6 +216,8 @@ async fn one(
     }
 
     let round_trips = calls.map(|c| c as f64 / ids.len() as f64);
+    let n = ids.len() as f64;
+    let net_per_job = net.map(|(i, o)| (i as f64 / n, o as f64 / n));
     let (mut bytes_per_job, mut used_memory_per_job) = (None, None);
     if let Some(conn) = stats.as_mut() {
         let used_after = redis_stats::used_memory(conn).await?;
@@ -239,6 +249,7 @@ async fn one(
         total,
         sweeps,
         round_trips,
+        net_per_job,
         bytes_per_job,
         used_memory_per_job,
     })

@@ -17,6 +17,7 @@
 pub mod budget;
 mod config;
 mod erase;
+pub mod ops;
 mod round;
 pub(crate) mod views;
 
@@ -505,7 +506,31 @@ impl Engine {
             self.sweep_batch(fresh, &stop, &mut report).await;
         }
         report.log_finished();
+        self.keep_sweep(&report).await;
         Ok(report)
+    }
+
+    /// Drops expired jobs from the operators' index and keeps the sweep's
+    /// report for the console (`store::ops`) when it found work: an idle
+    /// deployment's cron then writes nothing (every command is billed on
+    /// Upstash). A failure here is logged, never the sweep's: its work is
+    /// done.
+    async fn keep_sweep(&self, report: &SweepReport) {
+        let Some(ops) = self.store.ops() else { return };
+        let now = self.now();
+        if let Err(e) = ops.prune(now).await {
+            tracing::warn!(error = %e, "could not prune the operators' index");
+        }
+        if report.checked == 0 && report.errors == 0 {
+            return;
+        }
+        let log = crate::store::ops::SweepLog {
+            at: now,
+            report: serde_json::to_value(report).unwrap_or_default(),
+        };
+        if let Err(e) = ops.log_sweep(log).await {
+            tracing::warn!(error = %e, "could not keep the sweep's report");
+        }
     }
 
     /// Works on a batch of due jobs, a few at a time, and counts what
@@ -792,6 +817,7 @@ impl Engine {
                 return Ok(());
             };
             let now = self.now();
+            let counted = counted_outcome(&outcome);
             let (next, data) = self.next_slot(job, &slot, outcome, started, now);
             let done = tally.answered(&slot, &next);
             let progress = progress_for(done, tally.total);
@@ -804,6 +830,7 @@ impl Engine {
                         data,
                         progress,
                         message,
+                        outcome: counted,
                     },
                     now,
                 )
@@ -1127,6 +1154,20 @@ impl SweepReport {
             errors = self.errors,
             "sweep finished"
         );
+    }
+}
+
+/// How a fetch's outcome counts in the operators' per-source figures
+/// (`store::ops`): `None` for a source with no key (nothing was asked).
+fn counted_outcome(outcome: &crate::sources::SourceOutcome) -> Option<crate::store::ops::Outcome> {
+    use crate::sources::{FailureKind, SourceOutcome};
+    use crate::store::ops::Outcome;
+    match outcome {
+        SourceOutcome::Loaded(_) => Some(Outcome::Loaded),
+        SourceOutcome::NotFound => Some(Outcome::NotFound),
+        SourceOutcome::NotConfigured => None,
+        SourceOutcome::Failed(f) if f.kind == FailureKind::Transient => Some(Outcome::Transient),
+        SourceOutcome::Failed(_) => Some(Outcome::Permanent),
     }
 }
 

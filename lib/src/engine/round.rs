@@ -31,6 +31,9 @@ pub(crate) enum RoundKind {
     DueRetries,
     /// Manual retry: every missing slot with retries left.
     Manual,
+    /// An operator's retry of one source (after an upstream outage): the
+    /// missing slots of that source with retries left.
+    Source(crate::model::SourceType),
 }
 
 /// Whether the sweep will still retry some missing slot of `job` by itself:
@@ -52,7 +55,7 @@ pub(crate) fn finalize_only(
     now: DateTime<Utc>,
 ) -> bool {
     job.status == JobStatus::Partial
-        && kind != RoundKind::Manual
+        && !matches!(kind, RoundKind::Manual | RoundKind::Source(_))
         && !auto_retry_left(job, policy, now)
 }
 
@@ -76,6 +79,9 @@ pub(crate) fn select(
             }
             (SlotStatus::Missing, RoundKind::Manual) => {
                 window_open && !policy.is_exhausted(s.retry_count())
+            }
+            (SlotStatus::Missing, RoundKind::Source(t)) => {
+                s.source_type == t && window_open && !policy.is_exhausted(s.retry_count())
             }
             _ => false,
         })

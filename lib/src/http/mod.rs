@@ -12,6 +12,7 @@ pub(crate) mod error;
 pub mod formats;
 pub mod limits;
 pub mod openapi;
+pub mod ops;
 mod status;
 pub mod sync;
 
@@ -61,6 +62,10 @@ pub enum Endpoint {
     Cron,
     /// `DELETE /api/professional-report/{job_id}`: erasure.
     Delete,
+    /// `/api/ops` and every path under it: the operators' console
+    /// ([`ops`]), off unless `OPS_TOKEN` is set. Not a public API route
+    /// (not in [`ROUTES`] nor the OpenAPI document).
+    Ops,
 }
 
 /// One row of the route table.
@@ -167,6 +172,8 @@ pub struct HttpConfig {
     pub sync: sync::SyncConfig,
     /// Rate limits, the daily budget and where client addresses come from.
     pub limits: limits::LimitsConfig,
+    /// The operators' console (`OPS_TOKEN`, `OPS_READ_TOKEN`).
+    pub ops: ops::access::OpsConfig,
 }
 
 impl std::fmt::Debug for HttpConfig {
@@ -178,6 +185,7 @@ impl std::fmt::Debug for HttpConfig {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("sync", &self.sync)
             .field("limits", &self.limits)
+            .field("ops", &self.ops)
             .finish()
     }
 }
@@ -191,6 +199,7 @@ impl Default for HttpConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             sync: sync::SyncConfig::default(),
             limits: limits::LimitsConfig::default(),
+            ops: ops::access::OpsConfig::default(),
         }
     }
 }
@@ -230,6 +239,7 @@ impl HttpConfig {
             max_body_bytes,
             sync: sync::SyncConfig::from_lookup(&lookup)?,
             limits: limits::LimitsConfig::from_lookup(&lookup, is_vercel(&lookup))?,
+            ops: ops::access::OpsConfig::from_lookup(&lookup)?,
         })
     }
 }
@@ -277,6 +287,11 @@ pub async fn handle_only(
     bg: &dyn Background,
     only: Option<Endpoint>,
 ) -> Response<Bytes> {
+    // The console answers for itself (its own access rules and headers,
+    // no CORS: it is never called from another site).
+    if ops::is_ops_path(req.uri().path()) && only.is_none_or(|o| o == Endpoint::Ops) {
+        return ops::handle(app, req).await;
+    }
     let origin = req.headers().get(header::ORIGIN).cloned();
     let mut response = if req.method() == Method::OPTIONS {
         match route(&req, only) {
@@ -413,6 +428,8 @@ async fn dispatch(
             allowance.apply(&mut response);
             Ok(response)
         }
+        // Served before routing (see `handle_only`); no route names it.
+        Endpoint::Ops => Err(ApiError::RouteNotFound),
         Endpoint::Cron => {
             authorize_cron(&app.config, req.headers())?;
             let report = engine.sweep().await?;

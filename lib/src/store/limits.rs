@@ -132,6 +132,14 @@ pub trait LimitStore: Send + Sync {
 
     /// Units of the day's budget taken so far.
     fn spent<'a>(&'a self, day: &'a str) -> BoxFuture<'a, Result<u64>>;
+
+    /// A window's counts at `now`, counting nothing (a read: the
+    /// console's failed-login limit asks it before checking a password).
+    fn peek<'a>(
+        &'a self,
+        window: &'a Window,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<WindowCount>>;
 }
 
 /// Milliseconds of a window, at least 1.
@@ -312,6 +320,28 @@ impl LimitStore for MemoryLimits {
 
     fn spent<'a>(&'a self, day: &'a str) -> BoxFuture<'a, Result<u64>> {
         Box::pin(async move { Ok(self.spent_now(day)) })
+    }
+
+    fn peek<'a>(
+        &'a self,
+        window: &'a Window,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<WindowCount>> {
+        Box::pin(async move {
+            let b = bucket(to_ms(now), window_ms(window.window));
+            let inner = self.lock();
+            let of = |x: i64| {
+                inner
+                    .buckets
+                    .get(&window.key)
+                    .and_then(|l| l.iter().find(|(bb, _)| *bb == x))
+                    .map_or(0, |(_, n)| *n)
+            };
+            Ok(WindowCount {
+                current: of(b),
+                previous: of(b - 1),
+            })
+        })
     }
 }
 

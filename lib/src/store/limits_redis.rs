@@ -86,6 +86,23 @@ impl RedisStore {
     }
 }
 
+impl RedisStore {
+    async fn peek_window(&self, w: &Window, now: DateTime<Utc>) -> Result<WindowCount> {
+        let b = bucket(to_ms(now), window_ms(w.window));
+        let mut conn = self.conn.clone();
+        let n: Vec<Option<u64>> = ::redis::cmd("MGET")
+            .arg(format!("{}rl:{}:{b}", self.prefix, w.key))
+            .arg(format!("{}rl:{}:{}", self.prefix, w.key, b - 1))
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(WindowCount {
+            current: n.first().copied().flatten().unwrap_or(0),
+            previous: n.get(1).copied().flatten().unwrap_or(0),
+        })
+    }
+}
+
 impl LimitStore for RedisStore {
     fn hit<'a>(
         &'a self,
@@ -116,6 +133,14 @@ impl LimitStore for RedisStore {
                 _ => Err(corrupt("unexpected budget reply")),
             }
         })
+    }
+
+    fn peek<'a>(
+        &'a self,
+        window: &'a Window,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<WindowCount>> {
+        Box::pin(self.peek_window(window, now))
     }
 
     fn spent<'a>(&'a self, day: &'a str) -> BoxFuture<'a, Result<u64>> {

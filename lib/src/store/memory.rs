@@ -20,6 +20,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
+use super::ops::{
+    newest_first, HourCounts, JobPage, ListQuery, OpsStore, StoreAbout, SweepLog,
+    PREFIX_CANDIDATES, STATUSES,
+};
 use super::BoxFuture;
 use super::{
     add_ms, dur_ms, refile_score, to_ms, trunc_ms, Claim, Created, Finish, JobStore,
@@ -37,6 +41,9 @@ pub struct MemoryStore {
     inner: Mutex<Inner>,
     /// The spend limits (their own lock: they never touch a job).
     limits: super::limits::MemoryLimits,
+    /// Hourly counters and the sweep log (shared with the memory source
+    /// cache, which counts its hits and misses there).
+    ops: std::sync::Arc<super::ops_memory::MemoryOps>,
 }
 
 #[derive(Debug, Default)]
@@ -48,6 +55,11 @@ struct Inner {
     /// (score in epoch ms, job id): ordered like a Redis sorted set.
     due: BTreeSet<(i64, String)>,
     due_score: HashMap<JobId, i64>,
+    /// The operators' index (`store::ops`): per status, (created ms, id)
+    /// ordered like a Redis sorted set...
+    by_status: HashMap<JobStatus, BTreeSet<(i64, String)>>,
+    /// ...and where each job is filed.
+    filed: HashMap<JobId, (JobStatus, i64)>,
 }
 
 /// One job. Its JSON documents (questionnaire, plan, source data) are kept
@@ -85,7 +97,14 @@ impl MemoryStore {
             retention,
             inner: Mutex::new(Inner::default()),
             limits: super::limits::MemoryLimits::default(),
+            ops: Default::default(),
         }
+    }
+
+    /// The hourly counters and sweep log, for a memory source cache to
+    /// count its hits and misses in ([`super::source_cache::MemorySourceCache::with_ops`]).
+    pub fn ops_counters(&self) -> std::sync::Arc<super::ops_memory::MemoryOps> {
+        self.ops.clone()
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -113,8 +132,10 @@ impl MemoryStore {
         let snapshot = entry.snapshot();
         let due = to_ms(add_ms(entry.job.created_at, pending_grace));
         inner.purge_now_and_then();
+        let created = to_ms(entry.job.created_at);
         inner.jobs.insert(id, entry);
         inner.set_due(id, Some(due));
+        inner.file(id, JobStatus::Pending, created);
         if let Some(idem) = idempotency {
             inner.idempotency.insert(
                 idem.key,
@@ -162,7 +183,9 @@ impl MemoryStore {
             ..HistoryEntry::new(now, HistoryEvent::Claimed)
         };
         entry.log(claimed);
+        let (status, created) = (entry.job.status, to_ms(entry.job.created_at));
         inner.set_due(id, Some(to_ms(lease.expires_at)));
+        inner.file(id, status, created);
         Claim::Granted(lease)
     }
 
@@ -251,11 +274,13 @@ impl MemoryStore {
             data,
             progress,
             message,
+            outcome,
         } = record;
         let now = trunc_ms(now);
         let mut inner = self.lock();
         let entry = inner.leased(lease, now)?;
         let field = slot.key().field();
+        let source = slot.source_type;
         match (&slot.status, data) {
             (SlotStatus::Loaded, Some(data)) => {
                 entry.data.insert(field.clone(), to_text(&data));
@@ -282,6 +307,10 @@ impl MemoryStore {
         recorded.progress = Some(entry.job.progress);
         recorded.completeness = Some(entry.completeness);
         entry.log(recorded);
+        if let Some(outcome) = outcome {
+            let field = super::ops::outcome_field(source.as_str(), outcome);
+            self.ops.count(super::ops::hour_of(now), &field);
+        }
         Ok(entry.summary())
     }
 
@@ -317,6 +346,7 @@ impl MemoryStore {
         );
         let job = entry.snapshot();
         inner.set_due(lease.job_id, score);
+        inner.file(job.id, job.status, to_ms(job.created_at));
         Ok(job)
     }
 
@@ -349,8 +379,7 @@ impl MemoryStore {
     pub(super) fn erase_now(&self, id: JobId) -> super::Erased {
         let mut inner = self.lock();
         let existed = inner.live(id).is_some();
-        inner.jobs.remove(&id);
-        inner.set_due(id, None);
+        inner.drop_job(id);
         inner.idempotency.retain(|_, e| e.job != id);
         if existed {
             super::Erased::Erased
@@ -434,19 +463,47 @@ impl Inner {
         self.purge_expired(Instant::now());
     }
 
-    /// Drops every job and idempotency key expired at `now`.
-    fn purge_expired(&mut self, now: Instant) {
+    /// Drops every job and idempotency key expired at `now`; answers how
+    /// many jobs.
+    fn purge_expired(&mut self, now: Instant) -> usize {
         let expired: Vec<JobId> = self
             .jobs
             .iter()
             .filter(|(_, e)| e.expires <= now)
             .map(|(id, _)| *id)
             .collect();
+        let n = expired.len();
         for id in expired {
-            self.jobs.remove(&id);
-            self.set_due(id, None);
+            self.drop_job(id);
         }
         self.idempotency.retain(|_, e| e.expires > now);
+        n
+    }
+
+    /// Removes a job with its due entry and its place in the operators'
+    /// index.
+    fn drop_job(&mut self, id: JobId) {
+        self.jobs.remove(&id);
+        self.set_due(id, None);
+        if let Some((status, created)) = self.filed.remove(&id) {
+            if let Some(set) = self.by_status.get_mut(&status) {
+                set.remove(&(created, id.to_string()));
+            }
+        }
+    }
+
+    /// Files `id` (created at `created` ms) under `status` in the
+    /// operators' index, and out of any other status.
+    fn file(&mut self, id: JobId, status: JobStatus, created: i64) {
+        if let Some((old, old_created)) = self.filed.insert(id, (status, created)) {
+            if let Some(set) = self.by_status.get_mut(&old) {
+                set.remove(&(old_created, id.to_string()));
+            }
+        }
+        self.by_status
+            .entry(status)
+            .or_default()
+            .insert((created, id.to_string()));
     }
 
     /// The job, unless it is unknown or expired (then it is dropped).
@@ -456,7 +513,7 @@ impl Inner {
             .get(&id)
             .is_some_and(|e| e.expires <= Instant::now())
         {
-            self.jobs.remove(&id);
+            self.drop_job(id);
         }
         self.jobs.get_mut(&id)
     }
@@ -619,6 +676,10 @@ impl JobStore for MemoryStore {
         Some(self)
     }
 
+    fn ops(&self) -> Option<&dyn super::ops::OpsStore> {
+        Some(self)
+    }
+
     fn ping(&self) -> BoxFuture<'_, Result<()>> {
         Box::pin(async { Ok(()) })
     }
@@ -732,6 +793,94 @@ impl JobStore for MemoryStore {
     }
 }
 
+impl MemoryStore {
+    /// The ids a list query looks at: a prefix search's first
+    /// [`PREFIX_CANDIDATES`] ids in id order (as Redis' lexical index
+    /// gives them), else every job filed under the status (or any).
+    fn candidates(inner: &Inner, query: &ListQuery) -> Vec<JobId> {
+        let in_status = |st: &JobStatus| query.status.is_none_or(|want| want == *st);
+        let mut ids: Vec<(JobId, JobStatus)> =
+            inner.filed.iter().map(|(id, (st, _))| (*id, *st)).collect();
+        if let Some(prefix) = &query.id_prefix {
+            ids.retain(|(id, _)| id.to_string().starts_with(prefix.as_str()));
+            ids.sort_by_key(|(id, _)| id.to_string());
+            ids.truncate(PREFIX_CANDIDATES);
+        }
+        ids.into_iter()
+            .filter(|(_, st)| in_status(st))
+            .map(|(id, _)| id)
+            .collect()
+    }
+}
+
+impl OpsStore for MemoryStore {
+    fn about(&self) -> BoxFuture<'_, Result<StoreAbout>> {
+        // A process's memory: nothing is evicted; its size is the
+        // process's, not measured here.
+        Box::pin(async {
+            Ok(StoreAbout {
+                kind: "memory",
+                ..StoreAbout::default()
+            })
+        })
+    }
+    fn prune(&self, _now: DateTime<Utc>) -> BoxFuture<'_, Result<usize>> {
+        // Expiry here runs on the real clock, as Redis' does.
+        Box::pin(async move { Ok(self.lock().purge_expired(Instant::now())) })
+    }
+
+    fn counts(&self) -> BoxFuture<'_, Result<Vec<(JobStatus, u64)>>> {
+        Box::pin(async move {
+            let inner = self.lock();
+            Ok(STATUSES
+                .iter()
+                .map(|st| (*st, inner.by_status.get(st).map_or(0, |s| s.len() as u64)))
+                .collect())
+        })
+    }
+
+    fn list<'a>(&'a self, query: &'a ListQuery) -> BoxFuture<'a, Result<JobPage>> {
+        Box::pin(async move {
+            let mut inner = self.lock();
+            let ids = Self::candidates(&inner, query);
+            let mut rows: Vec<JobSummary> = ids
+                .into_iter()
+                .filter_map(|id| inner.live(id).map(|e| e.summary()))
+                .collect();
+            newest_first(&mut rows);
+            let total = rows.len() as u64;
+            let rows = rows
+                .into_iter()
+                .skip(query.offset)
+                .take(query.limit)
+                .collect();
+            Ok(JobPage { rows, total })
+        })
+    }
+
+    fn indexed(&self) -> BoxFuture<'_, Result<Vec<(JobId, JobStatus)>>> {
+        Box::pin(async move {
+            let inner = self.lock();
+            Ok(inner.filed.iter().map(|(id, (st, _))| (*id, *st)).collect())
+        })
+    }
+
+    fn hours(&self, from: i64, to: i64) -> BoxFuture<'_, Result<Vec<HourCounts>>> {
+        Box::pin(async move { Ok(self.ops.hours(from, to)) })
+    }
+
+    fn log_sweep(&self, log: SweepLog) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            self.ops.log_sweep(log);
+            Ok(())
+        })
+    }
+
+    fn sweeps(&self) -> BoxFuture<'_, Result<Vec<SweepLog>>> {
+        Box::pin(async move { Ok(self.ops.sweeps()) })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -764,11 +913,15 @@ mod tests {
             .unwrap();
         let mut inner = store.lock();
         // Not expired yet: kept.
-        inner.purge_expired(Instant::now());
+        assert_eq!(inner.purge_expired(Instant::now()), 0);
         assert_eq!(inner.jobs.len(), 1);
         // Two seconds later (as the purge sees it): gone, with its traces.
-        inner.purge_expired(Instant::now() + Duration::from_secs(2));
+        assert_eq!(
+            inner.purge_expired(Instant::now() + Duration::from_secs(2)),
+            1
+        );
         assert!(inner.jobs.is_empty());
+        assert!(inner.filed.is_empty() && inner.by_status.values().all(BTreeSet::is_empty));
         assert!(inner.due.is_empty() && inner.due_score.is_empty());
         assert!(inner.idempotency.is_empty());
         drop(inner);

@@ -22,6 +22,9 @@ pub mod health;
 pub mod limits;
 mod limits_redis;
 mod memory;
+pub mod ops;
+mod ops_memory;
+mod ops_redis;
 pub(crate) mod redis;
 mod scripts;
 pub mod source_cache;
@@ -31,6 +34,8 @@ mod source_cache_redis;
 pub use self::erase::{EraseStore, Erased};
 pub use self::limits::LimitStore;
 pub use self::memory::MemoryStore;
+pub use self::ops::OpsStore;
+pub use self::ops_memory::MemoryOps;
 pub use self::redis::{RedisConfig, RedisStore, TlsCa};
 
 /// Store errors. `Unavailable` is the only one that is not the caller's or
@@ -148,6 +153,9 @@ pub struct Record {
     pub progress: u8,
     /// The job's new message.
     pub message: String,
+    /// How the attempt ended, for the per-source hourly counts
+    /// ([`ops`]); `None` counts nothing (no upstream was asked).
+    pub outcome: Option<ops::Outcome>,
 }
 
 /// The answer of `create`.
@@ -581,6 +589,12 @@ pub trait JobStore: Send + Sync + 'static {
     /// The store's erasure ([`EraseStore`]), when it offers it. Both real
     /// stores do.
     fn erasure(&self) -> Option<&dyn EraseStore> {
+        None
+    }
+
+    /// The operators' facts ([`OpsStore`]), when the store keeps them.
+    /// Both real stores do.
+    fn ops(&self) -> Option<&dyn OpsStore> {
         None
     }
 }

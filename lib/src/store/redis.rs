@@ -259,6 +259,7 @@ impl RedisStore {
             history: format!("{job}:history"),
             due: self.due_key(),
             job,
+            ops: self.ops_keys(),
         }
     }
 
@@ -387,9 +388,7 @@ impl RedisStore {
                 fingerprint: idem.fingerprint.clone(),
                 stale: stale.map(|id| (self.keys(id).job, id)),
             }),
-            job: k.job,
-            due: k.due,
-            history: k.history,
+            keys: k,
             job_id: new.id,
             now_ms: to_ms(now),
             deadline_ms: to_ms(new.deadline_at),
@@ -422,7 +421,7 @@ impl RedisStore {
 
     /// One `HMGET` of the job hash: a single-key read is atomic by itself,
     /// so it needs no script.
-    async fn summary_of(&self, id: JobId) -> Result<Option<JobSummary>> {
+    pub(super) async fn summary_of(&self, id: JobId) -> Result<Option<JobSummary>> {
         let mut conn = self.conn.clone();
         let values: Vec<Option<String>> = ::redis::cmd("HMGET")
             .arg(self.keys(id).job)
@@ -859,6 +858,7 @@ impl JobStore for RedisStore {
                 data,
                 progress,
                 message,
+                outcome,
             } = record;
             let inv = RecordCall {
                 keys: self.keys(lease.job_id),
@@ -873,6 +873,9 @@ impl JobStore for RedisStore {
                 slot_status: slot.status.as_str(),
                 attempts: slot.attempts,
                 attempt_started_ms: slot.attempt_started_at.map(to_ms),
+                hour: outcome.map(|o| {
+                    self.hour_count(now, super::ops::outcome_field(slot.source_type.as_str(), o))
+                }),
             };
             self.fenced_summary(&inv).await
         })
@@ -979,6 +982,10 @@ impl JobStore for RedisStore {
     }
 
     fn erasure(&self) -> Option<&dyn super::EraseStore> {
+        Some(self)
+    }
+
+    fn ops(&self) -> Option<&dyn super::ops::OpsStore> {
         Some(self)
     }
 

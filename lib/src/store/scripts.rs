@@ -50,11 +50,12 @@ pub(super) enum Lua {
     CacheAbandon,
     LeaseAcquire,
     LeaseRelease,
+    OpsPrune,
 }
 
 impl Lua {
     /// Every script, in [`Lua::index`] order.
-    pub(super) const ALL: [Lua; 18] = [
+    pub(super) const ALL: [Lua; 19] = [
         Lua::Create,
         Lua::Read,
         Lua::Claim,
@@ -73,6 +74,7 @@ impl Lua {
         Lua::CacheAbandon,
         Lua::LeaseAcquire,
         Lua::LeaseRelease,
+        Lua::OpsPrune,
     ];
 
     /// Its file under `lib/src/store/lua/`, and its text.
@@ -105,16 +107,17 @@ impl Lua {
                 "cache/lease_release.lua",
                 include_str!("lua/cache/lease_release.lua"),
             ),
+            Lua::OpsPrune => ("ops_prune.lua", include_str!("lua/ops_prune.lua")),
         }
     }
 
     /// Whether the prelude (generated constants and `lua/common.lua`) is
-    /// prepended: the job scripts use its helpers; the limits, erasure and
-    /// source cache scripts stand alone.
+    /// prepended: the job scripts (erasure included) use its helpers; the
+    /// limits, source cache and index pruning scripts stand alone.
     fn with_prelude(self) -> bool {
         !matches!(
             self,
-            Lua::Erase
+            Lua::OpsPrune
                 | Lua::RateLimit
                 | Lua::SpendBudget
                 | Lua::CacheBegin
@@ -247,7 +250,7 @@ pub(super) trait LuaCall {
 }
 
 /// The keys of one job, in the order every job script takes them
-/// (`KEYS[1..5]`).
+/// (`KEYS[1..5]`, then the operators' index as `KEYS[6..13]`).
 #[derive(Clone, Debug)]
 pub(super) struct JobKeys {
     pub(super) job: String,
@@ -255,6 +258,7 @@ pub(super) struct JobKeys {
     pub(super) data: String,
     pub(super) due: String,
     pub(super) history: String,
+    pub(super) ops: OpsKeys,
 }
 
 impl JobKeys {
@@ -264,7 +268,46 @@ impl JobKeys {
             .key("data", &self.data)
             .key("due", &self.due)
             .key("history", &self.history);
+        self.ops.send(a);
     }
+}
+
+/// The operators' index (`store::ops`): every job, by id, by expiry, and
+/// one per status in `store::ops::STATUSES` order.
+#[derive(Clone, Debug)]
+pub(super) struct OpsKeys {
+    pub(super) jobs: String,
+    pub(super) ids: String,
+    pub(super) expiry: String,
+    pub(super) statuses: [String; 5],
+}
+
+impl OpsKeys {
+    /// The names the scripts' headers give the per-status indexes.
+    const STATUS_NAMES: [&'static str; 5] = [
+        "ops_pending",
+        "ops_processing",
+        "ops_completed",
+        "ops_partial",
+        "ops_failed",
+    ];
+
+    fn send(&self, a: &mut Args) {
+        a.key("ops_jobs", &self.jobs)
+            .key("ops_ids", &self.ids)
+            .key("ops_expiry", &self.expiry);
+        for (name, key) in Self::STATUS_NAMES.iter().zip(&self.statuses) {
+            a.key(name, key);
+        }
+    }
+}
+
+/// One hour's operators' counter to add one to.
+#[derive(Clone, Debug)]
+pub(super) struct HourCount {
+    pub(super) key: String,
+    pub(super) field: String,
+    pub(super) ttl_ms: i64,
 }
 
 /// What a fenced script checks first (`ARGV[1..3]`): the job, the lease
@@ -311,9 +354,7 @@ pub(super) struct CreateIdem {
 /// `create.lua`.
 #[derive(Clone, Debug)]
 pub(super) struct CreateCall {
-    pub(super) job: String,
-    pub(super) due: String,
-    pub(super) history: String,
+    pub(super) keys: JobKeys,
     pub(super) idem: Option<CreateIdem>,
     pub(super) job_id: JobId,
     pub(super) now_ms: i64,
@@ -328,9 +369,7 @@ pub(super) struct CreateCall {
 impl LuaCall for CreateCall {
     const SCRIPT: Lua = Lua::Create;
     fn args(&self, a: &mut Args) {
-        a.key("job", &self.job)
-            .key("due", &self.due)
-            .key("history", &self.history);
+        self.keys.send(a);
         if let Some(idem) = &self.idem {
             a.key("idem", &idem.key);
             if let Some((stale_key, _)) = &idem.stale {
@@ -478,6 +517,8 @@ pub(super) struct RecordCall {
     pub(super) slot_status: &'static str,
     pub(super) attempts: u32,
     pub(super) attempt_started_ms: Option<i64>,
+    /// The hour's outcome counter, when the attempt counts.
+    pub(super) hour: Option<HourCount>,
 }
 
 impl LuaCall for RecordCall {
@@ -500,6 +541,11 @@ impl LuaCall for RecordCall {
                     .map(|ms| ms.to_string())
                     .unwrap_or_default(),
             );
+        if let Some(hour) = &self.hour {
+            a.key("ops_hour", &hour.key)
+                .arg("outcome_field", &hour.field)
+                .arg("ops_hour_ttl_ms", hour.ttl_ms);
+        }
     }
 }
 
@@ -652,6 +698,8 @@ pub(super) struct CacheBeginCall {
     pub(super) token: String,
     pub(super) now_ms: i64,
     pub(super) fill_ttl_ms: i64,
+    /// The hour's counters key, hit field and miss field, and their TTL.
+    pub(super) hour: Option<(String, String, String, i64)>,
 }
 
 impl LuaCall for CacheBeginCall {
@@ -662,6 +710,12 @@ impl LuaCall for CacheBeginCall {
             .arg("token", &self.token)
             .arg("now_ms", self.now_ms)
             .arg("fill_ttl_ms", self.fill_ttl_ms);
+        if let Some((key, hit, miss, ttl_ms)) = &self.hour {
+            a.key("ops_hour", key)
+                .arg("hit_field", hit)
+                .arg("miss_field", miss)
+                .arg("ops_hour_ttl_ms", ttl_ms);
+        }
     }
 }
 
@@ -737,6 +791,26 @@ impl LuaCall for LeaseReleaseCall {
             .arg("token", &self.token)
             .arg("now_ms", self.now_ms)
             .arg("cooldown_ms", self.cooldown_ms);
+    }
+}
+
+/// `ops_prune.lua`.
+#[derive(Clone, Debug)]
+pub(super) struct OpsPruneCall {
+    pub(super) ops: OpsKeys,
+    pub(super) now_ms: i64,
+    /// Each candidate's job hash key and its id.
+    pub(super) candidates: Vec<(String, String)>,
+}
+
+impl LuaCall for OpsPruneCall {
+    const SCRIPT: Lua = Lua::OpsPrune;
+    fn args(&self, a: &mut Args) {
+        self.ops.send(a);
+        a.arg("now_ms", self.now_ms);
+        for (job, id) in &self.candidates {
+            a.key("job", job).arg("job_id", id);
+        }
     }
 }
 

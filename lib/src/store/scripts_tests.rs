@@ -233,6 +233,16 @@ fn job_keys() -> JobKeys {
         data: "p:job:1:data".to_owned(),
         due: "p:due".to_owned(),
         history: "p:job:1:history".to_owned(),
+        ops: ops_keys(),
+    }
+}
+
+fn ops_keys() -> OpsKeys {
+    OpsKeys {
+        jobs: "p:ops:jobs".to_owned(),
+        ids: "p:ops:ids".to_owned(),
+        expiry: "p:ops:expiry".to_owned(),
+        statuses: ["a", "b", "c", "d", "e"].map(|s| format!("p:ops:status:{s}")),
     }
 }
 
@@ -253,9 +263,7 @@ const TTL: Ttl = Ttl {
 /// and absent and each repeated group zero, one and two times.
 fn samples() -> Vec<(Lua, Vec<Args>)> {
     let create = |idem: Option<CreateIdem>| CreateCall {
-        job: "p:job:1".to_owned(),
-        due: "p:due".to_owned(),
-        history: "p:job:1:history".to_owned(),
+        keys: job_keys(),
         idem,
         job_id: JobId::new(),
         now_ms: 1,
@@ -282,7 +290,7 @@ fn samples() -> Vec<(Lua, Vec<Args>)> {
         slots,
     };
     let slot = |n: u8| (format!("h{n}/cqc"), "{}".to_owned());
-    let record = |data: Option<String>, started: Option<i64>| RecordCall {
+    let record = |data: Option<String>, started: Option<i64>, hour: Option<HourCount>| RecordCall {
         keys: job_keys(),
         fence: fence(),
         slot_field: "h/cqc".to_owned(),
@@ -295,6 +303,12 @@ fn samples() -> Vec<(Lua, Vec<Args>)> {
         slot_status: "loaded",
         attempts: 1,
         attempt_started_ms: started,
+        hour,
+    };
+    let hour = || HourCount {
+        key: "p:ops:hour:0".to_owned(),
+        field: "src:cqc:loaded".to_owned(),
+        ttl_ms: 1,
     };
     let finish = |error: Option<String>| FinishCall {
         keys: job_keys(),
@@ -385,8 +399,8 @@ fn samples() -> Vec<(Lua, Vec<Args>)> {
         (
             Lua::Record,
             vec![
-                args(&record(None, None)),
-                args(&record(Some("{}".to_owned()), Some(5))),
+                args(&record(None, None, None)),
+                args(&record(Some("{}".to_owned()), Some(5), Some(hour()))),
             ],
         ),
         (
@@ -437,13 +451,36 @@ fn samples() -> Vec<(Lua, Vec<Args>)> {
         ),
         (
             Lua::CacheBegin,
-            vec![args(&CacheBeginCall {
-                entry: "e".to_owned(),
-                fill: "e:fill".to_owned(),
-                token: "t".to_owned(),
-                now_ms: 1,
-                fill_ttl_ms: 2,
-            })],
+            [
+                None,
+                Some(("h".to_owned(), "x".to_owned(), "y".to_owned(), 1)),
+            ]
+            .into_iter()
+            .map(|hour| {
+                args(&CacheBeginCall {
+                    entry: "e".to_owned(),
+                    fill: "e:fill".to_owned(),
+                    token: "t".to_owned(),
+                    now_ms: 1,
+                    fill_ttl_ms: 2,
+                    hour,
+                })
+            })
+            .collect(),
+        ),
+        (
+            Lua::OpsPrune,
+            (0..3)
+                .map(|n| {
+                    args(&OpsPruneCall {
+                        ops: ops_keys(),
+                        now_ms: 1,
+                        candidates: (0..n)
+                            .map(|i| (format!("p:job:{i}"), format!("{i}")))
+                            .collect(),
+                    })
+                })
+                .collect(),
         ),
         (
             Lua::CacheComplete,
@@ -583,5 +620,6 @@ fn record(started: Option<i64>) -> RecordCall {
         slot_status: "missing",
         attempts: 2,
         attempt_started_ms: started,
+        hour: None,
     }
 }

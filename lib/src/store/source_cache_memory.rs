@@ -38,12 +38,32 @@ struct Inner {
 #[derive(Debug, Default)]
 pub struct MemorySourceCache {
     inner: Mutex<Inner>,
+    /// Where hits and misses are counted (the memory job store's
+    /// counters, `store::ops`); `None` counts nothing.
+    ops: Option<std::sync::Arc<super::ops_memory::MemoryOps>>,
 }
 
 impl MemorySourceCache {
     /// An empty cache.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Counts hits and misses in `ops` (a memory job store's
+    /// [`super::MemoryStore::ops_counters`]), as the Redis cache counts
+    /// them in the job store's Redis.
+    pub fn with_ops(mut self, ops: std::sync::Arc<super::ops_memory::MemoryOps>) -> Self {
+        self.ops = Some(ops);
+        self
+    }
+
+    fn count(&self, source: &str, now: DateTime<Utc>, hit: bool) {
+        if let Some(ops) = &self.ops {
+            ops.count(
+                super::ops::hour_of(now),
+                &super::ops::cache_field(source, hit),
+            );
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -80,10 +100,11 @@ impl SourceCache for MemorySourceCache {
             let mut inner = self.lock();
             match inner.entries.get(&k) {
                 Some(e) if e.expires_ms > now_ms => {
+                    self.count(source, now, true);
                     return Ok(FillGate::Hit(CacheEntry {
                         value: e.value.clone(),
                         fetched_at: from_ms(e.fetched_ms).unwrap_or(now),
-                    }))
+                    }));
                 }
                 Some(_) => {
                     inner.entries.remove(&k);
@@ -101,6 +122,7 @@ impl SourceCache for MemorySourceCache {
                 lock_key,
                 (token.to_owned(), now_ms.saturating_add(dur_ms(fill_ttl))),
             );
+            self.count(source, now, false);
             Ok(FillGate::Fill)
         })
     }

@@ -75,6 +75,7 @@ impl SourceCache for RedisStore {
                     token: token.to_owned(),
                     now_ms: to_ms(now),
                     fill_ttl_ms: dur_ms(fill_ttl),
+                    hour: Some(self.cache_counts(source, now)),
                 })
                 .await?;
             let p = parts(v)?;

@@ -1,12 +1,21 @@
 -- claim.lua: grants a new lease with a fresh fencing token when the job is
 -- not completed/failed and holds no unexpired lease; files the job at the
--- lease's expiry so a dead worker's job is resumed. Called by
+-- lease's expiry so a dead worker's job is resumed; a pending job is
+-- filed as processing in the operators' index. Called by
 -- store::scripts::ClaimCall.
 -- KEYS[1] job: the job hash
 -- KEYS[2] slots: the slots hash
 -- KEYS[3] data: the data hash
 -- KEYS[4] due: the due zset
 -- KEYS[5] history: the history list
+-- KEYS[6] ops_jobs: the operators' index of every job (store::ops)
+-- KEYS[7] ops_ids: the operators' index by id (lexical)
+-- KEYS[8] ops_expiry: when each indexed job's keys expire
+-- KEYS[9] ops_pending: the operators' index of pending jobs
+-- KEYS[10] ops_processing: the index of processing jobs
+-- KEYS[11] ops_completed: the index of completed jobs
+-- KEYS[12] ops_partial: the index of partial jobs
+-- KEYS[13] ops_failed: the index of failed jobs
 -- ARGV[1] job_id: the job's id
 -- ARGV[2] owner: the worker claiming it
 -- ARGV[3] now_ms: now
@@ -27,6 +36,7 @@ local status = f[1]
 if status == 'pending' then
   status = 'processing'
   redis.call('HSET', KEYS[1], 'status', status)
+  ops_file(ARGV[1], status)
 end
 local progress = progress_of(KEYS[1])
 log_event(KEYS[5], {at = now, event = 'claimed', token = token, job_status = status,

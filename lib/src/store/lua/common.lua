@@ -8,9 +8,9 @@
 -- (loaded data JSON) and `:history` (one JSON entry per committed
 -- transition, see model::HistoryEntry).
 --
--- Fenced scripts get the job's keys in the order store::redis::JobKeys
+-- Job scripts get the job's keys in the order store::redis::JobKeys
 -- passes them (store::scripts::JobKeys): KEYS[1] job hash, KEYS[2] slots hash, KEYS[3] data hash,
--- KEYS[4] due zset, KEYS[5] history list.
+-- KEYS[4] due zset, KEYS[5] history list, KEYS[6..13] the operators' index.
 
 -- Integers as exact decimal strings (Lua 5.1 numbers are doubles).
 local function int(x)
@@ -38,12 +38,59 @@ local function touch(job_keys, due_key, ttl)
   end
 end
 
+-- The operators' index (store::ops), KEYS[6..13] of every job script:
+-- KEYS[6] every live job and KEYS[9..13] one per status (zsets id ->
+-- created ms), KEYS[7] every id (zset, score 0: lexical, for id prefix
+-- search), KEYS[8] when each job's keys expire (zset id -> ms), so that
+-- ops_prune.lua can drop expired jobs without a scan.
+local OPS_STATUS_KEY = {pending = 9, processing = 10, completed = 11,
+  partial = 12, failed = 13}
+
+-- Extends (never shortens) a shared key's TTL to at least ttl.
+local function extend(key, ttl)
+  if redis.call('EXISTS', key) == 1 then
+    local cur = redis.call('PTTL', key)
+    if cur < ttl then redis.call('PEXPIRE', key, int(ttl)) end
+  end
+end
+
+-- Files job `id` (its hash is KEYS[1]) under `status`, and out of every
+-- other status.
+local function ops_file(id, status)
+  local created = redis.call('HGET', KEYS[1], 'created') or '0'
+  redis.call('ZADD', KEYS[6], created, id)
+  redis.call('ZADD', KEYS[7], 0, id)
+  for st, i in pairs(OPS_STATUS_KEY) do
+    if st == status then
+      redis.call('ZADD', KEYS[i], created, id)
+    else
+      redis.call('ZREM', KEYS[i], id)
+    end
+  end
+end
+
+-- Removes job `id` from every operators' index.
+local function ops_remove(id)
+  for i = 6, 13 do redis.call('ZREM', KEYS[i], id) end
+end
+
+-- Notes when job `id`'s keys expire (now_ms + ttl) and keeps the indexes
+-- holding it alive at least as long.
+local function ops_touch(id, status, now_ms, ttl)
+  redis.call('ZADD', KEYS[8], int(now_ms + ttl), id)
+  for _, i in ipairs({6, 7, 8, OPS_STATUS_KEY[status]}) do
+    if i then extend(KEYS[i], ttl) end
+  end
+end
+
 -- Refreshes the TTL of the job's keys (KEYS[1..5] of a fenced script)
--- after a write at now_ms.
+-- after a write at now_ms, and the operators' index of it.
 local function touch_job(now_ms, ttl_after_ms, margin_ms)
-  local deadline = tonumber(redis.call('HGET', KEYS[1], 'deadline')) or now_ms
-  touch({KEYS[1], KEYS[2], KEYS[3], KEYS[5]}, KEYS[4],
-    retention_ms(ttl_after_ms, margin_ms, deadline, now_ms))
+  local f = redis.call('HMGET', KEYS[1], 'deadline', 'status', 'id')
+  local deadline = tonumber(f[1]) or now_ms
+  local ttl = retention_ms(ttl_after_ms, margin_ms, deadline, now_ms)
+  touch({KEYS[1], KEYS[2], KEYS[3], KEYS[5]}, KEYS[4], ttl)
+  if f[3] then ops_touch(f[3], f[2], now_ms, ttl) end
 end
 
 -- Appends one history entry (a table in model::HistoryEntry's shape; nil

@@ -1,11 +1,21 @@
--- create.lua: stores a new pending job and files it in the due index,
--- honouring an optional idempotency key. Called by
+-- create.lua: stores a new pending job and files it in the due index and
+-- the operators' index, honouring an optional idempotency key. Called by
 -- store::scripts::CreateCall.
 -- KEYS[1] job: the job hash
--- KEYS[2] due: the due zset
--- KEYS[3] history: the history list
--- KEYS[4] idem (optional): the idempotency hash {job, fp}
--- KEYS[5] stale_job (optional, with idem): the hash of the job the
+-- KEYS[2] slots: the slots hash (not written)
+-- KEYS[3] data: the data hash (not written)
+-- KEYS[4] due: the due zset
+-- KEYS[5] history: the history list
+-- KEYS[6] ops_jobs: the operators' index of every job (store::ops)
+-- KEYS[7] ops_ids: the operators' index by id (lexical)
+-- KEYS[8] ops_expiry: when each indexed job's keys expire
+-- KEYS[9] ops_pending: the operators' index of pending jobs
+-- KEYS[10] ops_processing: the index of processing jobs
+-- KEYS[11] ops_completed: the index of completed jobs
+-- KEYS[12] ops_partial: the index of partial jobs
+-- KEYS[13] ops_failed: the index of failed jobs
+-- KEYS[14] idem (optional): the idempotency hash {job, fp}
+-- KEYS[15] stale_job (optional, with idem): the hash of the job the
 --   idempotency key pointed at when the caller found that job gone
 -- ARGV[1] job_id: the new job's id
 -- ARGV[2] now_ms: now
@@ -20,12 +30,12 @@
 -- ARGV[11] stale_job_id (optional, with stale_job): that gone job's id; if
 --   the key still points at it and it is still gone, the key is treated as
 --   absent (evicted or erased)
--- The job hash's `idem` field names KEYS[4], so erase.lua can remove it.
+-- The job hash's `idem` field names KEYS[14], so erase.lua can remove it.
 -- Returns {'new'|'existing', job id} or {'conflict', existing job id}.
-if KEYS[4] then
-  local f = redis.call('HMGET', KEYS[4], 'job', 'fp')
-  if f[1] and KEYS[5] and f[1] == ARGV[11] and redis.call('EXISTS', KEYS[5]) == 0 then
-    redis.call('DEL', KEYS[4])
+if KEYS[14] then
+  local f = redis.call('HMGET', KEYS[14], 'job', 'fp')
+  if f[1] and KEYS[15] and f[1] == ARGV[11] and redis.call('EXISTS', KEYS[15]) == 0 then
+    redis.call('DEL', KEYS[14])
     f = {false, false}
   end
   if f[1] then
@@ -40,14 +50,16 @@ redis.call('HSET', KEYS[1],
   'created', ARGV[2], 'updated', ARGV[2], 'deadline', ARGV[3],
   'questionnaire', ARGV[5], 'completeness', '0', 'fence', '0', 'auto_retry', '1')
 if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'client', ARGV[9]) end
-redis.call('ZADD', KEYS[2], ARGV[6], ARGV[1])
-log_event(KEYS[3], {at = now, event = 'created', progress = 0})
+redis.call('ZADD', KEYS[4], ARGV[6], ARGV[1])
+log_event(KEYS[5], {at = now, event = 'created', progress = 0})
+ops_file(ARGV[1], 'pending')
 local ttl = retention_ms(tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[3]), now)
-if KEYS[4] then
-  redis.call('HSET', KEYS[4], 'job', ARGV[1], 'fp', ARGV[10])
-  redis.call('HSET', KEYS[1], 'idem', KEYS[4])
-  touch({KEYS[1], KEYS[3], KEYS[4]}, KEYS[2], ttl)
+if KEYS[14] then
+  redis.call('HSET', KEYS[14], 'job', ARGV[1], 'fp', ARGV[10])
+  redis.call('HSET', KEYS[1], 'idem', KEYS[14])
+  touch({KEYS[1], KEYS[5], KEYS[14]}, KEYS[4], ttl)
 else
-  touch({KEYS[1], KEYS[3]}, KEYS[2], ttl)
+  touch({KEYS[1], KEYS[5]}, KEYS[4], ttl)
 end
+ops_touch(ARGV[1], 'pending', now, ttl)
 return {'new', ARGV[1]}

@@ -1,12 +1,21 @@
 -- finish.lua: ends a processing round and releases the lease in one step:
 -- status, message, error and auto-retry flag, then re-files the job in the
--- due index (completed/failed/final partial leave it). Fenced. Called by
+-- due index (completed/failed/final partial leave it) and under its new
+-- status in the operators' index. Fenced. Called by
 -- store::scripts::FinishCall.
 -- KEYS[1] job: the job hash
 -- KEYS[2] slots: the slots hash
 -- KEYS[3] data: the data hash
 -- KEYS[4] due: the due zset
 -- KEYS[5] history: the history list
+-- KEYS[6] ops_jobs: the operators' index of every job (store::ops)
+-- KEYS[7] ops_ids: the operators' index by id (lexical)
+-- KEYS[8] ops_expiry: when each indexed job's keys expire
+-- KEYS[9] ops_pending: the operators' index of pending jobs
+-- KEYS[10] ops_processing: the index of processing jobs
+-- KEYS[11] ops_completed: the index of completed jobs
+-- KEYS[12] ops_partial: the index of partial jobs
+-- KEYS[13] ops_failed: the index of failed jobs
 -- ARGV[1] job_id: the job's id
 -- ARGV[2] token: the lease's fencing token
 -- ARGV[3] now_ms: now
@@ -35,6 +44,7 @@ log_event(KEYS[5], {at = now, event = 'finished', token = tonumber(ARGV[2]),
   job_status = ARGV[4], progress = progress, completeness = done,
   will_auto_retry = ARGV[8] == '1'})
 refile(KEYS[1], KEYS[2], KEYS[4], ARGV[1], now)
+ops_file(ARGV[1], ARGV[4])
 touch_job(now, tonumber(ARGV[10]), tonumber(ARGV[11]))
 local snap = snapshot(KEYS[1], KEYS[2])
 return {'ok', snap[1], snap[2]}

@@ -1,12 +1,21 @@
 -- record.lua: one slot's new state (and its data when loaded), with
 -- completeness recomputed from every slot, progress raised (never lowered)
--- and the message, in one step. Fenced. Called by
+-- and the message, in one step, counting the attempt's outcome in the
+-- hour's operators' counters. Fenced. Called by
 -- store::scripts::RecordCall.
 -- KEYS[1] job: the job hash
 -- KEYS[2] slots: the slots hash
 -- KEYS[3] data: the data hash
 -- KEYS[4] due: the due zset
 -- KEYS[5] history: the history list
+-- KEYS[6] ops_jobs: the operators' index of every job (store::ops)
+-- KEYS[7] ops_ids: the operators' index by id (lexical)
+-- KEYS[8] ops_expiry: when each indexed job's keys expire
+-- KEYS[9] ops_pending: the operators' index of pending jobs
+-- KEYS[10] ops_processing: the index of processing jobs
+-- KEYS[11] ops_completed: the index of completed jobs
+-- KEYS[12] ops_partial: the index of partial jobs
+-- KEYS[13] ops_failed: the index of failed jobs
 -- ARGV[1] job_id: the job's id
 -- ARGV[2] token: the lease's fencing token
 -- ARGV[3] now_ms: now
@@ -21,6 +30,10 @@
 -- ARGV[12] slot_status: the slot's status (for the history)
 -- ARGV[13] attempts: the slot's attempts (for the history)
 -- ARGV[14] attempt_started_ms: when the attempt started ('' if unknown)
+-- KEYS[14] ops_hour (optional): this hour's operators' counters (hash)
+-- ARGV[15] outcome_field (optional, with ops_hour): the counter to add one
+--   to (`src:<source>:<outcome>`, store::ops::outcome_field)
+-- ARGV[16] ops_hour_ttl_ms (optional, with ops_hour): the counters' TTL
 -- Returns {'ok', summary fields} or {'lost'}: the summary (id, status,
 -- progress, message, created, updated, error, completeness), not the whole
 -- job: a round records 25 answers and needs none of the job back.
@@ -40,5 +53,9 @@ log_event(KEYS[5], {at = now, event = 'recorded', token = tonumber(ARGV[2]),
   slot = ARGV[4], slot_status = ARGV[12], attempts = tonumber(ARGV[13]),
   started_at = tonumber(ARGV[14]), progress = progress, completeness = done})
 touch_job(now, tonumber(ARGV[10]), tonumber(ARGV[11]))
+if KEYS[14] then
+  redis.call('HINCRBY', KEYS[14], ARGV[15], 1)
+  redis.call('PEXPIRE', KEYS[14], ARGV[16])
+end
 return {'ok', redis.call('HMGET', KEYS[1], 'id', 'status', 'progress', 'message',
   'created', 'updated', 'error', 'completeness')}

@@ -7,6 +7,14 @@
 -- KEYS[3] data: the data hash
 -- KEYS[4] due: the due zset
 -- KEYS[5] history: the history list
+-- KEYS[6] ops_jobs: the operators' index of every job (store::ops)
+-- KEYS[7] ops_ids: the operators' index by id (lexical)
+-- KEYS[8] ops_expiry: when each indexed job's keys expire
+-- KEYS[9] ops_pending: the operators' index of pending jobs
+-- KEYS[10] ops_processing: the index of processing jobs
+-- KEYS[11] ops_completed: the index of completed jobs
+-- KEYS[12] ops_partial: the index of partial jobs
+-- KEYS[13] ops_failed: the index of failed jobs
 -- ARGV[1] job_id: the job's id
 -- ARGV[2] token: the lease's fencing token
 -- ARGV[3] now_ms: now
