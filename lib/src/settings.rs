@@ -3,10 +3,10 @@
 //! [`Environment::capture`] takes one snapshot of the process environment;
 //! [`Settings::read`] turns it into one [`Settings`] value for a host (the
 //! Vercel functions or the dev-server). The variables of the store, the
-//! retry policy, the engine and the logs are read here, one file per layer
+//! retry policy, the engine, the sandbox and the logs are read here, one file per layer
 //! under `settings/`, into the plain config values those layers take; the
-//! sources, the sandbox and the HTTP layer still read theirs through their
-//! own `from_lookup` (`lib/tests/layers.rs` lists them until they move).
+//! sources and the HTTP layer still read theirs through their own
+//! `from_lookup` (`lib/tests/layers.rs` lists them until they move).
 //! All parse with the helpers below, so every bad value is reported the same way:
 //! naming the variable, never echoing a secret's value. [`VARIABLES`] is the
 //! table of every variable (name, default, meaning); `tests/settings_docs.rs`
@@ -23,6 +23,7 @@ use std::str::FromStr;
 
 mod engine;
 mod retry;
+mod sandbox;
 mod store;
 mod telemetry;
 
@@ -337,7 +338,7 @@ impl Settings {
             council_rates_csv: env_str(&lookup, "COUNCIL_RATES_CSV").map(PathBuf::from),
             sources_mode: sources_mode(&lookup, profile)?,
             sources: crate::sources::SourcesConfig::from_lookup(lookup)?,
-            faults: crate::sandbox::FaultPlan::from_lookup(&lookup)?,
+            faults: sandbox::fault_plan(&lookup)?,
             cache: crate::sources::CacheSettings::from_lookup(lookup)?,
             http,
             retry: retry::retry_policy(lookup)?,

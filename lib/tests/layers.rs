@@ -53,7 +53,6 @@ const KNOWN: &[(&str, &str, &str)] = &[
     // moves the reading into settings/ (as done for the store, the retry
     // policy, the engine and the logs), which hands each a plain config.
     ("sources", "settings", "SourcesConfig::from_lookup"),
-    ("sandbox", "settings", "FaultPlan::from_lookup"),
     ("http", "settings", "HttpConfig, limits, sync from_lookup"),
     // The judgement builds its facts from the report's plan and the
     // sources' JSON: issue 21 item 3 (typed facts below both).

@@ -43,7 +43,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::model::SourceType;
-use crate::settings::{env_parse, env_str, ConfigError};
 
 /// Why a fault plan string was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -278,18 +277,6 @@ impl FaultPlan {
                 s.set_option(key.trim(), value.trim())?;
             }
             plan.specs.insert(source, s);
-        }
-        Ok(plan)
-    }
-
-    /// `SANDBOX_FAULTS` parsed (none when unset), with `SANDBOX_SEED`
-    /// (when set) overriding any `seed=` clause.
-    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let spec = env_str(lookup, "SANDBOX_FAULTS").unwrap_or_default();
-        let mut plan = Self::parse(&spec)
-            .map_err(|e| ConfigError::invalid("SANDBOX_FAULTS", e.to_string()))?;
-        if let Some(seed) = env_parse(lookup, "SANDBOX_SEED")? {
-            plan.seed = seed;
         }
         Ok(plan)
     }
