@@ -36,6 +36,7 @@ mod clock;
 pub mod directory;
 pub mod document;
 pub mod engine;
+mod facts;
 pub mod geo;
 pub mod host;
 pub mod http;

@@ -28,6 +28,8 @@ const LAYERS: &[&str] = &[
     "questionnaire",
     "directory",
     "retry",
+    // Source facts: what adapters write and the judgement reads.
+    "facts",
     // Choosing homes, judging them, the report and its documents.
     "matching",
     "judgement",
@@ -51,20 +53,16 @@ const KNOWN: &[(&str, &str, &str)] = &[
     // These layers still read their own variables through the settings
     // module's readers (env_str, env_parse, ConfigError): issue 21 item 1
     // moves the reading into settings/ (as done for the store, the retry
-    // policy, the engine and the logs), which hands each a plain config.
+    // policy, the engine, the sandbox and the logs), which hands each a
+    // plain config.
     ("sources", "settings", "SourcesConfig::from_lookup"),
     ("http", "settings", "HttpConfig, limits, sync from_lookup"),
-    // The judgement builds its facts from the report's plan and the
-    // sources' JSON: issue 21 item 3 (typed facts below both).
+    // The judgement builds its facts from the report's plan and wire
+    // types: issue 21 item 3 (typed facts in `facts`, below both).
     (
         "judgement",
         "report",
         "facts built from report::Plan and wire types",
-    ),
-    (
-        "judgement",
-        "sources",
-        "website fees read through sources::fees",
     ),
 ];
 

@@ -383,9 +383,9 @@ fn home_fee(h: &Home, care: &CareNeed, website: Option<&Value>) -> Option<(f64, 
         return Some((fee, FeeSource::Directory));
     }
     let site = website?;
-    let quotes: Vec<crate::sources::fees::PageFee> =
+    let quotes: Vec<crate::facts::PageFee> =
         serde_json::from_value(site.get("feeQuotes")?.clone()).ok()?;
-    let quote = crate::sources::fees::for_care(&quotes, care.market_care_type())?;
+    let quote = crate::facts::for_care(&quotes, care.market_care_type())?;
     Some((
         quote.weekly_from,
         FeeSource::Website {

@@ -15,7 +15,7 @@
 //! The page must be the home's own: the Firecrawl adapter only scrapes the
 //! website the directory gives for the home.
 
-use serde::{Deserialize, Serialize};
+use crate::facts::PageFee;
 
 /// The lowest and highest weekly amount read as a care-home fee.
 const PLAUSIBLE_WEEKLY: (f64, f64) = (300.0, 5_000.0);
@@ -40,25 +40,6 @@ const NOT_A_FEE: [&str; 9] = [
 /// Phrases naming a week or a month.
 const WEEKLY: [&str; 7] = ["per week", "a week", "weekly", "/week", "/wk", " pw", "p/w"];
 const MONTHLY: [&str; 5] = ["per month", "a month", "monthly", "pcm", "/month"];
-
-/// One fee a home's page states.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct PageFee {
-    /// The care the sentence names (`residential`, `nursing`, `dementia`,
-    /// `respite`), when it names one.
-    pub(crate) care_type: Option<String>,
-    /// The weekly amount, or the lower end of a range, pounds.
-    pub(crate) weekly_from: f64,
-    /// The upper end of a range, pounds a week.
-    pub(crate) weekly_to: Option<f64>,
-    /// Whether the page says "from" (a starting price).
-    pub(crate) starting_price: bool,
-    /// Whether the page gave a monthly figure (converted to a week).
-    pub(crate) monthly: bool,
-    /// The sentence, as written (cut).
-    pub(crate) sentence: String,
-}
 
 /// The fees stated on a page's text, in page order.
 pub(crate) fn extract(text: &str) -> Vec<PageFee> {
@@ -150,27 +131,10 @@ fn care_type(lower: &str) -> Option<&'static str> {
     }
 }
 
-/// The fee that applies to a need: the sentence naming the care type
-/// (`nursing`, `dementia`, `respite`, `residential`), else one naming none;
-/// the lowest such "from" amount.
-pub(crate) fn for_care(fees: &[PageFee], care_type: &str) -> Option<PageFee> {
-    let named: Vec<&PageFee> = fees
-        .iter()
-        .filter(|f| f.care_type.as_deref() == Some(care_type))
-        .collect();
-    let pool = if named.is_empty() {
-        fees.iter().filter(|f| f.care_type.is_none()).collect()
-    } else {
-        named
-    };
-    pool.into_iter()
-        .min_by(|a, b| a.weekly_from.total_cmp(&b.weekly_from))
-        .cloned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::facts::for_care;
 
     #[test]
     fn weekly_monthly_ranges_and_from_prices() {
