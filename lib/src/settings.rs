@@ -3,10 +3,11 @@
 //! [`Environment::capture`] takes one snapshot of the process environment;
 //! [`Settings::read`] turns it into one [`Settings`] value for a host (the
 //! Vercel functions or the dev-server). The variables of the store, the
-//! retry policy, the engine, the sandbox and the logs are read here, one file per layer
+//! retry policy, the engine, the sources and their cache, the sandbox and
+//! the logs are read here, one file per layer
 //! under `settings/`, into the plain config values those layers take; the
-//! sources and the HTTP layer still read theirs through their own
-//! `from_lookup` (`lib/tests/layers.rs` lists them until they move).
+//! HTTP layer still reads its own through its `from_lookup`
+//! (`lib/tests/layers.rs` lists it until it moves).
 //! All parse with the helpers below, so every bad value is reported the same way:
 //! naming the variable, never echoing a secret's value. [`VARIABLES`] is the
 //! table of every variable (name, default, meaning); `tests/settings_docs.rs`
@@ -24,10 +25,12 @@ use std::str::FromStr;
 mod engine;
 mod retry;
 mod sandbox;
+mod sources;
 mod store;
 mod telemetry;
 
 pub use retry::retry_policy;
+pub use sources::{cache_settings, sources_config};
 
 /// A setting that is present but unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -337,9 +340,9 @@ impl Settings {
             directory_csv: env_str(&lookup, crate::directory::CSV_ENV).map(PathBuf::from),
             council_rates_csv: env_str(&lookup, "COUNCIL_RATES_CSV").map(PathBuf::from),
             sources_mode: sources_mode(&lookup, profile)?,
-            sources: crate::sources::SourcesConfig::from_lookup(lookup)?,
+            sources: sources::sources_config(lookup)?,
             faults: sandbox::fault_plan(&lookup)?,
-            cache: crate::sources::CacheSettings::from_lookup(lookup)?,
+            cache: sources::cache_settings(lookup)?,
             http,
             retry: retry::retry_policy(lookup)?,
             engine: engine::engine_config(lookup)?,

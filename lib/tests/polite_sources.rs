@@ -50,7 +50,7 @@ fn logs() -> &'static LogBuffer {
 /// The live settings, pointed at `sandbox`, as the service builds them in
 /// live mode (`require_contact`), with `contact` as `SOURCES_CONTACT`.
 fn live(sandbox: &Sandbox, contact: Option<&str>) -> SourcesConfig {
-    let from_env = SourcesConfig::from_lookup(|name| match name {
+    let from_env = care_report::settings::sources_config(|name| match name {
         "SOURCES_CONTACT" => contact.map(str::to_owned),
         _ => None,
     })

@@ -385,7 +385,9 @@ async fn source_cache_off_fetches_every_time() {
         .await
         .unwrap();
     let cache = Arc::new(MemorySourceCache::new());
-    let off = CacheSettings::from_lookup(|k| (k == "SOURCE_CACHE").then(|| "off".into())).unwrap();
+    let off =
+        care_report::settings::cache_settings(|k| (k == "SOURCE_CACHE").then(|| "off".into()))
+            .unwrap();
     let sources = Sources::new(sandbox.sources_config()).unwrap().with_cache(
         cache.clone(),
         cache.clone(),

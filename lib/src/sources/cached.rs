@@ -33,7 +33,6 @@ use serde_json::{json, Value};
 use super::SourceOutcome;
 use crate::clock::Clock;
 use crate::model::SourceType;
-use crate::settings::{env_parse, env_str, ConfigError};
 use crate::store::source_cache::{FillGate, LeaseGate, SourceCache, UpstreamLease};
 
 /// How often a waiter asks the store again for a key another caller is
@@ -85,34 +84,6 @@ impl Default for CacheSettings {
 }
 
 impl CacheSettings {
-    /// Reads `SOURCE_CACHE` and the `SOURCE_CACHE_TTL_*_SECS` variables
-    /// through `lookup`.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let d = Self::default();
-        let enabled = match env_str(&lookup, "SOURCE_CACHE").as_deref() {
-            None | Some("on") => true,
-            Some("off") => false,
-            Some(_) => return Err(ConfigError::invalid("SOURCE_CACHE", "expected on or off")),
-        };
-        let ttl = |name: &str, default: Duration| -> Result<Duration, ConfigError> {
-            match env_parse::<u64>(&lookup, name)? {
-                Some(0) => Err(ConfigError::invalid(name, "must be at least 1")),
-                Some(s) => Ok(Duration::from_secs(s)),
-                None => Ok(default),
-            }
-        };
-        Ok(Self {
-            enabled,
-            cqc: ttl("SOURCE_CACHE_TTL_CQC_SECS", d.cqc)?,
-            fsa: ttl("SOURCE_CACHE_TTL_FSA_SECS", d.fsa)?,
-            google_place_id: ttl("SOURCE_CACHE_TTL_GOOGLE_PLACE_ID_SECS", d.google_place_id)?,
-            postcodes: ttl("SOURCE_CACHE_TTL_POSTCODES_SECS", d.postcodes)?,
-            overpass: ttl("SOURCE_CACHE_TTL_OVERPASS_SECS", d.overpass)?,
-            firecrawl: ttl("SOURCE_CACHE_TTL_FIRECRAWL_SECS", d.firecrawl)?,
-            companies_house: ttl("SOURCE_CACHE_TTL_COMPANIES_HOUSE_SECS", d.companies_house)?,
-        })
-    }
-
     /// The longest TTL (what the retention text quotes).
     pub fn longest(&self) -> Duration {
         [
@@ -370,25 +341,6 @@ pub(crate) fn with_cached_at(outcome: SourceOutcome, at: DateTime<Utc>) -> Sourc
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn settings_from_the_environment() {
-        let d = CacheSettings::from_lookup(|_| None).unwrap();
-        assert!(d.enabled);
-        assert_eq!(d.cqc, Duration::from_secs(DAY));
-        assert_eq!(d.overpass, Duration::from_secs(7 * DAY));
-        assert_eq!(d.longest(), Duration::from_secs(30 * DAY));
-        let off =
-            CacheSettings::from_lookup(|k| (k == "SOURCE_CACHE").then(|| "off".into())).unwrap();
-        assert!(!off.enabled);
-        assert!(
-            CacheSettings::from_lookup(|k| (k == "SOURCE_CACHE").then(|| "maybe".into())).is_err()
-        );
-        let ttl =
-            CacheSettings::from_lookup(|k| (k == "SOURCE_CACHE_TTL_FSA_SECS").then(|| "60".into()))
-                .unwrap();
-        assert_eq!(ttl.fsa, Duration::from_secs(60));
-    }
 
     #[test]
     fn only_answers_are_encoded() {

@@ -13,8 +13,6 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::settings::{env_str, ConfigError};
-
 /// One upstream service: base URL, key and timeout.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SourceSettings {
@@ -123,49 +121,53 @@ pub(crate) const DEFAULT_USER_AGENT: &str = concat!(
     " (UK care-home report service; operator contact: set SOURCES_CONTACT)"
 );
 
-/// One service's defaults.
-struct Defaults {
-    prefix: &'static str,
-    base_url: &'static str,
-    timeout_ms: u64,
-    keyed: bool,
-    max_bytes: usize,
+/// One service's defaults (the settings module reads the variables that
+/// override them).
+pub(crate) struct Defaults {
+    /// Base URL of the public service.
+    pub(crate) base_url: &'static str,
+    /// Timeout of one request, milliseconds.
+    pub(crate) timeout_ms: u64,
+    /// Whether the service takes a key.
+    pub(crate) keyed: bool,
+    /// Most bytes one answer may have.
+    pub(crate) max_bytes: usize,
 }
 
-const CQC: Defaults = Defaults {
-    prefix: "CQC",
+/// Cqc's defaults.
+pub(crate) const CQC: Defaults = Defaults {
     base_url: "https://api.service.cqc.org.uk/public/v1/",
     timeout_ms: 10_000,
     keyed: true,
     // A location record with years of reports is tens of KiB.
     max_bytes: 2 * 1024 * 1024,
 };
-const FSA: Defaults = Defaults {
-    prefix: "FSA",
+/// Fsa's defaults.
+pub(crate) const FSA: Defaults = Defaults {
     base_url: "https://api.ratings.food.gov.uk/",
     timeout_ms: 10_000,
     keyed: false,
     // 20 establishments per page, about 2 KiB each.
     max_bytes: 1024 * 1024,
 };
-const GOOGLE_PLACES: Defaults = Defaults {
-    prefix: "GOOGLE_PLACES",
+/// Google Places's defaults.
+pub(crate) const GOOGLE_PLACES: Defaults = Defaults {
     base_url: "https://places.googleapis.com/v1/",
     timeout_ms: 10_000,
     keyed: true,
     // Five places with five reviews each.
     max_bytes: 1024 * 1024,
 };
-const POSTCODES: Defaults = Defaults {
-    prefix: "POSTCODES",
+/// Postcodes's defaults.
+pub(crate) const POSTCODES: Defaults = Defaults {
     base_url: "https://api.postcodes.io/",
     timeout_ms: 5_000,
     keyed: false,
     // One postcode record is about 2 KiB.
     max_bytes: 256 * 1024,
 };
-const OVERPASS: Defaults = Defaults {
-    prefix: "OVERPASS",
+/// Overpass's defaults.
+pub(crate) const OVERPASS: Defaults = Defaults {
     base_url: "https://overpass-api.de/api/",
     // Above the query's own `[timeout:20]` (see `neighbourhood::overpass_query`):
     // the server may run that long and queue first, and a client that gives
@@ -175,8 +177,8 @@ const OVERPASS: Defaults = Defaults {
     // Nine amenity kinds within 1 km of a city centre, tags and centres only.
     max_bytes: 8 * 1024 * 1024,
 };
-const FIRECRAWL: Defaults = Defaults {
-    prefix: "FIRECRAWL",
+/// Firecrawl's defaults.
+pub(crate) const FIRECRAWL: Defaults = Defaults {
     // v2 is the current API, v1 legacy (https://docs.firecrawl.dev/migrate-to-v2;
     // [FC] `routes/v2.ts:44`); the markdown request and answer are the same.
     base_url: "https://api.firecrawl.dev/v2/",
@@ -189,8 +191,8 @@ const FIRECRAWL: Defaults = Defaults {
     max_bytes: 4 * 1024 * 1024,
 };
 
-const COMPANIES_HOUSE: Defaults = Defaults {
-    prefix: "COMPANIES_HOUSE",
+/// Companies House's defaults.
+pub(crate) const COMPANIES_HOUSE: Defaults = Defaults {
     // https://developer-specs.company-information.service.gov.uk/companies-house-public-data-api/reference
     base_url: "https://api.company-information.service.gov.uk/",
     timeout_ms: 10_000,
@@ -200,55 +202,6 @@ const COMPANIES_HOUSE: Defaults = Defaults {
 };
 
 impl SourcesConfig {
-    /// Reads `<PREFIX>_BASE_URL`, `<PREFIX>_TIMEOUT_MS` and (for CQC, Google
-    /// Places, Firecrawl and Companies House) `<PREFIX>_API_KEY` for the prefixes `CQC`, `FSA`,
-    /// `GOOGLE_PLACES`, `POSTCODES`, `OVERPASS` and `FIRECRAWL`. Unset or
-    /// blank variables take the defaults; a blank key counts as unset. Also
-    /// `OVERPASS_BASE_URLS` and `SOURCES_USER_AGENT`.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let read = |d: &Defaults| settings_from(d, &lookup);
-        let mut overpass = read(&OVERPASS)?;
-        let mut overpass_mirrors = Vec::new();
-        if let Some(list) = env_str(&lookup, "OVERPASS_BASE_URLS") {
-            let mut urls = Vec::new();
-            for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                urls.push(
-                    parse_base_url(part)
-                        .ok_or_else(|| ConfigError::invalid("OVERPASS_BASE_URLS", BAD_BASE_URL))?,
-                );
-            }
-            let mut urls = urls.into_iter();
-            if let Some(first) = urls.next() {
-                overpass.base_url = first;
-            }
-            overpass_mirrors = urls.collect();
-        }
-        let contact = env_str(&lookup, "SOURCES_CONTACT")
-            .map(|c| {
-                parse_contact(&c).ok_or_else(|| {
-                    ConfigError::invalid(
-                        "SOURCES_CONTACT",
-                        "must be an e-mail address or an http(s) URL (at most 200 characters)",
-                    )
-                })
-            })
-            .transpose()?;
-        let user_agent = user_agent(env_str(&lookup, "SOURCES_USER_AGENT"), contact.as_deref())?;
-        Ok(Self {
-            cqc: read(&CQC)?,
-            fsa: read(&FSA)?,
-            google_places: read(&GOOGLE_PLACES)?,
-            postcodes: read(&POSTCODES)?,
-            overpass,
-            firecrawl: read(&FIRECRAWL)?,
-            companies_house: read(&COMPANIES_HOUSE)?,
-            overpass_mirrors,
-            user_agent,
-            contact,
-            require_contact: false,
-        })
-    }
-
     /// Whether the agent names a contact: `SOURCES_CONTACT` is set, or
     /// `SOURCES_USER_AGENT` carries an e-mail address or a URL. The
     /// default agent never does.
@@ -275,102 +228,6 @@ impl SourcesConfig {
     }
 }
 
-/// An e-mail address (`local@domain.tld`) or an http(s) URL, trimmed;
-/// `None` for anything else (spaces, control characters, over 200 bytes).
-fn parse_contact(raw: &str) -> Option<String> {
-    let c = raw.trim();
-    if c.is_empty() || c.len() > 200 || !c.chars().all(|ch| ch.is_ascii_graphic()) {
-        return None;
-    }
-    let url_ok = url::Url::parse(c)
-        .ok()
-        .is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
-    let mail_ok = c.split_once('@').is_some_and(|(local, domain)| {
-        !local.is_empty()
-            && domain.contains('.')
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
-            && !domain.contains('@')
-    }) && !c.contains('/');
-    (url_ok || mail_ok).then(|| c.to_owned())
-}
-
-/// The agent: `SOURCES_USER_AGENT` as given (with the contact added when
-/// it lacks it), else the product, version and contact, else the default
-/// (which asks the operator to set one).
-fn user_agent(custom: Option<String>, contact: Option<&str>) -> Result<String, ConfigError> {
-    let ua = match (custom, contact) {
-        (Some(ua), Some(c)) if !ua.contains(c) => format!("{ua} (+{c})"),
-        (Some(ua), _) => ua,
-        (None, Some(c)) => format!(
-            "care-report/{} (UK care-home report service; +{c})",
-            env!("CARGO_PKG_VERSION")
-        ),
-        (None, None) => return Ok(DEFAULT_USER_AGENT.to_owned()),
-    };
-    if ua.len() > 256 || reqwest::header::HeaderValue::from_str(&ua).is_err() {
-        return Err(ConfigError::invalid(
-            "SOURCES_USER_AGENT",
-            "must be at most 256 visible ASCII characters",
-        ));
-    }
-    Ok(ua)
-}
-
-fn settings_from(
-    d: &Defaults,
-    lookup: &impl Fn(&str) -> Option<String>,
-) -> Result<SourceSettings, ConfigError> {
-    let var = |suffix: &str| {
-        let name = format!("{}_{suffix}", d.prefix);
-        let value = env_str(lookup, &name);
-        (name, value)
-    };
-
-    let (name, value) = var("BASE_URL");
-    let base_url = parse_base_url(value.as_deref().unwrap_or(d.base_url))
-        .ok_or_else(|| ConfigError::invalid(&name, BAD_BASE_URL))?;
-
-    let (name, value) = var("TIMEOUT_MS");
-    let timeout = match value {
-        None => Duration::from_millis(d.timeout_ms),
-        Some(v) => match v.parse::<u64>() {
-            Ok(ms) if ms > 0 => Duration::from_millis(ms),
-            _ => {
-                return Err(ConfigError::invalid(
-                    &name,
-                    "must be a positive number of milliseconds",
-                ))
-            }
-        },
-    };
-
-    let (name, value) = var("MAX_BYTES");
-    let max_bytes = match value {
-        None => d.max_bytes,
-        Some(v) => match v.parse::<usize>() {
-            Ok(n) if n > 0 => n,
-            _ => {
-                return Err(ConfigError::invalid(
-                    &name,
-                    "must be a positive number of bytes",
-                ))
-            }
-        },
-    };
-
-    let mut settings = SourceSettings::new(base_url, timeout).with_max_body_bytes(max_bytes);
-    if d.keyed {
-        if let (_, Some(key)) = var("API_KEY") {
-            settings = settings.with_key(key);
-        }
-    }
-    Ok(settings)
-}
-
-/// Why a `*_BASE_URL` was refused.
-const BAD_BASE_URL: &str = "is not a valid http(s) base URL";
-
 /// Parses a base URL and gives its path a trailing `/`, so appending
 /// endpoint segments never drops the last segment of the base.
 pub(crate) fn parse_base_url(s: &str) -> Option<Url> {
@@ -390,148 +247,6 @@ pub(crate) fn parse_base_url(s: &str) -> Option<Url> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        move |name| map.get(name).cloned()
-    }
-
-    #[test]
-    fn defaults_are_the_public_endpoints_without_keys() {
-        let c = SourcesConfig::from_lookup(|_| None).unwrap();
-        assert_eq!(
-            c.cqc.base_url.as_str(),
-            "https://api.service.cqc.org.uk/public/v1/"
-        );
-        assert_eq!(c.fsa.base_url.as_str(), "https://api.ratings.food.gov.uk/");
-        assert_eq!(
-            c.google_places.base_url.as_str(),
-            "https://places.googleapis.com/v1/"
-        );
-        assert_eq!(c.postcodes_base().as_str(), "https://api.postcodes.io/");
-        assert_eq!(c.overpass.base_url.as_str(), "https://overpass-api.de/api/");
-        assert_eq!(
-            c.firecrawl.base_url.as_str(),
-            "https://api.firecrawl.dev/v2/"
-        );
-        assert!(c.overpass_mirrors.is_empty());
-        assert!(c.user_agent_is_default());
-        // Every client timeout is above the server's own budget.
-        assert!(c.overpass.timeout > Duration::from_secs(20));
-        assert!(c.firecrawl.timeout > Duration::from_secs(20));
-        assert!(c.cqc.key().is_none() && c.google_places.key().is_none());
-        assert_eq!(
-            c.companies_house.base_url.as_str(),
-            "https://api.company-information.service.gov.uk/"
-        );
-        assert!(c.companies_house.key().is_none());
-    }
-
-    #[test]
-    fn env_overrides_and_blank_keys_count_as_unset() {
-        let c = SourcesConfig::from_lookup(lookup(&[
-            ("CQC_API_KEY", "  "),
-            ("GOOGLE_PLACES_API_KEY", "g-secret"),
-            ("FSA_BASE_URL", "http://127.0.0.1:9000/fsa"),
-            ("OVERPASS_TIMEOUT_MS", "1500"),
-            // Keys are ignored for keyless services.
-            ("FSA_API_KEY", "nope"),
-        ]))
-        .unwrap();
-        assert_eq!(c.cqc.key(), None);
-        assert_eq!(c.google_places.key(), Some("g-secret"));
-        assert_eq!(c.fsa.base_url.as_str(), "http://127.0.0.1:9000/fsa/");
-        assert_eq!(c.fsa.api_key, None);
-        assert_eq!(c.overpass.timeout, Duration::from_millis(1500));
-    }
-
-    #[test]
-    fn overpass_mirrors_user_agent_and_caps() {
-        let c = SourcesConfig::from_lookup(lookup(&[
-            (
-                "OVERPASS_BASE_URLS",
-                "https://overpass.example.org/api, https://backup.example.org/api/",
-            ),
-            (
-                "SOURCES_USER_AGENT",
-                "care-report/1 (+https://x.example; ops@x.example)",
-            ),
-            ("FIRECRAWL_MAX_BYTES", "1000"),
-        ]))
-        .unwrap();
-        assert_eq!(
-            c.overpass.base_url.as_str(),
-            "https://overpass.example.org/api/"
-        );
-        assert_eq!(c.overpass_mirrors.len(), 1);
-        assert_eq!(
-            c.overpass_mirrors[0].as_str(),
-            "https://backup.example.org/api/"
-        );
-        assert!(!c.user_agent_is_default());
-        assert_eq!(c.firecrawl.max_body_bytes, 1000);
-        assert!(SourcesConfig::from_lookup(lookup(&[("SOURCES_USER_AGENT", "bad\nua")])).is_err());
-        assert!(SourcesConfig::from_lookup(lookup(&[("OVERPASS_BASE_URLS", "ftp://x")])).is_err());
-        assert!(SourcesConfig::from_lookup(lookup(&[("CQC_MAX_BYTES", "0")])).is_err());
-    }
-
-    #[test]
-    fn the_contact_goes_into_the_one_agent_and_is_required_in_live_mode() {
-        let c = SourcesConfig::from_lookup(lookup(&[("SOURCES_CONTACT", " ops@care.example ")]))
-            .unwrap();
-        assert_eq!(c.contact.as_deref(), Some("ops@care.example"));
-        assert!(c
-            .user_agent
-            .ends_with("(UK care-home report service; +ops@care.example)"));
-        assert!(c.names_a_contact());
-        let url = SourcesConfig::from_lookup(lookup(&[
-            ("SOURCES_CONTACT", "https://care.example/contact"),
-            ("SOURCES_USER_AGENT", "acme-care/2"),
-        ]))
-        .unwrap();
-        assert_eq!(
-            url.user_agent,
-            "acme-care/2 (+https://care.example/contact)"
-        );
-        for bad in [
-            "not a contact",
-            "ops@",
-            "@care.example",
-            "ftp://care.example",
-            "ops@care",
-        ] {
-            let err = SourcesConfig::from_lookup(lookup(&[("SOURCES_CONTACT", bad)])).unwrap_err();
-            assert_eq!(err.name, "SOURCES_CONTACT", "{bad}");
-        }
-        // The default agent names no contact: live mode refuses Overpass.
-        let mut none = SourcesConfig::from_lookup(|_| None).unwrap();
-        assert!(!none.names_a_contact());
-        assert!(none.overpass_allowed());
-        none.require_contact = true;
-        assert!(!none.overpass_allowed());
-        // A custom agent with a contact in it counts.
-        let mut custom = SourcesConfig::from_lookup(lookup(&[(
-            "SOURCES_USER_AGENT",
-            "care-report/1 (+https://x.example; ops@x.example)",
-        )]))
-        .unwrap();
-        custom.require_contact = true;
-        assert!(custom.overpass_allowed());
-    }
-
-    #[test]
-    fn bad_values_are_named() {
-        let err = SourcesConfig::from_lookup(lookup(&[("CQC_BASE_URL", "ftp://x")])).unwrap_err();
-        assert!(err.to_string().contains("CQC_BASE_URL"));
-        let err = SourcesConfig::from_lookup(lookup(&[("FIRECRAWL_TIMEOUT_MS", "0")])).unwrap_err();
-        assert!(err.to_string().contains("FIRECRAWL_TIMEOUT_MS"));
-        let err = SourcesConfig::from_lookup(lookup(&[("FSA_TIMEOUT_MS", "abc")])).unwrap_err();
-        assert_eq!(err.name, "FSA_TIMEOUT_MS");
-    }
 
     #[test]
     fn debug_redacts_keys() {
