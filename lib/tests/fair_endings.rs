@@ -433,6 +433,15 @@ async fn status_answers_carry_an_etag_a_304_and_a_poll_hint() {
     }
 }
 
+/// A started (pending) job, its status path and its status answer's ETag.
+async fn started_job_tag(app: &App) -> (JobId, String, String) {
+    let id = job_id(&send(app, request(START, A, None)).await);
+    let path = format!("/api/professional-report/status/{id}");
+    let pending = send(app, get(&path, None)).await;
+    let tag = pending.headers["etag"].to_str().unwrap().to_owned();
+    (id, path, tag)
+}
+
 /// `?wait=N` holds a status request until the job changes: it answers as
 /// soon as a round moves the job on (well before N), and after N seconds
 /// with 304 when nothing changed; a final job answers at once. Real time,
@@ -441,10 +450,7 @@ async fn status_answers_carry_an_etag_a_304_and_a_poll_hint() {
 async fn status_wait_returns_on_a_change_and_on_its_timeout() {
     for (name, store) in stores().await {
         let rig = rig(store, LimitsConfig::unlimited(), t0()).await;
-        let id = job_id(&send(&rig.app, request(START, A, None)).await);
-        let path = format!("/api/professional-report/status/{id}");
-        let pending = send(&rig.app, get(&path, None)).await;
-        let tag = pending.headers["etag"].to_str().unwrap().to_owned();
+        let (id, path, tag) = started_job_tag(&rig.app).await;
 
         // Nothing changes: 304 once the wait is over.
         let held = send(&rig.app, get(&format!("{path}?wait=1"), Some(&tag))).await;
@@ -530,10 +536,7 @@ async fn a_fresh_job_not_yet_visible_is_pending_and_never_404() {
 async fn a_read_older_than_the_clients_copy_is_304() {
     for (name, store) in stores().await {
         let rig = rig(store, LimitsConfig::unlimited(), t0()).await;
-        let id = job_id(&send(&rig.app, request(START, A, None)).await);
-        let path = format!("/api/professional-report/status/{id}");
-        let pending = send(&rig.app, get(&path, None)).await;
-        let tag = pending.headers["etag"].to_str().unwrap().to_owned();
+        let (_, path, tag) = started_job_tag(&rig.app).await;
         let updated_ms = t0().timestamp_millis();
         assert!(
             tag.starts_with(&format!("W/\"{updated_ms}-")),

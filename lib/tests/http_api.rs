@@ -1952,49 +1952,10 @@ async fn a_single_endpoint_function_serves_only_its_endpoint() {
 // ---------------------------------------------------------------------------
 // Privacy
 
-/// Where the log output of every test of this file goes.
-#[derive(Clone, Default)]
-struct LogBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
-    type Writer = LogBuffer;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-/// Installs (once) a process-wide subscriber capturing every log line of
-/// the library at all levels, so the privacy test can read what all tests
-/// of this file logged. Process-wide because work runs on many threads.
-fn captured_logs() -> &'static LogBuffer {
-    static LOGS: OnceLock<LogBuffer> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = LogBuffer::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("care_report=trace,warn"))
-            .with_ansi(false)
-            .with_writer(logs.clone())
-            .finish();
-        tracing::subscriber::set_global_default(subscriber)
-            .expect("no other subscriber in this test binary");
-        logs
-    })
-}
-
-impl LogBuffer {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
+/// Every log line of this test binary (all tests of this file), so the
+/// privacy test can read what they all logged.
+fn captured_logs() -> &'static care_report_testing::logs::LogBuffer {
+    care_report_testing::logs::captured()
 }
 
 #[tokio::test]

@@ -4,48 +4,11 @@
 //! line names the setting, and no request leaves. CQC and Companies House
 //! see the same identifying agent.
 
-use std::sync::{Arc, Mutex, OnceLock};
-
 use care_report::directory::Directory;
 use care_report::model::SourceType;
 use care_report::sandbox::{FaultPlan, Sandbox};
 use care_report::sources::{SourceOutcome, Sources, SourcesConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-#[derive(Clone, Default)]
-struct LogBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
-    type Writer = LogBuffer;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-/// Every log line of this test binary.
-fn logs() -> &'static LogBuffer {
-    static LOGS: OnceLock<LogBuffer> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = LogBuffer::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("care_report=trace,warn"))
-            .with_ansi(false)
-            .with_writer(logs.clone())
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("one subscriber");
-        logs
-    })
-}
 
 /// The live settings, pointed at `sandbox`, as the service builds them in
 /// live mode (`require_contact`), with `contact` as `SOURCES_CONTACT`.
@@ -64,7 +27,7 @@ fn live(sandbox: &Sandbox, contact: Option<&str>) -> SourcesConfig {
 
 #[tokio::test]
 async fn without_a_contact_the_neighbourhood_is_not_configured_and_says_why() {
-    let logs = logs();
+    let logs = care_report_testing::logs::captured();
     let home = Directory::demo().homes()[0].clone();
     let sandbox = Sandbox::start(vec![home.clone()], FaultPlan::none())
         .await
@@ -76,7 +39,7 @@ async fn without_a_contact_the_neighbourhood_is_not_configured_and_says_why() {
     );
     assert_eq!(sandbox.upstream_calls("postcodes"), 0);
     assert_eq!(sandbox.upstream_calls("overpass"), 0);
-    let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let text = logs.text();
     assert!(
         text.lines()
             .any(|l| l.contains("WARN") && l.contains("SOURCES_CONTACT")),

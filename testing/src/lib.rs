@@ -11,6 +11,7 @@
 //! - [`child`]: [`child::ChildGuard`] and helpers to build and start binaries.
 //! - [`export`]: the real-export trap fixture and a questionnaire to run it with.
 //! - [`http`]: a JSON client for a served binary.
+//! - [`logs`]: every log line of a test binary, captured.
 //! - [`invariants`]: the store's invariants checked against each job's history.
 //! - [`rig`]: [`rig::EngineRig`], an engine with sandbox sources and a test clock.
 //! - [`tls_redis`]: a private Redis over TLS with a CA made for the run.
@@ -23,6 +24,7 @@ pub mod child;
 pub mod export;
 pub mod http;
 pub mod invariants;
+pub mod logs;
 pub mod redis;
 pub mod rig;
 pub mod sync_report;

@@ -21,8 +21,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use super::ops::{
-    newest_first, HourCounts, JobPage, ListQuery, OpsStore, StoreAbout, SweepLog,
-    PREFIX_CANDIDATES, STATUSES,
+    HourCounts, JobPage, ListQuery, OpsStore, StoreAbout, SweepLog, PREFIX_CANDIDATES, STATUSES,
 };
 use super::BoxFuture;
 use super::{
@@ -843,18 +842,11 @@ impl OpsStore for MemoryStore {
         Box::pin(async move {
             let mut inner = self.lock();
             let ids = Self::candidates(&inner, query);
-            let mut rows: Vec<JobSummary> = ids
+            let rows: Vec<JobSummary> = ids
                 .into_iter()
                 .filter_map(|id| inner.live(id).map(|e| e.summary()))
                 .collect();
-            newest_first(&mut rows);
-            let total = rows.len() as u64;
-            let rows = rows
-                .into_iter()
-                .skip(query.offset)
-                .take(query.limit)
-                .collect();
-            Ok(JobPage { rows, total })
+            Ok(JobPage::of_all(rows, query))
         })
     }
 

@@ -193,11 +193,28 @@ pub trait OpsStore: Send + Sync {
 
 /// Orders summaries newest first, ties by id (as both stores list them).
 pub(crate) fn newest_first(rows: &mut [JobSummary]) {
+    // A job id orders as its hyphenated lower-case text does (the UUID's
+    // bytes): no string per comparison.
     rows.sort_by(|a, b| {
         b.created_at
             .cmp(&a.created_at)
-            .then_with(|| b.id.to_string().cmp(&a.id.to_string()))
+            .then_with(|| b.id.cmp(&a.id))
     });
+}
+
+impl JobPage {
+    /// The page `query` asks for out of every matching row: newest first,
+    /// `total` counting them all.
+    pub(crate) fn of_all(mut rows: Vec<JobSummary>, query: &ListQuery) -> Self {
+        newest_first(&mut rows);
+        let total = rows.len() as u64;
+        let rows = rows
+            .into_iter()
+            .skip(query.offset)
+            .take(query.limit)
+            .collect();
+        Self { rows, total }
+    }
 }
 
 /// Whether `prefix` may be searched: 1 to 64 ASCII letters, digits and

@@ -142,14 +142,7 @@ impl RedisStore {
         let ids = self.prefix_candidates(prefix).await?;
         let mut rows = self.summaries(ids).await?;
         rows.retain(|r| query.status.is_none_or(|st| r.status == st));
-        newest_first(&mut rows);
-        let total = rows.len() as u64;
-        let rows = rows
-            .into_iter()
-            .skip(query.offset)
-            .take(query.limit)
-            .collect();
-        Ok(JobPage { rows, total })
+        Ok(JobPage::of_all(rows, query))
     }
 
     async fn list_index(&self, query: &ListQuery) -> Result<JobPage> {
