@@ -19,7 +19,7 @@ use uuid::Uuid;
 /// then 74 random bits, RFC 9562 §5.7), so a server that cannot see a job
 /// yet can tell a fresh id from an unknown one: a read that lands on an
 /// Upstash replica that has not caught up is answered "not visible yet,
-/// poll again" instead of 404 (`engine::views`, README "Consistency").
+/// poll again" instead of 404 (`engine::views`, docs/STORE.md "Consistency across instances").
 /// 74 random bits keep the id unguessable (it is what lets a family read
 /// their report). Version 4 ids, which earlier releases issued, still parse:
 /// their jobs may be stored for a day.
@@ -383,7 +383,7 @@ impl Slot {
     }
 }
 
-/// A missing source as the API shows it (README.md "How it works").
+/// A missing source as the API shows it (docs/ARCHITECTURE.md "How it works").
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MissingSource {
     /// The home's directory id.

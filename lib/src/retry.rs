@@ -9,7 +9,7 @@
 //! the same delay (reproducible tests, and a resumed job keeps its schedule).
 //!
 //! Every knob can be overridden from the environment: the settings module
-//! reads the variables (`settings/retry.rs`; README "Job store").
+//! reads the variables (`settings/retry.rs`; docs/STORE.md).
 
 use std::time::Duration;
 
@@ -21,7 +21,7 @@ use crate::model::FailureKind;
 /// out shorter than the previous step's delay.
 pub(crate) const MAX_JITTER: f64 = 0.5;
 
-/// The retry policy (README.md "How it works"). See the module docs.
+/// The retry policy (docs/ARCHITECTURE.md "How it works"). See the module docs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RetryPolicy {
     /// Delay before the first retry (retry 0).

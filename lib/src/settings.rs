@@ -10,8 +10,10 @@
 //! (`lib/tests/layers.rs` lists it until it moves).
 //! All parse with the helpers below, so every bad value is reported the same way:
 //! naming the variable, never echoing a secret's value. [`VARIABLES`] is the
-//! table of every variable (name, default, meaning); `tests/settings_docs.rs`
-//! checks it against the README's tables and `.env.example`, and the unit
+//! table of every variable (name, default, meaning), grouped by
+//! [`SECTIONS`]; `tests/settings_docs.rs` generates `docs/ENVIRONMENT.md`
+//! from it (and fails when the file is stale) and checks `.env.example`
+//! against it, and the unit
 //! tests below check that the readers ask for exactly these names and that
 //! the documented defaults are the defaults.
 
@@ -402,7 +404,7 @@ pub struct Variable {
     pub default: Fallback,
     /// Which hosts read it.
     pub scope: Scope,
-    /// What it means (the README's tables say more).
+    /// What it means: the text of `docs/ENVIRONMENT.md` (Markdown).
     pub meaning: &'static str,
 }
 
@@ -443,92 +445,92 @@ macro_rules! v {
 #[rustfmt::skip]
 pub const VARIABLES: &[Variable] = &[
     // Host and logging.
-    v!("VERCEL", unset, SetByVercel, "Vercel mode (set by Vercel): JSON logs, the cron secret required"),
-    v!("VERCEL_ENV", unset, SetByVercel, "Vercel mode, like VERCEL (set by Vercel)"),
+    v!("VERCEL", unset, SetByVercel, "Vercel mode: Redis mandatory, `CRON_SECRET` mandatory, JSON logs, live sources"),
+    v!("VERCEL_ENV", unset, SetByVercel, "Vercel mode, like `VERCEL`; also names the console's environment banner (`production`, `preview`, `development`)"),
     v!("RUST_LOG", "info", All, "log filter"),
     // Dev-server.
-    v!("PORT", "8000", DevServer, "dev-server port (0: any free port)"),
+    v!("PORT", "8000", DevServer, "dev-server port (`0`: any free port)"),
     v!("HOST", "127.0.0.1", DevServer, "dev-server bind address"),
     v!("SWEEP_INTERVAL_SECS", "300", DevServer, "how often the local retry scheduler sweeps"),
-    v!("PROCESS_ON_START", "true", DevServer, "false leaves a started job pending for the sweep"),
-    v!("HEADER_READ_TIMEOUT_SECS", "30", DevServer, "a request's headers must arrive within this; also the keep-alive idle timeout"),
-    v!("BODY_READ_TIMEOUT_SECS", "30", DevServer, "a request's body must arrive within this (408 body_timeout)"),
-    v!("MAX_CONNECTIONS", "1024", DevServer, "connections served at once"),
+    v!("PROCESS_ON_START", "true", DevServer, "`false` leaves a started job `pending` in the due index, for the sweep to pick up (how the tests exercise takeover)"),
+    v!("HEADER_READ_TIMEOUT_SECS", "30", DevServer, "a request's headers must arrive within this; also the idle timeout of a kept-alive connection"),
+    v!("BODY_READ_TIMEOUT_SECS", "30", DevServer, "a request's body must arrive within this (408 `body_timeout`)"),
+    v!("MAX_CONNECTIONS", "1024", DevServer, "connections served at once; more wait in the kernel's backlog"),
     // HTTP and limits.
-    v!("CRON_SECRET", unset, All, "bearer secret of the cron endpoint (mandatory on Vercel)"),
-    v!("OPS_TOKEN", unset, All, "the operators' console: its password (HTTP Basic, any user name, at least 16 characters); unset: no console (404)"),
-    v!("OPS_READ_TOKEN", unset, All, "the console's read-only password: every page, no action (403)"),
-    v!("CORS_ALLOWED_ORIGINS", unset, All, "origins allowed to call from a browser (comma list or *); unset: no CORS headers"),
+    v!("CRON_SECRET", unset, All, "bearer secret of the cron endpoint (compared in constant time)"),
+    v!("OPS_TOKEN", unset, All, "the operators' console (`/api/ops`, see [CONSOLE.md](CONSOLE.md)): its password, sent with HTTP Basic authentication under any user name, compared in constant time; at least 16 characters; unset: every console path answers 404"),
+    v!("OPS_READ_TOKEN", unset, All, "the console's read-only password: every page, every action refused (403); must differ from `OPS_TOKEN`"),
+    v!("CORS_ALLOWED_ORIGINS", unset, All, "a comma-separated list of origins allowed to call from a browser (or `*` for any); unset or empty: no CORS headers, so no other website can drive the API from its visitors' browsers"),
     v!("MAX_BODY_BYTES", "262144", All, "request body limit (413 above it)"),
-    v!("SYNC_REPORT_WAIT_SECS", "240", All, "how long the synchronous route waits before answering 202 (at most 290)"),
-    v!("RATE_LIMIT_START_PER_CLIENT", "20/3600", All, "starts per client per window (COUNT/SECONDS, or off)"),
+    v!("SYNC_REPORT_WAIT_SECS", "240", All, "how long `POST /api/professional-report` waits for its job to settle before answering 202 (at most 290: below the function's `maxDuration` of 300 s; 0 answers 202 at once)"),
+    v!("RATE_LIMIT_START_PER_CLIENT", "20/3600", All, "starts per client per window (`COUNT/SECONDS`, or `off`)"),
     v!("RATE_LIMIT_START_OVERALL", "300/3600", All, "starts of every client together"),
     v!("RATE_LIMIT_RETRY_PER_CLIENT", "60/3600", All, "manual retries per client"),
     v!("RATE_LIMIT_RETRY_OVERALL", "600/3600", All, "manual retries overall"),
-    v!("DAILY_PAID_CALL_BUDGET", "2000", All, "paid upstream calls per UTC day, all instances (off: unmetered)"),
-    v!("CLIENT_SHARE_PERCENT", "25", All, "the most one client may take, in percent, of the overall start/retry windows and of the daily budget (off: no bound)"),
-    v!("TRUST_PROXY", "false", All, "dev-server behind proxies: true (one) or how many x-forwarded-for hops to trust"),
+    v!("DAILY_PAID_CALL_BUDGET", "2000", All, "paid upstream calls per UTC day, all instances (`off`: unmetered)"),
+    v!("CLIENT_SHARE_PERCENT", "25", All, "the most one client (one address, IPv6 by /64; or every request without one, as one bucket) may take, in percent, of the overall start and retry windows and of the daily paid-call budget (`off`: no bound)"),
+    v!("TRUST_PROXY", "false", All, "the dev-server behind proxies: `true` (one proxy) or the number of proxies whose `x-forwarded-for` entries to trust (a Vercel function always reads Vercel's own edge header)"),
     // Engine.
-    v!("LEASE_TTL_SECS", "60", All, "processing lease; a dead worker's job is resumed after it"),
+    v!("LEASE_TTL_SECS", "60", All, "processing lease; renewed every third of it; a dead worker's job is resumed after it"),
     v!("PENDING_GRACE_SECS", "120", All, "a job nobody started is taken over by the sweep after this"),
-    v!("SWEEP_BUDGET_SECS", "45", All, "time budget of one sweep"),
+    v!("SWEEP_BUDGET_SECS", "45", All, "time budget of one sweep; at its end rounds stop starting fetches and give their jobs back (the cron function's `maxDuration` is 120 s)"),
     v!("SWEEP_BATCH", "50", All, "due jobs read from the index at a time"),
     v!("SWEEP_JOB_CONCURRENCY", "4", All, "jobs one sweep works on at once"),
     v!("MANUAL_RETRY_MIN_INTERVAL_SECS", "30", All, "minimum time between two manual retries of one job"),
     v!("FETCH_CONCURRENCY", "10", All, "source fetches in flight per job"),
     v!("FETCH_CONCURRENCY_PER_SOURCE", "4", All, "fetches in flight per source type per process"),
     // Store and retention.
-    v!("KV_REDIS_URL", unset, All, "Redis URL (first of KV_REDIS_URL, KV_URL, REDIS_URL wins); unset: memory on the dev-server, refused on Vercel"),
-    v!("KV_URL", unset, All, "Redis URL, second choice"),
+    v!("KV_REDIS_URL", unset, All, "Redis URL (the first of `KV_REDIS_URL`, `KV_URL`, `REDIS_URL` that is set wins); `rediss://` uses TLS (rustls). Holds a password: never logged. Unset: memory on the dev-server, refused on Vercel"),
+    v!("KV_URL", unset, All, "Redis URL, second choice (Vercel KV sets it)"),
     v!("REDIS_URL", unset, All, "Redis URL, third choice"),
     v!("REDIS_KEY_PREFIX", "care-report:", All, "prefix of every Redis key"),
-    v!("REDIS_RESPONSE_TIMEOUT_MS", "2000", All, "how long one Redis command may take"),
-    v!("REDIS_CONNECT_TIMEOUT_MS", "3000", All, "how long one connection attempt may take"),
-    v!("REDIS_CA_FILE", unset, All, "PEM file of the CA(s) that sign a private Redis server's TLS certificate (rediss:// only); unset: the public web roots"),
-    v!("JOB_TTL_SECS", "86400", All, "a job's keys expire this long after its last update"),
-    v!("JOB_TTL_DEADLINE_MARGIN_SECS", "3600", All, "but never before its retry deadline plus this margin"),
+    v!("REDIS_RESPONSE_TIMEOUT_MS", "2000", All, "how long one Redis command may take (a TLS round trip to Upstash plus a script, yet a dead Redis answers 503 quickly)"),
+    v!("REDIS_CONNECT_TIMEOUT_MS", "3000", All, "how long one connection attempt may take (DNS + TCP + TLS from a cold serverless instance)"),
+    v!("REDIS_CA_FILE", unset, All, "for a private Redis over `rediss://`: a PEM file of the CA(s) that sign its certificate, trusted instead of the public web roots (Upstash needs none). A file that cannot be read or holds no certificate is a startup error naming it; a server certificate that does not chain to the trusted roots is 500 `server_misconfigured` on a function and a startup error on the dev-server, logged with what to set"),
+    v!("JOB_TTL_SECS", "86400", All, "a job's keys expire this long after its last update, but never before its retry deadline plus `JOB_TTL_DEADLINE_MARGIN_SECS`"),
+    v!("JOB_TTL_DEADLINE_MARGIN_SECS", "3600", All, "the margin after the retry deadline before a job's keys may expire"),
     // Retry policy.
     v!("RETRY_BASE_DELAY_SECS", "300", All, "delay before the first retry of a source"),
-    v!("RETRY_MULTIPLIER", "1.5", All, "each retry made multiplies the delay by this (1 to 100)"),
+    v!("RETRY_MULTIPLIER", "1.5", All, "delay before retry n = base × multiplier^n (n = retries already made); 1–100"),
     v!("RETRY_MAX_RETRIES", "10", All, "retries per source after the first attempt"),
     v!("RETRY_DEADLINE_SECS", "10800", All, "nothing is retried once the job is this old"),
-    v!("RETRY_JITTER", "0.1", All, "delays are scaled by a factor in [1 - j, 1 + j] (0 to 0.5)"),
-    v!("RETRY_JITTER_SEED", "0", All, "seed of the deterministic jitter"),
+    v!("RETRY_JITTER", "0.1", All, "each delay is scaled by a factor in [1 − j, 1 + j]; 0–0.5"),
+    v!("RETRY_JITTER_SEED", "0", All, "seed of the deterministic jitter hash"),
     // Directory.
-    v!("CARE_HOMES_CSV", described "the demo directory", All, "path of a care_homes export to use as the directory"),
-    v!("COUNCIL_RATES_CSV", unset, All, "path of the councils' weekly rates (council, care_type, weekly_rate, year, source_url); unset: no Fair Cost Gap section"),
+    v!("CARE_HOMES_CSV", described "the demo directory", All, "path of a `care_homes` export to use as the directory"),
+    v!("COUNCIL_RATES_CSV", unset, All, "path of the councils' weekly rates for care homes (columns `council, care_type, weekly_rate, year, source_url`, optional `figures=example`; format in `lib/src/directory/council_rates.rs`). With it, and fees known, the report fills the client's Fair Cost Gap section; without it the section is absent. `docs/examples/council_rates.EXAMPLE.csv` holds **example figures** for the demo directory's councils. A file that cannot be read stops the service at start-up"),
     // Sources.
     v!("SOURCES_MODE", described "sandbox on the dev-server, live on Vercel", All, "where the source adapters send their requests"),
-    v!("SOURCES_USER_AGENT", described "care-report/<version> with SOURCES_CONTACT", All, "the User-Agent of every upstream request (CQC, Companies House, Overpass… see the same one)"),
-    v!("SOURCES_CONTACT", unset, All, "operator contact (e-mail or http(s) URL) put in the User-Agent; required in live mode, else the neighbourhood source is not_configured"),
-    v!("CQC_API_KEY", unset, All, "CQC subscription key; unset: cqc is not_configured"),
+    v!("SOURCES_USER_AGENT", described "care-report/<version> with SOURCES_CONTACT", All, "the User-Agent of every upstream request: CQC, Companies House, Overpass and the rest see the same identifying agent; set it only to replace the product name (the contact is appended when it lacks it)"),
+    v!("SOURCES_CONTACT", unset, All, "the operator's contact, an e-mail address or an http(s) URL, put in the User-Agent. **Required in live mode**: Overpass's operators ask for a contact ([drolbr/Overpass-API#791](https://github.com/drolbr/Overpass-API/issues/791)), so without one the `neighbourhood` source is `not_configured` (a warning at start-up names the variable) and no request goes out with a placeholder. The sandbox needs none"),
+    v!("CQC_API_KEY", unset, All, "CQC subscription key (`Ocp-Apim-Subscription-Key`); unset or blank → `cqc` is `not_configured`"),
     v!("CQC_BASE_URL", "https://api.service.cqc.org.uk/public/v1/", All, "CQC public API base"),
     v!("CQC_TIMEOUT_MS", "10000", All, "per-request timeout"),
     v!("CQC_MAX_BYTES", "2097152", All, "most bytes one answer may have"),
-    v!("FSA_BASE_URL", "https://api.ratings.food.gov.uk/", All, "FSA food hygiene ratings API base"),
+    v!("FSA_BASE_URL", "https://api.ratings.food.gov.uk/", All, "FSA food hygiene ratings API (no key; sends `x-api-version: 2`)"),
     v!("FSA_TIMEOUT_MS", "10000", All, "per-request timeout"),
     v!("FSA_MAX_BYTES", "1048576", All, "most bytes one answer may have"),
-    v!("GOOGLE_PLACES_API_KEY", unset, All, "Google Places API (New) key; unset: not_configured"),
-    v!("GOOGLE_PLACES_BASE_URL", "https://places.googleapis.com/v1/", All, "Places API base"),
+    v!("GOOGLE_PLACES_API_KEY", unset, All, "Google Places API (New) key (`X-Goog-Api-Key`); unset → `not_configured`"),
+    v!("GOOGLE_PLACES_BASE_URL", "https://places.googleapis.com/v1/", All, "Places API base (one text search with rating and reviews in its field mask; place details when the place id is cached)"),
     v!("GOOGLE_PLACES_TIMEOUT_MS", "10000", All, "per-request timeout"),
     v!("GOOGLE_PLACES_MAX_BYTES", "1048576", All, "most bytes one answer may have"),
-    v!("POSTCODES_BASE_URL", "https://api.postcodes.io/", All, "postcodes.io base (neighbourhood and the geocoder)"),
+    v!("POSTCODES_BASE_URL", "https://api.postcodes.io/", All, "postcodes.io (neighbourhood source and the geocoder)"),
     v!("POSTCODES_TIMEOUT_MS", "5000", All, "per-request timeout"),
     v!("POSTCODES_MAX_BYTES", "262144", All, "most bytes one answer may have"),
-    v!("OVERPASS_BASE_URL", "https://overpass-api.de/api/", All, "Overpass API base"),
-    v!("OVERPASS_BASE_URLS", unset, All, "Overpass instances tried in order (the first replaces OVERPASS_BASE_URL)"),
-    v!("OVERPASS_TIMEOUT_MS", "30000", All, "per-request timeout"),
+    v!("OVERPASS_BASE_URL", "https://overpass-api.de/api/", All, "OpenStreetMap Overpass API (`interpreter` is appended)"),
+    v!("OVERPASS_BASE_URLS", unset, All, "comma-separated Overpass instances tried in order (the first replaces `OVERPASS_BASE_URL`)"),
+    v!("OVERPASS_TIMEOUT_MS", "30000", All, "per-request timeout (above the query's own `[timeout:20]`)"),
     v!("OVERPASS_MAX_BYTES", "8388608", All, "most bytes one answer may have"),
-    v!("FIRECRAWL_API_KEY", unset, All, "Firecrawl key; unset: not_configured"),
-    v!("FIRECRAWL_BASE_URL", "https://api.firecrawl.dev/v2/", All, "Firecrawl API base"),
-    v!("FIRECRAWL_TIMEOUT_MS", "30000", All, "per-request timeout"),
+    v!("FIRECRAWL_API_KEY", unset, All, "Firecrawl key (`Authorization: Bearer`); unset → `not_configured`"),
+    v!("FIRECRAWL_BASE_URL", "https://api.firecrawl.dev/v2/", All, "Firecrawl API base (`scrape` is appended; v1 is legacy)"),
+    v!("FIRECRAWL_TIMEOUT_MS", "30000", All, "per-request timeout (above the `timeout: 20000` the scrape asks for)"),
     v!("FIRECRAWL_MAX_BYTES", "4194304", All, "most bytes one answer may have"),
-    v!("COMPANIES_HOUSE_API_KEY", unset, All, "Companies House Public Data API key (HTTP Basic user name); unset: companies_house is not_configured"),
-    v!("COMPANIES_HOUSE_BASE_URL", "https://api.company-information.service.gov.uk/", All, "Companies House Public Data API base"),
+    v!("COMPANIES_HOUSE_API_KEY", unset, All, "Companies House Public Data API key (free; sent as the HTTP Basic user name, empty password); unset → `companies_house` is `not_configured`"),
+    v!("COMPANIES_HOUSE_BASE_URL", "https://api.company-information.service.gov.uk/", All, "Companies House Public Data API base (`company/{number}`, then `insolvency` and `charges` when the profile has them)"),
     v!("COMPANIES_HOUSE_TIMEOUT_MS", "10000", All, "per-request timeout"),
     v!("COMPANIES_HOUSE_MAX_BYTES", "524288", All, "most bytes one answer may have"),
     // Source cache.
-    v!("SOURCE_CACHE", "on", All, "off turns the shared source cache off"),
+    v!("SOURCE_CACHE", "on", All, "`off` turns the shared source cache off"),
     v!("SOURCE_CACHE_TTL_CQC_SECS", "86400", All, "how long cached CQC answers live"),
     v!("SOURCE_CACHE_TTL_FSA_SECS", "604800", All, "how long cached FSA answers live"),
     v!("SOURCE_CACHE_TTL_GOOGLE_PLACE_ID_SECS", "2592000", All, "how long a cached Google place id lives"),
@@ -537,8 +539,35 @@ pub const VARIABLES: &[Variable] = &[
     v!("SOURCE_CACHE_TTL_FIRECRAWL_SECS", "604800", All, "how long cached Firecrawl answers live"),
     v!("SOURCE_CACHE_TTL_COMPANIES_HOUSE_SECS", "86400", All, "how long a cached Companies House company record lives"),
     // Sandbox.
-    v!("SANDBOX_FAULTS", unset, All, "the sandbox's fault plan (README grammar)"),
-    v!("SANDBOX_SEED", "0", All, "seed of the sandbox's failure decisions (overrides a seed= clause)"),
+    v!("SANDBOX_FAULTS", unset, All, "the sandbox's fault plan (grammar in [SOURCES.md](SOURCES.md#fault-plan)); unset: no faults"),
+    v!("SANDBOX_SEED", "0", All, "seed of the sandbox's failure decisions (overrides a `seed=` clause)"),
+];
+
+/// A group of [`VARIABLES`] in `docs/ENVIRONMENT.md`: the variables from
+/// `first` up to the next section's first, in the table's order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Section {
+    /// The heading.
+    pub title: &'static str,
+    /// The section's first variable.
+    pub first: &'static str,
+    /// The page of `docs/` that explains the behaviour behind them.
+    pub explained_in: &'static str,
+}
+
+/// The sections of `docs/ENVIRONMENT.md`, in the table's order.
+#[rustfmt::skip]
+pub const SECTIONS: &[Section] = &[
+    Section { title: "Host and logging", first: "VERCEL", explained_in: "DEPLOYING.md" },
+    Section { title: "Dev-server", first: "PORT", explained_in: "../README.md#run-it-locally" },
+    Section { title: "HTTP and limits", first: "CRON_SECRET", explained_in: "API.md#limits" },
+    Section { title: "Engine", first: "LEASE_TTL_SECS", explained_in: "ARCHITECTURE.md#how-it-works" },
+    Section { title: "Store and retention", first: "KV_REDIS_URL", explained_in: "STORE.md" },
+    Section { title: "Retry policy", first: "RETRY_BASE_DELAY_SECS", explained_in: "ARCHITECTURE.md#how-it-works" },
+    Section { title: "Directory", first: "CARE_HOMES_CSV", explained_in: "DIRECTORY.md" },
+    Section { title: "Sources", first: "SOURCES_MODE", explained_in: "SOURCES.md" },
+    Section { title: "Source cache", first: "SOURCE_CACHE", explained_in: "SOURCES.md" },
+    Section { title: "Sandbox", first: "SANDBOX_FAULTS", explained_in: "SOURCES.md#fault-plan" },
 ];
 
 #[cfg(test)]

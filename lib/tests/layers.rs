@@ -1,7 +1,8 @@
 //! The library's layers, written once and kept.
 //!
 //! [`LAYERS`] is the order of the library's top-level modules, bottom
-//! first; README's module map states the same order. A module may name
+//! first; README and docs/ARCHITECTURE.md state the same order (checked
+//! below). A module may name
 //! (`crate::…`) only modules below it. Because every module has its own
 //! place in the order, an import that obeys it cannot close a cycle. The
 //! test reads every `crate::` path in the production code of `lib/src`
@@ -188,4 +189,23 @@ fn the_check_catches_a_planted_upward_import() {
         "fn f() {}\n#[cfg(test)]\nmod tests { use crate::engine::Engine; }"
     ))
     .is_empty());
+}
+
+/// The docs state the same order: README's project layout and
+/// docs/ARCHITECTURE.md's module map each carry the sentence "The layers,
+/// bottom first: …" (or "The library's layers, bottom first: …") naming
+/// every module of [`LAYERS`] in order.
+#[test]
+fn the_docs_state_the_same_order() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for page in ["README.md", "docs/ARCHITECTURE.md"] {
+        let text = std::fs::read_to_string(repo.join(page)).unwrap();
+        let start = text
+            .find("layers, bottom first:")
+            .unwrap_or_else(|| panic!("{page} states the layers' order"));
+        let sentence = &text[start..];
+        let sentence = &sentence[..sentence.find(". ").unwrap_or(sentence.len())];
+        let named: Vec<&str> = sentence.split('`').skip(1).step_by(2).collect();
+        assert_eq!(named, LAYERS, "{page} states another order");
+    }
 }

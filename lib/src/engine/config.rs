@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 /// How the engine schedules its work. Every field has an environment
-/// variable (see the README's table); defaults suit Vercel's limits.
+/// variable (docs/ENVIRONMENT.md); defaults suit Vercel's limits.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EngineConfig {
     /// How long a processing lease lasts unless renewed (`LEASE_TTL_SECS`,

@@ -247,7 +247,7 @@ pub struct Engine {
     /// id it erased itself is "not found", not "not visible yet"
     /// (`views::VISIBILITY_WINDOW`). Another instance cannot know: there a
     /// job erased in its first seconds reads as pending for the rest of the
-    /// window (README "Consistency"). Pruned on every erasure.
+    /// window (docs/STORE.md "Consistency across instances"). Pruned on every erasure.
     erased: std::sync::Mutex<HashMap<JobId, DateTime<Utc>>>,
 }
 

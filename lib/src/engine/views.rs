@@ -229,7 +229,7 @@ impl RetryStatusView {
 /// How long after its creation an id the store does not hold is taken for
 /// a job not visible to this reader yet rather than an unknown one. A read
 /// may land on an Upstash replica that has not seen a job created moments
-/// ago through another instance's connection (README "Consistency");
+/// ago through another instance's connection (docs/STORE.md "Consistency across instances");
 /// replication takes milliseconds, so 10 s is ample, and short enough that
 /// an id nobody created (or a job erased within it) is 404 soon after.
 pub(crate) const VISIBILITY_WINDOW: chrono::Duration = chrono::Duration::seconds(10);

@@ -23,7 +23,7 @@ use crate::model::JobStatus;
 use crate::store::StoreError;
 
 /// Every machine-readable error code the API answers with, in
-/// `error.code`. README's error-code list and the OpenAPI document name
+/// `error.code`. The error-code list of docs/API.md and the OpenAPI document name
 /// exactly these (tests check both ways).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -636,11 +636,11 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn readme_lists_exactly_the_codes() {
-        let readme = include_str!("../../../README.md");
+    fn the_api_docs_list_exactly_the_codes() {
+        let readme = include_str!("../../../docs/API.md");
         let start = readme
             .find("\nError codes")
-            .expect("README has an error-code list");
+            .expect("docs/API.md has an error-code list");
         let list = &readme[start..];
         let list = &list[..list[1..].find("\n\n").map_or(list.len(), |e| e + 1)];
         assert_eq!(code_words(list), all_codes());

@@ -1,4 +1,4 @@
-//! Matching: which homes fit the questionnaire, and how well (README.md "How it works" and `matching.rs`).
+//! Matching: which homes fit the questionnaire, and how well (docs/ARCHITECTURE.md "How it works" and `matching.rs`).
 //!
 //! Every rule is a small pure function of the questionnaire and a home, so
 //! each can be tested alone and the whole is deterministic. The pipeline:
@@ -90,7 +90,7 @@ pub struct Weights {
 }
 
 impl Weights {
-    /// The default weights (README.md "How it works" and `matching.rs`).
+    /// The default weights (docs/ARCHITECTURE.md "How it works" and `matching.rs`).
     pub(crate) const BASE: Weights = Weights {
         medical_safety: 35.0,
         quality: 25.0,

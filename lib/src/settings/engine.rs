@@ -1,4 +1,4 @@
-//! The engine's variables (README "Environment").
+//! The engine's variables (docs/ENVIRONMENT.md).
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! The retry policy's variables (README "Job store"): the settings module
+//! The retry policy's variables (docs/STORE.md): the settings module
 //! reads them and hands the engine a plain [`RetryPolicy`].
 
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! The sandbox's variables (README "Data sources and sandbox"):
+//! The sandbox's variables (docs/SOURCES.md):
 //! `SANDBOX_FAULTS` and `SANDBOX_SEED`, read into a plain [`FaultPlan`].
 
 use super::{env_parse, env_str, ConfigError};

@@ -1,4 +1,4 @@
-//! The sources' variables (README "Data sources and sandbox"): for each
+//! The sources' variables (docs/SOURCES.md): for each
 //! service `<PREFIX>_BASE_URL`, `<PREFIX>_TIMEOUT_MS`, `<PREFIX>_MAX_BYTES`
 //! and, for the keyed ones, `<PREFIX>_API_KEY`, over the defaults the
 //! sources layer holds; `OVERPASS_BASE_URLS`, `SOURCES_USER_AGENT` and

@@ -1,4 +1,4 @@
-//! The store's variables (README "Job store"): the Redis URL, the key
+//! The store's variables (docs/STORE.md): the Redis URL, the key
 //! prefix, timeouts, the TLS CA and retention, read into plain
 //! [`RedisConfig`] and [`Retention`] values.
 

@@ -16,7 +16,7 @@
 //! store, time is a parameter (`now`): entries and locks expire by it, so a
 //! manual clock drives expiry in tests. Every key has a TTL (an entry its
 //! source's TTL, a fill lock or lease its own short TTL), so nothing here
-//! outlives its use; README "Retention" lists them.
+//! outlives its use; docs/STORE.md lists them.
 
 use std::time::Duration;
 
