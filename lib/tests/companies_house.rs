@@ -14,7 +14,7 @@ use care_report::matching::CareNeed;
 use care_report::model::{JobStatus, Slot, SlotKey, SlotStatus, SourceType};
 use care_report::questionnaire::Questionnaire;
 use care_report::sandbox::{FaultPlan, FaultSpec, Sandbox, COMPANIES_HOUSE_KEY};
-use care_report::sources::{CacheSettings, FailureKind, SourceOutcome, Sources};
+use care_report::sources::{CacheConfig, FailureKind, SourceOutcome, Sources};
 use care_report::store::limits::budget_day;
 use care_report::store::source_cache::MemorySourceCache;
 use care_report::store::{JobStore, MemoryStore, Retention};
@@ -221,7 +221,7 @@ async fn one_fetch_per_provider_shared_across_homes_and_jobs() {
         cache.clone(),
         cache,
         clock.clone(),
-        CacheSettings::default(),
+        CacheConfig::default(),
     );
     let (a, b) = (home(&dir, "FIN-0002"), home(&dir, "FIN-0011"));
     assert_eq!(a.provider_company_number, b.provider_company_number);

@@ -12,7 +12,7 @@ use care_report::directory::Directory;
 use care_report::engine::{Engine, ManualClock};
 use care_report::model::{JobId, JobStatus, SlotStatus, SourceType};
 use care_report::sandbox::{FaultPlan, Sandbox};
-use care_report::sources::{CacheSettings, Sources};
+use care_report::sources::{CacheConfig, Sources};
 use care_report::store::source_cache::{
     FillGate, LeaseGate, MemorySourceCache, SourceCache, UpstreamLease,
 };
@@ -215,7 +215,7 @@ async fn engine(stores: &Stores, sandbox: &Arc<Sandbox>, clock: Arc<ManualClock>
         .cache(
             stores.cache.clone(),
             stores.lease.clone(),
-            CacheSettings::default(),
+            CacheConfig::default(),
         )
         .clock(clock)
         .build()
@@ -415,7 +415,7 @@ async fn failures_are_not_cached_and_not_found_is() {
         cache.clone(),
         cache.clone(),
         Arc::new(ManualClock::new(t0())),
-        CacheSettings::default(),
+        CacheConfig::default(),
     );
     let home = Directory::demo().homes()[0].clone();
     assert!(matches!(

@@ -67,7 +67,7 @@ pub use faults::{Fault, FaultAnswer, FaultPlan, FaultPlanError, FaultSpec, Quirk
 use crate::directory::Home;
 use crate::model::SourceType;
 use crate::sources::config::parse_base_url;
-use crate::sources::{SourceSettings, SourcesConfig};
+use crate::sources::{SourceConfig, SourcesConfig};
 
 /// The CQC subscription key the sandbox expects.
 pub const CQC_KEY: &str = "sandbox-cqc-key";
@@ -275,7 +275,7 @@ impl Sandbox {
     /// accept and [`DEFAULT_TIMEOUT`]. Tweak fields (shorter timeouts, a
     /// wrong or missing key) to provoke other outcomes.
     pub fn sources_config(&self) -> SourcesConfig {
-        let s = |api| SourceSettings::new(self.base(api), DEFAULT_TIMEOUT);
+        let s = |api| SourceConfig::new(self.base(api), DEFAULT_TIMEOUT);
         let keys = &self.state.keys;
         SourcesConfig {
             cqc: s(Api::Cqc).with_key(keys.cqc.as_str()),
