@@ -412,7 +412,7 @@ pub(crate) fn refile_score(
 /// ("large reads count too", `redis/overall/billing.mdx`; ../shared/
 /// research/UPSTASH_CONSOLE_WAITING.md, A.6): 25 slots at this cap, a
 /// questionnaire at its own cap and a plan stay well under it
-/// (`lib/tests/upstash.rs` measures it). The adapters keep far below it
+/// (`lib/tests/store/upstash.rs` measures it). The adapters keep far below it
 /// (every text field is cut to 2,000 characters, lists to a few items);
 /// the engine refuses to store more (`engine::storable`).
 pub const MAX_SLOT_DATA_BYTES: usize = 256 * 1024;

@@ -12,7 +12,7 @@
 //! Both are implemented by [`MemorySourceCache`] (the dev-server, tests) and
 //! by [`crate::store::RedisStore`] (production: the job store's Redis,
 //! `redis/source_cache.rs`, one Lua script per transition), and held
-//! to one contract by `lib/tests/source_cache.rs`. As in the job
+//! to one contract by `lib/tests/store/source_cache.rs`. As in the job
 //! store, time is a parameter (`now`): entries and locks expire by it, so a
 //! manual clock drives expiry in tests. Every key has a TTL (an entry its
 //! source's TTL, a fill lock or lease its own short TTL), so nothing here

@@ -1825,7 +1825,7 @@ async fn redis_job_survives_a_restart_of_its_writer() {
     let id = JobId::new();
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
-            "redis_job_survives_a_restart_of_its_writer",
+            "contract::redis_job_survives_a_restart_of_its_writer",
             "--exact",
             "--test-threads",
             "1",

@@ -23,7 +23,7 @@ use care_report_testing::rig::{EngineRig, Rig as Built};
 use care_report_testing::upstash::UpstashProxy;
 use serde_json::{json, Value};
 
-const QUESTIONNAIRE: &str = include_str!("fixtures/questionnaire.json");
+const QUESTIONNAIRE: &str = include_str!("../fixtures/questionnaire.json");
 
 /// Drops background work: a started job stays pending.
 struct Dropped;

@@ -74,7 +74,7 @@ async fn killed_worker_is_resumed_without_refetching() {
         Arc::new(test_redis::store_with_prefix(&prefix, Retention::default()).await);
 
     let questionnaire: serde_json::Value =
-        serde_json::from_str(include_str!("fixtures/questionnaire.json")).unwrap();
+        serde_json::from_str(include_str!("../fixtures/questionnaire.json")).unwrap();
     let created = store.clone();
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     let (parent, sandbox) = engine(created, FaultPlan::none(), clock.clone()).await;
@@ -83,7 +83,7 @@ async fn killed_worker_is_resumed_without_refetching() {
     let mut child = KillOnDrop(
         Command::new(std::env::current_exe().unwrap())
             .args([
-                "killed_worker_is_resumed_without_refetching",
+                "kill::killed_worker_is_resumed_without_refetching",
                 "--exact",
                 "--test-threads",
                 "1",

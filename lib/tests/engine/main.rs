@@ -1,6 +1,8 @@
 //! The durable engine against both stores, the sandbox and a manual clock:
 //! concurrent sweeps and retries, cancellation and process death, retry
-//! timing over simulated hours, and sweeps that touch only due jobs.
+//! timing over simulated hours, and sweeps that touch only due jobs; and,
+//! in [`kill`] (the same binary, one link), a worker process killed in the
+//! middle of a job.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,10 +17,12 @@ use care_report_testing::rig::EngineRig;
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
 
+mod kill;
+#[path = "../support/mod.rs"]
 mod support;
 
 fn questionnaire() -> Value {
-    serde_json::from_str(include_str!("fixtures/questionnaire.json")).unwrap()
+    serde_json::from_str(include_str!("../fixtures/questionnaire.json")).unwrap()
 }
 
 fn t0() -> DateTime<Utc> {

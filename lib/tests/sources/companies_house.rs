@@ -248,7 +248,7 @@ async fn companies_house_spends_no_paid_budget() {
         .budget(Some(0))
         .build()
         .await;
-    let q: Value = serde_json::from_str(include_str!("fixtures/questionnaire.json")).unwrap();
+    let q: Value = serde_json::from_str(include_str!("../fixtures/questionnaire.json")).unwrap();
     let id = rig.engine.submit(q, None).await.unwrap().job().id;
     rig.engine.process(id).await.unwrap();
     let job = store.get(id).await.unwrap().unwrap();
@@ -311,7 +311,7 @@ async fn a_fixture_whose_providers_trip_each_financial_rule() {
         .enumerate()
         .map(|(i, h)| HomeFacts::from_home(i + 1, h, Some(60.0), Some(1.0), &care, &data, &slots))
         .collect();
-    let q: Value = serde_json::from_str(include_str!("fixtures/questionnaire.json")).unwrap();
+    let q: Value = serde_json::from_str(include_str!("../fixtures/questionnaire.json")).unwrap();
     let mut input = JudgementInput {
         needs: FamilyNeeds::from_questionnaire(&Questionnaire::parse(&q).unwrap()),
         homes,

@@ -224,7 +224,7 @@ async fn engine(stores: &Stores, sandbox: &Arc<Sandbox>, clock: Arc<ManualClock>
 }
 
 fn questionnaire() -> Value {
-    serde_json::from_str(include_str!("fixtures/questionnaire.json")).unwrap()
+    serde_json::from_str(include_str!("../fixtures/questionnaire.json")).unwrap()
 }
 
 async fn run_jobs(engine: &Arc<Engine>, n: usize) -> Vec<JobId> {
