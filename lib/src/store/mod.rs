@@ -9,7 +9,7 @@
 //! Time is always a parameter (`now`): the store never reads the clock, so
 //! leases, due times and deadlines can be tested without sleeping.
 //!
-//! Rooms: the contracts and the values they share are here, one file per
+//! Layout: the contracts and the values they share are here, one file per
 //! companion store (the job store in this file, `limits.rs`, `ops.rs`,
 //! `source_cache.rs`, `erase.rs`, `health.rs`); each backend implements
 //! all of them in its own directory, mirroring those files: `memory/`, and

@@ -13,6 +13,11 @@
 //! expired entries are dropped lazily when touched or met in the due index.
 //! This is the only place the store reads the clock, because Redis' own
 //! expiry runs on the server's clock too.
+//!
+//! The companions live beside it, one file per contract: `limits.rs`
+//! (sliding windows and budget counters under their own lock), `ops.rs`
+//! (the console's hourly counters and sweep log) and `source_cache.rs`
+//! ([`MemorySourceCache`]); erasure is one critical section here.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};

@@ -22,6 +22,10 @@
 //! for a whole retention period. A Redis failure is
 //! [`StoreError::Unavailable`] for the caller: there is no fallback to
 //! memory, which would silently split state between instances.
+//!
+//! The companions live beside it, one file per contract, each calling its
+//! own scripts: `limits.rs`, `ops.rs` (the console's indexes and counters),
+//! `source_cache.rs`, `erase.rs`; `health.rs` reads the eviction policy.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
