@@ -5,7 +5,7 @@
 //! `RedisStore` sends itself (`EVALSHA`, `EVAL` and `SCRIPT` for its
 //! scripts, `ZRANGEBYSCORE` for the due and expiry indexes, `MULTI` for
 //! the sweep log's transaction, `PING`). None of them is
-//! called from inside a script (`lib/src/store/lua/` uses hashes, `ZADD`,
+//! called from inside a script (`lib/src/store/redis/lua/` uses hashes, `ZADD`,
 //! `ZREM`, `ZSCORE`, `EXISTS`, `PEXPIRE`, `PTTL`).
 
 use anyhow::Context;

@@ -360,7 +360,7 @@ firecrawl:rate=0.2,status=502";
 /// spent the whole window on the first rounds and most jobs ended partial
 /// without a retry. How fast the machine is must change how long the test
 /// takes, not what it proves (the deadline rule itself is tested on the
-/// manual clock in `lib/tests/engine.rs`).
+/// manual clock in `lib/tests/engine/main.rs`).
 const FAST_RETRIES: &[(&str, &str)] = &[
     ("RETRY_BASE_DELAY_SECS", "1"),
     ("RETRY_MULTIPLIER", "1.5"),

@@ -270,7 +270,7 @@ pub struct Settings {
     /// The host the settings were read for.
     pub profile: HostProfile,
     /// Logging.
-    pub log: crate::telemetry::LogSettings,
+    pub log: crate::telemetry::LogConfig,
     /// The Redis URL (`KV_REDIS_URL`, `KV_URL`, `REDIS_URL`: the first set
     /// wins). It holds a password: never logged, redacted in `Debug`.
     pub redis_url: Option<Secret>,
@@ -289,7 +289,7 @@ pub struct Settings {
     /// The sandbox's fault plan (`SANDBOX_FAULTS`, `SANDBOX_SEED`).
     pub faults: crate::sandbox::FaultPlan,
     /// The shared source cache.
-    pub cache: crate::sources::CacheSettings,
+    pub cache: crate::sources::CacheConfig,
     /// HTTP: CORS, body limit, cron secret, limits, the synchronous route.
     pub http: crate::http::HttpConfig,
     /// When failed sources are tried again.

@@ -16,14 +16,14 @@ use tracing_subscriber::EnvFilter;
 /// How logs are written ([`init`]); the settings module reads it from
 /// `RUST_LOG` and the host (JSON lines on Vercel).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LogSettings {
+pub struct LogConfig {
     /// The `RUST_LOG` filter, checked to parse (`info` when unset).
     pub filter: String,
     /// JSON lines (on Vercel) or human-readable lines.
     pub json: bool,
 }
 
-impl Default for LogSettings {
+impl Default for LogConfig {
     fn default() -> Self {
         Self {
             filter: "info".to_owned(),
@@ -34,7 +34,7 @@ impl Default for LogSettings {
 
 /// Installs the global subscriber once; later calls do nothing. The
 /// filter was checked when the settings were read.
-pub fn init(log: &LogSettings) {
+pub fn init(log: &LogConfig) {
     let filter = EnvFilter::new(&log.filter);
     let result = if log.json {
         tracing_subscriber::fmt()

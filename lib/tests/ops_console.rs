@@ -12,7 +12,7 @@ use care_report::http::ops::access::{Environment, OpsConfig};
 use care_report::http::{handle, App, HttpConfig, TokioBackground};
 use care_report::model::{JobId, JobStatus, SourceType};
 use care_report::sandbox::{FaultPlan, Sandbox};
-use care_report::sources::CacheSettings;
+use care_report::sources::CacheConfig;
 use care_report::store::source_cache::MemorySourceCache;
 use care_report::store::{Finish, JobStore, MemoryStore, Retention};
 use care_report_testing::redis as test_redis;
@@ -66,7 +66,7 @@ async fn console(b: Backend, faults: &str, ops: OpsConfig) -> Console {
         clock,
     } = EngineRig::new(store.clone())
         .faults(FaultPlan::parse(faults).unwrap())
-        .cache(cache.0, cache.1, CacheSettings::default())
+        .cache(cache.0, cache.1, CacheConfig::default())
         .budget(Some(BUDGET))
         .build()
         .await;

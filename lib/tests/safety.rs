@@ -775,7 +775,7 @@ async fn a_paid_source_answered_from_the_cache_spends_no_budget() {
         .cache(
             cache.clone(),
             cache,
-            care_report::sources::CacheSettings::default(),
+            care_report::sources::CacheConfig::default(),
         )
         .budget(Some(10))
         .build()

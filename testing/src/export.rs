@@ -1,6 +1,6 @@
 //! The real-export traps shared by the suites that run the report on them:
 //! the fixture in the export's format (`lib/tests/fixtures/trap_export.csv`,
-//! described in `lib/tests/real_export.rs`) and a questionnaire for an
+//! described in `lib/tests/sources/real_export.rs`) and a questionnaire for an
 //! 85–94-year-old in Birmingham to run it with.
 
 use std::path::PathBuf;

@@ -35,7 +35,7 @@ use care_report::directory::Directory;
 use care_report::engine::{Clock, Engine, EngineConfig, EngineParts, ManualClock};
 use care_report::retry::RetryPolicy;
 use care_report::sandbox::{FaultPlan, Sandbox};
-use care_report::sources::{CacheSettings, Sources};
+use care_report::sources::{CacheConfig, Sources};
 use care_report::store::source_cache::{SourceCache, UpstreamLease};
 use care_report::store::JobStore;
 
@@ -51,7 +51,7 @@ pub fn t0() -> DateTime<Utc> {
 struct Cache {
     cache: Arc<dyn SourceCache>,
     lease: Arc<dyn UpstreamLease>,
-    settings: CacheSettings,
+    settings: CacheConfig,
 }
 
 /// A builder of an engine for tests; `C` is the type of the clock the test
@@ -147,7 +147,7 @@ impl<C: ?Sized> EngineRig<C> {
         mut self,
         cache: Arc<dyn SourceCache>,
         lease: Arc<dyn UpstreamLease>,
-        settings: CacheSettings,
+        settings: CacheConfig,
     ) -> Self {
         self.cache = Some(Cache {
             cache,

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use care_report::directory::Directory;
 use care_report::engine::{Engine, ManualClock};
 use care_report::sandbox::{FaultPlan, Sandbox};
-use care_report::sources::CacheSettings;
+use care_report::sources::CacheConfig;
 use care_report::store::source_cache::MemorySourceCache;
 use care_report::store::MemoryStore;
 use care_report_testing::rig::EngineRig;
@@ -65,9 +65,9 @@ pub async fn run() -> anyhow::Result<()> {
         let sandbox =
             Arc::new(Sandbox::start(directory.homes().to_vec(), FaultPlan::none()).await?);
         let cache = Arc::new(MemorySourceCache::new());
-        let settings = CacheSettings {
+        let settings = CacheConfig {
             enabled,
-            ..CacheSettings::default()
+            ..CacheConfig::default()
         };
         let rig = EngineRig::new(Arc::new(MemoryStore::default()))
             .sandbox(sandbox.clone())

@@ -16,7 +16,7 @@
 //! no `SCRIPT LOAD` is counted: on a node that lost its scripts each script
 //! call costs 3 more commands (`EVALSHA` refused, `SCRIPT LOAD`, `EVALSHA`
 //! refused again on a replica, then `EVAL`: the worst case,
-//! `lib/tests/upstash.rs`).
+//! `lib/tests/store/upstash.rs`).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

@@ -23,7 +23,7 @@ use crate::service::{Service, ServiceError};
 use crate::settings::{ConfigError, Environment, HostProfile, Settings};
 use crate::store::StoreError;
 use crate::telemetry::Chain;
-use crate::telemetry::LogSettings;
+use crate::telemetry::LogConfig;
 
 static SERVICE: OnceCell<Service> = OnceCell::const_new();
 
@@ -55,9 +55,9 @@ pub async fn run_with_documents(
     match &settings {
         Ok(s) => crate::telemetry::init(&s.log),
         Err(e) => {
-            crate::telemetry::init(&LogSettings {
+            crate::telemetry::init(&LogConfig {
                 json: true,
-                ..LogSettings::default()
+                ..LogConfig::default()
             });
             tracing::error!(error = %Chain(e), "the function's settings are wrong");
         }

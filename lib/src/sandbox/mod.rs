@@ -33,10 +33,17 @@
 //! counted call, and attempt *n* is that count, so `heal_after=2` means "the
 //! first two fetches of this home fail, the third loads".
 
-mod faults;
-
+// One file per upstream, mirroring `sources/`; the shared server, its
+// replies and routing here, the fault plans in `faults.rs`, the stable
+// per-home values every upstream's answers are built from in `data.rs`.
 mod companies_house;
+mod cqc;
 mod data;
+mod faults;
+mod firecrawl;
+mod fsa;
+mod google_places;
+mod neighbourhood;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -60,8 +67,7 @@ pub use faults::{Fault, FaultAnswer, FaultPlan, FaultPlanError, FaultSpec, Quirk
 use crate::directory::Home;
 use crate::model::SourceType;
 use crate::sources::config::parse_base_url;
-use crate::sources::http::{name_similarity, normalise_postcode};
-use crate::sources::{SourceSettings, SourcesConfig};
+use crate::sources::{SourceConfig, SourcesConfig};
 
 /// The CQC subscription key the sandbox expects.
 pub const CQC_KEY: &str = "sandbox-cqc-key";
@@ -269,7 +275,7 @@ impl Sandbox {
     /// accept and [`DEFAULT_TIMEOUT`]. Tweak fields (shorter timeouts, a
     /// wrong or missing key) to provoke other outcomes.
     pub fn sources_config(&self) -> SourcesConfig {
-        let s = |api| SourceSettings::new(self.base(api), DEFAULT_TIMEOUT);
+        let s = |api| SourceConfig::new(self.base(api), DEFAULT_TIMEOUT);
         let keys = &self.state.keys;
         SourcesConfig {
             cqc: s(Api::Cqc).with_key(keys.cqc.as_str()),
@@ -498,12 +504,12 @@ async fn read_request(api: Api, req: Request<Incoming>) -> Result<Req, Reply> {
 /// The normal answer of `api` to `req`.
 fn route(api: Api, state: &State, req: &Req) -> Routed {
     match api {
-        Api::Cqc => cqc(state, req),
-        Api::Fsa => fsa(state, req),
-        Api::Google => google(state, req),
-        Api::Postcodes => postcodes(state, req),
-        Api::Overpass => overpass(state, req),
-        Api::Firecrawl => firecrawl(state, req),
+        Api::Cqc => cqc::route(state, req),
+        Api::Fsa => fsa::route(state, req),
+        Api::Google => google_places::route(state, req),
+        Api::Postcodes => neighbourhood::postcodes(state, req),
+        Api::Overpass => neighbourhood::overpass(state, req),
+        Api::Firecrawl => firecrawl::route(state, req),
         Api::CompaniesHouse => companies_house::route(state, req),
     }
 }
@@ -554,103 +560,13 @@ fn quirk_answer(api: Api, state: &State, key: &str, quirk: &Quirk) -> Option<Rep
     }
     let home = state.homes.iter().find(|h| h.id == key);
     match api {
-        Api::Cqc => cqc_quirk(home, quirk),
-        Api::Fsa => (*quirk == Quirk::Html403).then(|| {
-            html(
-                403,
-                "This is a CPU intensive query. Access to this resource is forbidden.",
-            )
-        }),
-        Api::Google => google_quirk(home, quirk),
-        Api::Postcodes => match quirk {
-            Quirk::HugeString => home.map(|h| {
-                let pc = h.postcode.clone().unwrap_or_default();
-                let mut v = data::postcode_result(h, &pc);
-                v["result"]["admin_ward"] = json!(huge_name());
-                reply(200, &v)
-            }),
-            _ => None,
-        },
-        Api::Overpass => overpass_quirk(quirk),
-        Api::Firecrawl => firecrawl_quirk(home, quirk),
+        Api::Cqc => cqc::quirk(home, quirk),
+        Api::Fsa => fsa::quirk(quirk),
+        Api::Google => google_places::quirk(home, quirk),
+        Api::Postcodes => neighbourhood::postcodes_quirk(home, quirk),
+        Api::Overpass => neighbourhood::overpass_quirk(quirk),
+        Api::Firecrawl => firecrawl::quirk(home, quirk),
         Api::CompaniesHouse => None,
-    }
-}
-
-/// CQC's quirks: a location answered differently, or a huge name.
-fn cqc_quirk(home: Option<&Home>, quirk: &Quirk) -> Option<Reply> {
-    match quirk {
-        Quirk::SafOnly | Quirk::SafNewer | Quirk::Deregistered => {
-            home.map(|h| reply(200, &data::cqc_location_as(h, Some(quirk))))
-        }
-        Quirk::HugeString => home.map(|h| {
-            let mut v = data::cqc_location(h);
-            v["name"] = json!(huge_name());
-            reply(200, &v)
-        }),
-        _ => None,
-    }
-}
-
-/// Google's quirks: a branded name, or a huge one.
-fn google_quirk(home: Option<&Home>, quirk: &Quirk) -> Option<Reply> {
-    match quirk {
-        Quirk::Branded => home.map(|h| reply(200, &data::places_search_as(Some(h), Some(quirk)))),
-        Quirk::HugeString => home.map(|h| {
-            let mut v = data::places_search(Some(h));
-            v["places"][1]["displayName"]["text"] = json!(format!("{} {}", h.name, huge_name()));
-            reply(200, &v)
-        }),
-        _ => None,
-    }
-}
-
-/// Overpass' quirks: a runtime-error remark, or its HTML 429 page.
-fn overpass_quirk(quirk: &Quirk) -> Option<Reply> {
-    match quirk {
-        Quirk::Remark => Some(reply(
-            200,
-            &json!({"version": 0.6, "generator": "Overpass API (care-report sandbox)",
-                    "osm3s": {"timestamp_osm_base": "2025-06-01T00:00:00Z"},
-                    "elements": [],
-                    "remark": "runtime error: Query timed out in \"query\" at line 3 after 21 seconds."}),
-        )),
-        Quirk::Html429 => Some(html(
-            429,
-            "Error: rate_limited: Please check /api/status for the quota of your IP address.",
-        )),
-        _ => None,
-    }
-}
-
-/// Firecrawl's quirks: a failed scrape, a blocked or blocklisted page, or a
-/// huge title.
-fn firecrawl_quirk(home: Option<&Home>, quirk: &Quirk) -> Option<Reply> {
-    match quirk {
-        Quirk::ScrapeError(code) => Some(reply(
-            500,
-            &json!({"success": false, "code": code,
-                    "error": format!("Specified URL is failing to load in the browser. Error code: {code}")}),
-        )),
-        Quirk::PageStatus(status) => home.map(|h| {
-            let url = h.website.clone().unwrap_or_default();
-            let mut v = data::scrape(h, &url);
-            v["data"]["markdown"] = json!("# Access denied\n\nPlease verify you are a human.");
-            v["data"]["metadata"]["statusCode"] = json!(status);
-            v["data"]["metadata"]["title"] = json!("Just a moment...");
-            reply(200, &v)
-        }),
-        Quirk::Blocklisted => Some(reply(
-            403,
-            &json!({"success": false, "error": "This website is no longer supported, please reach out to help@firecrawl.com for more info on how to activate it on your account."}),
-        )),
-        Quirk::HugeString => home.map(|h| {
-            let url = h.website.clone().unwrap_or_default();
-            let mut v = data::scrape(h, &url);
-            v["data"]["metadata"]["title"] = json!(huge_name());
-            reply(200, &v)
-        }),
-        _ => None,
     }
 }
 
@@ -706,377 +622,16 @@ fn not_found_route(api: Api) -> Reply {
     reply(404, &error_body(api, 404))
 }
 
-fn cqc(state: &State, req: &Req) -> Routed {
-    let [first, id] = req.segments.as_slice() else {
-        return uncounted(not_found_route(Api::Cqc));
-    };
-    if req.method != Method::GET || first != "locations" {
-        return uncounted(not_found_route(Api::Cqc));
-    }
-    let answer = if req.header("Ocp-Apim-Subscription-Key") != Some(state.keys.cqc.as_str()) {
-        reply(
-            401,
-            &json!({"statusCode": 401, "message": "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API."}),
-        )
-    } else {
-        match state.homes.iter().find(|h| h.id == *id) {
-            Some(home) => reply(200, &data::cqc_location(home)),
-            None => reply(
-                404,
-                &json!({"statusCode": 404, "message": "Resource not found"}),
-            ),
-        }
-    };
-    counted(SourceType::Cqc, id.clone(), answer)
-}
-
-fn same_name(a: &str, b: &str) -> bool {
-    a.trim().eq_ignore_ascii_case(b.trim()) || name_similarity(a, b) >= 0.999
-}
-
-fn fsa(state: &State, req: &Req) -> Routed {
-    if req.method != Method::GET
-        || req.segments.first().map(String::as_str) != Some("Establishments")
-    {
-        return uncounted(not_found_route(Api::Fsa));
-    }
-    // Without `x-api-version: 2` the real API gives a "misleading 404"
-    // (https://apify.com/devilscrapes/uk-food-hygiene-ratings-scraper).
-    let versioned = req.header("x-api-version") == Some("2");
-    let geo = req
-        .query
-        .get("latitude")
-        .zip(req.query.get("longitude"))
-        .and_then(|(a, o)| a.parse::<f64>().ok().zip(o.parse::<f64>().ok()));
-    if let Some(point) = geo {
-        // Uncounted: the fetch was counted at its name search.
-        let answer = if versioned {
-            reply(200, &data::fsa_nearby(&fsa_near(state, req, point)))
-        } else {
-            fsa_unversioned()
-        };
-        return uncounted(answer);
-    }
-    let (key, registered) = fsa_named(state, req);
-    let answer = if !versioned {
-        fsa_unversioned()
-    } else {
-        reply(200, &data::fsa_search(registered))
-    };
-    counted(SourceType::Fsa, key, answer)
-}
-
-/// FSA's "misleading 404" to a request without `x-api-version: 2`.
-fn fsa_unversioned() -> Reply {
-    reply(
-        404,
-        &json!({"Message": "No HTTP resource was found that matches the request URI."}),
-    )
-}
-
-/// The geo search (the adapter's fallback): care premises within
-/// `maxDistanceLimit` miles of `(lat, lon)`.
-fn fsa_near<'a>(state: &'a State, req: &Req, (lat, lon): (f64, f64)) -> Vec<&'a Home> {
-    let miles: f64 = req
-        .query
-        .get("maxDistanceLimit")
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(1.0);
-    let type_ok = req.query.get("businessTypeId").is_none_or(|t| t == "5");
-    state
-        .homes
-        .iter()
-        .filter(|h| {
-            let (hl, ho) = data::coords(h);
-            type_ok && crate::sources::http::haversine_m(lat, lon, hl, ho) <= miles * 1609.344
-        })
-        .collect()
-}
-
-/// The name search: the key the fetch counts under, and the home whose
-/// registered name and place match (what FSA answers with).
-fn fsa_named<'a>(state: &'a State, req: &Req) -> (String, Option<&'a Home>) {
-    let name = req.query.get("name").cloned().unwrap_or_default();
-    let address = req.query.get("address").cloned().unwrap_or_default();
-    let same_place = |h: &Home| match h.postcode.as_deref() {
-        Some(pc) if !pc.trim().is_empty() => normalise_postcode(pc) == normalise_postcode(&address),
-        _ => h.city.eq_ignore_ascii_case(address.trim()),
-    };
-    // FSA matches its registered name; the fetch is counted under the
-    // directory home it was made for.
-    let registered = state
-        .homes
-        .iter()
-        .find(|h| same_name(&data::fsa_name(h), &name) && same_place(h));
-    let asked_for = state
-        .homes
-        .iter()
-        .find(|h| same_name(&h.name, &name) && same_place(h));
-    let key = asked_for
-        .or(registered)
-        .map_or_else(|| format!("{name}|{address}"), |h| h.id.clone());
-    (key, registered)
-}
-
-fn google_auth(state: &State, req: &Req) -> Option<Reply> {
-    match req.header("X-Goog-Api-Key") {
-        None => Some(reply(
-            403,
-            &json!({"error": {"code": 403, "message": "The request is missing a valid API key.", "status": "PERMISSION_DENIED"}}),
-        )),
-        Some(k) if k != state.keys.google_places => Some(reply(
-            400,
-            &json!({"error": {"code": 400, "message": "API key not valid. Please pass a valid API key.", "status": "INVALID_ARGUMENT"}}),
-        )),
-        Some(_)
-            if req
-                .header("X-Goog-FieldMask")
-                .is_none_or(|m| m.trim().is_empty()) =>
-        {
-            Some(reply(
-                400,
-                &json!({"error": {"code": 400, "message": "FieldMask is a required parameter. See https://cloud.google.com/apis/docs/system-parameters on how to provide it.", "status": "INVALID_ARGUMENT"}}),
-            ))
-        }
-        Some(_) => None,
-    }
-}
-
-fn google(state: &State, req: &Req) -> Routed {
-    match (&req.method, req.segments.as_slice()) {
-        (&Method::POST, [search]) if search == "places:searchText" => {
-            let query = serde_json::from_slice::<Value>(&req.body)
-                .ok()
-                .and_then(|v| {
-                    v.get("textQuery")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                });
-            let Some(query) = query else {
-                let r = reply(
-                    400,
-                    &json!({"error": {"code": 400, "message": "Invalid JSON payload: textQuery is required.", "status": "INVALID_ARGUMENT"}}),
-                );
-                return uncounted(r);
-            };
-            let lower = query.to_lowercase();
-            // The adapter asks for "<name>, <postcode or town>"; the name
-            // must end at a word boundary ("Home 1" is not "Home 11").
-            let home = state.homes.iter().find(|h| {
-                let name = h.name.trim().to_lowercase();
-                lower
-                    .strip_prefix(&name)
-                    .is_some_and(|rest| rest.chars().next().is_none_or(|c| !c.is_alphanumeric()))
-            });
-            let key = home.map_or_else(|| query.clone(), |h| h.id.clone());
-            let answer =
-                google_auth(state, req).unwrap_or_else(|| reply(200, &data::places_search(home)));
-            counted(SourceType::GooglePlaces, key, answer)
-        }
-        (&Method::GET, [places, id]) if places == "places" => {
-            // Counted: with a cached place id this is a fetch's only call.
-            let home = state.homes.iter().find(|h| data::place_id(h) == *id);
-            let answer = google_auth(state, req).unwrap_or_else(|| match home {
-                Some(home) => reply(200, &data::place_details(home)),
-                None => reply(404, &json!({"error": {"code": 404, "message": "Requested entity was not found.", "status": "NOT_FOUND"}})),
-            });
-            let key = home.map_or_else(|| id.clone(), |h| h.id.clone());
-            counted(SourceType::GooglePlaces, key, answer)
-        }
-        _ => uncounted(not_found_route(Api::Google)),
-    }
-}
-
-fn postcodes(state: &State, req: &Req) -> Routed {
-    let [first, pc] = req.segments.as_slice() else {
-        return uncounted(not_found_route(Api::Postcodes));
-    };
-    if req.method != Method::GET || first != "postcodes" {
-        return uncounted(not_found_route(Api::Postcodes));
-    }
-    let wanted = normalise_postcode(pc);
-    let home = state.homes.iter().find(|h| {
-        h.postcode
-            .as_deref()
-            .is_some_and(|p| !wanted.is_empty() && normalise_postcode(p) == wanted)
-    });
-    let (key, answer) = match home {
-        Some(h) => {
-            let shown = h.postcode.as_deref().unwrap_or(pc).trim().to_uppercase();
-            (h.id.clone(), reply(200, &data::postcode_result(h, &shown)))
-        }
-        None => (
-            format!("postcode:{wanted}"),
-            reply(404, &json!({"status": 404, "error": "Postcode not found"})),
-        ),
-    };
-    counted(SourceType::Neighbourhood, key, answer)
-}
-
-/// `around:R,lat,lon` of an Overpass QL query.
-fn parse_around(query: &str) -> Option<(f64, f64)> {
-    let start = query.find("around:")? + "around:".len();
-    let rest = &query[start..];
-    let end = rest.find(')')?;
-    let mut parts = rest[..end].split(',').map(str::trim);
-    let _radius: f64 = parts.next()?.parse().ok()?;
-    let lat = parts.next()?.parse().ok()?;
-    let lon = parts.next()?.parse().ok()?;
-    Some((lat, lon))
-}
-
-fn overpass(state: &State, req: &Req) -> Routed {
-    if req.segments.first().map(String::as_str) != Some("interpreter") {
-        return uncounted(not_found_route(Api::Overpass));
-    }
-    // Since about 2026-04-18 the public instance refuses requests without
-    // a User-Agent with 406 ([OVP-791]; DinoTools/python-overpy#133).
-    if req
-        .header("user-agent")
-        .is_none_or(|ua| ua.trim().is_empty())
-    {
-        return uncounted(html(
-            406,
-            "Not Acceptable: please send an identifying User-Agent.",
-        ));
-    }
-    let from_body = url::form_urlencoded::parse(&req.body)
-        .find(|(k, _)| k == "data")
-        .map(|(_, v)| v.into_owned());
-    let query = from_body
-        .or_else(|| req.query.get("data").cloned())
-        .unwrap_or_default();
-    let (Some((lat, lon)), true) = (parse_around(&query), query.contains("[out:json]")) else {
-        let mut r = reply(400, &Value::Null);
-        *r.body_mut() = full(Bytes::from_static(
-            b"<?xml version=\"1.0\"?><osm><remark>Error: static error: bad query</remark></osm>",
-        ));
-        return uncounted(r);
-    };
-    overpass_counted(
-        state,
-        lat,
-        lon,
-        reply(200, &data::overpass_elements(lat, lon)),
-    )
-}
-
-/// Ties an Overpass answer around `(lat, lon)` to the home it was asked
-/// for: counted, or (when postcodes.io counted the fetch) with that
-/// attempt's Overpass quirk applied.
-fn overpass_counted(state: &State, lat: f64, lon: f64, answer: Reply) -> Routed {
-    // The adapter asks around the home's point rounded to 3 decimals.
-    let nearest = state.homes.iter().find(|h| {
-        let (hl, ho) = data::coords(h);
-        let (rl, ro) = crate::sources::neighbourhood_rounded_point(hl, ho);
-        (rl - lat).abs() < 1e-6 && (ro - lon).abs() < 1e-6
-    });
-    match nearest {
-        // Counted at its postcodes.io lookup earlier in the same fetch; the
-        // neighbourhood's Overpass quirks still apply here, to that attempt.
-        Some(h) if h.postcode.as_deref().is_some_and(|p| !p.trim().is_empty()) => {
-            let attempt = state.attempts(SourceType::Neighbourhood, &h.id);
-            let quirk = state
-                .fault(SourceType::Neighbourhood, &h.id, attempt)
-                .and_then(|f| match f.answer {
-                    FaultAnswer::Quirk(q @ (Quirk::Remark | Quirk::Html429 | Quirk::Endless)) => {
-                        Some(q)
-                    }
-                    _ => None,
-                });
-            match quirk.and_then(|q| quirk_answer(Api::Overpass, state, &h.id, &q)) {
-                Some(r) => uncounted(r),
-                None => uncounted(answer),
-            }
-        }
-        Some(h) => counted(SourceType::Neighbourhood, h.id.clone(), answer),
-        None => counted(
-            SourceType::Neighbourhood,
-            format!("point:{lat:.5},{lon:.5}"),
-            answer,
-        ),
-    }
-}
-
-/// Site identity for matching URLs: host without `www.`, path without trailing `/`.
-fn site_key(url: &str) -> String {
-    let s = url.trim().to_lowercase();
-    let s = s
-        .split_once("://")
-        .map_or(s.as_str(), |(_, r)| r)
-        .to_owned();
-    let s = s.strip_prefix("www.").unwrap_or(&s);
-    s.trim_end_matches('/').to_owned()
-}
-
-fn firecrawl(state: &State, req: &Req) -> Routed {
-    if req.method != Method::POST || req.segments.first().map(String::as_str) != Some("scrape") {
-        return uncounted(not_found_route(Api::Firecrawl));
-    }
-    let url = serde_json::from_slice::<Value>(&req.body)
-        .ok()
-        .and_then(|v| v.get("url").and_then(Value::as_str).map(str::to_owned));
-    let Some(url) = url else {
-        return uncounted(reply(
-            400,
-            &json!({"success": false, "error": "Bad Request: url is required"}),
-        ));
-    };
-    let home = state.homes.iter().find(|h| {
-        h.website
-            .as_deref()
-            .is_some_and(|w| site_key(w) == site_key(&url))
-    });
-    let key = home.map_or_else(|| url.clone(), |h| h.id.clone());
-    let authorised = req
-        .header("authorization")
-        .and_then(|v| v.strip_prefix("Bearer "))
-        == Some(state.keys.firecrawl.as_str());
-    let answer = if !authorised {
-        reply(
-            401,
-            &json!({"success": false, "error": "Unauthorized: Invalid token"}),
-        )
-    } else {
-        let demo = home.and_then(|h| {
-            data::demo_quirk(h, |q| {
-                matches!(q, Quirk::ScrapeError(_) | Quirk::PageStatus(_))
-            })
-        });
-        match (home, demo) {
-            // A demo home whose domain does not resolve, or behind a bot wall.
-            (Some(h), Some(q)) => quirk_answer(Api::Firecrawl, state, &h.id, &q)
-                .unwrap_or_else(|| reply(200, &data::scrape(h, &url))),
-            (Some(h), None) => reply(200, &data::scrape(h, &url)),
-            // A site nobody serves: real Firecrawl cannot resolve it and
-            // answers 500 SCRAPE_DNS_RESOLUTION_ERROR ([FC] `v1/scrape.ts`,
-            // `scrapeURL/error.ts`), not a 200 page.
-            (None, _) => reply(
-                500,
-                &json!({"success": false, "code": "SCRAPE_DNS_RESOLUTION_ERROR",
-                        "error": "Specified URL is failing to load in the browser. Error code: ERR_NAME_NOT_RESOLVED"}),
-            ),
-        }
-    };
-    counted(SourceType::Firecrawl, key, answer)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn decodes_and_parses_helpers() {
+    fn decodes_percent_escapes() {
         assert_eq!(percent_decode("SW1A%201AA"), "SW1A 1AA");
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(percent_decode("%zz%4"), "%zz%4");
         assert_eq!(percent_decode("%é"), "%é");
-        assert_eq!(
-            parse_around("nwr(around:800,51.5,-0.1)[x]"),
-            Some((51.5, -0.1))
-        );
-        assert_eq!(parse_around("nwr(around:800)"), None);
-        assert_eq!(site_key("https://www.Oak.co.uk/"), "oak.co.uk");
     }
 
     #[tokio::test]

@@ -11,7 +11,7 @@ use crate::sources::config::{
     parse_base_url, Defaults, COMPANIES_HOUSE, CQC, DEFAULT_USER_AGENT, FIRECRAWL, FSA,
     GOOGLE_PLACES, OVERPASS, POSTCODES,
 };
-use crate::sources::{CacheSettings, SourceSettings, SourcesConfig};
+use crate::sources::{CacheConfig, SourceConfig, SourcesConfig};
 
 /// Reads `<PREFIX>_BASE_URL`, `<PREFIX>_TIMEOUT_MS` and (for CQC, Google
 /// Places, Firecrawl and Companies House) `<PREFIX>_API_KEY` for the prefixes `CQC`, `FSA`,
@@ -110,7 +110,7 @@ fn settings_from(
     prefix: &str,
     d: &Defaults,
     lookup: &impl Fn(&str) -> Option<String>,
-) -> Result<SourceSettings, ConfigError> {
+) -> Result<SourceConfig, ConfigError> {
     let var = |suffix: &str| {
         let name = format!("{prefix}_{suffix}");
         let value = env_str(lookup, &name);
@@ -149,7 +149,7 @@ fn settings_from(
         },
     };
 
-    let mut settings = SourceSettings::new(base_url, timeout).with_max_body_bytes(max_bytes);
+    let mut settings = SourceConfig::new(base_url, timeout).with_max_body_bytes(max_bytes);
     if d.keyed {
         if let (_, Some(key)) = var("API_KEY") {
             settings = settings.with_key(key);
@@ -163,10 +163,8 @@ const BAD_BASE_URL: &str = "is not a valid http(s) base URL";
 
 /// Reads `SOURCE_CACHE` and the `SOURCE_CACHE_TTL_*_SECS` variables
 /// through `lookup`.
-pub fn cache_settings(
-    lookup: impl Fn(&str) -> Option<String>,
-) -> Result<CacheSettings, ConfigError> {
-    let d = CacheSettings::default();
+pub fn cache_settings(lookup: impl Fn(&str) -> Option<String>) -> Result<CacheConfig, ConfigError> {
+    let d = CacheConfig::default();
     let enabled = match env_str(&lookup, "SOURCE_CACHE").as_deref() {
         None | Some("on") => true,
         Some("off") => false,
@@ -179,7 +177,7 @@ pub fn cache_settings(
             None => Ok(default),
         }
     };
-    Ok(CacheSettings {
+    Ok(CacheConfig {
         enabled,
         cqc: ttl("SOURCE_CACHE_TTL_CQC_SECS", d.cqc)?,
         fsa: ttl("SOURCE_CACHE_TTL_FSA_SECS", d.fsa)?,

@@ -1,10 +1,10 @@
 //! The log settings' variable, `RUST_LOG` (telemetry takes a plain
-//! [`LogSettings`]).
+//! [`LogConfig`]).
 
 use tracing_subscriber::EnvFilter;
 
 use super::{env_str, is_vercel, ConfigError};
-use crate::telemetry::LogSettings;
+use crate::telemetry::LogConfig;
 
 /// The variable holding the log filter.
 pub(crate) const ENV_RUST_LOG: &str = "RUST_LOG";
@@ -30,8 +30,8 @@ pub(crate) fn filter_from_lookup(
 /// silently would hide the lines an operator asked for; JSON lines on Vercel.
 pub(super) fn log_settings(
     lookup: &impl Fn(&str) -> Option<String>,
-) -> Result<LogSettings, ConfigError> {
-    Ok(LogSettings {
+) -> Result<LogConfig, ConfigError> {
+    Ok(LogConfig {
         filter: filter_from_lookup(lookup)?.to_string(),
         json: is_vercel(lookup),
     })

@@ -3,7 +3,7 @@
 //!
 //! One answer is kept per (source, home) in the store's [`SourceCache`]
 //! (Redis on Vercel, so every instance shares it; memory on the dev-server)
-//! for a per-source TTL ([`CacheSettings`]): CQC 24 h, FSA 7 d, Firecrawl
+//! for a per-source TTL ([`CacheConfig`]): CQC 24 h, FSA 7 d, Firecrawl
 //! 7 d, Companies House 24 h (keyed by company number, so a provider's
 //! homes share one answer); for the neighbourhood source its two halves are kept apart,
 //! postcodes.io per postcode (30 d) and Overpass per point rounded to three
@@ -41,7 +41,7 @@ const POLL: Duration = Duration::from_millis(25);
 
 /// Whether the cache is on and how long each source's answers live.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CacheSettings {
+pub struct CacheConfig {
     /// `SOURCE_CACHE` (`on` by default, `off` to turn it off).
     pub enabled: bool,
     /// CQC location records (`SOURCE_CACHE_TTL_CQC_SECS`, default 24 h:
@@ -68,7 +68,7 @@ pub struct CacheSettings {
 
 const DAY: u64 = 24 * 3600;
 
-impl Default for CacheSettings {
+impl Default for CacheConfig {
     fn default() -> Self {
         Self {
             enabled: true,
@@ -83,7 +83,7 @@ impl Default for CacheSettings {
     }
 }
 
-impl CacheSettings {
+impl CacheConfig {
     /// The longest TTL (what the retention text quotes).
     pub fn longest(&self) -> Duration {
         [
@@ -107,7 +107,7 @@ pub(crate) struct Shared {
     cache: Option<Arc<dyn SourceCache>>,
     lease: Arc<dyn UpstreamLease>,
     clock: Arc<dyn Clock>,
-    settings: CacheSettings,
+    settings: CacheConfig,
 }
 
 impl std::fmt::Debug for Shared {
@@ -143,9 +143,9 @@ impl Shared {
             cache: None,
             lease: Arc::new(crate::store::source_cache::MemorySourceCache::new()),
             clock: Arc::new(crate::clock::SystemClock),
-            settings: CacheSettings {
+            settings: CacheConfig {
                 enabled: false,
-                ..CacheSettings::default()
+                ..CacheConfig::default()
             },
         }
     }
@@ -156,7 +156,7 @@ impl Shared {
         cache: Arc<dyn SourceCache>,
         lease: Arc<dyn UpstreamLease>,
         clock: Arc<dyn Clock>,
-        settings: CacheSettings,
+        settings: CacheConfig,
     ) -> Self {
         Self {
             cache: settings.enabled.then_some(cache),
@@ -167,7 +167,7 @@ impl Shared {
     }
 
     /// The settings.
-    pub(crate) fn settings(&self) -> &CacheSettings {
+    pub(crate) fn settings(&self) -> &CacheConfig {
         &self.settings
     }
 

@@ -23,7 +23,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::config::SourceSettings;
+use super::config::SourceConfig;
 use super::http::{endpoint, send_json, str_at, transient, Body, Call};
 use super::{SourceFailure, SourceOutcome};
 use crate::directory::Home;
@@ -33,7 +33,7 @@ const REGISTER_PAGE: &str = "https://find-and-update.company-information.service
 
 pub(crate) async fn fetch(
     client: &reqwest::Client,
-    settings: &SourceSettings,
+    settings: &SourceConfig,
     home: &Home,
 ) -> SourceOutcome {
     let Some(key) = settings.key() else {

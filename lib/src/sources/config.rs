@@ -15,7 +15,7 @@ use url::Url;
 
 /// One upstream service: base URL, key and timeout.
 #[derive(Clone, PartialEq, Eq)]
-pub struct SourceSettings {
+pub struct SourceConfig {
     /// Base URL; endpoint paths are appended to it (a trailing `/` is implied).
     pub base_url: Url,
     /// API key; `None` when the service needs none or none is configured.
@@ -27,7 +27,7 @@ pub struct SourceSettings {
     pub max_body_bytes: usize,
 }
 
-impl SourceSettings {
+impl SourceConfig {
     /// Settings with no key.
     pub fn new(base_url: Url, timeout: Duration) -> Self {
         Self {
@@ -56,9 +56,9 @@ impl SourceSettings {
     }
 }
 
-impl fmt::Debug for SourceSettings {
+impl fmt::Debug for SourceConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SourceSettings")
+        f.debug_struct("SourceConfig")
             .field("base_url", &self.base_url.as_str())
             .field("api_key", &self.key().map(|_| "<redacted>"))
             .field("timeout", &self.timeout)
@@ -71,20 +71,20 @@ impl fmt::Debug for SourceSettings {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SourcesConfig {
     /// CQC public API (`CQC_*`); needs a subscription key.
-    pub cqc: SourceSettings,
+    pub cqc: SourceConfig,
     /// FSA food hygiene ratings API (`FSA_*`); no key.
-    pub fsa: SourceSettings,
+    pub fsa: SourceConfig,
     /// Google Places API (New) (`GOOGLE_PLACES_*`); needs a key.
-    pub google_places: SourceSettings,
+    pub google_places: SourceConfig,
     /// postcodes.io, first half of the neighbourhood source (`POSTCODES_*`); no key.
-    pub postcodes: SourceSettings,
+    pub postcodes: SourceConfig,
     /// OpenStreetMap Overpass, second half of the neighbourhood source (`OVERPASS_*`); no key.
-    pub overpass: SourceSettings,
+    pub overpass: SourceConfig,
     /// Firecrawl scrape API (`FIRECRAWL_*`); needs a key.
-    pub firecrawl: SourceSettings,
+    pub firecrawl: SourceConfig,
     /// Companies House Public Data API (`COMPANIES_HOUSE_*`); needs a key
     /// (free, sent as the HTTP Basic user name).
-    pub companies_house: SourceSettings,
+    pub companies_house: SourceConfig,
     /// Further Overpass instances tried in order after `overpass.base_url`
     /// when it fails (429, 5xx, 406, timeouts, runtime errors). Set with
     /// `OVERPASS_BASE_URLS` (comma-separated; its first URL replaces
@@ -250,7 +250,7 @@ mod tests {
 
     #[test]
     fn debug_redacts_keys() {
-        let s = SourceSettings::new(Url::parse("https://x/").unwrap(), Duration::from_secs(1))
+        let s = SourceConfig::new(Url::parse("https://x/").unwrap(), Duration::from_secs(1))
             .with_key("super-secret");
         let shown = format!("{s:?}");
         assert!(!shown.contains("super-secret"));

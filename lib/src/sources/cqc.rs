@@ -45,7 +45,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::config::SourceSettings;
+use super::config::SourceConfig;
 use super::http::{endpoint, send_json, str_at, transient, Body, Call};
 use super::SourceOutcome;
 use crate::directory::{CqcRating, Home};
@@ -64,7 +64,7 @@ const KEY_QUESTIONS: [(&str, &str); 5] = [
 
 pub(crate) async fn fetch(
     client: &reqwest::Client,
-    settings: &SourceSettings,
+    settings: &SourceConfig,
     home: &Home,
 ) -> SourceOutcome {
     let Some(key) = settings.key() else {

@@ -30,7 +30,7 @@
 
 use serde_json::{json, Value};
 
-use super::config::SourceSettings;
+use super::config::SourceConfig;
 use super::http::{
     cut, endpoint, json_body, permanent, send, str_at, text_at, transient, Body, Call,
     MAX_FIELD_CHARS, MAX_TEXT_CHARS,
@@ -124,7 +124,7 @@ const KEYWORDS: &[(&str, &[&str])] = &[
 
 pub(crate) async fn fetch(
     client: &reqwest::Client,
-    settings: &SourceSettings,
+    settings: &SourceConfig,
     home: &Home,
 ) -> SourceOutcome {
     let Some(key) = settings.key() else {

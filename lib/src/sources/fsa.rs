@@ -26,7 +26,7 @@
 
 use serde_json::{json, Value};
 
-use super::config::SourceSettings;
+use super::config::SourceConfig;
 use super::http::{
     endpoint, name_similarity, normalise_postcode, outward_code, send_json, str_at, transient,
     Body, Call,
@@ -50,7 +50,7 @@ const GEO_THRESHOLD: f64 = 0.3;
 
 pub(crate) async fn fetch(
     client: &reqwest::Client,
-    settings: &SourceSettings,
+    settings: &SourceConfig,
     home: &Home,
 ) -> SourceOutcome {
     let call = Call::new("FSA", settings, false);

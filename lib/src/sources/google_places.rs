@@ -23,7 +23,7 @@
 
 use serde_json::{json, Value};
 
-use super::config::SourceSettings;
+use super::config::SourceConfig;
 use super::http::{
     endpoint, name_contains, name_similarity, normalise_postcode, send_json, str_at, text_at,
     transient, Body, Call, MAX_TEXT_CHARS,
@@ -48,7 +48,7 @@ const MAX_REVIEWS: usize = 5;
 /// (one details call) instead of searching.
 pub(crate) async fn fetch(
     client: &reqwest::Client,
-    settings: &SourceSettings,
+    settings: &SourceConfig,
     home: &Home,
     known_place_id: Option<&str>,
 ) -> SourceOutcome {
@@ -85,7 +85,7 @@ pub(crate) async fn fetch(
 async fn read_place(
     client: &reqwest::Client,
     call: &Call<'_>,
-    settings: &SourceSettings,
+    settings: &SourceConfig,
     key: &str,
     id: &str,
 ) -> SourceOutcome {
@@ -109,7 +109,7 @@ async fn read_place(
 async fn search(
     client: &reqwest::Client,
     call: &Call<'_>,
-    settings: &SourceSettings,
+    settings: &SourceConfig,
     key: &str,
     home: &Home,
 ) -> Result<Value, SourceOutcome> {

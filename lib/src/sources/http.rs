@@ -79,7 +79,7 @@ pub(crate) struct Call<'a> {
 
 impl<'a> Call<'a> {
     /// The call for one configured service.
-    pub(crate) fn new(service: &'a str, settings: &super::SourceSettings, keyed: bool) -> Self {
+    pub(crate) fn new(service: &'a str, settings: &super::SourceConfig, keyed: bool) -> Self {
         Self {
             service,
             timeout: settings.timeout,

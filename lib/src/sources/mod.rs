@@ -26,8 +26,8 @@ use std::time::Duration;
 
 use serde::{Serialize, Serializer};
 
-pub use cached::CacheSettings;
-pub use config::{SourceSettings, SourcesConfig};
+pub use cached::CacheConfig;
+pub use config::{SourceConfig, SourcesConfig};
 pub use neighbourhood::{
     overpass_query, rounded_point as neighbourhood_rounded_point,
     RADIUS_M as NEIGHBOURHOOD_RADIUS_M,
@@ -154,7 +154,7 @@ impl Sources {
         cache: Arc<dyn SourceCache>,
         lease: Arc<dyn UpstreamLease>,
         clock: Arc<dyn Clock>,
-        settings: CacheSettings,
+        settings: CacheConfig,
     ) -> Self {
         self.shared = Arc::new(cached::Shared::new(cache, lease, clock, settings));
         self
@@ -275,7 +275,7 @@ impl Sources {
         gate: Option<&dyn UpstreamGate>,
         source: SourceType,
         ttl: Duration,
-        upstream: &SourceSettings,
+        upstream: &SourceConfig,
     ) -> SourceOutcome {
         let fetch = self.fetch_upstream(source, home, None, gate);
         self.shared
@@ -353,6 +353,6 @@ impl Sources {
 
 /// How long a fill lock for one fetch from `upstream` may live: a few of
 /// its timeouts, since an adapter may make more than one call.
-fn fill_ttl(upstream: &SourceSettings) -> Duration {
+fn fill_ttl(upstream: &SourceConfig) -> Duration {
     upstream.timeout * 3 + Duration::from_secs(5)
 }

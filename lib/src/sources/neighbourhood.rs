@@ -43,7 +43,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use super::cached::{stamp, Lookup, Shared};
-use super::config::{SourceSettings, SourcesConfig};
+use super::config::{SourceConfig, SourcesConfig};
 use super::http::{
     cut, endpoint, haversine_m, json_body, normalise_postcode, send, send_json, str_at, transient,
     Body, Call, MAX_FIELD_CHARS,
@@ -157,7 +157,7 @@ struct Located {
 /// first, since directory coordinates are sometimes missing or rough.
 async fn locate(
     client: &reqwest::Client,
-    postcodes: &SourceSettings,
+    postcodes: &SourceConfig,
     shared: &Shared,
     home: &Home,
 ) -> Result<Located, SourceFailure> {
@@ -239,7 +239,7 @@ async fn through_cache(
 }
 
 /// How long a fill lock for one call to `settings` may live.
-fn fill_ttl(settings: &SourceSettings) -> Duration {
+fn fill_ttl(settings: &SourceConfig) -> Duration {
     settings.timeout * 2 + Duration::from_secs(5)
 }
 
@@ -248,7 +248,7 @@ fn fill_ttl(settings: &SourceSettings) -> Duration {
 /// coordinates are used then).
 async fn lookup_postcode(
     client: &reqwest::Client,
-    postcodes: &SourceSettings,
+    postcodes: &SourceConfig,
     pc: &str,
 ) -> Result<Value, SourceFailure> {
     let request = client

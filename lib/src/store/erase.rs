@@ -5,11 +5,8 @@
 //! `gate_manual_retry`) finds no job and changes nothing, and no
 //! transition re-creates a key of a job that does not exist.
 
-use super::memory::MemoryStore;
-use super::redis::{corrupt, string, RedisStore};
-use super::scripts::EraseCall;
 use super::BoxFuture;
-use super::{Result, StoreError};
+use super::Result;
 use crate::model::JobId;
 
 /// What `erase` did.
@@ -21,51 +18,11 @@ pub enum Erased {
     Missing,
 }
 
-/// The erasure contract (memory and Redis; contract-tested on both).
+/// The erasure contract (memory and Redis; contract-tested on both; the
+/// Redis one is `redis/lua/erase.lua`, through `redis/erase.rs`).
 pub trait EraseStore: Send + Sync {
     /// Removes the job, its slots, data and history, its due entry and its
     /// idempotency key, atomically. Afterwards every read answers "unknown"
     /// and every write for it is refused (`LeaseLost`, `NotFound`, `None`).
     fn erase(&self, id: JobId) -> BoxFuture<'_, Result<Erased>>;
-}
-
-impl EraseStore for MemoryStore {
-    fn erase(&self, id: JobId) -> BoxFuture<'_, Result<Erased>> {
-        Box::pin(async move { Ok(self.erase_now(id)) })
-    }
-}
-
-impl EraseStore for RedisStore {
-    fn erase(&self, id: JobId) -> BoxFuture<'_, Result<Erased>> {
-        Box::pin(async move {
-            let k = self.keys(id);
-            // The idempotency key's name is in the job hash (see create.lua);
-            // the script checks it is still what we read, so its KEYS list
-            // every key it touches (Upstash requires it).
-            for _ in 0..3 {
-                let mut conn = self.conn.clone();
-                let idem: Option<String> = ::redis::cmd("HGET")
-                    .arg(&k.job)
-                    .arg("idem")
-                    .query_async(&mut conn)
-                    .await
-                    .map_err(super::redis::unavailable)?;
-                let inv = EraseCall {
-                    keys: k.clone(),
-                    job_id: id,
-                    idem,
-                };
-                let reply = self.status_reply(&inv).await?;
-                match reply.into_iter().next().map(string).transpose()?.as_deref() {
-                    Some("erased") => return Ok(Erased::Erased),
-                    Some("missing") => return Ok(Erased::Missing),
-                    Some("changed") => continue,
-                    _ => return Err(corrupt("unexpected erase reply")),
-                }
-            }
-            Err(StoreError::Unavailable(
-                "erase: the job kept changing; try again".to_owned(),
-            ))
-        })
-    }
 }

@@ -1,4 +1,5 @@
-//! Redis health at start: the eviction policy.
+//! Redis health at start: the eviction policy, and what to do about it
+//! ([`judge`], pure; the Redis store reads the policy in `redis/health.rs`).
 //!
 //! Jobs live in Redis with TTLs; an eviction policy (`allkeys-*`, and the
 //! `volatile-*` ones too, because every job key has a TTL) lets Redis drop
@@ -18,9 +19,6 @@
 //! only in the Upstash Console (or the Developer API's `eviction` field),
 //! never over the Redis protocol (../shared/research/
 //! UPSTASH_CONSOLE_WAITING.md, A.1).
-
-use super::redis::{unavailable, RedisStore};
-use super::Result;
 
 /// What the server said about `maxmemory-policy`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,31 +61,6 @@ pub fn judge(policy: &EvictionPolicy, strict: bool) -> Verdict {
             "Redis maxmemory-policy cannot be read (CONFIG GET answers nothing on Upstash, or is refused): whether keys may be evicted is unknown; on Upstash check that Eviction is off in the Upstash Console (the database's Configuration), or jobs may vanish"
                 .to_owned(),
         ),
-    }
-}
-
-impl RedisStore {
-    /// Reads `maxmemory-policy` with `CONFIG GET`. An empty answer
-    /// (Upstash) or an error reply (command not allowed or unknown) is
-    /// [`EvictionPolicy::Unknown`]; only a connection failure is an error.
-    pub async fn eviction_policy(&self) -> Result<EvictionPolicy> {
-        let mut conn = self.conn.clone();
-        let reply: std::result::Result<Vec<String>, ::redis::RedisError> = ::redis::cmd("CONFIG")
-            .arg("GET")
-            .arg("maxmemory-policy")
-            .query_async(&mut conn)
-            .await;
-        match reply {
-            Ok(pair) => Ok(match pair.get(1).map(String::as_str) {
-                Some("noeviction") => EvictionPolicy::Off,
-                Some(p) => EvictionPolicy::Evicts(p.to_owned()),
-                None => EvictionPolicy::Unknown,
-            }),
-            // The server answered with an error (unknown command, NOPERM):
-            // it is reachable, the policy just cannot be read.
-            Err(e) if e.code().is_some() => Ok(EvictionPolicy::Unknown),
-            Err(e) => Err(unavailable(e)),
-        }
     }
 }
 

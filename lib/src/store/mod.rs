@@ -8,6 +8,13 @@
 //!
 //! Time is always a parameter (`now`): the store never reads the clock, so
 //! leases, due times and deadlines can be tested without sleeping.
+//!
+//! Layout: the contracts and the values they share are here, one file per
+//! companion store (the job store in this file, `limits.rs`, `ops.rs`,
+//! `source_cache.rs`, `erase.rs`, `health.rs`); each backend implements
+//! all of them in its own directory, mirroring those files: `memory/`, and
+//! `redis/` with its Lua scripts (`redis/lua/`) and their Rust callers
+//! (`redis/scripts.rs`).
 
 use std::time::Duration;
 
@@ -20,22 +27,16 @@ use crate::model::{
 pub mod erase;
 pub mod health;
 pub mod limits;
-mod limits_redis;
-mod memory;
 pub mod ops;
-mod ops_memory;
-mod ops_redis;
-pub(crate) mod redis;
-mod scripts;
 pub mod source_cache;
-mod source_cache_memory;
-mod source_cache_redis;
+
+mod memory;
+pub(crate) mod redis;
 
 pub use self::erase::{EraseStore, Erased};
 pub use self::limits::LimitStore;
-pub use self::memory::MemoryStore;
+pub use self::memory::{MemoryOps, MemoryStore};
 pub use self::ops::OpsStore;
-pub use self::ops_memory::MemoryOps;
 pub use self::redis::{RedisConfig, RedisStore, TlsCa};
 
 /// Store errors. `Unavailable` is the only one that is not the caller's or
@@ -346,7 +347,7 @@ pub(crate) fn add_ms(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
     from_ms(to_ms(t).saturating_add(dur_ms(d))).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
-/// The retention rule in milliseconds; `lua/common.lua` mirrors it.
+/// The retention rule in milliseconds; `redis/lua/common.lua` mirrors it.
 pub(crate) fn retention_ms(
     ttl_after_ms: i64,
     margin_ms: i64,
@@ -359,7 +360,7 @@ pub(crate) fn retention_ms(
 
 /// The shortest TTL a job's keys get (one second), so a write never sets a
 /// zero or negative expiry. Generated into the Lua prelude
-/// (`store::scripts::prelude`).
+/// (`store::redis::scripts::prelude`).
 pub(crate) const MIN_TTL_MS: i64 = 1000;
 
 /// A job's slots in plan order (`order` holds [`SlotKey::field`] names),
@@ -380,7 +381,7 @@ pub(crate) fn order_slots(
 
 /// Where a job sits in the due index after a processing round ends
 /// (`finish`, or `release` of a non-processing job): `None` when it leaves
-/// the index. `lua/common.lua`'s `refile` mirrors it.
+/// the index. `redis/lua/common.lua`'s `refile` mirrors it.
 pub(crate) fn refile_score(
     status: JobStatus,
     will_auto_retry: bool,
@@ -411,7 +412,7 @@ pub(crate) fn refile_score(
 /// ("large reads count too", `redis/overall/billing.mdx`; ../shared/
 /// research/UPSTASH_CONSOLE_WAITING.md, A.6): 25 slots at this cap, a
 /// questionnaire at its own cap and a plan stay well under it
-/// (`lib/tests/upstash.rs` measures it). The adapters keep far below it
+/// (`lib/tests/store/upstash.rs` measures it). The adapters keep far below it
 /// (every text field is cut to 2,000 characters, lists to a few items);
 /// the engine refuses to store more (`engine::storable`).
 pub const MAX_SLOT_DATA_BYTES: usize = 256 * 1024;
@@ -419,7 +420,7 @@ pub const MAX_SLOT_DATA_BYTES: usize = 256 * 1024;
 /// How many history entries a job keeps (the oldest are dropped beyond
 /// it). A job makes about 2 + 25 entries in its first round and a few per
 /// retry round; 10 retries of all 25 slots stay well under this.
-/// Generated into the Lua prelude (`store::scripts::prelude`).
+/// Generated into the Lua prelude (`store::redis::scripts::prelude`).
 pub const HISTORY_LIMIT: usize = 1000;
 
 /// The store contract.

@@ -11,8 +11,8 @@
 //!
 //! Both are implemented by [`MemorySourceCache`] (the dev-server, tests) and
 //! by [`crate::store::RedisStore`] (production: the job store's Redis,
-//! `store/source_cache_redis.rs`, one Lua script per transition), and held
-//! to one contract by `lib/tests/source_cache_contract.rs`. As in the job
+//! `redis/source_cache.rs`, one Lua script per transition), and held
+//! to one contract by `lib/tests/store/source_cache.rs`. As in the job
 //! store, time is a parameter (`now`): entries and locks expire by it, so a
 //! manual clock drives expiry in tests. Every key has a TTL (an entry its
 //! source's TTL, a fill lock or lease its own short TTL), so nothing here
@@ -25,7 +25,7 @@ use chrono::{DateTime, Utc};
 use super::BoxFuture;
 use super::Result;
 
-pub use super::source_cache_memory::MemorySourceCache;
+pub use super::memory::MemorySourceCache;
 
 /// A cached answer: the value and when it was fetched upstream.
 #[derive(Clone, Debug, PartialEq)]
