@@ -119,11 +119,6 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The code's table of every variable (`care_report::settings::VARIABLES`).
-fn table_variables() -> BTreeSet<String> {
-    VARIABLES.iter().map(|v| v.name.to_owned()).collect()
-}
-
 #[test]
 fn the_environment_reference_is_generated_from_the_table() {
     let path = root().join("docs/ENVIRONMENT.md");
