@@ -83,3 +83,47 @@ fn every_stored_record_reads_as_its_type_and_writes_back_unchanged() {
     }
     assert!(cached >= 25, "the cached answers are in the fixture");
 }
+
+/// The same two jobs made today, on the same sandbox and clock: the
+/// adapters write the very records stored before, and the result (which
+/// now reads the needs from the plan instead of parsing the questionnaire)
+/// is the one rendered before, but for the new job's and report's ids.
+#[tokio::test]
+async fn jobs_stored_today_hold_the_same_records_and_render_the_same() {
+    use std::sync::Arc;
+
+    use care_report::sources::CacheSettings;
+    use care_report::store::source_cache::MemorySourceCache;
+    use care_report::store::{JobStore, MemoryStore};
+    use care_report_testing::rig::EngineRig;
+
+    let store: Arc<dyn JobStore> = Arc::new(MemoryStore::default());
+    let cache = Arc::new(MemorySourceCache::new());
+    let rig = EngineRig::new(store.clone())
+        .cache(cache.clone(), cache, CacheSettings::default())
+        .build()
+        .await;
+    let q: Value = serde_json::from_str(include_str!("fixtures/questionnaire.json")).unwrap();
+    for name in ["first_fetch", "from_cache"] {
+        let (_, then_data, mut then) = stored(name);
+        let id = rig.engine.submit(q.clone(), None).await.unwrap().job().id;
+        rig.engine.process(id).await.unwrap();
+        rig.clock.advance(std::time::Duration::from_secs(90));
+        let job = store.get(id).await.unwrap().unwrap();
+        assert!(job.plan.as_ref().is_some_and(|p| p.get("needs").is_some()));
+        let data = store.source_data(id).await.unwrap();
+        assert_eq!(printed(&data), printed(&then_data), "{name}: the records");
+        let mut now = printed(&rig.engine.result(id).await.unwrap());
+        for v in [&mut now, &mut then] {
+            let report_id = v["report_id"].take();
+            assert_eq!(v["report"]["reportId"].take(), report_id);
+            let job_id = v["job_id"].take();
+            assert_eq!(v["report"]["jobId"].take(), job_id);
+        }
+        assert_eq!(
+            serde_json::to_string(&now).unwrap(),
+            serde_json::to_string(&then).unwrap(),
+            "{name}: the result"
+        );
+    }
+}
