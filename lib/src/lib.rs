@@ -7,6 +7,8 @@
 //! - [`questionnaire`]: the client's questionnaire, validated into typed answers.
 //! - [`directory`]: the care-home directory (embedded demo or CSV export).
 //! - [`geo`]: city and postcode to coordinates, distances.
+//! - [`facts`]: the source records as serde types, which the adapters write
+//!   and the judgement and the report read.
 //! - [`matching`]: care-type and distance filters, scoring, the top 5.
 //! - [`report`]: the plan checkpoint and the client-shaped report, assembled
 //!   (and judged) from the stored facts on every read.
@@ -36,7 +38,7 @@ mod clock;
 pub mod directory;
 pub mod document;
 pub mod engine;
-mod facts;
+pub mod facts;
 pub mod geo;
 pub mod host;
 pub mod http;

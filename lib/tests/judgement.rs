@@ -13,12 +13,13 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{json, Value};
 
 use care_report::directory::Directory;
+use care_report::facts::HomeSources;
 use care_report::geo::city_location;
 use care_report::judgement::{judge, FamilyNeeds, HomeFacts, JudgementInput, Selection};
 use care_report::matching::CareNeed;
 use care_report::model::{Slot, SlotKey, SlotStatus, SourceType};
 use care_report::questionnaire::Questionnaire;
-use care_report::report::Plan;
+use care_report::report::{judgement_input, Plan};
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 6, 15, 9, 0, 0).unwrap()
@@ -395,7 +396,8 @@ fn run(
             s.status = SlotStatus::Loaded;
         }
     }
-    let input = JudgementInput::from_plan(q, &plan, &slots, data, directory);
+    let needs = FamilyNeeds::from_questionnaire(q);
+    let input = judgement_input(needs, &plan, &slots, data, directory);
     let j = serde_json::to_value(judge(&input, now())).unwrap();
     check_sections(&j);
     j
@@ -578,7 +580,7 @@ fn export_homes_trip_each_cqc_rule_with_their_evidence() {
                 Some(70.0 - i as f64),
                 Some(2.0),
                 &care,
-                &data,
+                &HomeSources::of(&data, &h.id),
                 &[],
             )
         })

@@ -57,13 +57,6 @@ const KNOWN: &[(&str, &str, &str)] = &[
     // policy, the engine, the sources, the sandbox and the logs), which
     // hands each a plain config.
     ("http", "settings", "HttpConfig, limits, sync from_lookup"),
-    // The judgement builds its facts from the report's plan and wire
-    // types: issue 21 item 3 (typed facts in `facts`, below both).
-    (
-        "judgement",
-        "report",
-        "facts built from report::Plan and wire types",
-    ),
 ];
 
 /// The module a file under `lib/src` belongs to.

@@ -16,6 +16,7 @@ use care_report::document::{self, Document};
 use care_report::engine::SystemClock;
 use care_report::geo::city_location;
 use care_report::http::{self, App, Background, HttpConfig, TokioBackground};
+use care_report::judgement::FamilyNeeds;
 use care_report::model::{Slot, SlotStatus, SourceType};
 use care_report::questionnaire::Questionnaire;
 use care_report::report::{judged, Plan};
@@ -376,7 +377,8 @@ fn offline_document(q: &Questionnaire, directory: &Directory) -> Document {
             })
         })
         .collect();
-    let report = judged(q, &plan, "job-1", &slots, &[], directory, now());
+    let needs = FamilyNeeds::from_questionnaire(q);
+    let report = judged(needs, &plan, "job-1", &slots, &[], directory, now());
     document::document(&report, Some(q), now())
 }
 

@@ -702,41 +702,37 @@ impl Engine {
     /// The job's plan: the stored checkpoint, or a new plan saved as the
     /// checkpoint before any fetch. `Ok(None)` when no plan can be made:
     /// the job has then been finished as failed.
-    async fn ensure_plan(&self, lease: &Lease, mut job: Job) -> Result<Option<(Job, Plan)>> {
-        if job.plan.is_none() {
-            let (plan, slots) = match self.plan(&job).await {
-                Ok(planned) => planned,
-                Err(reason) => {
-                    let finish = Finish::Failed {
-                        message: "The report could not be built".to_owned(),
-                        error: reason,
-                    };
-                    self.store.finish(lease, finish, self.now()).await?;
-                    return Ok(None);
-                }
-            };
-            let message = format!(
-                "Found {} matching homes; fetching {} sources",
-                plan.homes().count(),
-                slots.len()
-            );
-            let plan_json = serde_json::to_value(&plan).map_err(EngineError::PlanEncoding)?;
-            job = self
-                .store
-                .save_plan(
-                    lease,
-                    SavePlan {
-                        plan: plan_json,
-                        slots,
-                        progress: PROGRESS_PLANNED,
-                        message,
-                    },
-                    self.now(),
-                )
-                .await?;
+    async fn ensure_plan(&self, lease: &Lease, job: Job) -> Result<Option<(Job, Plan)>> {
+        if let Some(stored) = &job.plan {
+            let plan: Plan = serde_json::from_value(stored.clone())
+                .map_err(|e| EngineError::corrupt(JobPart::Plan, e))?;
+            return Ok(Some((job, plan)));
         }
-        let plan: Plan = serde_json::from_value(job.plan.clone().unwrap_or_default())
-            .map_err(|e| EngineError::corrupt(JobPart::Plan, e))?;
+        let (plan, slots) = match self.plan(&job).await {
+            Ok(planned) => planned,
+            Err(reason) => {
+                let finish = Finish::Failed {
+                    message: "The report could not be built".to_owned(),
+                    error: reason,
+                };
+                self.store.finish(lease, finish, self.now()).await?;
+                return Ok(None);
+            }
+        };
+        let message = format!(
+            "Found {} matching homes; fetching {} sources",
+            plan.homes().count(),
+            slots.len()
+        );
+        let plan_json = serde_json::to_value(&plan).map_err(EngineError::PlanEncoding)?;
+        let save = SavePlan {
+            plan: plan_json,
+            slots,
+            progress: PROGRESS_PLANNED,
+            message,
+        };
+        // The plan just made is the one used: it is not decoded back.
+        let job = self.store.save_plan(lease, save, self.now()).await?;
         Ok(Some((job, plan)))
     }
 

@@ -8,7 +8,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{Engine, EngineError, JobPart, Result};
-use crate::model::{Job, JobId, JobStatus, JobSummary, MissingSource, SlotStatus, SourceType};
+use crate::directory::Directory;
+use crate::judgement::FamilyNeeds;
+use crate::model::{
+    Job, JobId, JobStatus, JobSummary, MissingSource, SlotKey, SlotStatus, SourceType,
+};
 use crate::questionnaire::Questionnaire;
 use crate::report::wire::ProfessionalReport;
 use crate::report::{judged, Plan};
@@ -269,35 +273,12 @@ impl Engine {
     pub async fn result(&self, id: JobId) -> Result<ResultView> {
         let job = self.job(id).await?;
         has_report(&job)?;
-        let plan = stored_plan(&job)?;
         let data = if job.slots.iter().any(|s| s.status == SlotStatus::Loaded) {
             self.store.source_data(id).await?
         } else {
             Vec::new()
         };
-        let q = stored_questionnaire(&job)?;
-        let report = judged(
-            &q,
-            &plan,
-            &id.to_string(),
-            &job.slots,
-            &data,
-            &self.directory,
-            job.updated_at,
-        );
-        Ok(ResultView {
-            job_id: id,
-            is_partial: report.is_partial,
-            completeness: report.completeness,
-            missing_data_sources: report.missing_data_sources.clone(),
-            answer: ReportAnswer {
-                questionnaire: job.questionnaire,
-                generated_at: report.generated_at,
-                report_id: report.report_id.clone(),
-                status: job.status,
-                report,
-            },
-        })
+        ResultView::of_stored(job, &data, &self.directory)
     }
 
     /// The missing-sources view.
@@ -309,6 +290,48 @@ impl Engine {
     pub async fn retry_status(&self, id: JobId) -> Result<RetryStatusView> {
         let job = self.job(id).await?;
         Ok(RetryStatusView::of(&job, &self.policy, self.now()))
+    }
+}
+
+impl ResultView {
+    /// The report of a stored `completed` or `partial` job with its saved
+    /// source data (`data`), as of the job's last update: the plan decoded
+    /// once, the needs it carries (the stored questionnaire is parsed only
+    /// for a plan stored before plans carried them), and the source
+    /// records decoded once per home.
+    pub fn of_stored(
+        job: Job,
+        data: &[(SlotKey, serde_json::Value)],
+        directory: &Directory,
+    ) -> Result<ResultView> {
+        has_report(&job)?;
+        let mut plan = stored_plan(&job)?;
+        let needs = match plan.needs.take() {
+            Some(needs) => needs,
+            None => FamilyNeeds::from_questionnaire(&stored_questionnaire(&job)?),
+        };
+        let report = judged(
+            needs,
+            &plan,
+            &job.id.to_string(),
+            &job.slots,
+            data,
+            directory,
+            job.updated_at,
+        );
+        Ok(ResultView {
+            job_id: job.id,
+            is_partial: report.is_partial,
+            completeness: report.completeness,
+            missing_data_sources: report.missing_data_sources.clone(),
+            answer: ReportAnswer {
+                questionnaire: job.questionnaire,
+                generated_at: report.generated_at,
+                report_id: report.report_id.clone(),
+                status: job.status,
+                report,
+            },
+        })
     }
 }
 

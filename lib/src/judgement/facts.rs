@@ -1,23 +1,22 @@
-//! Builders of the judgement's input from what the service holds today: the
-//! questionnaire, the plan (chosen homes, scores, winners), the stored
-//! per-slot source data and statuses, and the directory.
+//! Builders of the judgement's facts from what lies below it: the family's
+//! needs from the questionnaire, each chosen home from the directory, its
+//! typed source records (`crate::facts`) and slot statuses, and the
+//! market from the directory. The report puts them together into a
+//! [`JudgementInput`] for its plan; the judgement never names the report.
 //!
 //! Answers are read by their wire names (`as_str`), not by matching enum
 //! variants, so new questionnaire values (`temporary_respite`,
 //! `full_administration_required`, `vegetarian_vegan`, …) are understood
-//! as soon as the questionnaire accepts them. Source data is read
-//! defensively from the JSON the adapters store: a field that is absent or of
-//! another type is unknown, never an error.
-
-use chrono::NaiveDate;
-use serde_json::Value;
+//! as soon as the questionnaire accepts them. The source records read
+//! leniently (see `crate::facts`): a field that is absent or of another
+//! type is unknown, never an error.
 
 use super::*;
 use crate::directory::{Directory, Home};
+use crate::facts::{self, Company, Cqc, Fsa, HomeSources, Place, Website};
 use crate::matching::{relevant_fee, ScoredHome};
-use crate::model::{Slot, SlotKey, SlotStatus, SourceType};
+use crate::model::{Slot, SlotStatus, SourceType};
 use crate::questionnaire::Questionnaire;
-use crate::report::Plan;
 
 const WEEKS_PER_MONTH: f64 = 52.0 / 12.0;
 
@@ -125,18 +124,14 @@ fn care_offered(home: &Home) -> Vec<&'static str> {
     .collect()
 }
 
-fn date_at(v: &Value, pointer: &str) -> Option<NaiveDate> {
-    let s = v.pointer(pointer)?.as_str()?;
-    NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok()
-}
-
-fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
-    v.pointer(pointer)?.as_str()
+/// A CQC rating as the source wrote it.
+fn rating(text: &Option<String>) -> Option<CqcRating> {
+    text.as_deref().and_then(CqcRating::parse)
 }
 
 /// CQC facts: the directory's, overridden field by field by the CQC API's
-/// summary (`lib/src/sources/cqc.rs`) when it is loaded.
-pub(crate) fn cqc_facts(home: &Home, api: Option<&Value>) -> CqcFacts {
+/// record (`facts::Cqc`) when it is loaded.
+pub(crate) fn cqc_facts(home: &Home, api: Option<&Cqc>) -> CqcFacts {
     let r = &home.ratings;
     let mut c = CqcFacts {
         origin: "directory",
@@ -154,109 +149,104 @@ pub(crate) fn cqc_facts(home: &Home, api: Option<&Value>) -> CqcFacts {
         manager_absent_since: None,
     };
     let Some(v) = api else { return c };
+    let kq = &v.key_question_ratings;
     c.origin = "cqc_api";
-    let rating = |p: &str| str_at(v, p).and_then(CqcRating::parse);
-    c.overall = rating("/overallRating").or(c.overall);
-    c.safe = rating("/keyQuestionRatings/safe").or(c.safe);
-    c.effective = rating("/keyQuestionRatings/effective").or(c.effective);
-    c.caring = rating("/keyQuestionRatings/caring").or(c.caring);
-    c.responsive = rating("/keyQuestionRatings/responsive").or(c.responsive);
-    c.well_led = rating("/keyQuestionRatings/wellLed").or(c.well_led);
-    c.last_inspection = date_at(v, "/lastInspectionDate").or(c.last_inspection);
-    c.registration_status = str_at(v, "/registrationStatus").map(str::to_owned);
-    c.deregistration_date = date_at(v, "/deregistrationDate");
-    c.trend = rating_trend(v);
-    c.manager_in_post = v
-        .pointer("/registeredManager/inPost")
-        .and_then(Value::as_bool);
-    c.manager_absent_since = date_at(v, "/registeredManager/absentSince");
+    c.overall = rating(&v.overall_rating).or(c.overall);
+    c.safe = rating(&kq.safe).or(c.safe);
+    c.effective = rating(&kq.effective).or(c.effective);
+    c.caring = rating(&kq.caring).or(c.caring);
+    c.responsive = rating(&kq.responsive).or(c.responsive);
+    c.well_led = rating(&kq.well_led).or(c.well_led);
+    c.last_inspection = facts::date(v.last_inspection_date.as_deref()).or(c.last_inspection);
+    c.registration_status = v.registration_status.clone();
+    c.deregistration_date = facts::date(v.deregistration_date.as_deref());
+    c.trend = v.rating_trend.as_ref().and_then(rating_trend);
+    let manager = v.registered_manager.as_ref();
+    c.manager_in_post = manager.and_then(|m| m.in_post);
+    c.manager_absent_since = manager.and_then(|m| facts::date(m.absent_since.as_deref()));
     c
 }
 
-/// The CQC adapter's `ratingTrend`, when whole.
-fn rating_trend(v: &Value) -> Option<RatingTrend> {
-    let rating = |p: &str| str_at(v, p).and_then(CqcRating::parse);
+/// The CQC record's rating trend, when whole.
+fn rating_trend(t: &facts::cqc::RatingTrend) -> Option<RatingTrend> {
     Some(RatingTrend {
-        direction: str_at(v, "/ratingTrend/direction")?.to_owned(),
-        previous: rating("/ratingTrend/previous")?,
-        previous_date: date_at(v, "/ratingTrend/previousDate"),
-        current: rating("/ratingTrend/current")?,
-        since: date_at(v, "/ratingTrend/since"),
+        direction: t.direction.clone()?,
+        previous: rating(&t.previous)?,
+        previous_date: facts::date(t.previous_date.as_deref()),
+        current: rating(&t.current)?,
+        since: facts::date(t.since.as_deref()),
     })
 }
 
-/// FSA facts from the FSA adapter's summary (`lib/src/sources/fsa.rs`).
-pub(crate) fn fsa_facts(v: &Value) -> FsaFacts {
-    let points = |p: &str| {
-        v.pointer(p)
-            .and_then(Value::as_u64)
-            .and_then(|n| u32::try_from(n).ok())
-    };
+/// FSA facts from the FSA record (`facts::Fsa`).
+pub(crate) fn fsa_facts(v: &Fsa) -> FsaFacts {
+    let points = |p: Option<u64>| p.and_then(|n| u32::try_from(n).ok());
     FsaFacts {
         rating: v
-            .get("rating")
-            .and_then(Value::as_u64)
-            .or_else(|| str_at(v, "/ratingValue").and_then(|s| s.parse().ok()))
+            .rating
+            .or_else(|| v.rating_value.as_deref().and_then(|s| s.parse().ok()))
             .filter(|r| *r <= 5)
             .and_then(|r| u8::try_from(r).ok()),
-        rating_date: date_at(v, "/ratingDate"),
-        hygiene: points("/scores/hygiene"),
-        structural: points("/scores/structural"),
-        confidence_in_management: points("/scores/confidenceInManagement"),
+        rating_date: facts::date(v.rating_date.as_deref()),
+        hygiene: points(v.scores.hygiene),
+        structural: points(v.scores.structural),
+        confidence_in_management: points(v.scores.confidence_in_management),
     }
 }
 
-/// Company facts from the Companies House adapter's summary
-/// (`lib/src/sources/companies_house.rs`); `None` when it is not one.
-pub(crate) fn company_facts(v: &Value) -> Option<CompanyFacts> {
-    let flag = |p: &str| v.pointer(p).and_then(Value::as_bool);
+/// When an insolvency case started and ended, from its dates by kind.
+const CASE_STARTED: [&str; 7] = [
+    "administration-started-on",
+    "wound-up-on",
+    "ordered-to-wind-up-on",
+    "voluntary-arrangement-started-on",
+    "moratorium-started-on",
+    "instrumented-on",
+    "petitioned-on",
+];
+const CASE_ENDED: [&str; 5] = [
+    "administration-ended-on",
+    "administration-discharged-on",
+    "concluded-winding-up-on",
+    "voluntary-arrangement-ended-on",
+    "dissolved-on",
+];
+
+/// Company facts from the Companies House record (`facts::Company`);
+/// `None` without a number and a status.
+pub(crate) fn company_facts(v: &Company) -> Option<CompanyFacts> {
     let cases = v
-        .get("insolvencyCases")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|c| {
+        .insolvency_cases
+        .iter()
+        .map(|c| {
             let first = |kinds: &[&str]| {
                 kinds
                     .iter()
-                    .find_map(|k| date_at(c, &format!("/dates/{k}")))
+                    .find_map(|k| facts::date(c.dates.get(*k).map(String::as_str)))
             };
-            Some(InsolvencyCase {
-                kind: str_at(c, "/type")?.to_owned(),
-                started: first(&[
-                    "administration-started-on",
-                    "wound-up-on",
-                    "ordered-to-wind-up-on",
-                    "voluntary-arrangement-started-on",
-                    "moratorium-started-on",
-                    "instrumented-on",
-                    "petitioned-on",
-                ]),
-                ended: first(&[
-                    "administration-ended-on",
-                    "administration-discharged-on",
-                    "concluded-winding-up-on",
-                    "voluntary-arrangement-ended-on",
-                    "dissolved-on",
-                ]),
-            })
+            InsolvencyCase {
+                kind: c.kind.clone(),
+                started: first(&CASE_STARTED),
+                ended: first(&CASE_ENDED),
+            }
         })
         .collect();
+    let (accounts, confirmation) = (&v.accounts, &v.confirmation_statement);
     Some(CompanyFacts {
-        number: str_at(v, "/companyNumber")?.to_owned(),
-        name: str_at(v, "/companyName").map(str::to_owned),
-        status: str_at(v, "/companyStatus")?.to_owned(),
-        status_detail: str_at(v, "/companyStatusDetail").map(str::to_owned),
-        ceased_on: date_at(v, "/dateOfCessation"),
-        accounts_overdue: flag("/accounts/overdue"),
-        accounts_next_due: date_at(v, "/accounts/nextDue"),
-        accounts_last_made_up_to: date_at(v, "/accounts/lastMadeUpTo"),
-        last_accounts_type: str_at(v, "/accounts/lastAccountsType").map(str::to_owned),
-        confirmation_overdue: flag("/confirmationStatement/overdue"),
-        confirmation_next_due: date_at(v, "/confirmationStatement/nextDue"),
+        number: v.company_number.clone()?,
+        name: v.company_name.clone(),
+        status: v.company_status.clone()?,
+        status_detail: v.company_status_detail.clone(),
+        ceased_on: facts::date(v.date_of_cessation.as_deref()),
+        accounts_overdue: accounts.overdue,
+        accounts_next_due: facts::date(accounts.next_due.as_deref()),
+        accounts_last_made_up_to: facts::date(accounts.last_made_up_to.as_deref()),
+        last_accounts_type: accounts.last_accounts_type.clone(),
+        confirmation_overdue: confirmation.overdue,
+        confirmation_next_due: facts::date(confirmation.next_due.as_deref()),
         insolvency_cases: cases,
-        outstanding_charges: v.pointer("/charges/outstanding").and_then(Value::as_u64),
-        register_url: str_at(v, "/registerUrl").map(str::to_owned),
+        outstanding_charges: v.charges.as_ref().map(|c| c.outstanding),
+        register_url: v.register_url.clone(),
     })
 }
 
@@ -278,23 +268,19 @@ fn company_lookup(h: &Home, slots: &[Slot], held: bool) -> Option<CompanyLookup>
     })
 }
 
-/// Google facts from the Places adapter's summary (`lib/src/sources/google_places.rs`).
-pub(crate) fn google_facts(v: &Value) -> GoogleFacts {
+/// Google facts from the place (`facts::Place`).
+pub(crate) fn google_facts(v: &Place) -> GoogleFacts {
     GoogleFacts {
-        rating: v.get("rating").and_then(Value::as_f64),
-        review_count: v.get("userRatingCount").and_then(Value::as_u64),
+        rating: v.rating,
+        review_count: v.user_rating_count,
         reviews: v
-            .get("reviews")
-            .and_then(Value::as_array)
-            .map(|list| {
-                list.iter()
-                    .map(|r| Review {
-                        rating: r.get("rating").and_then(Value::as_f64),
-                        text: str_at(r, "/text").map(str::to_owned),
-                    })
-                    .collect()
+            .reviews
+            .iter()
+            .map(|r| Review {
+                rating: r.rating,
+                text: r.text.clone(),
             })
-            .unwrap_or_default(),
+            .collect(),
     }
 }
 
@@ -304,7 +290,7 @@ impl HomeFacts {
         rank: usize,
         scored: &ScoredHome,
         care: &CareNeed,
-        data: &[(SlotKey, Value)],
+        sources: &HomeSources,
         slots: &[Slot],
     ) -> HomeFacts {
         let mut facts = HomeFacts::from_home(
@@ -313,32 +299,26 @@ impl HomeFacts {
             Some(scored.match_score),
             Some(scored.distance_km),
             care,
-            data,
+            sources,
             slots,
         );
         facts.fallback = scored.fallback.map(|f| f.describe());
         facts
     }
 
-    /// A directory home with its score and distance (when known), loaded
-    /// source data and slot statuses.
+    /// A directory home with its score and distance (when known), its
+    /// loaded source records and slot statuses.
     pub fn from_home(
         rank: usize,
         h: &Home,
         score: Option<f64>,
         distance_km: Option<f64>,
         care: &CareNeed,
-        data: &[(SlotKey, Value)],
+        sources: &HomeSources,
         slots: &[Slot],
     ) -> HomeFacts {
-        let source = |s: SourceType| {
-            data.iter()
-                .find(|(k, _)| k.home_id == h.id && k.source_type == s)
-                .map(|(_, v)| v)
-                .filter(|v| v.is_object())
-        };
-        let fee = home_fee(h, care, source(SourceType::Firecrawl));
-        let company = source(SourceType::CompaniesHouse).and_then(company_facts);
+        let fee = home_fee(h, care, sources.website.as_ref());
+        let company = sources.company.as_ref().and_then(company_facts);
         let company_lookup = company_lookup(h, slots, company.is_some());
         HomeFacts {
             rank,
@@ -351,9 +331,9 @@ impl HomeFacts {
             weekly_fee: fee.as_ref().map(|f| f.0),
             fee_source: fee.map(|f| f.1),
             care_offered: care_offered(h),
-            cqc: Some(cqc_facts(h, source(SourceType::Cqc))),
-            fsa: source(SourceType::Fsa).map(fsa_facts),
-            google: source(SourceType::GooglePlaces).map(google_facts),
+            cqc: Some(cqc_facts(h, sources.cqc.as_ref())),
+            fsa: sources.fsa.as_ref().map(fsa_facts),
+            google: sources.google.as_ref().map(google_facts),
             missing: slots
                 .iter()
                 .filter(|s| s.home_id == h.id)
@@ -377,20 +357,18 @@ impl HomeFacts {
 
 /// The weekly fee for the care needed and where it comes from: the
 /// directory's wins; else the fee the home's own website states for that
-/// care (the website adapter's `feeQuotes`, see `sources::fees`).
-fn home_fee(h: &Home, care: &CareNeed, website: Option<&Value>) -> Option<(f64, FeeSource)> {
+/// care (the website record's fee quotes, see `sources::fees`).
+fn home_fee(h: &Home, care: &CareNeed, website: Option<&Website>) -> Option<(f64, FeeSource)> {
     if let Some(fee) = relevant_fee(h, care) {
         return Some((fee, FeeSource::Directory));
     }
     let site = website?;
-    let quotes: Vec<crate::facts::PageFee> =
-        serde_json::from_value(site.get("feeQuotes")?.clone()).ok()?;
-    let quote = crate::facts::for_care(&quotes, care.market_care_type())?;
+    let quote = facts::for_care(&site.fee_quotes, care.market_care_type())?;
     Some((
         quote.weekly_from,
         FeeSource::Website {
             sentence: quote.sentence,
-            url: str_at(site, "/url").map(str::to_owned),
+            url: site.url.clone(),
             starting_price: quote.starting_price,
         },
     ))
@@ -452,75 +430,10 @@ impl MarketFacts {
     }
 }
 
-impl JudgementInput {
-    /// The input for a plan: the questionnaire's needs, the plan's homes with
-    /// the stored source data and slot statuses, and the directory's market.
-    pub fn from_plan(
-        q: &Questionnaire,
-        plan: &Plan,
-        slots: &[Slot],
-        data: &[(SlotKey, Value)],
-        directory: &Directory,
-    ) -> JudgementInput {
-        let needs = FamilyNeeds::from_questionnaire(q);
-        let needs_care = needs.care;
-        let winners = [
-            (&plan.winners.best_overall, WinnerCategory::BestOverall),
-            (&plan.winners.best_care, WinnerCategory::BestCare),
-            (&plan.winners.best_value, WinnerCategory::BestValue),
-        ];
-        let homes = plan
-            .homes
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let mut h = HomeFacts::from_scored(i + 1, s, &needs.care, data, slots);
-                h.winner_of = winners
-                    .iter()
-                    .filter(|(w, _)| w.as_ref().is_some_and(|w| w.home_id == h.id))
-                    .map(|(_, c)| *c)
-                    .collect();
-                h
-            })
-            .collect();
-        let area = format!("within {:.0} km of {}", plan.radius_km, plan.origin.label);
-        let market = MarketFacts::from_directory(
-            directory,
-            &needs.care,
-            (plan.origin.lat, plan.origin.lon),
-            plan.radius_km,
-            area,
-        );
-        JudgementInput {
-            needs,
-            homes,
-            market,
-            selection: Selection::of(plan, &needs_care),
-        }
-    }
-}
-
-impl Selection {
-    /// From the plan.
-    pub(crate) fn of(plan: &Plan, need: &CareNeed) -> Selection {
-        Selection {
-            radius_km: plan.radius_km,
-            requested_radius_km: plan.requested_radius_km,
-            considered: plan.considered,
-            left_out: plan
-                .left_out
-                .iter()
-                .map(|l| (l.reason.describe(l.count, need), l.count))
-                .collect(),
-            origin: plan.origin.label.clone(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use chrono::NaiveDate;
 
     #[test]
     fn budget_bands_match_the_matching_bands() {
@@ -562,8 +475,17 @@ mod tests {
         };
         let c = cqc_facts(&home, None);
         assert_eq!((c.origin, c.overall), ("directory", Some(CqcRating::Good)));
-        let api = json!({"overallRating": "Requires Improvement", "keyQuestionRatings": {"wellLed": "Inadequate"},
-            "lastInspectionDate": "2023-01-02", "registrationStatus": "Deregistered", "deregistrationDate": "2024-05-06"});
+        let api = Cqc {
+            overall_rating: Some("Requires Improvement".into()),
+            key_question_ratings: facts::cqc::KeyQuestionRatings {
+                well_led: Some("Inadequate".into()),
+                ..Default::default()
+            },
+            last_inspection_date: Some("2023-01-02".into()),
+            registration_status: Some("Deregistered".into()),
+            deregistration_date: Some("2024-05-06".into()),
+            ..Cqc::default()
+        };
         let c = cqc_facts(&home, Some(&api));
         assert_eq!(c.origin, "cqc_api");
         assert_eq!(c.overall, Some(CqcRating::RequiresImprovement));
@@ -574,17 +496,34 @@ mod tests {
     }
 
     #[test]
-    fn fsa_and_google_are_read_defensively() {
-        let f = fsa_facts(
-            &json!({"rating": null, "ratingValue": "2", "ratingDate": "2024-03-01",
-            "scores": {"hygiene": 10, "structural": "x"}}),
+    fn fsa_reads_the_rating_as_written_when_it_is_not_a_number_and_google_its_reviews() {
+        let mut fsa = Fsa {
+            rating_value: Some("2".into()),
+            rating_date: Some("2024-03-01".into()),
+            ..Fsa::default()
+        };
+        fsa.scores.hygiene = Some(10);
+        let f = fsa_facts(&fsa);
+        assert_eq!(
+            (f.rating, f.hygiene, f.structural),
+            (Some(2), Some(10), None)
         );
-        assert_eq!(f.rating, Some(2));
-        assert_eq!(f.hygiene, Some(10));
-        assert_eq!(f.structural, None);
-        assert_eq!(fsa_facts(&json!({"ratingValue": "Exempt"})).rating, None);
-        let g = google_facts(&json!({"rating": 3.2, "userRatingCount": 12,
-            "reviews": [{"rating": 1.0, "text": "cold food"}, {"text": 5}]}));
+        assert_eq!(f.rating_date, NaiveDate::from_ymd_opt(2024, 3, 1));
+        fsa.rating_value = Some("Exempt".into());
+        assert_eq!(fsa_facts(&fsa).rating, None);
+        fsa.rating = Some(7);
+        assert_eq!(fsa_facts(&fsa).rating, None, "not a rating");
+        let review = |rating, text: Option<&str>| facts::google::Review {
+            rating,
+            text: text.map(str::to_owned),
+            ..Default::default()
+        };
+        let g = google_facts(&Place {
+            rating: Some(3.2),
+            user_rating_count: Some(12),
+            reviews: vec![review(Some(1.0), Some("cold food")), review(None, None)],
+            ..Place::default()
+        });
         assert_eq!(
             (g.rating, g.review_count, g.reviews.len()),
             (Some(3.2), Some(12), 2)
@@ -598,9 +537,18 @@ mod tests {
             nursing: true,
             ..CareNeed::default()
         };
-        let site = json!({"url": "https://oak.example/", "feeQuotes": [
-            {"careType": "nursing", "weeklyFrom": 1300.0, "weeklyTo": null, "startingPrice": false,
-             "monthly": false, "sentence": "Nursing care is £1,300 per week."}]});
+        let site = Website {
+            url: Some("https://oak.example/".into()),
+            fee_quotes: vec![facts::PageFee {
+                care_type: Some("nursing".into()),
+                weekly_from: 1300.0,
+                weekly_to: None,
+                starting_price: false,
+                monthly: false,
+                sentence: "Nursing care is £1,300 per week.".into(),
+            }],
+            ..Website::default()
+        };
         let mut home = Home::default();
         let (fee, source) = home_fee(&home, &care, Some(&site)).unwrap();
         assert_eq!(fee, 1300.0);

@@ -41,7 +41,7 @@ pub(crate) mod summary;
 mod testkit;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::directory::CqcRating;
@@ -98,7 +98,7 @@ impl Selection {
 use crate::matching::CareNeed;
 
 /// Mobility (q10).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MobilityLevel {
     /// Fully mobile.
@@ -113,7 +113,7 @@ pub enum MobilityLevel {
 
 /// How much help with medicines is needed (q11), on one scale for the old
 /// and the new answer sets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MedicationSupport {
     /// No medicines, or manages them alone.
@@ -127,7 +127,7 @@ pub enum MedicationSupport {
 }
 
 /// Falls (q13).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FallRisk {
     /// No falls.
@@ -139,7 +139,7 @@ pub enum FallRisk {
 }
 
 /// When a place is needed (q17).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Urgency {
     /// Within two weeks.
@@ -153,7 +153,7 @@ pub enum Urgency {
 }
 
 /// Who the family expects to pay (the suffix of q7).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Funder {
     /// Paying privately.
@@ -165,7 +165,7 @@ pub enum Funder {
 }
 
 /// The family's needs, as the rules read them.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FamilyNeeds {
     /// The preferred city (q5).
     pub city: String,

@@ -270,7 +270,7 @@ pub(crate) struct MatchOutcome {
 }
 
 /// The care a home must offer.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CareNeed {
     /// Residential care (met by residential or nursing homes).
     pub residential: bool,

@@ -15,6 +15,7 @@
 //! [`crate::model::completeness`] over those statuses; `missing` and `pending`
 //! pairs are listed in `missingDataSources` and make the report partial.
 
+mod input;
 pub(crate) mod wire;
 
 use std::collections::BTreeMap;
@@ -24,14 +25,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::directory::{Directory, Home};
+use crate::facts::HomeSources;
 use crate::geo::{Geocoder, Location};
-use crate::judgement::{judge, JudgementInput};
+use crate::judgement::{judge, FamilyNeeds};
 use crate::matching::{match_homes, LeftOut, ScoredHome, Weights, Winners};
 use crate::model::{
     completeness, MissingSource, MissingSourceStatus, Slot, SlotKey, SlotStatus, SourceType,
 };
 use crate::questionnaire::Questionnaire;
 
+pub use input::judgement_input;
 use wire::{
     AnalysisSummary, AppliedWeights, AreaMap, CareHome, ClientNeeds, Contact, CqcDeepDive,
     FactorScore, FsaDetailed, GooglePlaces, MedicalCare, Neighbourhood, ProfessionalReport, Search,
@@ -99,6 +102,14 @@ pub struct Plan {
     /// this field read as none counted).
     #[serde(default)]
     pub left_out: Vec<LeftOut>,
+    /// The family's needs as the judgement reads them, taken from the
+    /// questionnaire when the plan was made, so that reading the report
+    /// does not parse the questionnaire again. `None` for plans stored
+    /// before this field (or unreadable): then they are taken from the
+    /// stored questionnaire.
+    #[serde(default, deserialize_with = "crate::facts::lenient")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub needs: Option<FamilyNeeds>,
 }
 
 impl Plan {
@@ -151,6 +162,7 @@ impl Plan {
             city: Some(q.location.preferred_city.clone()),
             postcode: q.location.postcode.clone(),
             client_needs: Some(client_needs(q)),
+            needs: Some(FamilyNeeds::from_questionnaire(q)),
         })
     }
 
@@ -250,19 +262,39 @@ pub fn assemble(
     data: &[(SlotKey, Value)],
     generated_at: DateTime<Utc>,
 ) -> ProfessionalReport {
+    let sources = plan_sources(plan, data);
+    assemble_read(plan, job_id, slots, data, &sources, generated_at)
+}
+
+/// Each chosen home's source records, in plan order, decoded once per read.
+fn plan_sources(plan: &Plan, data: &[(SlotKey, Value)]) -> Vec<HomeSources> {
+    plan.homes().map(|h| HomeSources::of(data, &h.id)).collect()
+}
+
+/// [`assemble`] over the records already decoded (`sources`, in plan
+/// order); `data` still says which sources answered and which found
+/// nothing.
+fn assemble_read(
+    plan: &Plan,
+    job_id: &str,
+    slots: &[Slot],
+    data: &[(SlotKey, Value)],
+    sources: &[HomeSources],
+    generated_at: DateTime<Utc>,
+) -> ProfessionalReport {
     let mut all_slots: Vec<Slot> = Vec::new();
     let mut missing: Vec<MissingSource> = Vec::new();
     let mut care_homes = Vec::with_capacity(plan.homes.len());
-    for (i, scored) in plan.homes.iter().enumerate() {
-        let mut sources = source_states(&scored.home, slots, data);
-        all_slots.append(&mut sources.counted);
-        missing.append(&mut sources.missing);
+    for (i, (scored, records)) in plan.homes.iter().zip(sources).enumerate() {
+        let mut states = source_states(&scored.home, slots, data);
+        all_slots.append(&mut states.counted);
+        missing.append(&mut states.missing);
         care_homes.push(care_home(
             i + 1,
             scored,
             &plan.weights,
-            sources,
-            data,
+            states,
+            records,
             generated_at,
         ));
     }
@@ -318,15 +350,6 @@ fn saved<'a>(data: &'a [(SlotKey, Value)], home_id: &str, source: SourceType) ->
         .map(|(_, v)| v)
 }
 
-/// The data a home's source loaded: saved and not null.
-fn loaded<'a>(
-    data: &'a [(SlotKey, Value)],
-    home_id: &str,
-    source: SourceType,
-) -> Option<&'a Value> {
-    saved(data, home_id, source).filter(|v| !v.is_null())
-}
-
 /// Each source's state for one home. Saved data wins over the slot's status:
 /// data is saved when it loads, so the status may be stale.
 fn source_states(h: &Home, slots: &[Slot], data: &[(SlotKey, Value)]) -> SourceStates {
@@ -372,15 +395,14 @@ fn care_home(
     rank: usize,
     scored: &ScoredHome,
     weights: &Weights,
-    sources: SourceStates,
-    data: &[(SlotKey, Value)],
+    states: SourceStates,
+    records: &HomeSources,
     generated_at: DateTime<Utc>,
 ) -> CareHome {
     let h = &scored.home;
-    let loaded = |source: SourceType| loaded(data, &h.id, source);
-    let website = loaded(SourceType::Firecrawl);
+    let website = records.website.as_ref();
     let (site_phone, site_email) = website.map(wire::website_contact).unwrap_or_default();
-    let neighbourhood = loaded(SourceType::Neighbourhood);
+    let neighbourhood = records.area.as_ref();
     CareHome {
         id: h.id.clone(),
         name: h.name.clone(),
@@ -388,7 +410,7 @@ fn care_home(
         location: home_location(h),
         postcode: h.postcode.clone(),
         address: h.address.clone(),
-        cqc_rating: cqc_rating(h, loaded(SourceType::Cqc)),
+        cqc_rating: cqc_rating(h, records.cqc.as_ref()),
         distance: format!("{:.1} km", scored.distance_km),
         distance_km: scored.distance_km,
         weekly_price: scored.weekly_fee,
@@ -411,17 +433,17 @@ fn care_home(
         website: h.website.clone(),
         provider: h.provider.clone(),
         cqc_report_url: h.cqc_report_url.clone(),
-        data_source: sources.answered,
-        data_sources: sources.statuses,
-        cached_at: cached_at(data, &h.id),
+        data_source: states.answered,
+        data_sources: states.statuses,
+        cached_at: cached_at(records),
         medical_care: medical_care(h, website),
-        fsa_detailed: loaded(SourceType::Fsa).map(FsaDetailed::from_stored),
-        google_places: loaded(SourceType::GooglePlaces).map(GooglePlaces::from_stored),
-        cqc_deep_dive: loaded(SourceType::Cqc).map(|v| CqcDeepDive::from_stored(v, generated_at)),
-        neighbourhood: neighbourhood.and_then(Neighbourhood::from_stored),
-        area_map: neighbourhood.and_then(AreaMap::from_stored),
-        website_insights: website.cloned(),
-        provider_company: loaded(SourceType::CompaniesHouse).cloned(),
+        fsa_detailed: records.fsa.as_ref().map(FsaDetailed::from_record),
+        google_places: records.google.as_ref().map(GooglePlaces::from_record),
+        cqc_deep_dive: (records.cqc.as_ref()).map(|v| CqcDeepDive::from_record(v, generated_at)),
+        neighbourhood: neighbourhood.and_then(Neighbourhood::from_record),
+        area_map: neighbourhood.and_then(AreaMap::from_record),
+        website_insights: website.map(crate::facts::to_stored),
+        provider_company: records.company.as_ref().map(crate::facts::to_stored),
     }
 }
 
@@ -437,12 +459,11 @@ fn home_location(h: &Home) -> String {
 }
 
 /// The directory's overall CQC rating, else the one the CQC source loaded.
-fn cqc_rating(h: &Home, cqc: Option<&Value>) -> Option<String> {
-    h.ratings.overall.map(|r| r.label().to_owned()).or_else(|| {
-        cqc.and_then(|v| v.get("overallRating"))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    })
+fn cqc_rating(h: &Home, cqc: Option<&crate::facts::Cqc>) -> Option<String> {
+    h.ratings
+        .overall
+        .map(|r| r.label().to_owned())
+        .or_else(|| cqc?.overall_rating.clone())
 }
 
 /// The five factor scores with the weights applied, in [`FACTOR_CATEGORIES`]
@@ -477,24 +498,21 @@ fn factor_scores(scored: &ScoredHome, w: &Weights) -> Vec<FactorScore> {
 
 /// When each source answered from the shared source cache was fetched
 /// upstream, by source type; sources fetched for this report have none.
-fn cached_at(data: &[(SlotKey, Value)], home_id: &str) -> BTreeMap<&'static str, String> {
+fn cached_at(records: &HomeSources) -> BTreeMap<&'static str, String> {
     SourceType::ALL
         .into_iter()
-        .filter_map(|source| {
-            let at = loaded(data, home_id, source)?.get("cachedAt")?.as_str()?;
-            Some((source.as_str(), at.to_owned()))
-        })
+        .filter_map(|source| Some((source.as_str(), records.cached_at(source)?.to_owned())))
         .collect()
 }
 
 /// The care the directory registers, with the specialisms the website names.
-fn medical_care(h: &Home, website: Option<&Value>) -> MedicalCare {
+fn medical_care(h: &Home, website: Option<&crate::facts::Website>) -> MedicalCare {
     MedicalCare {
         care_residential: h.care.residential,
         care_nursing: h.care.nursing,
         care_dementia: h.care.dementia,
         care_respite: h.care.respite,
-        medical_specialisms: website.map(wire::website_specialisms).unwrap_or_default(),
+        medical_specialisms: website.map_or_else(Vec::new, |w| w.specialisms().to_vec()),
     }
 }
 
@@ -536,7 +554,7 @@ fn search(plan: &Plan) -> Search {
 /// same facts ([`crate::judgement::judge`] at `generated_at`), so a source
 /// that loads late changes every section that reads it on the next read.
 pub fn judged(
-    q: &Questionnaire,
+    needs: FamilyNeeds,
     plan: &Plan,
     job_id: &str,
     slots: &[Slot],
@@ -544,8 +562,9 @@ pub fn judged(
     directory: &Directory,
     generated_at: DateTime<Utc>,
 ) -> ProfessionalReport {
-    let input = JudgementInput::from_plan(q, plan, slots, data, directory);
-    let mut report = assemble(plan, job_id, slots, data, generated_at)
+    let sources = plan_sources(plan, data);
+    let input = input::input_read(needs, plan, slots, &sources, directory);
+    let mut report = assemble_read(plan, job_id, slots, data, &sources, generated_at)
         .with_judgement(judge(&input, generated_at));
     report.fair_cost_gap_analysis = directory
         .council_rates()
@@ -923,7 +942,15 @@ mod tests {
                 ] {
                     let slots = slots_for(&plan, &failed);
                     let data = data_for(&slots);
-                    let r = judged(q, &plan, JOB, &slots, &data, &directory, now());
+                    let r = judged(
+                        FamilyNeeds::from_questionnaire(q),
+                        &plan,
+                        JOB,
+                        &slots,
+                        &data,
+                        &directory,
+                        now(),
+                    );
                     let v = serde_json::to_value(r).unwrap();
                     let codes = crate::judgement::prose::codes_in(&v, REPORT_MACHINE_KEYS);
                     assert!(codes.is_empty(), "{}", codes.join("\n"));
@@ -940,7 +967,15 @@ mod tests {
         let slots = slots_for(&plan, &[]);
         let q = Questionnaire::parse(&sample()).unwrap();
         let data = data_for(&slots);
-        let report = judged(&q, &plan, JOB, &slots, &data, &Directory::demo(), now());
+        let report = judged(
+            FamilyNeeds::from_questionnaire(&q),
+            &plan,
+            JOB,
+            &slots,
+            &data,
+            &Directory::demo(),
+            now(),
+        );
         let report = serde_json::to_value(report).unwrap();
         assert_eq!(report["reportId"], plan.report_id.as_str());
         assert_eq!(report["jobId"], JOB);
@@ -1129,7 +1164,16 @@ mod tests {
         let directory = Directory::demo();
         let read = |slots: &[Slot]| {
             let data = data_for(slots);
-            serde_json::to_value(judged(&q, &plan, JOB, slots, &data, &directory, now())).unwrap()
+            serde_json::to_value(judged(
+                FamilyNeeds::from_questionnaire(&q),
+                &plan,
+                JOB,
+                slots,
+                &data,
+                &directory,
+                now(),
+            ))
+            .unwrap()
         };
         let partial = read(&slots);
         let missing = partial["riskAssessment"]["missingInputs"]
@@ -1252,7 +1296,16 @@ mod tests {
         let plan = demo_plan(&q).await;
         let directory = Directory::demo();
         let read = |slots: &[Slot], data: &[(SlotKey, Value)]| {
-            serde_json::to_value(judged(&q, &plan, JOB, slots, data, &directory, now())).unwrap()
+            serde_json::to_value(judged(
+                FamilyNeeds::from_questionnaire(&q),
+                &plan,
+                JOB,
+                slots,
+                data,
+                &directory,
+                now(),
+            ))
+            .unwrap()
         };
         let slots = slots_for(&plan, &[(0, SourceType::CompaniesHouse)]);
         let mut data = data_for(&slots);
@@ -1307,7 +1360,16 @@ mod tests {
         let slots = slots_for(&plan, &[(0, SourceType::Cqc)]);
         let mut data = data_for(&slots);
         let read = |data: &[(SlotKey, Value)]| {
-            serde_json::to_value(judged(&q, &plan, JOB, &slots, data, &directory, now())).unwrap()
+            serde_json::to_value(judged(
+                FamilyNeeds::from_questionnaire(&q),
+                &plan,
+                JOB,
+                &slots,
+                data,
+                &directory,
+                now(),
+            ))
+            .unwrap()
         };
         let warned = |r: &Value, rule: &str| {
             r["riskAssessment"]["homes_assessment"][0]["warnings"]
@@ -1351,7 +1413,7 @@ mod tests {
         let slots = slots_for(&plan, &[]);
         let data = data_for(&slots);
         let plain = serde_json::to_value(judged(
-            &q,
+            FamilyNeeds::from_questionnaire(&q),
             &plan,
             JOB,
             &slots,
@@ -1365,8 +1427,16 @@ mod tests {
             .join("../docs/examples/council_rates.EXAMPLE.csv");
         let rates = crate::directory::CouncilRates::from_path(&path).unwrap();
         let directory = Directory::demo().with_council_rates(Some(rates));
-        let r =
-            serde_json::to_value(judged(&q, &plan, JOB, &slots, &data, &directory, now())).unwrap();
+        let r = serde_json::to_value(judged(
+            FamilyNeeds::from_questionnaire(&q),
+            &plan,
+            JOB,
+            &slots,
+            &data,
+            &directory,
+            now(),
+        ))
+        .unwrap();
         let gap = &r["fairCostGapAnalysis"];
         assert_eq!(gap["local_authority"], "Birmingham", "{gap}");
         assert_eq!(gap["example_figures"], true);

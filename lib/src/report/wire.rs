@@ -20,10 +20,11 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::facts;
 use crate::judgement;
 use crate::model::MissingSource;
 
@@ -662,35 +663,32 @@ pub struct Place {
     pub distance: f64,
 }
 
-fn s(v: &Value, ptr: &str) -> Option<String> {
-    v.pointer(ptr)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
+/// A stored text, trimmed, when it has more than blanks.
+fn s(text: &Option<String>) -> Option<String> {
+    facts::text(text.as_deref())
 }
 
 impl FsaDetailed {
-    /// From what the FSA adapter stores (`sources/fsa.rs`).
-    pub(crate) fn from_stored(v: &Value) -> Self {
-        let n = |ptr: &str| v.pointer(ptr).and_then(Value::as_u64);
+    /// From the FSA record (`facts::Fsa`).
+    pub(crate) fn from_record(v: &facts::Fsa) -> Self {
         let breakdown = FsaBreakdown {
-            hygiene: n("/scores/hygiene"),
-            structural: n("/scores/structural"),
-            confidence_in_management: n("/scores/confidenceInManagement"),
+            hygiene: v.scores.hygiene,
+            structural: v.scores.structural,
+            confidence_in_management: v.scores.confidence_in_management,
         };
         let has_breakdown = breakdown.hygiene.is_some()
             || breakdown.structural.is_some()
             || breakdown.confidence_in_management.is_some();
         Self {
-            rating: n("/rating")
+            rating: v
+                .rating
                 .and_then(|r| u8::try_from(r).ok())
                 .filter(|r| *r <= 5),
-            rating_value: s(v, "/ratingValue"),
-            rating_date: s(v, "/ratingDate"),
-            fhrs_id: n("/fhrsId").map(|id| id.to_string()),
-            business_name: s(v, "/businessName"),
-            postcode: s(v, "/postcode"),
+            rating_value: s(&v.rating_value),
+            rating_date: s(&v.rating_date),
+            fhrs_id: v.fhrs_id.map(|id| id.to_string()),
+            business_name: s(&v.business_name),
+            postcode: s(&v.postcode),
             breakdown_scores: has_breakdown.then_some(breakdown),
             data_source: "fsa_api",
             data_available: true,
@@ -699,142 +697,147 @@ impl FsaDetailed {
 }
 
 impl GooglePlaces {
-    /// From what the Google Places adapter stores (`sources/google_places.rs`).
-    pub(crate) fn from_stored(v: &Value) -> Self {
+    /// From Google's place (`facts::Place`).
+    pub(crate) fn from_record(v: &facts::Place) -> Self {
         let reviews: Vec<PlaceReview> = v
-            .get("reviews")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+            .reviews
+            .iter()
             .map(|r| PlaceReview {
-                author_name: s(r, "/author"),
-                author_url: s(r, "/authorUri"),
-                profile_photo_url: s(r, "/authorPhotoUri"),
-                review_url: s(r, "/reviewUri"),
-                rating: r.get("rating").and_then(Value::as_f64),
-                text: s(r, "/text"),
-                time: s(r, "/publishTime").or_else(|| s(r, "/relativeTime")),
+                author_name: s(&r.author),
+                author_url: s(&r.author_uri),
+                profile_photo_url: s(&r.author_photo_uri),
+                review_url: s(&r.review_uri),
+                rating: r.rating,
+                text: s(&r.text),
+                time: s(&r.publish_time).or_else(|| s(&r.relative_time)),
             })
             .filter(|r| r.text.is_some() || r.rating.is_some())
             .collect();
         Self {
-            place_id: s(v, "/placeId"),
-            rating: v.get("rating").and_then(Value::as_f64),
-            user_ratings_total: v.get("userRatingCount").and_then(Value::as_u64),
+            place_id: s(&v.place_id),
+            rating: v.rating,
+            user_ratings_total: v.user_rating_count,
             reviews_count: reviews.len(),
             reviews,
-            google_maps_uri: s(v, "/googleMapsUri"),
+            google_maps_uri: s(&v.google_maps_uri),
         }
     }
 }
 
 impl CqcDeepDive {
-    /// From what the CQC adapter stores (`sources/cqc.rs`); `now` dates
+    /// From CQC's record (`facts::Cqc`); `now` dates
     /// `days_since_inspection`.
-    pub(crate) fn from_stored(v: &Value, now: DateTime<Utc>) -> Self {
-        let kq = |key: &str| {
-            s(v, &format!("/keyQuestionRatings/{key}")).map(|rating| KeyQuestion { rating })
-        };
+    pub(crate) fn from_record(v: &facts::Cqc, now: DateTime<Utc>) -> Self {
+        let kq = |rating: &Option<String>| s(rating).map(|rating| KeyQuestion { rating });
+        let k = &v.key_question_ratings;
         let detailed = DetailedRatings {
-            safe: kq("safe"),
-            effective: kq("effective"),
-            caring: kq("caring"),
-            responsive: kq("responsive"),
-            well_led: kq("wellLed"),
+            safe: kq(&k.safe),
+            effective: kq(&k.effective),
+            caring: kq(&k.caring),
+            responsive: kq(&k.responsive),
+            well_led: kq(&k.well_led),
         };
-        let last = s(v, "/lastInspectionDate");
-        let days = last
-            .as_deref()
-            .and_then(|d| d.get(..10))
-            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        let last = s(&v.last_inspection_date);
+        let days = facts::date(last.as_deref())
             .map(|d| (now.date_naive() - d).num_days())
             .filter(|d| *d >= 0);
-        let overall = s(v, "/overallRating");
+        let overall = s(&v.overall_rating);
+        let trend = v.rating_trend.as_ref();
         Self {
             current_rating: overall.clone(),
             overall_rating: overall,
             detailed_ratings: (detailed != DetailedRatings::default()).then_some(detailed),
             last_inspection_date: last,
             days_since_inspection: days,
-            rating_date: s(v, "/ratingDate"),
-            registration_status: s(v, "/registrationStatus"),
-            deregistration_date: s(v, "/deregistrationDate"),
-            rating_source: s(v, "/ratingSource"),
-            historical_overall_rating: s(v, "/historicalRatings/overallRating"),
-            profile_url: s(v, "/profileUrl"),
-            rating_trend: s(v, "/ratingTrend/direction"),
-            trend: trend_words(v),
-            historical_ratings: history(v),
-            rating_changes: rating_changes(v),
+            rating_date: s(&v.rating_date),
+            registration_status: s(&v.registration_status),
+            deregistration_date: s(&v.deregistration_date),
+            rating_source: s(&v.rating_source),
+            historical_overall_rating: v
+                .historical_ratings
+                .as_ref()
+                .and_then(|h| s(&h.overall_rating)),
+            profile_url: s(&v.profile_url),
+            rating_trend: trend.and_then(|t| s(&t.direction)),
+            trend: trend.and_then(trend_words),
+            historical_ratings: history(&v.rating_history),
+            rating_changes: trend.and_then(rating_changes),
             registered_manager: v
-                .get("registeredManager")
-                .filter(|m| m.get("inPost").is_some_and(|b| !b.is_null()))
-                .cloned(),
-            latest_report: v.get("latestReport").filter(|r| r.is_object()).cloned(),
-            reports_url: s(v, "/reportsUrl"),
+                .registered_manager
+                .as_ref()
+                .filter(|m| m.in_post.is_some())
+                .map(facts::to_stored),
+            latest_report: v.latest_report.as_ref().map(facts::to_stored),
+            reports_url: s(&v.reports_url),
         }
     }
 }
 
-/// `Declining since 1 March 2025` from the CQC adapter's `ratingTrend`.
-fn trend_words(v: &Value) -> Option<String> {
-    let word = match s(v, "/ratingTrend/direction")?.as_str() {
+/// `Declining since 1 March 2025` from the CQC record's trend.
+fn trend_words(t: &facts::cqc::RatingTrend) -> Option<String> {
+    let word = match s(&t.direction)?.as_str() {
         "improved" => "Improving",
         "declined" => "Declining",
         _ => "Stable",
     };
-    Some(
-        match s(v, "/ratingTrend/since")
-            .and_then(|d| NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok())
-        {
-            Some(d) => format!("{word} since {}", d.format("%-d %B %Y")),
-            None => word.to_owned(),
-        },
-    )
+    Some(match facts::date(s(&t.since).as_deref()) {
+        Some(d) => format!("{word} since {}", d.format("%-d %B %Y")),
+        None => word.to_owned(),
+    })
 }
 
-/// The client's `historical_ratings` from the adapter's `ratingHistory`.
-fn history(v: &Value) -> Option<Vec<Value>> {
-    let list: Vec<Value> = v
-        .get("ratingHistory")?
-        .as_array()?
+/// One entry of the client's `historical_ratings`.
+#[derive(Serialize)]
+struct HistoricalRating<'a> {
+    date: &'a Option<String>,
+    rating: &'a str,
+    overall_rating: &'a str,
+}
+
+/// The client's `historical_ratings` from the record's rating history.
+fn history(list: &[facts::cqc::PastRating]) -> Option<Vec<Value>> {
+    let list: Vec<Value> = list
         .iter()
-        .filter_map(|h| {
-            let rating = h.get("rating")?.as_str()?;
-            Some(serde_json::json!({"date": h.get("date"), "rating": rating, "overall_rating": rating}))
+        .map(|h| {
+            facts::to_stored(&HistoricalRating {
+                date: &h.date,
+                rating: &h.rating,
+                overall_rating: &h.rating,
+            })
         })
         .collect();
     (!list.is_empty()).then_some(list)
 }
 
+/// One entry of the client's `rating_changes`.
+#[derive(Serialize)]
+struct RatingChange<'a> {
+    date: &'a Option<String>,
+    from_rating: &'a Option<String>,
+    to_rating: &'a Option<String>,
+}
+
 /// The client's `rating_changes`: the change to the rating in force, when
 /// it changed.
-fn rating_changes(v: &Value) -> Option<Vec<Value>> {
-    let t = v.get("ratingTrend")?;
-    if t.get("direction")?.as_str()? == "unchanged" {
+fn rating_changes(t: &facts::cqc::RatingTrend) -> Option<Vec<Value>> {
+    if t.direction.as_deref()? == "unchanged" {
         return None;
     }
-    Some(vec![serde_json::json!({
-        "date": t.get("since"),
-        "from_rating": t.get("previous"),
-        "to_rating": t.get("current"),
+    Some(vec![facts::to_stored(&RatingChange {
+        date: &t.since,
+        from_rating: &t.previous,
+        to_rating: &t.current,
     })])
 }
 
-/// The neighbourhood adapter's categories (`sources/neighbourhood.rs`).
-fn category<'v>(v: &'v Value, name: &str) -> Option<&'v Value> {
-    v.pointer(&format!("/amenities/{name}"))
-}
-
-fn count_of(v: &Value, names: &[&str]) -> AmenityCount {
+/// The counts of the neighbourhood's categories `names`, with the nearest
+/// of them.
+fn count_of(v: &facts::Area, names: &[&str]) -> AmenityCount {
     let mut count = 0;
     let mut nearest: Option<u64> = None;
-    for name in names {
-        let Some(c) = category(v, name) else { continue };
-        count += c.get("count").and_then(Value::as_u64).unwrap_or(0);
-        let first = c
-            .pointer("/nearest/0/distanceMeters")
-            .and_then(Value::as_u64);
+    for c in names.iter().filter_map(|name| v.amenities(name)) {
+        count += c.count;
+        let first = c.nearest.first().and_then(|p| p.distance_meters);
         nearest = match (nearest, first) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -846,31 +849,28 @@ fn count_of(v: &Value, names: &[&str]) -> AmenityCount {
     }
 }
 
-fn places(v: &Value, name: &str) -> Vec<Place> {
-    category(v, name)
-        .and_then(|c| c.get("nearest"))
-        .and_then(Value::as_array)
+/// The named places of the neighbourhood's category `name`.
+fn places(v: &facts::Area, name: &str) -> Vec<Place> {
+    v.amenities(name)
         .into_iter()
-        .flatten()
+        .flat_map(|c| &c.nearest)
         .filter_map(|p| {
             Some(Place {
-                name: s(p, "/name")?,
-                distance: (p.get("distanceMeters")?.as_f64()? / 100.0).round() / 10.0,
+                name: s(&p.name)?,
+                distance: (p.distance_meters? as f64 / 100.0).round() / 10.0,
             })
         })
         .collect()
 }
 
 impl Neighbourhood {
-    /// From what the neighbourhood adapter stores; `None` when it holds no
-    /// coordinates (then it is not a neighbourhood record).
-    pub(crate) fn from_stored(v: &Value) -> Option<Self> {
-        let lat = v.get("latitude").and_then(Value::as_f64)?;
-        let lon = v.get("longitude").and_then(Value::as_f64)?;
+    /// From the neighbourhood record (`facts::Area`); `None` when it holds
+    /// no coordinates.
+    pub(crate) fn from_record(v: &facts::Area) -> Option<Self> {
         Some(Self {
             coordinates: Coordinates {
-                latitude: lat,
-                longitude: lon,
+                latitude: v.latitude?,
+                longitude: v.longitude?,
             },
             walkability: Walkability {
                 amenities_nearby: AmenitiesNearby {
@@ -895,16 +895,16 @@ impl Neighbourhood {
                     ),
                 },
             },
-            radius_meters: v.get("radiusMeters").and_then(Value::as_u64).unwrap_or(0),
-            local_authority: s(v, "/area/adminDistrict"),
+            radius_meters: v.radius_meters.unwrap_or(0),
+            local_authority: v.area.as_ref().and_then(|a| s(&a.admin_district)),
         })
     }
 }
 
 impl AreaMap {
-    /// From what the neighbourhood adapter stores.
-    pub(crate) fn from_stored(v: &Value) -> Option<Self> {
-        v.get("amenities")?.as_object()?;
+    /// From the neighbourhood record; `None` when it lists no amenities.
+    pub(crate) fn from_record(v: &facts::Area) -> Option<Self> {
+        v.amenities.as_ref()?;
         Some(Self {
             nearby_gps: places(v, "gp"),
             nearby_parks: places(v, "park"),
@@ -916,18 +916,8 @@ impl AreaMap {
     }
 }
 
-/// The website's specialisms mentions (`sources/firecrawl.rs`).
-pub(crate) fn website_specialisms(v: &Value) -> Vec<String> {
-    v.pointer("/mentions/specialisms")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(str::to_owned)
-        .collect()
-}
-
 /// The first phone and e-mail the website shows.
-pub(crate) fn website_contact(v: &Value) -> (Option<String>, Option<String>) {
-    (s(v, "/contact/phones/0"), s(v, "/contact/emails/0"))
+pub(crate) fn website_contact(v: &facts::Website) -> (Option<String>, Option<String>) {
+    let first = |list: &[String]| facts::text(list.first().map(String::as_str));
+    (first(&v.contact.phones), first(&v.contact.emails))
 }

@@ -21,12 +21,16 @@
 //! the retry delay (`http::parse_ratelimit_reset`); 5xx and 502 bursts are
 //! transient.
 
-use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+use serde_json::Value;
 
 use super::config::SourceConfig;
 use super::http::{endpoint, send_json, str_at, transient, Body, Call};
 use super::{SourceFailure, SourceOutcome};
 use crate::directory::Home;
+use crate::facts::company::{Accounts, Charges, Company, Filing, InsolvencyCase};
+use crate::facts::to_stored;
 
 /// The public register page of a company (what the report links to).
 const REGISTER_PAGE: &str = "https://find-and-update.company-information.service.gov.uk/company/";
@@ -73,7 +77,7 @@ pub(crate) async fn fetch(
         None
     };
     match summarise(&profile, insolvency.as_ref(), charges.as_ref()) {
-        Some(v) => SourceOutcome::Loaded(v),
+        Some(company) => SourceOutcome::Loaded(to_stored(&company)),
         None => SourceOutcome::Failed(transient(
             "Companies House sent an unexpected company profile",
         )),
@@ -98,7 +102,7 @@ fn date(v: &Value, pointer: &str) -> Option<String> {
 
 /// The insolvency cases: each with its type and its dates by kind
 /// (`administration-started-on`, `wound-up-on`, …).
-fn insolvency_cases(insolvency: Option<&Value>) -> Vec<Value> {
+fn insolvency_cases(insolvency: Option<&Value>) -> Vec<InsolvencyCase> {
     let cases = insolvency
         .and_then(|v| v.get("cases"))
         .and_then(Value::as_array);
@@ -107,7 +111,7 @@ fn insolvency_cases(insolvency: Option<&Value>) -> Vec<Value> {
         .flatten()
         .filter_map(|case| {
             let kind = str_at(case, "/type")?;
-            let mut dates = Map::new();
+            let mut dates = BTreeMap::new();
             for d in case
                 .get("dates")
                 .and_then(Value::as_array)
@@ -115,28 +119,32 @@ fn insolvency_cases(insolvency: Option<&Value>) -> Vec<Value> {
                 .flatten()
             {
                 if let (Some(t), Some(on)) = (str_at(d, "/type"), date(d, "/date")) {
-                    dates.insert(t.to_owned(), json!(on));
+                    dates.insert(t.to_owned(), on);
                 }
             }
-            Some(json!({"type": kind, "number": case.get("number"), "dates": dates}))
+            Some(InsolvencyCase {
+                kind: kind.to_owned(),
+                number: case.get("number").cloned(),
+                dates,
+            })
         })
         .collect()
 }
 
 /// The charges register's counts; outstanding is what is neither satisfied
 /// nor part-satisfied, as Companies House's own register page counts it.
-fn charges_summary(charges: Option<&Value>) -> Option<Value> {
+fn charges_summary(charges: Option<&Value>) -> Option<Charges> {
     let c = charges?;
     let count = |name: &str| c.get(name).and_then(Value::as_u64);
     let total = count("unfiltered_count").or(count("total_count"))?;
     let satisfied = count("satisfied_count").unwrap_or(0);
     let part = count("part_satisfied_count").unwrap_or(0);
-    Some(json!({
-        "total": total,
-        "satisfied": satisfied,
-        "partSatisfied": part,
-        "outstanding": total.saturating_sub(satisfied + part),
-    }))
+    Some(Charges {
+        total,
+        satisfied,
+        part_satisfied: part,
+        outstanding: total.saturating_sub(satisfied + part),
+    })
 }
 
 /// The useful part of a company profile (and its insolvency and charges
@@ -145,41 +153,45 @@ pub(crate) fn summarise(
     profile: &Value,
     insolvency: Option<&Value>,
     charges: Option<&Value>,
-) -> Option<Value> {
+) -> Option<Company> {
     let number = str_at(profile, "/company_number")?;
     let status = str_at(profile, "/company_status")?;
+    let text = |p: &str| str_at(profile, p).map(str::to_owned);
     let flag = |name: &str| profile.get(name).and_then(Value::as_bool);
-    Some(json!({
-        "companyNumber": number,
-        "companyName": str_at(profile, "/company_name"),
-        "companyStatus": status,
-        "companyStatusDetail": str_at(profile, "/company_status_detail"),
-        "companyType": str_at(profile, "/type"),
-        "dateOfCreation": date(profile, "/date_of_creation"),
-        "dateOfCessation": date(profile, "/date_of_cessation"),
-        "accounts": {
-            "overdue": profile.pointer("/accounts/overdue").and_then(Value::as_bool),
-            "nextDue": date(profile, "/accounts/next_due"),
-            "lastMadeUpTo": date(profile, "/accounts/last_accounts/made_up_to"),
-            "lastAccountsType": str_at(profile, "/accounts/last_accounts/type"),
+    let overdue = |p: &str| profile.pointer(p).and_then(Value::as_bool);
+    Some(Company {
+        company_number: Some(number.to_owned()),
+        company_name: text("/company_name"),
+        company_status: Some(status.to_owned()),
+        company_status_detail: text("/company_status_detail"),
+        company_type: text("/type"),
+        date_of_creation: date(profile, "/date_of_creation"),
+        date_of_cessation: date(profile, "/date_of_cessation"),
+        accounts: Accounts {
+            overdue: overdue("/accounts/overdue"),
+            next_due: date(profile, "/accounts/next_due"),
+            last_made_up_to: date(profile, "/accounts/last_accounts/made_up_to"),
+            last_accounts_type: text("/accounts/last_accounts/type"),
         },
-        "confirmationStatement": {
-            "overdue": profile.pointer("/confirmation_statement/overdue").and_then(Value::as_bool),
-            "nextDue": date(profile, "/confirmation_statement/next_due"),
-            "lastMadeUpTo": date(profile, "/confirmation_statement/last_made_up_to"),
+        confirmation_statement: Filing {
+            overdue: overdue("/confirmation_statement/overdue"),
+            next_due: date(profile, "/confirmation_statement/next_due"),
+            last_made_up_to: date(profile, "/confirmation_statement/last_made_up_to"),
         },
-        "hasInsolvencyHistory": flag("has_insolvency_history"),
-        "hasBeenLiquidated": flag("has_been_liquidated"),
-        "insolvencyCases": insolvency_cases(insolvency),
-        "hasCharges": flag("has_charges"),
-        "charges": charges_summary(charges),
-        "registerUrl": format!("{REGISTER_PAGE}{number}"),
-    }))
+        has_insolvency_history: flag("has_insolvency_history"),
+        has_been_liquidated: flag("has_been_liquidated"),
+        insolvency_cases: insolvency_cases(insolvency),
+        has_charges: flag("has_charges"),
+        charges: charges_summary(charges),
+        register_url: Some(format!("{REGISTER_PAGE}{number}")),
+        cached_at: None,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     /// A profile in the API's shape (fields as the companyProfile resource
     /// names them).
@@ -212,19 +224,19 @@ mod tests {
         let charges = json!({"total_count": 5, "unfiltered_count": 5,
             "satisfied_count": 2, "part_satisfied_count": 1, "items": []});
         let s = summarise(&profile(), Some(&insolvency), Some(&charges)).unwrap();
-        assert_eq!(s["companyStatus"], "administration");
-        assert_eq!(s["accounts"]["overdue"], true);
-        assert_eq!(s["accounts"]["nextDue"], "2025-09-30");
-        assert_eq!(s["accounts"]["lastAccountsType"], "full");
-        assert_eq!(s["confirmationStatement"]["overdue"], false);
+        assert_eq!(s.company_status.as_deref(), Some("administration"));
+        assert_eq!(s.accounts.overdue, Some(true));
+        assert_eq!(s.accounts.next_due.as_deref(), Some("2025-09-30"));
+        assert_eq!(s.accounts.last_accounts_type.as_deref(), Some("full"));
+        assert_eq!(s.confirmation_statement.overdue, Some(false));
         assert_eq!(
-            s["insolvencyCases"][0]["dates"]["administration-started-on"],
+            s.insolvency_cases[0].dates["administration-started-on"],
             "2025-06-02"
         );
-        assert_eq!(s["charges"]["outstanding"], 2);
+        assert_eq!(s.charges.map(|c| c.outstanding), Some(2));
         assert_eq!(
-            s["registerUrl"],
-            "https://find-and-update.company-information.service.gov.uk/company/03885446"
+            s.register_url.as_deref(),
+            Some("https://find-and-update.company-information.service.gov.uk/company/03885446")
         );
     }
 
@@ -232,10 +244,10 @@ mod tests {
     fn absent_parts_stay_absent() {
         let p = json!({"company_number": "SC123456", "company_status": "active"});
         let s = summarise(&p, None, None).unwrap();
-        assert!(s["accounts"]["overdue"].is_null());
-        assert!(s["charges"].is_null());
-        assert_eq!(s["insolvencyCases"], json!([]));
-        assert!(s["hasCharges"].is_null());
+        assert_eq!(s.accounts.overdue, None);
+        assert_eq!(s.charges, None);
+        assert!(s.insolvency_cases.is_empty());
+        assert_eq!(s.has_charges, None);
     }
 
     #[test]

@@ -43,12 +43,17 @@
 //!   ("Inspected but not rated", "Insufficient evidence to rate") are kept
 //!   as sent.
 
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use super::config::SourceConfig;
 use super::http::{endpoint, send_json, str_at, transient, Body, Call};
 use super::SourceOutcome;
 use crate::directory::{CqcRating, Home};
+use crate::facts::cqc::{
+    Cqc, HistoricalRatings, KeyQuestionRatings, LatestReport, PastRating, RatingTrend,
+    RegisteredManager,
+};
+use crate::facts::to_stored;
 
 /// Header carrying the subscription key.
 pub(crate) const KEY_HEADER: &str = "Ocp-Apim-Subscription-Key";
@@ -78,7 +83,7 @@ pub(crate) async fn fetch(
     match send_json(request, &Call::new("CQC", settings, true)).await {
         Ok(Body::NotFound) => SourceOutcome::NotFound,
         Ok(Body::Json(body)) => match summarise(&body) {
-            Some(data) => SourceOutcome::Loaded(data),
+            Some(record) => SourceOutcome::Loaded(to_stored(&record)),
             None => SourceOutcome::Failed(transient("CQC sent an unexpected location record")),
         },
         Err(failure) => SourceOutcome::Failed(failure),
@@ -96,19 +101,19 @@ pub(crate) fn normalise_rating(s: &str) -> String {
 struct Ratings {
     overall: Option<String>,
     date: Option<String>,
-    key_questions: Map<String, Value>,
+    key_questions: KeyQuestionRatings,
     source: &'static str,
 }
 
-fn key_questions(list: Option<&Vec<Value>>) -> Map<String, Value> {
-    let mut out = Map::new();
+fn key_questions(list: Option<&Vec<Value>>) -> KeyQuestionRatings {
+    let mut out = KeyQuestionRatings::default();
     for item in list.into_iter().flatten() {
         let (Some(name), Some(rating)) = (str_at(item, "/name"), str_at(item, "/rating")) else {
             continue;
         };
         let name = name.to_ascii_lowercase();
         if let Some((_, key)) = KEY_QUESTIONS.iter().find(|(n, _)| *n == name) {
-            out.insert((*key).to_owned(), json!(normalise_rating(rating)));
+            out.set(key, normalise_rating(rating));
         }
     }
     out
@@ -199,7 +204,7 @@ fn ratings_in_force(body: &Value) -> Option<Ratings> {
 /// `historicRatings[]`: `{direction, current, since, previous,
 /// previousDate}`; `None` without a current overall rating or an earlier
 /// one.
-fn rating_trend(body: &Value, current: &Ratings) -> Option<Value> {
+fn rating_trend(body: &Value, current: &Ratings) -> Option<RatingTrend> {
     let now = current.overall.as_deref().and_then(CqcRating::parse)?;
     let since = current.date.as_deref().map(|d| d.get(..10).unwrap_or(d));
     let (previous, previous_date) = body
@@ -222,18 +227,18 @@ fn rating_trend(body: &Value, current: &Ratings) -> Option<Value> {
         std::cmp::Ordering::Less => "declined",
         std::cmp::Ordering::Equal => "unchanged",
     };
-    Some(json!({
-        "direction": direction,
-        "current": now.label(),
-        "since": since,
-        "previous": previous.label(),
-        "previousDate": previous_date,
-    }))
+    Some(RatingTrend {
+        direction: Some(direction.to_owned()),
+        current: Some(now.label().to_owned()),
+        since: since.map(str::to_owned),
+        previous: Some(previous.label().to_owned()),
+        previous_date: previous_date.map(str::to_owned),
+    })
 }
 
 /// Every earlier overall rating in `historicRatings[]`, newest first (at
 /// most ten), as `{date, rating}`.
-fn rating_history(body: &Value) -> Vec<Value> {
+fn rating_history(body: &Value) -> Vec<PastRating> {
     let mut list: Vec<(Option<&str>, CqcRating)> = body
         .get("historicRatings")
         .and_then(Value::as_array)
@@ -250,14 +255,17 @@ fn rating_history(body: &Value) -> Vec<Value> {
     list.sort_by(|a, b| b.0.cmp(&a.0));
     list.truncate(10);
     list.into_iter()
-        .map(|(date, rating)| json!({"date": date, "rating": rating.label()}))
+        .map(|(date, rating)| PastRating {
+            date: date.map(str::to_owned),
+            rating: rating.label().to_owned(),
+        })
         .collect()
 }
 
 /// Whether a registered manager is in post: no (with the date) when CQC
 /// records one absent, yes when a contact has the role, else unknown.
 /// Never a name.
-fn registered_manager(body: &Value) -> Value {
+fn registered_manager(body: &Value) -> RegisteredManager {
     let absent_since =
         str_at(body, "/registeredManagerAbsentDate").map(|d| d.get(..10).unwrap_or(d).to_owned());
     let named = body
@@ -278,12 +286,15 @@ fn registered_manager(body: &Value) -> Value {
     } else {
         None
     };
-    json!({"inPost": in_post, "absentSince": absent_since})
+    RegisteredManager {
+        in_post,
+        absent_since,
+    }
 }
 
 /// The newest report with a link id, as `{linkId, reportDate, reportType,
 /// reportUri}`.
-fn latest_report(body: &Value) -> Option<Value> {
+fn latest_report(body: &Value) -> Option<LatestReport> {
     body.get("reports")
         .and_then(Value::as_array)
         .and_then(|reports| {
@@ -297,75 +308,92 @@ fn latest_report(body: &Value) -> Option<Value> {
                 })
         })
         .map(|r| {
-            json!({
-                "linkId": str_at(r, "/linkId"),
-                "reportDate": str_at(r, "/reportDate"),
-                "reportType": str_at(r, "/reportType"),
-                "reportUri": str_at(r, "/reportUri"),
-            })
+            let text = |p: &str| str_at(r, p).map(str::to_owned);
+            LatestReport {
+                link_id: text("/linkId"),
+                report_date: text("/reportDate"),
+                report_type: text("/reportType"),
+                report_uri: text("/reportUri"),
+            }
         })
 }
 
+/// The registered beds: typed Int32 by one public schema, "string" by
+/// another.
+fn beds(body: &Value) -> Option<u64> {
+    let b = body.get("numberOfBeds")?;
+    b.as_u64()
+        .or_else(|| b.as_str().and_then(|s| s.trim().parse().ok()))
+}
+
 /// The useful part of a location record; `None` when it is not one.
-pub(crate) fn summarise(body: &Value) -> Option<Value> {
+pub(crate) fn summarise(body: &Value) -> Option<Cqc> {
     let location_id = str_at(body, "/locationId")?;
-    let registration_status = str_at(body, "/registrationStatus");
-    let deregistered = registration_status.is_some_and(|s| s.eq_ignore_ascii_case("deregistered"))
+    let text = |p: &str| str_at(body, p).map(str::to_owned);
+    let registration_status = text("/registrationStatus");
+    let deregistered = registration_status
+        .as_deref()
+        .is_some_and(|s| s.eq_ignore_ascii_case("deregistered"))
         || str_at(body, "/deregistrationDate").is_some();
     let ratings = ratings_in_force(body).unwrap_or_default();
     let trend = (!deregistered)
         .then(|| rating_trend(body, &ratings))
         .flatten();
-
-    let latest_report = latest_report(body);
     let rated = ratings.overall.is_some() || !ratings.key_questions.is_empty();
-    let source = rated.then_some(ratings.source);
+    let source = rated.then(|| ratings.source.to_owned());
     // A deregistered home's ratings describe a service that no longer
     // runs: they are kept, marked historical, never shown as current.
     let (current, historical) = if deregistered {
-        let historical = rated.then(|| {
-            json!({
-                "overallRating": ratings.overall,
-                "ratingDate": ratings.date,
-                "keyQuestionRatings": ratings.key_questions,
-                "ratingSource": source,
-            })
+        let historical = rated.then_some(HistoricalRatings {
+            overall_rating: ratings.overall,
+            rating_date: ratings.date,
+            key_question_ratings: ratings.key_questions,
+            rating_source: source,
         });
         (Ratings::default(), historical)
     } else {
         (ratings, None)
     };
-
-    Some(json!({
-        "locationId": location_id,
-        "name": str_at(body, "/name"),
-        "postcode": str_at(body, "/postalCode"),
-        "registrationStatus": registration_status,
-        "deregistered": deregistered,
-        "deregistrationDate": str_at(body, "/deregistrationDate"),
-        "numberOfBeds": body.get("numberOfBeds").and_then(|b| {
-            // Typed Int32 by one public schema, "string" by another.
-            b.as_u64().or_else(|| b.as_str().and_then(|s| s.trim().parse().ok()))
-        }),
-        "overallRating": current.overall,
-        "ratingDate": current.date,
-        "keyQuestionRatings": current.key_questions,
-        "ratingSource": if deregistered { None } else { source },
-        "historicalRatings": historical,
-        "lastInspectionDate": str_at(body, "/lastInspection/date"),
-        "latestReport": latest_report,
-        "reportCount": body.get("reports").and_then(Value::as_array).map_or(0, Vec::len),
-        "profileUrl": format!("https://www.cqc.org.uk/location/{location_id}"),
-        "reportsUrl": format!("https://www.cqc.org.uk/location/{location_id}/reports"),
-        "ratingTrend": trend,
-        "ratingHistory": rating_history(body),
-        "registeredManager": registered_manager(body),
-    }))
+    Some(Cqc {
+        location_id: Some(location_id.to_owned()),
+        name: text("/name"),
+        postcode: text("/postalCode"),
+        registration_status,
+        deregistered: Some(deregistered),
+        deregistration_date: text("/deregistrationDate"),
+        number_of_beds: beds(body),
+        rating_source: (!deregistered && rated).then(|| current.source.to_owned()),
+        overall_rating: current.overall,
+        rating_date: current.date,
+        key_question_ratings: current.key_questions,
+        historical_ratings: historical,
+        last_inspection_date: text("/lastInspection/date"),
+        latest_report: latest_report(body),
+        report_count: Some(
+            body.get("reports")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len) as u64,
+        ),
+        profile_url: Some(format!("https://www.cqc.org.uk/location/{location_id}")),
+        reports_url: Some(format!(
+            "https://www.cqc.org.uk/location/{location_id}/reports"
+        )),
+        rating_trend: trend,
+        rating_history: rating_history(body),
+        registered_manager: Some(registered_manager(body)),
+        cached_at: None,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    /// The record as it is stored.
+    fn summarise(body: &Value) -> Option<Value> {
+        super::summarise(body).map(|record| to_stored(&record))
+    }
 
     #[test]
     fn summarises_a_location_record() {

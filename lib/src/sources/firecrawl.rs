@@ -37,6 +37,8 @@ use super::http::{
 };
 use super::SourceOutcome;
 use crate::directory::Home;
+use crate::facts::to_stored;
+use crate::facts::website::{SiteContact, Website};
 
 /// Markdown beyond this many bytes is not searched (a runaway page).
 const MAX_MARKDOWN: usize = 200_000;
@@ -202,41 +204,48 @@ fn interpret(site: &str, v: &Value) -> SourceOutcome {
         return SourceOutcome::Failed(transient("the home's website answered with a server error"));
     }
     let markdown = data.get("markdown").and_then(Value::as_str).unwrap_or("");
-    SourceOutcome::Loaded(insights(site, data.get("metadata"), markdown))
+    SourceOutcome::Loaded(to_stored(&insights(site, data.get("metadata"), markdown)))
 }
 
 /// The facts found on the page.
-pub(crate) fn insights(site: &str, metadata: Option<&Value>, markdown: &str) -> Value {
+pub(crate) fn insights(site: &str, metadata: Option<&Value>, markdown: &str) -> Website {
     let mut end = markdown.len().min(MAX_MARKDOWN);
     while !markdown.is_char_boundary(end) {
         end -= 1;
     }
     let text = &markdown[..end];
     let lower = text.to_lowercase();
-    let mut groups = serde_json::Map::new();
-    for (group, phrases) in KEYWORDS {
-        let hits: Vec<&str> = phrases
-            .iter()
-            .copied()
-            .filter(|p| lower.contains(p))
-            .collect();
-        groups.insert((*group).to_owned(), json!(hits));
-    }
-    let meta = |k: &str, max| metadata.and_then(|m| text_at(m, &format!("/{k}"), max));
-    json!({
-        "url": cut(site, MAX_FIELD_CHARS),
-        "title": meta("title", MAX_FIELD_CHARS),
-        "description": meta("description", MAX_TEXT_CHARS),
-        "mentions": groups,
-        "fees": find_fees(text),
+    let mentions = KEYWORDS
+        .iter()
+        .map(|(group, phrases)| {
+            let hits = phrases
+                .iter()
+                .filter(|p| lower.contains(*p))
+                .map(|p| (*p).to_owned())
+                .collect();
+            ((*group).to_owned(), hits)
+        })
+        .collect();
+    let meta = |k: &str, max| {
+        metadata
+            .and_then(|m| text_at(m, &format!("/{k}"), max))
+            .map(str::to_owned)
+    };
+    Website {
+        url: Some(cut(site, MAX_FIELD_CHARS).to_owned()),
+        title: meta("title", MAX_FIELD_CHARS),
+        description: meta("description", MAX_TEXT_CHARS),
+        mentions,
+        fees: find_fees(text),
         // Weekly fees with the sentence each came from (see `fees`).
-        "feeQuotes": super::fees::extract(text),
-        "contact": {
-            "phones": find_phones(text),
-            "emails": find_emails(text),
+        fee_quotes: super::fees::extract(text),
+        contact: SiteContact {
+            phones: find_phones(text),
+            emails: find_emails(text),
         },
-        "wordCount": text.split_whitespace().count(),
-    })
+        word_count: Some(text.split_whitespace().count() as u64),
+        cached_at: None,
+    }
 }
 
 /// Up to three `£` amounts as written (`£1,150`).
@@ -349,7 +358,11 @@ mod tests {
         let md = "# Oak Lodge\nWe offer dementia care and respite. Daily activities include music \
                   and gardening. Open visiting, en-suite rooms. Fees from £1,150.50 per week.\n\
                   Call 0113 496 0000 or +44 20 7946 0018, email info@oaklodge.co.uk.";
-        let v = insights("https://oak/", Some(&json!({"title": "Oak"})), md);
+        let v = to_stored(&insights(
+            "https://oak/",
+            Some(&json!({"title": "Oak"})),
+            md,
+        ));
         assert_eq!(v["title"], "Oak");
         let spec = v["mentions"]["specialisms"].as_array().unwrap();
         assert!(spec.contains(&json!("dementia")) && spec.contains(&json!("respite")));
@@ -375,7 +388,7 @@ mod tests {
     fn odd_pages_do_not_panic() {
         let md = "£ £, 0 +44 @ a@ @b.c é£€ 0".repeat(50);
         let v = insights("https://x/", None, &md);
-        assert!(v["fees"].as_array().unwrap().is_empty());
+        assert!(v.fees.is_empty());
         assert!(matches!(
             interpret("x", &json!({"success": false})),
             SourceOutcome::Failed(_)

@@ -24,7 +24,7 @@
 //! https://apify.com/loudtzu/uk-food-hygiene-ratings) is transient, never
 //! "check the API key" (`http::classify`).
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::config::SourceConfig;
 use super::http::{
@@ -33,6 +33,8 @@ use super::http::{
 };
 use super::SourceOutcome;
 use crate::directory::Home;
+use crate::facts::fsa::{Fsa, Scores};
+use crate::facts::to_stored;
 
 /// How sure we must be before taking a name-only match (no postcode match).
 const NAME_ONLY_THRESHOLD: f64 = 0.8;
@@ -67,7 +69,7 @@ pub(crate) async fn fetch(
     match search(client, url, &call).await {
         Ok(Some(list)) => {
             if let Some((est, score)) = best_match(home, &list) {
-                return SourceOutcome::Loaded(summarise(est, score, "name"));
+                return SourceOutcome::Loaded(to_stored(&summarise(est, score, "name")));
             }
         }
         Ok(None) => {}
@@ -90,7 +92,9 @@ pub(crate) async fn fetch(
         .append_pair("pageSize", "20");
     match search(client, url, &call).await {
         Ok(Some(list)) => match geo_match(home, &list) {
-            Some((est, score)) => SourceOutcome::Loaded(summarise(est, score, "nearby")),
+            Some((est, score)) => {
+                SourceOutcome::Loaded(to_stored(&summarise(est, score, "nearby")))
+            }
             None => SourceOutcome::NotFound,
         },
         Ok(None) => SourceOutcome::NotFound,
@@ -166,40 +170,44 @@ pub(crate) fn best_match<'a>(home: &Home, establishments: &'a [Value]) -> Option
         .max_by(|a, b| a.1.total_cmp(&b.1))
 }
 
-fn summarise(est: &Value, score: f64, matched_by: &str) -> Value {
-    let rating = str_at(est, "/RatingValue").map(str::to_owned).or_else(|| {
+fn summarise(est: &Value, score: f64, matched_by: &str) -> Fsa {
+    let text = |p: &str| str_at(est, p).map(str::to_owned);
+    let rating = text("/RatingValue").or_else(|| {
         est.get("RatingValue")
             .and_then(Value::as_u64)
             .map(|n| n.to_string())
     });
     let numeric = rating.as_deref().and_then(|r| r.parse::<u8>().ok());
     let score_of = |k: &str| est.pointer(&format!("/scores/{k}")).and_then(Value::as_u64);
-    json!({
-        "fhrsId": est.get("FHRSID").and_then(Value::as_u64),
-        "businessName": str_at(est, "/BusinessName"),
-        "businessType": str_at(est, "/BusinessType"),
-        "postcode": str_at(est, "/PostCode"),
-        "ratingValue": rating,
-        "rating": numeric,
-        "ratingDate": str_at(est, "/RatingDate").map(|d| d.split('T').next().unwrap_or(d)),
-        "schemeType": str_at(est, "/SchemeType"),
-        "localAuthority": str_at(est, "/LocalAuthorityName"),
+    Fsa {
+        fhrs_id: est.get("FHRSID").and_then(Value::as_u64),
+        business_name: text("/BusinessName"),
+        business_type: text("/BusinessType"),
+        postcode: text("/PostCode"),
+        rating_value: rating,
+        rating: numeric.map(u64::from),
+        rating_date: str_at(est, "/RatingDate")
+            .map(|d| d.split('T').next().unwrap_or(d).to_owned()),
+        scheme_type: text("/SchemeType"),
+        local_authority: text("/LocalAuthorityName"),
         // FSA sub-scores are penalty points: lower is better.
-        "scores": {
-            "hygiene": score_of("Hygiene"),
-            "structural": score_of("Structural"),
-            "confidenceInManagement": score_of("ConfidenceInManagement"),
+        scores: Scores {
+            hygiene: score_of("Hygiene"),
+            structural: score_of("Structural"),
+            confidence_in_management: score_of("ConfidenceInManagement"),
         },
-        "newRatingPending": est.get("NewRatingPending").and_then(Value::as_bool),
-        "matchConfidence": (score.min(2.0) / 2.0 * 100.0).round() / 100.0,
+        new_rating_pending: est.get("NewRatingPending").and_then(Value::as_bool),
+        match_confidence: Some((score.min(2.0) / 2.0 * 100.0).round() / 100.0),
         // "name" (the name + postcode search) or "nearby" (the geo fallback).
-        "matchedBy": matched_by,
-    })
+        matched_by: Some(matched_by.to_owned()),
+        cached_at: None,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn home(name: &str, postcode: Option<&str>) -> Home {
         serde_json::from_value(json!({
@@ -256,9 +264,9 @@ mod tests {
             2.0,
             "name",
         );
-        assert_eq!(s["ratingValue"], "Exempt");
-        assert!(s["rating"].is_null());
-        assert_eq!(s["ratingDate"], "2024-03-01");
-        assert_eq!(s["scores"]["hygiene"], 5);
+        assert_eq!(s.rating_value.as_deref(), Some("Exempt"));
+        assert_eq!(s.rating, None);
+        assert_eq!(s.rating_date.as_deref(), Some("2024-03-01"));
+        assert_eq!(s.scores.hygiene, Some(5));
     }
 }

@@ -30,6 +30,8 @@ use super::http::{
 };
 use super::SourceOutcome;
 use crate::directory::Home;
+use crate::facts::google::{Place, Review};
+use crate::facts::to_stored;
 
 /// Header carrying the key.
 pub(crate) const KEY_HEADER: &str = "X-Goog-Api-Key";
@@ -76,7 +78,7 @@ pub(crate) async fn fetch(
         .iter()
         .find(|p| str_at(p, "/id") == Some(place_id.as_str()))
     {
-        Some(place) => SourceOutcome::Loaded(summarise(&place_id, place)),
+        Some(place) => SourceOutcome::Loaded(to_stored(&summarise(&place_id, place))),
         None => SourceOutcome::NotFound,
     }
 }
@@ -94,7 +96,7 @@ async fn read_place(
         .header(KEY_HEADER, key)
         .header(FIELD_MASK_HEADER, DETAIL_FIELDS);
     match send_json(details, call).await {
-        Ok(Body::Json(v)) if v.is_object() => SourceOutcome::Loaded(summarise(id, &v)),
+        Ok(Body::Json(v)) if v.is_object() => SourceOutcome::Loaded(to_stored(&summarise(id, &v))),
         Ok(Body::Json(_)) => {
             SourceOutcome::Failed(transient("Google Places sent unexpected place details"))
         }
@@ -173,38 +175,39 @@ pub(crate) fn pick_place(home: &Home, places: &[Value]) -> Option<String> {
     best.map(|(_, id)| id.to_owned())
 }
 
-fn summarise(place_id: &str, v: &Value) -> Value {
-    let reviews: Vec<Value> = v
+fn summarise(place_id: &str, v: &Value) -> Place {
+    let text = |v: &Value, p: &str| str_at(v, p).map(str::to_owned);
+    let reviews = v
         .get("reviews")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .take(MAX_REVIEWS)
-        .map(|r| {
-            json!({
-                "rating": r.get("rating").and_then(Value::as_f64),
-                "text": text_at(r, "/text/text", MAX_TEXT_CHARS)
-                    .or_else(|| text_at(r, "/originalText/text", MAX_TEXT_CHARS)),
-                "publishTime": str_at(r, "/publishTime"),
-                "relativeTime": str_at(r, "/relativePublishTimeDescription"),
-                "author": str_at(r, "/authorAttribution/displayName"),
-                // Attribution Google's policy requires to be shown.
-                "authorUri": str_at(r, "/authorAttribution/uri"),
-                "authorPhotoUri": str_at(r, "/authorAttribution/photoUri"),
-                "reviewUri": str_at(r, "/googleMapsUri"),
-            })
+        .map(|r| Review {
+            rating: r.get("rating").and_then(Value::as_f64),
+            text: text_at(r, "/text/text", MAX_TEXT_CHARS)
+                .or_else(|| text_at(r, "/originalText/text", MAX_TEXT_CHARS))
+                .map(str::to_owned),
+            publish_time: text(r, "/publishTime"),
+            relative_time: text(r, "/relativePublishTimeDescription"),
+            author: text(r, "/authorAttribution/displayName"),
+            // Attribution Google's policy requires to be shown.
+            author_uri: text(r, "/authorAttribution/uri"),
+            author_photo_uri: text(r, "/authorAttribution/photoUri"),
+            review_uri: text(r, "/googleMapsUri"),
         })
         .collect();
-    json!({
-        "placeId": str_at(v, "/id").unwrap_or(place_id),
-        "name": str_at(v, "/displayName/text"),
-        "address": str_at(v, "/formattedAddress"),
-        "rating": v.get("rating").and_then(Value::as_f64),
-        "userRatingCount": v.get("userRatingCount").and_then(Value::as_u64),
-        "googleMapsUri": str_at(v, "/googleMapsUri"),
-        "websiteUri": str_at(v, "/websiteUri"),
-        "reviews": reviews,
-    })
+    Place {
+        place_id: Some(str_at(v, "/id").unwrap_or(place_id).to_owned()),
+        name: text(v, "/displayName/text"),
+        address: text(v, "/formattedAddress"),
+        rating: v.get("rating").and_then(Value::as_f64),
+        user_rating_count: v.get("userRatingCount").and_then(Value::as_u64),
+        google_maps_uri: text(v, "/googleMapsUri"),
+        website_uri: text(v, "/websiteUri"),
+        reviews,
+        cached_at: None,
+    }
 }
 
 #[cfg(test)]
@@ -248,11 +251,12 @@ mod tests {
         let v = json!({"id": "p", "reviews": [{"text": {"text": long},
             "authorAttribution": {"displayName": "A", "uri": "https://maps/contrib/1", "photoUri": "https://photo/1"}}]});
         let s = summarise("p", &v);
-        assert_eq!(s["reviews"][0]["authorUri"], "https://maps/contrib/1");
-        assert_eq!(s["reviews"][0]["authorPhotoUri"], "https://photo/1");
+        let review = &s.reviews[0];
+        assert_eq!(review.author_uri.as_deref(), Some("https://maps/contrib/1"));
+        assert_eq!(review.author_photo_uri.as_deref(), Some("https://photo/1"));
         assert_eq!(
-            s["reviews"][0]["text"].as_str().unwrap().chars().count(),
-            MAX_TEXT_CHARS
+            review.text.as_deref().map(|t| t.chars().count()),
+            Some(MAX_TEXT_CHARS)
         );
     }
 }

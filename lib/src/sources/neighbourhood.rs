@@ -50,6 +50,7 @@ use super::http::{
 };
 use super::{FailureKind, SourceFailure, SourceOutcome};
 use crate::directory::Home;
+use crate::facts::{to_stored, Area};
 
 /// Walking distance, in metres.
 pub const RADIUS_M: u32 = 1000;
@@ -130,17 +131,17 @@ pub(crate) async fn fetch(
         Ok((v, None)) => v,
         Err(failure) => return SourceOutcome::Failed(failure),
     };
-    let mut data = json!({
-        "latitude": lat,
-        "longitude": lon,
-        "area": located.area,
-        "radiusMeters": RADIUS_M,
-        "amenities": summarise_places(lat, lon, places.as_array().map_or(&[][..], Vec::as_slice)),
-    });
-    if let (Some(at), Some(obj)) = (cached_at, data.as_object_mut()) {
-        obj.insert("cachedAt".to_owned(), json!(stamp(at)));
-    }
-    SourceOutcome::Loaded(data)
+    let amenities = summarise_places(lat, lon, places.as_array().map_or(&[][..], Vec::as_slice));
+    // Both halves may come from the cache, which keeps them as JSON.
+    let area = Area {
+        latitude: Some(lat),
+        longitude: Some(lon),
+        area: serde_json::from_value(located.area).ok(),
+        radius_meters: Some(u64::from(RADIUS_M)),
+        amenities: serde_json::from_value(amenities).ok(),
+        cached_at: cached_at.map(stamp),
+    };
+    SourceOutcome::Loaded(to_stored(&area))
 }
 
 /// Where a home is, for its surroundings.

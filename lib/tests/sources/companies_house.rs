@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use care_report::directory::{Directory, Home};
+use care_report::facts::HomeSources;
 use care_report::judgement::{judge, FamilyNeeds, HomeFacts, JudgementInput, Selection};
 use care_report::matching::CareNeed;
 use care_report::model::{JobStatus, Slot, SlotKey, SlotStatus, SourceType};
@@ -309,7 +310,10 @@ async fn a_fixture_whose_providers_trip_each_financial_rule() {
         .homes()
         .iter()
         .enumerate()
-        .map(|(i, h)| HomeFacts::from_home(i + 1, h, Some(60.0), Some(1.0), &care, &data, &slots))
+        .map(|(i, h)| {
+            let sources = HomeSources::of(&data, &h.id);
+            HomeFacts::from_home(i + 1, h, Some(60.0), Some(1.0), &care, &sources, &slots)
+        })
         .collect();
     let q: Value = serde_json::from_str(include_str!("../fixtures/questionnaire.json")).unwrap();
     let mut input = JudgementInput {

@@ -18,8 +18,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{json, Value};
 
 use care_report::directory::{Directory, ImportReport};
+use care_report::facts::HomeSources;
 use care_report::geo::city_location;
-use care_report::judgement::HomeFacts;
+use care_report::judgement::{FamilyNeeds, HomeFacts};
 use care_report::matching::{Exclusion, Fallback};
 use care_report::model::{Slot, SlotStatus};
 use care_report::questionnaire::Questionnaire;
@@ -99,7 +100,15 @@ fn report(q: &Questionnaire, directory: &Directory) -> (Plan, Value) {
             })
         })
         .collect();
-    let r = judged(q, &plan, "job-1", &slots, &[], directory, now());
+    let r = judged(
+        FamilyNeeds::from_questionnaire(q),
+        &plan,
+        "job-1",
+        &slots,
+        &[],
+        directory,
+        now(),
+    );
     (plan.clone(), serde_json::to_value(r).unwrap())
 }
 
@@ -324,7 +333,15 @@ fn a_re_registered_home_shows_its_earlier_rating_as_history() {
     let (_, d, _) = directories().remove(0);
     let home = d.find("1-TRAP0002").unwrap();
     let care = care_report::matching::CareNeed::default();
-    let facts = HomeFacts::from_home(1, home, Some(70.0), Some(0.8), &care, &[], &[]);
+    let facts = HomeFacts::from_home(
+        1,
+        home,
+        Some(70.0),
+        Some(0.8),
+        &care,
+        &HomeSources::default(),
+        &[],
+    );
     assert_eq!(facts.cqc.as_ref().and_then(|c| c.overall), None);
     assert_eq!(
         facts.previous_rating.as_deref(),
@@ -351,7 +368,15 @@ fn a_fee_on_the_homes_own_website_is_used_and_quoted_when_the_directory_has_none
         home_id: first.id.clone(),
         source_type: care_report::model::SourceType::Firecrawl,
     };
-    let r = judged(&q, &plan, "job-1", &[], &[(key, page)], &d, now());
+    let r = judged(
+        FamilyNeeds::from_questionnaire(&q),
+        &plan,
+        "job-1",
+        &[],
+        &[(key, page)],
+        &d,
+        now(),
+    );
     let v = serde_json::to_value(r).unwrap();
     let home = &v["careHomes"][0];
     assert_eq!(
