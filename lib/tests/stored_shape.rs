@@ -92,7 +92,7 @@ fn every_stored_record_reads_as_its_type_and_writes_back_unchanged() {
 async fn jobs_stored_today_hold_the_same_records_and_render_the_same() {
     use std::sync::Arc;
 
-    use care_report::sources::CacheSettings;
+    use care_report::sources::CacheConfig;
     use care_report::store::source_cache::MemorySourceCache;
     use care_report::store::{JobStore, MemoryStore};
     use care_report_testing::rig::EngineRig;
@@ -100,7 +100,7 @@ async fn jobs_stored_today_hold_the_same_records_and_render_the_same() {
     let store: Arc<dyn JobStore> = Arc::new(MemoryStore::default());
     let cache = Arc::new(MemorySourceCache::new());
     let rig = EngineRig::new(store.clone())
-        .cache(cache.clone(), cache, CacheSettings::default())
+        .cache(cache.clone(), cache, CacheConfig::default())
         .build()
         .await;
     let q: Value = serde_json::from_str(include_str!("fixtures/questionnaire.json")).unwrap();
