@@ -11,8 +11,9 @@
 //! - SIGTERM / Ctrl-C: stop accepting, let running jobs save what is in
 //!   flight and give their leases back, then exit (a second Ctrl-C exits at
 //!   once; the sweep resumes whatever was cut short).
-//! - The serving loop with its timeouts and connection cap is the
-//!   library's (`care_report::host::hyper`); this file only composes.
+//! - The API is the library's router (`care_report::http::api`), served by
+//!   the library's loop with its timeouts and connection cap
+//!   (`care_report::host::hyper`); this file only composes.
 //! - `PORT=0` binds a free port. Once bound, the server prints exactly one
 //!   line to stdout, `listening on http://<ip>:<port>`, for scripts and the
 //!   end-to-end tests; everything else is logged to stderr.
@@ -101,9 +102,15 @@ async fn main() -> anyhow::Result<()> {
         tasks: tasks.clone(),
         run: server.process_on_start,
     };
-    let connections =
-        care_report::host::hyper::serve(listener, app.clone(), bg, server.limits, shutdown.clone())
-            .await;
+    let api = care_report::http::api(App::clone(&app), None);
+    let connections = care_report::host::hyper::serve(
+        listener,
+        api,
+        Arc::new(bg),
+        server.limits,
+        shutdown.clone(),
+    )
+    .await;
     drain(&app, &tasks, &connections).await;
     drop(service.sandbox);
     tracing::info!("dev-server stopped");

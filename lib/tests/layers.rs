@@ -50,12 +50,6 @@ const LAYERS: &[&str] = &[
 
 /// Upward imports still in the code: (from, to, what removes it).
 const KNOWN: &[(&str, &str, &str)] = &[
-    // The HTTP layer still reads its own variables through the settings
-    // module's readers (env_str, env_parse, ConfigError): issue 21 item 1
-    // moves the reading into settings/ (as done for the store, the retry
-    // policy, the engine, the sources, the sandbox and the logs), which
-    // hands each a plain config.
-    ("http", "settings", "HttpConfig, limits, sync from_lookup"),
     // The judgement builds its facts from the report's plan and wire
     // types: issue 21 item 3 (typed facts in `facts`, below both).
     (
