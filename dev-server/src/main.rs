@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use care_report::host::hyper::serve;
 use care_report::http::{App, Background};
 use care_report::service::Service;
 use care_report::settings::{Environment, HostProfile, Settings};
@@ -98,19 +99,12 @@ async fn main() -> anyhow::Result<()> {
     tasks.spawn(scheduler(app.clone(), server.sweep_every, shutdown.clone()));
     tokio::spawn(on_signals(signals, shutdown.clone()));
 
-    let bg = Tracked {
+    let bg = Arc::new(Tracked {
         tasks: tasks.clone(),
         run: server.process_on_start,
-    };
+    });
     let api = care_report::http::api(App::clone(&app), None);
-    let connections = care_report::host::hyper::serve(
-        listener,
-        api,
-        Arc::new(bg),
-        server.limits,
-        shutdown.clone(),
-    )
-    .await;
+    let connections = serve(listener, api, bg, server.limits, shutdown.clone()).await;
     drain(&app, &tasks, &connections).await;
     drop(service.sandbox);
     tracing::info!("dev-server stopped");
