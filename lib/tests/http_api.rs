@@ -1930,9 +1930,13 @@ async fn vercel_dynamic_routes_pass_the_id_as_a_query() {
     ];
     for (base, endpoint) in cases {
         let by_path = api.job_get(base, id).await.expect(200).clone();
+        // The literal segment is the route's file name: a platform that
+        // hands the function its destination path passes the id in the query.
         for uri in [
             format!("{base}?job_id={id}"),
             format!("{base}/?job_id={id}"),
+            format!("{base}/[job_id]?job_id={id}"),
+            format!("{base}/%5Bjob_id%5D?job_id={id}"),
         ] {
             let by_query = api.send_only(get(&uri), endpoint).await;
             assert_eq!(by_query.expect(200)["job_id"], by_path["job_id"], "{uri}");
@@ -1948,6 +1952,13 @@ async fn vercel_dynamic_routes_pass_the_id_as_a_query() {
         .send_only(post(&format!("{RETRY}?job_id={id}")), Endpoint::Retry)
         .await;
     assert_eq!(retry.expect(200)["job_id"], id.to_string());
+    let erase = Request::builder()
+        .method(Method::DELETE)
+        .uri(format!("/api/professional-report/[job_id]?job_id={id}"))
+        .body(Bytes::new())
+        .unwrap();
+    let erased = api.send_only(erase, Endpoint::Delete).await;
+    assert_eq!(erased.expect(200)["job_id"], id.to_string());
 }
 
 #[tokio::test]
