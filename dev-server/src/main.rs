@@ -11,8 +11,9 @@
 //! - SIGTERM / Ctrl-C: stop accepting, let running jobs save what is in
 //!   flight and give their leases back, then exit (a second Ctrl-C exits at
 //!   once; the sweep resumes whatever was cut short).
-//! - The serving loop with its timeouts and connection cap is the
-//!   library's (`care_report::host::hyper`); this file only composes.
+//! - The API is the library's router (`care_report::http::api`), served by
+//!   the library's loop with its timeouts and connection cap
+//!   (`care_report::host::hyper`); this file only composes.
 //! - `PORT=0` binds a free port. Once bound, the server prints exactly one
 //!   line to stdout, `listening on http://<ip>:<port>`, for scripts and the
 //!   end-to-end tests; everything else is logged to stderr.
@@ -24,6 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use care_report::host::hyper::serve;
 use care_report::http::{App, Background};
 use care_report::service::Service;
 use care_report::settings::{Environment, HostProfile, Settings};
@@ -97,13 +99,12 @@ async fn main() -> anyhow::Result<()> {
     tasks.spawn(scheduler(app.clone(), server.sweep_every, shutdown.clone()));
     tokio::spawn(on_signals(signals, shutdown.clone()));
 
-    let bg = Tracked {
+    let bg = Arc::new(Tracked {
         tasks: tasks.clone(),
         run: server.process_on_start,
-    };
-    let connections =
-        care_report::host::hyper::serve(listener, app.clone(), bg, server.limits, shutdown.clone())
-            .await;
+    });
+    let api = care_report::http::api(App::clone(&app), None);
+    let connections = serve(listener, api, bg, server.limits, shutdown.clone()).await;
     drain(&app, &tasks, &connections).await;
     drop(service.sandbox);
     tracing::info!("dev-server stopped");

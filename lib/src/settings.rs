@@ -3,11 +3,10 @@
 //! [`Environment::capture`] takes one snapshot of the process environment;
 //! [`Settings::read`] turns it into one [`Settings`] value for a host (the
 //! Vercel functions or the dev-server). The variables of the store, the
-//! retry policy, the engine, the sources and their cache, the sandbox and
-//! the logs are read here, one file per layer
-//! under `settings/`, into the plain config values those layers take; the
-//! HTTP layer still reads its own through its `from_lookup`
-//! (`lib/tests/layers.rs` lists it until it moves).
+//! retry policy, the engine, the sources and their cache, the sandbox, the
+//! logs and HTTP (with the dev-server's serving limits) are read here, one
+//! file per layer under `settings/`, into the plain config values those
+//! layers take.
 //! All parse with the helpers below, so every bad value is reported the same way:
 //! naming the variable, never echoing a secret's value. [`VARIABLES`] is the
 //! table of every variable (name, default, meaning), grouped by
@@ -25,6 +24,7 @@ use std::time::Duration;
 use std::str::FromStr;
 
 mod engine;
+mod http;
 mod retry;
 mod sandbox;
 mod sources;
@@ -242,7 +242,7 @@ pub struct DevServerSettings {
     /// false leaves it pending for the sweep, as after a crash.
     pub process_on_start: bool,
     /// Timeouts and the connection cap of the serving loop.
-    pub limits: crate::host::hyper::ServerLimits,
+    pub limits: crate::http::ServerLimits,
 }
 
 impl DevServerSettings {
@@ -259,7 +259,7 @@ impl DevServerSettings {
             addr,
             sweep_every: Duration::from_secs(sweep_secs.max(1)),
             process_on_start: env_bool(lookup, "PROCESS_ON_START")?.unwrap_or(true),
-            limits: crate::host::hyper::ServerLimits::from_lookup(lookup)?,
+            limits: http::server_limits(lookup)?,
         })
     }
 }
@@ -329,7 +329,7 @@ impl Settings {
         lookup: &dyn Fn(&str) -> Option<String>,
         profile: HostProfile,
     ) -> Result<Self, ConfigError> {
-        let mut http = crate::http::HttpConfig::from_lookup(lookup)?;
+        let mut http = http::http_config(&lookup)?;
         if profile.vercel_function {
             http.require_cron_secret = true;
             http.limits.client_ip = crate::http::limits::ClientIp::Vercel;

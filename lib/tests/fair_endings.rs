@@ -11,20 +11,19 @@
 //!   for a change (`?wait=N`), never sees a fresh job as 404 nor progress
 //!   going back (a read replica behind).
 
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use care_report::http::limits::{LimitsConfig, PeerAddr, Rate};
-use care_report::http::{self, App, Background, HttpConfig};
+use care_report::http::{App, HttpConfig};
 use care_report::model::{JobId, SlotStatus, SourceType};
 use care_report::retry::RetryPolicy;
 use care_report::sandbox::{FaultPlan, Sandbox};
 use care_report::store::limits::budget_day;
 use care_report::store::{JobStore, MemoryStore, Retention};
+use care_report_testing::app::{Dropped, TestApp};
 use care_report_testing::redis as test_redis;
 use care_report_testing::rig::{EngineRig, Rig as Built};
 use chrono::{DateTime, TimeZone, Utc};
@@ -38,12 +37,6 @@ const B: &str = "203.0.113.9:40000";
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap()
-}
-
-/// Drops background work: a started job stays pending.
-struct Dropped;
-impl Background for Dropped {
-    fn spawn(&self, _work: Pin<Box<dyn Future<Output = ()> + Send + 'static>>) {}
 }
 
 async fn stores() -> Vec<(&'static str, Arc<dyn JobStore>)> {
@@ -121,7 +114,10 @@ struct Reply {
 }
 
 async fn send(app: &App, req: ::http::Request<Bytes>) -> Reply {
-    let r = http::handle(app, req, &Dropped).await;
+    let r = TestApp::new(app.clone())
+        .background(Dropped)
+        .send(req)
+        .await;
     Reply {
         status: r.status().as_u16(),
         headers: r.headers().clone(),

@@ -1,5 +1,6 @@
 //! The HTTP API of SPEC §2, in-process: every endpoint and every error code,
-//! through [`care_report::http::handle`] with no socket.
+//! through the API's router driven in-process by the shared app rig
+//! (`care_report_testing::app`), with no socket.
 //!
 //! The rig is an [`App`] over a memory store, the sandbox sources and a
 //! [`ManualClock`]. Background work goes to [`Deferred`], which only collects
@@ -35,6 +36,7 @@ use care_report::store::{
     Claim, Created, Finish, JobStore, ManualRetryGate, MemoryStore, NewJob, Record, RedisConfig,
     RedisStore, SavePlan, StoreError,
 };
+use care_report_testing::app::TestApp;
 use care_report_testing::rig::EngineRig;
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{json, Value};
@@ -298,7 +300,7 @@ impl Documents for PagesOnly {
 
 struct Api {
     app: App,
-    bg: Deferred,
+    bg: Arc<Deferred>,
     clock: Arc<ManualClock>,
     store: Arc<dyn JobStore>,
     _sandbox: Arc<Sandbox>,
@@ -343,7 +345,7 @@ async fn api_with(setup: Setup) -> Api {
             sources_mode: "sandbox",
             documents: None,
         },
-        bg: Deferred::default(),
+        bg: Arc::default(),
         clock,
         store: setup.store,
         _sandbox: sandbox,
@@ -657,14 +659,20 @@ impl Api {
     /// Serves `request` through the full router.
     async fn send(&self, request: Request<Bytes>) -> Reply {
         let asked = Asked::of(&request);
-        let response = http::handle(&self.app, request, &self.bg).await;
+        let response = TestApp::new(self.app.clone())
+            .shared_background(self.bg.clone())
+            .send(request)
+            .await;
         self.record(&asked, response)
     }
 
     /// Serves `request` as the Vercel function of `only` does.
     async fn send_only(&self, request: Request<Bytes>, only: Endpoint) -> Reply {
         let asked = Asked::of(&request);
-        let response = http::handle_only(&self.app, request, &self.bg, Some(only)).await;
+        let response = TestApp::only(self.app.clone(), only)
+            .shared_background(self.bg.clone())
+            .send(request)
+            .await;
         self.record(&asked, response)
     }
 
@@ -1725,6 +1733,35 @@ async fn unknown_routes_are_404_and_wrong_methods_405() {
     }
 }
 
+#[tokio::test]
+async fn every_answer_carries_a_request_id_and_a_given_one_is_kept() {
+    let api = api().await;
+    let first = api.get("/health").await;
+    let second = api.get("/nope").await;
+    let (a, b) = (first.header("x-request-id"), second.header("x-request-id"));
+    assert!(
+        a.is_some_and(|id| uuid::Uuid::parse_str(id).is_ok()),
+        "{a:?}"
+    );
+    assert_ne!(a, b, "each request gets its own id");
+    let given = with_header(
+        get("/health"),
+        "x-request-id",
+        HeaderValue::from_static("trace-me-42"),
+    );
+    let reply = api.send(given).await;
+    reply.expect(200);
+    assert_eq!(reply.header("x-request-id"), Some("trace-me-42"));
+}
+
+#[tokio::test]
+async fn a_trailing_slash_names_the_same_route() {
+    let api = api().await;
+    api.get("/health/").await.expect(200);
+    api.get("/api/openapi.json/").await.expect(200);
+    api.get("/nope/").await.expect_error(404, "route_not_found");
+}
+
 fn preflight(path: &str, origin: &'static str) -> Request<Bytes> {
     Request::builder()
         .method(Method::OPTIONS)
@@ -1893,9 +1930,13 @@ async fn vercel_dynamic_routes_pass_the_id_as_a_query() {
     ];
     for (base, endpoint) in cases {
         let by_path = api.job_get(base, id).await.expect(200).clone();
+        // The literal segment is the route's file name: a platform that
+        // hands the function its destination path passes the id in the query.
         for uri in [
             format!("{base}?job_id={id}"),
             format!("{base}/?job_id={id}"),
+            format!("{base}/[job_id]?job_id={id}"),
+            format!("{base}/%5Bjob_id%5D?job_id={id}"),
         ] {
             let by_query = api.send_only(get(&uri), endpoint).await;
             assert_eq!(by_query.expect(200)["job_id"], by_path["job_id"], "{uri}");
@@ -1911,6 +1952,13 @@ async fn vercel_dynamic_routes_pass_the_id_as_a_query() {
         .send_only(post(&format!("{RETRY}?job_id={id}")), Endpoint::Retry)
         .await;
     assert_eq!(retry.expect(200)["job_id"], id.to_string());
+    let erase = Request::builder()
+        .method(Method::DELETE)
+        .uri(format!("/api/professional-report/[job_id]?job_id={id}"))
+        .body(Bytes::new())
+        .unwrap();
+    let erased = api.send_only(erase, Endpoint::Delete).await;
+    assert_eq!(erased.expect(200)["job_id"], id.to_string());
 }
 
 #[tokio::test]

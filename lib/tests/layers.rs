@@ -50,14 +50,7 @@ const LAYERS: &[&str] = &[
 ];
 
 /// Upward imports still in the code: (from, to, what removes it).
-const KNOWN: &[(&str, &str, &str)] = &[
-    // The HTTP layer still reads its own variables through the settings
-    // module's readers (env_str, env_parse, ConfigError): issue 21 item 1
-    // moves the reading into settings/ (as done for the store, the retry
-    // policy, the engine, the sources, the sandbox and the logs), which
-    // hands each a plain config.
-    ("http", "settings", "HttpConfig, limits, sync from_lookup"),
-];
+const KNOWN: &[(&str, &str, &str)] = &[];
 
 /// The module a file under `lib/src` belongs to.
 fn module_of(relative: &Path) -> Option<String> {

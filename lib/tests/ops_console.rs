@@ -1,5 +1,5 @@
 //! The operators' console, in process, on both stores: every page and
-//! action through `care_report::http::handle`, against the sandbox's fake
+//! action through the API's router (the shared app rig), against the sandbox's fake
 //! sources with injected faults, checked against what the store and the
 //! sandbox saw.
 
@@ -9,12 +9,13 @@ use base64::Engine as _;
 use bytes::Bytes;
 use care_report::engine::ManualClock;
 use care_report::http::ops::access::{Environment, OpsConfig};
-use care_report::http::{handle, App, HttpConfig, TokioBackground};
+use care_report::http::{App, HttpConfig};
 use care_report::model::{JobId, JobStatus, SourceType};
 use care_report::sandbox::{FaultPlan, Sandbox};
 use care_report::sources::CacheConfig;
 use care_report::store::source_cache::MemorySourceCache;
 use care_report::store::{Finish, JobStore, MemoryStore, Retention};
+use care_report_testing::app::TestApp;
 use care_report_testing::redis as test_redis;
 use care_report_testing::rig::{EngineRig, Rig};
 use http::{header, HeaderMap, Method, Request, StatusCode};
@@ -142,7 +143,7 @@ impl Console {
             req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
         }
         let req = req.body(Bytes::from(form.to_owned())).unwrap();
-        let resp = handle(&self.app, req, &TokioBackground).await;
+        let resp = TestApp::new(self.app.clone()).send(req).await;
         let (parts, body) = resp.into_parts();
         Answer {
             status: parts.status,
@@ -724,7 +725,7 @@ mod cases {
             .header(header::AUTHORIZATION, basic(ADMIN))
             .body(Bytes::from(format!("csrf={csrf}&confirm={id}")))
             .unwrap();
-        let a = handle(&c.app, req, &TokioBackground).await;
+        let a = TestApp::new(c.app.clone()).send(req).await;
         assert_eq!(a.status(), StatusCode::FORBIDDEN);
         assert!(c.store.get(id).await.unwrap().is_some());
         c.done().await;

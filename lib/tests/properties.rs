@@ -1,5 +1,5 @@
-//! Properties of the HTTP API under random input, in-process through
-//! [`care_report::http::handle`] (no socket), and the fuzz target's seed
+//! Properties of the HTTP API under random input, in-process through the
+//! shared app rig (`care_report_testing::app`, no socket), and the fuzz target's seed
 //! corpus replayed on the stable toolchain.
 //!
 //! - random JSON (any nesting, strings with NUL, bidi controls and
@@ -25,18 +25,17 @@
 //! at a closed local port all the same). Case counts keep the file to a few
 //! seconds in a debug build; `PROPTEST_CASES` raises them.
 
-use std::future::Future;
 use std::path::Path;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use ::http::{header, Method, Request, Response, StatusCode};
 use bytes::Bytes;
 use care_report::engine::SystemClock;
-use care_report::http::{self, App, Background, HttpConfig};
+use care_report::http::{self, App, HttpConfig};
 use care_report::questionnaire::Questionnaire;
 use care_report::sandbox::Sandbox;
 use care_report::store::{MemoryStore, Retention};
+use care_report_testing::app::{Dropped, TestApp};
 use care_report_testing::http::percent_encode as pct;
 use care_report_testing::rig::EngineRig;
 use proptest::prelude::*;
@@ -58,16 +57,10 @@ const MAX_ERROR_BODY: usize = 8 * 1024;
 // ---------------------------------------------------------------------------
 // The rig
 
-/// Drops background work: `start` must answer on its own.
-struct Dropped;
-
-impl Background for Dropped {
-    fn spawn(&self, _work: Pin<Box<dyn Future<Output = ()> + Send + 'static>>) {}
-}
-
 struct Rig {
     rt: tokio::runtime::Runtime,
-    app: App,
+    /// Background work is dropped: `start` must answer on its own.
+    api: TestApp,
     // The fake sources stay up while the rig lives (no case fetches: the
     // background work is dropped).
     _sandbox: Arc<Sandbox>,
@@ -98,13 +91,13 @@ impl Rig {
         });
         Self {
             rt,
-            app,
+            api: TestApp::new(app).background(Dropped),
             _sandbox: sandbox,
         }
     }
 
     fn send(&self, request: Request<Bytes>) -> Response<Bytes> {
-        self.rt.block_on(http::handle(&self.app, request, &Dropped))
+        self.rt.block_on(self.api.send(request))
     }
 }
 

@@ -16,10 +16,11 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use care_report::engine::SystemClock;
-use care_report::http::{self, App, HttpConfig, TokioBackground};
+use care_report::http::{App, HttpConfig};
 use care_report::model::JobId;
 use care_report::sandbox::{FaultPlan, Sandbox};
 use care_report::store::{JobStore, MemoryStore};
+use care_report_testing::app::TestApp;
 use care_report_testing::rig::EngineRig;
 use serde_json::{json, Value};
 
@@ -107,7 +108,7 @@ async fn app(store: Arc<dyn JobStore>, faults: &str) -> (App, Arc<Sandbox>) {
 }
 
 async fn call(app: &App, req: ::http::Request<Bytes>) -> (u16, Value) {
-    let resp = http::handle(app, req, &TokioBackground).await;
+    let resp = TestApp::new(app.clone()).send(req).await;
     let status = resp.status().as_u16();
     (status, serde_json::from_slice(resp.body()).unwrap())
 }

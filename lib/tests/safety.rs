@@ -7,16 +7,14 @@
 //! suite starts) under a fresh key prefix; the eviction and out-of-memory
 //! tests start their own redis-server, because they reconfigure it.
 
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use care_report::directory::Directory;
 use care_report::http::limits::{LimitsConfig, PeerAddr, Rate};
-use care_report::http::{self, App, Background, HttpConfig};
+use care_report::http::{self, App, HttpConfig};
 use care_report::model::{JobId, Slot, SlotStatus, SourceType};
 use care_report::retry::RetryPolicy;
 use care_report::sandbox::{FaultPlan, Sandbox};
@@ -26,6 +24,7 @@ use care_report::store::{
     Claim, Created, Finish, Idempotency, JobStore, MemoryStore, NewJob, Record, RedisConfig,
     RedisStore, Retention, SavePlan, StoreError,
 };
+use care_report_testing::app::{Dropped, TestApp};
 use care_report_testing::child::ChildGuard;
 use care_report_testing::redis as test_redis;
 use care_report_testing::rig::{EngineRig, Rig as Built};
@@ -38,12 +37,6 @@ const START: &str = "/api/professional-report/start";
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap()
-}
-
-/// Drops background work.
-struct Dropped;
-impl Background for Dropped {
-    fn spawn(&self, _work: Pin<Box<dyn Future<Output = ()> + Send + 'static>>) {}
 }
 
 async fn stores() -> Vec<(&'static str, Arc<dyn JobStore>)> {
@@ -129,7 +122,10 @@ fn request(
 }
 
 async fn send(app: &App, req: ::http::Request<Bytes>) -> Reply {
-    let r = http::handle(app, req, &Dropped).await;
+    let r = TestApp::new(app.clone())
+        .background(Dropped)
+        .send(req)
+        .await;
     Reply {
         status: r.status().as_u16(),
         headers: r.headers().clone(),
@@ -708,7 +704,8 @@ async fn allkeys_lru_is_refused_in_vercel_mode_and_a_full_redis_is_store_full() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn slow_connections_are_closed_by_the_header_timeout() {
-    use care_report::host::hyper::{serve, ServerLimits};
+    use care_report::host::hyper::serve;
+    use care_report::http::ServerLimits;
     let store: Arc<dyn JobStore> = Arc::new(MemoryStore::new(Retention::default()));
     let rig = rig(store, LimitsConfig::unlimited(), None).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -718,15 +715,10 @@ async fn slow_connections_are_closed_by_the_header_timeout() {
         ..ServerLimits::default()
     };
     let shutdown = tokio_util::sync::CancellationToken::new();
-    #[derive(Clone)]
-    struct Drop2;
-    impl Background for Drop2 {
-        fn spawn(&self, _work: Pin<Box<dyn Future<Output = ()> + Send + 'static>>) {}
-    }
     let server = tokio::spawn(serve(
         listener,
-        Arc::new(rig.app),
-        Drop2,
+        http::api(rig.app, None),
+        Arc::new(Dropped),
         limits,
         shutdown.clone(),
     ));

@@ -5,9 +5,7 @@
 //! gets, and the PDF read back with `lopdf` (pages, names, pounds, no
 //! answer codes).
 
-use std::future::Future;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -15,13 +13,14 @@ use care_report::directory::Directory;
 use care_report::document::{self, Document};
 use care_report::engine::SystemClock;
 use care_report::geo::city_location;
-use care_report::http::{self, App, Background, HttpConfig, TokioBackground};
+use care_report::http::{App, HttpConfig};
 use care_report::judgement::FamilyNeeds;
 use care_report::model::{Slot, SlotStatus, SourceType};
 use care_report::questionnaire::Questionnaire;
 use care_report::report::{judged, Plan};
 use care_report::sandbox::{FaultPlan, Sandbox};
 use care_report::store::MemoryStore;
+use care_report_testing::app::{Dropped, TestApp};
 use care_report_testing::rig::EngineRig;
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{json, Value};
@@ -61,13 +60,6 @@ fn questionnaires() -> Vec<(&'static str, Value)> {
     ]
 }
 
-/// Background work that never runs: the job stays pending.
-struct Never;
-
-impl Background for Never {
-    fn spawn(&self, _work: Pin<Box<dyn Future<Output = ()> + Send + 'static>>) {}
-}
-
 async fn app(faults: &str) -> (App, Arc<Sandbox>) {
     let rig = EngineRig::new(Arc::new(MemoryStore::default()))
         .faults(FaultPlan::parse(faults).unwrap())
@@ -89,7 +81,7 @@ async fn report_id(app: &App, q: &Value) -> String {
         .header("content-type", "application/json")
         .body(Bytes::from(serde_json::to_vec(q).unwrap()))
         .unwrap();
-    let resp = http::handle(app, req, &TokioBackground).await;
+    let resp = TestApp::new(app.clone()).send(req).await;
     assert_eq!(resp.status(), 200);
     let v: Value = serde_json::from_slice(resp.body()).unwrap();
     v["report"]["jobId"].as_str().unwrap().to_owned()
@@ -100,7 +92,9 @@ async fn get(app: &App, uri: &str, accept: Option<&str>) -> ::http::Response<Byt
     if let Some(a) = accept {
         b = b.header("accept", a);
     }
-    http::handle(app, b.body(Bytes::new()).unwrap(), &TokioBackground).await
+    TestApp::new(app.clone())
+        .send(b.body(Bytes::new()).unwrap())
+        .await
 }
 
 fn header<'a>(r: &'a ::http::Response<Bytes>, name: &str) -> &'a str {
@@ -314,7 +308,11 @@ async fn a_report_not_ready_gets_a_short_page_that_says_when_to_look_again() {
         .header("content-type", "application/json")
         .body(Bytes::from(serde_json::to_vec(&base()).unwrap()))
         .unwrap();
-    let resp = http::handle(&app, req, &Never).await;
+    // Background work that never runs: the job stays pending.
+    let resp = TestApp::new(app.clone())
+        .background(Dropped)
+        .send(req)
+        .await;
     assert_eq!(resp.status(), 202);
     let v: Value = serde_json::from_slice(resp.body()).unwrap();
     let id = v["job_id"].as_str().unwrap();

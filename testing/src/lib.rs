@@ -6,6 +6,7 @@
 //! kills) is compiled into the function binaries: the library's packages
 //! take it as a dev-dependency only (the bench, a tool, as a dependency).
 //!
+//! - [`app`]: [`app::TestApp`], the API's router over an app, driven in-process.
 //! - [`redis`]: a private Redis for tests (`TEST_REDIS_URL` or a
 //!   `redis-server` of its own on a free port), stores under fresh prefixes.
 //! - [`child`]: [`child::ChildGuard`] and helpers to build and start binaries.
@@ -20,6 +21,7 @@
 
 #![warn(missing_docs)]
 
+pub mod app;
 pub mod child;
 pub mod export;
 pub mod http;

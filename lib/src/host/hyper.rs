@@ -11,7 +11,8 @@
 //!   closes an idle connection fails: 30 s keeps that rare.
 //! - **Body read timeout** (`BODY_READ_TIMEOUT_SECS`, default 30): reading
 //!   the body (already capped at `MAX_BODY_BYTES`) must finish in time,
-//!   else 408 `body_timeout`.
+//!   else 408 `body_timeout` (a [`BodyDeadline`] the handlers' body reader
+//!   keeps).
 //! - **Connection cap** (`MAX_CONNECTIONS`, default 1024): at the cap the
 //!   loop stops accepting, and new connections wait in the kernel's
 //!   backlog until one closes.
@@ -20,9 +21,15 @@
 //!   spinning; recovery is logged with the streak's count.
 //!
 //! Each request carries the peer's address as a [`PeerAddr`] extension,
-//! which the rate limits use as the client's identity.
+//! which the rate limits use as the client's identity, and the server's
+//! [`Background`] as a [`BackgroundHandle`].
+//!
+//! Why not `axum::serve`: it configures hyper itself, without a timer, so
+//! it has no header read timeout (a slowloris would hold a connection for
+//! ever), and it neither caps connections nor backs off failed accepts.
+//! This loop serves the same router (`crate::http::api`) with hyper's
+//! `http1` builder.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,79 +37,27 @@ use std::time::Duration;
 use ::hyper::body::Incoming;
 use ::hyper::server::conn::http1;
 use ::hyper::service::service_fn;
-use bytes::Bytes;
-use http_body_util::Full;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tower::ServiceExt;
 
 use crate::http::limits::PeerAddr;
-use crate::http::{handle, ApiError, App, Background};
-use crate::settings::{env_parse, ConfigError};
+use crate::http::{Api, Background, BackgroundHandle, BodyDeadline, ServerLimits};
 
-/// The server's limits (module docs).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ServerLimits {
-    /// Time for a whole request head; also the keep-alive idle timeout.
-    pub header_read_timeout: Duration,
-    /// Time for a whole request body.
-    pub body_read_timeout: Duration,
-    /// Connections served at once.
-    pub max_connections: usize,
-}
-
-impl Default for ServerLimits {
-    fn default() -> Self {
-        Self {
-            header_read_timeout: Duration::from_secs(30),
-            body_read_timeout: Duration::from_secs(30),
-            max_connections: 1024,
-        }
-    }
-}
-
-impl ServerLimits {
-    /// The defaults overridden by `HEADER_READ_TIMEOUT_SECS`,
-    /// `BODY_READ_TIMEOUT_SECS` and `MAX_CONNECTIONS`.
-    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let mut l = Self::default();
-        let positive = |name: &str, v: u64| {
-            if v == 0 {
-                Err(ConfigError::invalid(name, "must be at least 1"))
-            } else {
-                Ok(v)
-            }
-        };
-        if let Some(s) = env_parse::<u64>(lookup, "HEADER_READ_TIMEOUT_SECS")? {
-            l.header_read_timeout = Duration::from_secs(positive("HEADER_READ_TIMEOUT_SECS", s)?);
-        }
-        if let Some(s) = env_parse::<u64>(lookup, "BODY_READ_TIMEOUT_SECS")? {
-            l.body_read_timeout = Duration::from_secs(positive("BODY_READ_TIMEOUT_SECS", s)?);
-        }
-        if let Some(n) = env_parse::<u64>(lookup, "MAX_CONNECTIONS")? {
-            l.max_connections =
-                usize::try_from(positive("MAX_CONNECTIONS", n)?).unwrap_or(usize::MAX);
-        }
-        Ok(l)
-    }
-}
-
-/// Accepts connections on `listener` and serves each with the library's
-/// handlers until `shutdown` is cancelled; then asks every connection to
-/// finish its request and close. Returns the connections' tracker (closed),
-/// to wait for them.
-pub async fn serve<B>(
+/// Accepts connections on `listener` and serves each with `api` (its
+/// background work handed to `bg`) until `shutdown` is cancelled; then
+/// asks every connection to finish its request and close. Returns the
+/// connections' tracker (closed), to wait for them.
+pub async fn serve(
     listener: TcpListener,
-    app: Arc<App>,
-    bg: B,
+    api: Api,
+    bg: Arc<dyn Background>,
     limits: ServerLimits,
     shutdown: CancellationToken,
-) -> TaskTracker
-where
-    B: Background + Clone + 'static,
-{
+) -> TaskTracker {
     let connections = TaskTracker::new();
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let mut failures = AcceptFailures::default();
@@ -132,8 +87,8 @@ where
         let connection = serve_connection(
             stream,
             peer,
-            app.clone(),
-            bg.clone(),
+            api.clone(),
+            BackgroundHandle(bg.clone()),
             limits,
             shutdown.clone(),
         );
@@ -149,21 +104,20 @@ where
 
 /// Serves one accepted connection until it closes; once `stop` is
 /// cancelled, lets it finish its request in flight and close.
-async fn serve_connection<B>(
+async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
-    app: Arc<App>,
-    bg: B,
+    api: Api,
+    bg: BackgroundHandle,
     limits: ServerLimits,
     stop: CancellationToken,
-) where
-    B: Background + Clone + 'static,
-{
+) {
     let service = service_fn(move |mut req: ::hyper::Request<Incoming>| {
-        let app = app.clone();
-        let bg = bg.clone();
-        req.extensions_mut().insert(PeerAddr(peer));
-        async move { Ok::<_, Infallible>(serve_one(&app, req, &bg, limits).await) }
+        let extensions = req.extensions_mut();
+        extensions.insert(PeerAddr(peer));
+        extensions.insert(bg.clone());
+        extensions.insert(BodyDeadline(limits.body_read_timeout));
+        api.clone().oneshot(req)
     });
     let mut builder = http1::Builder::new();
     builder
@@ -225,28 +179,4 @@ impl AcceptFailures {
             *self = Self::default();
         }
     }
-}
-
-/// Collects the body under the size and time limits and hands the request
-/// to the library.
-async fn serve_one<B: Background>(
-    app: &App,
-    req: ::hyper::Request<Incoming>,
-    bg: &B,
-    limits: ServerLimits,
-) -> ::hyper::Response<Full<Bytes>> {
-    let (parts, body) = req.into_parts();
-    let limit = app.config.max_body_bytes;
-    let collected = tokio::time::timeout(
-        limits.body_read_timeout,
-        crate::host::collect_limited(body, limit),
-    )
-    .await;
-    let response = match collected {
-        Ok(Ok(bytes)) => handle(app, http::Request::from_parts(parts, bytes), bg).await,
-        Ok(Err(true)) => ApiError::PayloadTooLarge { limit }.into_response(),
-        Ok(Err(false)) => ApiError::IncompleteBody.into_response(),
-        Err(_) => ApiError::BodyTimeout.into_response(),
-    };
-    response.map(Full::new)
 }

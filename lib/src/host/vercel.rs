@@ -1,12 +1,20 @@
 //! The `vercel_runtime` adapter: what each `api/` function's `main` calls.
 //!
 //! The settings are read once per function instance, at start; the service
-//! (Redis connection, HTTP client, directory) is built from them on the
-//! first request and reused while the instance stays warm. If it cannot be
+//! (Redis connection, HTTP client, directory) and the API's router (built
+//! for the function's one endpoint) are built from them on the first
+//! request and reused while the instance stays warm. If they cannot be
 //! built the request answers 503 (Redis down: the next request tries again)
-//! or 500 (a bad setting, logged once at start and on each request). Background work (processing
-//! a new job) runs inside `AppState::wait_until`, which keeps the invocation
-//! open until it ends (capped by the function's `maxDuration`).
+//! or 500 (a bad setting, logged once at start and on each request).
+//!
+//! Background work (processing a new job) runs inside
+//! `AppState::wait_until`, which keeps the invocation open until it ends
+//! (capped by the function's `maxDuration`). `vercel_runtime`'s own
+//! `VercelLayer` drops the `AppState`, so this adapter does its work
+//! instead: it puts a [`BackgroundHandle`] over the invocation's
+//! `wait_until` in the request's extensions, where the handlers find it,
+//! runs the router, and hands the answer back through the runtime's axum
+//! support (`StreamingUtils::process_response`).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -15,17 +23,22 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::StatusCode;
 use tokio::sync::OnceCell;
+use tower::ServiceExt;
+use vercel_runtime::axum::StreamingUtils;
 use vercel_runtime::{AppState, Request, Response, ResponseBody};
 
 use crate::http::formats::Documents;
-use crate::http::{error_body, handle_only, json_response, App, Background, Endpoint, ErrorCode};
+use crate::http::{
+    api, error_body, json_response, Api, Background, BackgroundHandle, Endpoint, ErrorCode,
+};
 use crate::service::{Service, ServiceError};
 use crate::settings::{ConfigError, Environment, HostProfile, Settings};
 use crate::store::StoreError;
 use crate::telemetry::Chain;
 use crate::telemetry::LogConfig;
 
-static SERVICE: OnceCell<Service> = OnceCell::const_new();
+/// The service (kept for its connections) and the router over it.
+static SERVED: OnceCell<(Service, Api)> = OnceCell::const_new();
 
 struct WaitUntil(AppState);
 
@@ -67,58 +80,53 @@ pub async fn run_with_documents(
         move |req: Request, state: AppState| {
             let settings = settings.clone();
             let documents = documents.clone();
-            async move {
-                Ok::<_, vercel_runtime::Error>(
-                    serve(&settings, &documents, endpoint, req, state).await,
-                )
-            }
+            async move { serve(&settings, &documents, endpoint, req, state).await }
         },
     ))
     .await
 }
 
+/// Serves one invocation: the router, with the invocation's `wait_until`
+/// as the request's background.
 async fn serve(
     settings: &Result<Arc<Settings>, ConfigError>,
     documents: &Option<Arc<dyn Documents>>,
     endpoint: Endpoint,
     req: Request,
     state: AppState,
-) -> Response<ResponseBody> {
-    let service = match SERVICE
-        .get_or_try_init(|| build(settings, documents.clone()))
-        .await
-    {
-        Ok(s) => s,
+) -> Result<Response<ResponseBody>, vercel_runtime::Error> {
+    let served = SERVED
+        .get_or_try_init(|| build(settings, documents.clone(), endpoint))
+        .await;
+    let response = match served {
+        Ok((_, api)) => {
+            let mut req = req.map(axum::body::Body::new);
+            req.extensions_mut()
+                .insert(BackgroundHandle(Arc::new(WaitUntil(state))));
+            let Ok(response) = api.clone().oneshot(req).await;
+            response
+        }
         Err(e) => {
             tracing::error!(error = %Chain(&e), "service could not start");
-            return to_vercel(unavailable(&e));
+            unavailable(&e).map(axum::body::Body::from)
         }
     };
-    let app: &App = &service.app;
-    let (parts, body) = req.into_parts();
-    let limit = app.config.max_body_bytes;
-    let response = match crate::host::collect_limited(body, limit).await {
-        Ok(bytes) => {
-            let req = http::Request::from_parts(parts, bytes);
-            handle_only(app, req, &WaitUntil(state), Some(endpoint)).await
-        }
-        Err(true) => crate::http::ApiError::PayloadTooLarge { limit }.into_response(),
-        Err(false) => crate::http::ApiError::IncompleteBody.into_response(),
-    };
-    to_vercel(response)
+    StreamingUtils::process_response(response).await
 }
 
 /// The service as a Vercel function runs it ([`HostProfile::VERCEL`]: the
 /// cron endpoint always requires `CRON_SECRET`, client addresses always come
-/// from Vercel's edge headers).
+/// from Vercel's edge headers), and the router of its one `endpoint`.
 async fn build(
     settings: &Result<Arc<Settings>, ConfigError>,
     documents: Option<Arc<dyn Documents>>,
-) -> Result<Service, ServiceError> {
+    endpoint: Endpoint,
+) -> Result<(Service, Api), ServiceError> {
     let settings = settings.as_ref().map_err(Clone::clone)?;
     let mut service = Service::build(Settings::clone(settings)).await?;
     service.app.documents = documents;
-    Ok(service)
+    let api = api(service.app.clone(), Some(endpoint));
+    Ok((service, api))
 }
 
 /// 503 while the store is unreachable (the next request tries again);
@@ -158,9 +166,4 @@ fn unavailable(error: &ServiceError) -> http::Response<Bytes> {
         http::HeaderValue::from_static("5"),
     );
     r
-}
-
-fn to_vercel(response: http::Response<Bytes>) -> Response<ResponseBody> {
-    let (parts, body) = response.into_parts();
-    Response::from_parts(parts, ResponseBody::from(body))
 }

@@ -37,7 +37,6 @@ use http::{HeaderMap, HeaderValue, Request, Response};
 use sha2::{Digest, Sha256};
 
 use super::{hex, ApiError, App};
-use crate::settings::{env_str, ConfigError};
 use crate::store::limits::{
     budget_day, client_budget_day, remaining, retry_after, until_budget_reset, HitOutcome, Window,
     WindowCount,
@@ -65,21 +64,6 @@ impl Rate {
             window: Duration::from_secs(secs),
         }
     }
-
-    /// Parses `N/SECONDS` (e.g. `20/3600`); `off` is `None` (no limit).
-    fn parse(name: &str, value: &str) -> Result<Option<Self>, ConfigError> {
-        if value.eq_ignore_ascii_case("off") {
-            return Ok(None);
-        }
-        let bad = || ConfigError::invalid(name, "expected COUNT/SECONDS (e.g. 20/3600) or off");
-        let (n, secs) = value.split_once('/').ok_or_else(bad)?;
-        let n: u64 = n.trim().parse().map_err(|_| bad())?;
-        let secs: u64 = secs.trim().parse().map_err(|_| bad())?;
-        if n == 0 || secs == 0 {
-            return Err(bad());
-        }
-        Ok(Some(Self::per_secs(n, secs)))
-    }
 }
 
 /// Where a request's client address comes from.
@@ -97,7 +81,7 @@ pub enum ClientIp {
     },
 }
 
-/// Every knob of the limits (README "Limits" lists them with defaults).
+/// Every knob of the limits (docs/API.md "Limits"; defaults in docs/ENVIRONMENT.md).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LimitsConfig {
     /// Starts per client (`RATE_LIMIT_START_PER_CLIENT`, default 20/3600).
@@ -165,75 +149,6 @@ impl LimitsConfig {
     /// (`None`: no budget or no share), for `Engine::with_client_budget`.
     pub fn client_budget(&self) -> Option<u64> {
         self.share_of(self.daily_paid_calls?)
-    }
-
-    /// The defaults overridden through `lookup` (see the fields). On Vercel
-    /// (`vercel`) the client address is always Vercel's header.
-    pub fn from_lookup(
-        lookup: &impl Fn(&str) -> Option<String>,
-        vercel: bool,
-    ) -> Result<Self, ConfigError> {
-        let mut c = Self::default();
-        for (name, slot) in [
-            ("RATE_LIMIT_START_PER_CLIENT", &mut c.start_per_client),
-            ("RATE_LIMIT_START_OVERALL", &mut c.start_overall),
-            ("RATE_LIMIT_RETRY_PER_CLIENT", &mut c.retry_per_client),
-            ("RATE_LIMIT_RETRY_OVERALL", &mut c.retry_overall),
-        ] {
-            if let Some(v) = env_str(lookup, name) {
-                *slot = Rate::parse(name, &v)?;
-            }
-        }
-        if let Some(v) = env_str(lookup, "DAILY_PAID_CALL_BUDGET") {
-            c.daily_paid_calls = if v.eq_ignore_ascii_case("off") {
-                None
-            } else {
-                Some(v.parse().map_err(|_| {
-                    ConfigError::invalid(
-                        "DAILY_PAID_CALL_BUDGET",
-                        "expected a whole number of calls or off",
-                    )
-                })?)
-            };
-        }
-        if let Some(v) = env_str(lookup, "CLIENT_SHARE_PERCENT") {
-            c.client_share = parse_share(&v)?;
-        }
-        c.client_ip = if vercel {
-            ClientIp::Vercel
-        } else {
-            match env_str(lookup, "TRUST_PROXY").map(|v| v.to_ascii_lowercase()) {
-                None => ClientIp::Peer,
-                Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => ClientIp::Peer,
-                Some(v) if ["true", "yes", "on"].contains(&v.as_str()) => {
-                    ClientIp::ForwardedFor { hops: 1 }
-                }
-                Some(v) => match v.parse::<usize>() {
-                    Ok(hops) if hops >= 1 => ClientIp::ForwardedFor { hops },
-                    _ => {
-                        return Err(ConfigError::invalid(
-                            "TRUST_PROXY",
-                            "expected false, true or the number of trusted proxies",
-                        ))
-                    }
-                },
-            }
-        };
-        Ok(c)
-    }
-}
-
-/// `CLIENT_SHARE_PERCENT`: a whole percentage from 1 to 100, or `off`.
-fn parse_share(value: &str) -> Result<Option<u8>, ConfigError> {
-    if value.eq_ignore_ascii_case("off") {
-        return Ok(None);
-    }
-    match value.parse::<u8>() {
-        Ok(pct) if (1..=100).contains(&pct) => Ok(Some(pct)),
-        _ => Err(ConfigError::invalid(
-            "CLIENT_SHARE_PERCENT",
-            "expected a whole percentage from 1 to 100, or off",
-        )),
     }
 }
 
@@ -590,51 +505,6 @@ mod tests {
         assert!(!v4.contains("192"));
         assert_eq!(v4, client_key(Some("::ffff:192.0.2.7".parse().unwrap())));
         assert_eq!(client_key(None), "unknown");
-    }
-
-    #[test]
-    fn config_from_env() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| (*v).to_owned())
-            }
-        };
-        let c = LimitsConfig::from_lookup(&env(&[]), false).unwrap();
-        assert_eq!(c, LimitsConfig::default());
-        let c = LimitsConfig::from_lookup(
-            &env(&[
-                ("RATE_LIMIT_START_PER_CLIENT", "5/60"),
-                ("RATE_LIMIT_RETRY_OVERALL", "off"),
-                ("DAILY_PAID_CALL_BUDGET", "7"),
-                ("TRUST_PROXY", "2"),
-            ]),
-            false,
-        )
-        .unwrap();
-        assert_eq!(c.start_per_client, Some(Rate::per_secs(5, 60)));
-        assert_eq!(c.retry_overall, None);
-        assert_eq!(c.daily_paid_calls, Some(7));
-        assert_eq!(c.client_ip, ClientIp::ForwardedFor { hops: 2 });
-        // On Vercel, TRUST_PROXY cannot switch the header off.
-        let c = LimitsConfig::from_lookup(&env(&[("TRUST_PROXY", "false")]), true).unwrap();
-        assert_eq!(c.client_ip, ClientIp::Vercel);
-        let e = LimitsConfig::from_lookup(&env(&[("RATE_LIMIT_START_OVERALL", "lots")]), false)
-            .unwrap_err();
-        assert_eq!(e.name, "RATE_LIMIT_START_OVERALL");
-        let c = LimitsConfig::from_lookup(&env(&[("CLIENT_SHARE_PERCENT", "off")]), false).unwrap();
-        assert_eq!((c.client_share, c.client_budget()), (None, None));
-        for bad in ["0", "101", "half"] {
-            let pairs: &'static [(&'static str, &'static str)] = match bad {
-                "0" => &[("CLIENT_SHARE_PERCENT", "0")],
-                "101" => &[("CLIENT_SHARE_PERCENT", "101")],
-                _ => &[("CLIENT_SHARE_PERCENT", "half")],
-            };
-            let e = LimitsConfig::from_lookup(&env(pairs), false).unwrap_err();
-            assert_eq!(e.name, "CLIENT_SHARE_PERCENT");
-        }
     }
 
     #[test]

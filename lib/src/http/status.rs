@@ -25,7 +25,7 @@
 //! a hash of what a poller acts on (status, progress, completeness,
 //! error), not of the bytes. Its update time lets a read that is *older*
 //! than what the client already holds be told apart: a read from an
-//! Upstash replica that has not caught up (README "Consistency") is
+//! Upstash replica that has not caught up (docs/STORE.md "Consistency across instances") is
 //! answered 304 (the client keeps its newer copy), so progress never goes
 //! back in what a client sees. A job created moments ago that this server
 //! cannot see yet is answered as `pending`, "not visible here yet"

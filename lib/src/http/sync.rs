@@ -26,7 +26,6 @@ use http::{header, HeaderValue, Request, Response, StatusCode};
 use super::{accept, json_response, start_answer, Accepted, ApiError, App, Background};
 use crate::engine::EngineError;
 use crate::model::{Job, JobId, JobStatus};
-use crate::settings::ConfigError;
 
 /// How often the job's summary is read while waiting: short against a
 /// report's seconds, long against a summary read's milliseconds.
@@ -37,7 +36,7 @@ pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(200);
 pub(crate) const DEFAULT_WAIT: Duration = Duration::from_secs(240);
 
 /// Longest wait accepted: below the 300 s `maxDuration`.
-pub(crate) const MAX_WAIT: Duration = Duration::from_secs(290);
+pub const MAX_WAIT: Duration = Duration::from_secs(290);
 
 /// Settings of the synchronous route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,23 +50,6 @@ pub struct SyncConfig {
 impl Default for SyncConfig {
     fn default() -> Self {
         Self { wait: DEFAULT_WAIT }
-    }
-}
-
-impl SyncConfig {
-    /// Reads `SYNC_REPORT_WAIT_SECS` through `lookup`.
-    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let wait = match crate::settings::env_parse::<u64>(lookup, "SYNC_REPORT_WAIT_SECS")? {
-            None => DEFAULT_WAIT,
-            Some(secs) if Duration::from_secs(secs) <= MAX_WAIT => Duration::from_secs(secs),
-            Some(_) => {
-                return Err(ConfigError::invalid(
-                    "SYNC_REPORT_WAIT_SECS",
-                    "must be at most 290 (below the function's maxDuration of 300 s)",
-                ))
-            }
-        };
-        Ok(Self { wait })
     }
 }
 

@@ -5,31 +5,24 @@
 //! `ERR DB capacity quota exceeded`; and the largest request and reply
 //! the store makes, measured there, against Upstash's 10 MB limit.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use care_report::http::limits::LimitsConfig;
-use care_report::http::{self, App, Background, HttpConfig};
+use care_report::http::{App, HttpConfig};
 use care_report::model::JobStatus;
 use care_report::model::{JobId, Slot, SlotStatus, SourceType};
 use care_report::store::health::{judge, EvictionPolicy, Verdict};
 use care_report::store::{
     Idempotency, JobStore, NewJob, Record, RedisConfig, RedisStore, SavePlan, MAX_SLOT_DATA_BYTES,
 };
+use care_report_testing::app::{Dropped, TestApp};
 use care_report_testing::redis as test_redis;
 use care_report_testing::rig::{EngineRig, Rig as Built};
 use care_report_testing::upstash::UpstashProxy;
 use serde_json::{json, Value};
 
 const QUESTIONNAIRE: &str = include_str!("../fixtures/questionnaire.json");
-
-/// Drops background work: a started job stays pending.
-struct Dropped;
-impl Background for Dropped {
-    fn spawn(&self, _work: Pin<Box<dyn Future<Output = ()> + Send + 'static>>) {}
-}
 
 /// Every key under `prefix`, sorted (SCAN on a direct connection).
 async fn keys(prefix: &str) -> Vec<String> {
@@ -109,7 +102,7 @@ async fn reports_complete_through_an_upstash_like_proxy_and_a_full_store_writes_
         .header("content-type", "application/json")
         .body(Bytes::from(QUESTIONNAIRE.to_owned()))
         .unwrap();
-    let r = http::handle(&app, req, &Dropped).await;
+    let r = TestApp::new(app).background(Dropped).send(req).await;
     assert_eq!(r.status(), 503);
     assert!(r.headers().contains_key("retry-after"));
     let body: Value = serde_json::from_slice(r.body()).unwrap();

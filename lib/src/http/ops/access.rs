@@ -27,19 +27,12 @@ use http::{header, HeaderMap, HeaderValue, Request};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::settings::{env_str, ConfigError};
-
 /// Failed logins one client may make per [`LOGIN_WINDOW`].
 pub const LOGIN_FAILURES: u64 = 10;
 /// The failed-login window.
 pub const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// The shortest token accepted (a guessable token is a configuration error).
 pub const MIN_TOKEN_LEN: usize = 16;
-
-/// Environment variable: the operators' token (unset: no console).
-pub(crate) const ENV_OPS_TOKEN: &str = "OPS_TOKEN";
-/// Environment variable: the read-only token.
-pub(crate) const ENV_OPS_READ_TOKEN: &str = "OPS_READ_TOKEN";
 
 /// Where the service runs, for the console's banner.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,17 +48,6 @@ pub enum Environment {
 }
 
 impl Environment {
-    /// From `VERCEL_ENV` (Vercel sets `production`, `preview` or
-    /// `development`).
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
-        match env_str(&lookup, "VERCEL_ENV").as_deref() {
-            Some("production") => Self::Production,
-            Some("preview") => Self::Preview,
-            Some(_) => Self::Development,
-            None => Self::Local,
-        }
-    }
-
     /// Its name on the banner.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -109,36 +91,6 @@ impl std::fmt::Debug for OpsConfig {
 }
 
 impl OpsConfig {
-    /// Reads `OPS_TOKEN`, `OPS_READ_TOKEN` and `VERCEL_ENV` through
-    /// `lookup`. A token shorter than [`MIN_TOKEN_LEN`], or a read token
-    /// equal to the full one, is a configuration error.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let token = env_str(&lookup, ENV_OPS_TOKEN);
-        let read_token = env_str(&lookup, ENV_OPS_READ_TOKEN);
-        for (name, value) in [(ENV_OPS_TOKEN, &token), (ENV_OPS_READ_TOKEN, &read_token)] {
-            if value
-                .as_ref()
-                .is_some_and(|t| t.chars().count() < MIN_TOKEN_LEN)
-            {
-                return Err(ConfigError::invalid(
-                    name,
-                    "must be at least 16 characters (use a long random string)",
-                ));
-            }
-        }
-        if token.is_some() && token == read_token {
-            return Err(ConfigError::invalid(
-                ENV_OPS_READ_TOKEN,
-                "must differ from OPS_TOKEN",
-            ));
-        }
-        Ok(Self {
-            token,
-            read_token,
-            environment: Environment::from_lookup(&lookup),
-        })
-    }
-
     /// Whether the console is served at all.
     pub fn enabled(&self) -> bool {
         self.token.as_deref().is_some_and(|t| !t.is_empty())
@@ -336,32 +288,5 @@ mod tests {
             ..c.clone()
         };
         assert!(!csrf_ok(&other, &today, now));
-    }
-
-    #[test]
-    fn settings_refuse_short_or_equal_tokens_and_hide_them() {
-        let read = |pairs: &'static [(&'static str, &'static str)]| {
-            OpsConfig::from_lookup(move |k| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| (*v).to_owned())
-            })
-        };
-        assert!(read(&[("OPS_TOKEN", "short")]).is_err());
-        assert!(read(&[
-            ("OPS_TOKEN", "same-token-0123456789"),
-            ("OPS_READ_TOKEN", "same-token-0123456789")
-        ])
-        .is_err());
-        let c = read(&[
-            ("OPS_TOKEN", "admin-token-0123456789"),
-            ("VERCEL_ENV", "preview"),
-        ])
-        .unwrap();
-        assert!(c.enabled());
-        assert_eq!(c.environment, Environment::Preview);
-        assert!(!format!("{c:?}").contains("admin-token"));
-        assert!(!read(&[]).unwrap().enabled());
     }
 }

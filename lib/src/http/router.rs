@@ -1,0 +1,363 @@
+//! The API as one `axum::Router`, and the tower layers around it.
+//!
+//! Every host serves the value [`api`] builds: the dev-server on its hyper
+//! loop, each Vercel function (built with the one endpoint it serves, so
+//! every other path is a 404), and the tests in-process with
+//! `tower::ServiceExt::oneshot`. Routing, path and query extraction and
+//! the method check are axum's; request ids, trace spans and trailing
+//! slashes are tower-http layers; the body limit is axum's
+//! [`DefaultBodyLimit`], its refusal mapped to our 413 JSON error.
+//!
+//! Two pieces stay our own, each because tower-http's layer would change
+//! an answer the suites pin:
+//!
+//! - **CORS** ([`cors`]): `tower_http::cors::CorsLayer` answers every
+//!   `OPTIONS` itself with 200 (ours: 204 for a path this router serves,
+//!   404 `route_not_found` for any other), sends `*` without an `Origin`,
+//!   puts the preflight headers on a refused origin's answer too, and
+//!   writes `Vary` in lower case.
+//! - **The body read deadline** ([`BodyDeadline`]): tower-http's
+//!   `RequestBodyTimeoutLayer` times the gap between two chunks, so a
+//!   client dripping a byte at a time never trips it; ours bounds the
+//!   whole body (408 `body_timeout`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, State};
+use axum::middleware::Next;
+use axum::response::IntoResponse;
+use axum::routing::{any, on, MethodFilter, MethodRouter};
+use axum::{RequestExt, Router};
+use bytes::Bytes;
+use http::request::Parts;
+use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use tower::Layer;
+use tower_http::normalize_path::{NormalizePath, NormalizePathLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use super::{
+    handlers, ops, query_param, ApiError, App, Background, CorsOrigins, Endpoint, Route,
+    TokioBackground, ROUTES,
+};
+
+/// The API as a tower service: the router behind the trailing-slash trim
+/// (`/health/` is `/health`), which must run before routing.
+pub type Api = NormalizePath<Router>;
+
+/// The API over `app`: every endpoint, or only `only` (a Vercel function
+/// serves one; every other path answers 404).
+pub fn api(app: App, only: Option<Endpoint>) -> Api {
+    let max_body = app.config.max_body_bytes;
+    let cors_origins = Arc::new(app.config.cors.clone());
+    let app = Arc::new(app);
+    let mut router = Router::new();
+    for route in ROUTES
+        .iter()
+        .filter(|r| only.is_none_or(|o| o == r.endpoint))
+    {
+        router = router.route(route.path, method_router(route));
+        // `…/status?job_id=…`: how Vercel may hand a dynamic segment over.
+        if let Some(bare) = bare_path(route) {
+            router = router.route(bare, method_router(route));
+        }
+    }
+    // The console answers for itself: its own access rules and headers,
+    // no CORS (it is never called from another site).
+    let mut router = router
+        .fallback(route_not_found)
+        .layer(axum::middleware::from_fn_with_state(cors_origins, cors));
+    if only.is_none_or(|o| o == Endpoint::Ops) {
+        router = router
+            .route(ops::PREFIX, any(console))
+            .route(&format!("{}/{{*rest}}", ops::PREFIX), any(console));
+    }
+    let router = router
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(app);
+    NormalizePathLayer::trim_trailing_slash().layer(router)
+}
+
+/// The span a request's logs carry: method, path and request id (the
+/// `x-request-id` a client sent, else a new UUID; the answer echoes it).
+/// Not the query: the console's and a job's links are no business of the
+/// logs.
+fn request_span(req: &http::Request<Body>) -> tracing::Span {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        method = %req.method(),
+        path = %req.uri().path(),
+        request_id = %id,
+    )
+}
+
+/// A route with a `{job_id}` segment also answers without it (the id then
+/// comes from `?job_id=`), except erasure: `/api/professional-report`
+/// itself is the synchronous route.
+fn bare_path(route: &Route) -> Option<&'static str> {
+    let bare = route.path.strip_suffix("/{job_id}")?;
+    (route.endpoint != Endpoint::Delete).then_some(bare)
+}
+
+/// The route's handler for its method, a 204 preflight for `OPTIONS`, and
+/// for any other method 405 naming the allowed one (erasure: 404, as the
+/// path is only a route for `DELETE`).
+fn method_router(route: &'static Route) -> MethodRouter<Arc<App>> {
+    let filter = MethodFilter::try_from(route.method.clone()).expect("a route's method");
+    let handler = match route.endpoint {
+        Endpoint::Health => on(filter, handlers::health),
+        Endpoint::OpenApi => on(filter, handlers::openapi),
+        Endpoint::Start => on(filter, handlers::start),
+        Endpoint::ProfessionalReport => on(filter, handlers::professional_report),
+        Endpoint::Status => on(filter, handlers::status),
+        Endpoint::Result => on(filter, handlers::result),
+        Endpoint::Retry => on(filter, handlers::retry),
+        Endpoint::MissingSources => on(filter, handlers::missing_sources),
+        Endpoint::RetryStatus => on(filter, handlers::retry_status),
+        Endpoint::Cron => on(filter, handlers::cron),
+        Endpoint::Delete => on(filter, handlers::erase),
+        Endpoint::Ops => on(filter, console),
+    };
+    if route.endpoint == Endpoint::Delete {
+        return handler.options(route_not_found).fallback(route_not_found);
+    }
+    let allow = route.method.as_str();
+    handler
+        .options(preflight)
+        .fallback(move |_: Collected| async move { ApiError::MethodNotAllowed { allow } })
+}
+
+/// A preflight for a path this router serves: 204; [`cors`] adds the
+/// `Access-Control-*` headers when the origin is allowed.
+async fn preflight(_: Collected) -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
+/// Any path no route takes. The body is read first, as on every route:
+/// an oversized body is 413 wherever it is sent.
+async fn route_not_found(_: Collected) -> ApiError {
+    ApiError::RouteNotFound
+}
+
+/// The operators' console ([`ops`]).
+async fn console(State(app): State<Arc<App>>, Collected(req): Collected) -> Reply {
+    Reply(ops::handle(&app, req).await)
+}
+
+/// A library response as an axum one.
+pub(crate) struct Reply(pub(crate) Response<Bytes>);
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> axum::response::Response {
+        self.0.map(Body::from)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> axum::response::Response {
+        ApiError::into_response(self).map(Body::from)
+    }
+}
+
+/// The request with its body read whole, under the body limit
+/// ([`DefaultBodyLimit`]) and the host's [`BodyDeadline`], as the handlers
+/// read it.
+pub(crate) struct Collected(pub(crate) Request<Bytes>);
+
+impl FromRequest<Arc<App>> for Collected {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, app: &Arc<App>) -> Result<Self, ApiError> {
+        let deadline = req.extensions().get::<BodyDeadline>().copied();
+        let (parts, body) = req.with_limited_body().into_parts();
+        let read = body.collect();
+        let read = match deadline {
+            Some(BodyDeadline(d)) => tokio::time::timeout(d, read)
+                .await
+                .map_err(|_| ApiError::BodyTimeout)?,
+            None => read.await,
+        };
+        match read {
+            Ok(collected) => Ok(Self(Request::from_parts(parts, collected.to_bytes()))),
+            Err(e) if over_limit(&e) => Err(ApiError::PayloadTooLarge {
+                limit: app.config.max_body_bytes,
+            }),
+            Err(_) => Err(ApiError::IncompleteBody),
+        }
+    }
+}
+
+/// Whether reading a body failed at [`DefaultBodyLimit`]'s limit (the
+/// limit's error is wrapped in axum's).
+fn over_limit(e: &axum::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
+/// How long the whole request body may take to arrive, set by a host that
+/// reads bodies off a socket (the dev-server) as a request extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BodyDeadline(pub Duration);
+
+/// The limits of a server that reads requests off a socket (the
+/// dev-server's loop, `crate::host::hyper`, whose docs say more).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// Time for a whole request head; also the keep-alive idle timeout.
+    pub header_read_timeout: Duration,
+    /// Time for a whole request body ([`BodyDeadline`]).
+    pub body_read_timeout: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(30),
+            body_read_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+        }
+    }
+}
+
+/// The raw `{job_id}` of a request: the path segment, or (when the route
+/// has none, or it is the literal `[job_id]` of Vercel's file name) the
+/// `job_id` query parameter; empty when neither is given.
+pub(crate) struct RawJobId(pub(crate) String);
+
+impl<S: Send + Sync> FromRequestParts<S> for RawJobId {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let segment = Path::<String>::from_request_parts(parts, state)
+            .await
+            .ok()
+            .map(|Path(s)| s)
+            .filter(|s| !(s.starts_with('[') && s.ends_with(']')));
+        let raw = segment.or_else(|| query_param(parts.uri.query(), "job_id"));
+        Ok(Self(raw.unwrap_or_default()))
+    }
+}
+
+/// Where a request's background work runs: the [`Background`] a host put
+/// in the request's extensions (a Vercel function: the invocation's
+/// `wait_until`), else a tokio task.
+#[derive(Clone)]
+pub struct BackgroundHandle(pub Arc<dyn Background>);
+
+impl<S: Send + Sync> FromRequestParts<S> for BackgroundHandle {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<Self>()
+            .cloned()
+            .unwrap_or_else(|| Self(Arc::new(TokioBackground))))
+    }
+}
+
+/// Adds the CORS headers to every answer of the API (module docs say why
+/// this is not tower-http's `CorsLayer`).
+async fn cors(
+    State(origins): State<Arc<CorsOrigins>>,
+    req: axum::extract::Request,
+    next: Next,
+) -> axum::response::Response {
+    let origin = req.headers().get(header::ORIGIN).cloned();
+    let mut response = next.run(req).await;
+    cors_headers(&origins, origin.as_ref(), response.headers_mut());
+    response
+}
+
+fn cors_headers(origins: &CorsOrigins, origin: Option<&HeaderValue>, headers: &mut HeaderMap) {
+    if let CorsOrigins::List(_) = origins {
+        // The answer depends on the Origin header, allowed or not, so a
+        // cache must not serve one origin's answer to another.
+        headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    let allow = match (origins, origin) {
+        (CorsOrigins::None, _) | (_, None) => return,
+        (CorsOrigins::Any, Some(_)) => HeaderValue::from_static("*"),
+        (CorsOrigins::List(list), Some(o)) => {
+            let Some(o_str) = o.to_str().ok() else { return };
+            if !list
+                .iter()
+                .any(|allowed| allowed.eq_ignore_ascii_case(o_str))
+            {
+                return;
+            }
+            o.clone()
+        }
+    };
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow);
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, DELETE, OPTIONS"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("content-type, idempotency-key, authorization"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static(
+            "location, content-location, retry-after, idempotent-replayed, ratelimit-limit, ratelimit-remaining, ratelimit-reset, ratelimit-policy",
+        ),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cors_only_for_listed_origins() {
+        let list = CorsOrigins::List(vec!["https://app.example".into()]);
+        let mut h = HeaderMap::new();
+        cors_headers(
+            &list,
+            Some(&HeaderValue::from_static("https://evil.example")),
+            &mut h,
+        );
+        assert!(h.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+        cors_headers(
+            &list,
+            Some(&HeaderValue::from_static("https://app.example")),
+            &mut h,
+        );
+        assert_eq!(
+            h[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+            "https://app.example"
+        );
+    }
+
+    #[test]
+    fn bare_paths_take_the_id_from_the_query_except_erasure() {
+        let bare: Vec<_> = ROUTES.iter().filter_map(bare_path).collect();
+        assert!(bare.contains(&"/api/professional-report/status"));
+        assert!(!bare.contains(&"/api/professional-report"));
+    }
+}
