@@ -84,20 +84,32 @@ pub fn api(app: App, only: Option<Endpoint>) -> Api {
     NormalizePathLayer::trim_trailing_slash().layer(router)
 }
 
-/// The span a request's logs carry: method, path and request id (the
-/// `x-request-id` a client sent, else a new UUID; the answer echoes it).
-/// Not the query: the console's and a job's links are no business of the
-/// logs.
+/// The span a request's logs carry: method, the route's template and the
+/// request id (`x-request-id`: a client's own, else a new UUID; the answer
+/// echoes it), logged only when it is a plain token of at most 64
+/// characters. Never the path or the query as sent: a client may put
+/// anything in a job id's place (an e-mail address, say), and what a client
+/// sends is no business of the logs; a path no route takes is logged as `-`.
 fn request_span(req: &http::Request<Body>) -> tracing::Span {
     let id = req
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+        // A client's own id is logged only when it looks like one.
+        .filter(|v| {
+            v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .unwrap_or("-");
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("-", axum::extract::MatchedPath::as_str);
     tracing::info_span!(
         "request",
         method = %req.method(),
-        path = %req.uri().path(),
+        route = %route,
         request_id = %id,
     )
 }
