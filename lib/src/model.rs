@@ -11,6 +11,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// A job's identifier: a UUID in its canonical hyphenated lower-case form.
@@ -23,8 +24,11 @@ use uuid::Uuid;
 /// 74 random bits keep the id unguessable (it is what lets a family read
 /// their report). Version 4 ids, which earlier releases issued, still parse:
 /// their jobs may be stored for a day.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(try_from = "String", into = "String")]
+#[schema(value_type = String, format = Uuid)]
 pub struct JobId(Uuid);
 
 /// Why a string is not a [`JobId`].
@@ -141,7 +145,7 @@ pub enum FailureKind {
 
 /// Where a job is in its life: `pending` → `processing` → `completed` |
 /// `partial` | `failed`, and `partial` → `completed` once nothing is missing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
     /// Stored, nobody has started on it yet.
@@ -193,7 +197,9 @@ impl fmt::Display for JobStatus {
 }
 
 /// One external data source.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceType {
     /// CQC public API: the location's inspection record.
@@ -384,7 +390,7 @@ impl Slot {
 }
 
 /// A missing source as the API shows it (docs/ARCHITECTURE.md "How it works").
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct MissingSource {
     /// The home's directory id.
     pub home_id: String,
@@ -407,7 +413,7 @@ pub struct MissingSource {
 }
 
 /// Where a missing source stands, as [`MissingSource::status`] shows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MissingSourceStatus {
     /// An automatic attempt is scheduled (`next_attempt_at`).

@@ -187,7 +187,7 @@ pub struct RoundReport {
 }
 
 /// What one sweep step did (the cron endpoint's `result`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SweepReport {
     /// Due jobs looked at.
     pub checked: usize,
@@ -210,7 +210,7 @@ pub struct SweepReport {
 }
 
 /// The answer of a manual retry (the `retry_result` of README.md "API").
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ManualRetryReport {
     /// `home_id/source_type` of every slot retried.
     pub retried_sources: Vec<String>,

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::{Engine, EngineError, JobPart, Result};
 use crate::directory::Directory;
@@ -19,13 +20,15 @@ use crate::report::{judged, Plan};
 use crate::retry::RetryPolicy;
 
 /// `GET …/status/{job_id}`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[schema(as = Status)]
 pub struct StatusView {
     /// The job.
     pub job_id: JobId,
     /// Its status.
     pub status: JobStatus,
     /// 0–100.
+    #[schema(maximum = 100)]
     pub progress: u8,
     /// Human message.
     pub message: String,
@@ -38,6 +41,7 @@ pub struct StatusView {
     /// Whether the report is partial.
     pub is_partial: bool,
     /// Completeness in percent.
+    #[schema(maximum = 100)]
     pub completeness: u8,
 }
 
@@ -67,22 +71,45 @@ impl StatusView {
 /// `POST /api/professional-report` answers. No `job_id` at the top: the
 /// client takes an answer with one for the start of a polling round; the
 /// job's id is the report's `jobId`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct ReportAnswer {
     /// The questionnaire as stored (its canonical form: no contact details).
+    #[schema(value_type = Object)]
     pub questionnaire: serde_json::Value,
     /// The report, in the client's shape.
+    #[schema(schema_with = professional_report_schema)]
     pub report: ProfessionalReport,
     /// When the report was assembled.
     pub generated_at: DateTime<Utc>,
     /// The report's id.
+    #[schema(format = Uuid)]
     pub report_id: String,
     /// The job's status (`completed` or `partial`).
+    #[schema(schema_with = settled_status)]
     pub status: JobStatus,
 }
 
+/// The report's schema: the OpenAPI document's hand-written
+/// `ProfessionalReport` component (lib/tests/schema/professional_report.schema.json
+/// is its full contract).
+fn professional_report_schema() -> utoipa::openapi::Ref {
+    utoipa::openapi::Ref::from_schema_name("ProfessionalReport")
+}
+
+/// [`ReportAnswer::status`]'s schema: a job with a report has settled.
+fn settled_status() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some([
+            JobStatus::Completed.as_str(),
+            JobStatus::Partial.as_str(),
+        ]))
+        .build()
+}
+
 /// `GET …/result/{job_id}`: the [`ReportAnswer`] plus the job's facts.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[schema(as = Report)]
 pub struct ResultView {
     /// The synchronous answer's fields.
     #[serde(flatten)]
@@ -92,13 +119,15 @@ pub struct ResultView {
     /// Whether some sources are still missing.
     pub is_partial: bool,
     /// Completeness in percent.
+    #[schema(maximum = 100)]
     pub completeness: u8,
     /// The missing (home, source) pairs (as in the report).
     pub missing_data_sources: Vec<MissingSource>,
 }
 
 /// `GET …/missing-sources/{job_id}`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[schema(as = MissingSources)]
 pub struct MissingSourcesView {
     /// The job.
     pub job_id: JobId,
@@ -111,6 +140,7 @@ pub struct MissingSourcesView {
     /// Whether the report is partial.
     pub is_partial: bool,
     /// Completeness in percent.
+    #[schema(maximum = 100)]
     pub completeness: u8,
 }
 
@@ -137,7 +167,7 @@ impl MissingSourcesView {
 }
 
 /// One missing source's schedule, in `retry-status`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct NextRetry {
     /// The source.
     pub source_type: SourceType,
@@ -156,7 +186,8 @@ pub struct NextRetry {
 }
 
 /// `GET …/retry-status/{job_id}`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[schema(as = RetryStatus)]
 pub struct RetryStatusView {
     /// The job.
     pub job_id: JobId,
@@ -165,6 +196,7 @@ pub struct RetryStatusView {
     /// Whether the report is partial.
     pub is_partial: bool,
     /// Completeness in percent.
+    #[schema(maximum = 100)]
     pub completeness: u8,
     /// How many sources are missing.
     pub missing_sources_count: usize,

@@ -1,11 +1,14 @@
 //! The typed answers of the endpoints whose answer is not an engine view
 //! (those live in `lib/src/engine/views.rs`). Each is the schema of the same
-//! name in [`super::openapi::document`]; `lib/tests/http_api.rs` checks
-//! every answer the handlers give against it.
+//! name in [`super::openapi::document`], derived (`utoipa::ToSchema`) from
+//! the struct; `lib/tests/http_api.rs` checks every answer the handlers give
+//! against it.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
+use utoipa::ToSchema;
 
 use super::ErrorCode;
 use crate::engine::views::window_hours;
@@ -14,7 +17,7 @@ use crate::model::{Job, JobId, JobStatus};
 
 /// `POST …/start`'s 202 (also the synchronous route's when the job has not
 /// settled in time): schema `StartAccepted`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct StartAccepted {
     /// The job.
     pub job_id: JobId,
@@ -52,7 +55,7 @@ pub(crate) fn status_url(id: JobId) -> String {
 }
 
 /// `POST …/retry/{job_id}`: schema `RetryAnswer`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub(crate) struct RetryAnswer {
     /// The job.
     pub job_id: JobId,
@@ -61,6 +64,7 @@ pub(crate) struct RetryAnswer {
     /// Whether sources are still missing.
     pub is_partial: bool,
     /// Completeness in percent.
+    #[schema(maximum = 100)]
     pub completeness: u8,
     /// What the retry did.
     pub retry_result: ManualRetryReport,
@@ -87,7 +91,7 @@ impl RetryAnswer {
 }
 
 /// `GET /api/cron/retry-missing-data`: schema `SweepAnswer`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub(crate) struct SweepAnswer {
     /// Whether no job's round failed.
     pub success: bool,
@@ -123,7 +127,7 @@ impl SweepAnswer {
 
 /// `GET /health`'s `status`: the only value, since a store that does not
 /// answer makes the endpoint a 503 error instead.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HealthStatus {
     /// Service and store are up.
@@ -131,13 +135,15 @@ pub enum HealthStatus {
 }
 
 /// `GET /health`: schema `Health`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct Health {
     /// Always `ok`.
     pub status: HealthStatus,
     /// `memory` or `redis`.
+    #[schema(schema_with = store_kinds)]
     pub store: &'static str,
     /// `sandbox` or `live`.
+    #[schema(schema_with = source_modes)]
     pub sources: &'static str,
     /// The care-home directory's label.
     pub directory: String,
@@ -148,30 +154,60 @@ pub struct Health {
     pub source_adapter_panics: u64,
 }
 
+/// [`Health::store`]'s schema: the store kinds (`JobStore::kind`).
+fn store_kinds() -> Object {
+    one_of_words(&["memory", "redis"])
+}
+
+/// [`Health::sources`]'s schema: the source modes.
+fn source_modes() -> Object {
+    one_of_words(&["sandbox", "live"])
+}
+
+/// A string that is one of `words`.
+fn one_of_words(words: &[&str]) -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(words.iter().copied()))
+        .build()
+}
+
+/// [`Erased::erased`]'s schema: `true`, never `false`.
+fn always_true() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Boolean)
+        .enum_values(Some([true]))
+        .build()
+}
+
 /// `DELETE …/{job_id}`: schema `Erased`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Erased {
     /// The job that was erased.
     pub job_id: JobId,
     /// Always `true`: a job that is not there is a 404 instead.
+    #[schema(schema_with = always_true)]
     pub erased: bool,
 }
 
 /// Every error answer: schema `Error`. `detail` repeats the message,
 /// because FastAPI-era clients (the original frontend among them) show
 /// `data.detail || data.message`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[schema(as = Error)]
 pub struct ErrorBody {
     /// The error.
+    #[schema(inline)]
     pub error: ErrorDetail,
     /// The message again.
     pub detail: String,
 }
 
 /// The `error` object of an [`ErrorBody`].
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// The machine-readable code.
+    #[schema(inline)]
     pub code: ErrorCode,
     /// For people.
     pub message: String,

@@ -25,7 +25,9 @@ use crate::store::StoreError;
 /// Every machine-readable error code the API answers with, in
 /// `error.code`. The error-code list of docs/API.md and the OpenAPI document name
 /// exactly these (tests check both ways).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// 400: the body is not JSON.
