@@ -84,7 +84,9 @@ pub fn api(app: App, only: Option<Endpoint>) -> Api {
     NormalizePathLayer::trim_trailing_slash().layer(router)
 }
 
-/// The span a request's logs carry: method, the route's template and the
+/// The span a request's logs carry (at `debug`: an `info` span on every
+/// request cost the status path about 10 µs of CPU in the bench, see
+/// BENCHMARKS.md "HTTP on axum"): method, the route's template and the
 /// request id (`x-request-id`: a client's own, else a new UUID; the answer
 /// echoes it), logged only when it is a plain token of at most 64
 /// characters. Never the path or the query as sent: a client may put
@@ -106,7 +108,7 @@ fn request_span(req: &http::Request<Body>) -> tracing::Span {
         .extensions()
         .get::<axum::extract::MatchedPath>()
         .map_or("-", axum::extract::MatchedPath::as_str);
-    tracing::info_span!(
+    tracing::debug_span!(
         "request",
         method = %req.method(),
         route = %route,
