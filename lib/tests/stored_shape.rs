@@ -9,8 +9,9 @@
 //! code of that day rendered from them.
 
 use care_report::directory::Directory;
-use care_report::engine::ResultView;
+use care_report::engine::JobReport;
 use care_report::facts::{Area, Company, Cqc, Fsa, Place, Website};
+use care_report::http::answers::ResultView;
 use care_report::model::{Job, SlotKey, SourceType};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -44,7 +45,8 @@ fn a_stored_job_of_the_previous_shape_renders_as_it_did() {
             job.plan.as_ref().is_some_and(|p| p.get("needs").is_none()),
             "{name}: a plan of the previous shape carries no needs"
         );
-        let view = ResultView::of_stored(job, &data, &Directory::demo()).expect("renders");
+        let view =
+            ResultView::of(JobReport::of_stored(job, &data, &Directory::demo()).expect("renders"));
         let now = printed(&view);
         assert_eq!(
             serde_json::to_string(&now).unwrap(),
@@ -113,7 +115,7 @@ async fn jobs_stored_today_hold_the_same_records_and_render_the_same() {
         assert!(job.plan.as_ref().is_some_and(|p| p.get("needs").is_some()));
         let data = store.source_data(id).await.unwrap();
         assert_eq!(printed(&data), printed(&then_data), "{name}: the records");
-        let mut now = printed(&rig.engine.result(id).await.unwrap());
+        let mut now = printed(&ResultView::of(rig.engine.report(id).await.unwrap()));
         for v in [&mut now, &mut then] {
             let report_id = v["report_id"].take();
             assert_eq!(v["report"]["reportId"].take(), report_id);

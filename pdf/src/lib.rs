@@ -13,7 +13,7 @@ mod typeset;
 use chrono::{DateTime, Utc};
 
 use care_report::document::{self, Document};
-use care_report::engine::ResultView;
+use care_report::http::answers::ResultView;
 use care_report::http::formats::Documents;
 
 pub use typeset::{render, PdfError};

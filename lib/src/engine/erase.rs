@@ -43,7 +43,7 @@ impl Engine {
     fn remember_erased(&self, id: JobId) {
         let now = self.now();
         if let Ok(mut erased) = self.erased.lock() {
-            erased.retain(|_, at| now - *at <= super::views::VISIBILITY_WINDOW + CLOCK_SKEW);
+            erased.retain(|_, at| now - *at <= super::VISIBILITY_WINDOW + CLOCK_SKEW);
             erased.insert(id, now);
         }
     }

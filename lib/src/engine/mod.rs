@@ -12,14 +12,15 @@
 //! - [`Engine::sweep`]: one bounded step over the due index (cron, dev-server loop);
 //! - [`Engine::manual_retry`]: a client's retry of one job's missing sources.
 //!
-//! Read-only views for the API are in [`views`].
+//! Reading jobs and their reports is in `reads.rs`; the API's answers are
+//! shaped from them in the HTTP layer.
 
 pub mod budget;
 mod config;
 mod erase;
 pub mod ops;
+mod reads;
 mod round;
-pub(crate) mod views;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -35,7 +36,7 @@ use tracing::Instrument;
 
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use config::EngineConfig;
-pub use views::{ReportAnswer, ResultView};
+pub use reads::{will_auto_retry, JobReport, VISIBILITY_WINDOW};
 
 use crate::directory::{Directory, Home};
 use crate::geo::Geocoder;
@@ -90,7 +91,7 @@ pub enum EngineError {
     #[error("the job is being worked on right now")]
     Busy,
     /// No job under this id is visible here yet, but the id was made moments
-    /// ago ([`views::VISIBILITY_WINDOW`]): the job may exist on the primary
+    /// ago ([`VISIBILITY_WINDOW`]): the job may exist on the primary
     /// and not have reached the replica this read landed on. Poll again.
     #[error("the job was created moments ago and is not visible here yet; poll again")]
     NotVisibleYet,
@@ -187,7 +188,7 @@ pub struct RoundReport {
 }
 
 /// What one sweep step did (the cron endpoint's `result`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct SweepReport {
     /// Due jobs looked at.
     pub checked: usize,
@@ -209,8 +210,8 @@ pub struct SweepReport {
     pub budget_exhausted: bool,
 }
 
-/// The answer of a manual retry (the `retry_result` of README.md "API").
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+/// What a manual retry did (the API shows it as `retry_result`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ManualRetryReport {
     /// `home_id/source_type` of every slot retried.
     pub retried_sources: Vec<String>,
@@ -245,7 +246,7 @@ pub struct Engine {
     rounds: std::sync::Mutex<HashMap<JobId, (u64, CancellationToken)>>,
     /// Jobs this process erased within the visibility window, so a fresh
     /// id it erased itself is "not found", not "not visible yet"
-    /// (`views::VISIBILITY_WINDOW`). Another instance cannot know: there a
+    /// ([`VISIBILITY_WINDOW`]). Another instance cannot know: there a
     /// job erased in its first seconds reads as pending for the rest of the
     /// window (docs/STORE.md "Consistency across instances"). Pruned on every erasure.
     erased: std::sync::Mutex<HashMap<JobId, DateTime<Utc>>>,

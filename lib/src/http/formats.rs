@@ -14,8 +14,8 @@
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
 
+use super::answers::ResultView;
 use super::{json_response, ApiError, App};
-use crate::engine::views::ResultView;
 use crate::engine::EngineError;
 use crate::model::JobId;
 
@@ -100,8 +100,8 @@ pub(super) async fn result(
         (Some(_), f) => f,
         (None, _) => Format::Json,
     };
-    let view = match app.engine.result(id).await {
-        Ok(view) => view,
+    let view = match app.engine.report(id).await {
+        Ok(settled) => ResultView::of(settled),
         Err(EngineError::NotReady { progress, .. }) if format == Format::Html => {
             let docs = app.documents.as_ref().expect("format is JSON without one");
             let url = format!("/api/professional-report/result/{id}?format=html");

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use axum::extract::State;
 use http::StatusCode;
 
-use super::answers::{Erased, Health, HealthStatus, RetryAnswer, SweepAnswer};
+use super::answers::{
+    Erased, Health, HealthStatus, MissingSourcesView, RetryAnswer, RetryStatusView, SweepAnswer,
+};
 use super::router::{BackgroundHandle, Collected, RawJobId, Reply};
 use super::{
     accept, authorize_cron, formats, json_response, limits, openapi, start_answer, status, sync,
@@ -99,7 +101,8 @@ pub(super) async fn missing_sources(
     id: RawJobId,
     _: Collected,
 ) -> Answer {
-    ok(&app.engine.missing_sources(job_id(&id)?).await?)
+    let job = app.engine.job(job_id(&id)?).await?;
+    ok(&MissingSourcesView::of(&job))
 }
 
 /// `GET /api/professional-report/retry-status/{job_id}`.
@@ -108,7 +111,9 @@ pub(super) async fn retry_status(
     id: RawJobId,
     _: Collected,
 ) -> Answer {
-    ok(&app.engine.retry_status(job_id(&id)?).await?)
+    let engine = &app.engine;
+    let job = engine.job(job_id(&id)?).await?;
+    ok(&RetryStatusView::of(&job, engine.policy(), engine.now()))
 }
 
 /// `DELETE /api/professional-report/{job_id}`: erasure.

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 description of the API, served at `/api/openapi.json`.
 //!
 //! The answers' schemas are derived from the types the handlers serialize
-//! (`utoipa::ToSchema` on `answers.rs`, `engine/views.rs` and the model
+//! (`utoipa::ToSchema` on the types of `answers/` and the model
 //! enums they hold), so a field added to an answer is in the document at
 //! once. The operations (statuses, headers, parameters and the error codes
 //! each can answer) are written here and held to the router by a test:
@@ -15,9 +15,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApiBuilder, RefOr, Schema};
 use utoipa::ToSchema;
 
-use super::answers::{Erased, ErrorBody, Health, RetryAnswer, StartAccepted, SweepAnswer};
-use crate::engine::views::{
-    MissingSourcesView, ReportAnswer, ResultView, RetryStatusView, StatusView,
+use super::answers::{
+    Erased, ErrorBody, Health, MissingSourcesView, ReportAnswer, ResultView, RetryAnswer,
+    RetryStatusView, StartAccepted, StatusView, SweepAnswer,
 };
 
 fn error_response(description: &str) -> Value {
@@ -171,7 +171,7 @@ fn derived_document() -> utoipa::openapi::OpenApi {
 }
 
 /// Every answer type's schema, with the schemas it refers to (the model's
-/// enums, a missing source, the engine's retry and sweep reports).
+/// enums, a missing source, a retry's result, a sweep's counts).
 fn answer_schemas() -> Vec<(String, RefOr<Schema>)> {
     let mut schemas = Vec::new();
     add::<ErrorBody>(&mut schemas);

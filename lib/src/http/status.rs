@@ -29,7 +29,7 @@
 //! answered 304 (the client keeps its newer copy), so progress never goes
 //! back in what a client sees. A job created moments ago that this server
 //! cannot see yet is answered as `pending`, "not visible here yet"
-//! (`engine::views::VISIBILITY_WINDOW`), never 404.
+//! (`engine::VISIBILITY_WINDOW`), never 404.
 
 use std::time::Duration;
 
@@ -37,8 +37,8 @@ use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
 use sha2::{Digest, Sha256};
 
+use super::answers::StatusView;
 use super::{hex, json_response, query_param, ApiError, App};
-use crate::engine::views::StatusView;
 use crate::engine::EngineError;
 use crate::model::{JobId, JobStatus};
 use crate::store::to_ms;
@@ -115,8 +115,8 @@ fn wait_param(query: Option<&str>) -> Result<Option<Duration>, ApiError> {
 /// The job's status view; a fresh id this server cannot see yet is a
 /// pending job, "not visible here yet" ([`EngineError::NotVisibleYet`]).
 async fn read(app: &App, id: JobId) -> Result<StatusView, ApiError> {
-    match app.engine.status(id).await {
-        Ok(view) => Ok(view),
+    match app.engine.summary(id).await {
+        Ok(summary) => Ok(StatusView::of(&summary)),
         Err(EngineError::NotVisibleYet) => Ok(not_visible_yet(id)),
         Err(e) => Err(e.into()),
     }

@@ -23,6 +23,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{header, HeaderValue, Request, Response, StatusCode};
 
+use super::answers::ResultView;
 use super::{accept, json_response, start_answer, Accepted, ApiError, App, Background};
 use crate::engine::EngineError;
 use crate::model::{Job, JobId, JobStatus};
@@ -88,7 +89,7 @@ async fn wait_for(app: &App, id: JobId, wait: Duration) -> Result<Option<JobStat
 /// How the synchronous request ends.
 enum Outcome {
     /// Settled with a report.
-    Report(Box<crate::engine::views::ResultView>),
+    Report(Box<ResultView>),
     /// Not settled within the wait: the job as it stands now.
     Waiting(Box<Job>),
 }
@@ -129,19 +130,21 @@ async fn settle(app: &App, mut job: Job) -> Result<Outcome, ApiError> {
             }
             Ok(Outcome::Waiting(Box::new(job)))
         }
-        Some(JobStatus::Failed) => Err(app.engine.result(id).await.err().map_or(
+        Some(JobStatus::Failed) => Err(app.engine.report(id).await.err().map_or(
             ApiError::Engine(crate::engine::EngineError::JobFailed(
                 "the report could not be built".into(),
             )),
             ApiError::from,
         )),
-        Some(_) => Ok(Outcome::Report(Box::new(app.engine.result(id).await?))),
+        Some(_) => Ok(Outcome::Report(Box::new(ResultView::of(
+            app.engine.report(id).await?,
+        )))),
     }
 }
 
 /// The 200: the synchronous answer, with the job's result URL in
 /// `Content-Location`.
-fn report_answer(view: &crate::engine::views::ResultView, replayed: bool) -> Response<Bytes> {
+fn report_answer(view: &ResultView, replayed: bool) -> Response<Bytes> {
     let mut response = json_response(StatusCode::OK, &view.answer);
     let headers = response.headers_mut();
     let location = format!("/api/professional-report/result/{}", view.job_id);

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use care_report::engine::{Engine, EngineConfig, EngineError, ManualClock};
+use care_report::engine::{will_auto_retry, Engine, EngineConfig, EngineError, ManualClock};
 use care_report::model::{Job, JobId, JobStatus, SlotStatus, SourceType};
 use care_report::retry::RetryPolicy;
 use care_report::sandbox::{FaultPlan, Sandbox};
@@ -378,8 +378,8 @@ async fn a_source_that_never_heals_is_given_up_at_the_deadline(store: Arc<dyn Jo
     let j = job(&rig, id).await;
     assert_eq!(j.status, JobStatus::Partial);
     assert!(!j.will_auto_retry);
-    let view = rig.engine.retry_status(id).await.unwrap();
-    assert!(!view.will_auto_retry);
+    let now = rig.engine.now();
+    assert!(!will_auto_retry(&j, rig.engine.policy(), now));
     for slot in j.missing() {
         assert!(slot.retry_count() <= 10);
         assert!(
@@ -528,9 +528,9 @@ async fn a_processed_job_has_a_report_with_five_homes() {
     let rig = rig(store, FaultPlan::none()).await;
     let id = submit(&rig).await;
     rig.engine.process(id).await.unwrap();
-    let report = rig.engine.result(id).await.unwrap();
-    assert_eq!(report.answer.report.care_homes.len(), 5, "{report:?}");
-    assert_eq!(report.answer.report.job_id, id.to_string());
+    let settled = rig.engine.report(id).await.unwrap();
+    assert_eq!(settled.report.care_homes.len(), 5, "{:?}", settled.report);
+    assert_eq!(settled.report.job_id, id.to_string());
 }
 
 async fn a_sweep_out_of_budget_gives_its_job_back(store: Arc<dyn JobStore>) {

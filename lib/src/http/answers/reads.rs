@@ -1,6 +1,7 @@
-//! Read-only answers for the API: status, result, missing sources, retry
-//! status. Pure functions of a stored job and `now`, plus the engine methods
-//! that read the job and call them.
+//! The answers of the endpoints that read one job: status, result (and
+//! the synchronous route's report), missing sources, retry status. Each is
+//! a pure function of what the engine read and `now`; each is the schema of
+//! the same name in the OpenAPI document, derived from the struct.
 
 use std::collections::BTreeMap;
 
@@ -8,15 +9,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{Engine, EngineError, JobPart, Result};
-use crate::directory::Directory;
-use crate::judgement::FamilyNeeds;
-use crate::model::{
-    Job, JobId, JobStatus, JobSummary, MissingSource, SlotKey, SlotStatus, SourceType,
-};
-use crate::questionnaire::Questionnaire;
+use super::window_hours;
+use crate::engine::{will_auto_retry, JobReport};
+use crate::model::{Job, JobId, JobStatus, JobSummary, MissingSource, SourceType};
 use crate::report::wire::ProfessionalReport;
-use crate::report::{judged, Plan};
 use crate::retry::RetryPolicy;
 
 /// `GET …/status/{job_id}`.
@@ -212,13 +208,6 @@ pub struct RetryStatusView {
     pub will_auto_retry: bool,
 }
 
-/// Hours elapsed since creation and remaining until the deadline, rounded
-/// to a hundredth.
-pub(crate) fn window_hours(job: &Job, now: DateTime<Utc>) -> (f64, f64) {
-    let hours = |d: chrono::Duration| (d.num_seconds().max(0) as f64 / 36.0).round() / 100.0;
-    (hours(now - job.created_at), hours(job.deadline_at - now))
-}
-
 impl RetryStatusView {
     /// The view of `job` at `now`.
     pub fn of(job: &Job, policy: &RetryPolicy, now: DateTime<Utc>) -> Self {
@@ -238,14 +227,7 @@ impl RetryStatusView {
                 }
             })
             .collect();
-        let will_auto_retry = match job.status {
-            JobStatus::Partial => {
-                job.will_auto_retry && super::round::auto_retry_left(job, policy, now)
-            }
-            // Still being built: whatever fails will be retried.
-            JobStatus::Pending | JobStatus::Processing => window_open,
-            JobStatus::Completed | JobStatus::Failed => false,
-        };
+        let will_auto_retry = will_auto_retry(job, policy, now);
         let (time_elapsed_hours, time_remaining_hours) = window_hours(job, now);
         Self {
             job_id: job.id,
@@ -262,96 +244,11 @@ impl RetryStatusView {
     }
 }
 
-/// How long after its creation an id the store does not hold is taken for
-/// a job not visible to this reader yet rather than an unknown one. A read
-/// may land on an Upstash replica that has not seen a job created moments
-/// ago through another instance's connection (docs/STORE.md "Consistency across instances");
-/// replication takes milliseconds, so 10 s is ample, and short enough that
-/// an id nobody created (or a job erased within it) is 404 soon after.
-pub(crate) const VISIBILITY_WINDOW: chrono::Duration = chrono::Duration::seconds(10);
-
-impl Engine {
-    /// Reads a job; [`EngineError::NotFound`] when unknown, or
-    /// [`EngineError::NotVisibleYet`] when its id is fresh.
-    pub async fn job(&self, id: JobId) -> Result<Job> {
-        match self.store.get(id).await? {
-            Some(job) => Ok(job),
-            None => Err(self.unseen(id)),
-        }
-    }
-
-    /// Why job `id` is not in the store: [`EngineError::NotVisibleYet`]
-    /// when its id was made within [`VISIBILITY_WINDOW`] (it may exist and
-    /// not have reached this reader), [`EngineError::NotFound`] otherwise.
-    pub fn unseen(&self, id: JobId) -> EngineError {
-        if id.is_fresh(self.now(), VISIBILITY_WINDOW) && !self.erased_here(id) {
-            tracing::info!(job_id = %id, "job not visible yet: its id is fresh; answered 'poll again'");
-            EngineError::NotVisibleYet
-        } else {
-            EngineError::NotFound
-        }
-    }
-
-    /// The status view, from the job's summary alone (one small read).
-    pub async fn status(&self, id: JobId) -> Result<StatusView> {
-        match self.store.summary(id).await? {
-            Some(summary) => Ok(StatusView::of(&summary)),
-            None => Err(self.unseen(id)),
-        }
-    }
-
-    /// The report of a `completed` or `partial` job, assembled from its
-    /// plan and every slot's saved answer.
-    pub async fn result(&self, id: JobId) -> Result<ResultView> {
-        let job = self.job(id).await?;
-        has_report(&job)?;
-        let data = if job.slots.iter().any(|s| s.status == SlotStatus::Loaded) {
-            self.store.source_data(id).await?
-        } else {
-            Vec::new()
-        };
-        ResultView::of_stored(job, &data, &self.directory)
-    }
-
-    /// The missing-sources view.
-    pub async fn missing_sources(&self, id: JobId) -> Result<MissingSourcesView> {
-        Ok(MissingSourcesView::of(&self.job(id).await?))
-    }
-
-    /// The retry-status view.
-    pub async fn retry_status(&self, id: JobId) -> Result<RetryStatusView> {
-        let job = self.job(id).await?;
-        Ok(RetryStatusView::of(&job, &self.policy, self.now()))
-    }
-}
-
 impl ResultView {
-    /// The report of a stored `completed` or `partial` job with its saved
-    /// source data (`data`), as of the job's last update: the plan decoded
-    /// once, the needs it carries (the stored questionnaire is parsed only
-    /// for a plan stored before plans carried them), and the source
-    /// records decoded once per home.
-    pub fn of_stored(
-        job: Job,
-        data: &[(SlotKey, serde_json::Value)],
-        directory: &Directory,
-    ) -> Result<ResultView> {
-        has_report(&job)?;
-        let mut plan = stored_plan(&job)?;
-        let needs = match plan.needs.take() {
-            Some(needs) => needs,
-            None => FamilyNeeds::from_questionnaire(&stored_questionnaire(&job)?),
-        };
-        let report = judged(
-            needs,
-            &plan,
-            &job.id.to_string(),
-            &job.slots,
-            data,
-            directory,
-            job.updated_at,
-        );
-        Ok(ResultView {
+    /// The answer for a settled job's report.
+    pub fn of(settled: JobReport) -> ResultView {
+        let JobReport { job, report } = settled;
+        ResultView {
             job_id: job.id,
             is_partial: report.is_partial,
             completeness: report.completeness,
@@ -363,40 +260,6 @@ impl ResultView {
                 status: job.status,
                 report,
             },
-        })
-    }
-}
-
-/// `Ok` when the job has a report to show: it is `completed` or `partial`.
-/// A failed job says why; one still being built says how far it got.
-fn has_report(job: &Job) -> Result<()> {
-    match job.status {
-        JobStatus::Completed | JobStatus::Partial => Ok(()),
-        JobStatus::Failed => {
-            Err(EngineError::JobFailed(job.error.clone().unwrap_or_else(
-                || "the report could not be built".to_owned(),
-            )))
         }
-        status => Err(EngineError::NotReady {
-            status,
-            progress: job.progress,
-        }),
     }
-}
-
-/// The finished job's plan; a job without one, or with one that does not
-/// read back, is corrupt.
-fn stored_plan(job: &Job) -> Result<Plan> {
-    let plan = job.plan.clone().ok_or(EngineError::CorruptJob {
-        part: JobPart::Plan,
-        source: None,
-    })?;
-    serde_json::from_value(plan).map_err(|e| EngineError::corrupt(JobPart::Plan, e))
-}
-
-/// The job's questionnaire. The stored one is the validated canonical form:
-/// it parses, or the job is corrupt.
-fn stored_questionnaire(job: &Job) -> Result<Questionnaire> {
-    Questionnaire::parse(&job.questionnaire)
-        .map_err(|e| EngineError::corrupt(JobPart::Questionnaire, e))
 }

@@ -1,8 +1,11 @@
-//! The typed answers of the endpoints whose answer is not an engine view
-//! (those live in `lib/src/engine/views.rs`). Each is the schema of the same
+//! The typed answers of the API: what each endpoint sends, shaped from
+//! what the engine did or read (the answers of the endpoints that read one
+//! job are in `reads.rs`). Each is the schema of the same
 //! name in [`super::openapi::document`], derived (`utoipa::ToSchema`) from
 //! the struct; `lib/tests/http_api.rs` checks every answer the handlers give
-//! against it.
+//! against it. The engine's own outcome types are not serialized here
+//! as they are: each answer copies what it shows, so renaming an engine
+//! field never changes the API.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -10,8 +13,13 @@ use serde_json::Value;
 use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 use utoipa::ToSchema;
 
+mod reads;
+
+pub use reads::{
+    MissingSourcesView, NextRetry, ReportAnswer, ResultView, RetryStatusView, StatusView,
+};
+
 use super::ErrorCode;
-use crate::engine::views::window_hours;
 use crate::engine::{ManualRetryReport, SweepReport};
 use crate::model::{Job, JobId, JobStatus};
 
@@ -54,6 +62,13 @@ pub(crate) fn status_url(id: JobId) -> String {
     format!("/api/professional-report/status/{id}")
 }
 
+/// Hours elapsed since creation and remaining until the deadline, rounded
+/// to a hundredth.
+pub(crate) fn window_hours(job: &Job, now: DateTime<Utc>) -> (f64, f64) {
+    let hours = |d: chrono::Duration| (d.num_seconds().max(0) as f64 / 36.0).round() / 100.0;
+    (hours(now - job.created_at), hours(job.deadline_at - now))
+}
+
 /// `POST …/retry/{job_id}`: schema `RetryAnswer`.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub(crate) struct RetryAnswer {
@@ -67,7 +82,7 @@ pub(crate) struct RetryAnswer {
     #[schema(maximum = 100)]
     pub completeness: u8,
     /// What the retry did.
-    pub retry_result: ManualRetryReport,
+    pub retry_result: RetryResult,
     /// Hours since the job was created.
     pub time_elapsed_hours: f64,
     /// Hours left in the retry window.
@@ -83,9 +98,72 @@ impl RetryAnswer {
             status: job.status,
             is_partial: job.is_partial(),
             completeness: job.completeness,
-            retry_result: result,
+            retry_result: RetryResult::from(result),
             time_elapsed_hours,
             time_remaining_hours,
+        }
+    }
+}
+
+/// What a manual retry did: [`RetryAnswer::retry_result`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub(crate) struct RetryResult {
+    /// `home_id/source_type` of every slot retried.
+    pub retried_sources: Vec<String>,
+    /// How many now have their answer.
+    pub success_count: usize,
+    /// How many are still missing.
+    pub still_missing: usize,
+    /// Human summary.
+    pub message: String,
+}
+
+impl From<ManualRetryReport> for RetryResult {
+    fn from(r: ManualRetryReport) -> Self {
+        Self {
+            retried_sources: r.retried_sources,
+            success_count: r.success_count,
+            still_missing: r.still_missing,
+            message: r.message,
+        }
+    }
+}
+
+/// What one sweep step did: [`SweepAnswer::result`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub(crate) struct SweepCounts {
+    /// Due jobs looked at.
+    pub checked: usize,
+    /// Missing sources fetched again.
+    pub retried: usize,
+    /// Of those, how many now have their answer.
+    pub succeeded: usize,
+    /// Jobs that became `completed` in this sweep.
+    pub completed: usize,
+    /// Jobs finalized as partial (deadline passed or retries exhausted).
+    pub finalized: usize,
+    /// Interrupted or never-started jobs taken over and processed.
+    pub resumed: usize,
+    /// Due jobs another worker held at the time (left for later).
+    pub busy: usize,
+    /// Jobs whose round failed (store errors); left for the next sweep.
+    pub errors: usize,
+    /// Whether due jobs were left because the budget ran out.
+    pub budget_exhausted: bool,
+}
+
+impl From<SweepReport> for SweepCounts {
+    fn from(r: SweepReport) -> Self {
+        Self {
+            checked: r.checked,
+            retried: r.retried,
+            succeeded: r.succeeded,
+            completed: r.completed,
+            finalized: r.finalized,
+            resumed: r.resumed,
+            busy: r.busy,
+            errors: r.errors,
+            budget_exhausted: r.budget_exhausted,
         }
     }
 }
@@ -99,7 +177,7 @@ pub(crate) struct SweepAnswer {
     /// API shows).
     pub timestamp: DateTime<Utc>,
     /// The counts.
-    pub result: SweepReport,
+    pub result: SweepCounts,
     /// The counts in words.
     pub message: String,
 }
@@ -119,7 +197,7 @@ impl SweepAnswer {
         Self {
             success: report.errors == 0,
             timestamp: now,
-            result: report,
+            result: SweepCounts::from(report),
             message,
         }
     }
