@@ -20,7 +20,8 @@ use uuid::Uuid;
 /// then 74 random bits, RFC 9562 §5.7), so a server that cannot see a job
 /// yet can tell a fresh id from an unknown one: a read that lands on an
 /// Upstash replica that has not caught up is answered "not visible yet,
-/// poll again" instead of 404 (`engine::views`, docs/STORE.md "Consistency across instances").
+/// poll again" instead of 404 (`engine::VISIBILITY_WINDOW`, docs/STORE.md
+/// "Consistency across instances").
 /// 74 random bits keep the id unguessable (it is what lets a family read
 /// their report). Version 4 ids, which earlier releases issued, still parse:
 /// their jobs may be stored for a day.
@@ -28,7 +29,11 @@ use uuid::Uuid;
     Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
 )]
 #[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, format = Uuid)]
+#[schema(
+    value_type = String,
+    format = Uuid,
+    description = "A job's identifier: a UUID (new ones are version 7, time-ordered; version 4 ids of earlier releases are still accepted). Unguessable: it is what lets a family read their report."
+)]
 pub struct JobId(Uuid);
 
 /// Why a string is not a [`JobId`].
@@ -389,7 +394,8 @@ impl Slot {
     }
 }
 
-/// A missing source as the API shows it (docs/ARCHITECTURE.md "How it works").
+/// A (home, source) pair the report still lacks, and where its retries
+/// stand (docs/ARCHITECTURE.md "How it works").
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct MissingSource {
     /// The home's directory id.
@@ -412,7 +418,7 @@ pub struct MissingSource {
     pub status: MissingSourceStatus,
 }
 
-/// Where a missing source stands, as [`MissingSource::status`] shows it.
+/// Where a missing source stands: the `status` of a missing source.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MissingSourceStatus {

@@ -384,6 +384,7 @@ fn paths() -> Value {
 fn questionnaire_schema() -> Value {
     json!({
         "type": "object",
+        "description": "The family's questionnaire, in the client's sections. It is validated whole (every problem is listed with its path); the job keeps only what the service reads, never an e-mail address, a phone number or an unknown field.",
         "required": ["section_1_contact_emergency", "section_2_location_budget", "section_3_medical_needs", "section_4_safety_special_needs", "section_5_timeline"],
         "properties": {
             "profile_description": { "type": "string" },

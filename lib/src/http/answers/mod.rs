@@ -23,8 +23,8 @@ use super::ErrorCode;
 use crate::engine::{ManualRetryReport, SweepReport};
 use crate::model::{Job, JobId, JobStatus};
 
-/// `POST …/start`'s 202 (also the synchronous route's when the job has not
-/// settled in time): schema `StartAccepted`.
+/// The answer of `POST …/start` (202 Accepted), and of the synchronous
+/// call when the job has not settled in time: the job and where to poll.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct StartAccepted {
     /// The job.
@@ -69,7 +69,8 @@ pub(crate) fn window_hours(job: &Job, now: DateTime<Utc>) -> (f64, f64) {
     (hours(now - job.created_at), hours(job.deadline_at - now))
 }
 
-/// `POST …/retry/{job_id}`: schema `RetryAnswer`.
+/// The answer of `POST …/retry/{job_id}`: the job after the retry, and
+/// what the retry did.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub(crate) struct RetryAnswer {
     /// The job.
@@ -105,7 +106,8 @@ impl RetryAnswer {
     }
 }
 
-/// What a manual retry did: [`RetryAnswer::retry_result`].
+/// What a manual retry did: the sources it fetched again, how many now
+/// have their answer, how many are still missing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 pub(crate) struct RetryResult {
     /// `home_id/source_type` of every slot retried.
@@ -129,7 +131,7 @@ impl From<ManualRetryReport> for RetryResult {
     }
 }
 
-/// What one sweep step did: [`SweepAnswer::result`].
+/// What one sweep step did, in counts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 pub(crate) struct SweepCounts {
     /// Due jobs looked at.
@@ -168,7 +170,7 @@ impl From<SweepReport> for SweepCounts {
     }
 }
 
-/// `GET /api/cron/retry-missing-data`: schema `SweepAnswer`.
+/// The answer of the retry sweep, `GET /api/cron/retry-missing-data`.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub(crate) struct SweepAnswer {
     /// Whether no job's round failed.
@@ -212,7 +214,7 @@ pub enum HealthStatus {
     Ok,
 }
 
-/// `GET /health`: schema `Health`.
+/// The answer of `GET /health`: the service is up and its store answers.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct Health {
     /// Always `ok`.
@@ -258,7 +260,8 @@ fn always_true() -> Object {
         .build()
 }
 
-/// `DELETE …/{job_id}`: schema `Erased`.
+/// The answer of `DELETE …/{job_id}`: the job and everything stored for it
+/// is erased.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Erased {
     /// The job that was erased.

@@ -15,7 +15,7 @@ use crate::model::{Job, JobId, JobStatus, JobSummary, MissingSource, SourceType}
 use crate::report::wire::ProfessionalReport;
 use crate::retry::RetryPolicy;
 
-/// `GET …/status/{job_id}`.
+/// The answer of `GET …/status/{job_id}`: where the job stands.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 #[schema(as = Status)]
 pub struct StatusView {
@@ -62,11 +62,12 @@ impl StatusView {
     }
 }
 
-/// The original backend's synchronous answer (`report_routes.py`):
-/// `{questionnaire, report, generated_at, report_id, status}`, what
-/// `POST /api/professional-report` answers. No `job_id` at the top: the
-/// client takes an answer with one for the start of a polling round; the
-/// job's id is the report's `jobId`.
+/// The answer of `POST /api/professional-report`, the original backend's
+/// synchronous call: the questionnaire as stored, the report, when it was
+/// generated, its id and the job's status. The report's `jobId` names the
+/// job.
+// No `job_id` at the top, as the original backend (`report_routes.py`):
+// the client takes an answer with one for the start of a polling round.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct ReportAnswer {
     /// The questionnaire as stored (its canonical form: no contact details).
@@ -103,7 +104,8 @@ fn settled_status() -> utoipa::openapi::schema::Object {
         .build()
 }
 
-/// `GET …/result/{job_id}`: the [`ReportAnswer`] plus the job's facts.
+/// The answer of `GET …/result/{job_id}`: the synchronous call's answer,
+/// plus the job's id, completeness and missing sources.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 #[schema(as = Report)]
 pub struct ResultView {
@@ -121,7 +123,8 @@ pub struct ResultView {
     pub missing_data_sources: Vec<MissingSource>,
 }
 
-/// `GET …/missing-sources/{job_id}`.
+/// The answer of `GET …/missing-sources/{job_id}`: every source the
+/// report still lacks.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 #[schema(as = MissingSources)]
 pub struct MissingSourcesView {
@@ -181,7 +184,8 @@ pub struct NextRetry {
     pub max_retries: u32,
 }
 
-/// `GET …/retry-status/{job_id}`.
+/// The answer of `GET …/retry-status/{job_id}`: when each missing source
+/// is retried next.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 #[schema(as = RetryStatus)]
 pub struct RetryStatusView {
