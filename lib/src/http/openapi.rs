@@ -4,8 +4,16 @@
 //! (`utoipa::ToSchema` on the types of `answers/` and the model
 //! enums they hold), so a field added to an answer is in the document at
 //! once. The operations (statuses, headers, parameters and the error codes
-//! each can answer) are written here and held to the router by a test:
-//! every route of [`super::ROUTES`] is here, and nothing else. The request's
+//! each can answer) are written here, each success naming its answer by
+//! its Rust type (`ok_response::<StatusView>`), and held to the router by
+//! tests: every route of [`super::ROUTES`] is here and nothing else, every
+//! error code is named where it can happen. They are not `#[utoipa::path]`
+//! annotations on the handlers: an annotation's body type is no more tied
+//! to what the handler returns than these are, and it cannot say what this
+//! document says (a job id parameter shared by `$ref`, the status route's
+//! 304 and caching headers, the result route's three media types); what
+//! ties an answer to its schema is `lib/tests/http_api.rs`, which checks
+//! every answer the handlers give against this document. The request's
 //! questionnaire and the report inside an answer stay hand-written, open
 //! objects: lib/tests/schema/professional_report.schema.json is the
 //! report's contract, checked apart.
@@ -27,16 +35,19 @@ fn error_response(description: &str) -> Value {
     })
 }
 
-fn ok_response(description: &str, schema: &str) -> Value {
+/// A success answering `T` as JSON: the schema is named by the type the
+/// handler serializes, so renaming or replacing an answer type moves its
+/// operations with it.
+fn ok_response<T: ToSchema>(description: &str) -> Value {
     json!({
         "description": description,
-        "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } }
+        "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{}", T::name()) } } }
     })
 }
 
-fn job_operation(summary: &str, op_id: &str, schema: &str, extra: &[(&str, &str)]) -> Value {
+fn job_operation<T: ToSchema>(summary: &str, op_id: &str, extra: &[(&str, &str)]) -> Value {
     let mut responses = json!({
-        "200": ok_response(summary, schema),
+        "200": ok_response::<T>(summary),
         "400": error_response("Malformed job id (`invalid_job_id`)"),
         "404": error_response("Unknown or expired job (`job_not_found`)"),
         "503": error_response("Store unreachable (`store_unavailable`)"),
@@ -292,7 +303,7 @@ fn paths() -> Value {
             "summary": "Liveness and store reachability",
             "operationId": "health",
             "responses": {
-                "200": ok_response("Service and store are up", "Health"),
+                "200": ok_response::<Health>("Service and store are up"),
                 "503": error_response("The store is unreachable (`store_unavailable`, Retry-After header)"),
             }
         }
@@ -326,7 +337,7 @@ fn paths() -> Value {
                         } } }
                     },
                     "responses": {
-                        "202": ok_response("Job accepted", "StartAccepted"),
+                        "202": ok_response::<StartAccepted>("Job accepted"),
                         "400": error_response("Invalid JSON (`invalid_json`), invalid questionnaire (`validation_failed`, details.fields lists every problem with its path), bad Idempotency-Key (`invalid_idempotency_key`) or a body the connection broke off (`incomplete_body`)"),
                         "408": error_response("The body took longer than BODY_READ_TIMEOUT_SECS to arrive (`body_timeout`, dev-server only; Connection: close)"),
                         "409": error_response("Idempotency-Key reused with a different body (`idempotency_key_reused`; names no job)"),
@@ -338,25 +349,25 @@ fn paths() -> Value {
                 }
             },
             "/api/professional-report/status/{job_id}": {
-                "get": job_operation("Job status and progress", "getStatus", "Status", &[])
+                "get": job_operation::<StatusView>("Job status and progress", "getStatus", &[])
             },
             "/api/professional-report/result/{job_id}": {
-                "get": job_operation("The report (completed or partial)", "getResult", "Report", &[
+                "get": job_operation::<ResultView>("The report (completed or partial)", "getResult", &[
                     ("409", "Not ready yet (`not_ready`, details: status, progress) or the job failed (`job_failed`)"),
                 ])
             },
             "/api/professional-report/retry/{job_id}": {
-                "post": job_operation("Retry the job's missing sources now", "retryJob", "RetryAnswer", &[
+                "post": job_operation::<RetryAnswer>("Retry the job's missing sources now", "retryJob", &[
                     ("409", "Job not partial/completed (`retry_not_allowed`), window closed (`retry_window_closed`) or busy (`job_busy`)"),
                     ("429", "A retry ran moments ago (`retry_too_soon`) or too many retries from this client or overall (`rate_limited`, RateLimit-* headers); Retry-After header"),
                     ("503", "Store unreachable (`store_unavailable`), full (`store_full`) or at its request limit (`store_request_limit`), with Retry-After"),
                 ])
             },
             "/api/professional-report/missing-sources/{job_id}": {
-                "get": job_operation("The job's missing sources", "getMissingSources", "MissingSources", &[])
+                "get": job_operation::<MissingSourcesView>("The job's missing sources", "getMissingSources", &[])
             },
             "/api/professional-report/retry-status/{job_id}": {
-                "get": job_operation("When each missing source is retried next", "getRetryStatus", "RetryStatus", &[])
+                "get": job_operation::<RetryStatusView>("When each missing source is retried next", "getRetryStatus", &[])
             },
             "/api/cron/retry-missing-data": {
                 "get": {
@@ -364,7 +375,7 @@ fn paths() -> Value {
                     "operationId": "cronSweep",
                     "security": [{ "cronBearer": [] }, {}],
                     "responses": {
-                        "200": ok_response("What the sweep did", "SweepAnswer"),
+                        "200": ok_response::<SweepAnswer>("What the sweep did"),
                         "401": error_response("Missing or wrong bearer secret (`unauthorized`)"),
                         "503": error_response("CRON_SECRET not configured on Vercel (`cron_secret_not_configured`), or the store unreachable (`store_unavailable`) or full (`store_full`), with Retry-After"),
                     }
@@ -375,7 +386,7 @@ fn paths() -> Value {
     // limit.
     paths["/api/professional-report"] = sync_operation();
     paths["/api/professional-report/{job_id}"] = json!({
-        "delete": job_operation("Erase the job and everything stored for it (questionnaire, report, history, idempotency key); afterwards every endpoint answers 404 for it", "eraseJob", "Erased", &[])
+        "delete": job_operation::<Erased>("Erase the job and everything stored for it (questionnaire, report, history, idempotency key); afterwards every endpoint answers 404 for it", "eraseJob", &[])
     });
     paths
 }
@@ -443,8 +454,8 @@ fn sync_operation() -> Value {
                 } } }
             },
             "responses": {
-                "200": ok_response("The job settled with a report (completed or partial); Content-Location: its result URL", "ReportAnswer"),
-                "202": ok_response("Not settled within the wait: the start answer; the job carries on", "StartAccepted"),
+                "200": ok_response::<ReportAnswer>("The job settled with a report (completed or partial); Content-Location: its result URL"),
+                "202": ok_response::<StartAccepted>("Not settled within the wait: the start answer; the job carries on"),
                 "400": error_response("As for start (`invalid_json`, `validation_failed`, `invalid_idempotency_key`, `incomplete_body`)"),
                 "408": error_response("As for start (`body_timeout`)"),
                 "409": error_response("The job failed (`job_failed`, details.error) or the Idempotency-Key was reused with another body (`idempotency_key_reused`)"),
