@@ -502,7 +502,12 @@ pub struct Job {
     pub deadline_at: DateTime<Utc>,
     /// Why it failed, for `failed` jobs.
     pub error: Option<String>,
-    /// The validated questionnaire in its stored form (kept for retries).
+    /// The validated questionnaire in its stored canonical form, as the
+    /// JSON stored (written by `Questionnaire::to_stored_json`; the result
+    /// answers echo it). The first round reads it back typed, once
+    /// (`Questionnaire::from_stored`). It stays JSON here: `model` is below
+    /// `questionnaire`, and a record that does not decode then fails only
+    /// its job's planning, never a read of the job (status, lists, sweep).
     pub questionnaire: serde_json::Value,
     /// The checkpoint written before any fetch: the chosen homes and the
     /// report envelope. `None` until candidates were chosen.

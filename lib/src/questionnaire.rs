@@ -18,12 +18,20 @@
 //! values), free text has a length cap and no control characters, and an
 //! error quotes at most a short, escaped part of the value it refuses.
 //!
+//! The client's JSON is parsed once, at the HTTP door (`POST /start` and
+//! the synchronous route), into a [`Questionnaire`]; the engine stores it in
+//! its canonical form (`to_stored_json`, the serde types of `stored`), and
+//! the first round reads that back with [`Questionnaire::from_stored`], a
+//! typed decode that validates nothing a second time.
+//!
 //! Section 1 holds personal data (names, e-mail, phones). Its `Debug` is
 //! redacted so a stray `{:?}` cannot put it into logs.
 
+mod stored;
+
 use std::fmt;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 /// One problem with one field.
@@ -69,7 +77,8 @@ trait Answer: Copy + PartialEq + fmt::Display + 'static {
 }
 
 /// Declares an enumerated answer: its wire names (the first is canonical,
-/// the rest are accepted aliases), `parse`, `as_str` and `Serialize`.
+/// the rest are accepted aliases), `parse`, `as_str`, `Serialize` (the
+/// canonical name) and `Deserialize` (what `parse` accepts).
 macro_rules! answer_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $wire:literal $(| $alias:literal)*,)+ }) => {
         $(#[$meta])*
@@ -117,6 +126,19 @@ macro_rules! answer_enum {
         impl Serialize for $name {
             fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(deserializer)?;
+                $name::parse(&s).ok_or_else(|| {
+                    serde::de::Error::custom(format_args!(
+                        "'{}' is not one of: {}",
+                        quote(&s),
+                        $name::expected()
+                    ))
+                })
             }
         }
 
@@ -522,32 +544,27 @@ impl Questionnaire {
     /// part the report shows), `profile_description` (free text the service
     /// never reads) and every field it does not know. Legacy keys become
     /// current ones (`q13_age_range` → `q12_age_range`, renumbered section 4
-    /// keys, q16 from section 5). Parsing the result gives back an equal
-    /// questionnaire except for those left-out fields, so a resumed job
-    /// matches the very same way.
+    /// keys, q16 from section 5). Reading the result back
+    /// ([`Questionnaire::from_stored`]) gives an equal questionnaire except
+    /// for those left-out fields, so a resumed job matches the very same
+    /// way. The job keeps this JSON (`Job::questionnaire`), byte for byte
+    /// what the service has always stored.
     pub(crate) fn to_stored_json(&self) -> Value {
-        let mut root = Map::new();
-        root.insert(
-            S1.into(),
-            serde_json::json!({ "q1_names": stored_names(&self.contact.names) }),
-        );
-        root.insert(S2.into(), Value::Object(stored_location(&self.location)));
-        root.insert(S3.into(), Value::Object(stored_medical(&self.medical)));
-        root.insert(S4.into(), stored_safety(&self.safety));
-        root.insert(
-            S5.into(),
-            serde_json::json!({ "q17_placement_timeline": self.timeline.as_str() }),
-        );
-        if let Some(p) = &self.priorities {
-            root.insert(
-                S6.into(),
-                serde_json::json!({ "q18_priority_ranking": {
-                    "priority_order": p.order.iter().map(|o| o.as_str()).collect::<Vec<_>>(),
-                    "priority_weights": p.weights,
-                }}),
-            );
-        }
-        Value::Object(root)
+        // Plain data (strings, numbers, lists, maps with string keys):
+        // it always serializes.
+        serde_json::to_value(stored::Stored::of(self)).unwrap_or(Value::Null)
+    }
+
+    /// Reads a questionnaire back from its stored form (what
+    /// `Questionnaire::to_stored_json` wrote) by a typed decode: each section
+    /// and answer by its canonical name, no second validation. Gives the
+    /// questionnaire [`Questionnaire::parse`] gives for the same JSON.
+    ///
+    /// An error is a stored record the service did not write (corruption,
+    /// or a version skew between instances): the caller reports a corrupt
+    /// job.
+    pub fn from_stored(value: &Value) -> Result<Questionnaire, serde_json::Error> {
+        stored::Stored::deserialize(value).map(stored::Stored::into_questionnaire)
     }
 
     /// The name of the person who needs care, from q1 (`Patient: …`), or
@@ -584,56 +601,6 @@ fn stored_names(names: &str) -> String {
         // Still non-empty (q1 is required) and still names nobody.
         None => "Patient:".to_owned(),
     }
-}
-
-/// The stored section 2; the postcode only when given.
-fn stored_location(l: &LocationBudget) -> Map<String, Value> {
-    let mut s2 = Map::new();
-    if let Some(pc) = &l.postcode {
-        s2.insert("q4_postcode".into(), pc.clone().into());
-    }
-    s2.insert("q5_preferred_city".into(), l.preferred_city.clone().into());
-    s2.insert("q6_max_distance".into(), l.max_distance.as_str().into());
-    s2.insert("q7_budget".into(), l.budget.as_str().into());
-    s2
-}
-
-/// The stored section 3, in the current numbering (`q12_age_range`); the
-/// legacy equipment list only when it has items.
-fn stored_medical(m: &MedicalNeeds) -> Map<String, Value> {
-    let strs = |v: &[&'static str]| Value::from(v.to_vec());
-    let mut s3 = Map::new();
-    s3.insert(
-        "q8_care_types".into(),
-        strs(&m.care_types.iter().map(|c| c.as_str()).collect::<Vec<_>>()),
-    );
-    s3.insert(
-        "q9_medical_conditions".into(),
-        strs(&m.conditions.iter().map(|c| c.as_str()).collect::<Vec<_>>()),
-    );
-    s3.insert("q10_mobility_level".into(), m.mobility.as_str().into());
-    s3.insert(
-        "q11_medication_management".into(),
-        m.medication.as_str().into(),
-    );
-    s3.insert("q12_age_range".into(), m.age_range.as_str().into());
-    if !m.special_equipment.is_empty() {
-        s3.insert(
-            "q12_special_equipment".into(),
-            m.special_equipment.clone().into(),
-        );
-    }
-    s3
-}
-
-/// The stored section 4, with q16 in it wherever it was given.
-fn stored_safety(f: &SafetyNeeds) -> Value {
-    serde_json::json!({
-        "q13_fall_history": f.fall_history.as_str(),
-        "q14_allergies": f.allergies.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
-        "q15_dietary_requirements": f.dietary.iter().map(|d| d.as_str()).collect::<Vec<_>>(),
-        "q16_social_personality": f.social.as_str(),
-    })
 }
 
 /// `Contact: A; Patient: B` → `B`. An unlabelled single name is taken as is.
@@ -2103,6 +2070,175 @@ pub(crate) mod tests {
                 expected
             );
         }
+    }
+
+    /// The stored JSON as `to_stored_json` built it by hand before the
+    /// stored form had serde types: the reference the typed form must
+    /// write byte for byte (jobs already stored hold this).
+    fn stored_by_hand(q: &Questionnaire) -> Value {
+        let names = |v: &[&str]| Value::from(v.to_vec());
+        let l = &q.location;
+        let mut s2 = Map::new();
+        if let Some(pc) = &l.postcode {
+            s2.insert("q4_postcode".into(), pc.clone().into());
+        }
+        s2.insert("q5_preferred_city".into(), l.preferred_city.clone().into());
+        s2.insert("q6_max_distance".into(), l.max_distance.as_str().into());
+        s2.insert("q7_budget".into(), l.budget.as_str().into());
+        let m = &q.medical;
+        let mut s3 = Map::new();
+        let care: Vec<_> = m.care_types.iter().map(|c| c.as_str()).collect();
+        s3.insert("q8_care_types".into(), names(&care));
+        let conditions: Vec<_> = m.conditions.iter().map(|c| c.as_str()).collect();
+        s3.insert("q9_medical_conditions".into(), names(&conditions));
+        s3.insert("q10_mobility_level".into(), m.mobility.as_str().into());
+        let medication = m.medication.as_str();
+        s3.insert("q11_medication_management".into(), medication.into());
+        s3.insert("q12_age_range".into(), m.age_range.as_str().into());
+        if !m.special_equipment.is_empty() {
+            let equipment = m.special_equipment.clone();
+            s3.insert("q12_special_equipment".into(), equipment.into());
+        }
+        let f = &q.safety;
+        let mut root = Map::new();
+        root.insert(
+            S1.into(),
+            json!({ "q1_names": stored_names(&q.contact.names) }),
+        );
+        root.insert(S2.into(), Value::Object(s2));
+        root.insert(S3.into(), Value::Object(s3));
+        root.insert(
+            S4.into(),
+            json!({
+                "q13_fall_history": f.fall_history.as_str(),
+                "q14_allergies": f.allergies.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+                "q15_dietary_requirements": f.dietary.iter().map(|d| d.as_str()).collect::<Vec<_>>(),
+                "q16_social_personality": f.social.as_str(),
+            }),
+        );
+        root.insert(
+            S5.into(),
+            json!({ "q17_placement_timeline": q.timeline.as_str() }),
+        );
+        if let Some(p) = &q.priorities {
+            root.insert(
+                S6.into(),
+                json!({ "q18_priority_ranking": {
+                    "priority_order": p.order.iter().map(|o| o.as_str()).collect::<Vec<_>>(),
+                    "priority_weights": p.weights,
+                }}),
+            );
+        }
+        Value::Object(root)
+    }
+
+    /// A change to a questionnaire's JSON.
+    type Edit = Box<dyn Fn(&mut Value)>;
+
+    /// Questionnaires of every shape the stored form has: optional parts
+    /// given or not, legacy forms, every list empty or full.
+    fn stored_shapes() -> Vec<Value> {
+        let edits: Vec<Edit> = vec![
+            Box::new(|_| {}),
+            Box::new(|v| set(v, S2, "q4_postcode", json!("  B1 1AA "))),
+            Box::new(|v| set(v, S2, "q4_postcode", json!(""))),
+            Box::new(|v| set(v, S3, "q12_special_equipment", json!(["hoist", " bed "]))),
+            Box::new(|v| set(v, S3, "q12_special_equipment", json!([]))),
+            Box::new(|v| {
+                v.as_object_mut().unwrap().remove(S6);
+            }),
+            Box::new(|v| v[S6]["q18_priority_ranking"] = json!(null)),
+            Box::new(|v| {
+                v[S6]["q18_priority_ranking"] = json!({"priority_order": Priority::ALL});
+            }),
+            Box::new(|v| {
+                let s3 = v[S3].as_object_mut().unwrap();
+                let age = s3.remove("q12_age_range").unwrap();
+                s3.insert("q13_age_range".into(), age);
+                set(v, S2, "q6_max_distance", json!(" 30KM "));
+            }),
+            Box::new(|v| {
+                let s4 = v[S4].as_object_mut().unwrap();
+                let social = s4.remove("q16_social_personality").unwrap();
+                v[S5]["q16_social_personality"] = social;
+            }),
+            Box::new(|v| {
+                set(v, S3, "q8_care_types", json!(CareType::ALL));
+                set(v, S3, "q9_medical_conditions", json!(MedicalCondition::ALL));
+                set(v, S4, "q14_allergies", json!([]));
+                set(v, S4, "q15_dietary_requirements", json!(Diet::ALL));
+            }),
+            Box::new(|v| set(v, S1, "q1_names", json!("Contact: A B; Patient: Dr: C"))),
+            Box::new(|v| set(v, S1, "q1_names", json!("Contact: Only Contact"))),
+            Box::new(|v| set(v, S1, "q1_names", json!("  Jane Roe  "))),
+        ];
+        edits
+            .iter()
+            .map(|edit| {
+                let mut v = sample();
+                edit(&mut v);
+                v
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_typed_stored_form_writes_what_was_stored_and_reads_it_back() {
+        for v in stored_shapes() {
+            let q = Questionnaire::parse(&v).unwrap();
+            let stored = q.to_stored_json();
+            // Byte for byte what the service stored before.
+            assert_eq!(
+                serde_json::to_string(&stored).unwrap(),
+                serde_json::to_string(&stored_by_hand(&q)).unwrap()
+            );
+            // The typed decode gives what parsing the stored form gives,
+            // and writes it back unchanged.
+            let decoded = Questionnaire::from_stored(&stored).unwrap();
+            assert_eq!(decoded, Questionnaire::parse(&stored).unwrap(), "{stored}");
+            assert_eq!(decoded.client_name(), q.client_name());
+            assert_eq!(decoded.to_stored_json(), stored);
+        }
+    }
+
+    #[test]
+    fn a_stored_form_the_service_did_not_write_does_not_decode() {
+        let stored = Questionnaire::parse(&sample()).unwrap().to_stored_json();
+        // A record with the client's extra fields (as jobs made in process
+        // from the client's JSON hold) still reads: unknown fields are
+        // ignored, as parsing ignores them.
+        let mut extra = stored.clone();
+        extra["profile_description"] = json!("free text");
+        extra[S1]["q2_email"] = json!("ann@example.test");
+        assert_eq!(
+            Questionnaire::from_stored(&extra).unwrap(),
+            Questionnaire::from_stored(&stored).unwrap()
+        );
+        let broken: Vec<Edit> = vec![
+            Box::new(|v| *v = json!("not an object")),
+            Box::new(|v| {
+                v.as_object_mut().unwrap().remove(S3);
+            }),
+            Box::new(|v| {
+                v[S2].as_object_mut().unwrap().remove("q7_budget");
+            }),
+            Box::new(|v| set(v, S2, "q7_budget", json!("a lot"))),
+            Box::new(|v| set(v, S3, "q8_care_types", json!("general_residential"))),
+            Box::new(|v| set(v, S3, "q8_care_types", json!(["general_residential", 3]))),
+            Box::new(|v| v[S6]["q18_priority_ranking"]["priority_weights"] = json!([-1])),
+            Box::new(|v| set(v, S5, "q17_placement_timeline", json!(null))),
+        ];
+        for edit in &broken {
+            let mut v = stored.clone();
+            edit(&mut v);
+            assert!(Questionnaire::from_stored(&v).is_err(), "{v}");
+        }
+        // An enumerated answer that does not decode is quoted short.
+        let mut v = stored.clone();
+        set(&mut v, S2, "q7_budget", json!("x".repeat(1000)));
+        let e = Questionnaire::from_stored(&v).unwrap_err().to_string();
+        assert!(e.len() < 400, "{e}");
+        assert!(e.contains("is not one of: under_3000_self"), "{e}");
     }
 
     #[test]

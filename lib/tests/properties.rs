@@ -32,9 +32,10 @@ use ::http::{header, Method, Request, Response, StatusCode};
 use bytes::Bytes;
 use care_report::engine::SystemClock;
 use care_report::http::{self, App, HttpConfig};
+use care_report::model::JobId;
 use care_report::questionnaire::Questionnaire;
 use care_report::sandbox::Sandbox;
-use care_report::store::{MemoryStore, Retention};
+use care_report::store::{JobStore, MemoryStore, Retention};
 use care_report_testing::app::{Dropped, TestApp};
 use care_report_testing::http::percent_encode as pct;
 use care_report_testing::rig::EngineRig;
@@ -61,6 +62,8 @@ struct Rig {
     rt: tokio::runtime::Runtime,
     /// Background work is dropped: `start` must answer on its own.
     api: TestApp,
+    /// The store the jobs are kept in, to read a stored job back.
+    store: Arc<MemoryStore>,
     // The fake sources stay up while the rig lives (no case fetches: the
     // background work is dropped).
     _sandbox: Arc<Sandbox>,
@@ -72,8 +75,9 @@ impl Rig {
             .enable_all()
             .build()
             .expect("tokio runtime");
+        let store = Arc::new(MemoryStore::new(Retention::default()));
         let (app, sandbox) = rt.block_on(async {
-            let rig = EngineRig::new(Arc::new(MemoryStore::new(Retention::default())))
+            let rig = EngineRig::new(store.clone())
                 .clock(Arc::new(SystemClock))
                 .build()
                 .await;
@@ -92,8 +96,16 @@ impl Rig {
         Self {
             rt,
             api: TestApp::new(app).background(Dropped),
+            store,
             _sandbox: sandbox,
         }
+    }
+
+    /// The stored questionnaire of job `id`.
+    fn stored_questionnaire(&self, id: &str) -> Option<Value> {
+        let id: JobId = id.parse().ok()?;
+        let job = self.rt.block_on(self.store.get(id)).ok()??;
+        Some(job.questionnaire)
     }
 
     fn send(&self, request: Request<Bytes>) -> Response<Bytes> {
@@ -458,6 +470,15 @@ fn one_random_field_gets_202_or_validation_failed() {
                                 .expect("request"),
                         );
                         prop_assert_eq!(status.status(), StatusCode::OK);
+                        // Stored in the form the first round decodes,
+                        // typed, to what parsing it again would give.
+                        let stored = rig.stored_questionnaire(id);
+                        let stored = stored.expect("the stored job");
+                        let decoded = Questionnaire::from_stored(&stored);
+                        let decoded = decoded.map_err(|e| e.to_string());
+                        let parsed = Questionnaire::parse(&stored).map_err(|e| e.to_string());
+                        prop_assert!(decoded.is_ok(), "{:?} for {}", decoded, stored);
+                        prop_assert_eq!(decoded, parsed);
                     }
                     StatusCode::BAD_REQUEST => {
                         prop_assert_eq!(code(&answer), "validation_failed");

@@ -23,9 +23,12 @@ pub use typeset::{render, PdfError};
 pub struct Renderer;
 
 impl Renderer {
-    /// The document of a stored result, with its questionnaire as stored.
+    /// The document of a stored result, with its questionnaire as stored
+    /// (read back by its typed decode; one that does not decode leaves the
+    /// budget out).
     fn doc(view: &ResultView, now: DateTime<Utc>) -> Document {
-        let q = care_report::questionnaire::Questionnaire::parse(&view.answer.questionnaire).ok();
+        let q =
+            care_report::questionnaire::Questionnaire::from_stored(&view.answer.questionnaire).ok();
         document::document(&view.answer.report, q.as_ref(), now)
     }
 }

@@ -703,33 +703,27 @@ fn cqc_value(r: &ProfessionalReport, h: &CareHome) -> String {
 /// The rating's trend, the registered manager and the latest report, in
 /// words, each only when CQC's record gives it.
 fn cqc_depth_words(c: &crate::report::wire::CqcDeepDive) -> String {
-    let text = |v: &serde_json::Value, p: &str| {
-        v.pointer(p)
-            .and_then(serde_json::Value::as_str)
-            .map(str::to_owned)
-    };
     let mut out = String::new();
     if let (Some(dir), Some(change)) = (
         c.rating_trend.as_deref(),
         c.rating_changes.as_ref().and_then(|l| l.first()),
     ) {
-        let from = text(change, "/from_rating").unwrap_or_default();
-        let since = text(change, "/date").map(|d| date_text(&d));
+        let from = change.from_rating.as_deref().unwrap_or_default();
         let verb = if dir == "improved" { "up" } else { "down" };
         out.push_str(&format!("; {verb} from {from}"));
-        if let Some(since) = since {
-            out.push_str(&format!(" since {since}"));
+        if let Some(since) = &change.date {
+            out.push_str(&format!(" since {}", date_text(since)));
         }
     } else if c.rating_trend.as_deref() == Some("unchanged") {
         out.push_str("; the same as the rating before");
     }
     if let Some(m) = &c.registered_manager {
-        match m.get("inPost").and_then(serde_json::Value::as_bool) {
+        match m.in_post {
             Some(true) => out.push_str("; a registered manager is in post"),
             Some(false) => {
                 out.push_str("; no registered manager");
-                if let Some(d) = text(m, "/absentSince") {
-                    out.push_str(&format!(" since {}", date_text(&d)));
+                if let Some(d) = &m.absent_since {
+                    out.push_str(&format!(" since {}", date_text(d)));
                 }
             }
             None => {}
@@ -738,9 +732,9 @@ fn cqc_depth_words(c: &crate::report::wire::CqcDeepDive) -> String {
     if let Some(d) = c
         .latest_report
         .as_ref()
-        .and_then(|r| text(r, "/reportDate"))
+        .and_then(|r| r.report_date.as_ref())
     {
-        out.push_str(&format!("; latest report published {}", date_text(&d)));
+        out.push_str(&format!("; latest report published {}", date_text(d)));
     }
     out
 }
@@ -805,28 +799,23 @@ fn fsa_fact(r: &ProfessionalReport, h: &CareHome) -> Option<Fact> {
 /// filings, with a link to the register, and what the register cannot show.
 fn company_fact(r: &ProfessionalReport, h: &CareHome) -> Option<Fact> {
     let c = h.provider_company.as_ref()?;
-    let text = |p: &str| c.pointer(p).and_then(serde_json::Value::as_str);
-    let date = |p: &str| text(p).and_then(iso_date).map(prose::date_words);
+    let date = |d: &Option<String>| d.as_deref().and_then(iso_date).map(prose::date_words);
     let mut v = format!(
         "{} (company {}), {}",
-        text("/companyName").unwrap_or("The provider"),
-        text("/companyNumber")?,
-        crate::judgement::financial::status_words(text("/companyStatus")?)
+        c.company_name.as_deref().unwrap_or("The provider"),
+        c.company_number.as_deref()?,
+        crate::judgement::financial::status_words(c.company_status.as_deref()?)
     );
     match (
-        c.pointer("/accounts/overdue")
-            .and_then(serde_json::Value::as_bool),
-        date("/accounts/nextDue"),
-        date("/accounts/lastMadeUpTo"),
+        c.accounts.overdue,
+        date(&c.accounts.next_due),
+        date(&c.accounts.last_made_up_to),
     ) {
         (Some(true), Some(due), _) => v.push_str(&format!("; accounts overdue since {due}")),
         (_, _, Some(last)) => v.push_str(&format!("; last accounts made up to {last}")),
         _ => {}
     }
-    if c.pointer("/confirmationStatement/overdue")
-        .and_then(serde_json::Value::as_bool)
-        == Some(true)
-    {
+    if c.confirmation_statement.overdue == Some(true) {
         v.push_str("; confirmation statement overdue");
     }
     v.push_str(". ");
@@ -835,7 +824,7 @@ fn company_fact(r: &ProfessionalReport, h: &CareHome) -> Option<Fact> {
         label: "Provider company".into(),
         value: v,
         source: fetched(r, h, SourceType::CompaniesHouse, "Companies House"),
-        link: text("/registerUrl").and_then(|u| link("Companies House register", u)),
+        link: (c.register_url.as_deref()).and_then(|u| link("Companies House register", u)),
     })
 }
 

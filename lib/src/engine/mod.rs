@@ -344,8 +344,10 @@ impl Engine {
         self.shutdown.cancel();
     }
 
-    /// Validates a questionnaire and stores a new `pending` job for it, in
-    /// its canonical stored form.
+    /// Validates a questionnaire and stores a new `pending` job for it (see
+    /// [`Engine::submit_for`]): for callers in process (tests, tools, the
+    /// bench) that hold the client's JSON. The HTTP layer parses at its door
+    /// and calls [`Engine::submit_for`] with the typed questionnaire.
     /// Processing is the caller's next step ([`Engine::process`]), so the
     /// host decides where it runs (`wait_until` on Vercel, a task locally).
     pub async fn submit(
@@ -353,22 +355,24 @@ impl Engine {
         questionnaire: serde_json::Value,
         idempotency: Option<Idempotency>,
     ) -> Result<Created> {
+        let questionnaire = Questionnaire::parse(&questionnaire).map_err(EngineError::Invalid)?;
         self.submit_for(questionnaire, idempotency, None).await
     }
 
-    /// [`Engine::submit`] for a known client (its hashed bucket name,
-    /// [`Job::client`]), whose share of the daily budget the job spends.
+    /// Stores a new `pending` job for a validated questionnaire, in its
+    /// canonical stored form, for a known client (its hashed bucket name,
+    /// [`Job::client`], whose share of the daily budget the job spends;
+    /// `None` in process). A stored form over `MAX_STORED_BYTES` is refused
+    /// as invalid.
     pub async fn submit_for(
         &self,
-        questionnaire: serde_json::Value,
+        questionnaire: Questionnaire,
         idempotency: Option<Idempotency>,
         client: Option<String>,
     ) -> Result<Created> {
         // Only what the service reads is stored (see
         // `Questionnaire::to_stored_json`): no e-mail, phone or unknown field.
-        let stored = Questionnaire::parse(&questionnaire)
-            .map_err(EngineError::Invalid)?
-            .to_stored_json();
+        let stored = questionnaire.to_stored_json();
         let size = serde_json::to_vec(&stored).map_or(usize::MAX, |v| v.len());
         if size > crate::questionnaire::MAX_STORED_BYTES {
             return Err(EngineError::Invalid(ValidationErrors {
@@ -849,10 +853,12 @@ impl Engine {
         Ok(job)
     }
 
-    /// Chooses the homes: parse the stored questionnaire, match, build the
-    /// plan and its slots. `Err` is a reason the job fails (not retried).
+    /// Chooses the homes: read the stored questionnaire back (a typed
+    /// decode: it was validated at the door), match, build the plan and its
+    /// slots. `Err` is a reason the job fails (not retried): a stored
+    /// questionnaire that does not decode fails this one job, and only here.
     async fn plan(&self, job: &Job) -> std::result::Result<(Plan, Vec<Slot>), String> {
-        let q = Questionnaire::parse(&job.questionnaire)
+        let q = Questionnaire::from_stored(&job.questionnaire)
             .map_err(|e| format!("stored questionnaire is invalid: {e}"))?;
         let plan = Plan::build(&q, &self.directory, &self.geocoder, self.now())
             .await

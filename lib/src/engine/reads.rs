@@ -34,7 +34,7 @@ pub struct JobReport {
 impl JobReport {
     /// The report of a stored `completed` or `partial` job with its saved
     /// source data (`data`), as of the job's last update: the plan decoded
-    /// once, the needs it carries (the stored questionnaire is parsed only
+    /// once, the needs it carries (the stored questionnaire is decoded only
     /// for a plan stored before plans carried them), and the source
     /// records decoded once per home.
     pub fn of_stored(
@@ -147,8 +147,8 @@ fn stored_plan(job: &Job) -> Result<Plan> {
 }
 
 /// The job's questionnaire. The stored one is the validated canonical form:
-/// it parses, or the job is corrupt.
+/// it decodes, or the job is corrupt.
 fn stored_questionnaire(job: &Job) -> Result<Questionnaire> {
-    Questionnaire::parse(&job.questionnaire)
+    Questionnaire::from_stored(&job.questionnaire)
         .map_err(|e| EngineError::corrupt(JobPart::Questionnaire, e))
 }

@@ -32,8 +32,9 @@ use subtle::ConstantTimeEq;
 pub use error::{error_body, ApiError, ErrorCode};
 pub use router::{api, Api, BackgroundHandle, BodyDeadline, ServerLimits};
 
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineError};
 use crate::model::JobId;
+use crate::questionnaire::Questionnaire;
 use crate::store::{Created, Idempotency};
 use answers::StartAccepted;
 
@@ -252,9 +253,10 @@ pub(crate) struct Accepted {
 }
 
 /// The start path both `start` and the synchronous route take: checks the
-/// body and the limits, validates and stores the job (or finds the one its
-/// `Idempotency-Key` made), and hands a new job's processing to the host's
-/// background.
+/// body and the limits, parses the questionnaire into a [`Questionnaire`]
+/// (the only time the client's JSON is validated), stores the job (or finds
+/// the one its `Idempotency-Key` made), and hands a new job's processing to
+/// the host's background.
 pub(crate) async fn accept(
     app: &App,
     req: Request<Bytes>,
@@ -280,6 +282,10 @@ pub(crate) async fn accept(
     let allowance = limits::check(app, &req, limits::Action::Start).await?;
     limits::budget_open(app, &allowance.client).await?;
     let (questionnaire, idempotency) = parsed?;
+    // The one parse of the client's questionnaire: validated into typed
+    // answers here, after the limits (a refused request costs no
+    // validation); the engine stores and later reads it typed.
+    let questionnaire = Questionnaire::parse(&questionnaire).map_err(EngineError::Invalid)?;
     let submitted = app
         .engine
         .submit_for(questionnaire, idempotency, Some(client))

@@ -443,7 +443,7 @@ fn care_home(
         neighbourhood: neighbourhood.and_then(Neighbourhood::from_record),
         area_map: neighbourhood.and_then(AreaMap::from_record),
         website_insights: website.map(crate::facts::to_stored),
-        provider_company: records.company.as_ref().map(crate::facts::to_stored),
+        provider_company: records.company.clone(),
     }
 }
 

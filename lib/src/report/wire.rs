@@ -364,9 +364,10 @@ pub struct CareHome {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub website_insights: Option<Value>,
     /// The provider company's Companies House record, as the adapter
-    /// summarises it (the service's block; the client has no field for it).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub provider_company: Option<Value>,
+    /// summarises it (the service's block; the client has no field for it),
+    /// written as the adapter stored it.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "as_stored")]
+    pub provider_company: Option<facts::Company>,
 }
 
 /// `medicalCare`: the care the home is registered for. The lists are the
@@ -534,14 +535,14 @@ pub struct CqcDeepDive {
     pub historical_ratings: Option<Vec<Value>>,
     /// The change to the rating in force: `{date, from_rating, to_rating}`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rating_changes: Option<Vec<Value>>,
+    pub rating_changes: Option<Vec<RatingChange>>,
     /// Whether a registered manager is in post: `{inPost, absentSince}`
-    /// (never a name).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub registered_manager: Option<Value>,
+    /// (never a name); only when CQC's record says either way.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "as_stored")]
+    pub registered_manager: Option<facts::cqc::RegisteredManager>,
     /// The latest report: `{linkId, reportDate, reportType, reportUri}`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub latest_report: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "as_stored")]
+    pub latest_report: Option<facts::cqc::LatestReport>,
     /// The location's page of inspection reports on CQC's site.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reports_url: Option<String>,
@@ -766,8 +767,8 @@ impl CqcDeepDive {
                 .registered_manager
                 .as_ref()
                 .filter(|m| m.in_post.is_some())
-                .map(facts::to_stored),
-            latest_report: v.latest_report.as_ref().map(facts::to_stored),
+                .cloned(),
+            latest_report: v.latest_report.clone(),
             reports_url: s(&v.reports_url),
         }
     }
@@ -809,25 +810,39 @@ fn history(list: &[facts::cqc::PastRating]) -> Option<Vec<Value>> {
     (!list.is_empty()).then_some(list)
 }
 
-/// One entry of the client's `rating_changes`.
-#[derive(Serialize)]
-struct RatingChange<'a> {
-    date: &'a Option<String>,
-    from_rating: &'a Option<String>,
-    to_rating: &'a Option<String>,
+/// One entry of the client's `rating_changes`: the change to the rating in
+/// force.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RatingChange {
+    /// Since when (`YYYY-MM-DD`).
+    pub date: Option<String>,
+    /// The rating before.
+    pub from_rating: Option<String>,
+    /// The rating in force.
+    pub to_rating: Option<String>,
 }
 
 /// The client's `rating_changes`: the change to the rating in force, when
 /// it changed.
-fn rating_changes(t: &facts::cqc::RatingTrend) -> Option<Vec<Value>> {
+fn rating_changes(t: &facts::cqc::RatingTrend) -> Option<Vec<RatingChange>> {
     if t.direction.as_deref()? == "unchanged" {
         return None;
     }
-    Some(vec![facts::to_stored(&RatingChange {
-        date: &t.since,
-        from_rating: &t.previous,
-        to_rating: &t.current,
-    })])
+    Some(vec![RatingChange {
+        date: t.since.clone(),
+        from_rating: t.previous.clone(),
+        to_rating: t.current.clone(),
+    }])
+}
+
+/// Writes a source's record as the JSON its adapter stores (`Value`'s key
+/// order), so a block read typed is answered in the very bytes it was when
+/// the answer carried the stored JSON.
+fn as_stored<T: Serialize, S: serde::Serializer>(
+    record: &Option<T>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    record.as_ref().map(facts::to_stored).serialize(serializer)
 }
 
 /// The counts of the neighbourhood's categories `names`, with the nearest

@@ -12,7 +12,7 @@ use care_report::engine::{will_auto_retry, Engine, EngineConfig, EngineError, Ma
 use care_report::model::{Job, JobId, JobStatus, SlotStatus, SourceType};
 use care_report::retry::RetryPolicy;
 use care_report::sandbox::{FaultPlan, Sandbox};
-use care_report::store::{JobStore, MemoryStore};
+use care_report::store::{JobStore, MemoryStore, NewJob};
 use care_report_testing::rig::EngineRig;
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
@@ -159,6 +159,7 @@ both_stores!(
     manual_retry_rules,
     a_sweep_out_of_budget_gives_its_job_back,
     a_retry_queued_past_the_deadline_is_not_made,
+    a_stored_questionnaire_that_does_not_decode_fails_only_its_own_job,
 );
 
 async fn two_sweeps_and_a_manual_retry_fetch_each_due_source_once(store: Arc<dyn JobStore>) {
@@ -520,6 +521,58 @@ async fn manual_retry_rules(store: Arc<dyn JobStore>) {
         rig.engine.manual_retry(JobId::new()).await,
         Err(EngineError::NotFound)
     ));
+}
+
+/// A job whose stored questionnaire does not decode (a record the service
+/// did not write: corruption, a version skew) fails at planning with the
+/// reason, as before the stored form was typed, and nothing else does: its
+/// status reads before and after, its result is the failure, the sweep
+/// runs, and the next job is built.
+async fn a_stored_questionnaire_that_does_not_decode_fails_only_its_own_job(
+    store: Arc<dyn JobStore>,
+) {
+    let rig = rig(store, FaultPlan::none()).await;
+    let now = rig.engine.now();
+    let id = JobId::at(now);
+    let mut bad = questionnaire();
+    bad["section_2_location_budget"]["q7_budget"] = Value::from("a lot");
+    let new = NewJob {
+        id,
+        questionnaire: bad,
+        idempotency: None,
+        now,
+        deadline_at: now + chrono::Duration::hours(3),
+        message: "queued".to_owned(),
+        client: None,
+    };
+    rig.store
+        .create(new, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(
+        rig.engine.summary(id).await.unwrap().status,
+        JobStatus::Pending
+    );
+    rig.engine.process(id).await.unwrap();
+    let failed = job(&rig, id).await;
+    assert_eq!(failed.status, JobStatus::Failed);
+    let error = failed.error.clone().unwrap_or_default();
+    assert!(
+        error.starts_with("stored questionnaire is invalid: ") && error.contains("'a lot'"),
+        "{error}"
+    );
+    let status = rig.engine.summary(id).await.unwrap();
+    assert_eq!(status.status, JobStatus::Failed);
+    assert_eq!(status.error.as_deref(), Some(error.as_str()));
+    assert!(matches!(
+        rig.engine.report(id).await,
+        Err(EngineError::JobFailed(_))
+    ));
+    rig.clock.advance(Duration::from_secs(301));
+    rig.engine.sweep().await.unwrap();
+    let next = submit(&rig).await;
+    rig.engine.process(next).await.unwrap();
+    assert_eq!(job(&rig, next).await.status, JobStatus::Completed);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
