@@ -327,28 +327,21 @@ async fn api_with(setup: Setup) -> Api {
     } else {
         FaultPlan::parse(setup.faults).unwrap()
     };
-    let rig = EngineRig::new(setup.store.clone())
+    let engine = EngineRig::new(setup.store.clone())
         .start_at(t0())
         .faults(faults)
         // No jitter, so retry times are exact.
         .policy(RetryPolicy {
             jitter: 0.0,
             ..RetryPolicy::default()
-        })
-        .build()
-        .await;
-    let (engine, sandbox, clock) = (rig.engine, rig.sandbox, rig.clock);
+        });
+    let spawned = TestApp::builder(engine).http(setup.http).build().await;
     Api {
-        app: App {
-            engine: Arc::new(engine),
-            config: setup.http,
-            sources_mode: "sandbox",
-            documents: None,
-        },
+        app: spawned.api.app().clone(),
         bg: Arc::default(),
-        clock,
+        clock: spawned.clock,
         store: setup.store,
-        _sandbox: sandbox,
+        _sandbox: spawned.sandbox,
         seen: Mutex::new(Vec::new()),
     }
 }

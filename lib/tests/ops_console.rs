@@ -8,6 +8,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use bytes::Bytes;
 use care_report::engine::ManualClock;
+use care_report::http::limits::LimitsConfig;
 use care_report::http::ops::access::{Environment, OpsConfig};
 use care_report::http::{App, HttpConfig};
 use care_report::model::{JobId, JobStatus, SourceType};
@@ -15,9 +16,9 @@ use care_report::sandbox::{FaultPlan, Sandbox};
 use care_report::sources::CacheConfig;
 use care_report::store::source_cache::MemorySourceCache;
 use care_report::store::{Finish, JobStore, MemoryStore, Retention};
-use care_report_testing::app::TestApp;
+use care_report_testing::app::{Spawned, TestApp};
 use care_report_testing::redis as test_redis;
-use care_report_testing::rig::{EngineRig, Rig};
+use care_report_testing::rig::EngineRig;
 use http::{header, HeaderMap, Method, Request, StatusCode};
 use serde_json::Value;
 
@@ -33,6 +34,7 @@ enum Backend {
 
 struct Console {
     app: App,
+    api: TestApp,
     store: Arc<dyn JobStore>,
     sandbox: Arc<Sandbox>,
     clock: Arc<ManualClock>,
@@ -61,29 +63,25 @@ async fn console(b: Backend, faults: &str, ops: OpsConfig) -> Console {
             )
         }
     };
-    let Rig {
-        engine,
+    let Spawned {
+        api,
         sandbox,
         clock,
-    } = EngineRig::new(store.clone())
-        .faults(FaultPlan::parse(faults).unwrap())
-        .cache(cache.0, cache.1, CacheConfig::default())
-        .budget(Some(BUDGET))
-        .build()
-        .await;
-    let mut config = HttpConfig {
-        ops,
-        ..HttpConfig::default()
-    };
-    config.limits.daily_paid_calls = Some(BUDGET);
-    let app = App {
-        engine: Arc::new(engine),
-        config,
-        sources_mode: "sandbox",
-        documents: None,
-    };
+    } = TestApp::builder(
+        EngineRig::new(store.clone())
+            .faults(FaultPlan::parse(faults).unwrap())
+            .cache(cache.0, cache.1, CacheConfig::default()),
+    )
+    .limits(LimitsConfig {
+        daily_paid_calls: Some(BUDGET),
+        ..LimitsConfig::default()
+    })
+    .ops(ops)
+    .build()
+    .await;
     Console {
-        app,
+        app: api.app().clone(),
+        api,
         store,
         sandbox,
         clock,
@@ -143,7 +141,7 @@ impl Console {
             req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
         }
         let req = req.body(Bytes::from(form.to_owned())).unwrap();
-        let resp = TestApp::new(self.app.clone()).send(req).await;
+        let resp = self.api.send(req).await;
         let (parts, body) = resp.into_parts();
         Answer {
             status: parts.status,
@@ -725,7 +723,7 @@ mod cases {
             .header(header::AUTHORIZATION, basic(ADMIN))
             .body(Bytes::from(format!("csrf={csrf}&confirm={id}")))
             .unwrap();
-        let a = TestApp::new(c.app.clone()).send(req).await;
+        let a = c.api.send(req).await;
         assert_eq!(a.status(), StatusCode::FORBIDDEN);
         assert!(c.store.get(id).await.unwrap().is_some());
         c.done().await;
