@@ -1124,15 +1124,14 @@ async fn idempotency_fingerprint_ignores_key_order() {
 async fn idempotency_key_with_another_body_is_409() {
     let api = api().await;
     let first = api.send(keyed(&start_body(), "k-1")).await;
-    let id = first.expect(202)["job_id"].clone();
+    first.expect(202);
     let other = questionnaire_with(|q| {
         q["section_2_location_budget"]["q6_max_distance"] = json!("within_30km");
     });
     let reply = api.send(keyed(&other, "k-1")).await;
     reply.expect_error(409, "idempotency_key_reused");
-    // The answer names no job: that id would open another family's report.
-    assert!(!reply.body.to_string().contains(id.as_str().unwrap()));
-    assert!(reply.body["error"].get("details").is_none());
+    // That the answer names no job is safety.rs's, on both stores; here:
+    // the refused start queued no work.
     assert_eq!(api.bg.queued(), 1);
 }
 

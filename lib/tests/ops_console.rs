@@ -757,7 +757,6 @@ mod cases {
         let csrf = c.csrf().await;
         let form = format!("csrf={csrf}&confirm=a");
         for (method, path) in [
-            (Method::GET, "/api/ops/jobs/a"),
             (Method::GET, "/api/ops/jobs/a/erase"),
             (Method::POST, "/api/ops/jobs/a/erase"),
             (Method::POST, "/api/ops/jobs/a/retry/"),
@@ -774,7 +773,6 @@ mod cases {
         for (method, path, allow) in [
             (Method::POST, "/api/ops", "GET"),
             (Method::OPTIONS, "/api/ops/", "GET"),
-            (Method::DELETE, "/api/ops/jobs", "GET"),
             (Method::PUT, "/api/ops/jobs/a", "GET"),
             (Method::DELETE, "/api/ops/jobs/a/erase", "GET, POST"),
             (Method::GET, "/api/ops/jobs/a/retry", "POST"),
