@@ -31,7 +31,7 @@ use std::sync::Arc;
 use ::http::{header, Method, Request, Response, StatusCode};
 use bytes::Bytes;
 use care_report::engine::SystemClock;
-use care_report::http::{self, HttpConfig};
+use care_report::http::{self, App, HttpConfig};
 use care_report::questionnaire::Questionnaire;
 use care_report::sandbox::Sandbox;
 use care_report::store::{MemoryStore, Retention};
@@ -72,19 +72,27 @@ impl Rig {
             .enable_all()
             .build()
             .expect("tokio runtime");
-        let spawned = rt.block_on(
-            TestApp::builder(
-                EngineRig::new(Arc::new(MemoryStore::new(Retention::default())))
-                    .clock(Arc::new(SystemClock)),
-            )
-            // Hundreds of cases from one (unknown) client: no limits.
-            .limits(http::limits::LimitsConfig::unlimited())
-            .build(),
-        );
+        let (app, sandbox) = rt.block_on(async {
+            let rig = EngineRig::new(Arc::new(MemoryStore::new(Retention::default())))
+                .clock(Arc::new(SystemClock))
+                .build()
+                .await;
+            let app = App {
+                engine: Arc::new(rig.engine),
+                // Hundreds of cases from one (unknown) client: no limits.
+                config: HttpConfig {
+                    limits: http::limits::LimitsConfig::unlimited(),
+                    ..HttpConfig::default()
+                },
+                sources_mode: "sandbox",
+                documents: None,
+            };
+            (app, rig.sandbox)
+        });
         Self {
             rt,
-            api: spawned.api.background(Dropped),
-            _sandbox: spawned.sandbox,
+            api: TestApp::new(app).background(Dropped),
+            _sandbox: sandbox,
         }
     }
 
