@@ -85,7 +85,7 @@ fn one_function_serves_every_console_path() {
     assert!(vercel["functions"]["api/ops.rs"].is_object());
     assert!(bin_paths().contains("api/ops.rs"));
     // Every sub-path reaches that function, which reads it back from
-    // `path` (care_report::http::ops::sub_path).
+    // `path` (care_report::http::ConsolePath).
     let rewrites = vercel["rewrites"].as_array().unwrap();
     assert!(
         rewrites.iter().any(|r| r["source"] == "/api/ops/:path*"

@@ -10,6 +10,9 @@
 //!   names the variable.
 //! - The `start` function answers 202 and builds the report inside
 //!   `wait_until`.
+//! - The `ops` function serves every console path, as sent and as
+//!   `vercel.json`'s rewrite hands it over (`?path=`), behind the token,
+//!   and nothing else.
 //!
 //! Binaries: the functions come from `CARGO_BIN_EXE_*`. The dev-server is
 //! another package's binary, which Cargo does not hand to this package's
@@ -332,6 +335,51 @@ async fn a_function_with_an_unreachable_redis_answers_503() {
     assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["error"]["code"], "store_unavailable", "{body}");
 }
+/// The console function (`api/ops.rs`): one binary for every console path,
+/// as sent and as vercel.json's rewrite hands it over (`/api/ops?path=…`);
+/// credentials before anything else, the console's 405 naming the path's
+/// methods, and no other endpoint.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_function_serves_its_paths_sent_or_rewritten() {
+    const TOKEN: &str = "functions-test-ops-token-0123";
+    let prefix = test_redis::unique_prefix();
+    let mut env = redis_env(&prefix);
+    env.push(("OPS_TOKEN", TOKEN.to_owned()));
+    let ops = function("ops", env!("CARGO_BIN_EXE_ops"), &env);
+    let client = reqwest::Client::builder()
+        .timeout(DEADLINE)
+        .build()
+        .unwrap();
+    let call = |method: reqwest::Method, path: &str, token: Option<&str>| {
+        let mut req = client
+            .request(method, format!("{}{path}", ops.base))
+            .header("accept", "application/json");
+        if let Some(token) = token {
+            req = req.basic_auth("ops", Some(token));
+        }
+        async move {
+            let resp = req.send().await.unwrap_or_else(|e| panic!("{e}"));
+            let (code, headers) = (resp.status(), resp.headers().clone());
+            let body: serde_json::Value = resp.json().await.unwrap();
+            (code, headers, body)
+        }
+    };
+    let (code, _, body) = call(reqwest::Method::GET, "/api/ops/jobs", None).await;
+    assert_eq!(code, StatusCode::UNAUTHORIZED, "{body}");
+    for path in ["/api/ops/jobs", "/api/ops?path=jobs"] {
+        let (code, _, body) = call(reqwest::Method::GET, path, Some(TOKEN)).await;
+        assert_eq!(code, StatusCode::OK, "{path}: {body}");
+        assert!(body["view"]["rows"].is_array(), "{path}: {body}");
+    }
+    let (code, headers, body) =
+        call(reqwest::Method::POST, "/api/ops?path=jobs", Some(TOKEN)).await;
+    assert_eq!(code, StatusCode::METHOD_NOT_ALLOWED, "{body}");
+    assert_eq!(headers["allow"], "GET");
+    let (code, _, body) = call(reqwest::Method::GET, "/health", Some(TOKEN)).await;
+    assert_eq!(code, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["error"]["code"], "route_not_found", "{body}");
+}
+
 /// `POST /api/professional-report` with the sample questionnaire.
 async fn sync_report(
     base: &str,

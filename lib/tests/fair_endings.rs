@@ -17,15 +17,15 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use care_report::http::limits::{LimitsConfig, PeerAddr, Rate};
-use care_report::http::{App, HttpConfig};
+use care_report::http::App;
 use care_report::model::{JobId, SlotStatus, SourceType};
 use care_report::retry::RetryPolicy;
 use care_report::sandbox::{FaultPlan, Sandbox};
 use care_report::store::limits::budget_day;
 use care_report::store::{JobStore, MemoryStore, Retention};
-use care_report_testing::app::{Dropped, TestApp};
+use care_report_testing::app::{Dropped, Spawned, TestApp};
 use care_report_testing::redis as test_redis;
-use care_report_testing::rig::{EngineRig, Rig as Built};
+use care_report_testing::rig::EngineRig;
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
 
@@ -66,29 +66,19 @@ async fn rig_with(
     start: DateTime<Utc>,
     faults: FaultPlan,
 ) -> Rig {
-    let Built {
-        engine, sandbox, ..
-    } = EngineRig::new(store)
-        .start_at(start)
-        .faults(faults)
-        .policy(RetryPolicy {
-            jitter: 0.0,
-            ..RetryPolicy::default()
-        })
-        .budget(limits.daily_paid_calls)
+    let Spawned { api, sandbox, .. } =
+        TestApp::builder(EngineRig::new(store).start_at(start).faults(faults).policy(
+            RetryPolicy {
+                jitter: 0.0,
+                ..RetryPolicy::default()
+            },
+        ))
+        .limits(limits)
+        .client_budget()
         .build()
         .await;
-    let engine = engine.with_client_budget(limits.client_budget());
     Rig {
-        app: App {
-            engine: Arc::new(engine),
-            config: HttpConfig {
-                limits,
-                ..HttpConfig::default()
-            },
-            sources_mode: "sandbox",
-            documents: None,
-        },
+        app: api.app().clone(),
         sandbox,
     }
 }

@@ -328,28 +328,21 @@ async fn api_with(setup: Setup) -> Api {
     } else {
         FaultPlan::parse(setup.faults).unwrap()
     };
-    let rig = EngineRig::new(setup.store.clone())
+    let engine = EngineRig::new(setup.store.clone())
         .start_at(t0())
         .faults(faults)
         // No jitter, so retry times are exact.
         .policy(RetryPolicy {
             jitter: 0.0,
             ..RetryPolicy::default()
-        })
-        .build()
-        .await;
-    let (engine, sandbox, clock) = (rig.engine, rig.sandbox, rig.clock);
+        });
+    let spawned = TestApp::builder(engine).http(setup.http).build().await;
     Api {
-        app: App {
-            engine: Arc::new(engine),
-            config: setup.http,
-            sources_mode: "sandbox",
-            documents: None,
-        },
+        app: spawned.api.app().clone(),
         bg: Arc::default(),
-        clock,
+        clock: spawned.clock,
         store: setup.store,
-        _sandbox: sandbox,
+        _sandbox: spawned.sandbox,
         seen: Mutex::new(Vec::new()),
     }
 }
@@ -1132,15 +1125,14 @@ async fn idempotency_fingerprint_ignores_key_order() {
 async fn idempotency_key_with_another_body_is_409() {
     let api = api().await;
     let first = api.send(keyed(&start_body(), "k-1")).await;
-    let id = first.expect(202)["job_id"].clone();
+    first.expect(202);
     let other = questionnaire_with(|q| {
         q["section_2_location_budget"]["q6_max_distance"] = json!("within_30km");
     });
     let reply = api.send(keyed(&other, "k-1")).await;
     reply.expect_error(409, "idempotency_key_reused");
-    // The answer names no job: that id would open another family's report.
-    assert!(!reply.body.to_string().contains(id.as_str().unwrap()));
-    assert!(reply.body["error"].get("details").is_none());
+    // That the answer names no job is safety.rs's, on both stores; here:
+    // the refused start queued no work.
     assert_eq!(api.bg.queued(), 1);
 }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use bytes::Bytes;
 use care_report::engine::ManualClock;
+use care_report::http::limits::LimitsConfig;
 use care_report::http::ops::access::{Environment, OpsConfig};
 use care_report::http::{App, HttpConfig};
 use care_report::model::{JobId, JobStatus, SourceType};
@@ -15,9 +16,9 @@ use care_report::sandbox::{FaultPlan, Sandbox};
 use care_report::sources::CacheConfig;
 use care_report::store::source_cache::MemorySourceCache;
 use care_report::store::{Finish, JobStore, MemoryStore, Retention};
-use care_report_testing::app::TestApp;
+use care_report_testing::app::{Spawned, TestApp};
 use care_report_testing::redis as test_redis;
-use care_report_testing::rig::{EngineRig, Rig};
+use care_report_testing::rig::EngineRig;
 use http::{header, HeaderMap, Method, Request, StatusCode};
 use serde_json::Value;
 
@@ -33,6 +34,7 @@ enum Backend {
 
 struct Console {
     app: App,
+    api: TestApp,
     store: Arc<dyn JobStore>,
     sandbox: Arc<Sandbox>,
     clock: Arc<ManualClock>,
@@ -61,29 +63,25 @@ async fn console(b: Backend, faults: &str, ops: OpsConfig) -> Console {
             )
         }
     };
-    let Rig {
-        engine,
+    let Spawned {
+        api,
         sandbox,
         clock,
-    } = EngineRig::new(store.clone())
-        .faults(FaultPlan::parse(faults).unwrap())
-        .cache(cache.0, cache.1, CacheConfig::default())
-        .budget(Some(BUDGET))
-        .build()
-        .await;
-    let mut config = HttpConfig {
-        ops,
-        ..HttpConfig::default()
-    };
-    config.limits.daily_paid_calls = Some(BUDGET);
-    let app = App {
-        engine: Arc::new(engine),
-        config,
-        sources_mode: "sandbox",
-        documents: None,
-    };
+    } = TestApp::builder(
+        EngineRig::new(store.clone())
+            .faults(FaultPlan::parse(faults).unwrap())
+            .cache(cache.0, cache.1, CacheConfig::default()),
+    )
+    .limits(LimitsConfig {
+        daily_paid_calls: Some(BUDGET),
+        ..LimitsConfig::default()
+    })
+    .ops(ops)
+    .build()
+    .await;
     Console {
-        app,
+        app: api.app().clone(),
+        api,
         store,
         sandbox,
         clock,
@@ -143,7 +141,7 @@ impl Console {
             req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
         }
         let req = req.body(Bytes::from(form.to_owned())).unwrap();
-        let resp = TestApp::new(self.app.clone()).send(req).await;
+        let resp = self.api.send(req).await;
         let (parts, body) = resp.into_parts();
         Answer {
             status: parts.status,
@@ -725,9 +723,92 @@ mod cases {
             .header(header::AUTHORIZATION, basic(ADMIN))
             .body(Bytes::from(format!("csrf={csrf}&confirm={id}")))
             .unwrap();
-        let a = TestApp::new(c.app.clone()).send(req).await;
+        let a = c.api.send(req).await;
         assert_eq!(a.status(), StatusCode::FORBIDDEN);
         assert!(c.store.get(id).await.unwrap().is_some());
+        c.done().await;
+    }
+
+    /// The console's routes: each path with its methods (`HEAD` as `GET`,
+    /// a trailing slash ignored, a sub-path also as vercel.json's rewrite
+    /// hands it over in `?path=`), 405 with the path's `Allow` for any
+    /// other method, 404 for any other path, all behind the credentials
+    /// and with the console's headers; an oversized body is 413 there too.
+    pub async fn routes_by_method_and_path(b: Backend) {
+        let c = console(b, "", on()).await;
+        for path in [
+            "/api/ops",
+            "/api/ops/",
+            "/api/ops/jobs/",
+            "/api/ops?path=jobs",
+        ] {
+            let a = c.send(Method::GET, path, Some(ADMIN), true, "").await;
+            assert_eq!(a.status, StatusCode::OK, "{path}: {}", a.body);
+        }
+        let list = c
+            .send(Method::GET, "/api/ops?path=jobs/", Some(ADMIN), true, "")
+            .await;
+        assert!(list.json()["view"]["rows"].is_array(), "{}", list.body);
+        let a = c
+            .send(Method::HEAD, "/api/ops/jobs", Some(ADMIN), false, "")
+            .await;
+        assert_eq!(a.status, StatusCode::OK);
+        // A route reached reads its id: 400, not a refused path.
+        let csrf = c.csrf().await;
+        let form = format!("csrf={csrf}&confirm=a");
+        for (method, path) in [
+            (Method::GET, "/api/ops/jobs/a/erase"),
+            (Method::POST, "/api/ops/jobs/a/erase"),
+            (Method::POST, "/api/ops/jobs/a/retry/"),
+            (Method::POST, "/api/ops?path=jobs/a/retry"),
+        ] {
+            let a = c.send(method.clone(), path, Some(ADMIN), true, &form).await;
+            assert_eq!(a.status, StatusCode::BAD_REQUEST, "{method} {path}");
+            assert_eq!(a.json()["error"]["code"], "invalid_job_id", "{path}");
+        }
+        let a = c
+            .post("/api/ops/sources/cqc/retry", ADMIN, &format!("csrf={csrf}"))
+            .await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        for (method, path, allow) in [
+            (Method::POST, "/api/ops", "GET"),
+            (Method::OPTIONS, "/api/ops/", "GET"),
+            (Method::PUT, "/api/ops/jobs/a", "GET"),
+            (Method::DELETE, "/api/ops/jobs/a/erase", "GET, POST"),
+            (Method::GET, "/api/ops/jobs/a/retry", "POST"),
+            (Method::HEAD, "/api/ops/sources/cqc/retry", "POST"),
+            (Method::GET, "/api/ops?path=sources/cqc/retry", "POST"),
+        ] {
+            let a = c.send(method.clone(), path, Some(ADMIN), true, "").await;
+            assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+            assert_eq!(a.headers[header::ALLOW], allow, "{method} {path}");
+            if method != Method::HEAD {
+                assert_eq!(a.json()["error"]["code"], "method_not_allowed");
+            }
+            assert_secure(&a);
+        }
+        for path in [
+            "/api/ops/nope",
+            "/api/ops/jobs/a/b",
+            "/api/ops/sources/cqc",
+            "/api/ops?path=nope",
+        ] {
+            let a = c.send(Method::GET, path, Some(ADMIN), true, "").await;
+            assert_eq!(a.status, StatusCode::NOT_FOUND, "{path}");
+            assert_eq!(a.json()["error"]["code"], "route_not_found", "{path}");
+            assert_secure(&a);
+            let page = c.get(path).await;
+            assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
+            assert!(page.body.contains("There is no such page."), "{path}");
+        }
+        // Without credentials nothing tells which paths exist.
+        for (method, path) in [(Method::GET, "/api/ops/nope"), (Method::POST, "/api/ops")] {
+            let a = c.send(method.clone(), path, None, true, "").await;
+            assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{method} {path}");
+        }
+        let big = "x".repeat(HttpConfig::default().max_body_bytes + 1);
+        let a = c.post("/api/ops/jobs/a/erase", ADMIN, &big).await;
+        assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE);
         c.done().await;
     }
 }
@@ -767,4 +848,5 @@ console_suite!(
     read_only_is_refused_every_action,
     csrf_is_required,
     sweeps_that_found_work_are_kept,
+    routes_by_method_and_path,
 );

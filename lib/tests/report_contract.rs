@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use care_report::engine::SystemClock;
-use care_report::http::{App, HttpConfig};
+use care_report::http::App;
 use care_report::model::JobId;
 use care_report::sandbox::{FaultPlan, Sandbox};
 use care_report::store::{JobStore, MemoryStore};
@@ -92,19 +92,14 @@ fn questionnaires() -> Vec<(&'static str, Value)> {
 }
 
 async fn app(store: Arc<dyn JobStore>, faults: &str) -> (App, Arc<Sandbox>) {
-    let rig = EngineRig::new(store)
-        .faults(FaultPlan::parse(faults).unwrap())
-        .clock(Arc::new(SystemClock))
-        .build()
-        .await;
-    let (engine, sandbox) = (rig.engine, rig.sandbox);
-    let app = App {
-        engine: Arc::new(engine),
-        config: HttpConfig::default(),
-        sources_mode: "sandbox",
-        documents: None,
-    };
-    (app, sandbox)
+    let spawned = TestApp::builder(
+        EngineRig::new(store)
+            .faults(FaultPlan::parse(faults).unwrap())
+            .clock(Arc::new(SystemClock)),
+    )
+    .build()
+    .await;
+    (spawned.api.app().clone(), spawned.sandbox)
 }
 
 async fn call(app: &App, req: ::http::Request<Bytes>) -> (u16, Value) {

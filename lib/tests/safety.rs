@@ -14,7 +14,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use care_report::directory::Directory;
 use care_report::http::limits::{LimitsConfig, PeerAddr, Rate};
-use care_report::http::{self, App, HttpConfig};
+use care_report::http::{self, App};
 use care_report::model::{JobId, Slot, SlotStatus, SourceType};
 use care_report::retry::RetryPolicy;
 use care_report::sandbox::{FaultPlan, Sandbox};
@@ -24,7 +24,7 @@ use care_report::store::{
     Claim, Created, Finish, Idempotency, JobStore, MemoryStore, NewJob, Record, RedisConfig,
     RedisStore, Retention, SavePlan, StoreError,
 };
-use care_report_testing::app::{Dropped, TestApp};
+use care_report_testing::app::{Dropped, Spawned, TestApp};
 use care_report_testing::child::ChildGuard;
 use care_report_testing::redis as test_redis;
 use care_report_testing::rig::{EngineRig, Rig as Built};
@@ -67,30 +67,16 @@ struct Rig {
 }
 
 async fn rig(store: Arc<dyn JobStore>, limits: LimitsConfig, sandbox: Option<Arc<Sandbox>>) -> Rig {
-    let budget = limits.daily_paid_calls;
-    let mut engine = EngineRig::new(store)
-        .start_at(t0())
-        .policy(RetryPolicy {
-            jitter: 0.0,
-            ..RetryPolicy::default()
-        })
-        .budget(budget);
+    let mut engine = EngineRig::new(store).start_at(t0()).policy(RetryPolicy {
+        jitter: 0.0,
+        ..RetryPolicy::default()
+    });
     if let Some(sandbox) = sandbox {
         engine = engine.sandbox(sandbox);
     }
-    let Built {
-        engine, sandbox, ..
-    } = engine.build().await;
+    let Spawned { api, sandbox, .. } = TestApp::builder(engine).limits(limits).build().await;
     Rig {
-        app: App {
-            engine: Arc::new(engine),
-            config: HttpConfig {
-                limits,
-                ..HttpConfig::default()
-            },
-            sources_mode: "sandbox",
-            documents: None,
-        },
+        app: api.app().clone(),
         sandbox,
     }
 }

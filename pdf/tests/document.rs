@@ -13,7 +13,7 @@ use care_report::directory::Directory;
 use care_report::document::{self, Document};
 use care_report::engine::SystemClock;
 use care_report::geo::city_location;
-use care_report::http::{App, HttpConfig};
+use care_report::http::App;
 use care_report::judgement::FamilyNeeds;
 use care_report::model::{Slot, SlotStatus, SourceType};
 use care_report::questionnaire::Questionnaire;
@@ -61,18 +61,15 @@ fn questionnaires() -> Vec<(&'static str, Value)> {
 }
 
 async fn app(faults: &str) -> (App, Arc<Sandbox>) {
-    let rig = EngineRig::new(Arc::new(MemoryStore::default()))
-        .faults(FaultPlan::parse(faults).unwrap())
-        .clock(Arc::new(SystemClock))
-        .build()
-        .await;
-    let app = App {
-        engine: Arc::new(rig.engine),
-        config: HttpConfig::default(),
-        sources_mode: "sandbox",
-        documents: Some(Arc::new(care_report_pdf::Renderer)),
-    };
-    (app, rig.sandbox)
+    let spawned = TestApp::builder(
+        EngineRig::new(Arc::new(MemoryStore::default()))
+            .faults(FaultPlan::parse(faults).unwrap())
+            .clock(Arc::new(SystemClock)),
+    )
+    .documents(Arc::new(care_report_pdf::Renderer))
+    .build()
+    .await;
+    (spawned.api.app().clone(), spawned.sandbox)
 }
 
 /// A report through the synchronous route; its job id.

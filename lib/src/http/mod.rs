@@ -30,7 +30,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 pub use error::{error_body, ApiError, ErrorCode};
-pub use router::{api, Api, BackgroundHandle, BodyDeadline, ServerLimits};
+pub use router::{api, Api, BackgroundHandle, BodyDeadline, ConsolePath, ServerLimits};
 
 use crate::engine::{Engine, EngineError};
 use crate::model::JobId;
@@ -71,8 +71,8 @@ pub enum Endpoint {
     Delete,
     /// `/api/ops` and every path under it: the operators' console
     /// ([`ops`]), off unless `OPS_TOKEN` is set. Not a public API route
-    /// (not in [`ROUTES`] nor the OpenAPI document): the router sends
-    /// every path under `/api/ops` to the console.
+    /// (not in [`ROUTES`] nor the OpenAPI document): its routes are
+    /// nested in the router under `/api/ops`.
     Ops,
 }
 

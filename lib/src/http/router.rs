@@ -8,6 +8,11 @@
 //! slashes are tower-http layers; the body limit is axum's
 //! [`DefaultBodyLimit`], its refusal mapped to our 413 JSON error.
 //!
+//! The operators' console is a router of its own ([`console`]) nested
+//! under `/api/ops`: its own 404 and 405 answers (HTML or JSON, `Allow`
+//! naming the path's methods) and its gate ([`ops::gate`]) in place of
+//! CORS; [`ConsolePath`] undoes Vercel's rewrite of its sub-paths.
+//!
 //! Two pieces stay our own, each because tower-http's layer would change
 //! an answer the suites pin:
 //!
@@ -28,7 +33,7 @@ use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, State};
 use axum::middleware::Next;
 use axum::response::IntoResponse;
-use axum::routing::{any, on, MethodFilter, MethodRouter};
+use axum::routing::{get, on, post, MethodFilter, MethodRouter};
 use axum::{RequestExt, Router};
 use bytes::Bytes;
 use http::request::Parts;
@@ -45,8 +50,9 @@ use super::{
 };
 
 /// The API as a tower service: the router behind the trailing-slash trim
-/// (`/health/` is `/health`), which must run before routing.
-pub type Api = NormalizePath<Router>;
+/// (`/health/` is `/health`) and [`ConsolePath`], which must run before
+/// routing.
+pub type Api = NormalizePath<ConsolePath<Router>>;
 
 /// The API over `app`: every endpoint, or only `only` (a Vercel function
 /// serves one; every other path answers 404).
@@ -71,9 +77,7 @@ pub fn api(app: App, only: Option<Endpoint>) -> Api {
         .fallback(route_not_found)
         .layer(axum::middleware::from_fn_with_state(cors_origins, cors));
     if only.is_none_or(|o| o == Endpoint::Ops) {
-        router = router
-            .route(ops::PREFIX, any(console))
-            .route(&format!("{}/{{*rest}}", ops::PREFIX), any(console));
+        router = router.nest(ops::PREFIX, console(app.clone()));
     }
     let router = router
         .layer(DefaultBodyLimit::max(max_body))
@@ -81,7 +85,92 @@ pub fn api(app: App, only: Option<Endpoint>) -> Api {
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(app);
-    NormalizePathLayer::trim_trailing_slash().layer(router)
+    NormalizePathLayer::trim_trailing_slash().layer(ConsolePath(router))
+}
+
+/// The operators' console ([`ops`]), to nest under [`ops::PREFIX`]: each
+/// page and action with the methods it takes (`GET` serves `HEAD` too),
+/// any other method 405 with the `Allow` of that path, any other path 404,
+/// all of them the console's own answers behind its [`ops::gate`].
+fn console(app: Arc<App>) -> Router<Arc<App>> {
+    let refuse = |allow: &'static str| move || async move { ops::Refusal::method(allow) };
+    Router::new()
+        .route("/", get(ops::overview).fallback(refuse("GET")))
+        .route("/jobs", get(ops::jobs).fallback(refuse("GET")))
+        .route("/jobs/{id}", get(ops::job).fallback(refuse("GET")))
+        .route(
+            "/jobs/{id}/erase",
+            get(ops::erase_confirm)
+                .post(ops::erase)
+                .fallback(refuse("GET, POST")),
+        )
+        .route(
+            "/jobs/{id}/retry",
+            post(ops::retry).fallback(refuse("POST")),
+        )
+        .route(
+            "/sources/{source}/retry",
+            post(ops::retry_source).fallback(refuse("POST")),
+        )
+        .fallback(ops::not_found)
+        .layer(axum::middleware::from_fn_with_state(app, ops::gate))
+}
+
+/// Undoes `vercel.json`'s rewrite of `/api/ops/{path}` to
+/// `/api/ops?path={path}` (how the one console function receives every
+/// console path) before routing, so the console's routes see the path as
+/// sent. Every other request passes untouched.
+#[derive(Clone, Debug)]
+pub struct ConsolePath<S>(S);
+
+impl<S, B> tower::Service<Request<B>> for ConsolePath<S>
+where
+    S: tower::Service<Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        if let Some(uri) = console_path(req.uri()) {
+            *req.uri_mut() = uri;
+        }
+        self.0.call(req)
+    }
+}
+
+/// `/api/ops?path=jobs/x/retry&…` as `/api/ops/jobs/x/retry?path=…&…`
+/// (each segment percent-encoded again; empty ones dropped); `None` for
+/// any other URI.
+fn console_path(uri: &http::Uri) -> Option<http::Uri> {
+    use std::fmt::Write;
+    if uri.path() != ops::PREFIX {
+        return None;
+    }
+    let sub = query_param(uri.query(), "path")?;
+    let mut path = ops::PREFIX.to_owned();
+    for segment in sub.split('/').filter(|s| !s.is_empty()) {
+        path.push('/');
+        for b in segment.bytes() {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                path.push(char::from(b));
+            } else {
+                let _ = write!(path, "%{b:02X}");
+            }
+        }
+    }
+    if path == ops::PREFIX {
+        return None;
+    }
+    let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+    format!("{path}{query}").parse().ok()
 }
 
 /// The span a request's logs carry (at `debug`: an `info` span on every
@@ -145,7 +234,8 @@ fn method_router(route: &'static Route) -> MethodRouter<Arc<App>> {
         Endpoint::RetryStatus => on(filter, handlers::retry_status),
         Endpoint::Cron => on(filter, handlers::cron),
         Endpoint::Delete => on(filter, handlers::erase),
-        Endpoint::Ops => on(filter, console),
+        // Not in ROUTES: the console has its own router ([`console`]).
+        Endpoint::Ops => on(filter, route_not_found),
     };
     if route.endpoint == Endpoint::Delete {
         return handler.options(route_not_found).fallback(route_not_found);
@@ -166,11 +256,6 @@ async fn preflight(_: Collected) -> StatusCode {
 /// an oversized body is 413 wherever it is sent.
 async fn route_not_found(_: Collected) -> ApiError {
     ApiError::RouteNotFound
-}
-
-/// The operators' console ([`ops`]).
-async fn console(State(app): State<Arc<App>>, Collected(req): Collected) -> Reply {
-    Reply(ops::handle(&app, req).await)
 }
 
 /// A library response as an axum one.
@@ -352,23 +437,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cors_only_for_listed_origins() {
-        let list = CorsOrigins::List(vec!["https://app.example".into()]);
-        let mut h = HeaderMap::new();
-        cors_headers(
-            &list,
-            Some(&HeaderValue::from_static("https://evil.example")),
-            &mut h,
-        );
-        assert!(h.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
-        cors_headers(
-            &list,
-            Some(&HeaderValue::from_static("https://app.example")),
-            &mut h,
-        );
+    fn console_paths_come_from_the_path_or_from_the_rewrite() {
+        let path = |uri: &str| console_path(&uri.parse().unwrap()).map(|u| u.to_string());
+        assert_eq!(path("/api/ops/jobs/x"), None);
+        // Behind vercel.json's rewrite the function may see its own path.
         assert_eq!(
-            h[header::ACCESS_CONTROL_ALLOW_ORIGIN],
-            "https://app.example"
+            path("/api/ops?path=jobs/x/retry").as_deref(),
+            Some("/api/ops/jobs/x/retry?path=jobs/x/retry")
+        );
+        assert_eq!(path("/api/ops"), None);
+        assert_eq!(path("/api/ops?path=%2F"), None);
+        assert_eq!(
+            path("/api/ops?path=jobs//a%20b/").as_deref(),
+            Some("/api/ops/jobs/a%20b?path=jobs//a%20b/")
         );
     }
 

@@ -9,16 +9,15 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use care_report::http::limits::LimitsConfig;
-use care_report::http::{App, HttpConfig};
 use care_report::model::JobStatus;
 use care_report::model::{JobId, Slot, SlotStatus, SourceType};
 use care_report::store::health::{judge, EvictionPolicy, Verdict};
 use care_report::store::{
     Idempotency, JobStore, NewJob, Record, RedisConfig, RedisStore, SavePlan, MAX_SLOT_DATA_BYTES,
 };
-use care_report_testing::app::{Dropped, TestApp};
+use care_report_testing::app::{Dropped, Spawned, TestApp};
 use care_report_testing::redis as test_redis;
-use care_report_testing::rig::{EngineRig, Rig as Built};
+use care_report_testing::rig::EngineRig;
 use care_report_testing::upstash::UpstashProxy;
 use serde_json::{json, Value};
 
@@ -71,10 +70,11 @@ async fn reports_complete_through_an_upstash_like_proxy_and_a_full_store_writes_
     // A whole report, every script through EVAL after NOSCRIPT.
     let store: Arc<dyn JobStore> = Arc::new(store);
     // The sandbox answers the sources while it lives: keep it to the end.
-    let Built {
-        engine, sandbox, ..
-    } = EngineRig::new(store.clone()).build().await;
-    let engine = Arc::new(engine);
+    let Spawned { api, sandbox, .. } = TestApp::builder(EngineRig::new(store.clone()))
+        .limits(LimitsConfig::unlimited())
+        .build()
+        .await;
+    let engine = &api.app().engine;
     let q: Value = serde_json::from_str(QUESTIONNAIRE).unwrap();
     let id = engine.submit(q, None).await.unwrap().job().id;
     engine.process(id).await.unwrap();
@@ -87,22 +87,13 @@ async fn reports_complete_through_an_upstash_like_proxy_and_a_full_store_writes_
     // Full: a start is 503 store_full with Retry-After, and no key changed.
     let before = keys(&prefix).await;
     proxy.fill();
-    let app = App {
-        engine,
-        config: HttpConfig {
-            limits: LimitsConfig::unlimited(),
-            ..HttpConfig::default()
-        },
-        sources_mode: "sandbox",
-        documents: None,
-    };
     let req = ::http::Request::builder()
         .method("POST")
         .uri("/api/professional-report/start")
         .header("content-type", "application/json")
         .body(Bytes::from(QUESTIONNAIRE.to_owned()))
         .unwrap();
-    let r = TestApp::new(app).background(Dropped).send(req).await;
+    let r = api.background(Dropped).send(req).await;
     assert_eq!(r.status(), 503);
     assert!(r.headers().contains_key("retry-after"));
     let body: Value = serde_json::from_slice(r.body()).unwrap();

@@ -3,12 +3,15 @@
 //! job), and its actions as `POST` forms answered by a redirect (`303 See
 //! Other`) to the page that shows the result.
 //!
-//! Three layers, so the router under them can change (issue 21 moves the
-//! HTTP layer to axum) without touching the rest: [`view`] reads what the
-//! store keeps into serialisable view models; [`pages`] renders them
-//! (`maud`, auto-escaping, no script); this module only parses a request,
-//! checks [`access`], calls one of them, and encodes the answer (HTML, or
-//! the view as JSON with `Accept: application/json`).
+//! Three layers: [`view`] reads what the store keeps into serialisable
+//! view models; [`pages`] renders them (`maud`, auto-escaping, no script);
+//! this module holds the handlers, which read their input, call one of
+//! them, and encode the answer (HTML, or the view as JSON with `Accept:
+//! application/json`). The routes are axum's, in the API's router
+//! (`router::console`), nested under [`PREFIX`] with their own fallback
+//! (404 `route_not_found`) and method refusals (405 with `Allow`); the
+//! [`gate`] around all of them checks [`access`] first, so a request
+//! without credentials learns nothing of which paths exist.
 //!
 //! Off unless `OPS_TOKEN` is set (404 for every path); see [`access`].
 
@@ -16,11 +19,20 @@ pub mod access;
 pub mod pages;
 pub mod view;
 
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path, RawQuery, State};
+use axum::middleware::Next;
+use axum::response::IntoResponse;
 use bytes::Bytes;
-use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http::request::Parts;
+use http::{header, HeaderValue, Request, Response, StatusCode};
 use serde::Serialize;
 
-use super::App;
+use super::router::{Collected, Reply};
+use super::{ApiError, App};
 use crate::engine::EngineError;
 use crate::model::{JobId, JobStatus};
 use crate::store::limits::{weighted, window_ms, Window};
@@ -30,52 +42,11 @@ use pages::Frame;
 /// The console's path prefix.
 pub const PREFIX: &str = "/api/ops";
 
-/// One console route.
+/// A refused request: status, machine-readable code, plain message. As a
+/// handler's answer it is a marker the [`gate`] renders (HTML, or JSON
+/// with `Accept: application/json`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Route {
-    Overview,
-    Jobs,
-    Job(String),
-    EraseConfirm(String),
-    Retry(String),
-    Erase(String),
-    RetrySource(String),
-}
-
-impl Route {
-    /// The route of `sub` (the path after `/api/ops`) for `method`.
-    fn parse(method: &Method, sub: &str) -> Result<Self, Refusal> {
-        let segs: Vec<&str> = sub.split('/').filter(|s| !s.is_empty()).collect();
-        let get = method == Method::GET || method == Method::HEAD;
-        let post = method == Method::POST;
-        let owned = |s: &str| s.to_owned();
-        match (segs.as_slice(), get, post) {
-            ([], true, _) => Ok(Self::Overview),
-            (["jobs"], true, _) => Ok(Self::Jobs),
-            (["jobs", id], true, _) => Ok(Self::Job(owned(id))),
-            (["jobs", id, "erase"], true, _) => Ok(Self::EraseConfirm(owned(id))),
-            (["jobs", id, "erase"], _, true) => Ok(Self::Erase(owned(id))),
-            (["jobs", id, "retry"], _, true) => Ok(Self::Retry(owned(id))),
-            (["sources", s, "retry"], _, true) => Ok(Self::RetrySource(owned(s))),
-            ([] | ["jobs"] | ["jobs", _], _, _) => Err(Refusal::method("GET")),
-            (["jobs", _, "erase"], _, _) => Err(Refusal::method("GET, POST")),
-            (["jobs", _, "retry"] | ["sources", _, "retry"], _, _) => Err(Refusal::method("POST")),
-            _ => Err(Refusal::new(
-                StatusCode::NOT_FOUND,
-                "route_not_found",
-                "There is no such page.",
-            )),
-        }
-    }
-
-    fn is_action(&self) -> bool {
-        matches!(self, Self::Retry(_) | Self::Erase(_) | Self::RetrySource(_))
-    }
-}
-
-/// A refused request: status, machine-readable code, plain message.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Refusal {
+pub(crate) struct Refusal {
     status: StatusCode,
     code: &'static str,
     message: String,
@@ -94,7 +65,8 @@ impl Refusal {
         }
     }
 
-    fn method(allow: &'static str) -> Self {
+    /// 405 `method_not_allowed`, `Allow: {allow}`.
+    pub(crate) fn method(allow: &'static str) -> Self {
         Self {
             allow: Some(allow),
             ..Self::new(
@@ -103,6 +75,22 @@ impl Refusal {
                 "This page does not take that method.",
             )
         }
+    }
+
+    fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "route_not_found",
+            "There is no such page.",
+        )
+    }
+
+    fn read_only() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "read_only",
+            "The read-only token cannot act; use the operators' token.",
+        )
     }
 
     fn store(e: &crate::store::StoreError) -> Self {
@@ -115,17 +103,48 @@ impl Refusal {
     }
 }
 
-/// Serves one console request (the router sends it every path under
-/// [`PREFIX`]).
-pub async fn handle(app: &App, req: Request<Bytes>) -> Response<Bytes> {
-    if !app.config.ops.enabled() {
-        return super::ApiError::RouteNotFound.into_response();
+impl IntoResponse for Refusal {
+    /// An empty answer carrying the refusal, which [`gate`] renders.
+    fn into_response(self) -> axum::response::Response {
+        let mut response = axum::response::Response::default();
+        response.extensions_mut().insert(self);
+        response
     }
-    let json = wants_json(&req);
-    let mut response = match serve(app, &req, json).await {
-        Ok(r) => r,
-        Err(refusal) => refused(app, &refusal, json),
+}
+
+/// A console handler's answer.
+type Page = Result<Reply, Refusal>;
+
+/// Around every console route and the console's fallback: reads the body
+/// (under the API's limit and deadline, as every route does), answers 404
+/// as an unknown API route while the console is off, lets the request in
+/// by its credentials ([`authenticate`]; the [`Role`] goes to the handler
+/// as a request extension), renders a [`Refusal`] and puts the console's
+/// headers ([`access::secure`]) on every answer it gives.
+pub(crate) async fn gate(
+    State(app): State<Arc<App>>,
+    req: axum::extract::Request,
+    next: Next,
+) -> axum::response::Response {
+    let req = match Collected::from_request(req, &app).await {
+        Ok(Collected(req)) => req,
+        Err(e) => return IntoResponse::into_response(e),
     };
+    if !app.config.ops.enabled() {
+        return IntoResponse::into_response(ApiError::RouteNotFound);
+    }
+    let json = wants_json(req.headers());
+    let mut response = match authenticate(&app, &req).await {
+        Ok(role) => {
+            let mut req = req.map(Body::from);
+            req.extensions_mut().insert(role);
+            next.run(req).await
+        }
+        Err(refusal) => refusal.into_response(),
+    };
+    if let Some(refusal) = response.extensions_mut().remove::<Refusal>() {
+        response = refused(&app, &refusal, json).map(Body::from);
+    }
     access::secure(
         response.headers_mut(),
         &access::content_security_policy(pages::CSS),
@@ -133,41 +152,64 @@ pub async fn handle(app: &App, req: Request<Bytes>) -> Response<Bytes> {
     response
 }
 
-fn wants_json(req: &Request<Bytes>) -> bool {
-    req.headers()
+/// A console path no route takes (after the [`gate`] let it in).
+pub(crate) async fn not_found() -> Refusal {
+    Refusal::not_found()
+}
+
+fn wants_json(headers: &http::HeaderMap) -> bool {
+    headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("application/json"))
 }
 
-/// The sub-path after `/api/ops`: the request's own, or (behind Vercel's
-/// rewrite of `/api/ops/*` to the one function) its `path` parameter.
-fn sub_path(req: &Request<Bytes>) -> String {
-    let path = req.uri().path();
-    let own = path.strip_prefix(PREFIX).unwrap_or_default();
-    if !own.trim_matches('/').is_empty() {
-        return own.to_owned();
-    }
-    super::query_param(req.uri().query(), "path").unwrap_or_default()
+/// What a console page knows of its request: the role the [`gate`] let
+/// in, whether JSON was asked for, the day's CSRF token and the notice of
+/// an action's redirect.
+pub(crate) struct Visit {
+    role: Role,
+    json: bool,
+    csrf: String,
+    notice: Option<String>,
 }
 
-async fn serve(app: &App, req: &Request<Bytes>, json: bool) -> Result<Response<Bytes>, Refusal> {
-    let role = authenticate(app, req).await?;
-    let route = Route::parse(req.method(), &sub_path(req))?;
-    let config = &app.config.ops;
-    let now = app.engine.now();
-    let csrf = access::csrf_token(config, now);
-    let frame = Frame {
-        environment: config.environment.as_str(),
-        can_act: role == Role::Admin,
-        csrf: &csrf,
-        notice: notice(req.uri().query()),
-    };
-    if route.is_action() {
-        check_action(app, req, role)?;
-        return act(app, req, route).await;
+impl Visit {
+    fn frame<'a>(&'a self, app: &App) -> Frame<'a> {
+        Frame {
+            environment: app.config.ops.environment.as_str(),
+            can_act: self.role == Role::Admin,
+            csrf: &self.csrf,
+            notice: self.notice.clone(),
+        }
     }
-    read(app, req, route, &frame, json).await
+}
+
+impl FromRequestParts<Arc<App>> for Visit {
+    type Rejection = Refusal;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Refusal> {
+        // Always there behind the gate; without it nothing is shown.
+        let role = parts.extensions.get::<Role>().copied().ok_or_else(|| {
+            Refusal::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Sign in with the operators' token as the password.",
+            )
+        })?;
+        Ok(Self {
+            role,
+            json: wants_json(&parts.headers),
+            csrf: access::csrf_token(&app.config.ops, app.engine.now()),
+            notice: notice(parts.uri.query()),
+        })
+    }
+}
+
+/// The raw `{id}` or `{source}` segment (empty when it cannot be read,
+/// which no id or source is).
+fn segment(path: Result<Path<String>, PathRejection>) -> String {
+    path.map(|Path(s)| s).unwrap_or_default()
 }
 
 /// Lets a request in by its Basic credentials, unless its client has
@@ -220,11 +262,7 @@ async fn authenticate(app: &App, req: &Request<Bytes>) -> Result<Role, Refusal> 
 /// An action needs the full token, this host's origin and the CSRF token.
 fn check_action(app: &App, req: &Request<Bytes>, role: Role) -> Result<(), Refusal> {
     if role != Role::Admin {
-        return Err(Refusal::new(
-            StatusCode::FORBIDDEN,
-            "read_only",
-            "The read-only token cannot act; use the operators' token.",
-        ));
+        return Err(Refusal::read_only());
     }
     let given = form_field(req, "csrf").or_else(|| {
         req.headers()
@@ -264,54 +302,61 @@ fn job_missing() -> Refusal {
     )
 }
 
-async fn read(
-    app: &App,
-    req: &Request<Bytes>,
-    route: Route,
-    frame: &Frame<'_>,
-    json: bool,
-) -> Result<Response<Bytes>, Refusal> {
-    let engine = &app.engine;
-    match route {
-        Route::Overview => {
-            let v = view::overview(engine, app.config.limits.daily_paid_calls)
-                .await
-                .map_err(|e| Refusal::store(&e))?;
-            Ok(answer(json, frame, &v, pages::overview(frame, &v)))
-        }
-        Route::Jobs => {
-            let (status, q, page) = list_query(req.uri().query())?;
-            let v = view::job_list(engine, status, q, page)
-                .await
-                .map_err(|e| Refusal::store(&e))?;
-            Ok(answer(json, frame, &v, pages::job_list(frame, &v)))
-        }
-        Route::Job(raw) => {
-            let id = job_id(&raw)?;
-            let v = view::job_detail(engine, id)
-                .await
-                .map_err(|e| Refusal::store(&e))?
-                .ok_or_else(job_missing)?;
-            Ok(answer(json, frame, &v, pages::job_detail(frame, &v)))
-        }
-        Route::EraseConfirm(raw) => {
-            let id = job_id(&raw)?;
-            if frame.can_act {
-                Ok(html(StatusCode::OK, pages::erase_confirm(frame, id)))
-            } else {
-                Err(Refusal::new(
-                    StatusCode::FORBIDDEN,
-                    "read_only",
-                    "The read-only token cannot act; use the operators' token.",
-                ))
-            }
-        }
-        _ => Err(Refusal::new(
-            StatusCode::NOT_FOUND,
-            "route_not_found",
-            "There is no such page.",
-        )),
+/// `GET /api/ops`: the overview.
+pub(crate) async fn overview(State(app): State<Arc<App>>, visit: Visit) -> Page {
+    let v = view::overview(&app.engine, app.config.limits.daily_paid_calls)
+        .await
+        .map_err(|e| Refusal::store(&e))?;
+    let frame = visit.frame(&app);
+    Ok(answer(visit.json, &frame, &v, pages::overview(&frame, &v)))
+}
+
+/// `GET /api/ops/jobs`: the jobs, filtered, found by id prefix, paged.
+pub(crate) async fn jobs(
+    State(app): State<Arc<App>>,
+    visit: Visit,
+    RawQuery(query): RawQuery,
+) -> Page {
+    let (status, q, page) = list_query(query.as_deref())?;
+    let v = view::job_list(&app.engine, status, q, page)
+        .await
+        .map_err(|e| Refusal::store(&e))?;
+    let frame = visit.frame(&app);
+    Ok(answer(visit.json, &frame, &v, pages::job_list(&frame, &v)))
+}
+
+/// `GET /api/ops/jobs/{id}`: one job.
+pub(crate) async fn job(
+    State(app): State<Arc<App>>,
+    visit: Visit,
+    id: Result<Path<String>, PathRejection>,
+) -> Page {
+    let id = job_id(&segment(id))?;
+    let v = view::job_detail(&app.engine, id)
+        .await
+        .map_err(|e| Refusal::store(&e))?
+        .ok_or_else(job_missing)?;
+    let frame = visit.frame(&app);
+    Ok(answer(
+        visit.json,
+        &frame,
+        &v,
+        pages::job_detail(&frame, &v),
+    ))
+}
+
+/// `GET /api/ops/jobs/{id}/erase`: the erasure's confirmation form.
+pub(crate) async fn erase_confirm(
+    State(app): State<Arc<App>>,
+    visit: Visit,
+    id: Result<Path<String>, PathRejection>,
+) -> Page {
+    let id = job_id(&segment(id))?;
+    let frame = visit.frame(&app);
+    if !frame.can_act {
+        return Err(Refusal::read_only());
     }
+    Ok(html(StatusCode::OK, pages::erase_confirm(&frame, id)))
 }
 
 /// The jobs list's `status`, `q` and `page` parameters.
@@ -358,64 +403,79 @@ fn list_query(query: Option<&str>) -> Result<(Option<JobStatus>, Option<String>,
     Ok((status, q, page))
 }
 
-/// Runs an action and redirects to the page that shows its result.
-async fn act(app: &App, req: &Request<Bytes>, route: Route) -> Result<Response<Bytes>, Refusal> {
-    let engine = &app.engine;
-    match route {
-        Route::Retry(raw) => {
-            let id = job_id(&raw)?;
-            let notice = match engine.manual_retry(id).await {
-                Ok((_, r)) => format!(
-                    "retried&n={}&recovered={}",
-                    r.retried_sources.len(),
-                    r.success_count
-                ),
-                Err(e) => retry_refusal(&e)?.to_owned(),
-            };
-            Ok(see_other(&format!("{PREFIX}/jobs/{id}?notice={notice}")))
-        }
-        Route::Erase(raw) => erase(app, &raw, form_field(req, "confirm")).await,
-        Route::RetrySource(raw) => {
-            let source = pages::parse_source(&raw).ok_or_else(|| {
-                Refusal::new(StatusCode::BAD_REQUEST, "invalid_source", "No such source.")
-            })?;
-            let r = engine
-                .retry_source(source)
-                .await
-                .map_err(|e| engine_refusal(&e))?;
-            let notice = format!(
-                "source_retried&source={}&jobs={}&n={}&recovered={}&more={}",
-                source.as_str(),
-                r.jobs,
-                r.retried,
-                r.recovered,
-                u8::from(r.more_left)
-            );
-            Ok(see_other(&format!("{PREFIX}?notice={notice}")))
-        }
-        _ => Err(Refusal::new(
-            StatusCode::NOT_FOUND,
-            "route_not_found",
-            "There is no such page.",
-        )),
-    }
+/// `POST /api/ops/jobs/{id}/retry`: retries the job's missing sources and
+/// redirects to its page, which shows the result.
+pub(crate) async fn retry(
+    State(app): State<Arc<App>>,
+    visit: Visit,
+    id: Result<Path<String>, PathRejection>,
+    Collected(req): Collected,
+) -> Page {
+    check_action(&app, &req, visit.role)?;
+    let id = job_id(&segment(id))?;
+    let notice = match app.engine.manual_retry(id).await {
+        Ok((_, r)) => format!(
+            "retried&n={}&recovered={}",
+            r.retried_sources.len(),
+            r.success_count
+        ),
+        Err(e) => retry_refusal(&e)?.to_owned(),
+    };
+    Ok(see_other(&format!("{PREFIX}/jobs/{id}?notice={notice}")))
 }
 
-/// Erases a job once its id was typed again (the confirmation step).
-async fn erase(app: &App, raw: &str, confirm: Option<String>) -> Result<Response<Bytes>, Refusal> {
-    let id = job_id(raw)?;
-    if confirm.as_deref().map(str::trim) != Some(raw) {
+/// `POST /api/ops/jobs/{id}/erase`: erases the job once its id was typed
+/// again (the confirmation step), and redirects to the list.
+pub(crate) async fn erase(
+    State(app): State<Arc<App>>,
+    visit: Visit,
+    id: Result<Path<String>, PathRejection>,
+    Collected(req): Collected,
+) -> Page {
+    check_action(&app, &req, visit.role)?;
+    let raw = segment(id);
+    let id = job_id(&raw)?;
+    let confirm = form_field(&req, "confirm");
+    if confirm.as_deref().map(str::trim) != Some(raw.as_str()) {
         return Err(Refusal::new(
             StatusCode::BAD_REQUEST,
             "confirmation_mismatch",
             "Type the job's id exactly to confirm its erasure.",
         ));
     }
-    Ok(match app.engine.erase(id).await {
-        Ok(()) => see_other(&format!("{PREFIX}/jobs?notice=erased")),
-        Err(EngineError::NotFound) => return Err(job_missing()),
-        Err(e) => return Err(engine_refusal(&e)),
-    })
+    match app.engine.erase(id).await {
+        Ok(()) => Ok(see_other(&format!("{PREFIX}/jobs?notice=erased"))),
+        Err(EngineError::NotFound) => Err(job_missing()),
+        Err(e) => Err(engine_refusal(&e)),
+    }
+}
+
+/// `POST /api/ops/sources/{source}/retry`: retries one source's slots on
+/// every partial job, and redirects to the overview.
+pub(crate) async fn retry_source(
+    State(app): State<Arc<App>>,
+    visit: Visit,
+    source: Result<Path<String>, PathRejection>,
+    Collected(req): Collected,
+) -> Page {
+    check_action(&app, &req, visit.role)?;
+    let source = pages::parse_source(&segment(source)).ok_or_else(|| {
+        Refusal::new(StatusCode::BAD_REQUEST, "invalid_source", "No such source.")
+    })?;
+    let r = app
+        .engine
+        .retry_source(source)
+        .await
+        .map_err(|e| engine_refusal(&e))?;
+    let notice = format!(
+        "source_retried&source={}&jobs={}&n={}&recovered={}&more={}",
+        source.as_str(),
+        r.jobs,
+        r.retried,
+        r.recovered,
+        u8::from(r.more_left)
+    );
+    Ok(see_other(&format!("{PREFIX}?notice={notice}")))
 }
 
 /// A manual retry the engine refused, as the notice code shown on the
@@ -484,16 +544,20 @@ fn notice(query: Option<&str>) -> Option<String> {
     })
 }
 
-fn see_other(location: &str) -> Response<Bytes> {
+fn see_other(location: &str) -> Reply {
     let mut r = Response::new(Bytes::new());
     *r.status_mut() = StatusCode::SEE_OTHER;
     if let Ok(v) = HeaderValue::from_str(location) {
         r.headers_mut().insert(header::LOCATION, v);
     }
-    r
+    Reply(r)
 }
 
-fn html(status: StatusCode, markup: maud::Markup) -> Response<Bytes> {
+fn html(status: StatusCode, markup: maud::Markup) -> Reply {
+    Reply(html_response(status, markup))
+}
+
+fn html_response(status: StatusCode, markup: maud::Markup) -> Response<Bytes> {
     let mut r = Response::new(Bytes::from(markup.into_string()));
     *r.status_mut() = status;
     r.headers_mut().insert(
@@ -505,12 +569,7 @@ fn html(status: StatusCode, markup: maud::Markup) -> Response<Bytes> {
 
 /// The page's view as JSON (with the forms' CSRF token, for a JSON client's
 /// actions), or its HTML.
-fn answer<T: Serialize>(
-    json: bool,
-    frame: &Frame<'_>,
-    view: &T,
-    markup: maud::Markup,
-) -> Response<Bytes> {
+fn answer<T: Serialize>(json: bool, frame: &Frame<'_>, view: &T, markup: maud::Markup) -> Reply {
     if json {
         let body = serde_json::json!({
             "environment": frame.environment,
@@ -518,7 +577,7 @@ fn answer<T: Serialize>(
             "csrf": frame.can_act.then_some(frame.csrf),
             "view": view,
         });
-        super::json_response(StatusCode::OK, &body)
+        Reply(super::json_response(StatusCode::OK, &body))
     } else {
         html(StatusCode::OK, markup)
     }
@@ -539,7 +598,7 @@ fn refused(app: &App, r: &Refusal, json: bool) -> Response<Bytes> {
             notice: None,
         };
         let title = r.status.canonical_reason().unwrap_or("Refused");
-        html(r.status, pages::error(&frame, title, &r.message))
+        html_response(r.status, pages::error(&frame, title, &r.message))
     };
     let headers = response.headers_mut();
     if r.status == StatusCode::UNAUTHORIZED {
@@ -560,44 +619,6 @@ fn refused(app: &App, r: &Refusal, json: bool) -> Response<Bytes> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn req(uri: &str) -> Request<Bytes> {
-        Request::builder().uri(uri).body(Bytes::new()).unwrap()
-    }
-
-    #[test]
-    fn sub_paths_come_from_the_path_or_from_the_rewrite() {
-        assert_eq!(sub_path(&req("/api/ops/jobs/x")), "/jobs/x");
-        // Behind vercel.json's rewrite the function may see its own path.
-        assert_eq!(sub_path(&req("/api/ops?path=jobs/x/retry")), "jobs/x/retry");
-        assert_eq!(sub_path(&req("/api/ops")), "");
-    }
-
-    #[test]
-    fn routes_by_method_and_path() {
-        assert_eq!(Route::parse(&Method::GET, ""), Ok(Route::Overview));
-        assert_eq!(Route::parse(&Method::GET, "/jobs/"), Ok(Route::Jobs));
-        assert_eq!(
-            Route::parse(&Method::POST, "/jobs/a/erase"),
-            Ok(Route::Erase("a".into()))
-        );
-        assert_eq!(
-            Route::parse(&Method::GET, "/jobs/a/erase"),
-            Ok(Route::EraseConfirm("a".into()))
-        );
-        assert_eq!(
-            Route::parse(&Method::POST, "sources/cqc/retry"),
-            Ok(Route::RetrySource("cqc".into()))
-        );
-        assert_eq!(
-            Route::parse(&Method::POST, "/jobs").map_err(|r| r.status),
-            Err(StatusCode::METHOD_NOT_ALLOWED)
-        );
-        assert_eq!(
-            Route::parse(&Method::GET, "/nope").map_err(|r| r.status),
-            Err(StatusCode::NOT_FOUND)
-        );
-    }
 
     #[test]
     fn notices_are_fixed_sentences_with_numbers_only() {
