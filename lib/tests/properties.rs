@@ -31,7 +31,7 @@ use std::sync::Arc;
 use ::http::{header, Method, Request, Response, StatusCode};
 use bytes::Bytes;
 use care_report::engine::SystemClock;
-use care_report::http::{self, App, HttpConfig};
+use care_report::http::{self, HttpConfig};
 use care_report::model::JobId;
 use care_report::questionnaire::Questionnaire;
 use care_report::sandbox::Sandbox;
@@ -76,28 +76,17 @@ impl Rig {
             .build()
             .expect("tokio runtime");
         let store = Arc::new(MemoryStore::new(Retention::default()));
-        let (app, sandbox) = rt.block_on(async {
-            let rig = EngineRig::new(store.clone())
-                .clock(Arc::new(SystemClock))
-                .build()
-                .await;
-            let app = App {
-                engine: Arc::new(rig.engine),
-                // Hundreds of cases from one (unknown) client: no limits.
-                config: HttpConfig {
-                    limits: http::limits::LimitsConfig::unlimited(),
-                    ..HttpConfig::default()
-                },
-                sources_mode: "sandbox",
-                documents: None,
-            };
-            (app, rig.sandbox)
-        });
+        // Hundreds of cases from one (unknown) client: no limits.
+        let spawned = rt.block_on(
+            TestApp::builder(EngineRig::new(store.clone()).clock(Arc::new(SystemClock)))
+                .limits(http::limits::LimitsConfig::unlimited())
+                .build(),
+        );
         Self {
             rt,
-            api: TestApp::new(app).background(Dropped),
+            api: spawned.api.background(Dropped),
             store,
-            _sandbox: sandbox,
+            _sandbox: spawned.sandbox,
         }
     }
 
