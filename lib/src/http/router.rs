@@ -26,6 +26,7 @@
 //!   client dripping a byte at a time never trips it; ours bounds the
 //!   whole body (408 `body_timeout`).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,7 +42,9 @@ use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use tower::Layer;
 use tower_http::normalize_path::{NormalizePath, NormalizePathLayer};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::trace::TraceLayer;
 
 use super::{
@@ -73,17 +76,27 @@ pub fn api(app: App, only: Option<Endpoint>) -> Api {
     }
     // The console answers for itself: its own access rules and headers,
     // no CORS (it is never called from another site).
-    let mut router = router
-        .fallback(route_not_found)
-        .layer(axum::middleware::from_fn_with_state(cors_origins, cors));
+    let mut router = router.fallback(route_not_found);
+    // Without allowed origins the middleware would add nothing: it is left
+    // out, so the default deployment pays nothing for it.
+    if *cors_origins != CorsOrigins::None {
+        router = router.layer(axum::middleware::from_fn_with_state(cors_origins, cors));
+    }
     if only.is_none_or(|o| o == Endpoint::Ops) {
         router = router.nest(ops::PREFIX, console(app.clone()));
     }
-    let router = router
+    router = router
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(PropagateRequestIdLayer::x_request_id());
+    // The request span is at `debug`: under a filter that leaves it off the
+    // layer would only wrap every request's future for nothing (5xx causes
+    // are logged by `ApiError` itself). Decided once, as the filter is set
+    // before the router is built and never changes.
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        router = router.layer(TraceLayer::new_for_http().make_span_with(request_span));
+    }
+    let router = router
+        .layer(SetRequestIdLayer::x_request_id(RequestIds::new()))
         .with_state(app);
     NormalizePathLayer::trim_trailing_slash().layer(ConsolePath(router))
 }
@@ -207,6 +220,40 @@ fn request_span(req: &http::Request<Body>) -> tracing::Span {
     span.record("route", route);
     span.record("request_id", id);
     span
+}
+
+/// Request ids (`x-request-id`, when the client sent none): UUIDs of
+/// version 8 made of 64 random bits drawn once per process and a counter,
+/// so an id costs no system call (tower-http's `MakeRequestUuid` reads the
+/// system's random source on every request) and two instances' ids differ
+/// all the same. An id only names a request in the logs; it guards nothing.
+#[derive(Clone)]
+struct RequestIds {
+    prefix: u64,
+    next: Arc<AtomicU64>,
+}
+
+impl RequestIds {
+    fn new() -> Self {
+        Self {
+            prefix: uuid::Uuid::new_v4().as_u64_pair().0,
+            next: Arc::new(AtomicU64::new(0)),
+        }
+    }
+}
+
+impl MakeRequestId for RequestIds {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&self.prefix.to_be_bytes());
+        bytes[8..].copy_from_slice(&n.to_be_bytes());
+        let id = uuid::Builder::from_custom_bytes(bytes).into_uuid();
+        let mut text = uuid::Uuid::encode_buffer();
+        HeaderValue::from_str(id.hyphenated().encode_lower(&mut text))
+            .ok()
+            .map(RequestId::new)
+    }
 }
 
 /// A route with a `{job_id}` segment also answers without it (the id then
@@ -435,6 +482,26 @@ fn cors_headers(origins: &CorsOrigins, origin: Option<&HeaderValue>, headers: &m
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_ids_are_distinct_uuids_and_instances_differ() {
+        let request = Request::new(());
+        let ids = |maker: &mut RequestIds| -> Vec<uuid::Uuid> {
+            (0..3)
+                .map(|_| {
+                    let id = maker.make_request_id(&request).expect("an id");
+                    uuid::Uuid::parse_str(id.header_value().to_str().unwrap()).unwrap()
+                })
+                .collect()
+        };
+        let mut one = RequestIds::new();
+        let first = ids(&mut one);
+        assert!(first.iter().all(|id| id.get_version_num() == 8));
+        assert!(first[0] != first[1] && first[1] != first[2]);
+        // A clone (the layer's per-connection copy) shares the counter.
+        assert!(!first.contains(&ids(&mut one.clone())[0]));
+        assert_ne!(ids(&mut RequestIds::new())[0], first[0]);
+    }
 
     #[test]
     fn console_paths_come_from_the_path_or_from_the_rewrite() {
